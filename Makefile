@@ -1,0 +1,69 @@
+# cloudrec: a CloudRecording operator and a self-hosted recorder.
+# `make help` lists the targets.
+SHELL := bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create the virtualenv with the project and its dev extras
+
+.PHONY: tools
+tools: ## Build (or reuse) kube-apiserver, etcd, kube-controller-manager, kubectl, helm, versitygw
+	hack/tools.sh
+
+.PHONY: test
+test: install tools ## Run every test: unit, contract, cluster, media, storage, end to end
+	hack/netns-run $(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: install ## Unit and contract tests only (no servers)
+	$(PY) -m pytest tests/unit tests/contract $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff, mypy strict and the import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy operator/cloudrec_operator recorder/cloudrec_recorder
+	$(BIN)/lint-imports
+
+.PHONY: fmt
+fmt: install ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: crds
+crds: install ## Regenerate crds/ (and the chart's copy) from the pydantic models
+	$(PY) -m cloudrec_operator.crdgen crds
+
+.PHONY: verify
+verify: install ## Fail when generated files (CRDs, chart copy, docs) are stale
+	$(PY) -m cloudrec_operator.crdgen crds --check
+
+.PHONY: demo
+demo: install tools ## A real recording of a real channel, applied with kubectl, landing in a real bucket
+	hack/netns-run $(PY) -m cloudrec_operator.devenv demo
+
+.PHONY: up
+up: install tools ## Start the local control plane with the CRDs (prints the kubeconfig)
+	$(PY) -m cloudrec_operator.devenv up
+
+.PHONY: bench
+bench: install tools ## Run the benchmarks (results go to BENCHMARKS.md by hand)
+	hack/netns-run $(PY) -m benchmarks
+
+.PHONY: clean
+clean: ## Remove the virtualenv and caches in the tree (not the tools cache)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the Go-built tools the tests and the demo use into a cache directory
+# outside the repository, keyed by version; a second run reuses the cache.
+#
+#   kube-testbin (kube-apiserver, etcd, kube-controller-manager, kubectl), Kubernetes v1.34.4
+#   helm          v3.22.0
+#   versitygw     v1.7.0 (S3-compatible server, posix backend)
+#
+# Prints the bin directory on stdout when done. Progress goes to stderr.
+set -euo pipefail
+
+K8S_VERSION=v1.34.4
+HELM_VERSION=v3.22.0
+VERSITYGW_VERSION=v1.7.0
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${CLOUDREC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudrec}
+bin="$cache/bin"
+mkdir -p "$bin"
+export GOFLAGS=${GOFLAGS:--mod=mod}
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+build_k8s() {
+  local out="$cache/k8s-$K8S_VERSION/kube-testbin"
+  if [ ! -x "$out" ]; then
+    log "building kube-apiserver, etcd, kube-controller-manager and kubectl $K8S_VERSION (first time only, ~10-20 min on 2 cores)"
+    local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+    local pkg=k8s.io/component-base/version
+    mkdir -p "$(dirname "$out")"
+    (cd "$here/controlplane" && go build -trimpath -o "$out.tmp" \
+      -ldflags "-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" .)
+    mv "$out.tmp" "$out"
+  fi
+  for name in kube-apiserver kube-controller-manager etcd kubectl; do
+    ln -sfn "$out" "$bin/$name"
+  done
+}
+
+build_go_tool() { # name module version
+  local name=$1 module=$2 version=$3
+  local out="$cache/$name-$version/$name"
+  if [ ! -x "$out" ]; then
+    log "building $name $version"
+    mkdir -p "$(dirname "$out")"
+    GOBIN="$(dirname "$out")" GOFLAGS= go install -trimpath -ldflags "-s -w" "$module@$version"
+  fi
+  ln -sfn "$out" "$bin/$name"
+}
+
+build_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+build_go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+build_k8s
+log "tools ready in $bin"
+echo "$bin"

@@ -1,0 +1,1 @@
+"""cloudrec_operator: the CloudRecording Kubernetes operator (kopf)."""

@@ -1,0 +1,1 @@
+"""The CloudRecording API: pydantic models, the single source of the CRD schemas."""

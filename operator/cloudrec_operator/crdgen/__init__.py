@@ -1,0 +1,1 @@
+"""Generate structural CustomResourceDefinitions from the pydantic API models."""

@@ -1,0 +1,1 @@
+"""kopf glue: the handlers that run the reconcile and apply its actions."""

@@ -1,0 +1,1 @@
+"""The cloud recording REST protocol: wire models, an async client, callback signing."""

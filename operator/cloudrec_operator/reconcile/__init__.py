@@ -1,0 +1,1 @@
+"""Pure decisions: (spec, status, observation) -> actions and the new status."""

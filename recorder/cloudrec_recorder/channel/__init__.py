@@ -1,0 +1,1 @@
+"""Joining channels: the Janus VideoRoom client."""

@@ -1,0 +1,1 @@
+"""Storage: upload the spool to S3-compatible stores, backup and re-upload."""

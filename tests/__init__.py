@@ -1,0 +1,1 @@
+"""Tests of cloudrec: unit, contract, cluster (integration) and end to end."""

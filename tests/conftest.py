@@ -1,0 +1,25 @@
+"""Shared pytest configuration.
+
+Fixtures that start real servers live in ``tests/fixtures/`` (one module per
+server) and are registered here, so every tier can use them:
+
+* ``tests.fixtures.controlplane``: kube-apiserver, etcd, kube-controller-manager
+* ``tests.fixtures.media``: Janus VideoRoom and aiortc publishers
+* ``tests.fixtures.storage``: versitygw (S3-compatible)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+pytest_plugins = [
+    name
+    for name in (
+        "tests.fixtures.controlplane",
+        "tests.fixtures.media",
+        "tests.fixtures.storage",
+        "tests.fixtures.recorder",
+        "tests.fixtures.operator",
+    )
+    if importlib.util.find_spec(name) is not None
+]
