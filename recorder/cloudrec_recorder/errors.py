@@ -1,0 +1,117 @@
+"""Errors the recorder answers with, shaped as the protocol's two error bodies.
+
+``ApiError`` (service error) becomes ``{"code": N, "reason": "..."}`` with its HTTP
+status; ``GatewayError`` becomes ``{"message": "..."}`` (401, unknown route, 429).
+The constructors below name every protocol code the recorder uses (protocol.md §5).
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """A protocol error: HTTP status + body ``code`` + ``reason``."""
+
+    def __init__(self, status: int, code: int, reason: str) -> None:
+        super().__init__(f"{status} code {code}: {reason}")
+        self.status = status
+        self.code = code
+        self.reason = reason
+
+
+class GatewayError(Exception):
+    """An error the protocol's API gateway would answer: ``{"message": ...}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def invalid_parameter(reason: str) -> ApiError:
+    """400 / 2: a bad request body or parameter; ``reason`` names the field."""
+    return ApiError(400, 2, reason)
+
+
+def already_started() -> ApiError:
+    """201 / 7: start repeated with a resource id that already started a task."""
+    return ApiError(201, 7, "task already started with this resourceId")
+
+
+def repeated_stop() -> ApiError:
+    """400 / 49: stop on a task that is already stopping or has exited."""
+    return ApiError(400, 49, "invalid operation: the task is already exiting")
+
+
+def no_recorded_data() -> ApiError:
+    """206 / 435: stop on a task that never received media."""
+    return ApiError(206, 435, "no recorded data: nobody sent media")
+
+
+def upload_timeout() -> ApiError:
+    """400 / 50: a synchronous stop whose upload did not finish in the window."""
+    return ApiError(400, 50, "upload timeout: files are still uploading")
+
+
+def task_conflict(cname: str, uid: str) -> ApiError:
+    """400 / 53: another task already records this cname with this uid."""
+    return ApiError(400, 53, f"task conflict: another task records cname {cname!r} as uid {uid}")
+
+
+def uid_in_channel(cname: str, uid: str) -> ApiError:
+    """400 / 53: the recorder's uid is already used by someone in the channel."""
+    return ApiError(400, 53, f"task conflict: uid {uid} is already in channel {cname!r}")
+
+
+def not_found() -> ApiError:
+    """404 / 404: no such task (unknown sid, exited long ago, or past resourceExpiredHour)."""
+    return ApiError(404, 404, "failed to find worker")
+
+
+def invalid_appid() -> ApiError:
+    """400 / 400: the app id is not configured on this recorder."""
+    return ApiError(400, 400, "invalid_appid")
+
+
+def channel_not_found(cname: str) -> ApiError:
+    """400 / 401: the channel server has no room with this name."""
+    return ApiError(400, 401, f"invalid_channel_name: no room {cname!r} on the channel server")
+
+
+def over_load(limit: int) -> ApiError:
+    """400 / 406: this process already runs its maximum of concurrent recordings."""
+    return ApiError(400, 406, f"vendor_over_load: at most {limit} concurrent recordings")
+
+
+def token_invalid() -> ApiError:
+    """400 / 110: the channel server refused the token."""
+    return ApiError(400, 110, "invalid token: the channel server refused it")
+
+
+def resource_mismatch(what: str) -> ApiError:
+    """400 / 432: appid, cname or uid differ from the acquire that made the resource id."""
+    return ApiError(400, 432, f"parameter invalid: {what} does not match the resourceId")
+
+
+def resource_expired() -> ApiError:
+    """400 / 433: the resource id waited longer than its validity for start."""
+    return ApiError(400, 433, "resourceId expired: acquire again")
+
+
+def resource_unparsable() -> ApiError:
+    """400 / 1001: the resource id was not made by this recorder."""
+    return ApiError(400, 1001, "resourceId cannot be parsed: acquire again")
+
+
+def draining() -> ApiError:
+    """503 / 501: the process is shutting down and takes no new work (retry elsewhere)."""
+    return ApiError(503, 501, "no_worker_manager_available: the recorder is shutting down")
+
+
+def channel_unreachable(detail: str) -> ApiError:
+    """504 / 62: the channel server did not answer."""
+    return ApiError(504, 62, f"request timeout: channel server unreachable ({detail})")
+
+
+def internal(detail: str) -> ApiError:
+    """500 / 500: anything unexpected."""
+    return ApiError(500, 500, f"internal_error: {detail}")

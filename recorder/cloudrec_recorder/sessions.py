@@ -1,0 +1,233 @@
+"""The registry of resource ids and recording sessions, and the protocol's rules about them.
+
+Pure bookkeeping with an injected clock (no I/O), so every rule is unit-tested:
+
+* ``acquire`` issues an opaque, URL-safe resource id that names this replica (a
+  multi-replica deployment reads it back with :func:`replica_of` to forward requests);
+* a resource id is single use and valid ``resource_ttl`` seconds before start (``433``);
+  its appid/cname/uid must match at start (``432``); a second start is ``201``/``7``;
+* appid + cname + uid identify one live task (``53``); at most ``max_active`` tasks
+  run at once (``406``), counting resource ids reserved but not yet started;
+* a started session answers query/update/stop until ``resourceExpiredHour`` after its
+  start, then ``404``; an exited session stays queryable (status 8/20, stop ``49``) for
+  ``exited_retention`` seconds, then it is forgotten (``404``);
+* while draining, acquire and start answer ``503``/``501``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from cloudrec_recorder import errors
+
+T = TypeVar("T")
+
+_SEPARATOR = b"."
+
+
+def new_resource_id(replica_id: str) -> str:
+    """An opaque URL-safe id: base64url of the replica name and 48 random bytes."""
+    raw = replica_id.encode() + _SEPARATOR + secrets.token_bytes(48)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def replica_of(resource_id: str) -> str | None:
+    """The replica that issued ``resource_id``, or None if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(resource_id + "=" * (-len(resource_id) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    replica, sep, rest = raw.partition(_SEPARATOR)
+    if not sep or len(rest) != 48 or not replica.isalnum():
+        return None
+    return replica.decode()
+
+
+def new_sid() -> str:
+    """A recording session id (32 lowercase hex digits)."""
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Resource:
+    """What ``acquire`` handed out."""
+
+    resource_id: str
+    appid: str
+    cname: str
+    uid: str
+    acquired_at: float
+    expired_hour: int
+    start_parameter: dict[str, object] | None = None
+    started: bool = False
+
+
+@dataclass
+class Session(Generic[T]):
+    """A started task: its resource, sid, mode and the recording that does the work."""
+
+    resource: Resource
+    sid: str
+    mode: str
+    started_at: float
+    recording: T
+    stop_requested: bool = False
+    exited_at: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.resource.appid, self.resource.cname, self.resource.uid)
+
+    @property
+    def deadline(self) -> float:
+        """After this instant query/update/stop answer 404 (resourceExpiredHour)."""
+        return self.started_at + self.resource.expired_hour * 3600.0
+
+
+@dataclass
+class SessionRegistry(Generic[T]):
+    """Resource ids and sessions of one recorder process."""
+
+    replica_id: str = "r0"
+    max_active: int = 8
+    resource_ttl: float = 300.0
+    exited_retention: float = 600.0
+    clock: Callable[[], float] = time.monotonic
+    draining: bool = False
+    _resources: dict[str, Resource] = field(default_factory=dict)
+    _sessions: dict[str, Session[T]] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- acquire / start
+
+    def acquire(
+        self,
+        appid: str,
+        cname: str,
+        uid: str,
+        expired_hour: int = 72,
+        start_parameter: dict[str, object] | None = None,
+    ) -> Resource:
+        self._collect()
+        if self.draining:
+            raise errors.draining()
+        if self.active_count() + self._pending_count() >= self.max_active:
+            raise errors.over_load(self.max_active)
+        resource = Resource(
+            resource_id=new_resource_id(self.replica_id),
+            appid=appid,
+            cname=cname,
+            uid=uid,
+            acquired_at=self.clock(),
+            expired_hour=expired_hour,
+            start_parameter=start_parameter,
+        )
+        self._resources[resource.resource_id] = resource
+        return resource
+
+    def claim(self, resource_id: str, appid: str, cname: str, uid: str) -> Resource:
+        """Check that ``start`` may use ``resource_id`` and mark it used."""
+        self._collect()
+        resource = self._resources.get(resource_id)
+        if resource is None:
+            if replica_of(resource_id) is None:
+                raise errors.resource_unparsable()
+            # Ours (or a peer's) but forgotten: it expired long ago.
+            raise errors.resource_expired()
+        for what, expected, got in (
+            ("appid", resource.appid, appid),
+            ("cname", resource.cname, cname),
+            ("uid", resource.uid, uid),
+        ):
+            if expected != got:
+                raise errors.resource_mismatch(what)
+        if resource.started:
+            raise errors.already_started()
+        if self.draining:
+            raise errors.draining()
+        if self.clock() - resource.acquired_at > self.resource_ttl:
+            raise errors.resource_expired()
+        if self._live_session_for((appid, cname, uid)) is not None:
+            raise errors.task_conflict(cname, uid)
+        if self.active_count() >= self.max_active:
+            raise errors.over_load(self.max_active)
+        resource.started = True
+        return resource
+
+    def unclaim(self, resource: Resource) -> None:
+        """``start`` failed before a session existed: the resource id may be used again."""
+        resource.started = False
+
+    def register(
+        self, resource: Resource, mode: str, recording: T, sid: str | None = None
+    ) -> Session[T]:
+        session = Session(
+            resource=resource,
+            sid=sid or new_sid(),
+            mode=mode,
+            started_at=self.clock(),
+            recording=recording,
+        )
+        self._sessions[session.sid] = session
+        return session
+
+    # ---------------------------------------------------------------- lookups
+
+    def lookup(self, appid: str, resource_id: str, sid: str, mode: str) -> Session[T]:
+        """The session query/update/updateLayout/stop address, or 404."""
+        self._collect()
+        session = self._sessions.get(sid)
+        if (
+            session is None
+            or session.resource.resource_id != resource_id
+            or session.resource.appid != appid
+            or session.mode != mode
+            or self.clock() > session.deadline
+        ):
+            raise errors.not_found()
+        return session
+
+    def mark_exited(self, session: Session[T]) -> None:
+        if session.exited_at is None:
+            session.exited_at = self.clock()
+
+    def sessions(self) -> Iterator[Session[T]]:
+        return iter(list(self._sessions.values()))
+
+    def live_sessions(self) -> list[Session[T]]:
+        return [s for s in self._sessions.values() if s.exited_at is None]
+
+    def active_count(self) -> int:
+        return sum(1 for s in self._sessions.values() if s.exited_at is None)
+
+    def _pending_count(self) -> int:
+        now = self.clock()
+        return sum(
+            1
+            for r in self._resources.values()
+            if not r.started and now - r.acquired_at <= self.resource_ttl
+        )
+
+    def _live_session_for(self, key: tuple[str, str, str]) -> Session[T] | None:
+        return next((s for s in self.live_sessions() if s.key == key), None)
+
+    def _collect(self) -> None:
+        """Forget resources long expired and sessions past their retention."""
+        now = self.clock()
+        keep_resource = 12 * self.resource_ttl
+        for rid, resource in list(self._resources.items()):
+            if not resource.started and now - resource.acquired_at > keep_resource:
+                del self._resources[rid]
+        for sid, session in list(self._sessions.items()):
+            gone = now > session.deadline or (
+                session.exited_at is not None and now - session.exited_at > self.exited_retention
+            )
+            if gone:
+                del self._sessions[sid]
+                self._resources.pop(session.resource.resource_id, None)
