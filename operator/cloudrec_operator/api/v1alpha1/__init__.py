@@ -1,1 +1,56 @@
 """Version v1alpha1 of the cloudrecording.io API."""
+
+from cloudrec_operator.api.v1alpha1.cloudrecording import (
+    BackendRef,
+    CloudRecording,
+    CloudRecordingSpec,
+    CloudRecordingStatus,
+    Decryption,
+    DecryptionSecretRef,
+    LayoutRegion,
+    RecordedFile,
+    RecordingConfig,
+    RecordingError,
+    StorageConfig,
+    StorageCredentialsRef,
+    TokenSecretRef,
+    TranscodingConfig,
+    UploadStatus,
+)
+from cloudrec_operator.api.v1alpha1.common import API_VERSION, UID_MAX, VERSION, SecretKeyRef
+from cloudrec_operator.api.v1alpha1.recordingbackend import (
+    BackendCredentialsRef,
+    CallbackSecretRef,
+    ClusterRecordingBackend,
+    RecordingBackend,
+    RecordingBackendSpec,
+    RecordingBackendStatus,
+)
+
+__all__ = [
+    "API_VERSION",
+    "UID_MAX",
+    "VERSION",
+    "BackendCredentialsRef",
+    "BackendRef",
+    "CallbackSecretRef",
+    "CloudRecording",
+    "CloudRecordingSpec",
+    "CloudRecordingStatus",
+    "ClusterRecordingBackend",
+    "Decryption",
+    "DecryptionSecretRef",
+    "LayoutRegion",
+    "RecordedFile",
+    "RecordingBackend",
+    "RecordingBackendSpec",
+    "RecordingBackendStatus",
+    "RecordingConfig",
+    "RecordingError",
+    "SecretKeyRef",
+    "StorageConfig",
+    "StorageCredentialsRef",
+    "TokenSecretRef",
+    "TranscodingConfig",
+    "UploadStatus",
+]

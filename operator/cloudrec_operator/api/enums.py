@@ -1,0 +1,284 @@
+"""The seed's enums as CamelCase strings, plus the operator's own state enums.
+
+Enum *values* are what users write in manifests (Kubernetes convention:
+CamelCase strings). Where the cloud recording REST protocol uses numbers, the
+member's ``code`` gives the wire number; for the seed's ordinal enums that is
+the declaration order, which matches the protocol exactly (protocol.md §9.2).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+__all__ = [
+    "AudioProfile",
+    "BackendKind",
+    "ChannelType",
+    "ConditionStatus",
+    "DecryptionMode",
+    "DesiredState",
+    "Layout",
+    "OutputFormat",
+    "Phase",
+    "RecordingErrorCode",
+    "RecordingMode",
+    "ReleasePolicy",
+    "RenderMode",
+    "RestartPolicy",
+    "ServiceKind",
+    "StorageVendor",
+    "StreamTypes",
+    "TrackType",
+    "UploadState",
+    "VideoStreamType",
+]
+
+
+class _Ordinal(StrEnum):
+    """A string enum whose protocol number is its position in the declaration."""
+
+    @property
+    def code(self) -> int:
+        """The number the REST protocol uses for this value."""
+        return list(type(self)).index(self)
+
+
+class StreamTypes(_Ordinal):
+    """Which media streams are recorded (protocol ``streamTypes`` 0/1/2)."""
+
+    AUDIO_ONLY = "AudioOnly"
+    VIDEO_ONLY = "VideoOnly"
+    AUDIO_VIDEO = "AudioVideo"
+
+
+class DecryptionMode(_Ordinal):
+    """How the channel's media is encrypted (protocol ``decryptionMode`` 0..8)."""
+
+    NONE = "None"
+    AES128XTS = "AES128XTS"
+    AES128ECB = "AES128ECB"
+    AES256XTS = "AES256XTS"
+    SM4128ECB = "SM4128ECB"
+    AES128GCM = "AES128GCM"
+    AES256GCM = "AES256GCM"
+    AES128GCM2 = "AES128GCM2"
+    AES256GCM2 = "AES256GCM2"
+
+    @property
+    def needs_salt(self) -> bool:
+        """True for the GCM2 modes, which also need a 32-byte Base64 salt."""
+        return self in (DecryptionMode.AES128GCM2, DecryptionMode.AES256GCM2)
+
+
+class ChannelType(_Ordinal):
+    """The channel profile; must match the clients (protocol ``channelType`` 0/1)."""
+
+    COMMUNICATION = "Communication"
+    LIVE = "Live"
+
+
+class AudioProfile(_Ordinal):
+    """Sample rate, bitrate and channels of the mixed audio (protocol ``audioProfile`` 0/1/2)."""
+
+    MUSIC_STANDARD = "MusicStandard"
+    MUSIC_HIGH_QUALITY = "MusicHighQuality"
+    MUSIC_HIGH_QUALITY_STEREO = "MusicHighQualityStereo"
+
+
+class VideoStreamType(_Ordinal):
+    """Which stream of a dual-stream sender is recorded (protocol ``videoStreamType`` 0/1)."""
+
+    HIGH = "High"
+    LOW = "Low"
+
+
+class Layout(_Ordinal):
+    """The mixed video layout (protocol ``mixedVideoLayout`` 0..3)."""
+
+    FLOAT = "Float"
+    BEST_FIT = "BestFit"
+    VERTICAL = "Vertical"
+    CUSTOM = "Custom"
+
+
+class RenderMode(_Ordinal):
+    """How a video fills its custom layout region (protocol ``render_mode`` 0/1)."""
+
+    CROPPED = "Cropped"
+    FIT = "Fit"
+
+
+class RecordingMode(StrEnum):
+    """Mix: one composite recording; Individual: one recording per uid (protocol path ``mode``)."""
+
+    MIX = "Mix"
+    INDIVIDUAL = "Individual"
+
+    @property
+    def path_segment(self) -> str:
+        """The protocol's ``mode`` path segment (``mix`` or ``individual``)."""
+        return self.value.lower()
+
+
+class OutputFormat(StrEnum):
+    """A recorded file type (protocol ``avFileType``: ``hls``, ``mp4``)."""
+
+    HLS = "HLS"
+    MP4 = "MP4"
+
+    @property
+    def wire(self) -> str:
+        """The protocol's spelling (``hls`` or ``mp4``)."""
+        return self.value.lower()
+
+
+class DesiredState(StrEnum):
+    """What the user wants: a running recording or a stopped one."""
+
+    RECORDING = "Recording"
+    STOPPED = "Stopped"
+
+
+class ReleasePolicy(StrEnum):
+    """What deleting the resource does (the seed's ``Release(keepRecordingInBackground)``)."""
+
+    STOP = "Stop"
+    KEEP_IN_BACKGROUND = "KeepInBackground"
+
+
+class RestartPolicy(StrEnum):
+    """What to do after a fatal error."""
+
+    NEVER = "Never"
+    ON_FAILURE = "OnFailure"
+
+
+class Phase(StrEnum):
+    """Where a CloudRecording is in its life."""
+
+    PENDING = "Pending"
+    CONNECTING = "Connecting"
+    RECORDING = "Recording"
+    STOPPING = "Stopping"
+    UPLOADING = "Uploading"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    RELEASED = "Released"
+
+
+class UploadState(StrEnum):
+    """Where the recorded files are (protocol ``uploadingStatus`` in CamelCase)."""
+
+    PENDING = "Pending"
+    UPLOADING = "Uploading"
+    UPLOADED = "Uploaded"
+    BACKUPED = "Backuped"
+    UNKNOWN = "Unknown"
+
+
+class TrackType(StrEnum):
+    """What a recorded file holds (protocol ``trackType``: audio, video, audio_and_video)."""
+
+    AUDIO = "Audio"
+    VIDEO = "Video"
+    AUDIO_AND_VIDEO = "AudioAndVideo"
+
+    @classmethod
+    def from_wire(cls, value: str) -> TrackType:
+        """Parse the protocol's snake_case spelling."""
+        return {"audio": cls.AUDIO, "video": cls.VIDEO, "audio_and_video": cls.AUDIO_AND_VIDEO}[
+            value
+        ]
+
+
+class BackendKind(StrEnum):
+    """The kind of backend a CloudRecording refers to."""
+
+    RECORDING_BACKEND = "RecordingBackend"
+    CLUSTER_RECORDING_BACKEND = "ClusterRecordingBackend"
+
+
+class ServiceKind(StrEnum):
+    """Which service speaks the protocol behind a backend."""
+
+    HOSTED = "Hosted"
+    SELF_HOSTED = "SelfHosted"
+
+
+class ConditionStatus(StrEnum):
+    """A condition's status, as in metav1.Condition."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class StorageVendor(StrEnum):
+    """Third-party cloud storage vendors (protocol.md §4.1)."""
+
+    QINIU = "Qiniu"
+    AMAZON_S3 = "AmazonS3"
+    ALIBABA_CLOUD = "AlibabaCloud"
+    TENCENT_CLOUD = "TencentCloud"
+    KINGSOFT_CLOUD = "KingsoftCloud"
+    MICROSOFT_AZURE = "MicrosoftAzure"
+    GOOGLE_CLOUD = "GoogleCloud"
+    HUAWEI_CLOUD = "HuaweiCloud"
+    BAIDU_CLOUD = "BaiduCloud"
+    S3_COMPATIBLE = "S3Compatible"
+
+    @property
+    def code(self) -> int:
+        """The protocol's ``vendor`` number."""
+        return _VENDOR_CODES[self]
+
+
+_VENDOR_CODES: dict[StorageVendor, int] = {
+    StorageVendor.QINIU: 0,
+    StorageVendor.AMAZON_S3: 1,
+    StorageVendor.ALIBABA_CLOUD: 2,
+    StorageVendor.TENCENT_CLOUD: 3,
+    StorageVendor.KINGSOFT_CLOUD: 4,
+    StorageVendor.MICROSOFT_AZURE: 5,
+    StorageVendor.GOOGLE_CLOUD: 6,
+    StorageVendor.HUAWEI_CLOUD: 7,
+    StorageVendor.BAIDU_CLOUD: 8,
+    StorageVendor.S3_COMPATIBLE: 11,
+}
+
+
+class RecordingErrorCode(IntEnum):
+    """The seed's fourteen error codes with the SDK header's values (protocol.md §9.5)."""
+
+    OK = 0
+    CONNECT_ERROR = 430
+    DISCONNECTED = 431
+    INVALID_PARAMETER = 432
+    INVALID_OPERATION = 433
+    NO_USERS = 434
+    NO_RECORDED_DATA = 435
+    RECORDER_INIT_FAILED = 436
+    RECORDER_FAILED = 437
+    UPLOADER_INIT_FAILED = 438
+    UPLOADER_FAILED = 439
+    BACKUP_FAILED = 440
+    RECORDER_EXPIRE_EXIT = 441
+    GENERAL_ERROR = 442
+
+    @property
+    def reason(self) -> str:
+        """The CamelCase name, e.g. ``RecorderInitFailed`` for 436."""
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+    @property
+    def seed_name(self) -> str:
+        """The seed's identifier, e.g. ``kRecordingErrorNoUsers``."""
+        return f"kRecordingError{self.reason}"
+
+    @classmethod
+    def from_reason(cls, reason: str) -> RecordingErrorCode:
+        """The code whose CamelCase name is ``reason``."""
+        for code in cls:
+            if code.reason == reason:
+                return code
+        raise ValueError(f"unknown recording error reason {reason!r}")
