@@ -1,0 +1,268 @@
+"""Signed event notifications (protocol.md §7), delivered at least once.
+
+:class:`CallbackSender` owns a bounded queue and a few delivery workers. Each
+notification goes to every configured URL: ``POST`` of the JSON body with the
+``Agora-Signature`` (HMAC-SHA1) and ``Agora-Signature-V2`` (HMAC-SHA256) headers
+over the exact bytes sent; success is a 200 within the timeout; otherwise it is
+sent again immediately, then after 1 s, 3 s, 6 s ... (``retries`` resends), with a
+fresh ``notifyMs`` each time. When the queue is full the oldest notification is
+dropped and counted.
+
+:class:`RecordingEvents` is one recording's view: it stamps ``cname``, ``uid``,
+``sid``, a per-recording ``sequence`` (from 0) and ``sendts`` into the payload.
+It is also the event sink the uploader reports to (events 30-33, errors 1/2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from cloudrec_recorder.metrics import Metrics
+from cloudrec_recorder.settings import CallbackSettings
+
+log = logging.getLogger(__name__)
+
+PRODUCT_CLOUD_RECORDING = 3
+
+# serviceType (§7.5)
+SERVICE_CLOUD_RECORDING = 0
+SERVICE_RECORDER = 1
+SERVICE_UPLOADER = 2
+
+# eventType -> serviceType (§7.6)
+SERVICE_TYPE_OF: dict[int, int] = {
+    1: SERVICE_CLOUD_RECORDING,
+    2: SERVICE_CLOUD_RECORDING,
+    3: SERVICE_CLOUD_RECORDING,
+    4: SERVICE_CLOUD_RECORDING,
+    11: SERVICE_CLOUD_RECORDING,
+    30: SERVICE_UPLOADER,
+    31: SERVICE_UPLOADER,
+    32: SERVICE_UPLOADER,
+    33: SERVICE_UPLOADER,
+    40: SERVICE_RECORDER,
+    41: SERVICE_RECORDER,
+    42: SERVICE_RECORDER,
+    43: SERVICE_RECORDER,
+    44: SERVICE_RECORDER,
+}
+
+MSG_NAME_OF: dict[int, str] = {
+    1: "cloud_recording_error",
+    2: "cloud_recording_warning",
+    3: "cloud_recording_status_update",
+    4: "cloud_recording_file_infos",
+    11: "session_exit",
+    30: "uploader_started",
+    31: "uploaded",
+    32: "backuped",
+    33: "uploading_progress",
+    40: "recorder_started",
+    41: "recorder_leave",
+    42: "recorder_slice_start",
+    43: "recorder_audio_stream_state_changed",
+    44: "recorder_video_stream_state_changed",
+}
+
+RETRY_DELAYS = (0.0, 1.0, 3.0, 6.0, 10.0)
+"""Wait before resend n (immediately, then growing; the last value repeats)."""
+
+
+def sign(body: bytes, secret: str) -> dict[str, str]:
+    """The two signature headers of §7.3 over the exact body bytes."""
+    key = secret.encode()
+    return {
+        "Agora-Signature": hmac.new(key, body, hashlib.sha1).hexdigest(),
+        "Agora-Signature-V2": hmac.new(key, body, hashlib.sha256).hexdigest(),
+    }
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Notification:
+    """One notification to deliver; ``body`` lacks ``notifyMs`` (set per attempt)."""
+
+    target: CallbackSettings
+    body: dict[str, Any]
+
+    @property
+    def event_type(self) -> int:
+        return int(self.body["eventType"])
+
+
+def encode(body: Mapping[str, Any], notify_ms: int) -> bytes:
+    """The exact bytes sent for one attempt."""
+    return json.dumps({**body, "notifyMs": notify_ms}, separators=(",", ":")).encode()
+
+
+@dataclass
+class CallbackSender:
+    """Delivery queue and workers shared by every recording of the process."""
+
+    metrics: Metrics
+    queue_size: int = 1000
+    workers: int = 4
+    _queue: asyncio.Queue[Notification] = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _client: httpx.AsyncClient | None = None
+    _busy: int = 0
+
+    def __post_init__(self) -> None:
+        self._queue = asyncio.Queue(maxsize=self.queue_size)
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient()
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+
+    def submit(self, notification: Notification) -> None:
+        if not notification.target.urls:
+            return
+        while self._queue.full():
+            self._queue.get_nowait()
+            self._queue.task_done()
+            self.metrics.callbacks_dropped.inc()
+        self._queue.put_nowait(notification)
+
+    async def flush(self, wait_seconds: float) -> None:
+        """Wait until the queue is empty (at most ``wait_seconds``)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), wait_seconds)
+
+    async def close(self, wait_seconds: float = 5.0) -> None:
+        await self.flush(wait_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _work(self) -> None:
+        while True:
+            notification = await self._queue.get()
+            try:
+                await asyncio.gather(
+                    *(self._deliver(notification, str(url)) for url in notification.target.urls)
+                )
+            finally:
+                self._queue.task_done()
+
+    async def _deliver(self, notification: Notification, url: str) -> None:
+        assert self._client is not None
+        target = notification.target
+        secret = target.secret.get_secret_value() if target.secret is not None else None
+        event = str(notification.event_type)
+        for attempt in range(target.retries + 1):
+            if attempt:
+                await asyncio.sleep(RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)])
+            data = encode(notification.body, now_ms())
+            headers = {"Content-Type": "application/json"}
+            if secret is not None:
+                headers.update(sign(data, secret))
+            try:
+                response = await self._client.post(
+                    url, content=data, headers=headers, timeout=target.timeout_seconds
+                )
+            except httpx.HTTPError as exc:
+                log.info(
+                    "Callback attempt failed event=%s url=%s error=%s",
+                    event,
+                    url,
+                    type(exc).__name__,
+                )
+                continue
+            if response.status_code == 200:
+                self.metrics.callbacks_sent.labels(event).inc()
+                return
+            log.info("Callback refused event=%s url=%s status=%s", event, url, response.status_code)
+        self.metrics.callbacks_failed.labels(event).inc()
+        log.warning("Callback given up event=%s url=%s", event, url)
+
+
+@dataclass
+class RecordingEvents:
+    """The notifications of one recording (per-recording sequence from 0)."""
+
+    sender: CallbackSender
+    target: CallbackSettings
+    cname: str
+    uid: str
+    sid: str
+    _sequence: itertools.count[int] = field(default_factory=itertools.count)
+
+    def emit(self, event_type: int, **details: Any) -> None:
+        """Queue event ``event_type`` with ``details`` (``msgName`` is added)."""
+        body = {
+            "noticeId": str(uuid.uuid4()),
+            "productId": PRODUCT_CLOUD_RECORDING,
+            "eventType": event_type,
+            "payload": {
+                "cname": self.cname,
+                "uid": self.uid,
+                "sid": self.sid,
+                "sequence": next(self._sequence),
+                "sendts": now_ms(),
+                "serviceType": SERVICE_TYPE_OF.get(event_type, SERVICE_CLOUD_RECORDING),
+                "details": {"msgName": MSG_NAME_OF.get(event_type, ""), **details},
+            },
+        }
+        self.sender.submit(Notification(self.target, body))
+
+    # Convenience for the events the recorder sends itself.
+
+    def recorder_started(self) -> None:
+        self.emit(40, status=0)
+
+    def recorder_leave(self, leave_code: int) -> None:
+        self.emit(41, leaveCode=leave_code)
+
+    def slice_start(
+        self,
+        start_ms: int,
+        *,
+        stream_uid: str = "0",
+        track_type: str = "audio_and_video",
+        mixed: bool = True,
+    ) -> None:
+        self.emit(
+            42,
+            startUtcMs=start_ms,
+            discontinueUtcMs=start_ms,
+            mixedAllUser=mixed,
+            streamUid=stream_uid,
+            trackType=track_type,
+        )
+
+    def stream_state(self, kind: str, stream_uid: str, receiving: bool) -> None:
+        self.emit(
+            43 if kind == "audio" else 44,
+            streamUid=stream_uid,
+            state=0 if receiving else 1,
+            UtcMs=now_ms(),
+        )
+
+    def error(self, module: int, code: int, message: str, level: int = 3) -> None:
+        self.emit(1, module=module, errorLevel=level, errorCode=code, stat=0, errorMsg=message)
+
+    def warning(self, module: int, code: int) -> None:
+        self.emit(2, module=module, warnCode=code)
+
+    def session_exit(self, abnormal: bool = False) -> None:
+        self.emit(11, exitStatus=1 if abnormal else 0)

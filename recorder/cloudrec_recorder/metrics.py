@@ -1,0 +1,47 @@
+"""Prometheus metrics of the recorder, in a registry of their own (served at ``/metrics``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+
+@dataclass
+class Metrics:
+    """The recorder's metrics; one instance per app (tests may build several)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.recordings_active = Gauge(
+            "cloudrec_recordings_active",
+            "Recordings this process is running now",
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "cloudrec_requests",
+            "API requests answered, by route and HTTP status",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.callbacks_sent = Counter(
+            "cloudrec_callbacks_sent",
+            "Event notifications delivered (HTTP 200)",
+            ["event_type"],
+            registry=self.registry,
+        )
+        self.callbacks_failed = Counter(
+            "cloudrec_callbacks_failed",
+            "Event notifications given up after every retry",
+            ["event_type"],
+            registry=self.registry,
+        )
+        self.callbacks_dropped = Counter(
+            "cloudrec_callbacks_dropped",
+            "Event notifications dropped because the delivery queue was full",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
