@@ -17,12 +17,12 @@ with :func:`cel` and :func:`validations`; ``crdgen`` copies them into the CRD.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-__all__ = ["CEL_KEY", "CrdModel", "cel", "validations"]
+__all__ = ["CEL_KEY", "ApiObject", "CrdModel", "cel", "validations"]
 
 CEL_KEY = "x-kubernetes-validations"
 """The OpenAPI extension that carries CEL validation rules."""
@@ -48,6 +48,21 @@ class CrdModel(BaseModel):
     def load(cls, data: Mapping[str, Any]) -> Self:
         """Validate a Kubernetes-form mapping (camelCase keys)."""
         return cls.model_validate(dict(data))
+
+
+class ApiObject(CrdModel):
+    """Base for a top-level API object (a resource with its own CRD)."""
+
+    KIND: ClassVar[str]
+    """The resource's kind, e.g. CloudRecording."""
+    PLURAL: ClassVar[str]
+    """The plural name used in URLs and kopf handlers, e.g. cloudrecordings."""
+    SINGULAR: ClassVar[str]
+    """The singular name, e.g. cloudrecording."""
+    SHORT_NAMES: ClassVar[tuple[str, ...]]
+    """Short names for kubectl, e.g. crec."""
+    NAMESPACED: ClassVar[bool]
+    """True for namespaced resources, False for cluster-scoped ones."""
 
 
 def cel(

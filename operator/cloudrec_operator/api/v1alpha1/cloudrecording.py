@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from cloudrec_operator.api.base import CrdModel, cel, validations
+from cloudrec_operator.api.base import ApiObject, CrdModel, cel, validations
 from cloudrec_operator.api.conditions import Condition
 from cloudrec_operator.api.enums import (
     AudioProfile,
@@ -216,7 +216,7 @@ class TranscodingConfig(CrdModel):
     layout: Layout = Layout.FLOAT
     """Float (first user fills the canvas, others float in small tiles), BestFit (grid),
     Vertical (maxResolutionUid large, others in columns on the right) or Custom (regions)."""
-    background_color: str = Field(default="#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    background_color: str = Field(default="#000000", max_length=7, pattern=r"^#[0-9A-Fa-f]{6}$")
     """Canvas background colour as #RRGGBB."""
     regions: list[LayoutRegion] | None = Field(default=None, max_length=MAX_REGIONS)
     """Regions of the Custom layout (at most 17; Custom only)."""
@@ -283,7 +283,18 @@ class RecordingConfig(CrdModel):
     MusicHighQualityStereo. Mix mode only."""
     video_stream_type: VideoStreamType = VideoStreamType.HIGH
     """Which stream of dual-stream senders is recorded: High (default) or Low."""
-    max_idle_time: int = Field(default=30, ge=0, le=2592000)
+    max_idle_time: int = Field(
+        default=30,
+        ge=0,
+        le=2592000,
+        json_schema_extra=validations(
+            cel(
+                "self == 0 || self >= 5",
+                "spec.recordingConfig.maxIdleTime must be 0 (the default, 30 s) "
+                "or between 5 and 2592000",
+            )
+        ),
+    )
     """Seconds the channel may stay empty before the recorder leaves: 5..2592000;
     0 means the default, 30."""
     transcoding_config: TranscodingConfig = Field(
@@ -596,7 +607,7 @@ class CloudRecordingStatus(CrdModel):
 # -------------------------------------------------------------------- resource
 
 
-class CloudRecording(CrdModel):
+class CloudRecording(ApiObject):
     """A recording of one channel by a recording service, uploaded to cloud storage."""
 
     KIND: ClassVar[str] = "CloudRecording"

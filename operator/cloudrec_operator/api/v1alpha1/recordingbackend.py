@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from cloudrec_operator.api.base import CrdModel
+from cloudrec_operator.api.base import ApiObject, CrdModel
 from cloudrec_operator.api.conditions import Condition
 from cloudrec_operator.api.enums import ServiceKind
 from cloudrec_operator.api.v1alpha1.common import (
@@ -97,7 +97,7 @@ class RecordingBackendStatus(CrdModel):
     """Ready (first): the service answered and the credentials Secret exists."""
 
 
-class RecordingBackend(CrdModel):
+class RecordingBackend(ApiObject):
     """A recording service that CloudRecordings in this namespace can use."""
 
     KIND: ClassVar[str] = "RecordingBackend"
@@ -118,7 +118,7 @@ class RecordingBackend(CrdModel):
     """The observed state, written by the operator."""
 
 
-class ClusterRecordingBackend(CrdModel):
+class ClusterRecordingBackend(ApiObject):
     """A recording service that CloudRecordings in every namespace can use."""
 
     KIND: ClassVar[str] = "ClusterRecordingBackend"
