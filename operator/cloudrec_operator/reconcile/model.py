@@ -1,0 +1,260 @@
+"""The values the pure reconcile decisions work on.
+
+``Desired`` is what the resource asks for (read from its spec and metadata),
+``Tracked`` is what the operator knows about the external recording (read
+from its status and the operator's own annotation), a ``Step`` is the next
+thing to do against the recording service, and an ``Outcome`` is what came
+back. ``Transition`` is the result of applying an outcome: the new
+``Tracked`` plus the Kubernetes Events it causes.
+
+None of these types knows about kopf, the Kubernetes client or httpx.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cloudrec_operator.api.enums import Phase as Phase
+from cloudrec_operator.api.enums import RecordingErrorCode
+
+TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.RELEASED})
+
+
+class Reason(enum.StrEnum):
+    """Event reasons: one per observer callback of the seed, plus Released."""
+
+    CONNECTING = "Connecting"
+    STARTED = "Started"
+    STOPPED = "Stopped"
+    RECORDER_FAILURE = "RecorderFailure"
+    UPLOADED = "Uploaded"
+    BACKUPED = "Backuped"
+    UPLOAD_PROGRESS = "UploadProgress"
+    UPLOADER_FAILURE = "UploaderFailure"
+    FATAL_ERROR = "FatalError"
+    RELEASED = "Released"
+
+
+SdkError = RecordingErrorCode
+"""The seed's fourteen error codes (protocol.md §9.5)."""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A Kubernetes Event to post about the resource."""
+
+    reason: Reason
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """``status.lastError``: the seed's error code, a message and when."""
+
+    code: int
+    message: str
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the resource asks for, as far as the decisions care."""
+
+    generation: int
+    state: str = "Recording"
+    """``spec.state``: Recording or Stopped."""
+    restart_policy: str = "Never"
+    release_policy: str = "Stop"
+    deleting: bool = False
+    mix: bool = True
+    """Mix mode (updateLayout is only valid there)."""
+    layout_hash: str = ""
+    """Digest of the mutable layout fields (applied with updateLayout)."""
+    subscribe_hash: str = ""
+    """Digest of the subscribe lists (applied with update)."""
+    max_idle_time: int = 30
+    callbacks_expected: bool = False
+    """The backend signs callbacks, so a leave is normally announced by an event."""
+    blocked: str | None = None
+    """Why the inputs are incomplete (a Secret or backend is missing), or None."""
+    blocked_reason: str = ""
+    """CamelCase reason for ``blocked`` (SecretNotFound, BackendNotFound, ...)."""
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """What the operator knows about the external recording.
+
+    The public part is ``status``; timing and bookkeeping fields that users do
+    not need live in the operator's annotation (see ``persist``).
+    """
+
+    phase: Phase = Phase.PENDING
+    resource_id: str | None = None
+    acquired_at: datetime | None = None
+    sid: str | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    ready: bool = False
+    """The service confirmed the recorder runs (query status 4/5 or event 40)."""
+    stop_requested: bool = False
+    restarts: int = 0
+    upload_progress: int | None = None
+    """Percent, 0-100."""
+    upload_status: str | None = None
+    files: tuple[str, ...] = ()
+    last_error: ErrorInfo | None = None
+    failures: int = 0
+    """Consecutive transient failures (drives the backoff)."""
+    retry_at: datetime | None = None
+    not_found_since: datetime | None = None
+    failover_at: datetime | None = None
+    unreachable: bool = False
+    """A transport failure happened since the last good answer."""
+    applied_layout_hash: str | None = None
+    applied_subscribe_hash: str | None = None
+    progress_event_value: int | None = None
+    progress_event_at: datetime | None = None
+    degraded: str | None = None
+    """CamelCase reason of a transient problem being retried, or None."""
+    degraded_message: str = ""
+    failed_reason: str | None = None
+    """CamelCase reason of a terminal failure (for the Ready condition)."""
+    last_query_at: datetime | None = None
+
+    def replace(self, **changes: object) -> Tracked:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True)
+class Acquire:
+    """Acquire a resource id for the channel and recorder uid."""
+
+
+@dataclass(frozen=True)
+class Start:
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class Query:
+    resource_id: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Update:
+    """Apply the subscribe lists (``update``)."""
+
+    resource_id: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class UpdateLayout:
+    resource_id: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    resource_id: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """Forget the recording and let it run on (KeepInBackground)."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do for ``delay`` seconds."""
+
+    delay: float
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Deletion may proceed: no external recording needs the resource."""
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Terminal: nothing more to do until the spec changes."""
+
+
+Step = Acquire | Start | Query | Update | UpdateLayout | Stop | Release | Wait | Finish | Idle
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True)
+class Acquired:
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class StartAccepted:
+    sid: str
+
+
+@dataclass(frozen=True)
+class Queried:
+    status: int
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StopDone:
+    files: tuple[str, ...] = ()
+    upload_status: str = "unknown"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """update or updateLayout succeeded."""
+
+
+@dataclass(frozen=True)
+class Released:
+    pass
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A request failed. ``code`` is the protocol's body code (or None)."""
+
+    http_status: int | None
+    code: int | None
+    sdk_code: int
+    retryable: bool
+    message: str
+    transport: bool = False
+    """No HTTP answer at all (connection refused, timeout)."""
+
+
+@dataclass(frozen=True)
+class Notified:
+    """A verified event callback."""
+
+    event_type: int
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+Outcome = Acquired | StartAccepted | Queried | StopDone | Applied | Released | Failure | Notified
+
+
+@dataclass(frozen=True)
+class Transition:
+    tracked: Tracked
+    events: tuple[EventRecord, ...] = ()

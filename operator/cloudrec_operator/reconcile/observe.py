@@ -1,0 +1,550 @@
+"""What an answer of the recording service (or a callback) means for the resource.
+
+``apply_outcome`` turns the outcome of a step into the new ``Tracked`` and the
+Events to post; ``apply_notification`` does the same for a verified event
+callback. Phase rules (protocol.md §6, §7.6, §9.4):
+
+* start accepted -> Connecting (Event Connecting); query 4/5 or event 40 ->
+  Recording (Event Started, Ready);
+* event 41 or query 6-8 -> Uploading (Event Stopped); event 31/32 or stop
+  "uploaded"/"backuped" -> Completed (Event Uploaded/Backuped);
+* query 20, event 11 exitStatus 1, event 1 errorLevel 5, or a confirmed 404
+  while recording -> FatalError: a new recording after backoff under
+  restartPolicy OnFailure, phase Failed under Never.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from .model import (
+    TERMINAL_PHASES,
+    Acquire,
+    Acquired,
+    Applied,
+    Desired,
+    ErrorInfo,
+    EventRecord,
+    Failure,
+    Notified,
+    Outcome,
+    Phase,
+    Queried,
+    Query,
+    Reason,
+    Release,
+    Released,
+    SdkError,
+    Start,
+    StartAccepted,
+    Step,
+    Stop,
+    StopDone,
+    Tracked,
+    Transition,
+    Update,
+    UpdateLayout,
+)
+from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, not_found_delay
+
+#: Body codes meaning the resource id can no longer be used: acquire again.
+RESOURCE_ID_UNUSABLE = frozenset({433, 1001})
+#: Body codes on stop meaning "already over" (protocol.md §5.2).
+STOP_ALREADY_OVER = frozenset({49, 435})
+
+
+def merge_files(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    """Files keep their first-seen order; files of earlier recordings stay listed."""
+    seen = dict.fromkeys(old)
+    seen.update(dict.fromkeys(new))
+    return tuple(seen)
+
+
+def _healthy(tracked: Tracked) -> Tracked:
+    return tracked.replace(failures=0, retry_at=None, degraded=None, degraded_message="")
+
+
+def _started(tracked: Tracked, now: datetime) -> Transition:
+    if tracked.ready and tracked.phase is Phase.RECORDING:
+        return Transition(tracked)
+    return Transition(
+        tracked.replace(phase=Phase.RECORDING, ready=True, not_found_since=None),
+        (EventRecord(Reason.STARTED, f"Recorder is recording (sid {tracked.sid})"),),
+    )
+
+
+def _stopped(tracked: Tracked, now: datetime, how: str) -> Transition:
+    if tracked.phase in (Phase.UPLOADING, *TERMINAL_PHASES):
+        return Transition(tracked)
+    return Transition(
+        tracked.replace(phase=Phase.UPLOADING, stopped_at=tracked.stopped_at or now),
+        (EventRecord(Reason.STOPPED, f"Recording stopped: {how}"),),
+    )
+
+
+def _completed(
+    tracked: Tracked, now: datetime, upload_status: str | None, files: tuple[str, ...]
+) -> Transition:
+    events: list[EventRecord] = []
+    first = _stopped(tracked, now, "the recorder left the channel")
+    tracked = first.tracked
+    events.extend(first.events)
+    status = upload_status or tracked.upload_status
+    if tracked.phase is not Phase.COMPLETED:
+        if status == "uploaded":
+            events.append(EventRecord(Reason.UPLOADED, _files_message("Uploaded", files)))
+        elif status == "backuped":
+            events.append(
+                EventRecord(
+                    Reason.BACKUPED,
+                    _files_message("Some files went to the backup store", files),
+                    warning=True,
+                )
+            )
+    progress = 100 if status in ("uploaded", "backuped") else tracked.upload_progress
+    return Transition(
+        tracked.replace(
+            phase=Phase.COMPLETED,
+            upload_status=status,
+            upload_progress=progress,
+            files=merge_files(tracked.files, files),
+            ready=tracked.ready,
+        ),
+        tuple(events),
+    )
+
+
+def _files_message(prefix: str, files: tuple[str, ...]) -> str:
+    playlists = [f for f in files if f.endswith(".m3u8")]
+    shown = playlists[0] if playlists else (files[0] if files else "no files")
+    return f"{prefix}: {len(files)} file(s), {shown}"
+
+
+def _error(code: int, message: str, now: datetime) -> ErrorInfo:
+    return ErrorInfo(code=int(code), message=message[:500], time=now)
+
+
+def _fatal(
+    desired: Desired, tracked: Tracked, now: datetime, timing: Timing, code: int, message: str
+) -> Transition:
+    """The recording is lost: restart it under OnFailure, fail it otherwise."""
+    if tracked.phase in TERMINAL_PHASES:
+        return Transition(tracked)
+    error = _error(code, message, now)
+    event = EventRecord(Reason.FATAL_ERROR, f"{message} (error {code})", warning=True)
+    if (
+        desired.restart_policy == "OnFailure"
+        and desired.state != "Stopped"
+        and not desired.deleting
+    ):
+        restarts = tracked.restarts + 1
+        delay = backoff(restarts, timing.restart_backoff_base, timing.restart_backoff_cap)
+        fresh = Tracked(
+            phase=Phase.PENDING,
+            restarts=restarts,
+            files=tracked.files,
+            upload_progress=tracked.upload_progress,
+            upload_status=tracked.upload_status,
+            last_error=error,
+            retry_at=_after(now, delay),
+            degraded="Restarting",
+            degraded_message=f"Restarting the recording in {delay:.0f}s after a fatal error",
+        )
+        return Transition(fresh, (event,))
+    return Transition(
+        tracked.replace(
+            phase=Phase.FAILED,
+            ready=False,
+            last_error=error,
+            failed_reason="FatalError",
+            stopped_at=tracked.stopped_at or now,
+            retry_at=None,
+        ),
+        (event,),
+    )
+
+
+def _after(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)
+
+
+def _permanent(tracked: Tracked, now: datetime, failure: Failure, what: str) -> Transition:
+    reason = _failure_reason(failure)
+    message = f"{what} failed: {failure.message}"
+    return Transition(
+        tracked.replace(
+            phase=Phase.FAILED,
+            ready=False,
+            last_error=_error(failure.sdk_code, message, now),
+            failed_reason=reason,
+            retry_at=None,
+        ),
+        (EventRecord(Reason.FATAL_ERROR, f"{message} (error {failure.sdk_code})", warning=True),),
+    )
+
+
+def _failure_reason(failure: Failure) -> str:
+    if failure.http_status == 401:
+        return "AuthenticationFailed"
+    if failure.code in (109, 110):
+        return "TokenRejected"
+    if failure.code == 53:
+        return "TaskConflict"
+    if failure.sdk_code == SdkError.INVALID_PARAMETER or failure.http_status == 400:
+        return "InvalidParameter"
+    return "RequestFailed"
+
+
+def _transient(
+    tracked: Tracked, now: datetime, timing: Timing, failure: Failure, what: str
+) -> Transition:
+    failures = tracked.failures + 1
+    delay = backoff(failures, timing.transient_backoff_base, timing.transient_backoff_cap)
+    reason = "BackendUnreachable" if failure.transport else "BackendUnavailable"
+    return Transition(
+        tracked.replace(
+            failures=failures,
+            retry_at=_after(now, delay),
+            degraded=reason,
+            degraded_message=f"{what} failed ({failure.message}); retry {failures} in {delay:.0f}s",
+            unreachable=tracked.unreachable or failure.transport,
+            last_error=_error(failure.sdk_code, f"{what} failed: {failure.message}", now),
+        )
+    )
+
+
+def _not_found(
+    desired: Desired, tracked: Tracked, now: datetime, timing: Timing, what: str
+) -> Transition:
+    """404 "failed to find worker" from query, update or stop (protocol.md §10 #4)."""
+    if tracked.stop_requested or tracked.phase in (Phase.STOPPING, Phase.UPLOADING):
+        return _completed(tracked, now, None, ())
+    since = tracked.not_found_since or now
+    anchor = max(t for t in (tracked.started_at, tracked.failover_at, since) if t is not None)
+    young = anchor != since and now - anchor < NOT_FOUND_GRACE
+    delay = not_found_delay(since, now)
+    if young or delay is not None:
+        wait = delay if delay is not None else NOT_FOUND_GRACE.total_seconds()
+        return Transition(tracked.replace(not_found_since=since, retry_at=_after(now, wait)))
+    if (
+        tracked.phase is Phase.RECORDING
+        and not desired.callbacks_expected
+        and not tracked.unreachable
+    ):
+        # Query alone cannot see the leave; the recording ended by itself
+        # (maxIdleTime): the seed's OnRecorderFailure(kRecordingErrorNoUsers) path.
+        return _completed(tracked.replace(not_found_since=None), now, None, ())
+    code = SdkError.RECORDER_EXPIRE_EXIT if tracked.ready else SdkError.RECORDER_INIT_FAILED
+    return _fatal(
+        desired, tracked, now, timing, code, f"The service no longer knows the recording ({what})"
+    )
+
+
+def apply_outcome(
+    desired: Desired, tracked: Tracked, step: Step, outcome: Outcome, now: datetime, timing: Timing
+) -> Transition:
+    """The new state after ``step`` produced ``outcome``."""
+    if isinstance(outcome, Acquired):
+        return Transition(
+            _healthy(tracked).replace(
+                phase=Phase.CONNECTING if tracked.phase is Phase.PENDING else tracked.phase,
+                resource_id=outcome.resource_id,
+                acquired_at=now,
+            )
+        )
+    if isinstance(outcome, StartAccepted):
+        return Transition(
+            _healthy(tracked).replace(
+                phase=Phase.CONNECTING,
+                sid=outcome.sid,
+                started_at=now,
+                ready=False,
+                last_query_at=None,
+                not_found_since=None,
+                unreachable=False,
+                applied_layout_hash=desired.layout_hash,
+                applied_subscribe_hash=desired.subscribe_hash,
+            ),
+            (
+                EventRecord(
+                    Reason.CONNECTING, f"Recording accepted by the service (sid {outcome.sid})"
+                ),
+            ),
+        )
+    if isinstance(outcome, Queried):
+        return _queried(desired, _healthy(tracked), outcome, now, timing)
+    if isinstance(outcome, StopDone):
+        tracked = _healthy(tracked).replace(stop_requested=True)
+        first = _stopped(tracked, now, "stop requested")
+        if outcome.upload_status in ("uploaded", "backuped"):
+            done = _completed(first.tracked, now, outcome.upload_status, outcome.files)
+            return Transition(done.tracked, first.events + done.events)
+        return Transition(
+            first.tracked.replace(files=merge_files(tracked.files, outcome.files)), first.events
+        )
+    if isinstance(outcome, Applied):
+        if isinstance(step, UpdateLayout):
+            return Transition(_healthy(tracked).replace(applied_layout_hash=desired.layout_hash))
+        return Transition(_healthy(tracked).replace(applied_subscribe_hash=desired.subscribe_hash))
+    if isinstance(outcome, Released):
+        return Transition(
+            tracked.replace(phase=Phase.RELEASED),
+            (EventRecord(Reason.RELEASED, "Released; the recording continues in the background"),),
+        )
+    if isinstance(outcome, Failure):
+        return _failed(desired, tracked, step, outcome, now, timing)
+    return apply_notification(desired, tracked, outcome, now, timing)
+
+
+def _queried(
+    desired: Desired, tracked: Tracked, outcome: Queried, now: datetime, timing: Timing
+) -> Transition:
+    tracked = tracked.replace(
+        last_query_at=now,
+        not_found_since=None,
+        unreachable=False,
+        files=merge_files(tracked.files, outcome.files),
+    )
+    status = outcome.status
+    if status in (4, 5):
+        return _started(tracked, now)
+    if status in (6, 7, 8):
+        return _stopped(tracked, now, f"the service reports status {status}")
+    if status == 20:
+        return _fatal(
+            desired,
+            tracked,
+            now,
+            timing,
+            SdkError.RECORDER_EXPIRE_EXIT,
+            "The recorder exited abnormally",
+        )
+    # 0-3: still starting.
+    if tracked.started_at is not None and now - tracked.started_at > START_CONFIRM_DEADLINE:
+        return _fatal(
+            desired,
+            tracked,
+            now,
+            timing,
+            SdkError.RECORDER_INIT_FAILED,
+            f"The recorder did not start within {START_CONFIRM_DEADLINE.seconds}s",
+        )
+    return Transition(tracked)
+
+
+def _failed(
+    desired: Desired, tracked: Tracked, step: Step, failure: Failure, now: datetime, timing: Timing
+) -> Transition:
+    what = type(step).__name__.lower()
+    if isinstance(step, Stop):
+        if failure.code in STOP_ALREADY_OVER or failure.http_status == 404:
+            tracked = tracked.replace(stop_requested=True)
+            if failure.code == 435:
+                tracked = tracked.replace(
+                    last_error=_error(SdkError.NO_RECORDED_DATA, "Nothing was recorded", now)
+                )
+            return _completed(_healthy(tracked), now, None, ())
+    if failure.http_status == 404 and isinstance(step, Query | Update | UpdateLayout):
+        return _not_found(desired, tracked, now, timing, what)
+    if isinstance(step, Start):
+        if failure.code in RESOURCE_ID_UNUSABLE:
+            return Transition(tracked.replace(resource_id=None, acquired_at=None))
+    if failure.retryable or failure.transport:
+        return _transient(tracked, now, timing, failure, what)
+    if isinstance(step, Update | UpdateLayout):
+        # A refused live change keeps the recording; say so and do not retry it.
+        event = EventRecord(
+            Reason.RECORDER_FAILURE, f"{what} refused: {failure.message}", warning=True
+        )
+        applied = (
+            {"applied_layout_hash": desired.layout_hash}
+            if isinstance(step, UpdateLayout)
+            else {"applied_subscribe_hash": desired.subscribe_hash}
+        )
+        return Transition(
+            tracked.replace(last_error=_error(failure.sdk_code, failure.message, now), **applied),
+            (event,),
+        )
+    if isinstance(step, Acquire | Start | Query | Stop | Release):
+        return _permanent(tracked, now, failure, what)
+    return Transition(tracked)
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+def _int(details: Mapping[str, object], key: str, default: int = 0) -> int:
+    value = details.get(key, default)
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        return default
+
+
+def _file_names(details: Mapping[str, object]) -> tuple[str, ...]:
+    raw = details.get("fileList")
+    if isinstance(raw, str):
+        return (raw,) if raw else ()
+    names: list[str] = []
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, Mapping):
+                name = item.get("fileName", item.get("filename"))
+                if isinstance(name, str):
+                    names.append(name)
+    return tuple(names)
+
+
+def _on_error(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    module, level, code = _int(d, "module"), _int(d, "errorLevel"), _int(d, "errorCode")
+    message = str(d.get("errorMsg", ""))[:300]
+    if level >= 5:
+        sdk = SdkError.RECORDER_FAILED if module == 0 else SdkError.GENERAL_ERROR
+        text = f"Fatal error {code} in module {module}: {message}"
+        return _fatal(desired, tracked, now, t, sdk, text)
+    if module == 1:
+        sdk = SdkError.UPLOADER_INIT_FAILED if code == 32 else SdkError.UPLOADER_FAILED
+        reason = Reason.UPLOADER_FAILURE
+    else:
+        sdk = SdkError.RECORDER_FAILED
+        reason = Reason.RECORDER_FAILURE
+    text = f"error {code} (level {level}): {message}"
+    return Transition(
+        tracked.replace(last_error=_error(sdk, text, now)),
+        (EventRecord(reason, f"{text} (error {int(sdk)})", warning=True),),
+    )
+
+
+def _on_status(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    return _queried(desired, tracked, Queried(_int(d, "status", -1), _file_names(d)), now, t)
+
+
+def _on_files(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    return Transition(tracked.replace(files=merge_files(tracked.files, _file_names(d))))
+
+
+def _on_exit(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    if _int(d, "exitStatus") == 0:
+        return _completed(tracked, now, None, ())
+    text = "The recording session exited abnormally"
+    return _fatal(desired, tracked, now, t, SdkError.RECORDER_EXPIRE_EXIT, text)
+
+
+def _on_failover(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    return Transition(tracked.replace(failover_at=now, not_found_since=None))
+
+
+def _on_uploader_started(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    if _int(d, "status") == 0:
+        return Transition(tracked)
+    text = f"The uploader did not start (status {_int(d, 'status')})"
+    return Transition(
+        tracked.replace(last_error=_error(SdkError.UPLOADER_INIT_FAILED, text, now)),
+        (EventRecord(Reason.UPLOADER_FAILURE, text, warning=True),),
+    )
+
+
+def _on_uploaded(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    status = "uploaded" if _int(d, "_eventType") == 31 else "backuped"
+    files = _file_names(d)
+    if tracked.phase in (Phase.STOPPING, Phase.UPLOADING) or tracked.stop_requested:
+        return _completed(tracked, now, status, files)
+    return Transition(
+        tracked.replace(files=merge_files(tracked.files, files), upload_status=status)
+    )
+
+
+def _on_progress(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    return _progress(tracked, _int(d, "progress"), now, t)
+
+
+def _on_recorder_started(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    if _int(d, "_eventType") == 40 and _int(d, "status") != 0:
+        text = "The recorder did not start"
+        return _fatal(desired, tracked, now, t, SdkError.RECORDER_INIT_FAILED, text)
+    return _started(tracked, now)
+
+
+def _on_leave(
+    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+) -> Transition:
+    leave = _int(d, "leaveCode")
+    if leave == 0:
+        text = "The recorder failed to initialise"
+        return _fatal(desired, tracked, now, t, SdkError.RECORDER_INIT_FAILED, text)
+    how = "the channel was idle (maxIdleTime)" if leave & 4 else f"leaveCode {leave}"
+    if leave & 16:
+        how = "stop requested"
+    return _stopped(tracked, now, how)
+
+
+Details = Mapping[str, object]
+_NotificationRule = Callable[[Desired, Tracked, Details, datetime, Timing], Transition]
+
+#: eventType -> rule (protocol.md §7.6; the SDK callback each one stands for in §9.4).
+NOTIFICATION_RULES: dict[int, _NotificationRule] = {
+    1: _on_error,
+    3: _on_status,
+    4: _on_files,
+    11: _on_exit,
+    12: _on_failover,
+    30: _on_uploader_started,
+    31: _on_uploaded,
+    32: _on_uploaded,
+    33: _on_progress,
+    40: _on_recorder_started,
+    41: _on_leave,
+    42: _on_recorder_started,
+}
+
+
+def apply_notification(
+    desired: Desired, tracked: Tracked, note: Notified, now: datetime, timing: Timing
+) -> Transition:
+    """A verified event callback (protocol.md §7.6 and the mapping in §9.4)."""
+    rule = NOTIFICATION_RULES.get(note.event_type)
+    if rule is None or tracked.phase in TERMINAL_PHASES:
+        return Transition(tracked)
+    details = {**note.details, "_eventType": note.event_type}
+    return rule(desired, tracked, details, now, timing)
+
+
+def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Transition:
+    percent = max(0, min(100, raw // 100))
+    tracked = tracked.replace(upload_progress=percent)
+    last_value, last_at = tracked.progress_event_value, tracked.progress_event_at
+    due = (
+        last_value is None
+        or last_at is None
+        or percent - last_value >= timing.progress_event_points
+        or (now - last_at).total_seconds() >= timing.progress_event_interval
+        or (percent == 100 and last_value != 100)
+    )
+    if not due or last_value == percent:
+        return Transition(tracked)
+    return Transition(
+        tracked.replace(progress_event_value=percent, progress_event_at=now),
+        (EventRecord(Reason.UPLOAD_PROGRESS, f"Uploaded {percent}% of the recorded files"),),
+    )
+
+
+__all__ = ["apply_notification", "apply_outcome", "merge_files"]

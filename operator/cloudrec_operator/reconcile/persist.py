@@ -1,0 +1,261 @@
+"""``Tracked`` to and from the resource: the typed status plus the operator's annotation.
+
+Users read ``status`` (phase, ids, files, conditions ...). Timing and retry
+bookkeeping that only the operator needs (backoff, 404 grace, progress-event
+throttle, which live changes were applied) is kept in one annotation,
+``cloudrecording.io/tracking``, so the status schema stays what users need.
+Both are rebuilt from scratch on every decision, and written only when they
+differ from what the resource holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudrec_operator.api.conditions import (
+    DEGRADED,
+    READY,
+    RECORDING,
+    UPLOADED,
+    Condition,
+    set_condition,
+)
+from cloudrec_operator.api.enums import ConditionStatus, RecordingErrorCode
+from cloudrec_operator.api.v1alpha1.cloudrecording import (
+    CloudRecordingSpec,
+    CloudRecordingStatus,
+    RecordedFile,
+    RecordingError,
+    UploadStatus,
+)
+
+from .model import ErrorInfo, Phase, Tracked
+from .startrequest import layout_hash, subscribe_hash
+
+TRACKING_ANNOTATION = "cloudrecording.io/tracking"
+
+_UPLOAD_STATES = {"uploaded": "Uploaded", "backuped": "Backuped", "unknown": "Unknown"}
+_PRIVATE_TIMES = (
+    "retry_at",
+    "not_found_since",
+    "failover_at",
+    "progress_event_at",
+    "last_query_at",
+)
+_PRIVATE_VALUES = (
+    "failures",
+    "unreachable",
+    "stop_requested",
+    "ready",
+    "applied_layout_hash",
+    "applied_subscribe_hash",
+    "progress_event_value",
+    "degraded",
+    "degraded_message",
+    "failed_reason",
+)
+
+
+def _time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _stamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def load_tracked(
+    status: Mapping[str, Any] | None, annotations: Mapping[str, str] | None
+) -> Tracked:
+    """Rebuild what the operator knows from the resource."""
+    parsed = CloudRecordingStatus.load(status or {})
+    private: dict[str, Any] = {}
+    raw = (annotations or {}).get(TRACKING_ANNOTATION)
+    if raw:
+        try:
+            loaded = json.loads(raw)
+            if isinstance(loaded, dict):
+                private = loaded
+        except ValueError:
+            private = {}
+    upload = parsed.upload or UploadStatus()
+    error = parsed.last_error
+    fields: dict[str, Any] = {
+        "phase": parsed.phase or Phase.PENDING,
+        "resource_id": parsed.resource_id,
+        "acquired_at": _time(parsed.resource_acquired_at),
+        "sid": parsed.recording_id,
+        "started_at": _time(parsed.started_at),
+        "stopped_at": _time(parsed.stopped_at),
+        "restarts": parsed.restarts or 0,
+        "upload_progress": upload.progress,
+        "upload_status": upload.status.value.lower() if upload.status else None,
+        "files": tuple(f.file_name for f in parsed.files or ()),
+        "last_error": None
+        if error is None
+        else ErrorInfo(int(error.code), error.message, _time(error.time) or datetime.now(UTC)),
+    }
+    for name in _PRIVATE_TIMES:
+        fields[name] = _time(private.get(name))
+    defaults = Tracked()
+    for name in _PRIVATE_VALUES:
+        value = private.get(name, getattr(defaults, name))
+        fields[name] = value
+    if "ready" not in private:
+        fields["ready"] = fields["phase"] in (Phase.RECORDING,)
+    return Tracked(**fields)
+
+
+def tracking_annotation(tracked: Tracked) -> str:
+    """The operator's annotation value for ``tracked`` (stable JSON)."""
+    data: dict[str, Any] = {}
+    defaults = Tracked()
+    for name in _PRIVATE_TIMES:
+        value = getattr(tracked, name)
+        if value is not None:
+            data[name] = _stamp(value)
+    for name in _PRIVATE_VALUES:
+        value = getattr(tracked, name)
+        if value != getattr(defaults, name):
+            data[name] = value
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _condition(type_: str, true: bool, reason: str, message: str, generation: int) -> Condition:
+    return Condition(
+        type=type_,
+        status=ConditionStatus.TRUE if true else ConditionStatus.FALSE,
+        reason=reason,
+        message=message,
+        observed_generation=generation,
+    )
+
+
+def _ready(
+    tracked: Tracked, generation: int, blocked: str | None, blocked_reason: str
+) -> Condition:
+    phase = tracked.phase
+    if phase is Phase.FAILED:
+        reason = tracked.failed_reason or "Failed"
+        message = tracked.last_error.message if tracked.last_error else "The recording failed"
+        return _condition(READY, False, reason, message, generation)
+    if blocked is not None and tracked.sid is None:
+        return _condition(READY, False, blocked_reason or "Blocked", blocked, generation)
+    confirmed = {
+        Phase.RECORDING: "The recorder is recording",
+        Phase.STOPPING: "The recording is stopping",
+        Phase.UPLOADING: "The recording stopped; files are uploading",
+        Phase.COMPLETED: "The recording is complete",
+        Phase.RELEASED: "Released; the recording continues in the background",
+    }
+    if phase in confirmed and (tracked.ready or phase is not Phase.RECORDING):
+        return _condition(READY, True, str(phase), confirmed[phase], generation)
+    waiting = {
+        Phase.PENDING: "Waiting to start the recording",
+        Phase.CONNECTING: "Waiting for the service to confirm the recorder runs",
+    }
+    return _condition(READY, False, str(phase), waiting.get(phase, str(phase)), generation)
+
+
+def build_status(
+    spec: CloudRecordingSpec,
+    tracked: Tracked,
+    generation: int,
+    previous: Mapping[str, Any] | None,
+    now: datetime,
+    blocked: str | None = None,
+    blocked_reason: str = "",
+) -> dict[str, Any]:
+    """The complete ``status`` document for ``tracked`` (Kubernetes form)."""
+    old = CloudRecordingStatus.load(previous or {})
+    conditions = list(old.conditions)
+    conditions = set_condition(
+        conditions, _ready(tracked, generation, blocked, blocked_reason), now
+    )
+    recording = tracked.phase is Phase.RECORDING and tracked.ready
+    conditions = set_condition(
+        conditions,
+        _condition(
+            RECORDING,
+            recording,
+            "RecorderRunning" if recording else str(tracked.phase),
+            "The recorder is in the channel" if recording else "",
+            generation,
+        ),
+        now,
+    )
+    uploaded = tracked.upload_status in ("uploaded", "backuped")
+    conditions = set_condition(
+        conditions,
+        _condition(
+            UPLOADED,
+            uploaded,
+            _UPLOAD_STATES.get(tracked.upload_status or "", "Pending"),
+            "",
+            generation,
+        ),
+        now,
+    )
+    degraded = tracked.degraded or (blocked_reason if blocked is not None else None)
+    conditions = set_condition(
+        conditions,
+        _condition(
+            DEGRADED,
+            degraded is not None,
+            degraded or "AsExpected",
+            (tracked.degraded_message if tracked.degraded else blocked or "") if degraded else "",
+            generation,
+        ),
+        now,
+    )
+    upload = None
+    if tracked.upload_progress is not None or tracked.upload_status is not None:
+        upload = UploadStatus(
+            progress=tracked.upload_progress,
+            status=_UPLOAD_STATES.get(tracked.upload_status or "")
+            if tracked.upload_status
+            else None,
+        )
+    error = None
+    if tracked.last_error is not None:
+        code = tracked.last_error.code
+        valid = code in RecordingErrorCode._value2member_map_
+        error = RecordingError(
+            code=RecordingErrorCode(code if valid else RecordingErrorCode.GENERAL_ERROR),
+            message=tracked.last_error.message,
+            time=tracked.last_error.time.replace(microsecond=0),
+        )
+    status = CloudRecordingStatus(
+        observed_generation=generation,
+        phase=tracked.phase,
+        recording_id=tracked.sid,
+        resource_id=tracked.resource_id,
+        resource_acquired_at=_seconds(tracked.acquired_at),
+        started_at=_seconds(tracked.started_at),
+        stopped_at=_seconds(tracked.stopped_at),
+        upload=upload,
+        files=[RecordedFile(file_name=name) for name in tracked.files] or None,
+        last_error=error,
+        restarts=tracked.restarts or None,
+        conditions=conditions,
+    )
+    return status.dump()
+
+
+def _seconds(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(microsecond=0)
+
+
+def spec_hashes(spec: CloudRecordingSpec) -> tuple[str, str]:
+    """(layout, subscribe) digests of the live-changeable fields."""
+    return layout_hash(spec), subscribe_hash(spec)

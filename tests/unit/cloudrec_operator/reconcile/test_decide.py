@@ -1,0 +1,166 @@
+"""The next step for a recording, from desired state and what is known."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cloudrec_operator.reconcile.decide import next_step
+from cloudrec_operator.reconcile.model import (
+    Acquire,
+    Desired,
+    Finish,
+    Idle,
+    Phase,
+    Query,
+    Release,
+    Start,
+    Step,
+    Stop,
+    Tracked,
+    Update,
+    UpdateLayout,
+    Wait,
+)
+from cloudrec_operator.reconcile.timing import Timing
+
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+TIMING = Timing()
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+RUNNING = Tracked(
+    phase=Phase.RECORDING,
+    resource_id="r1",
+    acquired_at=ago(100),
+    sid="s1",
+    started_at=ago(99),
+    ready=True,
+    last_query_at=ago(1),
+    applied_layout_hash="L",
+    applied_subscribe_hash="S",
+)
+DESIRED = Desired(generation=1, layout_hash="L", subscribe_hash="S")
+
+CASES: list[tuple[str, Desired, Tracked, Step]] = [
+    ("nothing_known_acquires", DESIRED, Tracked(), Acquire()),
+    (
+        "fresh_resource_id_starts_with_it",
+        DESIRED,
+        Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(10)),
+        Start("r1"),
+    ),
+    (
+        "resource_id_older_than_its_life_is_acquired_again",
+        DESIRED,
+        Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(290)),
+        Acquire(),
+    ),
+    (
+        "running_recording_is_queried_when_due",
+        DESIRED,
+        RUNNING.replace(last_query_at=ago(31)),
+        Query("r1", "s1"),
+    ),
+    ("running_recording_waits_between_queries", DESIRED, RUNNING, Wait(29.0)),
+    (
+        "changed_layout_is_applied_with_update_layout",
+        Desired(generation=2, layout_hash="L2", subscribe_hash="S"),
+        RUNNING,
+        UpdateLayout("r1", "s1"),
+    ),
+    (
+        "changed_subscribe_lists_are_applied_with_update",
+        Desired(generation=2, layout_hash="L", subscribe_hash="S2"),
+        RUNNING,
+        Update("r1", "s1"),
+    ),
+    (
+        "individual_mode_never_calls_update_layout",
+        Desired(generation=2, mix=False, layout_hash="L2", subscribe_hash="S"),
+        RUNNING,
+        Wait(29.0),
+    ),
+    (
+        "state_stopped_stops_a_live_recording",
+        Desired(generation=2, state="Stopped", layout_hash="L", subscribe_hash="S"),
+        RUNNING,
+        Stop("r1", "s1"),
+    ),
+    (
+        "state_stopped_before_any_start_starts_nothing",
+        Desired(generation=1, state="Stopped"),
+        Tracked(),
+        Idle(),
+    ),
+    ("completed_recording_needs_nothing", DESIRED, RUNNING.replace(phase=Phase.COMPLETED), Idle()),
+    (
+        "backoff_in_force_waits",
+        DESIRED,
+        Tracked(retry_at=NOW + timedelta(seconds=4)),
+        Wait(4.0),
+    ),
+    (
+        "missing_inputs_wait_without_calling_the_service",
+        Desired(generation=1, blocked="Secret token not found"),
+        Tracked(),
+        Wait(60.0),
+    ),
+    (
+        "deletion_with_stop_policy_stops",
+        Desired(generation=1, deleting=True),
+        RUNNING,
+        Stop("r1", "s1"),
+    ),
+    (
+        "deletion_with_keep_in_background_releases",
+        Desired(generation=1, deleting=True, release_policy="KeepInBackground"),
+        RUNNING,
+        Release(),
+    ),
+    (
+        "deletion_after_stop_finishes",
+        Desired(generation=1, deleting=True),
+        RUNNING.replace(stop_requested=True, phase=Phase.UPLOADING),
+        Finish(),
+    ),
+    (
+        "deletion_of_an_acquired_but_unstarted_recording_finishes",
+        Desired(generation=1, deleting=True),
+        Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3)),
+        Finish(),
+    ),
+    (
+        "deletion_of_a_completed_recording_finishes",
+        Desired(generation=1, deleting=True),
+        RUNNING.replace(phase=Phase.COMPLETED),
+        Finish(),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("desired", "tracked", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_next_step(desired: Desired, tracked: Tracked, expected: Step) -> None:
+    assert next_step(desired, tracked, NOW, TIMING) == expected
+
+
+def test_first_query_comes_soon_after_start_and_slows_once_confirmed() -> None:
+    starting = RUNNING.replace(
+        ready=False, phase=Phase.CONNECTING, started_at=ago(1), last_query_at=None
+    )
+    step = next_step(DESIRED, starting, NOW, TIMING)
+    assert step == Wait(pytest.approx(1.0))  # type: ignore[arg-type]
+    steady = next_step(DESIRED, RUNNING.replace(last_query_at=ago(0)), NOW, TIMING)
+    assert isinstance(steady, Wait) and steady.delay == pytest.approx(TIMING.steady_query)
+
+
+def test_query_interval_never_exceeds_max_idle_time() -> None:
+    short_idle = Desired(generation=1, layout_hash="L", subscribe_hash="S", max_idle_time=5)
+    step = next_step(short_idle, RUNNING.replace(last_query_at=ago(0)), NOW, TIMING)
+    assert isinstance(step, Wait) and step.delay == pytest.approx(5.0)

@@ -1,0 +1,316 @@
+"""What answers and callbacks of the recording service do to the resource."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cloudrec_operator.reconcile.model import (
+    Acquire,
+    Acquired,
+    Desired,
+    Failure,
+    Notified,
+    Phase,
+    Queried,
+    Query,
+    Reason,
+    Release,
+    Released,
+    SdkError,
+    Start,
+    StartAccepted,
+    Stop,
+    StopDone,
+    Tracked,
+)
+from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome
+from cloudrec_operator.reconcile.timing import Timing
+
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+TIMING = Timing()
+DESIRED = Desired(generation=1, layout_hash="L", subscribe_hash="S")
+ON_FAILURE = Desired(generation=1, restart_policy="OnFailure")
+WITH_CALLBACKS = Desired(generation=1, callbacks_expected=True)
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+CONNECTING = Tracked(
+    phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(5), sid="s1", started_at=ago(4)
+)
+RECORDING = CONNECTING.replace(phase=Phase.RECORDING, ready=True, started_at=ago(120))
+QUERY = Query("r1", "s1")
+
+
+def reasons(events: tuple[object, ...]) -> list[str]:
+    return [str(e.reason) for e in events]  # type: ignore[attr-defined]
+
+
+def test_acquire_records_the_resource_id_and_its_time() -> None:
+    result = apply_outcome(DESIRED, Tracked(), Acquire(), Acquired("r1"), NOW, TIMING)
+    assert result.tracked.resource_id == "r1"
+    assert result.tracked.acquired_at == NOW
+    assert result.tracked.phase is Phase.CONNECTING
+    assert result.events == ()
+
+
+def test_start_accepted_is_the_connecting_callback_and_records_the_sid() -> None:
+    before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(1))
+    result = apply_outcome(DESIRED, before, Start("r1"), StartAccepted("s1"), NOW, TIMING)
+    assert result.tracked.sid == "s1"
+    assert result.tracked.applied_layout_hash == "L"
+    assert reasons(result.events) == ["Connecting"]
+
+
+@pytest.mark.parametrize(
+    ("status", "phase", "events"),
+    [
+        (1, Phase.CONNECTING, []),
+        (4, Phase.RECORDING, ["Started"]),
+        (5, Phase.RECORDING, ["Started"]),
+        (6, Phase.UPLOADING, ["Stopped"]),
+        (8, Phase.UPLOADING, ["Stopped"]),
+    ],
+    ids=["starting", "ready", "in_progress", "stop_requested", "exited"],
+)
+def test_query_status_maps_to_phase_and_events(
+    status: int, phase: Phase, events: list[str]
+) -> None:
+    result = apply_outcome(DESIRED, CONNECTING, QUERY, Queried(status), NOW, TIMING)
+    assert result.tracked.phase is phase
+    assert reasons(result.events) == events
+
+
+def test_started_is_posted_once_per_recording() -> None:
+    result = apply_outcome(DESIRED, RECORDING, QUERY, Queried(5, ("a.m3u8",)), NOW, TIMING)
+    assert result.events == ()
+    assert result.tracked.files == ("a.m3u8",)
+
+
+def test_recorder_that_never_becomes_ready_is_a_fatal_error() -> None:
+    late = CONNECTING.replace(started_at=ago(120))
+    result = apply_outcome(DESIRED, late, QUERY, Queried(2), NOW, TIMING)
+    assert result.tracked.phase is Phase.FAILED
+    assert result.tracked.last_error is not None
+    assert result.tracked.last_error.code == SdkError.RECORDER_INIT_FAILED
+
+
+def test_query_status_20_under_never_fails_the_recording() -> None:
+    result = apply_outcome(DESIRED, RECORDING, QUERY, Queried(20), NOW, TIMING)
+    assert result.tracked.phase is Phase.FAILED
+    assert result.tracked.failed_reason == "FatalError"
+    assert reasons(result.events) == ["FatalError"]
+    assert result.events[0].warning
+
+
+def test_fatal_error_under_on_failure_restarts_with_backoff_and_keeps_files() -> None:
+    before = RECORDING.replace(files=("old.m3u8",), restarts=1)
+    result = apply_outcome(ON_FAILURE, before, QUERY, Queried(20), NOW, TIMING)
+    after = result.tracked
+    assert after.phase is Phase.PENDING
+    assert after.sid is None and after.resource_id is None
+    assert after.restarts == 2
+    assert after.files == ("old.m3u8",)
+    assert after.retry_at == NOW + timedelta(seconds=10)
+
+
+def test_404_soon_after_start_is_not_read_as_gone() -> None:
+    young = CONNECTING.replace(started_at=ago(3))
+    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    result = apply_outcome(DESIRED, young, QUERY, miss, NOW, TIMING)
+    assert result.tracked.phase is Phase.CONNECTING
+    assert result.tracked.not_found_since == NOW
+    assert result.tracked.retry_at is not None and result.tracked.retry_at > NOW
+
+
+def test_404_confirmed_after_the_retries_is_fatal_when_callbacks_announce_leaves() -> None:
+    lost = RECORDING.replace(not_found_since=ago(31))
+    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    result = apply_outcome(WITH_CALLBACKS, lost, QUERY, miss, NOW, TIMING)
+    assert result.tracked.phase is Phase.FAILED
+    assert reasons(result.events) == ["FatalError"]
+
+
+def test_404_confirmed_without_callbacks_is_the_idle_exit() -> None:
+    ended = RECORDING.replace(not_found_since=ago(31))
+    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    result = apply_outcome(DESIRED, ended, QUERY, miss, NOW, TIMING)
+    assert result.tracked.phase is Phase.COMPLETED
+    assert reasons(result.events) == ["Stopped"]
+
+
+def test_404_after_the_backend_was_unreachable_is_a_lost_recording() -> None:
+    lost = RECORDING.replace(not_found_since=ago(31), unreachable=True)
+    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    result = apply_outcome(DESIRED, lost, QUERY, miss, NOW, TIMING)
+    assert result.tracked.phase is Phase.FAILED
+
+
+def test_transient_failures_back_off_exponentially_and_mark_degraded() -> None:
+    down = Failure(None, None, SdkError.CONNECT_ERROR, True, "connection refused", transport=True)
+    first = apply_outcome(DESIRED, RECORDING, QUERY, down, NOW, TIMING).tracked
+    second = apply_outcome(DESIRED, first, QUERY, down, NOW, TIMING).tracked
+    assert first.retry_at == NOW + timedelta(seconds=1)
+    assert second.retry_at == NOW + timedelta(seconds=2)
+    assert second.degraded == "BackendUnreachable"
+    assert second.phase is Phase.RECORDING
+    recovered = apply_outcome(DESIRED, second, QUERY, Queried(5), NOW, TIMING).tracked
+    assert recovered.degraded is None and recovered.failures == 0
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (Failure(401, None, SdkError.CONNECT_ERROR, False, "Unauthorized"), "AuthenticationFailed"),
+        (Failure(400, 2, SdkError.INVALID_PARAMETER, False, "bad"), "InvalidParameter"),
+        (Failure(400, 110, SdkError.INVALID_PARAMETER, False, "token"), "TokenRejected"),
+    ],
+    ids=["auth", "invalid_parameter", "token"],
+)
+def test_permanent_start_failures_fail_without_retry(failure: Failure, reason: str) -> None:
+    before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(1))
+    result = apply_outcome(DESIRED, before, Start("r1"), failure, NOW, TIMING)
+    assert result.tracked.phase is Phase.FAILED
+    assert result.tracked.failed_reason == reason
+    assert result.tracked.retry_at is None
+
+
+def test_expired_resource_id_on_start_is_acquired_again() -> None:
+    before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(200))
+    expired = Failure(400, 433, SdkError.INVALID_OPERATION, False, "expired")
+    result = apply_outcome(DESIRED, before, Start("r1"), expired, NOW, TIMING)
+    assert result.tracked.resource_id is None
+
+
+@pytest.mark.parametrize(
+    ("done", "phase", "events"),
+    [
+        (StopDone(("a.m3u8", "a0.ts"), "uploaded"), Phase.COMPLETED, ["Stopped", "Uploaded"]),
+        (StopDone(("a.m3u8",), "backuped"), Phase.COMPLETED, ["Stopped", "Backuped"]),
+        (StopDone(("a.m3u8",), "unknown"), Phase.UPLOADING, ["Stopped"]),
+    ],
+    ids=["uploaded", "backuped", "unknown"],
+)
+def test_stop_result_sets_the_final_phase(done: StopDone, phase: Phase, events: list[str]) -> None:
+    result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), done, NOW, TIMING)
+    assert result.tracked.phase is phase
+    assert reasons(result.events) == events
+    assert "a.m3u8" in result.tracked.files
+
+
+@pytest.mark.parametrize("code", [49, 435])
+def test_stop_of_a_recording_already_over_completes(code: int) -> None:
+    over = Failure(400, code, SdkError.INVALID_OPERATION, False, "already")
+    result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), over, NOW, TIMING)
+    assert result.tracked.phase is Phase.COMPLETED
+
+
+def test_release_keeps_the_recording_and_says_released() -> None:
+    result = apply_outcome(DESIRED, RECORDING, Release(), Released(), NOW, TIMING)
+    assert result.tracked.phase is Phase.RELEASED
+    assert reasons(result.events) == ["Released"]
+
+
+def note(event_type: int, **details: object) -> Notified:
+    return Notified(event_type, details)
+
+
+@pytest.mark.parametrize(
+    ("before", "notification", "phase", "events"),
+    [
+        (CONNECTING, note(40, status=0), Phase.RECORDING, ["Started"]),
+        (RECORDING, note(41, leaveCode=4), Phase.UPLOADING, ["Stopped"]),
+        (
+            RECORDING.replace(phase=Phase.UPLOADING),
+            note(31, status=0, fileList=[{"fileName": "a.m3u8"}]),
+            Phase.COMPLETED,
+            ["Uploaded"],
+        ),
+        (
+            RECORDING.replace(phase=Phase.UPLOADING),
+            note(32, status=0, fileList=[]),
+            Phase.COMPLETED,
+            ["Backuped"],
+        ),
+        (
+            RECORDING,
+            note(1, module=0, errorLevel=3, errorCode=7, errorMsg="x"),
+            Phase.RECORDING,
+            ["RecorderFailure"],
+        ),
+        (
+            RECORDING,
+            note(1, module=1, errorLevel=3, errorCode=47, errorMsg="x"),
+            Phase.RECORDING,
+            ["UploaderFailure"],
+        ),
+        (
+            RECORDING,
+            note(1, module=0, errorLevel=5, errorCode=9, errorMsg="x"),
+            Phase.FAILED,
+            ["FatalError"],
+        ),
+        (RECORDING, note(11, exitStatus=1), Phase.FAILED, ["FatalError"]),
+        (RECORDING.replace(phase=Phase.UPLOADING), note(11, exitStatus=0), Phase.COMPLETED, []),
+        (RECORDING, note(33, progress=5000), Phase.RECORDING, ["UploadProgress"]),
+        (RECORDING, note(99), Phase.RECORDING, []),
+    ],
+    ids=[
+        "recorder_started",
+        "recorder_leave_idle",
+        "uploaded",
+        "backuped",
+        "recorder_error",
+        "uploader_error",
+        "fatal_error_level",
+        "session_exit_abnormal",
+        "session_exit_normal",
+        "progress",
+        "unknown_event",
+    ],
+)
+def test_each_callback_becomes_its_event(
+    before: Tracked, notification: Notified, phase: Phase, events: list[str]
+) -> None:
+    result = apply_notification(DESIRED, before, notification, NOW, TIMING)
+    assert result.tracked.phase is phase
+    assert reasons(result.events) == events
+    for event in result.events:
+        assert event.warning == (
+            event.reason
+            in (
+                Reason.RECORDER_FAILURE,
+                Reason.UPLOADER_FAILURE,
+                Reason.FATAL_ERROR,
+                Reason.BACKUPED,
+            )
+        )
+
+
+def test_upload_progress_events_are_throttled_to_ten_points_or_a_minute() -> None:
+    tracked = RECORDING
+    posted = []
+    for step, value in enumerate(range(0, 10001, 500)):
+        now = NOW + timedelta(seconds=step)
+        result = apply_notification(DESIRED, tracked, note(33, progress=value), now, TIMING)
+        tracked = result.tracked
+        posted += [tracked.upload_progress for _ in result.events]
+    assert posted == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    later = apply_notification(
+        DESIRED,
+        tracked.replace(upload_progress=100, progress_event_value=40),
+        note(33, progress=4100),
+        NOW + timedelta(minutes=5),
+        TIMING,
+    )
+    assert reasons(later.events) == ["UploadProgress"]
+
+
+def test_callbacks_for_a_finished_recording_change_nothing() -> None:
+    done = RECORDING.replace(phase=Phase.COMPLETED)
+    result = apply_notification(DESIRED, done, note(20 + 20, status=0), NOW, TIMING)
+    assert result.tracked == done and result.events == ()

@@ -1,0 +1,131 @@
+"""The spec as the protocol's request bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
+from cloudrec_operator.protocol.models import StartRequest, UpdateLayoutRequest, UpdateRequest
+from cloudrec_operator.reconcile.startrequest import (
+    StartSecrets,
+    layout_hash,
+    layout_settings,
+    protocol_mode,
+    start_client_request,
+    subscribe_hash,
+    update_client_request,
+)
+
+SECRETS = StartSecrets(access_key="AK", secret_key="SK", token="TOKEN")
+
+
+def spec(**recording: Any) -> CloudRecordingSpec:
+    return CloudRecordingSpec.load(
+        {
+            "backendRef": {"name": "local"},
+            "channelName": "room1",
+            "uid": "527",
+            "recordingConfig": recording,
+            "storageConfig": {
+                "vendor": "S3Compatible",
+                "bucket": "b",
+                "endpoint": "http://127.0.0.1:7070",
+                "credentialsSecretRef": {"name": "s3"},
+                "fileNamePrefix": ["rec", "x1"],
+            },
+        }
+    )
+
+
+def test_seed_defaults_become_the_protocol_numbers() -> None:
+    body = start_client_request(spec(), SECRETS)
+    config = body["recordingConfig"]
+    assert config["streamTypes"] == 2
+    assert config["channelType"] == 0
+    assert config["audioProfile"] == 0
+    assert config["videoStreamType"] == 0
+    assert config["decryptionMode"] == 0
+    assert config["maxIdleTime"] == 30
+    assert config["transcodingConfig"] == {
+        "width": 360,
+        "height": 640,
+        "fps": 15,
+        "bitrate": 500,
+        "mixedVideoLayout": 0,
+        "backgroundColor": "#000000",
+    }
+    assert body["storageConfig"]["vendor"] == 11
+    assert body["storageConfig"]["extensionParams"] == {"endpoint": "http://127.0.0.1:7070"}
+    assert body["token"] == "TOKEN"
+    assert body["recordingFileConfig"] == {"avFileType": ["hls"]}
+
+
+def test_max_idle_time_zero_is_left_to_the_service_default() -> None:
+    body = start_client_request(spec(maxIdleTime=0), SECRETS)
+    assert "maxIdleTime" not in body["recordingConfig"]
+
+
+def test_individual_mode_sends_no_transcoding_or_audio_profile() -> None:
+    body = start_client_request(spec(mode="Individual", streamTypes="AudioOnly"), SECRETS)
+    assert "transcodingConfig" not in body["recordingConfig"]
+    assert "audioProfile" not in body["recordingConfig"]
+    assert body["recordingConfig"]["streamTypes"] == 0
+    assert protocol_mode(spec(mode="Individual")) == "individual"
+
+
+def test_block_lists_use_the_protocols_un_subscribe_spelling() -> None:
+    body = start_client_request(
+        spec(unsubscribeAudioUids=["5"], subscribeVideoUids=["6", "7"]), SECRETS
+    )
+    assert body["recordingConfig"]["unSubscribeAudioUids"] == ["5"]
+    assert body["recordingConfig"]["subscribeVideoUids"] == ["6", "7"]
+
+
+def test_custom_layout_becomes_layout_config_regions() -> None:
+    custom = spec(
+        transcodingConfig={
+            "layout": "Custom",
+            "regions": [{"uid": "1", "xAxis": 0.5, "yAxis": 0, "width": 0.5, "height": 1}],
+        }
+    )
+    layout = layout_settings(custom.recording_config.transcoding_config)
+    assert layout["mixedVideoLayout"] == 3
+    assert layout["layoutConfig"][0]["x_axis"] == 0.5
+    assert layout["layoutConfig"][0]["uid"] == "1"
+
+
+def test_start_body_validates_as_the_protocols_start_request() -> None:
+    full = spec(
+        transcodingConfig={"layout": "Vertical", "maxResolutionUid": "9"},
+        outputFormats=["MP4", "HLS"],
+        unsubscribeVideoUids=["3"],
+    )
+    body = start_client_request(full, SECRETS)
+    request = StartRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": body})
+    wire = request.to_wire()
+    assert wire["clientRequest"]["recordingConfig"]["transcodingConfig"]["maxResolutionUid"] == "9"
+    assert wire["clientRequest"]["recordingFileConfig"]["avFileType"] == ["hls", "mp4"]
+    assert wire["clientRequest"]["storageConfig"]["secretKey"] == "SK"
+    assert "SK" not in repr(request)
+
+
+def test_update_bodies_validate_as_the_protocols_requests() -> None:
+    one = spec(subscribeAudioUids=["4"])
+    UpdateRequest.model_validate(
+        {"cname": "room1", "uid": "527", "clientRequest": update_client_request(one)}
+    )
+    layout = layout_settings(one.recording_config.transcoding_config)
+    UpdateLayoutRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": layout})
+    assert update_client_request(spec())["streamSubscribe"]["audioUidList"] == {
+        "subscribeAudioUids": ["#allstream#"]
+    }
+
+
+def test_live_change_digests_follow_only_their_own_fields() -> None:
+    base = spec()
+    relaid = spec(transcodingConfig={"layout": "BestFit"})
+    resubscribed = spec(subscribeAudioUids=["4"])
+    assert layout_hash(base) != layout_hash(relaid)
+    assert subscribe_hash(base) == subscribe_hash(relaid)
+    assert subscribe_hash(base) != subscribe_hash(resubscribed)
+    assert layout_hash(base) == layout_hash(resubscribed)
