@@ -32,6 +32,10 @@ test: install tools ## Run every test: unit, contract, cluster, media, storage, 
 test-unit: install ## Unit and contract tests only (no servers)
 	$(PY) -m pytest tests/unit tests/contract $(PYTEST_ARGS)
 
+.PHONY: test-cluster
+test-cluster: install tools ## Cluster tests only (real etcd, kube-apiserver, kube-controller-manager)
+	hack/netns-run $(PY) -m pytest -m cluster $(PYTEST_ARGS)
+
 .PHONY: lint
 lint: install ## ruff, mypy strict and the import-linter contracts
 	$(BIN)/ruff check .
@@ -59,6 +63,10 @@ demo: install tools ## A real recording of a real channel, applied with kubectl,
 .PHONY: up
 up: install tools ## Start the local control plane with the CRDs (prints the kubeconfig)
 	$(PY) -m cloudrec_operator.devenv up
+
+.PHONY: down
+down: install ## Stop the control plane that `make up` started
+	$(PY) -m cloudrec_operator.devenv down
 
 .PHONY: bench
 bench: install tools ## Run the benchmarks (results go to BENCHMARKS.md by hand)

@@ -21,6 +21,19 @@ export GOFLAGS=${GOFLAGS:--mod=mod}
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
+command -v go >/dev/null || { log "Go is missing: install the Go 1.26 toolchain (https://go.dev/dl/)"; exit 1; }
+
+# One build at a time (CI, `make test` and tests calling tools.tool() may race).
+exec 9>"$cache/.lock"
+flock 9
+
+timed() { # what command...
+  local what=$1 t0=$SECONDS
+  shift
+  "$@"
+  log "$what took $((SECONDS - t0))s"
+}
+
 build_k8s() {
   local out="$cache/k8s-$K8S_VERSION/kube-testbin"
   if [ ! -x "$out" ]; then
@@ -28,7 +41,7 @@ build_k8s() {
     local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
     local pkg=k8s.io/component-base/version
     mkdir -p "$(dirname "$out")"
-    (cd "$here/controlplane" && go build -trimpath -o "$out.tmp" \
+    (cd "$here/controlplane" && timed "kube-testbin $K8S_VERSION build" go build -trimpath -o "$out.tmp" \
       -ldflags "-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" .)
     mv "$out.tmp" "$out"
   fi
@@ -43,7 +56,7 @@ build_go_tool() { # name module version
   if [ ! -x "$out" ]; then
     log "building $name $version"
     mkdir -p "$(dirname "$out")"
-    GOBIN="$(dirname "$out")" GOFLAGS= go install -trimpath -ldflags "-s -w" "$module@$version"
+    GOBIN="$(dirname "$out")" GOFLAGS= timed "$name $version build" go install -trimpath -ldflags "-s -w" "$module@$version"
   fi
   ln -sfn "$out" "$bin/$name"
 }

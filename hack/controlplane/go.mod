@@ -1,5 +1,5 @@
 // Builds one multi-call binary, kube-testbin, holding kube-apiserver, etcd,
-// kube-controller-manager and kubectl from Kubernetes v1.34.4 (see build.sh).
+// kube-controller-manager and kubectl from Kubernetes v1.34.4 (built by hack/tools.sh).
 module cloudrecording.io/hack/controlplane
 
 go 1.24.0

@@ -1,6 +1,7 @@
 """``python -m cloudrec_operator.devenv``: bring the local control plane up and down, run the demo.
 
-    up [--workdir DIR]     start etcd, kube-apiserver and kube-controller-manager, apply
+    up [--workdir DIR] [--crds DIR]
+                           start etcd, kube-apiserver and kube-controller-manager, apply
                            crds/, print the kubeconfig, keep running until SIGINT/SIGTERM
     down [--workdir DIR]   stop what ``up`` started in DIR
     demo [ARGS...]         the end-to-end demo (``cloudrec_operator.devenv.demo``)
@@ -26,8 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.process import ProcessFailedError
+from cloudrec_operator.devenv.controlplane import CRDS_DIR, ControlPlane
 
 STATE_FILE = "state.json"
 """Written by ``up`` into the work directory, read by ``down``."""
@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help=f"work directory (default {default_workdir()})",
         )
+        if name == "up":
+            sub.add_argument(
+                "--crds",
+                type=Path,
+                default=CRDS_DIR,
+                help=f"directory whose *.yaml CRDs are applied (default {CRDS_DIR})",
+            )
     demo = commands.add_parser("demo", help="run the end-to-end demo", add_help=False)
     demo.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -80,7 +87,7 @@ def _alive(pid: int, marker: str) -> bool:
     return marker.encode() in cmdline
 
 
-def up(workdir: Path) -> int:
+def up(workdir: Path, crds_dir: Path = CRDS_DIR) -> int:
     """Start the plane, apply the CRDs, print how to use it and wait for a signal."""
     state = read_state(workdir)
     if state is not None and _alive(int(state["pid"]), "cloudrec_operator.devenv"):
@@ -98,8 +105,8 @@ def up(workdir: Path) -> int:
     started = time.monotonic()
     try:
         plane.start()
-        crds = plane.install_crds()
-    except (ProcessFailedError, OSError, RuntimeError) as error:
+        crds = plane.install_crds(crds_dir)
+    except Exception as error:  # any failure: stop what started, say why
         plane.stop()
         print(f"the control plane did not come up: {error}", file=sys.stderr)
         return 1
@@ -118,7 +125,7 @@ def up(workdir: Path) -> int:
             )
         )
         print(f"control plane up in {time.monotonic() - started:.1f}s at {plane.server}")
-        print(f"{len(crds)} CRD file(s) applied from crds/; logs in {plane.logs}")
+        print(f"{len(crds)} CRD file(s) applied from {crds_dir}; logs in {plane.logs}")
         print(f"kubeconfig: {plane.kubeconfig}")
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
         while not stop.wait(1.0):
@@ -178,5 +185,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(options.args)
     workdir = (options.workdir or default_workdir()).resolve()
     if options.command == "up":
-        return up(workdir)
+        return up(workdir, options.crds.resolve())
     return down(workdir)

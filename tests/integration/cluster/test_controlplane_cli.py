@@ -18,6 +18,26 @@ pytestmark = pytest.mark.cluster
 
 DEVENV = [sys.executable, "-m", "cloudrec_operator.devenv"]
 
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.test
+spec:
+  group: example.test
+  names: {kind: Widget, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, properties: {size: {type: integer}}}
+"""
+
 
 def _processes_mentioning(text: str) -> list[str]:
     """Command lines of running processes that contain ``text``."""
@@ -51,8 +71,11 @@ def _wait_for_line(stream: IO[str] | None, prefix: str, timeout: float) -> str:
 @pytest.mark.timeout(240)
 def test_up_serves_a_kubeconfig_and_down_leaves_no_process_behind(tmp_path: Path) -> None:
     workdir = tmp_path / "devenv"
+    crds = tmp_path / "crds"
+    crds.mkdir()
+    (crds / "widgets.yaml").write_text(WIDGET_CRD)
     up = subprocess.Popen(
-        [*DEVENV, "up", "--workdir", str(workdir)],
+        [*DEVENV, "up", "--workdir", str(workdir), "--crds", str(crds)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -65,14 +88,23 @@ def test_up_serves_a_kubeconfig_and_down_leaves_no_process_behind(tmp_path: Path
         components = state["components"]
         assert set(components) == {"etcd", "kube-apiserver", "kube-controller-manager"}
 
-        version = subprocess.run(
-            [tool("kubectl"), "version", "-o", "json"],
-            env={**os.environ, "KUBECONFIG": kubeconfig},
-            capture_output=True,
-            text=True,
-            check=True,
+        env = {**os.environ, "KUBECONFIG": kubeconfig}
+
+        def kubectl(*args: str) -> str:
+            argv = [str(tool("kubectl")), *args]
+            return subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+
+        assert json.loads(kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"] == (
+            "v1.34.4"
         )
-        assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == "v1.34.4"
+        established = kubectl(
+            "get",
+            "crd",
+            "widgets.example.test",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Established')].status}",
+        )
+        assert established == "True"
 
         down = subprocess.run(
             [*DEVENV, "down", "--workdir", str(workdir)],
