@@ -1,0 +1,388 @@
+"""The recorder's Janus VideoRoom client: join a channel, follow it, subscribe to publishers.
+
+::
+
+    channel = JanusChannel("http://127.0.0.1:8088/janus", "demo", "999", token=token)
+    await channel.join()  # RoomNotFoundError, UidConflictError, TokenRejectedError
+    async for event in channel.events():  # PublisherJoined/Updated/Left, ...
+        if isinstance(event, PublisherJoined):
+            feed = await channel.subscribe(event.uid, substream=SUBSTREAM_HIGH)
+            frame = await feed.video.recv()  # av.VideoFrame (decoded)
+    await channel.leave()
+
+The recorder joins as a *publisher-type participant that never publishes*,
+with participant id = its uid, so it appears in the room like the SDK's
+recorder uid does. Each subscription is its own Janus handle and aiortc
+``RTCPeerConnection`` (so ``unsubscribe`` drops exactly one publisher); Janus
+sends the SDP offer, aiortc answers with a complete SDP (half-trickle).
+
+Who is in the room comes from Janus' events (rooms made by the launcher have
+``notify_joining``, so participants that do not publish are announced too) and
+from a ``listparticipants`` every ``resync_interval`` seconds, which corrects
+anything events cannot tell (rooms without ``notify_joining``).
+
+Everything runs on the event loop without blocking: HTTP through httpx's async
+client, one long-poll task per channel. aiortc decodes in its own threads; a
+consumer must keep calling ``recv()`` on the tracks it subscribed to (aiortc
+queues decoded frames until they are read), or unsubscribe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+
+from cloudrec_recorder.channel.errors import (
+    VIDEOROOM_NO_SUCH_FEED,
+    ChannelError,
+    JanusApiError,
+    MediaConnectError,
+    RoomNotFoundError,
+    SessionLostError,
+)
+from cloudrec_recorder.channel.room import (
+    ChannelClosed,
+    ChannelEvent,
+    PublisherInfo,
+    PublisherLeft,
+    RoomState,
+    substream_request,
+)
+from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
+
+__all__ = ["JanusChannel", "SubscribedFeed"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SubscribedFeed:
+    """The tracks received from one publisher.
+
+    ``audio`` / ``video`` are aiortc ``MediaStreamTrack``s whose ``recv()``
+    yields decoded ``av.AudioFrame`` / ``av.VideoFrame``; None when not asked
+    for or not published. After the publisher leaves or :meth:`JanusChannel.unsubscribe`,
+    ``recv()`` raises ``aiortc.mediastreams.MediaStreamError``.
+    """
+
+    uid: str
+    audio: MediaStreamTrack | None = None
+    video: MediaStreamTrack | None = None
+    video_mid: str | None = None
+    """The subscription's mid for the video stream (what ``configure`` names)."""
+    substream: int | None = None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _handle: JanusHandle | None = None
+    _pc: RTCPeerConnection | None = None
+
+    async def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self._handle is not None:
+            await self._handle.detach()
+        if self._pc is not None:
+            await self._pc.close()
+
+
+class JanusChannel:
+    """One participant ``uid`` in VideoRoom ``room`` on the Janus at ``http_url``."""
+
+    def __init__(
+        self,
+        http_url: str,
+        room: str,
+        uid: str,
+        *,
+        token: str | None,
+        api_secret: str | None = None,
+        display: str | None = None,
+        resync_interval: float = 2.0,
+        connect_timeout: float = 10.0,
+        ice_servers: Sequence[RTCIceServer] = (),
+    ) -> None:
+        self.http_url = http_url
+        self.room = room
+        self.uid = uid
+        self.display = display if display is not None else f"recorder {uid}"
+        self.resync_interval = resync_interval
+        self.connect_timeout = connect_timeout
+        self._token = token
+        self._ice_servers = list(ice_servers)
+        self._session = JanusSession(http_url, token=token, api_secret=api_secret)
+        self._handle: JanusHandle | None = None
+        self._state = RoomState(uid)
+        self._events: asyncio.Queue[ChannelEvent] = asyncio.Queue()
+        self._feeds: dict[str, SubscribedFeed] = {}
+        self._private_id: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resync: asyncio.Task[None] | None = None
+        self._left = False
+        self.closed = asyncio.Event()
+        """Set once we are out of the room (see the :class:`ChannelClosed` event's reason)."""
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def participants(self) -> frozenset[str]:
+        """Everyone else in the room (publishing or not)."""
+        return frozenset(self._state.participants)
+
+    @property
+    def publishers(self) -> Mapping[str, PublisherInfo]:
+        """The others that publish, by uid."""
+        return dict(self._state.publishers)
+
+    @property
+    def subscriptions(self) -> Mapping[str, SubscribedFeed]:
+        return dict(self._feeds)
+
+    def _emit(self, events: list[ChannelEvent]) -> None:
+        for event in events:
+            logger.debug("Channel event room=%s uid=%s event=%s", self.room, self.uid, event)
+            self._events.put_nowait(event)
+            if isinstance(event, PublisherLeft) and event.uid in self._feeds:
+                self._spawn(self._drop_feed(event.uid))
+            if isinstance(event, ChannelClosed):
+                self.closed.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def events(self) -> AsyncIterator[ChannelEvent]:
+        """Channel events in order; ends after :class:`ChannelClosed`.
+
+        One consumer only. Events are queued from :meth:`join` on, so nothing
+        is missed between joining and iterating (publishers already in the room
+        arrive as ``PublisherJoined``).
+        """
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, ChannelClosed):
+                return
+
+    async def next_event(self) -> ChannelEvent:
+        """The next event (wrap it in ``asyncio.timeout`` to bound the wait)."""
+        return await self._events.get()
+
+    # ------------------------------------------------------------------- join
+
+    async def join(self) -> None:
+        """Join the room as ``uid`` without publishing.
+
+        Raises :class:`RoomNotFoundError`, :class:`UidConflictError`,
+        :class:`TokenRejectedError` (all :class:`JanusApiError`) or
+        :class:`ChannelError` when Janus cannot be reached.
+        """
+        try:
+            await self._session.create()
+            handle = self._handle = await self._session.attach()
+            handle.listener = self._on_room_message
+            body: Message = {
+                "request": "join",
+                "ptype": "publisher",
+                "room": self.room,
+                "id": self.uid,
+                "display": self.display,
+            }
+            if self._token is not None:
+                body["token"] = self._token  # the room's ACL, if it has one
+            data, _ = await handle.message(body)
+            self._private_id = data.get("private_id")
+            self._emit(self._state.apply_joined(data))
+            await self._resync_once()
+        except BaseException:
+            await self._session.destroy()
+            raise
+        self._resync = asyncio.create_task(self._resync_loop(), name=f"janus-resync-{self.room}")
+        self._spawn(self._watch_session())
+        logger.info("Joined channel room=%s uid=%s", self.room, self.uid)
+
+    def _on_room_message(self, message: Message) -> None:
+        kind = message.get("janus")
+        if kind == "event":
+            data = message.get("plugindata", {}).get("data", {})
+            self._emit(self._state.apply_event(data))
+        elif kind == "detached":
+            self._emit(
+                self._state.close(str(message.get("reason", "the Janus handle was detached")))
+            )
+
+    async def _resync_once(self) -> None:
+        if self._handle is None:
+            return
+        requested_at = self._state.epoch
+        data, _ = await self._handle.message({"request": "listparticipants", "room": self.room})
+        self._emit(
+            self._state.apply_listing(data.get("participants", []), requested_at=requested_at)
+        )
+
+    async def _resync_loop(self) -> None:
+        while not self.closed.is_set():
+            await asyncio.sleep(self.resync_interval)
+            try:
+                await self._resync_once()
+            except RoomNotFoundError:
+                self._emit(self._state.close("the room was destroyed"))
+            except SessionLostError as exc:
+                self._emit(self._state.close(str(exc)))
+            except ChannelError as exc:
+                logger.warning("Channel resync failed room=%s error=%s", self.room, exc)
+
+    async def _watch_session(self) -> None:
+        await self._session.lost.wait()
+        self._emit(self._state.close(f"the Janus session ended: {self._session.lost_reason}"))
+
+    # -------------------------------------------------------------- subscribe
+
+    async def subscribe(
+        self,
+        uid: str,
+        *,
+        audio: bool = True,
+        video: bool = True,
+        substream: int | None = None,
+    ) -> SubscribedFeed:
+        """Receive ``uid``'s audio and/or video; returns once media is connected.
+
+        ``substream`` (0-2, see ``SUBSTREAM_HIGH``/``SUBSTREAM_LOW``) is asked
+        for only when the publisher sends simulcast. A kind the publisher does
+        not send stays None; asking for nothing it sends gives an empty feed.
+        """
+        if self._handle is None or self.closed.is_set():
+            raise ChannelError("not in the room: join first")
+        if uid in self._feeds:
+            await self.unsubscribe(uid)
+        publisher = self._state.publishers.get(uid)
+        if publisher is None:
+            raise JanusApiError(VIDEOROOM_NO_SUCH_FEED, f"{uid} does not publish in {self.room}")
+        mids = publisher.mids(audio=audio, video=video)
+        feed = SubscribedFeed(uid)
+        if not mids:
+            return feed
+        self._feeds[uid] = feed
+        try:
+            await self._connect_feed(feed, publisher, mids, substream)
+        except BaseException:
+            self._feeds.pop(uid, None)
+            await feed.close()
+            raise
+        return feed
+
+    async def _connect_feed(
+        self, feed: SubscribedFeed, publisher: PublisherInfo, mids: list[str], substream: int | None
+    ) -> None:
+        handle = feed._handle = await self._session.attach()
+        up = asyncio.Event()
+
+        def on_message(message: Message) -> None:
+            kind = message.get("janus")
+            if kind == "webrtcup":
+                up.set()
+            elif kind in ("hangup", "detached"):
+                feed.closed.set()
+
+        handle.listener = on_message
+        body: Message = {
+            "request": "join",
+            "ptype": "subscriber",
+            "room": self.room,
+            "streams": [{"feed": publisher.uid, "mid": mid} for mid in mids],
+        }
+        if self._private_id is not None:
+            body["private_id"] = self._private_id
+        data, offer = await handle.message(body)
+        if offer is None:
+            raise ChannelError(f"Janus sent no SDP offer for {publisher.uid}")
+        for stream in data.get("streams", []):
+            if stream.get("type") == "video" and stream.get("active", True):
+                feed.video_mid = str(stream["mid"])
+        pc = feed._pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type=offer["type"]))
+        for transceiver in pc.getTransceivers():
+            track = transceiver.receiver.track
+            if track.kind == "audio" and feed.audio is None:
+                feed.audio = track
+            elif track.kind == "video" and feed.video is None:
+                feed.video = track
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = pc.localDescription
+        await handle.message(
+            {"request": "start"}, jsep={"type": answer.type, "sdp": answer.sdp, "trickle": False}
+        )
+        try:
+            await asyncio.wait_for(up.wait(), self.connect_timeout)
+        except TimeoutError as exc:
+            raise MediaConnectError(
+                f"no WebRTC connection for {publisher.uid} within {self.connect_timeout:.0f}s "
+                f"(ICE state {pc.iceConnectionState})"
+            ) from exc
+        if substream is not None:
+            await self.set_substream(publisher.uid, substream)
+
+    async def set_substream(self, uid: str, substream: int) -> bool:
+        """Ask for simulcast ``substream`` of ``uid``'s video; False if it does not simulcast."""
+        feed = self._feeds.get(uid)
+        publisher = self._state.publishers.get(uid)
+        if feed is None or publisher is None or feed._handle is None:
+            return False
+        body = substream_request(publisher, feed.video_mid, substream)
+        if body is None:
+            return False
+        await feed._handle.message(body)
+        feed.substream = substream
+        return True
+
+    async def unsubscribe(self, uid: str) -> None:
+        """Stop receiving ``uid`` (its tracks end); nothing happens if not subscribed."""
+        feed = self._feeds.pop(uid, None)
+        if feed is not None:
+            await feed.close()
+
+    async def _drop_feed(self, uid: str) -> None:
+        with contextlib.suppress(ChannelError):
+            await self.unsubscribe(uid)
+
+    # ------------------------------------------------------------------ leave
+
+    async def leave(self) -> None:
+        """Close every subscription and the Janus session (others see us leave)."""
+        if self._left:
+            return
+        self._left = True
+        if self._resync is not None:
+            self._resync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resync
+        for uid in list(self._feeds):
+            with contextlib.suppress(Exception):
+                await self.unsubscribe(uid)
+        await self._session.destroy()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._emit(self._state.close("left the room"))
+        logger.info("Left channel room=%s uid=%s", self.room, self.uid)
+
+    async def __aenter__(self) -> JanusChannel:
+        await self.join()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.leave()
