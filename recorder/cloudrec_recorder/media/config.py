@@ -1,0 +1,206 @@
+"""Settings of a media pipeline: the mix canvas, audio profile, stream types and output formats.
+
+The enums carry the protocol's numbers (protocol.md §3.2.1, §3.2.2), so a wire value converts with
+``VideoLayout(n)``; the media package itself does not depend on the protocol models.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+__all__ = [
+    "AudioProfile",
+    "IndividualConfig",
+    "MixConfig",
+    "OutputFile",
+    "RegionSpec",
+    "RenderMode",
+    "StreamTypes",
+    "TrackType",
+    "VideoLayout",
+    "audio_bitrate",
+    "audio_channels",
+    "parse_color",
+]
+
+_COLOR = re.compile(r"^#([0-9A-Fa-f]{6})$")
+
+
+class VideoLayout(IntEnum):
+    """`mixedVideoLayout`: floating, best fit grid, vertical, custom `layoutConfig` regions."""
+
+    FLOAT = 0
+    BEST_FIT = 1
+    VERTICAL = 2
+    CUSTOM = 3
+
+
+class RenderMode(IntEnum):
+    """How a video fills its region: crop (cover, the default) or fit (letterbox)."""
+
+    CROP = 0
+    FIT = 1
+
+
+class AudioProfile(IntEnum):
+    """`audioProfile`: 48 kHz mono ~48 kbps, mono ~128 kbps, stereo ~192 kbps."""
+
+    MUSIC_STANDARD = 0
+    MUSIC_HIGH_QUALITY = 1
+    MUSIC_HIGH_QUALITY_STEREO = 2
+
+
+class StreamTypes(IntEnum):
+    """`streamTypes`: which media a recording writes."""
+
+    AUDIO_ONLY = 0
+    VIDEO_ONLY = 1
+    AUDIO_AND_VIDEO = 2
+
+    @property
+    def has_audio(self) -> bool:
+        return self is not StreamTypes.VIDEO_ONLY
+
+    @property
+    def has_video(self) -> bool:
+        return self is not StreamTypes.AUDIO_ONLY
+
+
+class TrackType(StrEnum):
+    """`trackType` of a fileList entry (protocol.md §3.3)."""
+
+    AUDIO = "audio"
+    VIDEO = "video"
+    AUDIO_AND_VIDEO = "audio_and_video"
+
+
+def audio_channels(profile: AudioProfile) -> int:
+    """Number of output channels for an audio profile."""
+    return 2 if profile is AudioProfile.MUSIC_HIGH_QUALITY_STEREO else 1
+
+
+def audio_bitrate(profile: AudioProfile) -> int:
+    """AAC bit rate in bit/s for an audio profile."""
+    return {
+        AudioProfile.MUSIC_STANDARD: 48_000,
+        AudioProfile.MUSIC_HIGH_QUALITY: 128_000,
+        AudioProfile.MUSIC_HIGH_QUALITY_STEREO: 192_000,
+    }[profile]
+
+
+def parse_color(color: str) -> tuple[int, int, int]:
+    """`#RRGGBB` -> (r, g, b); anything else is a ValueError naming the value."""
+    match = _COLOR.match(color)
+    if match is None:
+        raise ValueError(f"backgroundColor must be #RRGGBB, got {color!r}")
+    value = int(match.group(1), 16)
+    return (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """One `layoutConfig` entry: a region in relative units [0, 1] of the canvas."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    uid: str | None = None
+    alpha: float = 1.0
+    render_mode: RenderMode = RenderMode.CROP
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "width", "height", "alpha"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"layoutConfig {name} must be in [0, 1], got {value}")
+
+
+def _check_segment_seconds(segment_seconds: float, first_segment_seconds: float | None) -> None:
+    if not 0.5 <= segment_seconds <= 60:
+        raise ValueError(f"segment_seconds must be in [0.5, 60], got {segment_seconds}")
+    if first_segment_seconds is not None and not 0.5 <= first_segment_seconds <= segment_seconds:
+        raise ValueError(
+            f"first_segment_seconds must be in [0.5, segment_seconds], got {first_segment_seconds}"
+        )
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    """A mix recording: one canvas (transcodingConfig), one mixed audio track.
+
+    Defaults are the protocol's (360x640 portrait, 15 fps, 500 kbps, floating layout, black).
+    Width and height must be even (H.264 4:2:0). The first HLS segment is shorter
+    (`first_segment_seconds`) so that something playable reaches the spool quickly.
+    """
+
+    width: int = 360
+    height: int = 640
+    fps: int = 15
+    bitrate_kbps: int = 500
+    layout: VideoLayout = VideoLayout.FLOAT
+    max_resolution_uid: str | None = None
+    regions: tuple[RegionSpec, ...] = ()
+    background_color: str = "#000000"
+    audio_profile: AudioProfile = AudioProfile.MUSIC_STANDARD
+    stream_types: StreamTypes = StreamTypes.AUDIO_AND_VIDEO
+    segment_seconds: float = 4.0
+    first_segment_seconds: float | None = 2.0
+    mp4: bool = False
+    x264_preset: str = "veryfast"
+    encoder_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
+            raise ValueError(
+                f"width and height must be positive and even, got {self.width}x{self.height}"
+            )
+        if self.width > 1920 or self.width * self.height > 1920 * 1080:
+            raise ValueError(f"{self.width}x{self.height} exceeds 1920x1080")
+        if not 1 <= self.fps <= 60:
+            raise ValueError(f"fps must be in [1, 60], got {self.fps}")
+        if not 1 <= self.bitrate_kbps <= 6500:
+            raise ValueError(f"bitrate must be in [1, 6500] kbps, got {self.bitrate_kbps}")
+        if len(self.regions) > 17:
+            raise ValueError(f"layoutConfig holds at most 17 regions, got {len(self.regions)}")
+        parse_color(self.background_color)
+        _check_segment_seconds(self.segment_seconds, self.first_segment_seconds)
+
+
+@dataclass(frozen=True)
+class IndividualConfig:
+    """An individual recording: one audio and one video HLS per uid, each at the uid's own size.
+
+    Video is re-encoded at `fps` on a fixed clock at the size of the uid's first frame (rounded
+    down to even numbers); later frames of another size are scaled to it.
+    """
+
+    fps: int = 15
+    bitrate_kbps: int = 500
+    audio_profile: AudioProfile = AudioProfile.MUSIC_STANDARD
+    stream_types: StreamTypes = StreamTypes.AUDIO_AND_VIDEO
+    segment_seconds: float = 4.0
+    first_segment_seconds: float | None = 2.0
+    x264_preset: str = "veryfast"
+    encoder_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.fps <= 60:
+            raise ValueError(f"fps must be in [1, 60], got {self.fps}")
+        if not 1 <= self.bitrate_kbps <= 6500:
+            raise ValueError(f"bitrate must be in [1, 6500] kbps, got {self.bitrate_kbps}")
+        _check_segment_seconds(self.segment_seconds, self.first_segment_seconds)
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One entry of the file list (protocol.md §3.3): a playlist or an MP4 in the spool."""
+
+    name: str
+    track_type: TrackType
+    uid: str
+    mixed_all_user: bool
+    slice_start_time_ms: int
+    is_playable: bool = True

@@ -1,0 +1,176 @@
+"""The HLS writer: MPEG-TS segments cut on keyframes and a growing playlist, in the spool.
+
+Segment boundaries follow a fixed schedule (`SegmentSchedule`); the video encoder is told to start
+a keyframe at each boundary, so every segment starts with one. A segment is written as
+`.tmp-<name>`, renamed when complete and announced; the playlist is then rewritten (also through a
+temporary file) listing only completed segments, `#EXT-X-ENDLIST` once the writer is closed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+
+from cloudrec_recorder.media.naming import temporary_name
+from cloudrec_recorder.media.spool import FileReady, publish, write_text_atomically
+
+__all__ = ["HlsWriter", "SegmentSchedule", "render_playlist"]
+
+
+@dataclass(frozen=True)
+class SegmentSchedule:
+    """Segment start times in seconds of output time: 0, first, first + n * seconds."""
+
+    seconds: float
+    first_seconds: float | None = None
+
+    def boundary(self, index: int) -> float:
+        """Start of segment `index` (0 -> 0.0)."""
+        if index == 0:
+            return 0.0
+        if self.first_seconds is None:
+            return index * self.seconds
+        return self.first_seconds + (index - 1) * self.seconds
+
+    def index_at(self, t: float) -> int:
+        """The segment that output time `t` falls into (times before 0 are in segment 0)."""
+        t += 1e-9
+        if self.first_seconds is None:
+            return max(0, int(t // self.seconds))
+        if t < self.first_seconds:
+            return 0
+        return 1 + int((t - self.first_seconds) // self.seconds)
+
+    @property
+    def target_duration(self) -> int:
+        return math.ceil(max(self.seconds, self.first_seconds or 0.0))
+
+
+@dataclass(frozen=True)
+class _Segment:
+    name: str
+    duration: float
+
+
+def render_playlist(
+    segments: Sequence[tuple[str, float]], target_duration: int, *, ended: bool
+) -> str:
+    """The m3u8 text for `segments` (name, seconds)."""
+    longest = max((math.ceil(d) for _, d in segments), default=0)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{max(target_duration, longest)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:EVENT",
+    ]
+    for name, duration in segments:
+        lines += [f"#EXTINF:{duration:.3f},", name]
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+class HlsWriter:
+    """Muxes encoded packets into TS segments; stream `lead` decides where segments are cut.
+
+    `templates` are the encoders' streams; `mux(index, packet)` takes a packet of
+    `templates[index]`. Cuts happen on a lead packet at or after the next boundary that is a
+    keyframe (video) or any packet (audio). `lead_frame_seconds` is the length of one lead frame
+    (the last one counts into the last segment). `segment_name(epoch_ms)` names a segment
+    starting at that wall-clock time; `start_epoch_ms` is the wall-clock time of output time 0.
+    """
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        playlist_name: str,
+        segment_name: Callable[[int], str],
+        templates: Sequence[av.VideoStream | av.AudioStream],
+        schedule: SegmentSchedule,
+        start_epoch_ms: int,
+        on_file_ready: FileReady,
+        *,
+        lead: int = 0,
+        lead_frame_seconds: float = 0.0,
+    ) -> None:
+        self.spool_dir = spool_dir
+        self.playlist_name = playlist_name
+        self._segment_name = segment_name
+        self._templates = list(templates)
+        self._schedule = schedule
+        self._start_ms = start_epoch_ms
+        self._on_file_ready = on_file_ready
+        self._lead = lead
+        self._lead_seconds = lead_frame_seconds
+        self._lead_is_video = self._templates[lead].type == "video"
+        self._done: list[_Segment] = []
+        self._container: av.container.OutputContainer | None = None
+        self._streams: list[av.VideoStream | av.AudioStream] = []
+        self._current: tuple[str, float] | None = None  # name, start time
+        self._next_cut = 0.0
+        self._last_end = 0.0
+        self.closed = False
+
+    @property
+    def segments(self) -> list[str]:
+        """Names of the completed segments, in order."""
+        return [segment.name for segment in self._done]
+
+    def _open(self, start: float) -> None:
+        name = self._segment_name(self._start_ms + round(start * 1000))
+        container = av.open(str(self.spool_dir / temporary_name(name)), "w", format="mpegts")
+        self._streams = [
+            container.add_stream_from_template(t, opaque=True) for t in self._templates
+        ]
+        self._container = container
+        self._current = (name, start)
+        self._next_cut = self._schedule.boundary(self._schedule.index_at(start) + 1)
+
+    def _finish_segment(self, end: float) -> None:
+        assert self._container is not None and self._current is not None
+        self._container.close()
+        self._container = None
+        name, start = self._current
+        self._current = None
+        publish(self.spool_dir, name, self._on_file_ready)
+        self._done.append(_Segment(name, max(end - start, 0.001)))
+        self._write_playlist(ended=False)
+
+    def _write_playlist(self, *, ended: bool) -> None:
+        text = render_playlist(
+            [(s.name, s.duration) for s in self._done], self._schedule.target_duration, ended=ended
+        )
+        write_text_atomically(self.spool_dir, self.playlist_name, text, self._on_file_ready)
+
+    def mux(self, index: int, packet: av.Packet[Any]) -> None:
+        if packet.pts is None or packet.time_base is None:
+            return
+        t = float(packet.pts * packet.time_base)
+        if index == self._lead:
+            cut_here = packet.is_keyframe or not self._lead_is_video
+            if self._container is not None and cut_here and t >= self._next_cut - 1e-6:
+                self._finish_segment(t)
+            if self._container is None:
+                self._open(t)
+            duration = float(packet.duration * packet.time_base) if packet.duration else 0.0
+            self._last_end = max(self._last_end, t + (duration or self._lead_seconds))
+        elif self._container is None:
+            return  # before the first lead packet: segments start on it
+        assert self._container is not None
+        packet.stream = self._streams[index]
+        self._container.mux(packet)
+
+    def close(self) -> None:
+        """Finish the open segment and write the final playlist (with ENDLIST)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._container is not None and self._current is not None:
+            self._finish_segment(max(self._last_end, self._current[1]))
+        self._write_playlist(ended=True)

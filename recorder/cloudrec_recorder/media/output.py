@@ -1,0 +1,159 @@
+"""One encoded output of a recording: encoders, the HLS writer and optionally an MP4 writer.
+
+Video frames get consecutive pts at `fps`, audio frames consecutive sample counts at 48 kHz, so
+the output runs on a fixed clock whatever the senders do. Used from the recording's worker thread
+only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from cloudrec_recorder.media.audio import SAMPLE_RATE
+from cloudrec_recorder.media.config import OutputFile, TrackType
+from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, Encoders, VideoParams
+from cloudrec_recorder.media.hls import HlsWriter, SegmentSchedule
+from cloudrec_recorder.media.mp4 import Mp4Writer
+from cloudrec_recorder.media.spool import FileReady
+
+__all__ = ["Output", "OutputNames"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutputNames:
+    """File names of one output: playlist, segments (by start time in epoch ms), MP4 or none."""
+
+    playlist: str
+    segment: Callable[[int], str]
+    mp4: str | None = None
+
+
+def _safe(callback: FileReady) -> FileReady:
+    def announce(name: str) -> None:
+        try:
+            callback(name)
+        except Exception:
+            log.exception("on_file_ready failed for %s", name)
+
+    return announce
+
+
+class Output:
+    """Encodes frames given in output order and writes them to the spool."""
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        names: OutputNames,
+        *,
+        video: VideoParams | None,
+        audio: AudioParams | None,
+        schedule: SegmentSchedule,
+        on_file_ready: FileReady,
+        track_type: TrackType,
+        uid: str,
+        mixed_all_user: bool,
+        start_monotonic: float | None = None,
+    ) -> None:
+        self.start_monotonic = time.monotonic() if start_monotonic is None else start_monotonic
+        self.start_epoch_ms = round(
+            (time.time() - (time.monotonic() - self.start_monotonic)) * 1000
+        )
+        self.fps = video.fps if video is not None else 0
+        self._schedule = schedule
+        self._encoders = Encoders(video, audio)
+        templates = self._encoders.templates
+        announce = _safe(on_file_ready)
+        self.hls = HlsWriter(
+            spool_dir,
+            names.playlist,
+            names.segment,
+            templates,
+            schedule,
+            self.start_epoch_ms,
+            announce,
+            lead=0,
+            lead_frame_seconds=1 / video.fps if video is not None else AAC_FRAME / SAMPLE_RATE,
+        )
+        self.mp4 = (
+            Mp4Writer(spool_dir, names.mp4, templates, announce) if names.mp4 is not None else None
+        )
+        self._video_index = 0 if video is not None else -1
+        self._audio_index = len(templates) - 1 if audio is not None else -1
+        self.frames = 0
+        self.samples = 0
+        self._file = OutputFile(
+            names.playlist, track_type, uid, mixed_all_user, self.start_epoch_ms
+        )
+        self._mp4_file = (
+            OutputFile(names.mp4, track_type, uid, mixed_all_user, self.start_epoch_ms)
+            if names.mp4 is not None
+            else None
+        )
+
+    @property
+    def has_video(self) -> bool:
+        return self._video_index >= 0
+
+    @property
+    def has_audio(self) -> bool:
+        return self._audio_index >= 0
+
+    def next_video_time(self) -> float:
+        """Output time (s) of the next video frame."""
+        return self.frames / self.fps
+
+    def next_audio_time(self) -> float:
+        return self.samples / 48_000
+
+    def _mux(self, index: int, packets: list[av.Packet[Any]]) -> None:
+        for packet in packets:
+            self.hls.mux(index, packet)
+            if self.mp4 is not None:
+                self.mp4.mux(index, packet)
+
+    def write_video(self, frame: av.VideoFrame) -> None:
+        t = self.frames / self.fps
+        previous = (self.frames - 1) / self.fps
+        keyframe = self.frames == 0 or (
+            self._schedule.index_at(t) != self._schedule.index_at(previous)
+        )
+        frame.pts = self.frames
+        frame.time_base = Fraction(1, self.fps)
+        self._mux(self._video_index, self._encoders.encode_video(frame, keyframe=keyframe))
+        self.frames += 1
+
+    def write_audio(self, frame: av.AudioFrame) -> None:
+        # One frame late: the AAC encoder's priming makes its first packet start a frame before
+        # its input, and nothing may start before the first video frame (time 0).
+        frame.pts = self.samples + AAC_FRAME
+        self._mux(self._audio_index, self._encoders.encode_audio(frame))
+        self.samples += AAC_FRAME
+
+    def finish(self) -> None:
+        """Flush the encoders, finish the last segment, the final playlist and the MP4."""
+        if self.has_video:
+            self._mux(self._video_index, self._encoders.encode_video(None))
+        if self.has_audio:
+            self._mux(self._audio_index, self._encoders.encode_audio(None))
+        self.hls.close()
+        if self.mp4 is not None:
+            self.mp4.close()
+        self._encoders.close()
+
+    def files(self) -> list[OutputFile]:
+        """The playlist once it exists, the MP4 once it is finished."""
+        files = [self._file] if self.hls.segments else []
+        if self._mp4_file is not None and self.mp4 is not None and self.mp4.published:
+            files.append(self._mp4_file)
+        return files

@@ -1,0 +1,486 @@
+"""Recordings: decoded frames in (per uid, from any thread), HLS/MP4 files out in the spool.
+
+`MixRecording` composes every uid's video into one canvas and mixes their audio;
+`IndividualRecording` writes one audio and one video HLS per uid. Both run one worker thread that
+owns every encoder and writer: `push_video`/`push_audio` only store a reference (the latest video
+frame per uid; a bounded queue of audio frames per uid, oldest dropped), so callers on the asyncio
+loop never block. The worker emits video at a fixed `fps` (repeating a uid's last frame; a uid
+without video shows the background) and audio at 48 kHz (silence when nobody sends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from cloudrec_recorder.media import naming
+from cloudrec_recorder.media.audio import SAMPLE_RATE, AudioMixer
+from cloudrec_recorder.media.compose import Compositor
+from cloudrec_recorder.media.config import (
+    IndividualConfig,
+    MixConfig,
+    OutputFile,
+    RegionSpec,
+    StreamTypes,
+    TrackType,
+    VideoLayout,
+    audio_bitrate,
+    audio_channels,
+    parse_color,
+)
+from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
+from cloudrec_recorder.media.hls import SegmentSchedule
+from cloudrec_recorder.media.layout import compute_layout
+from cloudrec_recorder.media.output import Output, OutputNames
+from cloudrec_recorder.media.spool import FileReady
+
+__all__ = ["IndividualRecording", "MediaPipelineError", "MixRecording", "RecordingNames"]
+
+log = logging.getLogger(__name__)
+
+AUDIO_QUEUE_FRAMES = 250  # per uid: 5 s of 20 ms frames
+AUDIO_DELAY = 0.1  # s: how far the audio clock runs behind the wall clock (jitter cushion)
+
+
+class MediaPipelineError(RuntimeError):
+    """The worker thread failed; the message says why."""
+
+
+@dataclass(frozen=True)
+class RecordingNames:
+    """What the spool file names are made of (protocol.md §8)."""
+
+    sid: str
+    cname: str
+
+
+class _Recording:
+    """The worker thread, the inputs and the stop protocol shared by both modes."""
+
+    def __init__(self, spool_dir: Path, names: RecordingNames, on_file_ready: FileReady) -> None:
+        self.spool_dir = Path(spool_dir)
+        self.names = names
+        self._on_file_ready = on_file_ready
+        self._latest: dict[str, av.VideoFrame] = {}
+        self._audio_in: dict[str, deque[av.AudioFrame]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop_at: float | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._files: list[OutputFile] = []
+        self._ready = threading.Event()
+
+    # ------------------------------------------------------------------ caller side
+    def start(self) -> None:
+        """Start the worker; output time 0 is now. Idempotent."""
+        if self._thread is not None:
+            return
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._start_monotonic = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._run, name=f"media-{self.names.sid}", daemon=True
+        )
+        self._thread.start()
+
+    def push_video(self, uid: str, frame: av.VideoFrame) -> None:
+        """Offer `uid`'s latest decoded video frame (never blocks; older frames are dropped)."""
+        self._latest[uid] = frame
+
+    def push_audio(self, uid: str, frame: av.AudioFrame) -> None:
+        """Queue one decoded audio frame of `uid` (never blocks; the oldest is dropped if full)."""
+        queue = self._audio_in.get(uid)
+        if queue is None:
+            queue = self._audio_in.setdefault(uid, deque(maxlen=AUDIO_QUEUE_FRAMES))
+        queue.append(frame)
+
+    @property
+    def failed(self) -> BaseException | None:
+        """The worker's error, if it died."""
+        return self._error
+
+    async def stop(self) -> list[OutputFile]:
+        """Finish every file (last segments, final playlists, MP4) and return the file list."""
+        if self._thread is None:
+            return []
+        if self._stop_at is None:
+            self._stop_at = time.monotonic()
+        self._wake.set()
+        await asyncio.to_thread(self._thread.join)
+        if self._error is not None:
+            raise MediaPipelineError(f"media pipeline failed: {self._error}") from self._error
+        return self.files()
+
+    def files(self) -> list[OutputFile]:
+        """Files complete so far (the playlists once they list a segment; MP4s once finished)."""
+        with self._lock:
+            return list(self._files)
+
+    # ------------------------------------------------------------------ worker side
+    def _run(self) -> None:
+        try:
+            self._setup()
+            while True:
+                stop_at = self._stop_at
+                horizon = time.monotonic() if stop_at is None else stop_at
+                self._drain_audio()
+                next_due = self._produce(horizon, final=stop_at is not None)
+                self._publish_files()
+                if stop_at is not None:
+                    break
+                delay = next_due - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+            self._finish()
+        except BaseException as exc:  # reported through stop() and `failed`
+            log.exception("media pipeline of %s failed", self.names.sid)
+            self._error = exc
+        finally:
+            self._publish_files()
+
+    def _drain_audio(self) -> None:
+        for uid, queue in list(self._audio_in.items()):
+            while queue:
+                self._accept_audio(uid, queue.popleft())
+
+    def _publish_files(self) -> None:
+        files = [f for output in self._outputs() for f in output.files()]
+        with self._lock:
+            self._files = files
+
+    # Implemented by the modes.
+    def _setup(self) -> None:
+        raise NotImplementedError
+
+    def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
+        raise NotImplementedError
+
+    def _produce(self, horizon: float, *, final: bool) -> float:
+        """Write everything due by monotonic time `horizon`; return when the next item is due."""
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        for output in self._outputs():
+            output.finish()
+
+    def _outputs(self) -> list[Output]:
+        raise NotImplementedError
+
+
+def _run_clock(
+    output: Output,
+    horizon: float,
+    final: bool,
+    video_frame: Callable[[], av.VideoFrame] | None,
+    audio_frame: Callable[[int], av.AudioFrame] | None,
+) -> float:
+    """Write `output`'s frames due by `horizon` in time order; return the next due time."""
+    start = output.start_monotonic
+    audio_horizon = horizon + (AUDIO_DELAY if final else 0.0)
+    while True:
+        video_due = video_frame is not None and start + output.next_video_time() <= horizon
+        audio_end = output.next_audio_time() + AAC_FRAME / SAMPLE_RATE
+        audio_due = audio_frame is not None and start + audio_end + AUDIO_DELAY <= audio_horizon
+        if video_due and (not audio_due or output.next_video_time() <= output.next_audio_time()):
+            assert video_frame is not None
+            output.write_video(video_frame())
+        elif audio_due:
+            assert audio_frame is not None
+            output.write_audio(audio_frame(output.samples))
+        else:
+            break
+    candidates = []
+    if video_frame is not None:
+        candidates.append(start + output.next_video_time())
+    if audio_frame is not None:
+        candidates.append(start + output.next_audio_time() + AAC_FRAME / SAMPLE_RATE + AUDIO_DELAY)
+    return min(candidates)
+
+
+def _schedule(segment_seconds: float, first_segment_seconds: float | None) -> SegmentSchedule:
+    return SegmentSchedule(segment_seconds, first_segment_seconds)
+
+
+class MixRecording(_Recording):
+    """All uids composed into one canvas with one mixed audio track (mix mode)."""
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        names: RecordingNames,
+        config: MixConfig,
+        on_file_ready: FileReady,
+    ) -> None:
+        super().__init__(spool_dir, names, on_file_ready)
+        self.config = config
+        self._layout = (
+            config.layout,
+            config.max_resolution_uid,
+            tuple(config.regions),
+            config.background_color,
+        )
+        self._participants: list[str] = []
+        self._explicit_participants = False
+        self._layout_version = 0
+        self._output: Output | None = None
+        self._mixer = AudioMixer(audio_channels(config.audio_profile))
+
+    # ------------------------------------------------------------------ caller side
+    def push_video(self, uid: str, frame: av.VideoFrame) -> None:
+        if not self._explicit_participants and uid not in self._latest:
+            with self._lock:
+                if uid not in self._participants:
+                    self._participants.append(uid)
+                    self._layout_version += 1
+        super().push_video(uid, frame)
+
+    def set_participants(self, uids: Sequence[str]) -> None:
+        """The uids shown, in join order (a uid without video gets its region, as background)."""
+        with self._lock:
+            self._participants = list(dict.fromkeys(uids))
+            self._explicit_participants = True
+            self._layout_version += 1
+
+    def remove(self, uid: str) -> None:
+        """Drop `uid` from the canvas and the audio mix."""
+        with self._lock:
+            if uid in self._participants:
+                self._participants.remove(uid)
+            self._layout_version += 1
+        self._latest.pop(uid, None)
+        self._audio_in.pop(uid, None)
+        self._removed_audio.append(uid)
+
+    def set_layout(
+        self,
+        layout: VideoLayout,
+        *,
+        max_resolution_uid: str | None = None,
+        regions: Sequence[RegionSpec] = (),
+        background_color: str = "#000000",
+    ) -> None:
+        """Replace the whole layout (updateLayout semantics); applies from the next frame."""
+        parse_color(background_color)
+        if len(regions) > 17:
+            raise ValueError(f"layoutConfig holds at most 17 regions, got {len(regions)}")
+        with self._lock:
+            self._layout = (layout, max_resolution_uid, tuple(regions), background_color)
+            self._layout_version += 1
+
+    # ------------------------------------------------------------------ worker side
+    _removed_audio: deque[str]
+
+    def _setup(self) -> None:
+        self._removed_audio = deque()
+        cfg = self.config
+        video = None
+        if cfg.stream_types.has_video:
+            keyint = max(1, round(cfg.segment_seconds * cfg.fps))
+            video = VideoParams(
+                cfg.width,
+                cfg.height,
+                cfg.fps,
+                cfg.bitrate_kbps,
+                keyint,
+                cfg.x264_preset,
+                cfg.encoder_threads,
+            )
+        audio = None
+        if cfg.stream_types.has_audio:
+            audio = AudioParams(audio_channels(cfg.audio_profile), audio_bitrate(cfg.audio_profile))
+        track = {
+            StreamTypes.AUDIO_AND_VIDEO: TrackType.AUDIO_AND_VIDEO,
+            StreamTypes.AUDIO_ONLY: TrackType.AUDIO,
+            StreamTypes.VIDEO_ONLY: TrackType.VIDEO,
+        }[cfg.stream_types]
+        sid, cname = self.names.sid, self.names.cname
+        names = OutputNames(
+            naming.mix_playlist_name(sid, cname),
+            lambda ms: naming.mix_segment_name(sid, cname, ms),
+            naming.mix_mp4_name(sid, cname, 0) if cfg.mp4 else None,
+        )
+        self._compositor = Compositor(cfg.width, cfg.height, cfg.background_color)
+        self._seen_version = -1
+        self._output = Output(
+            self.spool_dir,
+            names,
+            video=video,
+            audio=audio,
+            schedule=_schedule(cfg.segment_seconds, cfg.first_segment_seconds),
+            on_file_ready=self._on_file_ready,
+            track_type=track,
+            uid="0",
+            mixed_all_user=True,
+            start_monotonic=self._start_monotonic,
+        )
+
+    def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
+        self._mixer.push(uid, frame)
+
+    def _apply_layout(self) -> None:
+        with self._lock:
+            version = self._layout_version
+            if version == self._seen_version:
+                return
+            layout, max_uid, regions, background = self._layout
+            participants = list(self._participants)
+        cfg = self.config
+        placed = compute_layout(
+            layout,
+            participants,
+            cfg.width,
+            cfg.height,
+            max_resolution_uid=max_uid,
+            regions=regions,
+        )
+        self._compositor.set_layout(placed, background)
+        for uid in self._mixer.uids():
+            if uid not in participants and uid in self._removed_audio:
+                self._mixer.remove(uid)
+        self._removed_audio.clear()
+        self._seen_version = version
+
+    def _video_frame(self) -> av.VideoFrame:
+        self._apply_layout()
+        return self._compositor.compose(self._latest)
+
+    def _produce(self, horizon: float, *, final: bool) -> float:
+        assert self._output is not None
+        while self._removed_audio:
+            self._mixer.remove(self._removed_audio.popleft())
+        return _run_clock(
+            self._output,
+            horizon,
+            final,
+            self._video_frame if self._output.has_video else None,
+            (lambda pts: self._mixer.pull_frame(AAC_FRAME, pts))
+            if self._output.has_audio
+            else None,
+        )
+
+    def _outputs(self) -> list[Output]:
+        return [self._output] if self._output is not None else []
+
+
+@dataclass
+class _Member:
+    video: Output | None = None
+    audio: Output | None = None
+    mixer: AudioMixer | None = None
+    compositor: Compositor | None = None
+
+
+class IndividualRecording(_Recording):
+    """One video HLS and one audio HLS per uid (individual mode).
+
+    A uid's video output starts with its first video frame, at that frame's size (rounded down
+    to even); its audio output with its first audio frame. Outputs run until stop: while a uid is
+    away its video shows black and its audio is silent.
+    """
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        names: RecordingNames,
+        config: IndividualConfig,
+        on_file_ready: FileReady,
+    ) -> None:
+        super().__init__(spool_dir, names, on_file_ready)
+        self.config = config
+        self._members: dict[str, _Member] = {}
+
+    def set_participants(self, uids: Sequence[str]) -> None:
+        """Accepted for symmetry with MixRecording; outputs start with each uid's first frame."""
+
+    def remove(self, uid: str) -> None:
+        """Stop showing `uid` (black video, silence) until it sends again."""
+        self._latest.pop(uid, None)
+        self._audio_in.pop(uid, None)
+
+    def _setup(self) -> None:
+        pass
+
+    def _schedule(self) -> SegmentSchedule:
+        return _schedule(self.config.segment_seconds, self.config.first_segment_seconds)
+
+    def _new_output(self, uid: str, track: str, video: VideoParams | None) -> Output:
+        cfg = self.config
+        sid, cname = self.names.sid, self.names.cname
+        audio = None
+        if video is None:
+            audio = AudioParams(audio_channels(cfg.audio_profile), audio_bitrate(cfg.audio_profile))
+        names = OutputNames(
+            naming.individual_playlist_name(sid, cname, uid, track),
+            lambda ms: naming.individual_segment_name(sid, cname, uid, track, ms),
+        )
+        return Output(
+            self.spool_dir,
+            names,
+            video=video,
+            audio=audio,
+            schedule=self._schedule(),
+            on_file_ready=self._on_file_ready,
+            track_type=TrackType.VIDEO if video is not None else TrackType.AUDIO,
+            uid=uid,
+            mixed_all_user=False,
+        )
+
+    def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
+        if not self.config.stream_types.has_audio:
+            return
+        member = self._members.setdefault(uid, _Member())
+        if member.audio is None:
+            member.mixer = AudioMixer(audio_channels(self.config.audio_profile))
+            member.audio = self._new_output(uid, "audio", None)
+        assert member.mixer is not None
+        member.mixer.push(uid, frame)
+
+    def _start_video(self, uid: str, frame: av.VideoFrame) -> None:
+        cfg = self.config
+        width, height = (
+            max(2, frame.width - frame.width % 2),
+            max(2, frame.height - frame.height % 2),
+        )
+        keyint = max(1, round(cfg.segment_seconds * cfg.fps))
+        params = VideoParams(
+            width, height, cfg.fps, cfg.bitrate_kbps, keyint, cfg.x264_preset, cfg.encoder_threads
+        )
+        member = self._members.setdefault(uid, _Member())
+        member.video = self._new_output(uid, "video", params)
+        member.compositor = Compositor(width, height)
+        member.compositor.set_layout(
+            compute_layout(VideoLayout.BEST_FIT, [uid], width, height), "#000000"
+        )
+
+    def _produce(self, horizon: float, *, final: bool) -> float:
+        if self.config.stream_types.has_video:
+            for uid, frame in list(self._latest.items()):
+                member = self._members.get(uid)
+                if member is None or member.video is None:
+                    self._start_video(uid, frame)
+        next_due = horizon + 0.05
+        for uid, member in list(self._members.items()):
+            if member.video is not None and member.compositor is not None:
+                latest = self._latest.get(uid)
+                one = {uid: latest} if latest is not None else {}
+                compose = functools.partial(member.compositor.compose, one)
+                next_due = min(next_due, _run_clock(member.video, horizon, final, compose, None))
+            if member.audio is not None and member.mixer is not None:
+                pull = functools.partial(member.mixer.pull_frame, AAC_FRAME)
+                next_due = min(next_due, _run_clock(member.audio, horizon, final, None, pull))
+        return next_due
+
+    def _outputs(self) -> list[Output]:
+        outputs = []
+        for member in list(self._members.values()):
+            outputs += [o for o in (member.video, member.audio) if o is not None]
+        return outputs
