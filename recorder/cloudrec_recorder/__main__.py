@@ -1,0 +1,91 @@
+"""``python -m cloudrec_recorder --config FILE``: settings -> app -> uvicorn.
+
+SIGTERM (or SIGINT) drains before the server stops: the recorder answers new
+``acquire``/``start`` with 503 / code 501 and ``/readyz`` with 503, stops every
+running recording (leave, finish the files, upload), flushes pending callbacks,
+and only then lets uvicorn close its socket and exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from pydantic import ValidationError
+
+from cloudrec_recorder.app import RecorderState, create_app
+from cloudrec_recorder.recording import RecordingBuilder
+from cloudrec_recorder.settings import RecorderSettings, load_settings
+
+log = logging.getLogger("cloudrec_recorder")
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose first SIGTERM/SIGINT drains the recorder before exiting."""
+
+    def __init__(self, config: uvicorn.Config, state: RecorderState) -> None:
+        super().__init__(config)
+        self.recorder_state = state
+        self._drain: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)  # type: ignore[arg-type]
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain is not None or self._loop is None:
+            super().handle_exit(sig, frame)  # a second signal: stop now
+            return
+        log.info("Draining on signal=%s", signal.Signals(sig).name)
+        self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        self._drain = asyncio.get_running_loop().create_task(self._drain_then_exit())
+
+    async def _drain_then_exit(self) -> None:
+        try:
+            await self.recorder_state.drain()
+        finally:
+            log.info("Drained; stopping the server")
+            self.should_exit = True
+
+
+def build_server(settings: RecorderSettings) -> DrainingServer:
+    app = create_app(settings, RecordingBuilder(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        lifespan="on",
+    )
+    return DrainingServer(config, app.state.recorder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cloudrec_recorder", description=__doc__)
+    parser.add_argument("--config", type=Path, help="YAML or JSON settings file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = load_settings(args.config)
+    except (ValidationError, ValueError, OSError) as exc:
+        print(f"cloudrec_recorder: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    settings.backup_dir.mkdir(parents=True, exist_ok=True)
+    server = build_server(settings)
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,580 @@
+"""One recording: a channel (Janus room) + a media pipeline + an uploader.
+
+:class:`RecordingBuilder` is the app's factory: it validates the start request (decryption,
+storage, canvas) and builds a :class:`ChannelRecording`. The recording
+
+1. joins the room ``cname`` as participant ``uid`` with the token (status 1-3; Janus' refusals
+   become protocol errors: no room -> 400/401, uid taken -> 400/53, token refused -> 400/110,
+   Janus unreachable -> 504/62);
+2. starts the pipeline (mix or individual) writing into ``<spoolDir>/<sid>/`` and the uploader
+   reading from there (status 4, event 40);
+3. follows the room: subscribes to each publisher per streamTypes (frames of uids that the
+   allow/block lists exclude are not fed to the pipeline, so ``update`` takes effect at once),
+   unsubscribes when they leave; the first frame gives status 5 and event 42;
+4. leaves after ``maxIdleTime`` with nobody in the room (Communication) or no publisher
+   (Live): events 41 (leaveCode 4) and, once the files are delivered, 11;
+5. on ``stop``: leaves (event 41, leaveCode 16; status 6), finishes the files (status 7),
+   waits for the upload (sync stop) or lets it go on (``async_stop``), then status 8 and
+   event 11.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from cloudrec_operator.protocol.enums import ChannelType, DecryptionMode, StreamTypes
+from cloudrec_operator.protocol.models import (
+    FileInfo,
+    LayoutSettings,
+    RecordingConfig,
+    ServerResponse,
+    StartClientRequest,
+    StreamSubscribe,
+)
+from cloudrec_recorder import errors
+from cloudrec_recorder.app import RecordMode, StopOutcome
+from cloudrec_recorder.channel.errors import (
+    ChannelError,
+    RoomNotFoundError,
+    TokenRejectedError,
+    UidConflictError,
+)
+from cloudrec_recorder.channel.janus import JanusChannel, SubscribedFeed
+from cloudrec_recorder.channel.room import (
+    SUBSTREAM_HIGH,
+    SUBSTREAM_LOW,
+    ChannelClosed,
+    ParticipantsChanged,
+    PublisherJoined,
+    PublisherLeft,
+    PublisherUpdated,
+)
+from cloudrec_recorder.events import RecordingEvents
+from cloudrec_recorder.media import config as media
+from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
+from cloudrec_recorder.sessions import Resource
+from cloudrec_recorder.settings import RecorderSettings
+from cloudrec_recorder.storage.backup import BackupStore
+from cloudrec_recorder.storage.files import FileInfo as StoredFile
+from cloudrec_recorder.storage.target import StorageTarget, fernet_for, target_from_storage_config
+from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
+from cloudrec_recorder.storage.vendors import StorageConfigError
+from cloudrec_recorder.subscription import Subscription, from_config, from_update
+
+log = logging.getLogger(__name__)
+
+# Query statuses (§6.1)
+INITIALIZED, STARTING, PARTLY_READY, READY, RECORDING = 1, 2, 3, 4, 5
+STOP_REQUESTED, STOPPED, EXITED, ABNORMAL = 6, 7, 8, 20
+
+LEAVE_NO_USERS = 4
+LEAVE_CLIENT = 16
+UPLOADER_MODULE = 1
+
+NO_DECRYPTION = "the self-hosted recorder cannot decrypt channels yet"
+SUPPORTED_FPS = (1, 7, 10, 15, 24, 30, 60)
+
+
+# ------------------------------------------------------------------ request -> configs (pure)
+
+
+def media_layout(layout: LayoutSettings) -> dict[str, object]:
+    """The pipeline's ``set_layout`` arguments for a transcodingConfig / updateLayout body."""
+    regions = tuple(
+        media.RegionSpec(
+            x=r.x_axis,
+            y=r.y_axis,
+            width=r.width,
+            height=r.height,
+            uid=r.uid,
+            alpha=r.alpha,
+            render_mode=media.RenderMode(int(r.render_mode)),
+        )
+        for r in layout.layout_config or ()
+    )
+    return {
+        "layout": media.VideoLayout(int(layout.mixed_video_layout)),
+        "max_resolution_uid": layout.max_resolution_uid,
+        "regions": regions,
+        "background_color": layout.background_color,
+    }
+
+
+def mix_config(config: RecordingConfig, mp4: bool, segment_seconds: float) -> media.MixConfig:
+    """The canvas and audio of a mix recording; ``ValueError`` (code 2) when unusable."""
+    tc = config.transcoding_config
+    stream_types = media.StreamTypes(int(config.stream_types))
+    audio = media.AudioProfile(int(config.audio_profile or 0))
+    if tc is None:
+        return media.MixConfig(
+            stream_types=stream_types, audio_profile=audio, mp4=mp4, segment_seconds=segment_seconds
+        )
+    layout = media_layout(tc)
+    return media.MixConfig(
+        width=tc.width,
+        height=tc.height,
+        fps=tc.fps if tc.fps in SUPPORTED_FPS else 15,
+        bitrate_kbps=tc.bitrate,
+        layout=layout["layout"],  # type: ignore[arg-type]
+        max_resolution_uid=tc.max_resolution_uid,
+        regions=layout["regions"],  # type: ignore[arg-type]
+        background_color=tc.background_color,
+        audio_profile=audio,
+        stream_types=stream_types,
+        segment_seconds=segment_seconds,
+        mp4=mp4,
+    )
+
+
+def storage_target(request: StartClientRequest) -> StorageTarget:
+    sc = request.storage_config
+    params = sc.extension_params.model_dump(exclude_none=True) if sc.extension_params else None
+    return target_from_storage_config(
+        vendor=int(sc.vendor),
+        region=sc.region,
+        bucket=sc.bucket,
+        access_key=sc.access_key.get_secret_value(),
+        secret_key=sc.secret_key.get_secret_value(),
+        file_name_prefix=sc.file_name_prefix,
+        extension_params=params,
+        sts_token=sc.sts_token.get_secret_value() if sc.sts_token else None,
+    )
+
+
+def file_list(
+    mode: RecordMode, mp4: bool, files: Sequence[StoredFile]
+) -> tuple[str, str | list[FileInfo]]:
+    """``fileListMode`` and ``fileList``: a string for mix HLS only, JSON otherwise."""
+    if mode == RecordMode.MIX and not mp4:
+        playlists = [f.file_name for f in files if f.file_name.endswith(".m3u8")]
+        return "string", playlists[0] if playlists else ""
+    return "json", [FileInfo.model_validate(f.to_payload()) for f in files]
+
+
+# ------------------------------------------------------------------ the uploader's events
+
+
+@dataclass
+class UploaderEvents:
+    """The uploader's event sink: events 30-33 and uploader errors/warnings (1, 2)."""
+
+    events: RecordingEvents
+
+    async def uploader_started(self) -> None:
+        self.events.emit(30, status=0)
+
+    async def uploaded(self, files: Sequence[StoredFile]) -> None:
+        self.events.emit(31, status=0, fileList=[f.to_payload() for f in files])
+
+    async def backuped(self, files: Sequence[StoredFile]) -> None:
+        self.events.emit(32, status=0, fileList=[f.to_payload() for f in files])
+
+    async def progress(self, value: int) -> None:
+        self.events.emit(33, progress=value)
+
+    async def uploader_warning(self, code: int, message: str) -> None:
+        self.events.warning(UPLOADER_MODULE, code)
+
+    async def uploader_error(self, code: int, message: str) -> None:
+        self.events.error(UPLOADER_MODULE, code, message)
+
+
+# ------------------------------------------------------------------ the recording
+
+
+class ChannelRecording:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        settings: RecorderSettings,
+        *,
+        appid: str,
+        resource: Resource,
+        sid: str,
+        mode: RecordMode,
+        request: StartClientRequest,
+        events: RecordingEvents,
+        on_exit: Callable[[], None],
+    ) -> None:
+        config = request.recording_config or RecordingConfig()
+        if config.decryption_mode != DecryptionMode.NONE:
+            raise errors.invalid_parameter(f"recordingConfig.decryptionMode: {NO_DECRYPTION}")
+        try:
+            self.target = storage_target(request)
+        except StorageConfigError as exc:
+            raise errors.ApiError(400, exc.code, str(exc)) from None
+        app = settings.app(appid)
+        if app is None:
+            raise errors.invalid_appid()
+        self.mp4 = bool(request.recording_file_config and request.recording_file_config.mp4)
+        self.spool = settings.spool_dir / sid
+        names = RecordingNames(sid=sid, cname=resource.cname)
+        try:
+            if mode == RecordMode.MIX:
+                self.pipeline: MixRecording | IndividualRecording = MixRecording(
+                    self.spool,
+                    names,
+                    mix_config(config, self.mp4, settings.hls_segment_seconds),
+                    self._file_ready,
+                )
+            else:
+                self.pipeline = IndividualRecording(
+                    self.spool,
+                    names,
+                    media.IndividualConfig(
+                        stream_types=media.StreamTypes(int(config.stream_types)),
+                        segment_seconds=settings.hls_segment_seconds,
+                    ),
+                    self._file_ready,
+                )
+        except ValueError as exc:
+            raise errors.invalid_parameter(f"recordingConfig.transcodingConfig: {exc}") from None
+        self.settings = settings
+        self.mode = mode
+        self.sid = sid
+        self.config = config
+        self.events = events
+        self.on_exit = on_exit
+        self.subscription: Subscription = from_config(config)
+        self.channel = JanusChannel(
+            str(app.janus.http_url),
+            room=resource.cname,
+            uid=resource.uid,
+            token=request.token.get_secret_value() if request.token else None,
+            api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
+        )
+        self.uploader = Uploader(
+            self.target,
+            self.spool,
+            BackupStore(settings.backup_dir),
+            UploaderEvents(events),
+            policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
+            sealing_key=fernet_for(settings.storage_encryption_key)
+            if settings.storage_encryption_key
+            else None,
+        )
+        self._status = INITIALIZED
+        self._uploader_running = False
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._readers: dict[str, list[asyncio.Task[None]]] = {}
+        self._feeds: dict[str, SubscribedFeed] = {}
+        self._joined_order: list[str] = []
+        self._first_frame_ms: int | None = None
+        self._idle_since: float | None = time.monotonic()
+        self._leaving: asyncio.Task[StopOutcome] | None = None
+        self._final: StopOutcome | None = None
+
+    # -------------------------------------------------------------- API
+
+    def status(self) -> int:
+        return self._status
+
+    async def start(self) -> None:
+        self._status = STARTING
+        try:
+            await self.channel.join()
+        except RoomNotFoundError:
+            raise errors.channel_not_found(self.channel.room) from None
+        except UidConflictError:
+            raise errors.uid_in_channel(self.channel.room, self.channel.uid) from None
+        except TokenRejectedError:
+            raise errors.token_invalid() from None
+        except ChannelError as exc:
+            raise errors.channel_unreachable(type(exc).__name__) from None
+        self._status = PARTLY_READY
+        try:
+            await self.uploader.start()
+            self._uploader_running = True
+        except Exception as exc:  # the bucket is checked again on every upload
+            log.warning("Uploader did not start sid=%s error=%s", self.sid, type(exc).__name__)
+            self.events.error(UPLOADER_MODULE, 32, "the uploader could not start")
+        self.pipeline.start()
+        self._status = READY
+        self.events.recorder_started()
+        self._spawn(self._follow())
+        self._spawn(self._idle_watch())
+
+    async def update(self, subscribe: StreamSubscribe) -> None:
+        self.subscription = from_update(self.config.stream_types, subscribe)
+        self._apply_participants()
+
+    async def update_layout(self, layout: LayoutSettings) -> None:
+        if isinstance(self.pipeline, MixRecording):
+            try:
+                self.pipeline.set_layout(**media_layout(layout))  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise errors.invalid_parameter(f"clientRequest: {exc}") from None
+
+    async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
+        if self._leaving is None:
+            self._leaving = asyncio.create_task(self._leave(LEAVE_CLIENT))
+        outcome = await asyncio.shield(self._leaving)
+        if not wait_upload:
+            return outcome
+        result = await self._finish_upload(wait_seconds)
+        return result
+
+    def server_response(self) -> ServerResponse:
+        mode, files = file_list(self.mode, self.mp4, self._files())
+        return ServerResponse(
+            status=self._status,
+            file_list_mode=mode,
+            file_list=files,
+            slice_start_time=self._first_frame_ms or 0,
+        )
+
+    # -------------------------------------------------------------- internals
+
+    def _spawn(self, coro: Coroutine[object, object, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _file_ready(self, name: str) -> None:
+        if self._uploader_running:
+            self.uploader.file_ready(name)
+
+    def _files(self) -> list[StoredFile]:
+        if self._uploader_running:
+            return list(self.uploader.playable_files())
+        out = []
+        for f in self.pipeline.files():
+            out.append(
+                StoredFile(
+                    file_name=self.target_key(f.name),
+                    track_type=f.track_type.value,
+                    uid=f.uid,
+                    mixed_all_user=f.mixed_all_user,
+                    is_playable=f.is_playable,
+                    slice_start_time=f.slice_start_time_ms,
+                )
+            )
+        return out
+
+    def target_key(self, name: str) -> str:
+        return "/".join((*self.target.prefix, name))
+
+    def _apply_participants(self) -> None:
+        if isinstance(self.pipeline, MixRecording):
+            shown = [u for u in self._joined_order if self.subscription.video.admits(u)]
+            if self.subscription.video.enabled:
+                self.pipeline.set_participants(shown)
+            for uid in self._joined_order:
+                if not self.subscription.audio.admits(uid) and not self.subscription.video.admits(
+                    uid
+                ):
+                    self.pipeline.remove(uid)
+
+    async def _follow(self) -> None:
+        async for event in self.channel.events():
+            if isinstance(event, PublisherJoined | PublisherUpdated):
+                await self._subscribe(event.uid)
+            elif isinstance(event, PublisherLeft):
+                await self._unsubscribe(event.uid)
+            elif isinstance(event, ParticipantsChanged):
+                self._note_presence(event)
+            elif isinstance(event, ChannelClosed):
+                log.info("Channel closed sid=%s reason=%s", self.sid, event.reason)
+                if self._leaving is None:
+                    self._leaving = asyncio.create_task(self._leave(0, abnormal=True))
+                return
+
+    def _note_presence(self, event: ParticipantsChanged) -> None:
+        present = (
+            event.publishers if self.config.channel_type == ChannelType.LIVE else event.participants
+        )
+        if present:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = time.monotonic()
+
+    async def _idle_watch(self) -> None:
+        while self._leaving is None:
+            await asyncio.sleep(0.5)
+            idle = self._idle_since
+            if idle is not None and time.monotonic() - idle >= self.config.max_idle_time:
+                log.info(
+                    "Leaving idle channel sid=%s after=%ss", self.sid, self.config.max_idle_time
+                )
+                self._leaving = asyncio.create_task(self._leave(LEAVE_NO_USERS))
+                self._leaving.add_done_callback(lambda _: self._spawn(self._finish_upload(None)))
+                return
+
+    async def _subscribe(self, uid: str) -> None:
+        types = self.config.stream_types
+        substream = SUBSTREAM_LOW if int(self.config.video_stream_type) == 1 else SUBSTREAM_HIGH
+        try:
+            feed = await self.channel.subscribe(
+                uid,
+                audio=types != StreamTypes.VIDEO_ONLY,
+                video=types != StreamTypes.AUDIO_ONLY,
+                substream=substream,
+            )
+        except ChannelError as exc:
+            log.warning("Subscribe failed sid=%s uid=%s error=%s", self.sid, uid, exc)
+            return
+        await self._stop_readers(uid)
+        self._feeds[uid] = feed
+        if uid not in self._joined_order:
+            self._joined_order.append(uid)
+        self._apply_participants()
+        readers = []
+        for kind, track in (("audio", feed.audio), ("video", feed.video)):
+            if track is not None:
+                readers.append(asyncio.create_task(self._read(uid, kind, track)))
+                self.events.stream_state(kind, uid, receiving=True)
+        self._readers[uid] = readers
+
+    async def _unsubscribe(self, uid: str) -> None:
+        await self._stop_readers(uid)
+        if uid in self._joined_order:
+            self._joined_order.remove(uid)
+        self.pipeline.remove(uid)
+        self._apply_participants()
+        self._feeds.pop(uid, None)
+        with contextlib.suppress(ChannelError):
+            await self.channel.unsubscribe(uid)
+
+    async def _stop_readers(self, uid: str) -> None:
+        for task in self._readers.pop(uid, []):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _read(self, uid: str, kind: str, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, av.VideoFrame):
+                    if self.subscription.video.admits(uid):
+                        self.pipeline.push_video(uid, frame)
+                        self._got_frame()
+                elif isinstance(frame, av.AudioFrame) and self.subscription.audio.admits(uid):
+                    self.pipeline.push_audio(uid, frame)
+                    self._got_frame()
+        except MediaStreamError:
+            self.events.stream_state(kind, uid, receiving=False)
+
+    def _got_frame(self) -> None:
+        if self._first_frame_ms is None:
+            self._first_frame_ms = int(time.time() * 1000)
+            self._status = RECORDING
+            self.events.slice_start(self._first_frame_ms)
+
+    async def _leave(self, leave_code: int, *, abnormal: bool = False) -> StopOutcome:
+        self._status = STOP_REQUESTED
+        for task in list(self._tasks):
+            if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
+                task.cancel()
+        for uid in list(self._readers):
+            await self._stop_readers(uid)
+        with contextlib.suppress(Exception):
+            await self.channel.leave()
+        self.events.recorder_leave(leave_code)
+        try:
+            await self.pipeline.stop()
+        except Exception as exc:
+            log.error("Media pipeline failed sid=%s error=%s", self.sid, exc)
+            self.events.error(0, 437, "media pipeline failed", level=5)
+            abnormal = True
+        self._abnormal = abnormal
+        self._status = STOPPED
+        mode, files = file_list(self.mode, self.mp4, self._files())
+        outcome = StopOutcome(
+            server_response=ServerResponse(
+                file_list_mode=mode,
+                file_list=files,
+                uploading_status="unknown",
+            ),
+            had_media=self._first_frame_ms is not None,
+        )
+        if self._first_frame_ms is None:
+            self._spawn(self._finish_upload(None))
+        return outcome
+
+    async def _finish_upload(self, wait_seconds: float | None) -> StopOutcome:
+        """Finish the upload (shared by every caller), then status 8 and event 11."""
+        if self._final is None:
+            if not hasattr(self, "_finishing"):
+                self._finishing: asyncio.Task[StopOutcome] = asyncio.create_task(
+                    self._do_finish(), name="finish-upload"
+                )
+            task = self._finishing
+        else:
+            return self._final
+        if wait_seconds is None:
+            return await asyncio.shield(task)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), wait_seconds)
+        except TimeoutError:
+            assert self._leaving is not None
+            outcome = self._leaving.result()
+            outcome.upload_timed_out = True
+            return outcome
+
+    async def _do_finish(self) -> StopOutcome:
+        assert self._leaving is not None
+        outcome = await self._leaving
+        status = "unknown"
+        if self._uploader_running:
+            try:
+                result = await self.uploader.finish(self.settings.drain_timeout_seconds)
+                status = result.status
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.uploader.aclose()
+        mode, files = file_list(self.mode, self.mp4, self._files())
+        self._final = StopOutcome(
+            server_response=ServerResponse(
+                file_list_mode=mode,
+                file_list=files,
+                uploading_status=status,
+            ),
+            had_media=outcome.had_media,
+        )
+        abnormal = getattr(self, "_abnormal", False)
+        self._status = ABNORMAL if abnormal else EXITED
+        self.events.session_exit(abnormal=abnormal)
+        self.on_exit()
+        return self._final
+
+
+class RecordingBuilder:
+    """The app's :class:`~cloudrec_recorder.app.RecordingFactory` for Janus channels."""
+
+    def __init__(self, settings: RecorderSettings) -> None:
+        self.settings = settings
+
+    def __call__(
+        self,
+        *,
+        appid: str,
+        resource: Resource,
+        sid: str,
+        mode: RecordMode,
+        request: StartClientRequest,
+        events: RecordingEvents,
+        on_exit: Callable[[], None],
+    ) -> ChannelRecording:
+        return ChannelRecording(
+            self.settings,
+            appid=appid,
+            resource=resource,
+            sid=sid,
+            mode=mode,
+            request=request,
+            events=events,
+            on_exit=on_exit,
+        )
+
+
+__all__ = ["ChannelRecording", "RecordingBuilder", "file_list", "media_layout", "mix_config"]

@@ -1,0 +1,186 @@
+"""Protocol conformance of the real recorder process (protocol.md §3, §5, §6).
+
+Every request goes over HTTP to ``python -m cloudrec_recorder``, configured against a real
+Janus (rooms are channels) and a real versitygw bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from tests.fixtures.recorder import MAX_RECORDINGS, TTL_SECONDS, RecorderProcess
+
+pytestmark = pytest.mark.media
+
+
+def mix_request(recorder: RecorderProcess, **config: Any) -> dict[str, Any]:
+    return {
+        "recordingConfig": {
+            "channelType": 0,
+            "streamTypes": 2,
+            "maxIdleTime": 30,
+            "transcodingConfig": {"width": 320, "height": 240, "fps": 15, "bitrate": 300},
+            **config,
+        },
+        "recordingFileConfig": {"avFileType": ["hls"]},
+        "storageConfig": recorder.storage_config(),
+    }
+
+
+async def acquire(
+    client: httpx.AsyncClient, recorder: RecorderProcess, cname: str, uid: str
+) -> str:
+    response = await client.post(
+        recorder.url("acquire"), json={"cname": cname, "uid": uid, "clientRequest": {}}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body == {"cname": cname, "uid": uid, "resourceId": body["resourceId"]}
+    return str(body["resourceId"])
+
+
+async def start(
+    client: httpx.AsyncClient,
+    recorder: RecorderProcess,
+    rid: str,
+    cname: str,
+    uid: str,
+    client_request: dict[str, Any] | None = None,
+    mode: str = "mix",
+) -> httpx.Response:
+    return await client.post(
+        recorder.url(f"resourceid/{rid}/mode/{mode}/start"),
+        json={"cname": cname, "uid": uid, "clientRequest": client_request or mix_request(recorder)},
+    )
+
+
+async def stop(
+    client: httpx.AsyncClient, recorder: RecorderProcess, rid: str, sid: str, cname: str, uid: str
+) -> httpx.Response:
+    return await client.post(
+        recorder.url(f"resourceid/{rid}/sid/{sid}/mode/mix/stop"),
+        json={"cname": cname, "uid": uid, "clientRequest": {"async_stop": False}},
+    )
+
+
+async def test_a_request_with_a_wrong_secret_gets_the_gateway_401(
+    recorder: RecorderProcess,
+) -> None:
+    async with httpx.AsyncClient(auth=httpx.BasicAuth(recorder.customer_id, "wrong")) as client:
+        response = await client.post(recorder.url("acquire"), json={"cname": "a", "uid": "1"})
+    assert response.status_code == 401
+    assert response.json() == {"message": "Invalid authentication credentials"}
+
+
+async def test_an_unknown_route_gets_the_gateway_404(recorder: RecorderProcess) -> None:
+    async with recorder.client() as client:
+        response = await client.post(f"/v1/apps/{recorder.app_id}/cloud_recording/acquired")
+    assert response.status_code == 404
+    assert response.json() == {"message": "no Route matched with those values"}
+
+
+async def test_a_bad_start_body_is_code_2_naming_the_field(
+    recorder: RecorderProcess, room: str
+) -> None:
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, room, "5001")
+        request = mix_request(recorder, maxIdleTime=1)
+        response = await start(client, recorder, rid, room, "5001", request)
+    assert response.status_code == 400
+    assert response.json()["code"] == 2
+    assert "maxIdleTime" in response.json()["reason"]
+
+
+async def test_decryption_is_refused_with_code_2(recorder: RecorderProcess, room: str) -> None:
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, room, "5002")
+        request = mix_request(recorder, decryptionMode=1, secret="s")
+        response = await start(client, recorder, rid, room, "5002", request)
+    assert response.status_code == 400
+    assert response.json()["code"] == 2
+    assert "cannot decrypt channels yet" in response.json()["reason"]
+
+
+async def test_a_room_that_does_not_exist_is_refused_as_an_invalid_channel(
+    recorder: RecorderProcess,
+) -> None:
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, "no-such-room", "5003")
+        response = await start(client, recorder, rid, "no-such-room", "5003")
+    assert response.status_code == 400
+    assert response.json()["code"] == 401
+
+
+async def test_a_resource_id_expires_before_start(recorder: RecorderProcess, room: str) -> None:
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, room, "5004")
+        await asyncio.sleep(TTL_SECONDS + 1)
+        response = await start(client, recorder, rid, room, "5004")
+    assert response.status_code == 400
+    assert response.json()["code"] == 433
+
+
+async def test_query_of_an_unknown_sid_is_404(recorder: RecorderProcess, room: str) -> None:
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, room, "5005")
+        response = await client.get(recorder.url(f"resourceid/{rid}/sid/deadbeef/mode/mix/query"))
+    assert response.status_code == 404
+    assert response.json() == {"code": 404, "reason": "failed to find worker"}
+
+
+async def test_acquire_beyond_the_concurrency_limit_is_code_406(
+    recorder: RecorderProcess, room: str
+) -> None:
+    answers = []
+    async with recorder.client() as client:
+        for uid in range(6001, 6002 + MAX_RECORDINGS):
+            answers.append(
+                await client.post(recorder.url("acquire"), json={"cname": room, "uid": str(uid)})
+            )
+        refused = [r for r in answers if r.status_code != 200]
+        assert refused, "no acquire was refused"
+        assert refused[0].status_code == 400
+        assert refused[0].json()["code"] == 406
+        # Give the reserved slots back: wait out the resource ids' validity.
+        await asyncio.sleep(TTL_SECONDS + 0.5)
+
+
+async def test_an_empty_channel_records_nothing_and_answers_the_protocol_codes(
+    recorder: RecorderProcess, room: str
+) -> None:
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, room, "5006")
+        started = await start(client, recorder, rid, room, "5006")
+        assert started.status_code == 200, started.text
+        sid = started.json()["sid"]
+        assert started.json() == {"cname": room, "uid": "5006", "resourceId": rid, "sid": sid}
+
+        again = await start(client, recorder, rid, room, "5006")
+        assert (again.status_code, again.json()["code"]) == (201, 7)
+
+        rid2 = await acquire(client, recorder, room, "5006")
+        conflict = await start(client, recorder, rid2, room, "5006")
+        assert (conflict.status_code, conflict.json()["code"]) == (400, 53)
+
+        queried = await client.get(recorder.url(f"resourceid/{rid}/sid/{sid}/mode/mix/query"))
+        assert queried.status_code == 200
+        assert queried.json()["serverResponse"]["status"] == 4
+
+        stopped = await stop(client, recorder, rid, sid, room, "5006")
+        assert (stopped.status_code, stopped.json()["code"]) == (206, 435)
+
+        repeated = await stop(client, recorder, rid, sid, room, "5006")
+        assert (repeated.status_code, repeated.json()["code"]) == (400, 49)
+
+    started_event = recorder.sink.wait_for(sid, 40)
+    assert started_event.signature_ok
+    assert started_event.body["productId"] == 3
+    assert started_event.payload["details"]["msgName"] == "recorder_started"
+    leave = recorder.sink.wait_for(sid, 41)
+    assert leave.payload["details"]["leaveCode"] == 16
+    recorder.sink.wait_for(sid, 11)
+    sequences = [n.payload["sequence"] for n in recorder.sink.for_sid(sid)]
+    assert sorted(sequences) == list(range(len(sequences)))
