@@ -128,6 +128,36 @@ def test_up_serves_a_kubeconfig_and_down_leaves_no_process_behind(tmp_path: Path
     assert (workdir / "logs" / "kube-apiserver.log").stat().st_size > 0
 
 
+@pytest.mark.timeout(240)
+def test_down_after_up_was_killed_ends_the_components_it_left(tmp_path: Path) -> None:
+    workdir = tmp_path / "devenv"
+    empty = tmp_path / "no-crds"
+    empty.mkdir()
+    up = subprocess.Popen(
+        [*DEVENV, "up", "--workdir", str(workdir), "--crds", str(empty)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    try:
+        _wait_for_line(up.stdout, "export KUBECONFIG=", timeout=180)
+    finally:
+        up.kill()
+        up.wait()
+    components = json.loads((workdir / "state.json").read_text())["components"]
+    assert all(Path(f"/proc/{pid}").exists() for pid in components.values())
+
+    subprocess.run(
+        [*DEVENV, "down", "--workdir", str(workdir)], capture_output=True, timeout=90, check=True
+    )
+
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(workdir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(workdir)) == []
+
+
 def test_down_without_up_says_nothing_is_running(tmp_path: Path) -> None:
     down = subprocess.run(
         [*DEVENV, "down", "--workdir", str(tmp_path)],
