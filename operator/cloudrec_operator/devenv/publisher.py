@@ -409,6 +409,13 @@ class Publisher:
 # --------------------------------------------------------------------- CLI
 
 
+def _color_argument(text: str) -> RGB:
+    try:
+        return parse_color(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cloudrec_operator.devenv.publisher",
@@ -420,7 +427,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--room", required=True, help="VideoRoom room id (string)")
     parser.add_argument("--uid", required=True, help="participant id (string)")
     parser.add_argument("--display", help="display name (default: 'publisher <uid>')")
-    parser.add_argument("--color", default="red", type=parse_color, help="name, #rrggbb or r,g,b")
+    parser.add_argument(
+        "--color", default="red", type=_color_argument, help="name, #rrggbb or r,g,b"
+    )
     parser.add_argument("--tone", default=440.0, type=float, help="sine frequency in Hz")
     parser.add_argument("--width", default=640, type=int)
     parser.add_argument("--height", default=360, type=int)
