@@ -527,3 +527,18 @@ def test_logging_a_request_shows_no_secret(caplog: pytest.LogCaptureFixture) -> 
         logging.getLogger("test").info("Sending %s", secret_bearing_request())
     assert "Sending" in caplog.text
     assert_no_secret_in(caplog.text)
+
+
+def test_acquire_carries_a_start_parameter_with_the_start_schema_and_its_secrets() -> None:
+    body = start_body()
+    acquire = AcquireRequest.model_validate(
+        {
+            "cname": "room-1",
+            "uid": "527841",
+            "clientRequest": {"startParameter": body["clientRequest"]},
+        }
+    )
+    start = StartRequest.model_validate(body)
+    assert acquire.client_request.start_parameter is not None
+    assert acquire.client_request.start_parameter.to_wire() == start.client_request.to_wire()
+    assert_no_secret_in(repr(acquire))
