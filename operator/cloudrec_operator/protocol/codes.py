@@ -27,6 +27,7 @@ __all__ = [
     "GATEWAY_NO_ROUTE",
     "GATEWAY_RATE_LIMITED",
     "GATEWAY_UNAUTHORIZED",
+    "NOT_FOUND_BACKOFF",
     "SERVICE_ERRORS",
     "ErrorCode",
     "RecordingStatus",
@@ -136,6 +137,11 @@ GATEWAY_RATE_LIMITED = "API rate limit exceeded"
 """429 `message`."""
 GATEWAY_INVALID_APPID = "invalid appid"
 """400 `message`."""
+
+
+NOT_FOUND_BACKOFF: tuple[float, ...] = (5.0, 10.0, 15.0)
+"""Seconds between re-queries before a 404 (code 404) counts as "task gone": HA migrations
+answer 404 for up to ~90 s (§10 #4). The client never retries 404 itself; callers decide."""
 
 
 class RecordingStatus(IntEnum):

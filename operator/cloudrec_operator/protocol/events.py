@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from cloudrec_operator.protocol.models import FileInfo, WireModel
 
@@ -376,7 +376,11 @@ class Payload(WireModel):
 class Notification(WireModel):
     """The JSON body of a callback (§7.4)."""
 
-    notice_id: str
+    notice_id: str = Field(
+        validation_alias=AliasChoices("noticeId", "notificationId", "notice_id"),
+        serialization_alias="noticeId",
+    )
+    """Notification id (legacy senders: `notificationId`)."""
     product_id: int = CLOUD_RECORDING_PRODUCT_ID
     event_type: int
     notify_ms: int

@@ -180,3 +180,24 @@ def test_details_outside_the_catalogue_ranges_are_refused(
 ) -> None:
     with pytest.raises(ValidationError):
         parse_details(event_type, details)
+
+
+def test_a_legacy_notification_id_is_read_as_the_notice_id() -> None:
+    body = {
+        "notificationId": "legacy-1",
+        "eventType": 40,
+        "notifyMs": 1,
+        "payload": {
+            "cname": "room",
+            "uid": "5",
+            "sid": "s",
+            "sequence": 0,
+            "sendts": 1,
+            "serviceType": 1,
+            "details": {"msgName": "recorder_started", "status": 0},
+        },
+    }
+    notification = Notification.model_validate(body)
+    assert notification.dedupe_key() == "legacy-1"
+    assert notification.to_wire()["noticeId"] == "legacy-1"
+    assert notification.product_id == 3
