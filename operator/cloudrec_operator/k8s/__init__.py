@@ -1,1 +1,11 @@
-"""The only place that talks to the Kubernetes API through the kubernetes client."""
+"""The only package that talks to the Kubernetes API through the ``kubernetes`` client.
+
+``Kube`` is a small typed facade: read Secrets and backends, read and patch
+CloudRecordings (status, the operator's annotation, finalizers), post Events.
+Blocking client calls run in worker threads so the operator's event loop
+never waits on them.
+"""
+
+from cloudrec_operator.k8s.client import Kube, MissingInputError, load_kube
+
+__all__ = ["Kube", "MissingInputError", "load_kube"]

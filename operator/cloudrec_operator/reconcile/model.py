@@ -126,6 +126,8 @@ class Tracked:
     failed_reason: str | None = None
     """CamelCase reason of a terminal failure (for the Ready condition)."""
     last_query_at: datetime | None = None
+    lost_start: bool = False
+    """A start was answered 201/7 without a sid: a recording we cannot address runs."""
 
     def replace(self, **changes: object) -> Tracked:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

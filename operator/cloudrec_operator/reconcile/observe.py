@@ -15,6 +15,7 @@ callback. Phase rules (protocol.md §6, §7.6, §9.4):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -50,6 +51,8 @@ from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, no
 
 #: Body codes meaning the resource id can no longer be used: acquire again.
 RESOURCE_ID_UNUSABLE = frozenset({433, 1001})
+ALREADY_STARTED = 7
+TASK_CONFLICT = 53
 #: Body codes on stop meaning "already over" (protocol.md §5.2).
 STOP_ALREADY_OVER = frozenset({49, 435})
 
@@ -263,6 +266,7 @@ def apply_outcome(
                 last_query_at=None,
                 not_found_since=None,
                 unreachable=False,
+                lost_start=False,
                 applied_layout_hash=desired.layout_hash,
                 applied_subscribe_hash=desired.subscribe_hash,
             ),
@@ -309,8 +313,15 @@ def _queried(
     status = outcome.status
     if status in (4, 5):
         return _started(tracked, now)
-    if status in (6, 7, 8):
-        return _stopped(tracked, now, f"the service reports status {status}")
+    if status == 6:
+        if tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
+            return Transition(tracked.replace(phase=Phase.STOPPING))
+        return Transition(tracked)
+    if status == 7:
+        return _stopped(tracked, now, "the service reports the recorder stopped")
+    if status == 8:
+        # Exited: the service finished with the session (and its upload).
+        return _completed(tracked, now, None, ())
     if status == 20:
         return _fatal(
             desired,
@@ -350,6 +361,19 @@ def _failed(
     if isinstance(step, Start):
         if failure.code in RESOURCE_ID_UNUSABLE:
             return Transition(tracked.replace(resource_id=None, acquired_at=None))
+        if failure.code == ALREADY_STARTED or (
+            failure.code == TASK_CONFLICT and tracked.lost_start
+        ):
+            # The answer to an earlier start was lost and the service does not echo the
+            # sid: that recording runs on until it ends by itself (maxIdleTime). Never
+            # start a second one beside it; try again with a fresh resource id later.
+            return _transient(
+                tracked.replace(resource_id=None, acquired_at=None, lost_start=True),
+                now,
+                timing,
+                dataclasses.replace(failure, retryable=True),
+                "start (an earlier start's answer was lost)",
+            )
     if failure.retryable or failure.transport:
         return _transient(tracked, now, timing, failure, what)
     if isinstance(step, Update | UpdateLayout):

@@ -43,8 +43,8 @@ _PRIVATE_TIMES = (
     "not_found_since",
     "failover_at",
     "progress_event_at",
-    "last_query_at",
 )
+"""Persisted times; ``last_query_at`` stays in memory, so steady queries write nothing."""
 _PRIVATE_VALUES = (
     "failures",
     "unreachable",
@@ -56,6 +56,7 @@ _PRIVATE_VALUES = (
     "degraded",
     "degraded_message",
     "failed_reason",
+    "lost_start",
 )
 
 

@@ -72,10 +72,11 @@ def test_start_accepted_is_the_connecting_callback_and_records_the_sid() -> None
         (1, Phase.CONNECTING, []),
         (4, Phase.RECORDING, ["Started"]),
         (5, Phase.RECORDING, ["Started"]),
-        (6, Phase.UPLOADING, ["Stopped"]),
-        (8, Phase.UPLOADING, ["Stopped"]),
+        (6, Phase.STOPPING, []),
+        (7, Phase.UPLOADING, ["Stopped"]),
+        (8, Phase.COMPLETED, ["Stopped"]),
     ],
-    ids=["starting", "ready", "in_progress", "stop_requested", "exited"],
+    ids=["starting", "ready", "in_progress", "stop_requested", "stopped", "exited"],
 )
 def test_query_status_maps_to_phase_and_events(
     status: int, phase: Phase, events: list[str]
@@ -314,3 +315,17 @@ def test_callbacks_for_a_finished_recording_change_nothing() -> None:
     done = RECORDING.replace(phase=Phase.COMPLETED)
     result = apply_notification(DESIRED, done, note(20 + 20, status=0), NOW, TIMING)
     assert result.tracked == done and result.events == ()
+
+
+def test_start_answered_already_started_without_sid_never_starts_a_second_recording() -> None:
+    before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
+    lost = Failure(201, 7, SdkError.INVALID_OPERATION, False, "already started")
+    after = apply_outcome(DESIRED, before, Start("r1"), lost, NOW, TIMING).tracked
+    assert after.lost_start and after.resource_id is None
+    assert after.retry_at is not None and after.retry_at > NOW
+    conflict = Failure(400, 53, SdkError.INVALID_OPERATION, False, "task conflict")
+    again = apply_outcome(
+        DESIRED, after.replace(resource_id="r2"), Start("r2"), conflict, NOW, TIMING
+    )
+    assert again.tracked.phase is not Phase.FAILED
+    assert again.tracked.degraded == "BackendUnavailable"

@@ -1,0 +1,52 @@
+"""``python -m cloudrec_operator``: settings -> kopf registry -> ``kopf.operator``.
+
+See ``cloudrec_operator.settings`` for the options (``--help``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+import kopf
+
+from cloudrec_operator.handlers.operator import register
+from cloudrec_operator.k8s import load_kube
+from cloudrec_operator.settings import Settings, parse
+
+
+def build_registry(settings: Settings) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    register(registry, settings)
+    return registry
+
+
+async def run(settings: Settings) -> None:
+    if settings.kubeconfig:
+        os.environ["KUBECONFIG"] = settings.kubeconfig
+    kopf.configure(
+        verbose=settings.verbose,
+        log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.PLAIN,
+    )
+    await kopf.operator(
+        registry=build_registry(settings),
+        clusterwide=not settings.namespaces,
+        namespaces=list(settings.namespaces),
+        standalone=settings.peering is None,
+        peering_name=settings.peering,
+        priority=settings.priority,
+        liveness_endpoint=settings.liveness,
+        memo=kopf.Memo(options=settings, kube_factory=load_kube),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse(sys.argv[1:] if argv is None else argv)
+    asyncio.run(run(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""kopf glue: which kopf handler calls the one reconcile, and operator start-up.
+
+* create, update (spec only) and resume run a reconcile pass; a missing
+  Secret or backend raises a TemporaryError so kopf retries with backoff
+  until it appears;
+* a timer runs a pass every ``tick`` seconds while an external recording
+  exists (its ``when`` filter), which is also what keeps kopf's finalizer on
+  the resource only as long as there is a recording to stop;
+* deletion (optional handler, called while the finalizer blocks it) applies
+  ``releasePolicy``;
+* start-up moves kopf's finalizer, progress and diff-base annotations under
+  ``cloudrecording.io/`` and starts the signed callback receiver.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from aiohttp import web
+
+from cloudrec_operator.reconcile.timing import Timing
+from cloudrec_operator.settings import Settings
+
+from .callbacks import serve
+from .reconciler import reconcile
+from .runtime import Runtime
+
+GROUP = "cloudrecording.io"
+VERSION = "v1alpha1"
+PLURAL = "cloudrecordings"
+PREFIX = "cloudrecording.io"
+FINALIZER = f"{PREFIX}/finalizer"
+LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
+
+log = logging.getLogger("cloudrec_operator")
+
+
+def has_external_recording(status: kopf.Status, **_: Any) -> bool:
+    """The timer's filter: a recording exists (or is about to, after a restart backoff)."""
+    phase = status.get("phase")
+    if phase in LIVE_PHASES:
+        return True
+    return phase == "Pending" and bool(status.get("restarts"))
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    """Register every handler of the operator on ``registry``."""
+    _register_lifecycle(registry)
+    _register_reconcile(registry, settings)
+
+
+def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
+    @kopf.on.startup(registry=registry)
+    async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=PREFIX, key="last-handled-configuration"
+        )
+        settings.posting.enabled = False
+        settings.execution.max_workers = 32
+        settings.batching.worker_limit = None
+        opts: Settings = memo["options"]
+        kube = memo["kube_factory"](opts.kubeconfig)
+        timing = Timing(first_query=opts.first_query, steady_query=opts.steady_query)
+        rt = Runtime(settings=opts, kube=kube, timing=timing)
+        memo["rt"] = rt
+        memo["runner"] = await serve(rt, opts.callback_host, opts.callback_port)
+        if opts.metrics_port is not None:
+            memo["metrics_runner"] = await serve(rt, opts.callback_host, opts.metrics_port)
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+        for name in ("runner", "metrics_runner"):
+            runner: web.AppRunner | None = memo.get(name)
+            if runner is not None:
+                await runner.cleanup()
+        rt: Runtime | None = memo.get("rt")
+        if rt is not None:
+            await rt.aclose()
+
+    @kopf.on.probe(id="recordings", registry=registry)
+    def probe(memo: kopf.Memo, **_: Any) -> int:
+        rt: Runtime | None = memo.get("rt")
+        return 0 if rt is None else len(rt.known)
+
+
+def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    resource = (GROUP, VERSION, PLURAL)
+
+    async def _pass(body: kopf.Body, memo: kopf.Memo, retry: int) -> None:
+        rt: Runtime = memo["rt"]
+        result = await reconcile(rt, body)
+        if result.blocked is not None and not result.has_recording:
+            raise kopf.TemporaryError(result.blocked, delay=min(60.0, 2.0 ** min(retry, 6)))
+
+    @kopf.on.resume(*resource, registry=registry, backoff=5)
+    async def resume(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
+        await _pass(body, memo, retry)
+
+    @kopf.on.create(*resource, registry=registry, backoff=5)
+    async def create(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
+        await _pass(body, memo, retry)
+
+    @kopf.on.update(*resource, field="spec", registry=registry, backoff=5)
+    async def update(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
+        await _pass(body, memo, retry)
+
+    @kopf.timer(
+        *resource,
+        interval=settings.tick,
+        when=has_external_recording,
+        registry=registry,
+    )
+    async def tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        rt: Runtime = memo["rt"]
+        try:
+            await reconcile(rt, body)
+        except Exception as error:  # the next tick tries again
+            log.error("Reconcile pass failed: %s", type(error).__name__)
+
+    @kopf.on.delete(*resource, optional=True, registry=registry, backoff=5)
+    async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        rt: Runtime = memo["rt"]
+        result = await reconcile(rt, body, deleting=True)
+        if not result.finished:
+            raise kopf.TemporaryError(
+                "Waiting to stop or release the recording", delay=max(1.0, result.wait or 5.0)
+            )
+        rt.forget((str(body.metadata.namespace), str(body.metadata.name)))
+
+    @kopf.on.event(*resource, registry=registry)
+    def watch(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        rt: Runtime | None = memo.get("rt")
+        if rt is None:
+            return
+        key = (str(body.metadata.namespace), str(body.metadata.name))
+        if event.get("type") == "DELETED":
+            rt.forget(key)
+        else:
+            rt.bodies[key] = body

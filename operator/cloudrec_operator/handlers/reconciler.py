@@ -1,0 +1,289 @@
+"""One idempotent reconcile pass over a CloudRecording.
+
+Create, update, resume, the timer, deletion and event callbacks all call
+``reconcile``. It rebuilds what is known (this process's memory, or the
+resource's status and annotation after a restart), resolves the backend and
+Secrets, then asks the pure ``next_step`` what to do, does it, applies the
+outcome, and repeats until the answer is to wait. Whatever must survive a
+crash (the resource id before start, the sid right after) is written at
+once; status is patched only when it differs from what the resource holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudrec_operator.api.enums import DecryptionMode
+from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec, CloudRecordingStatus
+from cloudrec_operator.metrics import KUBE_WRITES
+from cloudrec_operator.reconcile.decide import next_step
+from cloudrec_operator.reconcile.model import (
+    TERMINAL_PHASES,
+    Acquire,
+    Desired,
+    EventRecord,
+    Finish,
+    Idle,
+    Notified,
+    Phase,
+    Release,
+    Start,
+    Stop,
+    Tracked,
+    Wait,
+)
+from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome
+from cloudrec_operator.reconcile.persist import (
+    TRACKING_ANNOTATION,
+    build_status,
+    load_tracked,
+    spec_hashes,
+    tracking_annotation,
+)
+from cloudrec_operator.reconcile.startrequest import StartSecrets
+
+from .ports import MissingInputError, missing_input
+from .runtime import Backend, Key, Known, Runtime
+from .service import app_id, execute
+
+log = logging.getLogger("cloudrec_operator.reconcile")
+
+MAX_STEPS = 8
+"""Protocol calls in one pass at most (a pass never loops on a stuck service)."""
+CRASH_SAFE_STEPS = (Acquire, Start, Stop, Release)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    phase: Phase
+    wait: float | None
+    """Seconds until the next pass is useful; None when nothing more is to do."""
+    blocked: str | None = None
+    finished: bool = False
+    """Deletion may proceed (no external recording needs the resource)."""
+    has_recording: bool = False
+
+
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = body.get("metadata") or {}
+    return meta
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _start_secrets(rt: Runtime, spec: CloudRecordingSpec, namespace: str) -> StartSecrets:
+    storage = spec.storage_config.credentials_secret_ref
+    access_key = await rt.kube.secret_value(namespace, storage.name, storage.access_key_key)
+    secret_key = await rt.kube.secret_value(namespace, storage.name, storage.secret_key_key)
+    token = None
+    if spec.token_secret_ref is not None:
+        ref = spec.token_secret_ref
+        token = await rt.kube.secret_value(namespace, ref.name, ref.key)
+    decryption_secret = decryption_salt = None
+    decryption = spec.recording_config.decryption
+    if decryption.mode is not DecryptionMode.NONE and decryption.secret_ref is not None:
+        ref2 = decryption.secret_ref
+        decryption_secret = await rt.kube.secret_value(namespace, ref2.name, ref2.key)
+        if "GCM2" in decryption.mode.value:
+            decryption_salt = await rt.kube.secret_value(namespace, ref2.name, ref2.salt_key)
+    return StartSecrets(access_key, secret_key, token, decryption_secret, decryption_salt)
+
+
+def _desired(
+    spec: CloudRecordingSpec,
+    meta: Mapping[str, Any],
+    backend: Backend | None,
+    blocked: MissingInputError | None,
+    deleting: bool,
+) -> Desired:
+    layout, subscribe = spec_hashes(spec)
+    return Desired(
+        generation=int(meta.get("generation") or 1),
+        state=str(spec.state),
+        restart_policy=str(spec.restart_policy),
+        release_policy=str(spec.release_policy),
+        deleting=deleting or bool(meta.get("deletionTimestamp")),
+        mix=spec.recording_config.mode.value == "Mix",
+        layout_hash=layout,
+        subscribe_hash=subscribe,
+        max_idle_time=spec.recording_config.effective_max_idle_time,
+        callbacks_expected=backend is not None and backend.callback_secret is not None,
+        blocked=None if blocked is None else blocked.message,
+        blocked_reason="" if blocked is None else blocked.reason,
+    )
+
+
+def _normal(status: Mapping[str, Any] | None) -> dict[str, Any]:
+    try:
+        return CloudRecordingStatus.load(status or {}).dump()
+    except ValueError:
+        return dict(status or {})
+
+
+async def _persist(
+    rt: Runtime,
+    key: Key,
+    body: Mapping[str, Any],
+    spec: CloudRecordingSpec,
+    desired: Desired,
+    tracked: Tracked,
+    known: Known,
+) -> Known:
+    namespace, name = key
+    status = build_status(
+        spec,
+        tracked,
+        desired.generation,
+        known.status,
+        _now(),
+        desired.blocked if tracked.sid is None else None,
+        desired.blocked_reason,
+    )
+    annotation = tracking_annotation(tracked)
+    if annotation != known.annotation:
+        await rt.kube.patch_metadata(namespace, name, annotations={TRACKING_ANNOTATION: annotation})
+        KUBE_WRITES.labels(kind="metadata").inc()
+    if status != known.status:
+        patch: dict[str, Any] = dict(status)
+        for gone in set(known.status) - set(status):
+            patch[gone] = None
+        await rt.kube.patch_status(namespace, name, patch)
+        KUBE_WRITES.labels(kind="status").inc()
+    updated = Known(known.uid, tracked, status, annotation)
+    rt.remember(key, updated)
+    return updated
+
+
+async def _post(rt: Runtime, body: Mapping[str, Any], events: list[EventRecord]) -> None:
+    meta = _meta(body)
+    for event in events:
+        log.info(
+            "Posted Event %s for CloudRecording %s/%s: %s",
+            event.reason,
+            meta.get("namespace"),
+            meta.get("name"),
+            event.message,
+        )
+        await rt.kube.post_event(body, str(event.reason), event.message, warning=event.warning)
+        KUBE_WRITES.labels(kind="event").inc()
+
+
+def _load_known(rt: Runtime, key: Key, body: Mapping[str, Any]) -> Known:
+    meta = _meta(body)
+    uid = str(meta.get("uid", ""))
+    known = rt.known.get(key)
+    if known is not None and known.uid == uid:
+        return known
+    annotations = meta.get("annotations") or {}
+    status = body.get("status") or {}
+    tracked = load_tracked(status, annotations)
+    return Known(uid, tracked, _normal(status), str(annotations.get(TRACKING_ANNOTATION, "")))
+
+
+async def reconcile(
+    rt: Runtime,
+    body: Mapping[str, Any],
+    *,
+    notification: Notified | None = None,
+    deleting: bool = False,
+) -> PassResult:
+    """One pass (see the module docstring); safe to call at any time, any number of times."""
+    meta = _meta(body)
+    key: Key = (str(meta.get("namespace")), str(meta.get("name")))
+    async with rt.lock(key):
+        rt.bodies[key] = body
+        return await _reconcile_locked(rt, key, body, notification, deleting)
+
+
+async def _reconcile_locked(
+    rt: Runtime,
+    key: Key,
+    body: Mapping[str, Any],
+    notification: Notified | None,
+    deleting: bool,
+) -> PassResult:
+    namespace = key[0]
+    meta = _meta(body)
+    spec = CloudRecordingSpec.load(body.get("spec") or {})
+    known = _load_known(rt, key, body)
+    tracked = known.tracked
+    backend: Backend | None = None
+    blocked: MissingInputError | None = None
+    try:
+        backend = await rt.backend(spec, namespace)
+        if app_id(spec, backend) is None:
+            blocked = MissingInputError(
+                "AppIdNotSet", "Neither spec.appId nor the backend's defaultAppId is set"
+            )
+    except LookupError as error:
+        blocked = missing_input(error)
+    desired = _desired(spec, meta, backend, blocked, deleting)
+    events: list[EventRecord] = []
+    timing = rt.timing
+
+    if notification is not None:
+        transition = apply_notification(desired, tracked, notification, _now(), timing)
+        tracked = transition.tracked
+        events.extend(transition.events)
+
+    secrets: StartSecrets | None = None
+    wait: float | None = None
+    finished = False
+    for _ in range(MAX_STEPS):
+        now = _now()
+        step = next_step(desired, tracked, now, timing)
+        if isinstance(step, Wait):
+            wait = step.delay
+            break
+        if isinstance(step, Idle):
+            break
+        if isinstance(step, Finish):
+            finished = True
+            break
+        if backend is None or blocked is not None:
+            wait = timing.transient_backoff_cap
+            break
+        if isinstance(step, Acquire | Start) and secrets is None:
+            try:
+                secrets = await _start_secrets(rt, spec, namespace)
+            except LookupError as error:
+                blocked = missing_input(error)
+                desired = _desired(spec, meta, backend, blocked, deleting)
+                wait = timing.transient_backoff_cap
+                break
+        if isinstance(step, Acquire) and tracked.phase is Phase.PENDING:
+            # Say Connecting before anything exists at the service, so the finalizer
+            # is in place by the time a recording is.
+            tracked = tracked.replace(phase=Phase.CONNECTING)
+            known = await _persist(rt, key, body, spec, desired, tracked, known)
+        if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
+            tracked = tracked.replace(phase=Phase.STOPPING)
+            known = await _persist(rt, key, body, spec, desired, tracked, known)
+        outcome = await execute(step, spec, backend, secrets)
+        transition = apply_outcome(desired, tracked, step, outcome, _now(), timing)
+        tracked = transition.tracked
+        events.extend(transition.events)
+        if isinstance(step, CRASH_SAFE_STEPS):
+            known = await _persist(rt, key, body, spec, desired, tracked, known)
+    try:
+        known = await _persist(rt, key, body, spec, desired, tracked, known)
+    except Exception:
+        if not desired.deleting:
+            raise
+    await _post(rt, body, events)
+    return PassResult(
+        phase=tracked.phase,
+        wait=wait,
+        blocked=desired.blocked,
+        finished=finished,
+        has_recording=tracked.resource_id is not None and tracked.phase not in TERMINAL_PHASES,
+    )
+
+
+__all__ = ["PassResult", "reconcile"]

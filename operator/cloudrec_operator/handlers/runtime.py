@@ -1,0 +1,181 @@
+"""What the operator process holds between handler calls.
+
+One ``Runtime`` per process: settings, the Kubernetes facade, protocol clients
+per backend, a lock per CloudRecording (handlers, the timer and callbacks never
+act on one recording at the same time), the last known state of each
+recording, the sid -> resource map used by the callback receiver, and the
+notice ids already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudrec_operator.api.enums import BackendKind
+from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
+from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
+from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
+from cloudrec_operator.protocol.client import RecordingClient
+from cloudrec_operator.reconcile.model import Phase, Tracked
+from cloudrec_operator.reconcile.timing import Timing
+from cloudrec_operator.settings import Settings
+
+from .ports import KubeApi
+
+Key = tuple[str, str]
+"""(namespace, name) of a CloudRecording."""
+
+BACKEND_CACHE_SECONDS = 60.0
+
+
+@dataclass
+class Backend:
+    """A resolved backend: a client with its credentials, the app id, the callback secret."""
+
+    spec: RecordingBackendSpec
+    client: RecordingClient
+    callback_secret: str | None
+    fingerprint: str
+    loaded_at: float
+
+
+@dataclass
+class Known:
+    """What this process last wrote (or read) for one recording."""
+
+    uid: str
+    tracked: Tracked
+    status: dict[str, Any]
+    annotation: str
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    kube: KubeApi
+    timing: Timing
+    locks: dict[Key, asyncio.Lock] = field(default_factory=dict)
+    known: dict[Key, Known] = field(default_factory=dict)
+    bodies: dict[Key, Mapping[str, Any]] = field(default_factory=dict)
+    sids: dict[str, Key] = field(default_factory=dict)
+    backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
+    notices: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def lock(self, key: Key) -> asyncio.Lock:
+        if key not in self.locks:
+            self.locks[key] = asyncio.Lock()
+        return self.locks[key]
+
+    def remember(self, key: Key, known: Known) -> None:
+        old = self.known.get(key)
+        if old is not None and old.tracked.sid and old.tracked.sid != known.tracked.sid:
+            self.sids.pop(old.tracked.sid, None)
+        if known.tracked.sid:
+            self.sids[known.tracked.sid] = key
+        self.known[key] = known
+        self._count_phases()
+
+    def forget(self, key: Key) -> None:
+        old = self.known.pop(key, None)
+        if old is not None and old.tracked.sid:
+            self.sids.pop(old.tracked.sid, None)
+        self.bodies.pop(key, None)
+        self.locks.pop(key, None)
+        self._count_phases()
+
+    def _count_phases(self) -> None:
+        counts = dict.fromkeys(Phase, 0)
+        for known in self.known.values():
+            counts[known.tracked.phase] += 1
+        for phase, count in counts.items():
+            RECORDINGS.labels(phase=str(phase)).set(count)
+
+    def seen_notice(self, notice_id: str, limit: int = 20000) -> bool:
+        """True if the notice was applied before; otherwise remember it."""
+        if notice_id in self.notices:
+            return True
+        self.notices[notice_id] = None
+        while len(self.notices) > limit:
+            self.notices.popitem(last=False)
+        return False
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # ------------------------------------------------------------ backends
+
+    async def backend(self, spec: CloudRecordingSpec, namespace: str) -> Backend:
+        """The backend the recording refers to, with its credentials (cached a minute).
+
+        Raises a ``LookupError`` naming what is missing.
+        """
+        ref = spec.backend_ref
+        cluster = ref.kind is BackendKind.CLUSTER_RECORDING_BACKEND
+        where = "" if cluster else namespace
+        cache_key = (str(ref.kind), where, ref.name)
+        cached = self.backends.get(cache_key)
+        if cached is not None and time.monotonic() - cached.loaded_at < BACKEND_CACHE_SECONDS:
+            return cached
+        raw = await self.kube.backend(str(ref.kind), namespace, ref.name)
+        backend_spec = RecordingBackendSpec.load(raw.get("spec", {}))
+        creds = backend_spec.credentials_secret_ref
+        secret_ns = (creds.namespace or self.settings.operator_namespace) if cluster else namespace
+        customer_id = await self.kube.secret_value(secret_ns, creds.name, creds.customer_id_key)
+        customer_secret = await self.kube.secret_value(
+            secret_ns, creds.name, creds.customer_secret_key
+        )
+        callback_secret = None
+        if backend_spec.callback_secret_ref is not None:
+            cb = backend_spec.callback_secret_ref
+            cb_ns = (cb.namespace or self.settings.operator_namespace) if cluster else namespace
+            callback_secret = await self.kube.secret_value(cb_ns, cb.name, cb.key)
+        fingerprint = str(
+            hash(
+                (
+                    backend_spec.url,
+                    customer_id,
+                    customer_secret,
+                    backend_spec.request_timeout_seconds,
+                )
+            )
+        )
+        if cached is not None and cached.fingerprint == fingerprint:
+            cached.loaded_at = time.monotonic()
+            cached.callback_secret = callback_secret
+            cached.spec = backend_spec
+            return cached
+        if cached is not None:
+            self.spawn(cached.client.aclose())
+        client = RecordingClient(
+            backend_spec.url,
+            customer_id,
+            customer_secret,
+            timeout=float(backend_spec.request_timeout_seconds),
+            retries=self.settings.request_retries,
+            on_request=_observe_request,
+        )
+        backend = Backend(backend_spec, client, callback_secret, fingerprint, time.monotonic())
+        self.backends[cache_key] = backend
+        return backend
+
+    def drop_backend_cache(self) -> None:
+        for backend in self.backends.values():
+            backend.loaded_at = 0.0
+
+    async def aclose(self) -> None:
+        for backend in self.backends.values():
+            await backend.client.aclose()
+        self.backends.clear()
+        self.kube.close()
+
+
+def _observe_request(operation: str, seconds: float, outcome: str) -> None:
+    PROTOCOL_LATENCY.labels(operation=operation, outcome=outcome).observe(seconds)

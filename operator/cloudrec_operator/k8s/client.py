@@ -1,0 +1,235 @@
+"""A typed facade over the official ``kubernetes`` client (see the package docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+GROUP = "cloudrecording.io"
+VERSION = "v1alpha1"
+PLURAL = "cloudrecordings"
+COMPONENT = "cloudrec-operator"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class MissingInputError(LookupError):
+    """A Secret, a key in it, or a backend the recording needs does not exist.
+
+    ``reason`` is CamelCase (SecretNotFound, SecretKeyNotFound, BackendNotFound);
+    the message names the object and key, never a value.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def load_kube(kubeconfig: str | None = None, workers: int = 16) -> Kube:
+    """A facade for the in-cluster service account, or ``kubeconfig`` when given."""
+    config = kubernetes.client.Configuration()
+    if kubeconfig:
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, client_configuration=config
+        )
+    else:
+        try:
+            kubernetes.config.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=config
+            )
+        except kubernetes.config.ConfigException:
+            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+                client_configuration=config
+            )
+    config.connection_pool_maxsize = max(workers, 4)
+    return Kube(kubernetes.client.ApiClient(config), workers)
+
+
+class Kube:
+    """What the operator needs from the Kubernetes API."""
+
+    def __init__(self, api: Any, workers: int = 16) -> None:
+        self._api = api
+        self._core = kubernetes.client.CoreV1Api(api)
+        self._custom = kubernetes.client.CustomObjectsApi(api)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
+        self.writes = 0
+        """Write requests sent (status/metadata patches and Events), for metrics."""
+
+    async def _run(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: func(*args, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._api.close()
+
+    # ------------------------------------------------------------ secrets
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        """The decoded value of ``key`` in Secret ``namespace/name``."""
+        try:
+            secret = await self._run(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                raise MissingInputError(
+                    "SecretNotFound", f"Secret {namespace}/{name} not found"
+                ) from None
+            raise RuntimeError(
+                f"Reading Secret {namespace}/{name} failed: HTTP {error.status}"
+            ) from None
+        data: Mapping[str, str] = secret.data or {}
+        if key not in data:
+            raise MissingInputError(
+                "SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}"
+            )
+        return base64.b64decode(data[key]).decode("utf-8")
+
+    # ------------------------------------------------------------ backends
+
+    async def backend(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        """A RecordingBackend (namespaced) or ClusterRecordingBackend, as a mapping."""
+        try:
+            if kind == "ClusterRecordingBackend":
+                obj = await self._run(
+                    self._custom.get_cluster_custom_object,
+                    GROUP,
+                    VERSION,
+                    "clusterrecordingbackends",
+                    name,
+                )
+            else:
+                obj = await self._run(
+                    self._custom.get_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    "recordingbackends",
+                    name,
+                )
+        except ApiException as error:
+            if error.status == 404:
+                where = name if kind == "ClusterRecordingBackend" else f"{namespace}/{name}"
+                raise MissingInputError("BackendNotFound", f"{kind} {where} not found") from None
+            raise RuntimeError(f"Reading {kind} {name} failed: HTTP {error.status}") from None
+        return dict(obj)
+
+    # ------------------------------------------------------------ recordings
+
+    async def recording(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The CloudRecording, or None when it is gone."""
+        try:
+            obj = await self._run(
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(obj)
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Replace the status fields given (merge patch on the status subresource)."""
+        self.writes += 1
+        await self._run(
+            self._custom.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            {"status": dict(status)},
+        )
+
+    async def patch_metadata(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        annotations: Mapping[str, str | None] | None = None,
+        finalizers: list[str] | None = None,
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge-patch annotations (None deletes a key) and/or replace the finalizer list."""
+        metadata: dict[str, Any] = {}
+        if annotations is not None:
+            metadata["annotations"] = dict(annotations)
+        if finalizers is not None:
+            metadata["finalizers"] = finalizers
+        if resource_version is not None:
+            metadata["resourceVersion"] = resource_version
+        if not metadata:
+            return
+        self.writes += 1
+        try:
+            await self._run(
+                self._custom.patch_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                {"metadata": metadata},
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return
+            raise
+
+    # ------------------------------------------------------------ events
+
+    async def post_event(
+        self,
+        obj: Mapping[str, Any],
+        reason: str,
+        message: str,
+        *,
+        warning: bool = False,
+    ) -> None:
+        """A core/v1 Event about ``obj`` (a CloudRecording mapping)."""
+        meta = obj.get("metadata", {})
+        now = datetime.now(UTC)
+        namespace = meta.get("namespace", "default")
+        body = kubernetes.client.CoreV1Event(
+            metadata=kubernetes.client.V1ObjectMeta(
+                generate_name=f"{meta.get('name', 'cloudrecording')}.", namespace=namespace
+            ),
+            involved_object=kubernetes.client.V1ObjectReference(
+                api_version=f"{GROUP}/{VERSION}",
+                kind="CloudRecording",
+                name=meta.get("name"),
+                namespace=namespace,
+                uid=meta.get("uid"),
+                resource_version=meta.get("resourceVersion"),
+            ),
+            reason=reason,
+            message=message[:1024],
+            type="Warning" if warning else "Normal",
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            source=kubernetes.client.V1EventSource(component=COMPONENT),
+            reporting_component=COMPONENT,
+            reporting_instance=COMPONENT,
+            action=reason,
+        )
+        self.writes += 1
+        try:
+            await self._run(self._core.create_namespaced_event, namespace, body)
+        except ApiException as error:
+            log.warning("Posting Event %s failed: HTTP %s", reason, error.status)
