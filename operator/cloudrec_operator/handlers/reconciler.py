@@ -186,6 +186,30 @@ def _load_known(rt: Runtime, key: Key, body: Mapping[str, Any]) -> Known:
     return Known(uid, tracked, _normal(status), str(annotations.get(TRACKING_ANNOTATION, "")))
 
 
+async def _resolve(
+    rt: Runtime, spec: CloudRecordingSpec, namespace: str
+) -> tuple[Backend | None, MissingInputError | None]:
+    try:
+        backend = await rt.backend(spec, namespace)
+    except LookupError as error:
+        return None, missing_input(error)
+    if app_id(spec, backend) is None:
+        return backend, MissingInputError(
+            "AppIdNotSet", "Neither spec.appId nor the backend's defaultAppId is set"
+        )
+    return backend, None
+
+
+def _announce(step: object, tracked: Tracked) -> Tracked:
+    """The phase to write before a step: Connecting before acquire (so kopf's
+    finalizer is on the resource by the time a recording exists), Stopping before stop."""
+    if isinstance(step, Acquire) and tracked.phase is Phase.PENDING:
+        return tracked.replace(phase=Phase.CONNECTING)
+    if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
+        return tracked.replace(phase=Phase.STOPPING)
+    return tracked
+
+
 async def reconcile(
     rt: Runtime,
     body: Mapping[str, Any],
@@ -213,16 +237,7 @@ async def _reconcile_locked(
     spec = CloudRecordingSpec.load(body.get("spec") or {})
     known = _load_known(rt, key, body)
     tracked = known.tracked
-    backend: Backend | None = None
-    blocked: MissingInputError | None = None
-    try:
-        backend = await rt.backend(spec, namespace)
-        if app_id(spec, backend) is None:
-            blocked = MissingInputError(
-                "AppIdNotSet", "Neither spec.appId nor the backend's defaultAppId is set"
-            )
-    except LookupError as error:
-        blocked = missing_input(error)
+    backend, blocked = await _resolve(rt, spec, namespace)
     desired = _desired(spec, meta, backend, blocked, deleting)
     events: list[EventRecord] = []
     timing = rt.timing
@@ -257,13 +272,9 @@ async def _reconcile_locked(
                 desired = _desired(spec, meta, backend, blocked, deleting)
                 wait = timing.transient_backoff_cap
                 break
-        if isinstance(step, Acquire) and tracked.phase is Phase.PENDING:
-            # Say Connecting before anything exists at the service, so the finalizer
-            # is in place by the time a recording is.
-            tracked = tracked.replace(phase=Phase.CONNECTING)
-            known = await _persist(rt, key, body, spec, desired, tracked, known)
-        if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
-            tracked = tracked.replace(phase=Phase.STOPPING)
+        announced = _announce(step, tracked)
+        if announced is not tracked:
+            tracked = announced
             known = await _persist(rt, key, body, spec, desired, tracked, known)
         outcome = await execute(step, spec, backend, secrets)
         transition = apply_outcome(desired, tracked, step, outcome, _now(), timing)
