@@ -77,7 +77,7 @@ _BACKEND_COLUMNS = (
 RESOURCES: tuple[Resource, ...] = (
     Resource(
         CloudRecording,
-        categories=("recording", "cloudrecording"),
+        categories=("recording",),
         columns=(
             PrinterColumn("Channel", "string", ".spec.channelName", "The recorded channel"),
             PrinterColumn("Phase", "string", ".status.phase", "Where the recording is"),
@@ -92,10 +92,14 @@ RESOURCES: tuple[Resource, ...] = (
             ),
         ),
     ),
-    Resource(RecordingBackend, categories=("cloudrecording",), columns=_BACKEND_COLUMNS),
-    Resource(ClusterRecordingBackend, categories=("cloudrecording",), columns=_BACKEND_COLUMNS),
+    Resource(RecordingBackend, categories=("recording",), columns=_BACKEND_COLUMNS),
+    Resource(ClusterRecordingBackend, categories=("recording",), columns=_BACKEND_COLUMNS),
 )
-"""Every resource of the API, in the order the CRD files are written."""
+"""Every resource of the API, in the order the CRD files are written.
+
+The category must not equal any resource name: kubectl resolves categories first,
+so a category "cloudrecording" would hide the singular name.
+"""
 
 
 def crd_file_name(resource: Resource) -> str:

@@ -179,25 +179,29 @@ class LayoutRegion(CrdModel):
 class TranscodingConfig(CrdModel):
     """The mixed video (Mix mode only; ignored in Individual mode)."""
 
+    # The CEL rules guard every field with has(): the API server also checks them
+    # against the schema default {}, before nested defaults are filled in.
+
     model_config = ConfigDict(
         json_schema_extra=validations(
             cel(
-                "self.width * self.height <= 2073600",
+                "!has(self.width) || !has(self.height) || self.width * self.height <= 2073600",
                 "spec.recordingConfig.transcodingConfig: width x height must not exceed "
                 "1920x1080 (2073600 pixels)",
             ),
             cel(
-                "!has(self.maxResolutionUid) || self.layout == 'Vertical'",
+                "!has(self.maxResolutionUid) || (has(self.layout) && self.layout == 'Vertical')",
                 "spec.recordingConfig.transcodingConfig.maxResolutionUid is allowed only "
                 "with the Vertical layout",
             ),
             cel(
-                "!has(self.regions) || self.layout == 'Custom'",
+                "!has(self.regions) || (has(self.layout) && self.layout == 'Custom')",
                 "spec.recordingConfig.transcodingConfig.regions is allowed only with the "
                 "Custom layout",
             ),
             cel(
-                "self.layout != 'Custom' || (has(self.regions) && size(self.regions) > 0)",
+                "!has(self.layout) || self.layout != 'Custom' || "
+                "(has(self.regions) && size(self.regions) > 0)",
                 "spec.recordingConfig.transcodingConfig.regions is required with the Custom layout",
             ),
         )
@@ -256,11 +260,13 @@ class RecordingConfig(CrdModel):
             _exclusive("Audio"),
             _exclusive("Video"),
             cel(
-                "!('MP4' in self.outputFormats) || 'HLS' in self.outputFormats",
+                "!has(self.outputFormats) || !('MP4' in self.outputFormats) || "
+                "'HLS' in self.outputFormats",
                 "spec.recordingConfig.outputFormats: MP4 is allowed only together with HLS",
             ),
             cel(
-                "!('MP4' in self.outputFormats) || self.mode == 'Mix'",
+                "!has(self.outputFormats) || !('MP4' in self.outputFormats) || "
+                "!has(self.mode) || self.mode == 'Mix'",
                 "spec.recordingConfig.outputFormats: MP4 is allowed only in Mix mode",
             ),
         )
