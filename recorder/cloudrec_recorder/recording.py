@@ -263,6 +263,7 @@ class ChannelRecording:
             else None,
         )
         self._status = INITIALIZED
+        self._loop = asyncio.get_running_loop()
         self._uploader_running = False
         self._tasks: set[asyncio.Task[object]] = set()
         self._readers: dict[str, list[asyncio.Task[None]]] = {}
@@ -340,8 +341,9 @@ class ChannelRecording:
         task.add_done_callback(self._tasks.discard)
 
     def _file_ready(self, name: str) -> None:
+        """Called by the media worker thread: hand the file to the uploader on the loop."""
         if self._uploader_running:
-            self.uploader.file_ready(name)
+            self._loop.call_soon_threadsafe(self.uploader.file_ready, name)
 
     def _files(self) -> list[StoredFile]:
         if self._uploader_running:

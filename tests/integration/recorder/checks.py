@@ -1,0 +1,183 @@
+"""Reading back what the recorder wrote: the bucket's HLS, decoded with PyAV."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+import numpy.typing as npt
+from tests.fixtures.recorder import RecorderProcess
+
+from cloudrec_recorder.media.layout import Region
+
+RGB = tuple[int, int, int]
+
+
+@dataclass
+class Started:
+    rid: str
+    sid: str
+    cname: str
+    uid: str
+    mode: str
+
+    def path(self, action: str) -> str:
+        mode = "mix" if action == "updateLayout" else self.mode
+        return f"resourceid/{self.rid}/sid/{self.sid}/mode/{mode}/{action}"
+
+
+def mix_config(**overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {"channelType": 0, "streamTypes": 2, "maxIdleTime": 30}
+    config.update(overrides)
+    return config
+
+
+async def start_recording(
+    client: httpx.AsyncClient,
+    recorder: RecorderProcess,
+    cname: str,
+    uid: str,
+    recording_config: dict[str, Any],
+    *,
+    mode: str = "mix",
+    av_file_type: Sequence[str] = ("hls",),
+    prefix: tuple[str, ...] = ("rec",),
+) -> Started:
+    acquired = await client.post(recorder.url("acquire"), json={"cname": cname, "uid": uid})
+    assert acquired.status_code == 200, acquired.text
+    rid = acquired.json()["resourceId"]
+    body = {
+        "cname": cname,
+        "uid": uid,
+        "clientRequest": {
+            "recordingConfig": recording_config,
+            "recordingFileConfig": {"avFileType": list(av_file_type)},
+            "storageConfig": recorder.storage_config(prefix),
+        },
+    }
+    started = await client.post(recorder.url(f"resourceid/{rid}/mode/{mode}/start"), json=body)
+    assert started.status_code == 200, started.text
+    return Started(rid, started.json()["sid"], cname, uid, mode)
+
+
+async def query_status(client: httpx.AsyncClient, recorder: RecorderProcess, rec: Started) -> int:
+    response = await client.get(recorder.url(rec.path("query")))
+    assert response.status_code == 200, response.text
+    return int(response.json()["serverResponse"]["status"])
+
+
+async def wait_status(
+    client: httpx.AsyncClient,
+    recorder: RecorderProcess,
+    rec: Started,
+    status: int,
+    wait_seconds: float = 20,
+) -> None:
+    deadline = time.monotonic() + wait_seconds
+    seen = None
+    while time.monotonic() < deadline:
+        seen = await query_status(client, recorder, rec)
+        if seen == status:
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"status {status} not reached within {wait_seconds}s (last {seen})")
+
+
+async def stop_recording(
+    client: httpx.AsyncClient, recorder: RecorderProcess, rec: Started
+) -> dict[str, Any]:
+    response = await client.post(
+        recorder.url(rec.path("stop")),
+        json={"cname": rec.cname, "uid": rec.uid, "clientRequest": {}},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["sid"] == rec.sid and body["resourceId"] == rec.rid
+    return body
+
+
+def download(recorder: RecorderProcess, keys: Sequence[str], into: Path) -> list[Path]:
+    """Fetch playlists and every segment they list from the bucket into ``into``."""
+    paths = []
+    for key in keys:
+        text = recorder.s3.get_object(recorder.bucket, key).decode()
+        folder = key.rsplit("/", 1)[0] if "/" in key else ""
+        playlist = into / key.rsplit("/", 1)[-1]
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                segment = f"{folder}/{line}" if folder else line
+                (into / line).write_bytes(recorder.s3.get_object(recorder.bucket, segment))
+        playlist.write_text(text)
+        paths.append(playlist)
+    return paths
+
+
+@dataclass
+class Video:
+    frames: list[tuple[float, npt.NDArray[np.uint8]]]
+    width: int
+    height: int
+    rate: Fraction | None
+
+
+def decode_video(path: Path) -> Video:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [
+            (float(f.time or 0.0), np.asarray(f.to_ndarray(format="rgb24"), np.uint8))
+            for f in container.decode(stream)
+        ]
+        return Video(
+            frames, stream.codec_context.width, stream.codec_context.height, stream.average_rate
+        )
+
+
+def decode_audio(path: Path) -> tuple[npt.NDArray[np.float32], int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        chunks = [f.to_ndarray() for f in container.decode(stream)]
+        rate = stream.codec_context.sample_rate
+    samples = np.concatenate(chunks, axis=1).astype(np.float32)
+    return samples.mean(axis=0), rate
+
+
+def stream_kinds(path: Path) -> list[str]:
+    with av.open(str(path)) as container:
+        return sorted(stream.type for stream in container.streams)
+
+
+def tone_strength(samples: npt.NDArray[np.float32], rate: int, hz: float) -> float:
+    """Spectral magnitude near ``hz`` relative to the strongest peak (0..1)."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    band = (freqs > hz - 8) & (freqs < hz + 8)
+    return float(spectrum[band].max() / spectrum.max())
+
+
+def probe_point(region: Region, others: Sequence[Region]) -> tuple[int, int]:
+    """A point inside ``region`` covered by nothing painted above it, away from its centre."""
+    above = [o for o in others if o.z > region.z and o is not region]
+    for fx, fy in ((0.2, 0.2), (0.8, 0.2), (0.2, 0.8), (0.8, 0.8), (0.5, 0.15), (0.15, 0.5)):
+        x = region.x + int(region.width * fx)
+        y = region.y + int(region.height * fy)
+        if not any(o.contains(x, y) for o in above):
+            return x, y
+    raise AssertionError(f"no visible point in {region}")
+
+
+def colour_at(frame: npt.NDArray[np.uint8], x: int, y: int) -> RGB:
+    patch = frame[max(0, y - 2) : y + 3, max(0, x - 2) : x + 3].reshape(-1, 3)
+    median = np.median(patch, axis=0)
+    return (int(median[0]), int(median[1]), int(median[2]))
+
+
+def close_to(actual: RGB, expected: RGB, tolerance: int = 45) -> bool:
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
