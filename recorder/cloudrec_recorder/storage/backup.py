@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ TARGET_FILE = ".cloudrec-target"
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a fsynced temp file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".cloudrec-tmp-{path.name}")
+    tmp = path.with_name(f".cloudrec-tmp-{secrets.token_hex(4)}-{path.name}")
     with tmp.open("wb") as out:
         out.write(data)
         out.flush()
@@ -33,7 +34,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 def copy_atomically(source: Path, path: Path) -> None:
     """Copy ``source`` to ``path`` through a fsynced temp file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".cloudrec-tmp-{path.name}")
+    tmp = path.with_name(f".cloudrec-tmp-{secrets.token_hex(4)}-{path.name}")
     with source.open("rb") as src, tmp.open("wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
         out.flush()

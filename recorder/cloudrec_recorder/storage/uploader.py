@@ -175,6 +175,8 @@ class _Playlist:
     uploaded_version: int = 0
     backuped_version: int = 0
     busy: bool = False
+    in_backup: bool = False
+    """A copy (maybe older) is in the backup store."""
     reported_backup: bool = False
 
 
@@ -228,6 +230,7 @@ class Uploader:
         self._progress = 0
         self._finished = False
         self._final: UploadResult | None = None
+        self._delivering = False
         self._delivered = asyncio.Event()
         self._target_in_backup = False
 
@@ -317,8 +320,7 @@ class Uploader:
             except OSError as error:
                 self._spawn(self._error(ERROR_FILE_PROCESSING, f"cannot read {name}: {error}"))
                 return
-            in_backup = self.backup.path(self.recording, name).is_file()
-            self._new_playlist_version(name, data, in_backup=in_backup)
+            self._new_playlist_version(name, data, from_backup=source.parent != self.spool_dir)
             return
         if name in self._media:
             return
@@ -336,8 +338,13 @@ class Uploader:
             media.reported_backup = True
         self._enqueue(media)
 
-    def _new_playlist_version(self, name: str, data: bytes, *, in_backup: bool) -> None:
-        playlist = self._playlists.setdefault(name, _Playlist(name))
+    def _new_playlist_version(self, name: str, data: bytes, *, from_backup: bool) -> None:
+        playlist = self._playlists.get(name)
+        if playlist is None:
+            # First sight (after a restart a copy may sit in the backup already).
+            playlist = self._playlists[name] = _Playlist(name)
+            playlist.in_backup = self.backup.path(self.recording, name).is_file()
+            playlist.reported_backup = playlist.in_backup
         if data == playlist.data:
             return
         playlist.data = data
@@ -345,9 +352,8 @@ class Uploader:
         playlist.version += 1
         if self._journal.get(name) == hashlib.md5(data, usedforsecurity=False).hexdigest():
             playlist.uploaded_version = playlist.version
-        elif in_backup:
+        elif from_backup:
             playlist.backuped_version = playlist.version
-            playlist.reported_backup = True
         self._pump_playlists()
         self._notify()
 
@@ -407,8 +413,8 @@ class Uploader:
 
     def _notify(self) -> None:
         self._changed.set()
-        if self._final is not None and not self._delivered.is_set() and self._all_in_bucket():
-            self._delivered.set()
+        if self._final is not None and not self._delivering and self._all_in_bucket():
+            self._delivering = True
             self._spawn(self._on_delivered())
 
     async def _wait_for(self, condition: Callable[[], bool], within: float) -> bool:
@@ -483,6 +489,7 @@ class Uploader:
         await self._emit(self.events.uploaded, self.playable_files())
         await asyncio.to_thread(write_atomically, self.spool_dir / DELIVERED_FILE, b"")
         await asyncio.to_thread(self._drop_backup)
+        self._delivered.set()
 
     def _drop_backup(self) -> None:
         (self.backup.directory(self.recording) / TARGET_FILE).unlink(missing_ok=True)
@@ -570,9 +577,13 @@ class Uploader:
     async def _seal_into_backup(self) -> None:
         if self._fernet is None or self._target_in_backup:
             return
-        path = self.backup.directory(self.recording) / TARGET_FILE
-        await asyncio.to_thread(write_atomically, path, seal_target(self.target, self._fernet))
         self._target_in_backup = True
+        path = self.backup.directory(self.recording) / TARGET_FILE
+        try:
+            await asyncio.to_thread(write_atomically, path, seal_target(self.target, self._fernet))
+        except BaseException:
+            self._target_in_backup = False
+            raise
 
     def _pump_playlists(self) -> None:
         """Start playlist uploads (or backups) that can go now."""
@@ -597,22 +608,20 @@ class Uploader:
         try:
             await self._with_retries(lambda: self._put_bytes(playlist.name, data, digest))
         except _UploadFailedError:
-            playlist.busy = False
             await self._backup_playlist(playlist)
             return
         except Exception:
             log.exception("Upload of %s for recording %s failed", playlist.name, self.recording)
-            playlist.busy = False
             await self._backup_playlist(playlist)
             return
         await self._journal_add(playlist.name, digest.hex())
         playlist.uploaded_version = version
         playlist.busy = False
-        if playlist.backuped_version:
-            if playlist.backuped_version <= version:
-                self.backup.remove(self.recording, playlist.name)
-                playlist.backuped_version = 0
-            if playlist.reported_backup and playlist.uploaded_version == playlist.version:
+        if playlist.in_backup and version == playlist.version:
+            self.backup.remove(self.recording, playlist.name)
+            playlist.in_backup = False
+            playlist.backuped_version = 0
+            if playlist.reported_backup:
                 playlist.reported_backup = False
                 self._reuploaded_batch.append(playlist.name)
         self._pump_playlists()
@@ -628,12 +637,14 @@ class Uploader:
                 ERROR_FILE_PROCESSING, f"cannot write {playlist.name} to the backup store: {error}"
             )
         else:
-            playlist.backuped_version = version
+            playlist.backuped_version = max(playlist.backuped_version, version)
+            playlist.in_backup = True
             if not playlist.reported_backup:
                 playlist.reported_backup = True
                 self._backuped_batch.append(playlist.name)
         playlist.busy = False
         self._bucket_ok = False
+        self._pump_playlists()
         self._notify()
 
     # ------------------------------------------------------------------ S3
