@@ -9,6 +9,7 @@ events) and subscribes to publishers' tracks; typed errors are in
 from cloudrec_recorder.channel.errors import (
     ChannelError,
     JanusApiError,
+    JanusUnreachableError,
     MediaConnectError,
     RoomNotFoundError,
     SessionLostError,
@@ -36,6 +37,7 @@ __all__ = [
     "ChannelEvent",
     "JanusApiError",
     "JanusChannel",
+    "JanusUnreachableError",
     "MediaConnectError",
     "ParticipantsChanged",
     "PublisherInfo",

@@ -7,6 +7,7 @@
     │   ├── RoomNotFoundError    VideoRoom 426: the room (channel) does not exist
     │   ├── UidConflictError     VideoRoom 436: another participant already has this uid
     │   └── TokenRejectedError   core 403/405/470 or VideoRoom 433: token, API secret or pin refused
+    ├── JanusUnreachableError    no HTTP answer from Janus (connection refused, timeout, bad JSON)
     ├── SessionLostError         the Janus session is gone (timeout, server restart, unreachable)
     └── MediaConnectError        the WebRTC connection to Janus failed or did not come up in time
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "ChannelError",
     "JanusApiError",
+    "JanusUnreachableError",
     "MediaConnectError",
     "RoomNotFoundError",
     "SessionLostError",
@@ -61,6 +63,10 @@ class UidConflictError(JanusApiError):
 
 class TokenRejectedError(JanusApiError):
     """Janus refused the token (or the API secret, or the room's pin/ACL)."""
+
+
+class JanusUnreachableError(ChannelError):
+    """Janus did not answer an HTTP request (refused, timed out, or not Janus' JSON)."""
 
 
 class SessionLostError(ChannelError):

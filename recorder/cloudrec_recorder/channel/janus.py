@@ -112,6 +112,7 @@ class JanusChannel:
         resync_interval: float = 2.0,
         connect_timeout: float = 10.0,
         ice_servers: Sequence[RTCIceServer] = (),
+        keepalive_interval: float | None = 25.0,
     ) -> None:
         self.http_url = http_url
         self.room = room
@@ -121,7 +122,9 @@ class JanusChannel:
         self.connect_timeout = connect_timeout
         self._token = token
         self._ice_servers = list(ice_servers)
-        self._session = JanusSession(http_url, token=token, api_secret=api_secret)
+        self._session = JanusSession(
+            http_url, token=token, api_secret=api_secret, keepalive_interval=keepalive_interval
+        )
         self._handle: JanusHandle | None = None
         self._state = RoomState(uid)
         self._events: asyncio.Queue[ChannelEvent] = asyncio.Queue()

@@ -2,13 +2,19 @@
 
 One :class:`JanusSession` is one Janus session: ``create`` it, ``attach`` plugin
 handles, send them messages, ``destroy`` it. A background task long-polls
-``GET /janus/<session>`` (Janus' 30 s poll; every poll also keeps the session
-alive, so no separate keepalive is needed) and routes what arrives:
+``GET /janus/<session>`` (Janus holds each poll up to 30 s and counts its start
+as activity) and routes what arrives:
 
 * an ``event`` whose ``transaction`` belongs to a pending request completes
   that request (asynchronous plugin requests answer ``ack`` first);
 * anything else addressed to a handle (plugin events, ``webrtcup``, ``media``,
   ``hangup``, ``slowlink``, ``detached``) goes to the handle's ``listener``.
+
+Another task sends an explicit ``keepalive`` every ``keepalive_interval``
+seconds, so the session outlives Janus' ``session_timeout`` (60 s by default)
+whatever the poll timing. When Janus ends the session (``timeout``, unknown
+session, unreachable for 15 s) :attr:`JanusSession.lost` is set and every
+handle's listener gets a ``detached`` message.
 
 The token and API secret travel in every request body and in the long poll's
 query string; neither is ever logged or put in an exception.
@@ -29,6 +35,7 @@ import httpx
 from cloudrec_recorder.channel.errors import (
     CORE_SESSION_NOT_FOUND,
     ChannelError,
+    JanusUnreachableError,
     SessionLostError,
     error_for,
 )
@@ -113,6 +120,7 @@ class JanusSession:
         request_timeout: float = 10.0,
         event_timeout: float = 20.0,
         max_events: int = 10,
+        keepalive_interval: float | None = 25.0,
     ) -> None:
         self.http_url = http_url.rstrip("/")
         self._token = token
@@ -120,6 +128,9 @@ class JanusSession:
         self.request_timeout = request_timeout
         self.event_timeout = event_timeout
         self.max_events = max_events
+        self.keepalive_interval = keepalive_interval
+        """Seconds between explicit keepalives (None: rely on the long poll alone,
+        which renews the session only when each 30 s poll starts)."""
         self.session_id: int | None = None
         self.closed = False
         self.lost = asyncio.Event()
@@ -129,6 +140,7 @@ class JanusSession:
         self._handles: dict[int, JanusHandle] = {}
         self._pending: dict[str, asyncio.Future[Message]] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -167,7 +179,7 @@ class JanusSession:
                 response = await self._client.post(url, json=payload)
                 reply: Message = response.json()
             except (httpx.HTTPError, ValueError) as exc:
-                raise ChannelError(
+                raise JanusUnreachableError(
                     f"Janus at {self.http_url} did not answer {message.get('janus')!r}: "
                     f"{type(exc).__name__}"
                 ) from exc
@@ -194,6 +206,10 @@ class JanusSession:
         reply = await self.request(self.http_url, {"janus": "create"})
         self.session_id = int(reply["data"]["id"])
         self._poller = asyncio.create_task(self._poll(), name=f"janus-poll-{self.session_id}")
+        if self.keepalive_interval is not None:
+            self._keepalive = asyncio.create_task(
+                self._keep_alive(self.keepalive_interval), name=f"janus-keepalive-{self.session_id}"
+            )
         return self
 
     async def attach(self, plugin: str = VIDEOROOM) -> JanusHandle:
@@ -210,10 +226,11 @@ class JanusSession:
         if self.closed:
             return
         self.closed = True
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._keepalive):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.session_id is not None and not self.lost.is_set():
             with contextlib.suppress(ChannelError, httpx.HTTPError):
                 await self.request(self.url, {"janus": "destroy"})
@@ -242,6 +259,14 @@ class JanusSession:
                 future.set_exception(error)
         for handle in list(self._handles.values()):
             handle._deliver({"janus": "detached", "sender": handle.id, "reason": reason})
+
+    async def _keep_alive(self, interval: float) -> None:
+        while not self.closed and not self.lost.is_set():
+            await asyncio.sleep(interval)
+            try:
+                await self.request(self.url, {"janus": "keepalive"})
+            except ChannelError as exc:
+                logger.warning("Janus keepalive failed session=%s error=%s", self.session_id, exc)
 
     async def _poll(self) -> None:
         failures_since: float | None = None
