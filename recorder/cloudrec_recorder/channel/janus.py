@@ -157,7 +157,7 @@ class JanusChannel:
             logger.debug("Channel event room=%s uid=%s event=%s", self.room, self.uid, event)
             self._events.put_nowait(event)
             if isinstance(event, PublisherLeft) and event.uid in self._feeds:
-                self._spawn(self._drop_feed(event.uid))
+                self._spawn(self._drop_feed(self._feeds[event.uid]))
             if isinstance(event, ChannelClosed):
                 self.closed.set()
 
@@ -357,9 +357,12 @@ class JanusChannel:
         if feed is not None:
             await feed.close()
 
-    async def _drop_feed(self, uid: str) -> None:
+    async def _drop_feed(self, feed: SubscribedFeed) -> None:
+        """End the feed of a publisher that left (not a newer one for the same uid)."""
+        if self._feeds.get(feed.uid) is feed:
+            del self._feeds[feed.uid]
         with contextlib.suppress(ChannelError):
-            await self.unsubscribe(uid)
+            await feed.close()
 
     # ------------------------------------------------------------------ leave
 

@@ -255,3 +255,21 @@ async def test_a_wrong_token_raises_token_rejected(janus_with_tokens: Janus) -> 
             assert [p.id for p in janus_with_tokens.list_participants("guarded")] == [RECORDER_UID]
     finally:
         janus_with_tokens.destroy_room("guarded")
+
+
+async def test_a_publisher_that_comes_back_can_be_subscribed_again(
+    janus: Janus, room: str, publish: PublishFactory
+) -> None:
+    async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+        async with publish(room, "1001", audio=False, color=(255, 0, 0)):
+            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            first = await channel.subscribe("1001")
+            await last_video_frame(first.video, 2)
+        await wait_for(channel, lambda e: isinstance(e, PublisherLeft))
+        async with publish(room, "1001", audio=False, color=(0, 255, 255)) as back:
+            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            again = await channel.subscribe("1001")
+            frame = await last_video_frame(again.video, 5)
+            assert close_to(median_rgb(frame), back.color), median_rgb(frame)
+            assert channel.subscriptions == {"1001": again}
+        assert first.closed.is_set()
