@@ -316,6 +316,7 @@ class Publisher:
         self.fps = fps
         self.display = display if display is not None else f"publisher {uid}"
         self.connect_timeout = connect_timeout
+        self._token = token
         self._session = JanusSession(janus_url, token=token, api_secret=api_secret)
         self._handle: JanusHandle | None = None
         self._pc: RTCPeerConnection | None = None
@@ -341,15 +342,16 @@ class Publisher:
             await self._session.create()
             handle = self._handle = await self._session.attach()
             handle.listener = self._on_event
-            await handle.message(
-                {
-                    "request": "join",
-                    "ptype": "publisher",
-                    "room": self.room,
-                    "id": self.uid,
-                    "display": self.display,
-                }
-            )
+            join: Message = {
+                "request": "join",
+                "ptype": "publisher",
+                "room": self.room,
+                "id": self.uid,
+                "display": self.display,
+            }
+            if self._token is not None:
+                join["token"] = self._token  # the room's ACL, if it has one
+            await handle.message(join)
             pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             if self.video:
                 pc.addTrack(

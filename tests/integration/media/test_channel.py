@@ -18,6 +18,7 @@ from tests.fixtures.media import PublishFactory, dominant_frequency, median_rgb
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_recorder.channel import (
+    SUBSTREAM_HIGH,
     ChannelClosed,
     ChannelEvent,
     JanusChannel,
@@ -144,8 +145,9 @@ async def test_a_subscription_receives_the_publishers_colour_and_tone(
         publish(room, "1001", color=(0, 0, 255), tone_hz=440.0) as pub,
     ):
         await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
-        feed = await channel.subscribe("1001", audio=True, video=True)
+        feed = await channel.subscribe("1001", audio=True, video=True, substream=SUBSTREAM_HIGH)
         assert feed.audio is not None and feed.video is not None
+        assert feed.substream is None  # aiortc does not send simulcast: nothing to choose
         frame = await last_video_frame(feed.video)
         assert (frame.width, frame.height) == (640, 360)
         assert close_to(median_rgb(frame), pub.color), median_rgb(frame)
@@ -226,6 +228,24 @@ async def test_a_taken_uid_raises_uid_conflict(
 async def test_a_missing_room_raises_room_not_found(janus: Janus) -> None:
     with pytest.raises(RoomNotFoundError):
         await JanusChannel(janus.http_url, "no-such-room", RECORDER_UID, token=None).join()
+
+
+async def test_a_token_outside_the_rooms_allowed_list_raises_token_rejected(
+    janus: Janus, publish: PublishFactory
+) -> None:
+    janus.create_room("invited", extra={"allowed": ["invitation-1"]})
+    try:
+        with pytest.raises(TokenRejectedError) as raised:
+            await JanusChannel(janus.http_url, "invited", RECORDER_UID, token="gatecrasher").join()
+        assert raised.value.code == 433
+        assert "gatecrasher" not in str(raised.value)
+        async with (
+            JanusChannel(janus.http_url, "invited", RECORDER_UID, token="invitation-1") as channel,
+            publish("invited", "1001", audio=False, token="invitation-1"),
+        ):
+            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+    finally:
+        janus.destroy_room("invited")
 
 
 async def test_destroying_the_room_closes_the_channel(janus: Janus) -> None:
