@@ -17,6 +17,10 @@
 * optional core token auth with signed tokens (``token_auth_secret``): every
   request then carries a token made by :func:`signed_token`.
 
+Command line (the demo): ``python -m cloudrec_operator.devenv.janus --room demo
+[--port 8088] [--workdir DIR]`` starts Janus, creates the rooms, prints the API
+URL and runs until SIGTERM/SIGINT.
+
 Room administration (:meth:`Janus.create_room`, :meth:`Janus.destroy_room`,
 :meth:`Janus.list_participants`) uses the VideoRoom plugin's synchronous
 requests over a short-lived Janus session, with a blocking httpx client: the
@@ -25,10 +29,15 @@ launcher is meant for fixtures and the demo, not for an event loop.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import hmac
 import secrets
+import signal
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +57,7 @@ __all__ = [
     "JanusNotInNetnsError",
     "JanusRequestError",
     "Participant",
+    "main",
     "signed_token",
 ]
 
@@ -153,6 +163,7 @@ class Janus:
         debug_level: int = 4,
         session_timeout: int = 60,
         host: str = "127.0.0.1",
+        port: int | None = None,
     ) -> None:
         self.workdir = workdir
         self.config_dir = workdir / "conf"
@@ -163,6 +174,7 @@ class Janus:
         self.debug_level = debug_level
         self.session_timeout = session_timeout
         self.host = host
+        self._fixed_port = port
         self.port = 0
         self.admin_port = 0
         self.admin_secret = secrets.token_urlsafe(16)
@@ -287,7 +299,7 @@ class Janus:
     def start(self, *, timeout: float = 30.0) -> Janus:
         """Write the configuration, start Janus and wait until its API answers."""
         interface = self._resolve_interface()
-        self.port = free_port(self.host)
+        self.port = self._fixed_port or free_port(self.host)
         self.admin_port = free_port(self.host)
         self.write_config(interface)
         argv: list[str | Path] = [
@@ -410,3 +422,45 @@ class Janus:
             )
             for entry in data.get("participants", [])
         ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cloudrec_operator.devenv.janus",
+        description="Run a private Janus (VideoRoom over HTTP) until SIGTERM/SIGINT.",
+    )
+    parser.add_argument("--room", action="append", default=[], help="create this room (repeat)")
+    parser.add_argument("--port", type=int, help="HTTP API port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--workdir", type=Path, help="config and log directory (default: a temp dir)"
+    )
+    parser.add_argument("--ice-interface", help=f"ICE interface (default {DEFAULT_ICE_INTERFACE})")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with tempfile.TemporaryDirectory(prefix="janus-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        try:
+            janus = Janus(workdir, port=args.port, ice_interface=args.ice_interface).start()
+        except JanusNotInNetnsError as exc:
+            print(f"janus: {exc}", file=sys.stderr)
+            return 2
+        try:
+            for room in args.room:
+                janus.create_room(room)
+            print(
+                f"janus {janus.http_url} rooms={','.join(args.room)} log={janus.log_path}",
+                flush=True,
+            )
+            while not stop.wait(1.0):
+                if not janus.process.running():
+                    print(f"janus exited:\n{janus.process.log_tail()}", file=sys.stderr)
+                    return 1
+        finally:
+            janus.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

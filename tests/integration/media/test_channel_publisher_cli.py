@@ -75,3 +75,27 @@ async def test_the_publisher_command_refuses_an_unknown_colour(janus: Janus, roo
     _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert b"not a colour" in stderr
+
+
+async def test_the_janus_command_serves_its_rooms_until_terminated() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cloudrec_operator.devenv.janus",
+        "--room",
+        "demo",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        url = line.split()[1]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/janus"), line
+        async with JanusChannel(url, "demo", "900", token=None) as channel:
+            assert channel.participants == frozenset()
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
