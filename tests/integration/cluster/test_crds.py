@@ -12,6 +12,7 @@ import pytest
 import yaml
 from tests.contract.crd_cases import (
     BAD_CASES,
+    DELETE,
     IMMUTABLE_CASES,
     MINIMAL_SAMPLE,
     BadCase,
@@ -285,3 +286,45 @@ def test_kubectl_explain_has_a_description_for_every_spec_field(
 def test_minimal_sample_is_the_file_the_tests_start_from() -> None:
     assert MINIMAL_SAMPLE.exists()
     assert minimal()["metadata"]["name"] == "minimal"
+
+
+BACKEND = load_documents(sample_files()[1])[0]
+BAD_BACKENDS = [
+    ("url-not-http", {"spec.url": "ftp://recorder"}, "spec.url in body should match"),
+    (
+        "service-kind-unknown",
+        {"spec.serviceKind": "Cloud"},
+        'spec.serviceKind: Unsupported value: "Cloud"',
+    ),
+    (
+        "timeout-zero",
+        {"spec.requestTimeoutSeconds": 0},
+        "spec.requestTimeoutSeconds in body should be greater than or equal to 1",
+    ),
+    (
+        "credentials-missing",
+        {"spec.credentialsSecretRef": DELETE},
+        "spec.credentialsSecretRef: Required value",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"), [c[1:] for c in BAD_BACKENDS], ids=[c[0] for c in BAD_BACKENDS]
+)
+def test_bad_recording_backend_is_rejected_with_a_message_naming_the_field(
+    control_plane: ControlPlane, namespace: str, changes: dict[str, Any], message: str
+) -> None:
+    assert BACKEND["kind"] == "RecordingBackend"
+    result = apply(control_plane, namespace, with_changes(BACKEND, changes), check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_kubectl_get_recordingbackend_shows_url_and_service_kind(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    apply(control_plane, namespace, BACKEND)
+    lines = control_plane.kubectl("get", "recordingbackend", "-n", namespace).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "URL", "SERVICE", "READY", "AGE"]
+    assert lines[1].split()[:3] == ["self-hosted", "http://cloudrec-recorder:8080", "SelfHosted"]
