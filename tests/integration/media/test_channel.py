@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamError
-from tests.fixtures.media import PublishFactory, dominant_frequency, median_rgb
+from tests.fixtures.media import (
+    PublishFactory,
+    dominant_frequency,
+    median_rgb,
+    settled_participants,
+)
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_recorder.channel import (
@@ -85,8 +90,7 @@ async def test_a_publisher_is_listed_as_a_participant_that_publishes(
     async with publish(room, "1001"):
         listed = {p.id: p.publisher for p in janus.list_participants(room)}
         assert listed == {"1001": True}
-    await asyncio.sleep(0.2)
-    assert janus.list_participants(room) == []
+    assert await settled_participants(janus, room, set()) == set()
 
 
 async def test_the_recorder_appears_in_the_room_as_its_uid_without_publishing(
@@ -95,7 +99,7 @@ async def test_the_recorder_appears_in_the_room_as_its_uid_without_publishing(
     async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None):
         listed = {p.id: p.publisher for p in janus.list_participants(room)}
         assert listed == {RECORDER_UID: False}
-    assert janus.list_participants(room) == []
+    assert await settled_participants(janus, room, set()) == set()
 
 
 async def test_the_channel_sees_a_publisher_join_and_leave(

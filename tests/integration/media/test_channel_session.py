@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.fixtures.media import settled_participants
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import free_port
@@ -62,7 +63,7 @@ async def test_a_session_that_times_out_closes_the_channel(
             while not isinstance(event := await channel.next_event(), ChannelClosed):
                 pass
         assert "session" in event.reason
-        assert impatient_janus.list_participants(impatient_room) == []
+        assert await settled_participants(impatient_janus, impatient_room, set()) == set()
     finally:
         await channel.leave()
 
