@@ -158,7 +158,7 @@ class MixConfig:
                 f"width and height must be positive and even, got {self.width}x{self.height}"
             )
         if self.width > 1920 or self.width * self.height > 1920 * 1080:
-            raise ValueError(f"{self.width}x{self.height} exceeds 1920x1080")
+            raise ValueError(f"width x height {self.width}x{self.height} exceeds 1920x1080")
         if not 1 <= self.fps <= 60:
             raise ValueError(f"fps must be in [1, 60], got {self.fps}")
         if not 1 <= self.bitrate_kbps <= 6500:

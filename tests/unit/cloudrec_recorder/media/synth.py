@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
@@ -50,11 +51,11 @@ def tone_frame(freq: int, start: int, samples: int = 960, rate: int = 48_000) ->
     return frame
 
 
-class Sink:
-    """What a recording pushes to: the public push API of both recording kinds."""
+class Sink(Protocol):
+    """What publishers push to: the push API of both recording kinds."""
 
-    def push_video(self, uid: str, frame: av.VideoFrame) -> None: ...  # pragma: no cover
-    def push_audio(self, uid: str, frame: av.AudioFrame) -> None: ...  # pragma: no cover
+    def push_video(self, uid: str, frame: av.VideoFrame) -> None: ...
+    def push_audio(self, uid: str, frame: av.AudioFrame) -> None: ...
 
 
 @dataclass
@@ -164,6 +165,15 @@ def tone_peaks(samples: npt.NDArray[np.float32], rate: int = 48_000) -> list[flo
         ):
             peaks.append(float(freqs[i]))
     return peaks
+
+
+def tone_levels(
+    samples: npt.NDArray[np.float32], tones: Iterable[int], rate: int = 48_000
+) -> dict[int, float]:
+    """Spectral energy within 4 Hz of each tone."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return {tone: float(spectrum[np.abs(freqs - tone) <= 4].sum()) for tone in tones}
 
 
 def close_to(rgb: npt.NDArray[np.uint8], expected: RGB, tolerance: int = 30) -> bool:

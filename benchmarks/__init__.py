@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory measurements, never timed tests (results in BENCHMARKS.md)."""

@@ -1,0 +1,1 @@
+"""Benchmark of the recorder's media pipeline against an ffmpeg floor (see BENCHMARKS.md)."""

@@ -1,0 +1,98 @@
+"""IndividualRecording: one audio and one video HLS per uid, checked on the decoded files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.unit.cloudrec_recorder.media.synth import (
+    COLORS,
+    TONES,
+    Publisher,
+    close_to,
+    decode_audio,
+    decode_video,
+    publish,
+    run_all,
+    stream_kinds,
+    tone_levels,
+)
+
+from cloudrec_recorder.media.config import IndividualConfig, OutputFile, TrackType
+from cloudrec_recorder.media.naming import TMP_PREFIX
+from cloudrec_recorder.media.pipeline import IndividualRecording, RecordingNames
+
+SECONDS = 2.5
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], list[OutputFile]]:
+    spool = tmp_path_factory.mktemp("individual")
+    announced: list[str] = []
+    config = IndividualConfig(
+        fps=15, bitrate_kbps=200, segment_seconds=1.0, first_segment_seconds=None
+    )
+    recording = IndividualRecording(spool, RecordingNames("sid", "room"), config, announced.append)
+    files: list[OutputFile] = []
+
+    async def record() -> None:
+        recording.start()
+        publishers = [Publisher("11", size=(240, 136)), Publisher("12", video=False)]
+        await publish(recording, publishers, SECONDS)
+        files.extend(await recording.stop())
+
+    run_all([record()])
+    return spool, announced, files
+
+
+def test_individual_mode_writes_one_playlist_per_uid_and_media(
+    recorded: tuple[Path, list[str], list[OutputFile]],
+) -> None:
+    _, _, files = recorded
+    assert sorted((f.name, f.track_type, f.uid, f.mixed_all_user) for f in files) == [
+        ("sid_room__uid_s_11__uid_e_audio.m3u8", TrackType.AUDIO, "11", False),
+        ("sid_room__uid_s_11__uid_e_video.m3u8", TrackType.VIDEO, "11", False),
+        ("sid_room__uid_s_12__uid_e_audio.m3u8", TrackType.AUDIO, "12", False),
+    ]
+
+
+def test_an_individual_video_file_holds_only_that_uids_picture_at_its_size(
+    recorded: tuple[Path, list[str], list[OutputFile]],
+) -> None:
+    spool, _, _ = recorded
+    playlist = spool / "sid_room__uid_s_11__uid_e_video.m3u8"
+    assert stream_kinds(playlist) == ["video"]
+    video = decode_video(playlist)
+    assert (video.width, video.height) == (240, 136)
+    image = video.frames[len(video.frames) // 2][1]
+    assert close_to(image[68, 120], COLORS["11"])
+    assert close_to(image[5, 5], COLORS["11"])
+
+
+def test_an_individual_audio_file_holds_only_that_uids_tone(
+    recorded: tuple[Path, list[str], list[OutputFile]],
+) -> None:
+    spool, _, _ = recorded
+    for uid, other in (("11", "12"), ("12", "11")):
+        playlist = spool / f"sid_room__uid_s_{uid}__uid_e_audio.m3u8"
+        assert stream_kinds(playlist) == ["audio"]
+        samples, rate, _ = decode_audio(playlist)
+        levels = tone_levels(samples[rate // 2 : rate * 2], TONES.values())
+        assert levels[TONES[uid]] > 20 * levels[TONES[other]], levels
+
+
+def test_individual_segments_are_named_per_uid_and_type_and_all_announced(
+    recorded: tuple[Path, list[str], list[OutputFile]],
+) -> None:
+    spool, announced, _ = recorded
+    names = {p.name for p in spool.iterdir()}
+    assert names == set(announced)
+    assert not [n for n in names if n.startswith(TMP_PREFIX)]
+    segments = [n for n in names if n.endswith(".ts")]
+    prefixes = {n.rsplit("_", 1)[0] for n in segments}
+    assert prefixes == {
+        "sid_room__uid_s_11__uid_e_audio",
+        "sid_room__uid_s_11__uid_e_video",
+        "sid_room__uid_s_12__uid_e_audio",
+    }
+    assert all(len(n.rsplit("_", 1)[1]) == len("yyyyMMddHHmmssSSS.ts") for n in segments)
