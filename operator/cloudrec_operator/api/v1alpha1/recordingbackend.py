@@ -34,9 +34,11 @@ class BackendCredentialsRef(CrdModel):
     name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
     """Name of the Secret. For a RecordingBackend it is in the backend's namespace; for a
     ClusterRecordingBackend in the operator's namespace."""
-    namespace: str | None = Field(default=None, min_length=1, max_length=63)
-    """Namespace of the Secret (ClusterRecordingBackend only; the operator's namespace
-    when unset)."""
+    namespace: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    )
+    """Namespace of the Secret, for a ClusterRecordingBackend (the operator's namespace
+    when unset); ignored for a RecordingBackend, whose Secrets are in its own namespace."""
     customer_id_key: str = Field(
         default="customerId", min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN
     )
@@ -52,9 +54,11 @@ class CallbackSecretRef(CrdModel):
 
     name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
     """Name of the Secret (same namespace rules as credentialsSecretRef)."""
-    namespace: str | None = Field(default=None, min_length=1, max_length=63)
-    """Namespace of the Secret (ClusterRecordingBackend only; the operator's namespace
-    when unset)."""
+    namespace: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    )
+    """Namespace of the Secret, for a ClusterRecordingBackend (the operator's namespace
+    when unset); ignored for a RecordingBackend, whose Secrets are in its own namespace."""
     key: str = Field(
         default="callbackSecret", min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN
     )
