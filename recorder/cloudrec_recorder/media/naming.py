@@ -1,14 +1,13 @@
-"""Spool file names (protocol.md §8), in one place.
+"""Spool file names: the protocol's names (protocol.md §8) and the temporary-file convention.
 
-`cloudrec_operator.protocol.filenames` is meant to hold these as pure functions; until it does,
-the media pipeline names its files here. Every temporary file starts with `TMP_PREFIX`: a name
-without it is complete and final.
+The names themselves come from `cloudrec_operator.protocol.filenames`; every file being written
+carries `TMP_PREFIX` in front of its final name, so a name without it is complete and final.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from cloudrec_operator.protocol import filenames
+from cloudrec_operator.protocol.filenames import Track
 
 __all__ = [
     "TMP_PREFIX",
@@ -23,38 +22,29 @@ __all__ = [
 ]
 
 TMP_PREFIX = ".tmp-"
-_SPECIAL = re.compile(r"[!@#$%^&*()+_.=\[\]{}~,;:?<>|]")
 
-
-def safe_cname(cname: str) -> str:
-    """The channel name with the protocol's special characters replaced by `-`."""
-    return _SPECIAL.sub("-", cname)
-
-
-def utc_stamp(epoch_ms: int) -> str:
-    """`yyyyMMddHHmmssSSS` in UTC."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y%m%d%H%M%S") + f"{epoch_ms % 1000:03d}"
+safe_cname = filenames.file_cname
+utc_stamp = filenames.utc_stamp
 
 
 def mix_playlist_name(sid: str, cname: str) -> str:
-    return f"{sid}_{safe_cname(cname)}.m3u8"
+    return filenames.mix_playlist(sid, cname)
 
 
 def mix_segment_name(sid: str, cname: str, epoch_ms: int) -> str:
-    return f"{sid}_{safe_cname(cname)}_{utc_stamp(epoch_ms)}.ts"
+    return filenames.mix_slice(sid, cname, epoch_ms)
 
 
 def mix_mp4_name(sid: str, cname: str, index: int = 0) -> str:
-    return f"{sid}_{safe_cname(cname)}_{index}.mp4"
+    return filenames.mix_mp4(sid, cname, index)
 
 
-def individual_playlist_name(sid: str, cname: str, uid: str, track: str) -> str:
-    return f"{sid}_{safe_cname(cname)}__uid_s_{uid}__uid_e_{track}.m3u8"
+def individual_playlist_name(sid: str, cname: str, uid: str, track: Track) -> str:
+    return filenames.individual_playlist(sid, cname, uid, track)
 
 
-def individual_segment_name(sid: str, cname: str, uid: str, track: str, epoch_ms: int) -> str:
-    return f"{sid}_{safe_cname(cname)}__uid_s_{uid}__uid_e_{track}_{utc_stamp(epoch_ms)}.ts"
+def individual_segment_name(sid: str, cname: str, uid: str, track: Track, epoch_ms: int) -> str:
+    return filenames.individual_slice(sid, cname, uid, track, epoch_ms)
 
 
 def temporary_name(name: str) -> str:

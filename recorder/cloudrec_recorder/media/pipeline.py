@@ -22,6 +22,7 @@ from pathlib import Path
 
 import av
 
+from cloudrec_operator.protocol.filenames import Track
 from cloudrec_recorder.media import naming
 from cloudrec_recorder.media.audio import SAMPLE_RATE, AudioMixer
 from cloudrec_recorder.media.compose import Compositor
@@ -51,6 +52,9 @@ AUDIO_QUEUE_FRAMES = 250  # per uid: 5 s of 20 ms frames
 AUDIO_DELAY = 0.1  # s: how far the audio clock runs behind the wall clock (jitter cushion)
 
 
+ErrorCallback = Callable[[BaseException], None]
+
+
 class MediaPipelineError(RuntimeError):
     """The worker thread failed; the message says why."""
 
@@ -66,10 +70,17 @@ class RecordingNames:
 class _Recording:
     """The worker thread, the inputs and the stop protocol shared by both modes."""
 
-    def __init__(self, spool_dir: Path, names: RecordingNames, on_file_ready: FileReady) -> None:
+    def __init__(
+        self,
+        spool_dir: Path,
+        names: RecordingNames,
+        on_file_ready: FileReady,
+        on_error: ErrorCallback | None,
+    ) -> None:
         self.spool_dir = Path(spool_dir)
         self.names = names
         self._on_file_ready = on_file_ready
+        self._on_error = on_error
         self._latest: dict[str, av.VideoFrame] = {}
         self._audio_in: dict[str, deque[av.AudioFrame]] = {}
         self._lock = threading.Lock()
@@ -78,7 +89,6 @@ class _Recording:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._files: list[OutputFile] = []
-        self._ready = threading.Event()
 
     # ------------------------------------------------------------------ caller side
     def start(self) -> None:
@@ -144,6 +154,11 @@ class _Recording:
         except BaseException as exc:  # reported through stop() and `failed`
             log.exception("media pipeline of %s failed", self.names.sid)
             self._error = exc
+            if self._on_error is not None:
+                try:
+                    self._on_error(exc)
+                except Exception:
+                    log.exception("on_error failed")
         finally:
             self._publish_files()
 
@@ -169,8 +184,15 @@ class _Recording:
         raise NotImplementedError
 
     def _finish(self) -> None:
+        """Finish every output, even when one of them fails; then raise the first error."""
+        errors = []
         for output in self._outputs():
-            output.finish()
+            try:
+                output.finish()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def _outputs(self) -> list[Output]:
         raise NotImplementedError
@@ -219,8 +241,10 @@ class MixRecording(_Recording):
         names: RecordingNames,
         config: MixConfig,
         on_file_ready: FileReady,
+        *,
+        on_error: ErrorCallback | None = None,
     ) -> None:
-        super().__init__(spool_dir, names, on_file_ready)
+        super().__init__(spool_dir, names, on_file_ready, on_error)
         self.config = config
         self._layout = (
             config.layout,
@@ -233,6 +257,7 @@ class MixRecording(_Recording):
         self._layout_version = 0
         self._output: Output | None = None
         self._mixer = AudioMixer(audio_channels(config.audio_profile))
+        self._removed_audio: deque[str] = deque()  # uids to drop from the mix (worker side)
 
     # ------------------------------------------------------------------ caller side
     def push_video(self, uid: str, frame: av.VideoFrame) -> None:
@@ -277,10 +302,7 @@ class MixRecording(_Recording):
             self._layout_version += 1
 
     # ------------------------------------------------------------------ worker side
-    _removed_audio: deque[str]
-
     def _setup(self) -> None:
-        self._removed_audio = deque()
         cfg = self.config
         video = None
         if cfg.stream_types.has_video:
@@ -343,10 +365,6 @@ class MixRecording(_Recording):
             regions=regions,
         )
         self._compositor.set_layout(placed, background)
-        for uid in self._mixer.uids():
-            if uid not in participants and uid in self._removed_audio:
-                self._mixer.remove(uid)
-        self._removed_audio.clear()
         self._seen_version = version
 
     def _video_frame(self) -> av.VideoFrame:
@@ -356,7 +374,9 @@ class MixRecording(_Recording):
     def _produce(self, horizon: float, *, final: bool) -> float:
         assert self._output is not None
         while self._removed_audio:
-            self._mixer.remove(self._removed_audio.popleft())
+            uid = self._removed_audio.popleft()
+            self._mixer.remove(uid)
+            self._compositor.forget(uid)
         return _run_clock(
             self._output,
             horizon,
@@ -393,8 +413,10 @@ class IndividualRecording(_Recording):
         names: RecordingNames,
         config: IndividualConfig,
         on_file_ready: FileReady,
+        *,
+        on_error: ErrorCallback | None = None,
     ) -> None:
-        super().__init__(spool_dir, names, on_file_ready)
+        super().__init__(spool_dir, names, on_file_ready, on_error)
         self.config = config
         self._members: dict[str, _Member] = {}
 
@@ -412,7 +434,7 @@ class IndividualRecording(_Recording):
     def _schedule(self) -> SegmentSchedule:
         return _schedule(self.config.segment_seconds, self.config.first_segment_seconds)
 
-    def _new_output(self, uid: str, track: str, video: VideoParams | None) -> Output:
+    def _new_output(self, uid: str, track: Track, video: VideoParams | None) -> Output:
         cfg = self.config
         sid, cname = self.names.sid, self.names.cname
         audio = None

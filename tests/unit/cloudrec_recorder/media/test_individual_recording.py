@@ -1,7 +1,8 @@
-"""IndividualRecording: one audio and one video HLS per uid, checked on the decoded files."""
+"""IndividualRecording (one audio and one video HLS per uid) and the stop/remove edge cases."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,15 @@ from tests.unit.cloudrec_recorder.media.synth import (
     tone_levels,
 )
 
-from cloudrec_recorder.media.config import IndividualConfig, OutputFile, TrackType
+from cloudrec_recorder.media.config import (
+    IndividualConfig,
+    MixConfig,
+    OutputFile,
+    StreamTypes,
+    TrackType,
+)
 from cloudrec_recorder.media.naming import TMP_PREFIX
-from cloudrec_recorder.media.pipeline import IndividualRecording, RecordingNames
+from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
 
 SECONDS = 2.5
 
@@ -96,3 +103,25 @@ def test_individual_segments_are_named_per_uid_and_type_and_all_announced(
         "sid_room__uid_s_12__uid_e_audio",
     }
     assert all(len(n.rsplit("_", 1)[1]) == len("yyyyMMddHHmmssSSS.ts") for n in segments)
+
+
+def test_stop_before_start_returns_no_files(tmp_path: Path) -> None:
+    recording = MixRecording(tmp_path, RecordingNames("s", "c"), MixConfig(), lambda name: None)
+    assert asyncio.run(recording.stop()) == []
+
+
+def test_a_uid_removed_before_the_worker_runs_is_simply_absent(tmp_path: Path) -> None:
+    announced: list[str] = []
+    config = MixConfig(width=64, height=36, stream_types=StreamTypes.VIDEO_ONLY)
+    recording = MixRecording(tmp_path, RecordingNames("s", "c"), config, announced.append)
+    recording.remove("11")
+
+    async def record() -> list[OutputFile]:
+        recording.start()
+        await asyncio.sleep(0.3)
+        return await recording.stop()
+
+    files = asyncio.run(record())
+    assert [f.name for f in files] == ["s_c.m3u8"]
+    assert announced[-1] == "s_c.m3u8"
+    assert recording.failed is None
