@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -48,6 +49,28 @@ Message = dict[str, Any]
 """One JSON object of the Janus API."""
 
 logger = logging.getLogger(__name__)
+
+_SECRET_QUERY = re.compile(r"\b(token|apisecret)=[^&\s\"']*")
+
+
+class RedactJanusSecrets(logging.Filter):
+    """Blanks ``token=`` and ``apisecret=`` query values in log records.
+
+    The long poll must carry them in its query string (Janus reads them only
+    there), and httpx logs every request URL at INFO.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1=<redacted>", str(a)) if "=" in str(a) else a for a in args
+            )
+        record.msg = _SECRET_QUERY.sub(r"\1=<redacted>", str(record.msg))
+        return True
+
+
+logging.getLogger("httpx").addFilter(RedactJanusSecrets())
 
 
 def _transaction() -> str:
@@ -282,6 +305,12 @@ class JanusSession:
                     params=params,
                     timeout=httpx.Timeout(self.request_timeout, read=45.0),
                 )
+                if response.status_code == httpx.codes.FORBIDDEN:
+                    self._mark_lost("Janus refused the token or API secret")
+                    return
+                if response.status_code == httpx.codes.NOT_FOUND:
+                    self._mark_lost("Janus no longer knows the session")
+                    return
                 payload = response.json()
             except (httpx.HTTPError, ValueError) as exc:
                 now = time.monotonic()

@@ -7,7 +7,9 @@ Run inside the test network namespace:
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -297,3 +299,25 @@ async def test_a_publisher_that_comes_back_can_be_subscribed_again(
             assert close_to(median_rgb(frame), back.color), median_rgb(frame)
             assert channel.subscriptions == {"1001": again}
         assert first.closed.is_set()
+
+
+async def test_the_token_never_appears_in_the_logs(
+    janus_with_tokens: Janus, caplog: pytest.LogCaptureFixture
+) -> None:
+    janus_with_tokens.create_room("logged")
+    token = janus_with_tokens.token()
+    assert token is not None
+    signature = token.rsplit(":", 1)[1]
+    try:
+        with caplog.at_level(logging.DEBUG):
+            async with JanusChannel(
+                janus_with_tokens.http_url, "logged", RECORDER_UID, token=token
+            ):
+                await asyncio.sleep(0.3)  # the long poll is under way
+        polls = [r.getMessage() for r in caplog.records if "maxev" in r.getMessage()]
+        assert polls, "the long poll was not logged at all"
+        assert all("token=<redacted>" in poll for poll in polls), polls[0]
+        for form in (signature, urllib.parse.quote(signature, safe="")):
+            assert all(form not in r.getMessage() for r in caplog.records)
+    finally:
+        janus_with_tokens.destroy_room("logged")
