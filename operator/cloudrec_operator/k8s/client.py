@@ -222,6 +222,7 @@ class Kube:
             type="Warning" if warning else "Normal",
             first_timestamp=now,
             last_timestamp=now,
+            event_time=now,
             count=1,
             source=kubernetes.client.V1EventSource(component=COMPONENT),
             reporting_component=COMPONENT,

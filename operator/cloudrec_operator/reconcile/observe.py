@@ -458,7 +458,8 @@ def _on_exit(
     desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
 ) -> Transition:
     if _int(d, "exitStatus") == 0:
-        return _completed(tracked, now, None, ())
+        # "0: normal (recording ended, files uploaded)" (protocol.md §7.6).
+        return _completed(tracked, now, tracked.upload_status or "uploaded", ())
     text = "The recording session exited abnormally"
     return _fatal(desired, tracked, now, t, SdkError.RECORDER_EXPIRE_EXIT, text)
 

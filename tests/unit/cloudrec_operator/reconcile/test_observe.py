@@ -256,7 +256,12 @@ def note(event_type: int, **details: object) -> Notified:
             ["FatalError"],
         ),
         (RECORDING, note(11, exitStatus=1), Phase.FAILED, ["FatalError"]),
-        (RECORDING.replace(phase=Phase.UPLOADING), note(11, exitStatus=0), Phase.COMPLETED, []),
+        (
+            RECORDING.replace(phase=Phase.UPLOADING),
+            note(11, exitStatus=0),
+            Phase.COMPLETED,
+            ["Uploaded"],
+        ),
         (RECORDING, note(33, progress=5000), Phase.RECORDING, ["UploadProgress"]),
         (RECORDING, note(99), Phase.RECORDING, []),
     ],
