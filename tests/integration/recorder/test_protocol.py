@@ -7,11 +7,23 @@ Janus (rooms are channels) and a real versitygw bucket.
 from __future__ import annotations
 
 import asyncio
+import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tests.fixtures.recorder import MAX_RECORDINGS, TTL_SECONDS, RecorderProcess
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.recorder import (
+    MAX_RECORDINGS,
+    TTL_SECONDS,
+    CallbackSink,
+    RecorderProcess,
+    start_recorder,
+)
+
+from cloudrec_operator.devenv.janus import Janus
+from cloudrec_operator.devenv.s3 import S3Server
 
 pytestmark = pytest.mark.media
 
@@ -184,3 +196,55 @@ async def test_an_empty_channel_records_nothing_and_answers_the_protocol_codes(
     recorder.sink.wait_for(sid, 11)
     sequences = [n.payload["sequence"] for n in recorder.sink.for_sid(sid)]
     assert sorted(sequences) == list(range(len(sequences)))
+
+
+async def test_a_uid_already_in_the_channel_is_a_conflict(
+    recorder: RecorderProcess, room: str, publish: PublishFactory
+) -> None:
+    async with recorder.client() as client, publish(room, "5007", width=160, height=120):
+        rid = await acquire(client, recorder, room, "5007")
+        response = await start(client, recorder, rid, room, "5007")
+    assert response.status_code == 400
+    assert response.json()["code"] == 53
+    assert "already in channel" in response.json()["reason"]
+
+
+async def test_metrics_count_requests_and_delivered_callbacks(recorder: RecorderProcess) -> None:
+    async with recorder.client() as client:
+        text = (await client.get("/metrics")).text
+    assert "cloudrec_recordings_active" in text
+    assert 'cloudrec_requests_total{route="/v1/apps/{appid}/cloud_recording/acquire"' in text
+    assert "cloudrec_callbacks_sent_total" in text
+
+
+async def test_a_token_the_channel_server_refuses_is_code_110_and_a_valid_one_records(
+    tmp_path: Path,
+    janus_with_tokens: Janus,
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+) -> None:
+    room = "tokens-" + secrets.token_hex(3)
+    janus_with_tokens.create_room(room)
+    bucket = "tok-" + secrets.token_hex(4)
+    s3_server.create_bucket(bucket)
+    own = start_recorder(tmp_path, janus_with_tokens, callback_sink, s3_server, bucket)
+    try:
+        async with own.client() as client:
+            rid = await acquire(client, own, room, "5008")
+            request = {
+                **mix_request(own),
+                "token": "1,janus,janus.plugin.videoroom:bm90LXNpZ25lZA==",
+            }
+            refused = await start(client, own, rid, room, "5008", request)
+            assert (refused.status_code, refused.json()["code"]) == (400, 110)
+            assert "bm90LXNpZ25lZA" not in own.log_path.read_text()
+
+            request = {**mix_request(own), "token": janus_with_tokens.token()}
+            accepted = await start(client, own, rid, room, "5008", request)
+            assert accepted.status_code == 200, accepted.text
+            sid = accepted.json()["sid"]
+            stopped = await stop(client, own, rid, sid, room, "5008")
+            assert stopped.json()["code"] == 435
+    finally:
+        own.process.stop()
+        janus_with_tokens.destroy_room(room)

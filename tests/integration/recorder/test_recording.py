@@ -225,3 +225,35 @@ async def test_an_idle_channel_is_left_after_max_idle_time(
             recorder.url(rec.path("stop")), json={"cname": room, "uid": RECORDER_UID}
         )
         assert (again.status_code, again.json()["code"]) == (400, 49)
+
+
+async def test_update_switches_the_audio_subscription_mid_recording(
+    recorder: RecorderProcess, room: str, publish: PublishFactory, tmp_path: Path
+) -> None:
+    first, second = uids(2)
+    config = mix_config(streamTypes=0, subscribeAudioUids=[first])
+    async with recorder.client() as client:
+        rec = await start_recording(client, recorder, room, RECORDER_UID, config)
+        async with publish(room, [first, second], video=False):
+            await wait_status(client, recorder, rec, 5)
+            await asyncio.sleep(4)
+            updated = await client.post(
+                recorder.url(rec.path("update")),
+                json={
+                    "cname": room,
+                    "uid": RECORDER_UID,
+                    "clientRequest": {
+                        "streamSubscribe": {"audioUidList": {"subscribeAudioUids": [second]}}
+                    },
+                },
+            )
+            assert updated.status_code == 200, updated.text
+            await asyncio.sleep(4)
+            stopped = await stop_recording(client, recorder, rec)
+    [playlist] = download(recorder, [stopped["serverResponse"]["fileList"]], tmp_path)
+    samples, rate = decode_audio(playlist)
+    before, after = samples[-7 * rate : -5 * rate], samples[-2 * rate :]
+    assert tone_strength(before, rate, tone_for(0)) > 0.5
+    assert tone_strength(before, rate, tone_for(1)) < 0.05
+    assert tone_strength(after, rate, tone_for(1)) > 0.5
+    assert tone_strength(after, rate, tone_for(0)) < 0.05
