@@ -97,6 +97,11 @@ class S3Server:
             self._process.stop()
             self._process = None
 
+    @property
+    def pid(self) -> int | None:
+        """The versitygw process id while it runs (benchmarks read its CPU time)."""
+        return None if self._process is None else self._process.pid
+
     def running(self) -> bool:
         return self._process is not None and self._process.running()
 

@@ -521,8 +521,10 @@ class Uploader:
             return
         size = source.stat().st_size
         small = size <= self.policy.multipart_threshold
-        data = await asyncio.to_thread(source.read_bytes) if small else b""
-        digest = _md5(data) if small else await asyncio.to_thread(self._file_md5, source)
+        if small:
+            data, digest = await asyncio.to_thread(_read_with_md5, source)
+        else:
+            data, digest = b"", await asyncio.to_thread(self._file_md5, source)
         if self._journal.get(media.name) == digest.hex():
             self._mark_uploaded(media)
             return
@@ -855,6 +857,11 @@ class Uploader:
         self._journal[name] = digest
         line = f"{name}\t{digest}\n"
         await asyncio.to_thread(_append_line, self.spool_dir / JOURNAL_FILE, line)
+
+
+def _read_with_md5(path: Path) -> tuple[bytes, bytes]:
+    data = path.read_bytes()
+    return data, _md5(data)
 
 
 def _append_line(path: Path, line: str) -> None:

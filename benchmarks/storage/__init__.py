@@ -1,0 +1,1 @@
+"""Benchmark of the recorder storage uploader (``python -m benchmarks.storage``)."""
