@@ -191,6 +191,18 @@ BAD_CASES: tuple[BadCase, ...] = (
         cel=True,
     ),
     BadCase(
+        "audio-list-for-a-video-only-recording",
+        {f"{RC}.streamTypes": "VideoOnly", f"{RC}.unsubscribeAudioUids": ["1"]},
+        f"{RC}.subscribeAudioUids and unsubscribeAudioUids need audio: streamTypes is VideoOnly",
+        cel=True,
+    ),
+    BadCase(
+        "video-list-for-an-audio-only-recording",
+        {f"{RC}.streamTypes": "AudioOnly", f"{RC}.subscribeVideoUids": ["1"]},
+        f"{RC}.subscribeVideoUids and unsubscribeVideoUids need video: streamTypes is AudioOnly",
+        cel=True,
+    ),
+    BadCase(
         "thirty-three-subscribed-uids",
         {f"{RC}.subscribeVideoUids": [str(n) for n in range(1, 34)]},
         f"{RC}.subscribeVideoUids: Too many: 33: must have at most 32 items",

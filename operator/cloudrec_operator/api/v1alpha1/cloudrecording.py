@@ -244,6 +244,15 @@ class TranscodingConfig(CrdModel):
         return self
 
 
+def _needs_media(media: str, without: str) -> dict[str, str]:
+    return cel(
+        f"!(has(self.subscribe{media}Uids) || has(self.unsubscribe{media}Uids)) || "
+        f"!has(self.streamTypes) || self.streamTypes != '{without}'",
+        f"spec.recordingConfig.subscribe{media}Uids and unsubscribe{media}Uids need "
+        f"{media.lower()}: streamTypes is {without}",
+    )
+
+
 def _exclusive(media: str) -> dict[str, str]:
     return cel(
         f"!(has(self.subscribe{media}Uids) && has(self.unsubscribe{media}Uids))",
@@ -259,6 +268,8 @@ class RecordingConfig(CrdModel):
         json_schema_extra=validations(
             _exclusive("Audio"),
             _exclusive("Video"),
+            _needs_media("Audio", "VideoOnly"),
+            _needs_media("Video", "AudioOnly"),
             cel(
                 "!has(self.outputFormats) || !('MP4' in self.outputFormats) || "
                 "'HLS' in self.outputFormats",
@@ -372,6 +383,16 @@ class RecordingConfig(CrdModel):
                 raise ValueError(
                     f"spec.recordingConfig.subscribe{cap}Uids and unsubscribe{cap}Uids "
                     "are mutually exclusive"
+                )
+        without = {"audio": StreamTypes.VIDEO_ONLY, "video": StreamTypes.AUDIO_ONLY}
+        for media, excluded in without.items():
+            listed = getattr(self, f"subscribe_{media}_uids") is not None
+            listed = listed or getattr(self, f"unsubscribe_{media}_uids") is not None
+            if listed and self.stream_types is excluded:
+                cap = media.capitalize()
+                raise ValueError(
+                    f"spec.recordingConfig.subscribe{cap}Uids and unsubscribe{cap}Uids need "
+                    f"{media}: streamTypes is {excluded.value}"
                 )
         if OutputFormat.MP4 in self.output_formats:
             if OutputFormat.HLS not in self.output_formats:
