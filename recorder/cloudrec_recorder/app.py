@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cloudrec_operator.protocol.codes import RecordingStatus
 from cloudrec_operator.protocol.enums import Mode
 from cloudrec_operator.protocol.models import (
     AcquireRequest,
@@ -61,7 +62,7 @@ from cloudrec_recorder.settings import RecorderSettings
 log = logging.getLogger(__name__)
 
 PREFIX = "/v1/apps/{appid}/cloud_recording"
-EXITED_STATUSES = (8, 20)
+EXITED_STATUSES = (RecordingStatus.EXITED, RecordingStatus.EXITED_ABNORMALLY)
 """Query statuses of a recording that has left the channel (§6: exited, exited abnormally)."""
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import itertools
 import json
 import logging
@@ -30,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from cloudrec_operator.protocol.events import sign
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings
 
@@ -79,15 +78,6 @@ MSG_NAME_OF: dict[int, str] = {
 
 RETRY_DELAYS = (0.0, 1.0, 3.0, 6.0, 10.0)
 """Wait before resend n (immediately, then growing; the last value repeats)."""
-
-
-def sign(body: bytes, secret: str) -> dict[str, str]:
-    """The two signature headers of §7.3 over the exact body bytes."""
-    key = secret.encode()
-    return {
-        "Agora-Signature": hmac.new(key, body, hashlib.sha1).hexdigest(),
-        "Agora-Signature-V2": hmac.new(key, body, hashlib.sha256).hexdigest(),
-    }
 
 
 def now_ms() -> int:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from cloudrec_operator.protocol.codes import RecordingStatus
 from cloudrec_operator.protocol.enums import ChannelType, DecryptionMode, StreamTypes
 from cloudrec_operator.protocol.models import (
     FileInfo,
@@ -72,8 +73,15 @@ from cloudrec_recorder.subscription import Subscription, from_config, from_updat
 log = logging.getLogger(__name__)
 
 # Query statuses (§6.1)
-INITIALIZED, STARTING, PARTLY_READY, READY, RECORDING = 1, 2, 3, 4, 5
-STOP_REQUESTED, STOPPED, EXITED, ABNORMAL = 6, 7, 8, 20
+INITIALIZED = RecordingStatus.INITIALIZED
+STARTING = RecordingStatus.STARTING
+PARTLY_READY = RecordingStatus.PARTIALLY_READY
+READY = RecordingStatus.READY
+RECORDING = RecordingStatus.IN_PROGRESS
+STOP_REQUESTED = RecordingStatus.STOP_REQUESTED
+STOPPED = RecordingStatus.STOPPED
+EXITED = RecordingStatus.EXITED
+ABNORMAL = RecordingStatus.EXITED_ABNORMALLY
 
 LEAVE_NO_USERS = 4
 LEAVE_CLIENT = 16
@@ -262,7 +270,7 @@ class ChannelRecording:
             if settings.storage_encryption_key
             else None,
         )
-        self._status = INITIALIZED
+        self._status: int = INITIALIZED
         self._loop = asyncio.get_running_loop()
         self._uploader_running = False
         self._tasks: set[asyncio.Task[object]] = set()

@@ -24,6 +24,14 @@ from tests.fixtures.recorder import (
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_operator.protocol.codes import RecordingStatus
+from cloudrec_operator.protocol.errors import (
+    AlreadyRunningError,
+    AlreadyStoppedError,
+    NoRecordedDataError,
+    NotFoundError,
+)
+from cloudrec_operator.protocol.models import AcquireClientRequest, StartRequest
 
 pytestmark = pytest.mark.media
 
@@ -248,3 +256,26 @@ async def test_a_token_the_channel_server_refuses_is_code_110_and_a_valid_one_re
     finally:
         own.process.stop()
         janus_with_tokens.destroy_room(room)
+
+
+async def test_the_protocol_client_round_trips_with_typed_errors(
+    recorder: RecorderProcess, room: str
+) -> None:
+    request = StartRequest.model_validate(
+        {"cname": room, "uid": "5009", "clientRequest": mix_request(recorder)}
+    )
+    async with recorder.recording_client(retries=0) as client:
+        acquired = await client.acquire(recorder.app_id, room, "5009", AcquireClientRequest())
+        rid = acquired.resource_id
+        started = await client.start(recorder.app_id, rid, "mix", request)
+        with pytest.raises(AlreadyRunningError):
+            await client.start(recorder.app_id, rid, "mix", request)
+        queried = await client.query(recorder.app_id, rid, started.sid, "mix")
+        assert queried.server_response.status == RecordingStatus.READY
+        assert queried.server_response.file_list_mode == "string"
+        with pytest.raises(NoRecordedDataError):
+            await client.stop(recorder.app_id, rid, started.sid, "mix", room, "5009")
+        with pytest.raises(AlreadyStoppedError):
+            await client.stop(recorder.app_id, rid, started.sid, "mix", room, "5009")
+        with pytest.raises(NotFoundError):
+            await client.query(recorder.app_id, rid, "0" * 32, "mix")
