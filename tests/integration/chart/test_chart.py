@@ -1,0 +1,241 @@
+"""The Helm chart against a real kube-apiserver.
+
+``helm lint``; ``helm template`` applied with a server-side dry run;
+``helm install`` creating every object; and the operator's ServiceAccount
+checked with ``kubectl auth can-i``: it can do what the operator does, and
+not more, in both RBAC modes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from cloudrec_operator.devenv.controlplane import ControlPlane
+from cloudrec_operator.devenv.tools import REPO_ROOT, tool
+
+pytestmark = pytest.mark.cluster
+
+CHART = REPO_ROOT / "charts" / "cloud-recording-operator"
+KUBE_VERSION = "1.34.4"
+
+
+def helm(cp: ControlPlane, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(tool("helm")), *args],
+        capture_output=True,
+        text=True,
+        env=cp.env(),
+        timeout=180,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def render(cp: ControlPlane, *sets: str) -> list[dict[str, Any]]:
+    args = ["template", "rel", str(CHART), "--kube-version", KUBE_VERSION, "--namespace", "ops"]
+    for value in sets:
+        args += ["--set", value]
+    return [doc for doc in yaml.safe_load_all(helm(cp, *args).stdout) if doc]
+
+
+def can_i(cp: ControlPlane, sa: str, verb: str, resource: str, namespace: str) -> bool:
+    result = cp.kubectl("auth", "can-i", verb, resource, f"--as={sa}", "-n", namespace, check=False)
+    return result.stdout.strip() == "yes"
+
+
+@pytest.fixture
+def release(control_plane: ControlPlane, crds_installed: None, namespace: str) -> Iterator[str]:
+    """A namespace to install a release into; the release is uninstalled afterwards."""
+    yield namespace
+    helm(control_plane, "uninstall", "rec", "-n", namespace, "--wait=false", check=False)
+
+
+def test_chart_passes_helm_lint_in_strict_mode(control_plane: ControlPlane) -> None:
+    result = helm(control_plane, "lint", str(CHART), "--strict")
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_chart_values_schema_rejects_a_bad_value_naming_it(control_plane: ControlPlane) -> None:
+    result = helm(
+        control_plane,
+        "template",
+        "rel",
+        str(CHART),
+        "--kube-version",
+        KUBE_VERSION,
+        "--set",
+        "operator.replicas=0",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "/operator/replicas" in result.stderr
+
+
+def test_chart_renders_the_crds_gated_and_kept_on_uninstall(control_plane: ControlPlane) -> None:
+    crds = [d for d in render(control_plane) if d["kind"] == "CustomResourceDefinition"]
+    names = {d["metadata"]["name"] for d in crds}
+    assert "cloudrecordings.cloudrecording.io" in names
+    assert all(d["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for d in crds)
+    without = render(control_plane, "crds.install=false")
+    assert not [d for d in without if d["kind"] == "CustomResourceDefinition"]
+
+
+def test_chart_crds_are_the_generated_ones(control_plane: ControlPlane) -> None:
+    rendered = {
+        d["metadata"]["name"]: d["spec"]
+        for d in render(control_plane)
+        if d["kind"] == "CustomResourceDefinition"
+    }
+    generated = {}
+    for path in sorted((REPO_ROOT / "crds").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        generated[doc["metadata"]["name"]] = doc["spec"]
+    assert rendered == generated, "run make crds"
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        (
+            "recorder.enabled=true",
+            "recorder.autoscaling.enabled=true",
+            "callbacks.ingress.enabled=true",
+        ),
+        ("operator.watchNamespace=default", "recorder.enabled=true"),
+    ],
+    ids=["cluster-wide-with-recorder", "single-namespace"],
+)
+def test_chart_output_passes_a_server_side_dry_run(
+    control_plane: ControlPlane, crds_installed: None, sets: tuple[str, ...]
+) -> None:
+    docs = render(control_plane, "crds.install=false", *sets)
+    manifest = yaml.safe_dump_all(docs)
+    result = control_plane.kubectl(
+        "apply", "--dry-run=server", "-n", "ops", "-f", "-", input=manifest, check=False
+    )
+    # The release namespace does not exist; namespaced objects are validated in "default".
+    if result.returncode != 0 and "not found" in result.stderr:
+        manifest = manifest.replace("namespace: ops", "namespace: default")
+        result = control_plane.kubectl(
+            "apply", "--dry-run=server", "-f", "-", input=manifest, check=False
+        )
+    assert result.returncode == 0, result.stderr
+
+
+def test_helm_install_creates_every_object_of_the_release(
+    control_plane: ControlPlane, release: str
+) -> None:
+    helm(
+        control_plane,
+        "install",
+        "rec",
+        str(CHART),
+        "-n",
+        release,
+        "--set",
+        "crds.install=false",
+        "--set",
+        "recorder.enabled=true",
+    )
+    expected = {
+        ("Deployment", "rec-cloud-recording-operator-operator"),
+        ("Deployment", "rec-cloud-recording-operator-recorder"),
+        ("Service", "rec-cloud-recording-operator-callbacks"),
+        ("Service", "rec-cloud-recording-operator-recorder"),
+        ("ServiceAccount", "rec-cloud-recording-operator-operator"),
+        ("Secret", "rec-cloud-recording-operator-recorder-config"),
+        ("PodDisruptionBudget", "rec-cloud-recording-operator-recorder"),
+    }
+    listed = control_plane.kubectl(
+        "get",
+        "deployments,services,serviceaccounts,secrets,poddisruptionbudgets",
+        "-n",
+        release,
+        "-l",
+        "app.kubernetes.io/instance=rec",
+        "-o",
+        "yaml",
+    ).stdout
+    found = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load(listed)["items"]}
+    assert expected <= found
+    cluster = control_plane.kubectl(
+        "get",
+        "clusterrole,clusterrolebinding",
+        "-l",
+        "app.kubernetes.io/instance=rec",
+        "-o",
+        "name",
+    ).stdout.split()
+    assert "clusterrole.rbac.authorization.k8s.io/rec-cloud-recording-operator-operator" in cluster
+
+
+OPERATOR_CAN = [
+    ("patch", "cloudrecordings.cloudrecording.io"),
+    ("watch", "cloudrecordings.cloudrecording.io"),
+    ("patch", "cloudrecordings.cloudrecording.io/status"),
+    ("update", "cloudrecordings.cloudrecording.io/finalizers"),
+    ("get", "recordingbackends.cloudrecording.io"),
+    ("get", "secrets"),
+    ("create", "events"),
+]
+OPERATOR_CANNOT = [
+    ("delete", "cloudrecordings.cloudrecording.io"),
+    ("create", "cloudrecordings.cloudrecording.io"),
+    ("list", "secrets"),
+    ("update", "secrets"),
+    ("delete", "secrets"),
+    ("create", "pods"),
+    ("update", "recordingbackends.cloudrecording.io"),
+    ("create", "rolebindings.rbac.authorization.k8s.io"),
+]
+
+
+def test_operator_service_account_can_do_what_the_operator_does_and_no_more(
+    control_plane: ControlPlane, release: str
+) -> None:
+    helm(control_plane, "install", "rec", str(CHART), "-n", release, "--set", "crds.install=false")
+    sa = f"system:serviceaccount:{release}:rec-cloud-recording-operator-operator"
+    elsewhere = "default"
+    for verb, resource in OPERATOR_CAN:
+        assert can_i(control_plane, sa, verb, resource, elsewhere), f"cannot {verb} {resource}"
+    for verb, resource in OPERATOR_CANNOT:
+        assert not can_i(control_plane, sa, verb, resource, elsewhere), f"can {verb} {resource}"
+    assert can_i(
+        control_plane, sa, "watch", "clusterrecordingbackends.cloudrecording.io", elsewhere
+    )
+
+
+def test_single_namespace_mode_grants_rights_in_that_namespace_only(
+    control_plane: ControlPlane, release: str
+) -> None:
+    watched = f"watched-{uuid.uuid4().hex[:6]}"
+    control_plane.kubectl("create", "namespace", watched)
+    try:
+        helm(
+            control_plane,
+            "install",
+            "rec",
+            str(CHART),
+            "-n",
+            release,
+            "--set",
+            "crds.install=false",
+            "--set",
+            f"operator.watchNamespace={watched}",
+        )
+        sa = f"system:serviceaccount:{release}:rec-cloud-recording-operator-operator"
+        for verb, resource in OPERATOR_CAN:
+            assert can_i(control_plane, sa, verb, resource, watched), f"cannot {verb} {resource}"
+            assert not can_i(control_plane, sa, verb, resource, "default"), f"can {verb} {resource}"
+        assert not can_i(
+            control_plane, sa, "watch", "clusterrecordingbackends.cloudrecording.io", watched
+        )
+    finally:
+        control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)
