@@ -44,7 +44,7 @@ def build_app(rt: Runtime) -> web.Application:
             note = Notification.model_validate_json(raw)
         except ValidationError:
             return _reject("malformed", 400, "body is not a cloud recording notification")
-        key = rt.sids.get(note.payload.sid)
+        key = rt.sids.get(note.payload.sid) or rt.adoptable(note.payload.cname, note.payload.uid)
         body = rt.bodies.get(key) if key is not None else None
         if key is None or body is None:
             return _reject(
@@ -69,7 +69,7 @@ def build_app(rt: Runtime) -> web.Application:
             key[0],
             key[1],
         )
-        notified = Notified(note.event_type, dict(note.payload.details))
+        notified = Notified(note.event_type, dict(note.payload.details), sid=note.payload.sid)
         rt.spawn(_apply(rt, key, notified))
         return web.json_response({"ok": True})
 

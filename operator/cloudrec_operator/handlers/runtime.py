@@ -96,6 +96,16 @@ class Runtime:
         for phase, count in counts.items():
             RECORDINGS.labels(phase=str(phase)).set(count)
 
+    def adoptable(self, cname: str, uid: str) -> Key | None:
+        """The recording waiting to adopt the recording of ``cname``/``uid`` (lost start)."""
+        for key, known in self.known.items():
+            if known.tracked.sid is not None or known.tracked.lost_start is None:
+                continue
+            spec = (self.bodies.get(key) or {}).get("spec") or {}
+            if spec.get("channelName") == cname and str(spec.get("uid")) == uid:
+                return key
+        return None
+
     def seen_notice(self, notice_id: str, limit: int = 20000) -> bool:
         """True if the notice was applied before; otherwise remember it."""
         if notice_id in self.notices:

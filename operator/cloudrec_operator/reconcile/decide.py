@@ -6,7 +6,7 @@ called again after every step, so each rule only has to say what comes next.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .model import (
     TERMINAL_PHASES,
@@ -39,6 +39,14 @@ def resource_id_expired(tracked: Tracked, now: datetime) -> bool:
     if tracked.acquired_at is None:
         return True
     return now - tracked.acquired_at >= RESOURCE_ID_LIFETIME - RESOURCE_ID_MARGIN
+
+
+ADOPTION_WINDOW = timedelta(minutes=2)
+"""How long to wait for a callback naming a recording whose start answer was lost."""
+
+
+def _adoption_over(tracked: Tracked, now: datetime) -> bool:
+    return tracked.acquired_at is None or now - tracked.acquired_at > ADOPTION_WINDOW
 
 
 def _live(tracked: Tracked) -> bool:
@@ -80,6 +88,10 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
     if tracked.sid is None:
         if desired.state == "Stopped":
             return Idle()
+        if tracked.lost_start is not None and tracked.lost_start == tracked.resource_id:
+            if desired.callbacks_expected and not _adoption_over(tracked, now):
+                return Wait(timing.transient_backoff_cap)
+            return Acquire()
         if tracked.resource_id is None or resource_id_expired(tracked, now):
             return Acquire()
         return Start(tracked.resource_id)

@@ -126,8 +126,9 @@ class Tracked:
     failed_reason: str | None = None
     """CamelCase reason of a terminal failure (for the Ready condition)."""
     last_query_at: datetime | None = None
-    lost_start: bool = False
-    """A start was answered 201/7 without a sid: a recording we cannot address runs."""
+    lost_start: str | None = None
+    """A start with this resource id was answered 201/7 without a sid (its first answer
+    was lost): a recording runs that we can only adopt from a callback naming its sid."""
 
     def replace(self, **changes: object) -> Tracked:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -251,6 +252,8 @@ class Notified:
 
     event_type: int
     details: Mapping[str, object] = field(default_factory=dict)
+    sid: str | None = None
+    """The recording the event is about (adopts a recording whose start answer was lost)."""
 
 
 Outcome = Acquired | StartAccepted | Queried | StopDone | Applied | Released | Failure | Notified

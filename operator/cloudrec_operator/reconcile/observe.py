@@ -266,7 +266,7 @@ def apply_outcome(
                 last_query_at=None,
                 not_found_since=None,
                 unreachable=False,
-                lost_start=False,
+                lost_start=None,
                 applied_layout_hash=desired.layout_hash,
                 applied_subscribe_hash=desired.subscribe_hash,
             ),
@@ -361,18 +361,25 @@ def _failed(
     if isinstance(step, Start):
         if failure.code in RESOURCE_ID_UNUSABLE:
             return Transition(tracked.replace(resource_id=None, acquired_at=None))
-        if failure.code == ALREADY_STARTED or (
-            failure.code == TASK_CONFLICT and tracked.lost_start
-        ):
-            # The answer to an earlier start was lost and the service does not echo the
-            # sid: that recording runs on until it ends by itself (maxIdleTime). Never
-            # start a second one beside it; try again with a fresh resource id later.
+        if failure.code == ALREADY_STARTED:
+            # The answer to an earlier start with this resource id was lost, and the
+            # service does not echo the sid. Never start a second recording beside it:
+            # wait for a callback that names its sid (adoption), or for it to end.
             return _transient(
-                tracked.replace(resource_id=None, acquired_at=None, lost_start=True),
+                tracked.replace(lost_start=step.resource_id),
                 now,
                 timing,
                 dataclasses.replace(failure, retryable=True),
                 "start (an earlier start's answer was lost)",
+            )
+        if failure.code == TASK_CONFLICT and tracked.lost_start:
+            # The lost recording still runs under this channel and uid.
+            return _transient(
+                tracked.replace(resource_id=None, acquired_at=None),
+                now,
+                timing,
+                dataclasses.replace(failure, retryable=True),
+                "start (the recording whose start answer was lost still runs)",
             )
     if failure.retryable or failure.transport:
         return _transient(tracked, now, timing, failure, what)
@@ -546,11 +553,31 @@ def apply_notification(
     desired: Desired, tracked: Tracked, note: Notified, now: datetime, timing: Timing
 ) -> Transition:
     """A verified event callback (protocol.md §7.6 and the mapping in §9.4)."""
+    adopted: tuple[EventRecord, ...] = ()
+    if tracked.sid is None and tracked.lost_start and note.sid:
+        tracked = tracked.replace(
+            sid=note.sid,
+            resource_id=tracked.lost_start,
+            lost_start=None,
+            phase=Phase.CONNECTING,
+            started_at=now,
+            ready=False,
+            failures=0,
+            retry_at=None,
+            degraded=None,
+            degraded_message="",
+            applied_layout_hash=desired.layout_hash,
+            applied_subscribe_hash=desired.subscribe_hash,
+        )
+        adopted = (
+            EventRecord(Reason.CONNECTING, f"Adopted the running recording (sid {note.sid})"),
+        )
     rule = NOTIFICATION_RULES.get(note.event_type)
     if rule is None or tracked.phase in TERMINAL_PHASES:
-        return Transition(tracked)
+        return Transition(tracked, adopted)
     details = {**note.details, "_eventType": note.event_type}
-    return rule(desired, tracked, details, now, timing)
+    result = rule(desired, tracked, details, now, timing)
+    return Transition(result.tracked, adopted + result.events)
 
 
 def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Transition:

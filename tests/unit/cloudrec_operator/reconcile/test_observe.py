@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cloudrec_operator.reconcile.decide import next_step
 from cloudrec_operator.reconcile.model import (
     Acquire,
     Acquired,
@@ -24,6 +25,7 @@ from cloudrec_operator.reconcile.model import (
     Stop,
     StopDone,
     Tracked,
+    Wait,
 )
 from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome
 from cloudrec_operator.reconcile.timing import Timing
@@ -322,15 +324,27 @@ def test_callbacks_for_a_finished_recording_change_nothing() -> None:
     assert result.tracked == done and result.events == ()
 
 
-def test_start_answered_already_started_without_sid_never_starts_a_second_recording() -> None:
+def test_start_answered_already_started_without_sid_waits_to_adopt_by_callback() -> None:
     before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
     lost = Failure(201, 7, SdkError.INVALID_OPERATION, False, "already started")
-    after = apply_outcome(DESIRED, before, Start("r1"), lost, NOW, TIMING).tracked
-    assert after.lost_start and after.resource_id is None
-    assert after.retry_at is not None and after.retry_at > NOW
+    after = apply_outcome(WITH_CALLBACKS, before, Start("r1"), lost, NOW, TIMING).tracked
+    assert after.lost_start == "r1" and after.resource_id == "r1" and after.sid is None
+    assert next_step(WITH_CALLBACKS, after, NOW + timedelta(seconds=5), TIMING) == Wait(60.0)
+    adopted = apply_notification(
+        WITH_CALLBACKS, after, Notified(33, {"progress": 100}, sid="s9"), NOW, TIMING
+    )
+    assert adopted.tracked.sid == "s9" and adopted.tracked.resource_id == "r1"
+    assert adopted.tracked.lost_start is None
+    assert reasons(adopted.events)[0] == "Connecting"
+
+
+def test_lost_start_without_callbacks_acquires_again_and_waits_out_conflicts() -> None:
+    lost = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3), lost_start="r1")
+    assert next_step(DESIRED, lost, NOW, TIMING) == Acquire()
     conflict = Failure(400, 53, SdkError.INVALID_OPERATION, False, "task conflict")
     again = apply_outcome(
-        DESIRED, after.replace(resource_id="r2"), Start("r2"), conflict, NOW, TIMING
+        DESIRED, lost.replace(resource_id="r2"), Start("r2"), conflict, NOW, TIMING
     )
     assert again.tracked.phase is not Phase.FAILED
-    assert again.tracked.degraded == "BackendUnavailable"
+    assert again.tracked.resource_id is None
+    assert again.tracked.retry_at is not None
