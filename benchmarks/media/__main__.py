@@ -57,15 +57,16 @@ def main(argv: list[str]) -> int:
             print(f"  {count} publishers: ours {ours} ffmpeg {floor}", file=sys.stderr, flush=True)
     print(f"Recorded seconds per case: {seconds:g} (frames pushed in real time)\n")
     print(
-        "| publishers | core/s (ours) | core/s (ffmpeg) | ratio | peak RSS MiB (ours, of which "
-        "frames) | peak RSS MiB (ffmpeg) | first segment s | stop to files s |"
+        "| publishers | core/s (ours) | core/s (ffmpeg) | ratio | peak RSS MiB (ours: total / "
+        "before start / input frames) | peak RSS MiB (ffmpeg) | first segment s | stop to files s |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for count, ours, floor in rows:
         ratio = ours["core_per_second"] / floor["core_per_second"]
         print(
             f"| {count} | {ours['core_per_second']:.3f} | {floor['core_per_second']:.3f} | "
-            f"{ratio:.2f} | {ours['peak_rss_mib']:.0f} ({ours['frames_mib']:.0f}) | "
+            f"{ratio:.2f} | {ours['peak_rss_mib']:.0f} / {ours['baseline_rss_mib']:.0f} / "
+            f"{ours['frames_mib']:.0f} | "
             f"{floor['peak_rss_mib']:.0f} | {ours['first_segment_s']:.2f} | "
             f"{ours['stop_to_files_s']:.2f} |"
         )

@@ -2,8 +2,9 @@
 
 `python -m benchmarks.media.case N SECONDS SPOOL` prints one JSON line: CPU core-seconds per
 recorded second (user + system of the whole process, during the recording and its stop), peak
-RSS, the memory of the pre-decoded frames, seconds from start() to the first complete segment
-in the spool and from stop() to the finished files.
+RSS, the RSS before the case (interpreter and libraries), the memory of the pre-decoded frames,
+seconds from start() to the first complete segment in the spool and from stop() to the
+finished files.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def _cpu() -> float:
 
 
 async def run(publishers: int, seconds: float, spool: Path) -> dict[str, float]:
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # interpreter + libraries
     frames = decoded_frames()
     tones = [tone_frames(i) for i in range(publishers)]
     frames_mib = sum(p.buffer_size for f in frames for p in f.planes) / 2**20
@@ -63,6 +65,7 @@ async def run(publishers: int, seconds: float, spool: Path) -> dict[str, float]:
         "recorded_s": recorded,
         "core_per_second": cpu / recorded,
         "peak_rss_mib": peak,
+        "baseline_rss_mib": baseline,
         "frames_mib": frames_mib,
         "first_segment_s": first_segment[0] - start if first_segment else float("nan"),
         "stop_to_files_s": stop_to_files,

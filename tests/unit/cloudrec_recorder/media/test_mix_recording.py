@@ -51,6 +51,7 @@ class Run:
     recording: MixRecording
     publishers: list[Publisher]
     announced: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # segment sizes when announced
     files: list[OutputFile] = field(default_factory=list)
     actions: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
     acted_at: float = 0.0  # seconds after start() when the (one) action really ran
@@ -77,8 +78,15 @@ def _config(**overrides: object) -> MixConfig:
 def _run(tmp: Path, name: str, config: MixConfig, publishers: list[Publisher]) -> Run:
     spool = tmp / name
     announced: list[str] = []
-    recording = MixRecording(spool, RecordingNames("sid", "room"), config, announced.append)
-    return Run(spool, recording, publishers, announced)
+    sizes: dict[str, int] = {}
+
+    def ready(name: str) -> None:
+        announced.append(name)
+        if name.endswith(".ts"):
+            sizes[name] = (spool / name).stat().st_size
+
+    recording = MixRecording(spool, RecordingNames("sid", "room"), config, ready)
+    return Run(spool, recording, publishers, announced, sizes)
 
 
 async def _record(run: Run) -> None:
@@ -247,6 +255,13 @@ def test_no_temporary_file_is_left_and_every_file_was_announced(runs: dict[str, 
         assert not [n for n in names if n.startswith(TMP_PREFIX)]
         assert names == set(run.announced)
         assert run.announced[-1].endswith((".m3u8", ".mp4"))
+
+
+def test_a_segment_is_complete_when_it_is_announced(runs: dict[str, Run]) -> None:
+    for run in runs.values():
+        assert run.sizes
+        for name, size in run.sizes.items():
+            assert (run.spool / name).stat().st_size == size, name
 
 
 def test_stop_returns_the_playlist_as_the_mixed_file_list(runs: dict[str, Run]) -> None:
