@@ -18,7 +18,9 @@ How a recording's files travel (``Uploader``):
 * A playlist is read the moment it is announced (a consistent snapshot, since
   the writer replaces it atomically) and uploaded only when every segment it
   lists is in the bucket, so the bucket's playlist never references a missing
-  segment. Newer snapshots replace older ones that are still waiting.
+  segment. Of the versions waiting, the newest whose segments are all up goes
+  next (older ones are dropped), so the bucket's playlist keeps advancing even
+  when uploads lag behind the recording.
 * A failure is retried with doubling back-off (``attempts``); wrong credentials
   or a missing bucket are not retried. After that the file is copied to the
   :class:`~cloudrec_recorder.storage.backup.BackupStore`, the bucket is treated as
@@ -175,6 +177,8 @@ class _Playlist:
     uploaded_version: int = 0
     backuped_version: int = 0
     busy: bool = False
+    waiting: list[tuple[int, bytes, list[str]]] = field(default_factory=list)
+    """Versions newer than the uploaded one: (version, data, listed names), oldest first."""
     in_backup: bool = False
     """A copy (maybe older) is in the backup store."""
     reported_backup: bool = False
@@ -350,8 +354,10 @@ class Uploader:
         playlist.data = data
         playlist.refs = playlist_segments(data.decode(errors="replace"))
         playlist.version += 1
+        playlist.waiting.append((playlist.version, data, playlist.refs))
         if self._journal.get(name) == hashlib.md5(data, usedforsecurity=False).hexdigest():
             playlist.uploaded_version = playlist.version
+            playlist.waiting.clear()
         elif from_backup:
             playlist.backuped_version = playlist.version
         self._pump_playlists()
@@ -593,19 +599,39 @@ class Uploader:
             if playlist.busy or playlist.version == playlist.uploaded_version:
                 continue
             if self._bucket_ok:
-                if all(self._in_bucket(ref) for ref in playlist.refs):
+                ready = self._newest_ready(playlist)
+                if ready is not None:
                     playlist.busy = True
-                    self._spawn(self._deliver_playlist(playlist))
+                    self._spawn(self._deliver_playlist(playlist, *ready))
             elif playlist.backuped_version != playlist.version:
                 playlist.busy = True
                 self._spawn(self._backup_playlist(playlist))
+
+    def _newest_ready(self, playlist: _Playlist) -> tuple[int, bytes] | None:
+        """The newest waiting version whose listed files are all in the bucket.
+
+        Playlists only grow (each version lists what the one before did, plus
+        new segments), so readiness only falls with the version: a binary
+        search finds the newest ready one in O(n log k), even with a backlog.
+        """
+        waiting = playlist.waiting
+        low, high, best = 0, len(waiting) - 1, -1
+        while low <= high:
+            middle = (low + high) // 2
+            if all(self._in_bucket(ref) for ref in waiting[middle][2]):
+                best, low = middle, middle + 1
+            else:
+                high = middle - 1
+        if best < 0:
+            return None
+        version, data, _ = waiting[best]
+        return version, data
 
     def _in_bucket(self, name: str) -> bool:
         media = self._media.get(name)
         return media is not None and media.state == "uploaded"
 
-    async def _deliver_playlist(self, playlist: _Playlist) -> None:
-        version, data = playlist.version, playlist.data
+    async def _deliver_playlist(self, playlist: _Playlist, version: int, data: bytes) -> None:
         digest = _md5(data)
         try:
             await self._with_retries(lambda: self._put_bytes(playlist.name, data, digest))
@@ -618,6 +644,7 @@ class Uploader:
             return
         await self._journal_add(playlist.name, digest.hex())
         playlist.uploaded_version = version
+        playlist.waiting = [w for w in playlist.waiting if w[0] > version]
         playlist.busy = False
         if playlist.in_backup and version == playlist.version:
             self.backup.remove(self.recording, playlist.name)

@@ -29,11 +29,11 @@ from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
 pytestmark = pytest.mark.storage
 
 FAST = UploadPolicy(
-    attempts=2,
+    attempts=3,
     backoff_initial=0.05,
     backoff_max=0.2,
-    connect_timeout=1.0,
-    read_timeout=5.0,
+    connect_timeout=5.0,
+    read_timeout=30.0,
     multipart_threshold=6 * 1024 * 1024,
     part_size=5 * 1024 * 1024,
     progress_interval=0.2,

@@ -54,7 +54,7 @@ async def main(endpoint: str, bucket: str, spool: Path, backup_root: Path, count
         prefix=("rec", "day1"),
     )
     policy = UploadPolicy(
-        attempts=2, backoff_initial=0.05, connect_timeout=1.0, reupload_interval=0.2
+        attempts=2, backoff_initial=0.05, connect_timeout=5.0, reupload_interval=0.2
     )
     uploader = Uploader(
         target,
