@@ -626,3 +626,7 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
         console.say("stopping everything ...")
         stack.stop()
         console.say("stopped: no process of the demo is left")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
