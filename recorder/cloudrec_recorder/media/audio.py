@@ -47,6 +47,7 @@ class AudioMixer:
 
     def push(self, uid: str, frame: av.AudioFrame) -> None:
         """Add one decoded frame of `uid` (any format, layout and rate)."""
+        frame.pts = None  # timestamps of senders jump (loss, reconnects); the mix has its own clock
         track = self._tracks.get(uid)
         if track is None:
             track = self._tracks[uid] = _Track(self._resampler())

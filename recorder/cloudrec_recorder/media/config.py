@@ -150,7 +150,7 @@ class MixConfig:
     first_segment_seconds: float | None = 2.0
     mp4: bool = False
     x264_preset: str = "veryfast"
-    encoder_threads: int = 1
+    encoder_threads: int = 0  # 0: one x264 thread up to 1280x720, two above
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
@@ -184,7 +184,7 @@ class IndividualConfig:
     segment_seconds: float = 4.0
     first_segment_seconds: float | None = 2.0
     x264_preset: str = "veryfast"
-    encoder_threads: int = 1
+    encoder_threads: int = 0  # 0: one x264 thread up to 1280x720, two above
 
     def __post_init__(self) -> None:
         if not 1 <= self.fps <= 60:

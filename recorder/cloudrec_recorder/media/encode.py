@@ -17,9 +17,20 @@ from av.video.frame import PictureType
 
 from cloudrec_recorder.media.audio import SAMPLE_RATE
 
-__all__ = ["AAC_FRAME", "AudioParams", "Encoders", "VideoParams"]
+__all__ = ["AAC_FRAME", "AudioParams", "Encoders", "VideoParams", "encoder_threads"]
 
 AAC_FRAME = 1024  # samples per AAC frame
+
+
+def encoder_threads(requested: int, width: int, height: int) -> int:
+    """x264 threads: as requested, or for 0 one thread up to 1280x720 and two above.
+
+    One thread is the cheapest per frame (what counts when one machine runs many recordings);
+    larger canvases get a second so that one recording still keeps up in real time.
+    """
+    if requested > 0:
+        return requested
+    return 1 if width * height <= 1280 * 720 else 2
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,7 @@ class VideoParams:
     bitrate_kbps: int
     keyframe_interval: int
     preset: str = "veryfast"
-    threads: int = 1
+    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ class Encoders:
                     "g": str(video.keyframe_interval),
                     "keyint_min": str(video.keyframe_interval),
                     "sc_threshold": "0",
-                    "threads": str(video.threads),
+                    "threads": str(encoder_threads(video.threads, video.width, video.height)),
                 },
             )
             stream.width, stream.height = video.width, video.height
@@ -82,8 +93,8 @@ class Encoders:
         self, frame: av.VideoFrame | None, *, keyframe: bool = False
     ) -> list[av.Packet[Any]]:
         assert self.video is not None
-        if frame is not None and keyframe:
-            frame.pict_type = PictureType.I
+        if frame is not None:  # a frame may be encoded again (repeated): always set its type
+            frame.pict_type = PictureType.I if keyframe else PictureType.NONE
         return list(self.video.codec_context.encode(frame))
 
     def encode_audio(self, frame: av.AudioFrame | None) -> list[av.Packet[Any]]:

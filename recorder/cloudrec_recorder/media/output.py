@@ -24,7 +24,10 @@ from cloudrec_recorder.media.hls import HlsWriter, SegmentSchedule
 from cloudrec_recorder.media.mp4 import Mp4Writer
 from cloudrec_recorder.media.spool import FileReady
 
-__all__ = ["Output", "OutputNames"]
+__all__ = ["AUDIO_DELAY", "MAX_LAG", "Output", "OutputNames"]
+
+AUDIO_DELAY = 0.1  # s: how far the audio clock runs behind the wall clock (jitter cushion)
+MAX_LAG = 1.0  # s: beyond this a worker repeats pictures to catch up
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ class Output:
         self._audio_index = len(templates) - 1 if audio is not None else -1
         self.frames = 0
         self.samples = 0
+        self.last_video: av.VideoFrame | None = None
         self._file = OutputFile(
             names.playlist, track_type, uid, mixed_all_user, self.start_epoch_ms
         )
@@ -111,7 +115,7 @@ class Output:
 
     def next_video_time(self) -> float:
         """Output time (s) of the next video frame."""
-        return self.frames / self.fps
+        return self.frames / self.fps if self.fps else 0.0
 
     def next_audio_time(self) -> float:
         return self.samples / 48_000
@@ -132,6 +136,7 @@ class Output:
         frame.time_base = Fraction(1, self.fps)
         self._mux(self._video_index, self._encoders.encode_video(frame, keyframe=keyframe))
         self.frames += 1
+        self.last_video = frame
 
     def write_audio(self, frame: av.AudioFrame) -> None:
         # One frame late: the AAC encoder's priming makes its first packet start a frame before
@@ -139,6 +144,46 @@ class Output:
         frame.pts = self.samples + AAC_FRAME
         self._mux(self._audio_index, self._encoders.encode_audio(frame))
         self.samples += AAC_FRAME
+
+    def advance(
+        self,
+        horizon: float,
+        final: bool,
+        video_frame: Callable[[], av.VideoFrame] | None,
+        audio_frame: Callable[[int], av.AudioFrame] | None,
+    ) -> float:
+        """Write the frames due by monotonic time `horizon` in time order; return the next due.
+
+        `video_frame()` composes a picture, `audio_frame(pts)` mixes 1024 samples. Audio runs
+        `AUDIO_DELAY` behind the wall clock (`final`: catch up to the end). A worker more than
+        `MAX_LAG` behind (CPU starved) repeats its last picture instead of composing new ones:
+        the video freezes for a moment, timestamps stay continuous and catching up is cheap (a
+        repeated picture encodes to almost nothing).
+        """
+        start = self.start_monotonic
+        audio_horizon = horizon + (AUDIO_DELAY if final else 0.0)
+        frame_seconds = AAC_FRAME / SAMPLE_RATE
+        while True:
+            video_t, audio_t = self.next_video_time(), self.next_audio_time()
+            video_due = video_frame is not None and start + video_t <= horizon
+            audio_due = (
+                audio_frame is not None
+                and start + audio_t + frame_seconds + AUDIO_DELAY <= audio_horizon
+            )
+            if video_frame is not None and video_due and (not audio_due or video_t <= audio_t):
+                behind = horizon - (start + video_t) > MAX_LAG
+                repeat = self.last_video if behind else None
+                self.write_video(repeat if repeat is not None else video_frame())
+            elif audio_frame is not None and audio_due:
+                self.write_audio(audio_frame(self.samples))
+            else:
+                break
+        due = []
+        if video_frame is not None:
+            due.append(start + self.next_video_time())
+        if audio_frame is not None:
+            due.append(start + self.next_audio_time() + frame_seconds + AUDIO_DELAY)
+        return min(due)
 
     def finish(self) -> None:
         """Flush the encoders, finish the last segment, the final playlist and the MP4."""

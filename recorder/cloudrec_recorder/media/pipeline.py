@@ -24,7 +24,7 @@ import av
 
 from cloudrec_operator.protocol.filenames import Track
 from cloudrec_recorder.media import naming
-from cloudrec_recorder.media.audio import SAMPLE_RATE, AudioMixer
+from cloudrec_recorder.media.audio import AudioMixer
 from cloudrec_recorder.media.compose import Compositor
 from cloudrec_recorder.media.config import (
     IndividualConfig,
@@ -49,7 +49,6 @@ __all__ = ["IndividualRecording", "MediaPipelineError", "MixRecording", "Recordi
 log = logging.getLogger(__name__)
 
 AUDIO_QUEUE_FRAMES = 250  # per uid: 5 s of 20 ms frames
-AUDIO_DELAY = 0.1  # s: how far the audio clock runs behind the wall clock (jitter cushion)
 
 
 ErrorCallback = Callable[[BaseException], None]
@@ -196,36 +195,6 @@ class _Recording:
 
     def _outputs(self) -> list[Output]:
         raise NotImplementedError
-
-
-def _run_clock(
-    output: Output,
-    horizon: float,
-    final: bool,
-    video_frame: Callable[[], av.VideoFrame] | None,
-    audio_frame: Callable[[int], av.AudioFrame] | None,
-) -> float:
-    """Write `output`'s frames due by `horizon` in time order; return the next due time."""
-    start = output.start_monotonic
-    audio_horizon = horizon + (AUDIO_DELAY if final else 0.0)
-    while True:
-        video_due = video_frame is not None and start + output.next_video_time() <= horizon
-        audio_end = output.next_audio_time() + AAC_FRAME / SAMPLE_RATE
-        audio_due = audio_frame is not None and start + audio_end + AUDIO_DELAY <= audio_horizon
-        if video_due and (not audio_due or output.next_video_time() <= output.next_audio_time()):
-            assert video_frame is not None
-            output.write_video(video_frame())
-        elif audio_due:
-            assert audio_frame is not None
-            output.write_audio(audio_frame(output.samples))
-        else:
-            break
-    candidates = []
-    if video_frame is not None:
-        candidates.append(start + output.next_video_time())
-    if audio_frame is not None:
-        candidates.append(start + output.next_audio_time() + AAC_FRAME / SAMPLE_RATE + AUDIO_DELAY)
-    return min(candidates)
 
 
 def _schedule(segment_seconds: float, first_segment_seconds: float | None) -> SegmentSchedule:
@@ -377,8 +346,7 @@ class MixRecording(_Recording):
             uid = self._removed_audio.popleft()
             self._mixer.remove(uid)
             self._compositor.forget(uid)
-        return _run_clock(
-            self._output,
+        return self._output.advance(
             horizon,
             final,
             self._video_frame if self._output.has_video else None,
@@ -495,10 +463,10 @@ class IndividualRecording(_Recording):
                 latest = self._latest.get(uid)
                 one = {uid: latest} if latest is not None else {}
                 compose = functools.partial(member.compositor.compose, one)
-                next_due = min(next_due, _run_clock(member.video, horizon, final, compose, None))
+                next_due = min(next_due, member.video.advance(horizon, final, compose, None))
             if member.audio is not None and member.mixer is not None:
                 pull = functools.partial(member.mixer.pull_frame, AAC_FRAME)
-                next_due = min(next_due, _run_clock(member.audio, horizon, final, None, pull))
+                next_due = min(next_due, member.audio.advance(horizon, final, None, pull))
         return next_due
 
     def _outputs(self) -> list[Output]:

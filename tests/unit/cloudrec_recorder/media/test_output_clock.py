@@ -1,0 +1,62 @@
+"""The fixed output clock: every frame due is written, and a starved worker catches up cheaply."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+from tests.unit.cloudrec_recorder.media.synth import solid_frame
+
+from cloudrec_recorder.media.config import TrackType
+from cloudrec_recorder.media.encode import VideoParams
+from cloudrec_recorder.media.hls import SegmentSchedule
+from cloudrec_recorder.media.output import Output, OutputNames
+
+
+def _output(spool: Path, started_ago: float) -> Output:
+    return Output(
+        spool,
+        OutputNames("p.m3u8", lambda ms: f"s_{ms}.ts"),
+        video=VideoParams(64, 36, 15, 100, 15),
+        audio=None,
+        schedule=SegmentSchedule(1.0),
+        on_file_ready=lambda name: None,
+        track_type=TrackType.VIDEO,
+        uid="0",
+        mixed_all_user=True,
+        start_monotonic=time.monotonic() - started_ago,
+    )
+
+
+def test_a_worker_three_seconds_behind_writes_every_frame_but_composes_only_the_last_second(
+    tmp_path: Path,
+) -> None:
+    output = _output(tmp_path, started_ago=3.0)
+    composed: list[av.VideoFrame] = []
+
+    def compose() -> av.VideoFrame:
+        composed.append(solid_frame((200, 0, 0), 64, 36))
+        return composed[-1]
+
+    next_due = output.advance(time.monotonic(), False, compose, None)
+    output.finish()
+    assert 45 <= output.frames <= 47
+    assert 15 <= len(composed) <= 18
+    assert next_due >= time.monotonic() - 0.1
+    with av.open(str(tmp_path / "p.m3u8")) as container:
+        assert len(list(container.decode(video=0))) == output.frames
+
+
+def test_a_worker_on_time_composes_every_frame(tmp_path: Path) -> None:
+    output = _output(tmp_path, started_ago=0.5)
+    composed: list[av.VideoFrame] = []
+
+    def compose() -> av.VideoFrame:
+        composed.append(solid_frame((0, 200, 0), 64, 36))
+        return composed[-1]
+
+    output.advance(time.monotonic(), False, compose, None)
+    output.finish()
+    assert len(composed) == output.frames
+    assert 7 <= output.frames <= 9
