@@ -36,7 +36,7 @@ from cloudrec_operator.reconcile.model import (
     Tracked,
     Wait,
 )
-from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome
+from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
 from cloudrec_operator.reconcile.persist import (
     TRACKING_ANNOTATION,
     build_status,
@@ -282,6 +282,10 @@ async def _reconcile_locked(
         events.extend(transition.events)
         if isinstance(step, CRASH_SAFE_STEPS):
             known = await _persist(rt, key, body, spec, desired, tracked, known)
+    if tracked.sid is None:
+        noticed = note_blocked(desired, tracked)
+        tracked = noticed.tracked
+        events.extend(noticed.events)
     try:
         known = await _persist(rt, key, body, spec, desired, tracked, known)
     except Exception:

@@ -47,7 +47,8 @@ SdkError = RecordingErrorCode
 class EventRecord:
     """A Kubernetes Event to post about the resource."""
 
-    reason: Reason
+    reason: str
+    """A ``Reason`` for callbacks; the missing input's CamelCase reason otherwise."""
     message: str
     warning: bool = False
 
@@ -126,6 +127,8 @@ class Tracked:
     failed_reason: str | None = None
     """CamelCase reason of a terminal failure (for the Ready condition)."""
     last_query_at: datetime | None = None
+    blocked_notice: str | None = None
+    """The missing-input message last announced with a Warning Event."""
     lost_start: str | None = None
     """A start with this resource id was answered 201/7 without a sid (its first answer
     was lost): a recording runs that we can only adopt from a callback naming its sid."""

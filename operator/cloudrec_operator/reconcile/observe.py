@@ -244,6 +244,16 @@ def _not_found(
     )
 
 
+def note_blocked(desired: Desired, tracked: Tracked) -> Transition:
+    """A Warning Event when an input goes missing (once per message), none while it stays."""
+    if desired.blocked == tracked.blocked_notice:
+        return Transition(tracked)
+    if desired.blocked is None:
+        return Transition(tracked.replace(blocked_notice=None))
+    event = EventRecord(desired.blocked_reason or "MissingInput", desired.blocked, warning=True)
+    return Transition(tracked.replace(blocked_notice=desired.blocked), (event,))
+
+
 def apply_outcome(
     desired: Desired, tracked: Tracked, step: Step, outcome: Outcome, now: datetime, timing: Timing
 ) -> Transition:
@@ -372,8 +382,9 @@ def _failed(
                 dataclasses.replace(failure, retryable=True),
                 "start (an earlier start's answer was lost)",
             )
-        if failure.code == TASK_CONFLICT and tracked.lost_start:
-            # The lost recording still runs under this channel and uid.
+        if failure.code == TASK_CONFLICT and (tracked.lost_start or tracked.restarts):
+            # The lost recording (or, after a fatal error, the dead recorder's ghost in
+            # the channel) still holds this channel and uid: retry until it is gone.
             return _transient(
                 tracked.replace(resource_id=None, acquired_at=None),
                 now,

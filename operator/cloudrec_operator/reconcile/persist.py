@@ -57,6 +57,7 @@ _PRIVATE_VALUES = (
     "degraded_message",
     "failed_reason",
     "lost_start",
+    "blocked_notice",
 )
 
 

@@ -27,7 +27,7 @@ from cloudrec_operator.reconcile.model import (
     Tracked,
     Wait,
 )
-from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome
+from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
 from cloudrec_operator.reconcile.timing import Timing
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -348,3 +348,22 @@ def test_lost_start_without_callbacks_acquires_again_and_waits_out_conflicts() -
     assert again.tracked.phase is not Phase.FAILED
     assert again.tracked.resource_id is None
     assert again.tracked.retry_at is not None
+
+
+def test_a_missing_input_is_announced_once_and_forgotten_when_it_appears() -> None:
+    missing = Desired(
+        generation=1, blocked="Secret ns/bucket not found", blocked_reason="SecretNotFound"
+    )
+    first = note_blocked(missing, Tracked())
+    assert [(e.reason, e.warning) for e in first.events] == [("SecretNotFound", True)]
+    assert note_blocked(missing, first.tracked).events == ()
+    cleared = note_blocked(DESIRED, first.tracked)
+    assert cleared.tracked.blocked_notice is None and cleared.events == ()
+
+
+def test_conflict_after_a_restart_is_the_dead_recorders_ghost_and_is_retried() -> None:
+    after_fatal = Tracked(phase=Phase.CONNECTING, resource_id="r2", acquired_at=ago(1), restarts=1)
+    conflict = Failure(400, 53, SdkError.INVALID_OPERATION, False, "uid already in channel")
+    result = apply_outcome(ON_FAILURE, after_fatal, Start("r2"), conflict, NOW, TIMING)
+    assert result.tracked.phase is Phase.CONNECTING
+    assert result.tracked.retry_at is not None
