@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 __all__ = [
+    "SUPPORTED_FPS",
     "AudioProfile",
     "IndividualConfig",
     "MixConfig",
@@ -22,6 +23,7 @@ __all__ = [
     "VideoLayout",
     "audio_bitrate",
     "audio_channels",
+    "effective_fps",
     "parse_color",
 ]
 
@@ -88,6 +90,14 @@ def audio_bitrate(profile: AudioProfile) -> int:
         AudioProfile.MUSIC_HIGH_QUALITY: 128_000,
         AudioProfile.MUSIC_HIGH_QUALITY_STEREO: 192_000,
     }[profile]
+
+
+SUPPORTED_FPS = (1, 7, 10, 15, 24, 30, 60)
+
+
+def effective_fps(fps: int) -> int:
+    """The frame rate a mix uses: a supported one as given, anything else falls back to 15."""
+    return fps if fps in SUPPORTED_FPS else 15
 
 
 def parse_color(color: str) -> tuple[int, int, int]:

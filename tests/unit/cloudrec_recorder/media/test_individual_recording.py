@@ -105,6 +105,31 @@ def test_individual_segments_are_named_per_uid_and_type_and_all_announced(
     assert all(len(n.rsplit("_", 1)[1]) == len("yyyyMMddHHmmssSSS.ts") for n in segments)
 
 
+@pytest.mark.parametrize(
+    ("stream_types", "expected"),
+    [
+        (StreamTypes.AUDIO_ONLY, ["sid_room__uid_s_11__uid_e_audio.m3u8"]),
+        (StreamTypes.VIDEO_ONLY, ["sid_room__uid_s_11__uid_e_video.m3u8"]),
+    ],
+)
+def test_individual_stream_types_write_only_that_media(
+    tmp_path: Path, stream_types: StreamTypes, expected: list[str]
+) -> None:
+    config = IndividualConfig(
+        segment_seconds=1.0, first_segment_seconds=None, stream_types=stream_types
+    )
+    recording = IndividualRecording(tmp_path, RecordingNames("sid", "room"), config, lambda n: None)
+
+    async def record() -> list[OutputFile]:
+        recording.start()
+        await publish(recording, [Publisher("11", size=(64, 36))], 1.2)
+        return await recording.stop()
+
+    files = asyncio.run(record())
+    assert [f.name for f in files] == expected
+    assert {p.name for p in tmp_path.glob("*.m3u8")} == set(expected)
+
+
 def test_stop_before_start_returns_no_files(tmp_path: Path) -> None:
     recording = MixRecording(tmp_path, RecordingNames("s", "c"), MixConfig(), lambda name: None)
     assert asyncio.run(recording.stop()) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudrec_recorder.media.config import MixConfig, parse_color
+from cloudrec_recorder.media.config import MixConfig, effective_fps, parse_color
 from cloudrec_recorder.media.hls import SegmentSchedule, render_playlist
 from cloudrec_recorder.media.naming import (
     individual_playlist_name,
@@ -92,3 +92,8 @@ def test_a_background_colour_must_be_hash_rrggbb() -> None:
 def test_a_bad_mix_configuration_is_refused_with_a_message(field: str, value: int) -> None:
     with pytest.raises(ValueError, match=field.split("_")[0].replace("kbps", "")):
         MixConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_unsupported_frame_rates_fall_back_to_fifteen() -> None:
+    assert [effective_fps(f) for f in (1, 7, 10, 15, 24, 30, 60)] == [1, 7, 10, 15, 24, 30, 60]
+    assert [effective_fps(f) for f in (0, 12, 25, 120)] == [15, 15, 15, 15]
