@@ -131,10 +131,8 @@ class RegionSpec:
 def _check_segment_seconds(segment_seconds: float, first_segment_seconds: float | None) -> None:
     if not 0.5 <= segment_seconds <= 60:
         raise ValueError(f"segment_seconds must be in [0.5, 60], got {segment_seconds}")
-    if first_segment_seconds is not None and not 0.5 <= first_segment_seconds <= segment_seconds:
-        raise ValueError(
-            f"first_segment_seconds must be in [0.5, segment_seconds], got {first_segment_seconds}"
-        )
+    if first_segment_seconds is not None and first_segment_seconds < 0.5:
+        raise ValueError(f"first_segment_seconds must be at least 0.5, got {first_segment_seconds}")
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,8 @@ class MixConfig:
 
     Defaults are the protocol's (360x640 portrait, 15 fps, 500 kbps, floating layout, black).
     Width and height must be even (H.264 4:2:0). The first HLS segment is shorter
-    (`first_segment_seconds`) so that something playable reaches the spool quickly.
+    (`first_segment_seconds`, at most `segment_seconds`) so that something playable reaches the
+    spool quickly.
     """
 
     width: int = 360

@@ -198,6 +198,8 @@ class _Recording:
 
 
 def _schedule(segment_seconds: float, first_segment_seconds: float | None) -> SegmentSchedule:
+    if first_segment_seconds is not None:
+        first_segment_seconds = min(first_segment_seconds, segment_seconds)
     return SegmentSchedule(segment_seconds, first_segment_seconds)
 
 

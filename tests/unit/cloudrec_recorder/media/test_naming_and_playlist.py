@@ -97,3 +97,9 @@ def test_a_bad_mix_configuration_is_refused_with_a_message(field: str, value: in
 def test_unsupported_frame_rates_fall_back_to_fifteen() -> None:
     assert [effective_fps(f) for f in (1, 7, 10, 15, 24, 30, 60)] == [1, 7, 10, 15, 24, 30, 60]
     assert [effective_fps(f) for f in (0, 12, 25, 120)] == [15, 15, 15, 15]
+
+
+def test_a_first_segment_longer_than_the_segments_is_accepted() -> None:
+    assert MixConfig(segment_seconds=1.0).first_segment_seconds == 2.0
+    with pytest.raises(ValueError, match="first_segment_seconds"):
+        MixConfig(first_segment_seconds=0.1)
