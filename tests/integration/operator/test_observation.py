@@ -1,0 +1,100 @@
+"""Observation: query alone reaches the same end state; callbacks must be signed and new."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv
+
+from cloudrec_operator.protocol.events import sign
+
+pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
+
+run = asyncio.to_thread
+
+
+def ready(obj: dict[str, Any]) -> bool:
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in (obj.get("status") or {}).get("conditions", [])
+    )
+
+
+def notification(sid: str, cname: str, uid: str, event_type: int, **details: Any) -> bytes:
+    body = {
+        "noticeId": str(uuid.uuid4()),
+        "productId": 3,
+        "eventType": event_type,
+        "notifyMs": 1764000000000,
+        "payload": {
+            "cname": cname,
+            "uid": uid,
+            "sid": sid,
+            "sequence": 99,
+            "sendts": 1764000000000,
+            "serviceType": 0,
+            "details": {"msgName": "x", **details},
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def test_without_callbacks_query_alone_reaches_the_same_end_state(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    async with publish(room, "1001", width=160, height=120):
+        await run(env.apply, "query-only", room, backendRef={"name": "local-query-only"})
+        started = await run(env.wait, "query-only", ready, 60.0, "Ready True")
+        assert started["status"]["phase"] == "Recording"
+        await asyncio.sleep(4)
+    done = await run(env.wait_phase, "query-only", "Completed", 90.0)
+    reasons = await run(env.reasons, "query-only")
+    assert reasons[:2] == ["Connecting", "Started"]
+    assert "Stopped" in reasons
+    listed = {f["fileName"] for f in done["status"]["files"]}
+    assert any(n.endswith(".m3u8") for n in listed)
+    assert listed <= set(env.recorder.s3.object_keys(env.recorder.bucket))
+    assert not done["metadata"].get("finalizers")
+
+
+async def test_a_callback_with_a_bad_signature_is_rejected_counted_and_changes_nothing(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    async with publish(room, "1001", width=160, height=120):
+        manifest = await run(env.apply, "signed", room)
+        started = await run(env.wait, "signed", ready, 60.0, "Ready True")
+        sid = started["status"]["recordingId"]
+        cname, uid = manifest["spec"]["channelName"], manifest["spec"]["uid"]
+        before = await run(
+            env.operator.metric, "cloudrec_callbacks_rejected_total", reason="bad_signature"
+        )
+        fatal = notification(sid, cname, uid, 11, exitStatus=1)
+        forged = sign(fatal, "not-the-callback-secret")
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(env.operator.callback_url, content=fatal, headers=forged)
+            assert response.status_code == 401
+            unsigned = await client.post(env.operator.callback_url, content=fatal)
+            assert unsigned.status_code == 401
+            after = await run(
+                env.operator.metric, "cloudrec_callbacks_rejected_total", reason="bad_signature"
+            )
+            assert after == before + 2
+            # A correctly signed notice is applied once; its resend is dropped.
+            progress = notification(sid, cname, uid, 33, progress=4200)
+            headers = sign(progress, CALLBACK_SECRET)
+            first = await client.post(env.operator.callback_url, content=progress, headers=headers)
+            again = await client.post(env.operator.callback_url, content=progress, headers=headers)
+        assert first.json() == {"ok": True}
+        assert again.json() == {"ok": True, "duplicate": True}
+        await asyncio.sleep(2)
+        status = await run(env.status, "signed")
+        assert status["phase"] == "Recording"
+        assert "FatalError" not in await run(env.reasons, "signed")
