@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/v1/apps/{appid}/cloud_recording"
 EXITED_STATUSES = (RecordingStatus.EXITED, RecordingStatus.EXITED_ABNORMALLY)
+LEAVING_STATUSES = (RecordingStatus.STOP_REQUESTED, RecordingStatus.STOPPED, *EXITED_STATUSES)
+"""Statuses of a recording that is leaving or has left (idle exit, stop, failure)."""
 """Query statuses of a recording that has left the channel (§6: exited, exited abnormally)."""
 
 
@@ -315,7 +317,7 @@ def _live(
     state: RecorderState, appid: str, resourceid: str, sid: str, mode: str, cname: str, uid: str
 ) -> Session[Recording]:
     session = state.registry.lookup(appid, resourceid, sid, mode)
-    if session.stop_requested or session.exited_at is not None:
+    if session.stop_requested or session.recording.status() in LEAVING_STATUSES:
         raise errors.not_found()
     _check_body_ids(session, cname, uid)
     return session
@@ -361,7 +363,7 @@ async def stop(
     """Leave the channel and finish the files; the answer lists them."""
     session = state.registry.lookup(appid, resourceid, sid, mode.value)
     _check_body_ids(session, body.cname, body.uid)
-    if session.stop_requested or session.exited_at is not None:
+    if session.stop_requested or session.recording.status() in LEAVING_STATUSES:
         raise errors.repeated_stop()
     session.stop_requested = True
     outcome = await session.recording.stop(

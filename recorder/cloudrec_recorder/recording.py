@@ -416,7 +416,6 @@ class ChannelRecording:
                     "Leaving idle channel sid=%s after=%ss", self.sid, self.config.max_idle_time
                 )
                 self._leaving = asyncio.create_task(self._leave(LEAVE_NO_USERS))
-                self._leaving.add_done_callback(lambda _: self._spawn(self._finish_upload(None)))
                 return
 
     async def _subscribe(self, uid: str) -> None:
@@ -507,8 +506,8 @@ class ChannelRecording:
             ),
             had_media=self._first_frame_ms is not None,
         )
-        if self._first_frame_ms is None:
-            self._spawn(self._finish_upload(None))
+        # The upload finishes in the background whoever asked to leave (sync stop waits on it).
+        self._spawn(self._finish_upload(None))
         return outcome
 
     async def _finish_upload(self, wait_seconds: float | None) -> StopOutcome:
@@ -531,6 +530,12 @@ class ChannelRecording:
             outcome.upload_timed_out = True
             return outcome
 
+    async def _close_uploader(self, *, after_delivery: bool = False) -> None:
+        if after_delivery:
+            await self.uploader.wait_delivered(24 * 3600.0)
+        with contextlib.suppress(Exception):
+            await self.uploader.aclose()
+
     async def _do_finish(self) -> StopOutcome:
         assert self._leaving is not None
         outcome = await self._leaving
@@ -539,9 +544,13 @@ class ChannelRecording:
             try:
                 result = await self.uploader.finish(self.settings.drain_timeout_seconds)
                 status = result.status
+                if status == "uploaded":
+                    await self.uploader.wait_delivered(10.0)  # event 31 with the file list
             finally:
-                with contextlib.suppress(Exception):
-                    await self.uploader.aclose()
+                if status == "uploaded":
+                    await self._close_uploader()
+                else:  # re-uploading from the backup goes on
+                    self._spawn(self._close_uploader(after_delivery=True))
         mode, files = file_list(self.mode, self.mp4, self._files())
         self._final = StopOutcome(
             server_response=ServerResponse(

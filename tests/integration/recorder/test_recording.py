@@ -257,3 +257,25 @@ async def test_update_switches_the_audio_subscription_mid_recording(
     assert tone_strength(before, rate, tone_for(1)) < 0.05
     assert tone_strength(after, rate, tone_for(1)) > 0.5
     assert tone_strength(after, rate, tone_for(0)) < 0.05
+
+
+async def test_async_stop_answers_at_once_and_the_upload_finishes_later(
+    recorder: RecorderProcess, room: str, publish: PublishFactory
+) -> None:
+    async with recorder.client() as client:
+        rec = await start_recording(client, recorder, room, RECORDER_UID, mix_config())
+        async with publish(room, uids(1), width=160, height=120):
+            await wait_status(client, recorder, rec, 5)
+            await asyncio.sleep(3)
+            response = await client.post(
+                recorder.url(rec.path("stop")),
+                json={"cname": room, "uid": RECORDER_UID, "clientRequest": {"async_stop": True}},
+            )
+        assert response.status_code == 200, response.text
+        assert response.json()["serverResponse"]["uploadingStatus"] == "unknown"
+        uploaded = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 31, 30)
+        names = [f["fileName"] for f in uploaded.payload["details"]["fileList"]]
+        assert f"rec/{rec.sid}_{safe_cname(room)}.m3u8" in names
+        exit_event = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 11, 30)
+        assert exit_event.payload["details"]["exitStatus"] == 0
+        assert await query_status(client, recorder, rec) == 8
