@@ -223,6 +223,10 @@ class ChannelRecording:
         app = settings.app(appid)
         if app is None:
             raise errors.invalid_appid()
+        if app.janus.token_auth and request.token is None:
+            raise errors.invalid_parameter(
+                "clientRequest.token: the channel server of this app requires a token"
+            )
         self.mp4 = bool(request.recording_file_config and request.recording_file_config.mp4)
         self.spool = settings.spool_dir / sid
         names = RecordingNames(sid=sid, cname=resource.cname)

@@ -46,8 +46,9 @@ class JanusSettings(_Model):
     """Janus ``api_secret`` sent with every request, if the server demands one."""
 
     token_auth: bool = False
-    """Janus core ``token_auth`` is on: the start request's ``token`` is also sent as the
-    Janus API token (besides being the VideoRoom join token)."""
+    """Janus core ``token_auth`` is on. The start request's ``token`` is always sent, as the
+    Janus API token and as the VideoRoom join token; with this on, a start without a token is
+    refused at once (400, code 2 naming ``clientRequest.token``)."""
 
 
 class CallbackSettings(_Model):
@@ -100,7 +101,7 @@ class RecorderSettings(_Model):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     """Default callbacks for apps without their own."""
 
-    spool_dir: Path = Path("/var/lib/cloudrec/spool")
+    spool_dir: Path = Path("/var/spool/cloudrec")
     """Where segments are written as they are produced (the hand-over to the uploader)."""
 
     backup_dir: Path = Path("/var/lib/cloudrec/backup")

@@ -225,7 +225,7 @@ async def test_metrics_count_requests_and_delivered_callbacks(recorder: Recorder
     assert "cloudrec_callbacks_sent_total" in text
 
 
-async def test_a_token_the_channel_server_refuses_is_code_110_and_a_valid_one_records(
+async def test_a_missing_or_refused_token_is_refused_and_a_valid_one_records(
     tmp_path: Path,
     janus_with_tokens: Janus,
     callback_sink: CallbackSink,
@@ -235,10 +235,14 @@ async def test_a_token_the_channel_server_refuses_is_code_110_and_a_valid_one_re
     janus_with_tokens.create_room(room)
     bucket = "tok-" + secrets.token_hex(4)
     s3_server.create_bucket(bucket)
-    own = start_recorder(tmp_path, janus_with_tokens, callback_sink, s3_server, bucket)
+    apps = {"testapp": {"janus": {"httpUrl": janus_with_tokens.http_url, "tokenAuth": True}}}
+    own = start_recorder(tmp_path, janus_with_tokens, callback_sink, s3_server, bucket, apps=apps)
     try:
         async with own.client() as client:
             rid = await acquire(client, own, room, "5008")
+            missing = await start(client, own, rid, room, "5008", mix_request(own))
+            assert (missing.status_code, missing.json()["code"]) == (400, 2)
+            assert "clientRequest.token" in missing.json()["reason"]
             request = {
                 **mix_request(own),
                 "token": "1,janus,janus.plugin.videoroom:bm90LXNpZ25lZA==",
@@ -279,3 +283,16 @@ async def test_the_protocol_client_round_trips_with_typed_errors(
             await client.stop(recorder.app_id, rid, started.sid, "mix", room, "5009")
         with pytest.raises(NotFoundError):
             await client.query(recorder.app_id, rid, "0" * 32, "mix")
+
+
+async def test_a_storage_vendor_the_recorder_cannot_write_to_is_code_2(
+    recorder: RecorderProcess, room: str
+) -> None:
+    request = mix_request(recorder)
+    request["storageConfig"] = {**request["storageConfig"], "vendor": 5, "region": 0}
+    async with recorder.client() as client:
+        rid = await acquire(client, recorder, room, "5010")
+        response = await start(client, recorder, rid, room, "5010", request)
+    assert response.status_code == 400
+    assert response.json()["code"] == 2
+    assert "vendor" in response.json()["reason"]

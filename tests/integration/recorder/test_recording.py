@@ -59,14 +59,14 @@ def assert_layout(
 
 
 @pytest.mark.parametrize(
-    ("layout", "count", "size", "fps"),
+    ("layout", "count", "size", "fps", "mp4"),
     [
-        (VideoLayout.FLOAT, 2, (320, 240), 15),
-        (VideoLayout.BEST_FIT, 4, (640, 360), 10),
-        (VideoLayout.VERTICAL, 5, (640, 360), 15),
-        (VideoLayout.BEST_FIT, 1, (320, 240), 15),
+        (VideoLayout.FLOAT, 2, (320, 240), 15, False),
+        (VideoLayout.BEST_FIT, 4, (640, 360), 10, False),
+        (VideoLayout.VERTICAL, 5, (640, 360), 15, False),
+        (VideoLayout.BEST_FIT, 1, (320, 240), 15, True),
     ],
-    ids=["float-2", "bestfit-4", "vertical-5", "bestfit-1"],
+    ids=["float-2", "bestfit-4", "vertical-5", "bestfit-1-with-mp4"],
 )
 async def test_the_mix_shows_each_publishers_colour_where_its_layout_puts_it(
     recorder: RecorderProcess,
@@ -77,6 +77,7 @@ async def test_the_mix_shows_each_publishers_colour_where_its_layout_puts_it(
     count: int,
     size: tuple[int, int],
     fps: int,
+    mp4: bool,
 ) -> None:
     width, height = size
     users = uids(count)
@@ -92,7 +93,12 @@ async def test_the_mix_shows_each_publishers_colour_where_its_layout_puts_it(
         transcoding["maxResolutionUid"] = lead
     async with recorder.client() as client:
         rec = await start_recording(
-            client, recorder, room, RECORDER_UID, mix_config(transcodingConfig=transcoding)
+            client,
+            recorder,
+            room,
+            RECORDER_UID,
+            mix_config(transcodingConfig=transcoding),
+            av_file_type=("hls", "mp4") if mp4 else ("hls",),
         )
         assert await query_status(client, recorder, rec) == 4
         async with publish(room, users, width=160, height=120, fps=fps):
@@ -100,10 +106,21 @@ async def test_the_mix_shows_each_publishers_colour_where_its_layout_puts_it(
             await asyncio.sleep(5)
             stopped = await stop_recording(client, recorder, rec)
     response = stopped["serverResponse"]
-    assert response["fileListMode"] == "string"
     assert response["uploadingStatus"] == "uploaded"
-    assert response["fileList"] == f"rec/{rec.sid}_{safe_cname(room)}.m3u8"
-    [playlist] = download(recorder, [response["fileList"]], tmp_path)
+    playlist_key = f"rec/{rec.sid}_{safe_cname(room)}.m3u8"
+    if mp4:
+        assert response["fileListMode"] == "json"
+        names = [f["fileName"] for f in response["fileList"]]
+        mp4_key = f"rec/{rec.sid}_{safe_cname(room)}_0.mp4"
+        assert sorted(names) == sorted([playlist_key, mp4_key])
+        movie = tmp_path / "movie.mp4"
+        movie.write_bytes(recorder.s3.get_object(recorder.bucket, mp4_key))
+        assert stream_kinds(movie) == ["audio", "video"]
+        assert_layout(decode_video(movie).frames[-fps][1], layout, users, width, height)
+    else:
+        assert response["fileListMode"] == "string"
+        assert response["fileList"] == playlist_key
+    [playlist] = download(recorder, [playlist_key], tmp_path)
     video = decode_video(playlist)
     assert (video.width, video.height) == (width, height)
     assert video.rate == fps
