@@ -42,7 +42,7 @@ from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo
 from cloudrec_recorder.storage.target import StorageTarget
-from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
+from cloudrec_recorder.storage.uploader import JOURNAL_FILE, Uploader, UploadPolicy
 
 KEY = Fernet(Fernet.generate_key())
 
@@ -90,6 +90,7 @@ class Phase:
     cpu_self: float
     cpu_server: float
     nbytes: int
+    playlist_puts: int | None = None
 
     def row(self) -> str:
         mb = self.nbytes / 1e6
@@ -177,6 +178,8 @@ async def uploader_flat_out(
     phase = measure_end("uploader, flat out", server, start, len(names) * size)
     await uploader.aclose()
     assert result.status == "uploaded", result.status
+    journal = (spool / JOURNAL_FILE).read_text().splitlines()
+    phase.playlist_puts = sum(1 for line in journal if ".m3u8\t" in line)
     return phase
 
 
@@ -272,6 +275,7 @@ async def run(args: argparse.Namespace) -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for phase in (flat, floor, paced):
         print(phase.row())
+    print(f"playlist versions uploaded during the flat-out run: {flat.playlist_puts}")
     print(
         f"segment completion -> in bucket ({len(latencies)} segments): "
         f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
