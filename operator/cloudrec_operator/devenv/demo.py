@@ -45,7 +45,7 @@ import yaml
 from cloudrec_operator.devenv.controlplane import ControlPlane, KubectlError
 from cloudrec_operator.devenv.janus import DEFAULT_ICE_INTERFACE
 from cloudrec_operator.devenv.stack import Stack
-from cloudrec_operator.devenv.tools import REPO_ROOT
+from cloudrec_operator.devenv.tools import REPO_ROOT, tool
 
 __all__ = [
     "BUCKET",
@@ -204,6 +204,24 @@ class Console:
             self.line(indent + row)
 
     @contextlib.contextmanager
+    def ticking(self, what: str, every: float = 10.0) -> Iterator[float]:
+        """Print ``... still <what> (N s)`` every ``every`` seconds until the block ends."""
+        began = time.monotonic()
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.wait(every):
+                self.line(f"           ... still {what} ({time.monotonic() - began:.0f}s)")
+
+        ticker = threading.Thread(target=tick, name="demo-progress", daemon=True)
+        ticker.start()
+        try:
+            yield began
+        finally:
+            done.set()
+            ticker.join()
+
+    @contextlib.contextmanager
     def step(self, what: str, component: str, stack: Stack, every: float = 10.0) -> Iterator[None]:
         """Run one step: ``what...``, then ``done (N s)``; progress every ``every`` s.
 
@@ -211,27 +229,13 @@ class Console:
         component that died meanwhile) with the tail of its log.
         """
         self.say(f"{what} ...")
-        began = time.monotonic()
-        done = threading.Event()
-
-        def tick() -> None:
-            while not done.wait(every):
-                self.line(
-                    f"           ... still {what[0].lower()}{what[1:]} "
-                    f"({time.monotonic() - began:.0f}s)"
-                )
-
-        ticker = threading.Thread(target=tick, name="demo-progress", daemon=True)
-        ticker.start()
-        try:
-            yield
-        except (DemoError, KeyboardInterrupt):
-            raise
-        except Exception as error:
-            raise _blame(what, component, stack, error) from error
-        finally:
-            done.set()
-            ticker.join()
+        with self.ticking(what[0].lower() + what[1:], every) as began:
+            try:
+                yield
+            except (DemoError, KeyboardInterrupt):
+                raise
+            except Exception as error:
+                raise _blame(what, component, stack, error) from error
         self.say(f"  done ({time.monotonic() - began:.1f}s)")
 
 
@@ -578,15 +582,33 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _keep_hint(console: Console, result: DemoResult) -> None:
     namespace = os.environ.get("CLOUDREC_NETNS", "")
+    kubectl = tool("kubectl")
     console.say("--keep: the stack stays up until Ctrl-C")
     console.line(f"    export KUBECONFIG={result.kubeconfig}")
     if namespace and namespace != "user":
-        console.line(f"    from another shell: sudo ip netns exec {namespace} kubectl get crec -A")
+        console.line(
+            f"    from another shell: sudo ip netns exec {namespace} env KUBECONFIG="
+            f"{result.kubeconfig} {kubectl} get crec -A"
+        )
     elif namespace == "user":
         console.line(
             f"    from another shell: nsenter --target {os.getpid()} --user --net "
-            "--preserve-credentials kubectl get crec -A"
+            f"--preserve-credentials env KUBECONFIG={result.kubeconfig} {kubectl} get crec -A"
         )
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Cleanup runs to the end: a second Ctrl-C must not leave processes behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
@@ -602,8 +624,10 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
         )
         return 2
     stack = Stack(args.workdir)
+    succeeded = False
     try:
         result = run(stack, console, publish_seconds=args.publish_seconds, layout=args.layout)
+        succeeded = True
         console.say(f"Done: CloudRecording {NAMESPACE}/{RECORDING} Completed, MP4 at {result.mp4}")
         if args.keep:
             _keep_hint(console, result)
@@ -620,11 +644,12 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
         return 1
     except KeyboardInterrupt:
         console.line()
-        console.say("interrupted")
-        return 130
+        console.say("interrupted" if not succeeded else "Ctrl-C")
+        return 0 if succeeded else 130
     finally:
-        console.say("stopping everything ...")
-        stack.stop()
+        console.say("stopping everything (running recordings stop and upload first) ...")
+        with _signals_ignored(), console.ticking("stopping everything"):
+            stack.stop()
         console.say("stopped: no process of the demo is left")
 
 
