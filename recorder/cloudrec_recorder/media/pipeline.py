@@ -31,6 +31,7 @@ from cloudrec_recorder.media.config import (
     MixConfig,
     OutputFile,
     RegionSpec,
+    RenderMode,
     StreamTypes,
     TrackType,
     VideoLayout,
@@ -40,7 +41,7 @@ from cloudrec_recorder.media.config import (
 )
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
-from cloudrec_recorder.media.layout import compute_layout
+from cloudrec_recorder.media.layout import Region, compute_layout
 from cloudrec_recorder.media.output import Output, OutputNames
 from cloudrec_recorder.media.spool import FileReady
 
@@ -449,9 +450,9 @@ class IndividualRecording(_Recording):
         member = self._members.setdefault(uid, _Member())
         member.video = self._new_output(uid, "video", params)
         member.compositor = Compositor(width, height)
-        member.compositor.set_layout(
-            compute_layout(VideoLayout.BEST_FIT, [uid], width, height), "#000000"
-        )
+        # later frames of another size (simulcast layer switch) are letterboxed, never cropped
+        whole = Region(uid, 0, 0, width, height, render_mode=RenderMode.FIT)
+        member.compositor.set_layout([whole], "#000000")
 
     def _produce(self, horizon: float, *, final: bool) -> float:
         if self.config.stream_types.has_video:
