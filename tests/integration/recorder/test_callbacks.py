@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -95,4 +94,3 @@ async def test_a_notification_is_given_up_after_its_retries(flaky: tuple[FlakySi
         "cloudrec_callbacks_failed_total", {"event_type": "11"}
     )
     assert failed == 1.0
-    await asyncio.sleep(0)

@@ -296,3 +296,17 @@ async def test_async_stop_answers_at_once_and_the_upload_finishes_later(
         exit_event = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 11, 30)
         assert exit_event.payload["details"]["exitStatus"] == 0
         assert await query_status(client, recorder, rec) == 8
+
+
+async def test_a_channel_with_a_publisher_is_not_idle(
+    recorder: RecorderProcess, room: str, publish: PublishFactory
+) -> None:
+    async with recorder.client() as client:
+        rec = await start_recording(client, recorder, room, RECORDER_UID, mix_config(maxIdleTime=5))
+        async with publish(room, uids(1), width=160, height=120):
+            await wait_status(client, recorder, rec, 5)
+            await asyncio.sleep(7)
+            assert await query_status(client, recorder, rec) == 5
+            await stop_recording(client, recorder, rec)
+    leave = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 41, 10)
+    assert leave.payload["details"]["leaveCode"] == 16
