@@ -10,6 +10,7 @@ with ``.tmp-``; the uploader's own bookkeeping files start with ``.cloudrec-``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -86,6 +87,25 @@ def playlist_segments(text: str) -> list[str]:
     return uris
 
 
+def newest_ready(versions: Sequence[Sequence[str]], present: Callable[[str], bool]) -> int | None:
+    """Index of the newest playlist version whose listed files are all ``present``.
+
+    ``versions`` are the names each waiting version lists, oldest first. A
+    recording's playlist only grows, so readiness only falls with the version
+    and a binary search finds the answer in O(n log k) even with a long backlog;
+    whatever it returns is fully checked, so a playlist that does not grow is
+    never published early (at worst a ready version is found later).
+    """
+    low, high, best = 0, len(versions) - 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        if all(present(name) for name in versions[middle]):
+            best, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
 def file_info(key: str, name: str, slice_start_ms: int = 0) -> FileInfo:
     """The fileList item of ``name`` uploaded as ``key``."""
     individual = _INDIVIDUAL.search(name)
@@ -107,6 +127,7 @@ __all__ = [
     "file_info",
     "is_output_name",
     "is_playlist",
+    "newest_ready",
     "object_key",
     "playlist_segments",
     "slice_time_ms",

@@ -76,6 +76,7 @@ from cloudrec_recorder.storage.files import (
     file_info,
     is_output_name,
     is_playlist,
+    newest_ready,
     object_key,
     playlist_segments,
     slice_time_ms,
@@ -608,23 +609,11 @@ class Uploader:
                 self._spawn(self._backup_playlist(playlist))
 
     def _newest_ready(self, playlist: _Playlist) -> tuple[int, bytes] | None:
-        """The newest waiting version whose listed files are all in the bucket.
-
-        Playlists only grow (each version lists what the one before did, plus
-        new segments), so readiness only falls with the version: a binary
-        search finds the newest ready one in O(n log k), even with a backlog.
-        """
-        waiting = playlist.waiting
-        low, high, best = 0, len(waiting) - 1, -1
-        while low <= high:
-            middle = (low + high) // 2
-            if all(self._in_bucket(ref) for ref in waiting[middle][2]):
-                best, low = middle, middle + 1
-            else:
-                high = middle - 1
-        if best < 0:
+        """The newest waiting version whose listed files are all in the bucket."""
+        best = newest_ready([w[2] for w in playlist.waiting], self._in_bucket)
+        if best is None:
             return None
-        version, data, _ = waiting[best]
+        version, data, _ = playlist.waiting[best]
         return version, data
 
     def _in_bucket(self, name: str) -> bool:

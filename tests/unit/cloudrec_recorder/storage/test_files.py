@@ -8,6 +8,7 @@ from cloudrec_recorder.storage.files import (
     FileInfo,
     file_info,
     is_output_name,
+    newest_ready,
     playlist_segments,
     slice_time_ms,
 )
@@ -67,3 +68,27 @@ def test_file_info_payload_uses_the_protocols_camel_case_keys() -> None:
         "isPlayable": True,
         "sliceStartTime": 12,
     }
+
+
+GROWING = [["s1"], ["s1", "s2"], ["s1", "s2", "s3"], ["s1", "s2", "s3", "s4"]]
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "expected"),
+    [
+        (set(), None),
+        ({"s1"}, 0),
+        ({"s1", "s2", "s3"}, 2),
+        ({"s1", "s2", "s3", "s4"}, 3),
+        ({"s2", "s3", "s4"}, None),
+        ({"s1", "s3", "s4"}, 0),
+    ],
+)
+def test_the_newest_playlist_version_listing_only_uploaded_segments_goes_next(
+    uploaded: set[str], expected: int | None
+) -> None:
+    assert newest_ready(GROWING, uploaded.__contains__) == expected
+
+
+def test_no_waiting_playlist_version_means_nothing_to_upload() -> None:
+    assert newest_ready([], lambda _name: True) is None
