@@ -167,10 +167,11 @@ class HlsWriter:
         self._container.mux(packet)
 
     def close(self) -> None:
-        """Finish the open segment and write the final playlist (with ENDLIST)."""
+        """Finish the open segment and write the final playlist (with ENDLIST), if any."""
         if self.closed:
             return
         self.closed = True
         if self._container is not None and self._current is not None:
             self._finish_segment(max(self._last_end, self._current[1]))
-        self._write_playlist(ended=True)
+        if self._done:  # no playlist at all for a recording that never produced a segment
+            self._write_playlist(ended=True)

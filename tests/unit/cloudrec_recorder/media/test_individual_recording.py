@@ -150,3 +150,19 @@ def test_a_uid_removed_before_the_worker_runs_is_simply_absent(tmp_path: Path) -
     assert [f.name for f in files] == ["s_c.m3u8"]
     assert announced[-1] == "s_c.m3u8"
     assert recording.failed is None
+
+
+def test_an_individual_recording_that_received_nothing_leaves_no_files(tmp_path: Path) -> None:
+    announced: list[str] = []
+    recording = IndividualRecording(
+        tmp_path, RecordingNames("s", "c"), IndividualConfig(), announced.append
+    )
+
+    async def record() -> list[OutputFile]:
+        recording.start()
+        await asyncio.sleep(0.2)
+        return await recording.stop()
+
+    assert asyncio.run(record()) == []
+    assert announced == []
+    assert list(tmp_path.iterdir()) == []
