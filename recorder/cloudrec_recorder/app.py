@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
+import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -55,6 +56,7 @@ from cloudrec_operator.protocol.models import (
 from cloudrec_recorder import errors
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
+from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, forward_target
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.sessions import Resource, Session, SessionRegistry, new_sid
 from cloudrec_recorder.settings import RecorderSettings
@@ -447,6 +449,8 @@ def create_app(settings: RecorderSettings, factory: RecordingFactory) -> FastAPI
         factory=factory,
     )
 
+    peers = httpx.AsyncClient()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.sender.start()
@@ -455,6 +459,7 @@ def create_app(settings: RecorderSettings, factory: RecordingFactory) -> FastAPI
         finally:
             await state.drain()
             await state.sender.close()
+            await peers.aclose()
 
     app = FastAPI(
         title="cloudrec self-hosted recorder",
@@ -473,6 +478,16 @@ def create_app(settings: RecorderSettings, factory: RecordingFactory) -> FastAPI
     app.add_exception_handler(RequestValidationError, _on_invalid)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
+
+    @app.middleware("http")
+    async def _forward(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        forwarded = FORWARDED_HEADER in request.headers
+        target = forward_target(settings, request.url.path, forwarded)
+        if target is None:
+            return await call_next(request)
+        return await forward(peers, settings, request, target)
 
     @app.middleware("http")
     async def _count(

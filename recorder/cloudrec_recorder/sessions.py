@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 import time
 import uuid
@@ -30,6 +31,7 @@ from cloudrec_recorder import errors
 T = TypeVar("T")
 
 _SEPARATOR = b"."
+_REPLICA = re.compile(rb"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def new_resource_id(replica_id: str) -> str:
@@ -45,7 +47,7 @@ def replica_of(resource_id: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     replica, sep, rest = raw.partition(_SEPARATOR)
-    if not sep or len(rest) != 48 or not replica.isalnum():
+    if not sep or len(rest) != 48 or _REPLICA.fullmatch(replica) is None:
         return None
     return replica.decode()
 

@@ -128,11 +128,24 @@ class RecorderSettings(_Model):
     drain_timeout_seconds: float = Field(default=60.0, gt=0)
     """On SIGTERM, how long running recordings get to stop and finish their files."""
 
-    replica_id: str = Field(default="r0", pattern=r"^[a-z0-9]{1,16}$")
-    """This replica's name, encoded in every resource id so peers can forward requests."""
+    replica_id: str = Field(default="r0", pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    """This replica's name (e.g. the pod name), encoded in every resource id: a request for
+    another replica's resource id is forwarded to that replica."""
 
-    public_base_url: AnyHttpUrl | None = None
-    """URL at which other replicas reach this one (the target of forwarded requests)."""
+    peers: dict[str, AnyHttpUrl] = Field(default_factory=dict)
+    """Replica id -> base URL of that replica, for forwarding (wins over the template)."""
+
+    peer_url_template: str | None = None
+    """Base URL of any replica, ``{replica}`` standing for its id, e.g.
+    ``http://{replica}.cloudrec-recorder-headless:8080`` (StatefulSet pods)."""
+
+    def peer_url(self, replica: str) -> str | None:
+        """Where replica ``replica`` answers, or None when this process cannot tell."""
+        if replica in self.peers:
+            return str(self.peers[replica]).rstrip("/")
+        if self.peer_url_template:
+            return self.peer_url_template.format(replica=replica).rstrip("/")
+        return None
 
     def app(self, appid: str) -> AppSettings | None:
         return self.apps.get(appid)

@@ -191,3 +191,7 @@ def test_a_draining_registry_takes_no_new_acquire(registry: SessionRegistry[str]
     with pytest.raises(errors.ApiError) as exc:
         registry.acquire("app", "room", "42")
     assert code_of(exc) == (503, 501)
+
+
+def test_replica_names_may_be_pod_names() -> None:
+    assert replica_of(new_resource_id("cloudrec-recorder-3")) == "cloudrec-recorder-3"
