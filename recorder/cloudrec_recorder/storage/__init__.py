@@ -8,6 +8,7 @@ Modules (import what you need; this package imports nothing itself):
 * :mod:`.files`: file names and playlists -> ``FileInfo`` (the protocol's fileList items).
 * :mod:`.errors`: uploader error / warning codes (protocol.md §7.6).
 * :mod:`.backup`: ``BackupStore``, the directory files go to when the bucket fails.
+* :mod:`.backup_bucket`: ``BackupBucket``, an optional second bucket mirroring it.
 * :mod:`.uploader`: ``Uploader`` (aiobotocore), ``EventSink``, ``UploadPolicy``, ``UploadResult``.
 * :mod:`.recovery`: ``recover()`` after a restart.
 """

@@ -22,6 +22,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from cloudrec_recorder.storage.backup import TARGET_FILE, BackupStore
+from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.files import is_output_name, is_playlist
 from cloudrec_recorder.storage.target import SealedTargetError, open_target
 from cloudrec_recorder.storage.uploader import (
@@ -67,13 +68,20 @@ async def recover(
     *,
     policy: UploadPolicy | None = None,
     within: float = 60.0,
+    backup_bucket: BackupBucket | None = None,
 ) -> list[Recovered]:
     """Deliver what earlier runs left undelivered; one :class:`Recovered` per recording.
 
     ``events_for(recording)`` gives the event sink of a recording (its sid).
     Recordings whose sealed target is missing or does not open with this key
-    are logged and left on disk untouched.
+    are logged and left on disk untouched. With ``backup_bucket`` (started by
+    the caller), copies found there and missing locally are fetched first.
     """
+    if backup_bucket is not None:
+        for recording in await backup_bucket.recordings():
+            fetched = await backup_bucket.fetch_all(recording, backup.directory(recording))
+            if fetched:
+                log.info("Fetched %d backup copies of recording %s", len(fetched), recording)
     recovered: list[Recovered] = []
     for recording in undelivered_recordings(spool_root, backup):
         spool_dir = spool_root / recording
@@ -101,6 +109,7 @@ async def recover(
             events_for(recording),
             policy=policy,
             sealing_key=sealing_key,
+            backup_bucket=backup_bucket,
         )
         await uploader.start()
         for name in _delivery_order(names):

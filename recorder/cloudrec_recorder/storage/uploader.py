@@ -23,7 +23,8 @@ How a recording's files travel (``Uploader``):
   when uploads lag behind the recording.
 * A failure is retried with doubling back-off (``attempts``); wrong credentials
   or a missing bucket are not retried. After that the file is copied to the
-  :class:`~cloudrec_recorder.storage.backup.BackupStore`, the bucket is treated as
+  :class:`~cloudrec_recorder.storage.backup.BackupStore` (and, when given, to a
+  second bucket, :mod:`~cloudrec_recorder.storage.backup_bucket`), the bucket is treated as
   down (later files go straight to the backup, so recording never waits for a
   dead bucket) and a background task probes the bucket and re-uploads the
   backed-up files, segments before the playlists that list them.
@@ -62,6 +63,7 @@ from botocore.exceptions import ClientError
 from cryptography.fernet import Fernet
 
 from cloudrec_recorder.storage.backup import TARGET_FILE, BackupStore, write_atomically
+from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.errors import (
     ERROR_FILE_PROCESSING,
     ERROR_STORAGE_CONFIG,
@@ -211,6 +213,7 @@ class Uploader:
         *,
         policy: UploadPolicy | None = None,
         sealing_key: Fernet | None = None,
+        backup_bucket: BackupBucket | None = None,
     ) -> None:
         self.target = storage
         self.spool_dir = spool_dir
@@ -219,6 +222,10 @@ class Uploader:
         self.events = events
         self.policy = policy or UploadPolicy()
         self._fernet = sealing_key
+        self.backup_bucket = backup_bucket
+        """Optional second bucket mirroring the backup store (started by the caller)."""
+        self._mirrored: set[str] = set()
+        """Names that may have a copy in the backup bucket (deleted on delivery)."""
         self._media: dict[str, _Media] = {}
         self._playlists: dict[str, _Playlist] = {}
         self._journal: dict[str, str] = {}
@@ -341,6 +348,7 @@ class Uploader:
             # Known to the backup already: re-upload through the normal queue.
             media.state = "backuped"
             media.reported_backup = True
+            self._mirrored |= {name, TARGET_FILE}
         self._enqueue(media)
 
     def _new_playlist_version(self, name: str, data: bytes, *, from_backup: bool) -> None:
@@ -350,6 +358,8 @@ class Uploader:
             playlist = self._playlists[name] = _Playlist(name)
             playlist.in_backup = self.backup.path(self.recording, name).is_file()
             playlist.reported_backup = playlist.in_backup
+            if playlist.in_backup:
+                self._mirrored |= {name, TARGET_FILE}
         if data == playlist.data:
             return
         playlist.data = data
@@ -496,6 +506,11 @@ class Uploader:
         await self._emit(self.events.uploaded, self.playable_files())
         await asyncio.to_thread(write_atomically, self.spool_dir / DELIVERED_FILE, b"")
         await asyncio.to_thread(self._drop_backup)
+        if self.backup_bucket is not None:
+            # Copies whose removal was spawned earlier may still be there: delete all.
+            for name in sorted(self._mirrored):
+                await self.backup_bucket.remove(self.recording, name)
+            self._mirrored.clear()
         self._delivered.set()
 
     def _drop_backup(self) -> None:
@@ -560,7 +575,7 @@ class Uploader:
         if was_backuped or media.in_backup:
             if media.reported_backup:
                 self._reuploaded_batch.append(media.name)
-            self.backup.remove(self.recording, media.name)
+            self._remove_backup_copy(media.name)
             media.in_backup = False
 
     async def _to_backup(self, media: _Media) -> None:
@@ -569,8 +584,11 @@ class Uploader:
             await self._error(ERROR_FILE_PROCESSING, f"file {media.name} vanished from the spool")
             return
         try:
-            await asyncio.to_thread(self.backup.put_file, self.recording, media.name, source)
+            copy = await asyncio.to_thread(self.backup.put_file, self.recording, media.name, source)
             await self._seal_into_backup()
+            if self.backup_bucket is not None:
+                if await self.backup_bucket.put_file(self.recording, media.name, copy):
+                    self._mirrored.add(media.name)
         except OSError as error:
             await self._error(
                 ERROR_FILE_PROCESSING, f"cannot write {media.name} to the backup store: {error}"
@@ -588,11 +606,20 @@ class Uploader:
             return
         self._target_in_backup = True
         path = self.backup.directory(self.recording) / TARGET_FILE
+        token = seal_target(self.target, self._fernet)
         try:
-            await asyncio.to_thread(write_atomically, path, seal_target(self.target, self._fernet))
+            await asyncio.to_thread(write_atomically, path, token)
         except BaseException:
             self._target_in_backup = False
             raise
+        if self.backup_bucket is not None:
+            if await self.backup_bucket.put(self.recording, TARGET_FILE, token):
+                self._mirrored.add(TARGET_FILE)
+
+    def _remove_backup_copy(self, name: str) -> None:
+        self.backup.remove(self.recording, name)
+        if self.backup_bucket is not None:
+            self._spawn(self.backup_bucket.remove(self.recording, name))
 
     def _pump_playlists(self) -> None:
         """Start playlist uploads (or backups) that can go now."""
@@ -636,7 +663,7 @@ class Uploader:
         playlist.waiting = [w for w in playlist.waiting if w[0] > version]
         playlist.busy = False
         if playlist.in_backup and version == playlist.version:
-            self.backup.remove(self.recording, playlist.name)
+            self._remove_backup_copy(playlist.name)
             playlist.in_backup = False
             playlist.backuped_version = 0
             if playlist.reported_backup:
@@ -650,6 +677,9 @@ class Uploader:
         try:
             await asyncio.to_thread(self.backup.put_bytes, self.recording, playlist.name, data)
             await self._seal_into_backup()
+            if self.backup_bucket is not None:
+                if await self.backup_bucket.put(self.recording, playlist.name, data):
+                    self._mirrored.add(playlist.name)
         except OSError as error:
             await self._error(
                 ERROR_FILE_PROCESSING, f"cannot write {playlist.name} to the backup store: {error}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from cloudrec_operator.devenv.process import ManagedProcess
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_operator.devenv.tools import REPO_ROOT
 from cloudrec_recorder.storage.backup import BackupStore
+from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.files import playlist_segments
 from cloudrec_recorder.storage.recovery import recover
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
@@ -220,3 +222,57 @@ async def test_after_sigkill_during_an_outage_recover_delivers_the_backup(
     await asyncio.to_thread(server.start)
     events = await recover_and_check(server, bucket, tmp_path, key, caplog)
     assert events.file_names("uploaded") >= {PREFIX + "sid0123_room1.m3u8"}
+
+
+async def test_when_the_backup_volume_is_lost_the_second_bucket_brings_the_files_back(
+    s3_server: S3Server, s3_server_fn: S3Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="cloudrec_recorder")
+    customer, customer_bucket = s3_server_fn, new_bucket(s3_server_fn)
+    mirror_bucket = new_bucket(s3_server)
+    mirror = await BackupBucket(target_for(s3_server, mirror_bucket, prefix=("backups",))).start()
+    await asyncio.to_thread(customer.stop)
+    key = Fernet.generate_key()
+    spool = tmp_path / "spool" / RECORDING
+    uploader = Uploader(
+        target_for(customer, customer_bucket),
+        spool,
+        BackupStore(tmp_path / "backup"),
+        RecordedEvents(),
+        policy=FAST,
+        sealing_key=Fernet(key),
+        backup_bucket=mirror,
+    )
+    writer = await record(uploader, spool, 4)
+    result = await uploader.finish(within=20)
+    await uploader.aclose()
+    assert result.status == "backuped"
+    files = writer.files()
+    mirrored = await asyncio.to_thread(bucket_objects, s3_server, mirror_bucket)
+    assert sorted(mirrored) == sorted(
+        f"backups/{RECORDING}/{name}" for name in [*files, ".cloudrec-target"]
+    )
+    for secret in (customer.access_key, customer.secret_key):
+        assert not [k for k, data in mirrored.items() if secret.encode() in data]
+
+    shutil.rmtree(tmp_path / "spool")  # the recorder's volumes are gone with it
+    shutil.rmtree(tmp_path / "backup")
+    await asyncio.to_thread(customer.start)
+    events = RecordedEvents()
+    recovered = await recover(
+        tmp_path / "spool",
+        BackupStore(tmp_path / "backup"),
+        Fernet(key),
+        lambda _sid: events,
+        policy=FAST,
+        within=20,
+        backup_bucket=mirror,
+    )
+    assert [r.recording for r in recovered] == [RECORDING]
+    assert await recovered[0].uploader.wait_delivered(within=20)
+    await recovered[0].uploader.aclose()
+    await mirror.aclose()
+    stored = await asyncio.to_thread(bucket_objects, customer, customer_bucket)
+    assert stored == {PREFIX + name: data for name, data in files.items()}
+    assert await asyncio.to_thread(s3_server.object_keys, mirror_bucket) == []
+    assert_no_secret_anywhere((customer.access_key, customer.secret_key), caplog, events, tmp_path)
