@@ -53,6 +53,7 @@ from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, no
 RESOURCE_ID_UNUSABLE = frozenset({433, 1001})
 ALREADY_STARTED = 7
 TASK_CONFLICT = 53
+QUOTA_EXCEEDED = 406
 #: Body codes on stop meaning "already over" (protocol.md §5.2).
 STOP_ALREADY_OVER = frozenset({49, 435})
 
@@ -386,12 +387,15 @@ def _failed(
             # The lost recording (or, after a fatal error, the dead recorder's ghost in
             # the channel) still holds this channel and uid: retry until it is gone.
             return _transient(
-                tracked.replace(resource_id=None, acquired_at=None),
+                tracked,
                 now,
                 timing,
                 dataclasses.replace(failure, retryable=True),
-                "start (the recording whose start answer was lost still runs)",
+                "start (the channel still holds this uid)",
             )
+    if failure.code == QUOTA_EXCEEDED:
+        # "vendor_over_load": too many concurrent tasks; later, with backoff (§5.2).
+        return _transient(tracked, now, timing, dataclasses.replace(failure, retryable=True), what)
     if failure.retryable or failure.transport:
         return _transient(tracked, now, timing, failure, what)
     if isinstance(step, Update | UpdateLayout):

@@ -346,7 +346,7 @@ def test_lost_start_without_callbacks_acquires_again_and_waits_out_conflicts() -
         DESIRED, lost.replace(resource_id="r2"), Start("r2"), conflict, NOW, TIMING
     )
     assert again.tracked.phase is not Phase.FAILED
-    assert again.tracked.resource_id is None
+    assert again.tracked.resource_id == "r2"
     assert again.tracked.retry_at is not None
 
 
@@ -367,3 +367,10 @@ def test_conflict_after_a_restart_is_the_dead_recorders_ghost_and_is_retried() -
     result = apply_outcome(ON_FAILURE, after_fatal, Start("r2"), conflict, NOW, TIMING)
     assert result.tracked.phase is Phase.CONNECTING
     assert result.tracked.retry_at is not None
+
+
+def test_concurrency_quota_exceeded_is_retried_later() -> None:
+    over = Failure(400, 406, SdkError.GENERAL_ERROR, False, "vendor_over_load")
+    result = apply_outcome(DESIRED, Tracked(), Acquire(), over, NOW, TIMING)
+    assert result.tracked.phase is Phase.PENDING
+    assert result.tracked.retry_at == NOW + timedelta(seconds=1)
