@@ -127,6 +127,14 @@ async def test_the_mix_shows_each_publishers_colour_where_its_layout_puts_it(
     assert stream_kinds(playlist) == ["audio", "video"]
     _, last = video.frames[-fps]  # a second before the end: everyone is in
     assert_layout(last, layout, users, width, height, max_resolution_uid=lead)
+    await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 11, 20)
+    received = recorder.sink.for_sid(rec.sid)
+    assert all(n.signature_ok for n in received)
+    assert {30, 31, 33, 40, 41, 42, 43, 44, 11} <= {n.event_type for n in received}
+    [slice_start] = [n.payload["details"] for n in received if n.event_type == 42]
+    assert slice_start["streamUid"] == "0" and slice_start["mixedAllUser"] is True
+    uploaded = next(n.payload["details"] for n in received if n.event_type == 31)
+    assert playlist_key in [f["fileName"] for f in uploaded["fileList"]]
 
 
 async def test_the_mixed_audio_holds_the_subscribed_tones_and_no_other(
