@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from cloudrec_recorder.app import RecorderState, create_app
 from cloudrec_recorder.recording import RecordingBuilder
+from cloudrec_recorder.restart import recover_leftovers
 from cloudrec_recorder.settings import RecorderSettings, load_settings
 
 log = logging.getLogger("cloudrec_recorder")
@@ -58,7 +59,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def build_server(settings: RecorderSettings) -> DrainingServer:
-    app = create_app(settings, RecordingBuilder(settings))
+    app = create_app(settings, RecordingBuilder(settings), background=[recover_leftovers])
     config = uvicorn.Config(
         app,
         host=settings.host,

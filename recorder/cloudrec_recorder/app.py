@@ -15,10 +15,12 @@ joins the channel and records (:mod:`cloudrec_recorder.recording`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -434,8 +436,16 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return _error_response(errors.internal(type(exc).__name__))
 
 
-def create_app(settings: RecorderSettings, factory: RecordingFactory) -> FastAPI:
-    """The ASGI app; ``factory`` builds the recordings."""
+BackgroundJob = Callable[["RecorderState"], Coroutine[Any, Any, None]]
+"""Work started with the app and cancelled at shutdown (e.g. delivering a crashed run's files)."""
+
+
+def create_app(
+    settings: RecorderSettings,
+    factory: RecordingFactory,
+    background: Sequence[BackgroundJob] = (),
+) -> FastAPI:
+    """The ASGI app; ``factory`` builds the recordings; ``background`` jobs run alongside."""
     metrics = Metrics()
     state = RecorderState(
         settings=settings,
@@ -454,10 +464,16 @@ def create_app(settings: RecorderSettings, factory: RecordingFactory) -> FastAPI
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.sender.start()
+        jobs = [asyncio.create_task(job(state)) for job in background]
         try:
             yield
         finally:
             await state.drain()
+            for task in jobs:
+                task.cancel()
+            for task in jobs:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             await state.sender.close()
             await peers.aclose()
 

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ import httpx
 from cloudrec_operator.protocol.events import sign
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings
+from cloudrec_recorder.storage.files import FileInfo as StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -256,3 +257,32 @@ class RecordingEvents:
 
     def session_exit(self, abnormal: bool = False) -> None:
         self.emit(11, exitStatus=1 if abnormal else 0)
+
+
+MODULE_UPLOADER = 1
+"""``module`` of events 1 and 2 for the uploader."""
+
+
+@dataclass
+class UploaderEvents:
+    """The uploader's event sink: events 30-33 and uploader errors/warnings (1, 2)."""
+
+    events: RecordingEvents
+
+    async def uploader_started(self) -> None:
+        self.events.emit(30, status=0)
+
+    async def uploaded(self, files: Sequence[StoredFile]) -> None:
+        self.events.emit(31, status=0, fileList=[f.to_payload() for f in files])
+
+    async def backuped(self, files: Sequence[StoredFile]) -> None:
+        self.events.emit(32, status=0, fileList=[f.to_payload() for f in files])
+
+    async def progress(self, value: int) -> None:
+        self.events.emit(33, progress=value)
+
+    async def uploader_warning(self, code: int, message: str) -> None:
+        self.events.warning(MODULE_UPLOADER, code)
+
+    async def uploader_error(self, code: int, message: str) -> None:
+        self.events.error(MODULE_UPLOADER, code, message)

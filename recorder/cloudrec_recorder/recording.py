@@ -25,7 +25,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -58,9 +57,10 @@ from cloudrec_recorder.channel.room import (
     PublisherLeft,
     PublisherUpdated,
 )
-from cloudrec_recorder.events import RecordingEvents
+from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
+from cloudrec_recorder.restart import write_metadata
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.storage.backup import BackupStore
@@ -167,34 +167,6 @@ def file_list(
     return "json", [FileInfo.model_validate(f.to_payload()) for f in files]
 
 
-# ------------------------------------------------------------------ the uploader's events
-
-
-@dataclass
-class UploaderEvents:
-    """The uploader's event sink: events 30-33 and uploader errors/warnings (1, 2)."""
-
-    events: RecordingEvents
-
-    async def uploader_started(self) -> None:
-        self.events.emit(30, status=0)
-
-    async def uploaded(self, files: Sequence[StoredFile]) -> None:
-        self.events.emit(31, status=0, fileList=[f.to_payload() for f in files])
-
-    async def backuped(self, files: Sequence[StoredFile]) -> None:
-        self.events.emit(32, status=0, fileList=[f.to_payload() for f in files])
-
-    async def progress(self, value: int) -> None:
-        self.events.emit(33, progress=value)
-
-    async def uploader_warning(self, code: int, message: str) -> None:
-        self.events.warning(UPLOADER_MODULE, code)
-
-    async def uploader_error(self, code: int, message: str) -> None:
-        self.events.error(UPLOADER_MODULE, code, message)
-
-
 # ------------------------------------------------------------------ the recording
 
 
@@ -251,6 +223,7 @@ class ChannelRecording:
         except ValueError as exc:
             raise errors.invalid_parameter(f"recordingConfig.transcodingConfig: {exc}") from None
         self.settings = settings
+        self.appid = appid
         self.mode = mode
         self.sid = sid
         self.config = config
@@ -304,6 +277,13 @@ class ChannelRecording:
         except ChannelError as exc:
             raise errors.channel_unreachable(type(exc).__name__) from None
         self._status = PARTLY_READY
+        write_metadata(
+            self.spool,
+            appid=self.appid,
+            cname=self.channel.room,
+            uid=self.channel.uid,
+            mode=self.mode.value,
+        )
         try:
             await self.uploader.start()
             self._uploader_running = True

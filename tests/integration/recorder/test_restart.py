@@ -1,0 +1,61 @@
+"""A recorder killed mid-recording delivers what it had recorded once it runs again."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.recorder import CallbackSink, start_recorder
+from tests.integration.recorder.checks import mix_config, start_recording, wait_status
+
+from cloudrec_operator.devenv.janus import Janus
+from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_recorder.media.naming import safe_cname
+
+pytestmark = [pytest.mark.media, pytest.mark.timeout(120)]
+
+
+async def test_files_of_a_killed_recorder_reach_the_bucket_after_restart(
+    tmp_path: Path,
+    janus: Janus,
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+) -> None:
+    bucket = "crash-" + secrets.token_hex(4)
+    s3_server.create_bucket(bucket)
+    key = secrets.token_urlsafe(24)
+    first = start_recorder(
+        tmp_path, janus, callback_sink, s3_server, bucket, storageEncryptionKey=key
+    )
+    try:
+        async with first.client() as client, publish(room, "1001", width=160, height=120):
+            rec = await start_recording(client, first, room, "900004", mix_config())
+            await wait_status(client, first, rec, 5)
+            await asyncio.sleep(5)
+            first.process.kill()
+    finally:
+        first.process.stop()
+    spool = tmp_path / "spool" / rec.sid
+    recorded = sorted(p.name for p in spool.glob("*.ts") if not p.name.startswith("."))
+    assert recorded, "nothing was recorded before the kill"
+
+    second = start_recorder(
+        tmp_path, janus, callback_sink, s3_server, bucket, storageEncryptionKey=key
+    )
+    try:
+        exit_event = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 11, 60)
+    finally:
+        second.process.stop()
+    assert exit_event.payload["details"]["exitStatus"] == 1
+    assert exit_event.payload["cname"] == room
+    assert exit_event.signature_ok
+    keys = set(s3_server.object_keys(bucket))
+    assert {f"rec/{name}" for name in recorded} <= keys
+    playlist = s3_server.get_object(bucket, f"rec/{rec.sid}_{safe_cname(room)}.m3u8").decode()
+    listed = [line for line in playlist.splitlines() if line and not line.startswith("#")]
+    assert listed and all(f"rec/{name}" in keys for name in listed)
