@@ -34,6 +34,20 @@ class Started:
         return f"resourceid/{self.rid}/sid/{self.sid}/mode/{mode}/{action}"
 
 
+def mix_request(recorder: RecorderProcess, **config: Any) -> dict[str, Any]:
+    return {
+        "recordingConfig": {
+            "channelType": 0,
+            "streamTypes": 2,
+            "maxIdleTime": 30,
+            "transcodingConfig": {"width": 320, "height": 240, "fps": 15, "bitrate": 300},
+            **config,
+        },
+        "recordingFileConfig": {"avFileType": ["hls"]},
+        "storageConfig": recorder.storage_config(),
+    }
+
+
 def mix_config(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {"channelType": 0, "streamTypes": 2, "maxIdleTime": 30}
     config.update(overrides)

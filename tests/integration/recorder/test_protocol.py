@@ -21,6 +21,7 @@ from tests.fixtures.recorder import (
     RecorderProcess,
     start_recorder,
 )
+from tests.integration.recorder.checks import mix_request
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.s3 import S3Server
@@ -34,20 +35,6 @@ from cloudrec_operator.protocol.errors import (
 from cloudrec_operator.protocol.models import AcquireClientRequest, StartRequest
 
 pytestmark = pytest.mark.media
-
-
-def mix_request(recorder: RecorderProcess, **config: Any) -> dict[str, Any]:
-    return {
-        "recordingConfig": {
-            "channelType": 0,
-            "streamTypes": 2,
-            "maxIdleTime": 30,
-            "transcodingConfig": {"width": 320, "height": 240, "fps": 15, "bitrate": 300},
-            **config,
-        },
-        "recordingFileConfig": {"avFileType": ["hls"]},
-        "storageConfig": recorder.storage_config(),
-    }
 
 
 async def acquire(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
-from tests.integration.recorder.test_protocol import mix_request
+from tests.integration.recorder.checks import mix_request
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import free_port
