@@ -283,3 +283,10 @@ async def test_a_storage_vendor_the_recorder_cannot_write_to_is_code_2(
     assert response.status_code == 400
     assert response.json()["code"] == 2
     assert "vendor" in response.json()["reason"]
+
+
+def test_no_secret_reaches_the_recorders_log(recorder: RecorderProcess) -> None:
+    log = recorder.log_path.read_text()
+    assert "Started recording" in log  # the tests above did record
+    for secret in (recorder.customer_secret, recorder.s3.secret_key, recorder.sink.secret):
+        assert secret not in log

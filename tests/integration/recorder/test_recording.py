@@ -31,6 +31,7 @@ from tests.integration.recorder.checks import (
     wait_status,
 )
 
+from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.publisher import color_for, tone_for
 from cloudrec_recorder.media.config import VideoLayout
 from cloudrec_recorder.media.layout import compute_layout
@@ -318,3 +319,16 @@ async def test_a_channel_with_a_publisher_is_not_idle(
             await stop_recording(client, recorder, rec)
     leave = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 41, 10)
     assert leave.payload["details"]["leaveCode"] == 16
+
+
+async def test_a_channel_that_disappears_ends_the_recording_abnormally(
+    recorder: RecorderProcess, room: str, janus: Janus
+) -> None:
+    async with recorder.client() as client:
+        rec = await start_recording(client, recorder, room, RECORDER_UID, mix_config())
+        await asyncio.to_thread(janus.destroy_room, room)
+        leave = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 41, 20)
+        assert leave.payload["details"]["leaveCode"] == 0
+        exit_event = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 11, 20)
+        assert exit_event.payload["details"]["exitStatus"] == 1
+        assert await query_status(client, recorder, rec) == 20
