@@ -146,16 +146,17 @@ def test_helm_install_creates_every_object_of_the_release(
     )
     expected = {
         ("Deployment", "rec-cloud-recording-operator-operator"),
-        ("Deployment", "rec-cloud-recording-operator-recorder"),
+        ("StatefulSet", "rec-cloud-recording-operator-recorder"),
         ("Service", "rec-cloud-recording-operator-callbacks"),
         ("Service", "rec-cloud-recording-operator-recorder"),
+        ("Service", "rec-cloud-recording-operator-recorder-peers"),
         ("ServiceAccount", "rec-cloud-recording-operator-operator"),
         ("Secret", "rec-cloud-recording-operator-recorder-config"),
         ("PodDisruptionBudget", "rec-cloud-recording-operator-recorder"),
     }
     listed = control_plane.kubectl(
         "get",
-        "deployments,services,serviceaccounts,secrets,poddisruptionbudgets",
+        "deployments,statefulsets,services,serviceaccounts,secrets,poddisruptionbudgets",
         "-n",
         release,
         "-l",
