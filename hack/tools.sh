@@ -5,6 +5,7 @@
 #   kube-testbin (kube-apiserver, etcd, kube-controller-manager, kubectl), Kubernetes v1.34.4
 #   helm          v3.22.0
 #   versitygw     v1.7.0 (S3-compatible server, posix backend)
+#   kstatus       hack/kstatus (sigs.k8s.io/cli-utils v0.37.2, the health library Flux uses)
 #
 # Prints the bin directory on stdout when done. Progress goes to stderr.
 set -euo pipefail
@@ -12,6 +13,7 @@ set -euo pipefail
 K8S_VERSION=v1.34.4
 HELM_VERSION=v3.22.0
 VERSITYGW_VERSION=v1.7.0
+KSTATUS_VERSION=cli-utils-v0.37.2
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLOUDREC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudrec}
@@ -70,6 +72,17 @@ build_go_tool() { # name module version
 
 build_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
 build_go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+build_kstatus() {
+  local out="$cache/kstatus-$KSTATUS_VERSION/kstatus"
+  if [ ! -x "$out" ]; then
+    log "building kstatus ($KSTATUS_VERSION)"
+    mkdir -p "$(dirname "$out")"
+    (cd "$here/kstatus" && timed "kstatus build" go build -trimpath -ldflags "-s -w" -o "$out" .)
+  fi
+  ln -sfn "$out" "$bin/kstatus"
+}
+
 build_k8s
+build_kstatus
 log "tools ready in $bin"
 echo "$bin"

@@ -10,7 +10,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[3]
 """The repository checkout this package was installed from (editable install)."""
 
-TOOLS = ("kube-apiserver", "kube-controller-manager", "etcd", "kubectl", "helm", "versitygw")
+TOOLS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "etcd",
+    "kubectl",
+    "helm",
+    "versitygw",
+    "kstatus",
+)
 
 
 class ToolMissingError(RuntimeError):
