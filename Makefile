@@ -56,12 +56,14 @@ fmt: install ## Format and autofix
 	$(BIN)/ruff check --fix .
 
 .PHONY: crds
-crds: install ## Regenerate crds/ (and the chart's copy) from the pydantic models
+crds: install ## Regenerate crds/, the chart's copy and the field reference in docs/ from the models
 	$(PY) -m cloudrec_operator.crdgen crds
+	$(PY) hack/gen_reference.py
 
 .PHONY: verify
 verify: install ## Fail when generated files (CRDs, chart copy, docs) are stale
 	$(PY) -m cloudrec_operator.crdgen crds --check
+	$(PY) hack/gen_reference.py --check
 
 .PHONY: demo
 demo: install tools ## A real recording of a real channel, applied with kubectl, landing in a real bucket
