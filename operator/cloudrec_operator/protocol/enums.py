@@ -54,6 +54,14 @@ class StreamTypes(IntEnum):
     VIDEO_ONLY = 1
     AUDIO_AND_VIDEO = 2
 
+    @property
+    def has_audio(self) -> bool:
+        return self is not StreamTypes.VIDEO_ONLY
+
+    @property
+    def has_video(self) -> bool:
+        return self is not StreamTypes.AUDIO_ONLY
+
 
 class StreamMode(StrEnum):
     """`recordingConfig.streamMode` (individual mode only)."""

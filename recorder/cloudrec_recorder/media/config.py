@@ -1,14 +1,17 @@
 """Settings of a media pipeline: the mix canvas, audio profile, stream types and output formats.
 
-The enums carry the protocol's numbers (protocol.md §3.2.1, §3.2.2), so a wire value converts with
-``VideoLayout(n)``; the media package itself does not depend on the protocol models.
+The layout, render mode, audio profile and stream type enums are the protocol's own
+(``cloudrec_operator.protocol.enums``), so a wire value converts with ``VideoLayout(n)``; the
+media package depends on no protocol model.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import StrEnum
+
+from cloudrec_operator.protocol.enums import AudioProfile, RenderMode, StreamTypes, VideoLayout
 
 __all__ = [
     "SUPPORTED_FPS",
@@ -28,46 +31,6 @@ __all__ = [
 ]
 
 _COLOR = re.compile(r"^#([0-9A-Fa-f]{6})$")
-
-
-class VideoLayout(IntEnum):
-    """`mixedVideoLayout`: floating, best fit grid, vertical, custom `layoutConfig` regions."""
-
-    FLOAT = 0
-    BEST_FIT = 1
-    VERTICAL = 2
-    CUSTOM = 3
-
-
-class RenderMode(IntEnum):
-    """How a video fills its region: crop (cover, the default) or fit (letterbox)."""
-
-    CROP = 0
-    FIT = 1
-
-
-class AudioProfile(IntEnum):
-    """`audioProfile`: 48 kHz mono ~48 kbps, mono ~128 kbps, stereo ~192 kbps."""
-
-    MUSIC_STANDARD = 0
-    MUSIC_HIGH_QUALITY = 1
-    MUSIC_HIGH_QUALITY_STEREO = 2
-
-
-class StreamTypes(IntEnum):
-    """`streamTypes`: which media a recording writes."""
-
-    AUDIO_ONLY = 0
-    VIDEO_ONLY = 1
-    AUDIO_AND_VIDEO = 2
-
-    @property
-    def has_audio(self) -> bool:
-        return self is not StreamTypes.VIDEO_ONLY
-
-    @property
-    def has_video(self) -> bool:
-        return self is not StreamTypes.AUDIO_ONLY
 
 
 class TrackType(StrEnum):
