@@ -19,6 +19,7 @@ from enum import IntEnum
 from http import HTTPStatus
 from typing import Any
 
+from cloudrec_operator.api.enums import RecordingErrorCode
 from cloudrec_operator.protocol.events import EventType, LeaveCode
 
 __all__ = [
@@ -174,41 +175,8 @@ def is_exited(status: int) -> bool:
     return status in (RecordingStatus.EXITED, RecordingStatus.EXITED_ABNORMALLY)
 
 
-class SdkErrorCode(IntEnum):
-    """The seed SDK's `RecordingErrorCode` values (header `IAgoraCloudRecording.h`).
-
-    Member names follow the seed (`kRecordingErrorRecorderInitFailed`,
-    `kRecordingErrorRecorderExpireExit`); the header's shorter names `RECORDER_INIT`,
-    `UPLOADER_INIT` and `RECORDER_EXIT` are aliases of the same values.
-    """
-
-    OK = 0
-    CONNECT_ERROR = 430
-    DISCONNECTED = 431
-    INVALID_PARAMETER = 432
-    INVALID_OPERATION = 433
-    NO_USERS = 434
-    NO_RECORDED_DATA = 435
-    RECORDER_INIT_FAILED = 436
-    RECORDER_FAILED = 437
-    UPLOADER_INIT_FAILED = 438
-    UPLOADER_FAILED = 439
-    BACKUP_FAILED = 440
-    RECORDER_EXPIRE_EXIT = 441
-    GENERAL_ERROR = 442
-    RECORDER_INIT = 436
-    UPLOADER_INIT = 438
-    RECORDER_EXIT = 441
-
-    @property
-    def reason(self) -> str:
-        """CamelCase name for Events and status, e.g. `InvalidParameter`, `RecorderInitFailed`."""
-        return "".join(part.capitalize() for part in self.name.split("_"))
-
-    @property
-    def seed_name(self) -> str:
-        """The seed's identifier, e.g. `kRecordingErrorNoUsers`."""
-        return f"kRecordingError{self.reason}"
+SdkErrorCode = RecordingErrorCode
+"""The seed SDK's error codes: the API's own enum, so status, Events and protocol errors agree."""
 
 
 _INVALID_PARAMETER_CODES = frozenset(
