@@ -58,9 +58,21 @@ def test_the_seed_has_fourteen_error_codes_from_430_on() -> None:
     [
         (SdkErrorCode.OK, "Ok", "kRecordingErrorOk"),
         (SdkErrorCode.INVALID_PARAMETER, "InvalidParameter", "kRecordingErrorInvalidParameter"),
-        (SdkErrorCode.RECORDER_INIT_FAILED, "RecorderInitFailed", "kRecordingErrorRecorderInitFailed"),
-        (SdkErrorCode.UPLOADER_INIT_FAILED, "UploaderInitFailed", "kRecordingErrorUploaderInitFailed"),
-        (SdkErrorCode.RECORDER_EXPIRE_EXIT, "RecorderExpireExit", "kRecordingErrorRecorderExpireExit"),
+        (
+            SdkErrorCode.RECORDER_INIT_FAILED,
+            "RecorderInitFailed",
+            "kRecordingErrorRecorderInitFailed",
+        ),
+        (
+            SdkErrorCode.UPLOADER_INIT_FAILED,
+            "UploaderInitFailed",
+            "kRecordingErrorUploaderInitFailed",
+        ),
+        (
+            SdkErrorCode.RECORDER_EXPIRE_EXIT,
+            "RecorderExpireExit",
+            "kRecordingErrorRecorderExpireExit",
+        ),
         (SdkErrorCode.GENERAL_ERROR, "GeneralError", "kRecordingErrorGeneralError"),
     ],
 )
