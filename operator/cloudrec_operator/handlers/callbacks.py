@@ -16,7 +16,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
-from cloudrec_operator.metrics import CALLBACKS_RECEIVED, CALLBACKS_REJECTED, REGISTRY
+from cloudrec_operator.metrics import (
+    CALLBACKS_RECEIVED,
+    CALLBACKS_REJECTED,
+    RECONCILE_ERRORS,
+    REGISTRY,
+)
 from cloudrec_operator.protocol.events import Notification, verify
 from cloudrec_operator.reconcile.model import Notified
 
@@ -92,6 +97,7 @@ async def _apply(rt: Runtime, key: tuple[str, str], notified: Notified) -> None:
     try:
         await reconcile(rt, body, notification=notified)
     except Exception as error:  # logged; the timer's next pass repeats the work
+        RECONCILE_ERRORS.inc()
         log.error("Applying a callback to %s/%s failed: %s", key[0], key[1], type(error).__name__)
 
 

@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
 from aiohttp import web
 
+from cloudrec_operator.metrics import RECONCILE_ERRORS
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 
@@ -37,7 +39,7 @@ LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
 log = logging.getLogger("cloudrec_operator")
 
 
-def has_external_recording(status: kopf.Status, **_: Any) -> bool:
+def has_external_recording(status: Mapping[str, Any], **_: Any) -> bool:
     """The timer's filter: a recording exists (or is about to, after a restart backoff)."""
     phase = status.get("phase")
     if phase in LIVE_PHASES:
@@ -124,6 +126,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
         try:
             await reconcile(rt, body)
         except Exception as error:  # the next tick tries again
+            RECONCILE_ERRORS.inc()
             log.error("Reconcile pass failed: %s", type(error).__name__)
 
     @kopf.on.delete(*resource, optional=True, registry=registry, backoff=5)

@@ -1,0 +1,86 @@
+"""Per-process bookkeeping of the operator: notices, sids, adoption, the timer's filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cloudrec_operator.handlers.operator import has_external_recording
+from cloudrec_operator.handlers.runtime import Known, Runtime
+from cloudrec_operator.metrics import REGISTRY
+from cloudrec_operator.reconcile.model import Phase, Tracked
+from cloudrec_operator.reconcile.timing import Timing
+from cloudrec_operator.settings import Settings
+
+
+class NoKube:
+    """Stands in for the API facade where a test never reaches it."""
+
+    writes = 0
+
+    def close(self) -> None:
+        pass
+
+
+def runtime() -> Runtime:
+    return Runtime(settings=Settings(), kube=NoKube(), timing=Timing())  # type: ignore[arg-type]
+
+
+def test_a_notice_is_applied_once_and_the_memory_is_bounded() -> None:
+    rt = runtime()
+    assert not rt.seen_notice("a", limit=2)
+    assert rt.seen_notice("a", limit=2)
+    rt.seen_notice("b", limit=2)
+    rt.seen_notice("c", limit=2)
+    assert not rt.seen_notice("a", limit=2)
+
+
+def test_sids_follow_the_recording_a_resource_owns() -> None:
+    rt = runtime()
+    key = ("ns", "rec")
+    rt.remember(key, Known("u1", Tracked(sid="s1"), {}, ""))
+    assert rt.sids == {"s1": key}
+    rt.remember(key, Known("u1", Tracked(sid="s2", restarts=1), {}, ""))
+    assert rt.sids == {"s2": key}
+    rt.forget(key)
+    assert rt.sids == {}
+
+
+def test_phase_gauge_counts_the_recordings_known() -> None:
+    rt = runtime()
+    rt.remember(("ns", "a"), Known("u", Tracked(phase=Phase.RECORDING), {}, ""))
+    rt.remember(("ns", "b"), Known("u", Tracked(phase=Phase.RECORDING), {}, ""))
+    value = REGISTRY.get_sample_value("cloudrec_recordings", {"phase": "Recording"})
+    assert value == 2
+
+
+def test_a_lost_start_is_adoptable_by_channel_and_uid_only() -> None:
+    rt = runtime()
+    key = ("ns", "rec")
+    rt.bodies[key] = {"spec": {"channelName": "room", "uid": "527"}}
+    rt.remember(key, Known("u", Tracked(resource_id="r1", lost_start="r1"), {}, ""))
+    assert rt.adoptable("room", "527") == key
+    assert rt.adoptable("room", "528") is None
+    rt.remember(key, Known("u", Tracked(resource_id="r1", sid="s1"), {}, ""))
+    assert rt.adoptable("room", "527") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({}, False),
+        ({"phase": "Pending"}, False),
+        ({"phase": "Pending", "restarts": 1}, True),
+        ({"phase": "Connecting"}, True),
+        ({"phase": "Recording"}, True),
+        ({"phase": "Uploading"}, True),
+        ({"phase": "Completed"}, False),
+        ({"phase": "Failed"}, False),
+        ({"phase": "Released"}, False),
+    ],
+)
+def test_the_timer_and_finalizer_exist_only_while_a_recording_may_run(
+    status: dict[str, Any], expected: bool
+) -> None:
+    assert has_external_recording(status) is expected
