@@ -1,0 +1,1 @@
+"""End-to-end recorder benchmark: the real recorder process recording a real Janus room."""

@@ -1,0 +1,127 @@
+"""`python -m benchmarks.recorder [--seconds=30] [--warmup=6] [--publishers=1,4,9]`.
+
+The real recorder end to end, inside ``hack/netns-run`` (Janus needs its veth): one Janus, one
+versitygw; per publisher count a fresh ``python -m cloudrec_recorder`` process and N publisher
+processes (640x360 15 fps VP8 + Opus each), one Mix 640x360 15 fps 500 kbps BestFit HLS
+recording through the protocol, uploaded to the bucket (:mod:`benchmarks.recorder.case`), then
+the ffmpeg floor for the same N (:mod:`benchmarks.recorder.floor`). Prints a markdown table;
+progress and raw numbers go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.recorder.case import record, start_publishers, start_recorder, stop_all
+from benchmarks.recorder.floor import encode_inputs, ffmpeg_command, ffmpeg_floor
+from cloudrec_operator.devenv.janus import Janus
+from cloudrec_operator.devenv.s3 import S3Server
+
+DEFAULT_SECONDS = 30.0
+DEFAULT_WARMUP = 6.0
+
+
+def _option(argv: list[str], name: str, default: str) -> str:
+    for arg in argv:
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def _case(
+    count: int, seconds: float, warmup: float, work: Path, janus: Janus, s3: S3Server, bucket: str
+) -> dict[str, float]:
+    room = f"bench{count}x{secrets.token_hex(3)}"
+    janus.create_room(room, publishers=max(16, count + 2))
+    publishers = start_publishers(work / f"publishers-{count}", janus, room, count)
+    try:
+        recorder, base_url, customer_id, customer_secret = start_recorder(
+            work / f"recorder-{count}", janus
+        )
+        try:
+            assert recorder.pid is not None
+            return asyncio.run(
+                record(
+                    pid=recorder.pid,
+                    base_url=base_url,
+                    customer_id=customer_id,
+                    customer_secret=customer_secret,
+                    spool_dir=work / f"recorder-{count}" / "spool",
+                    room=room,
+                    s3=s3,
+                    bucket=bucket,
+                    seconds=seconds,
+                    warmup=warmup,
+                    publisher_pids=[p.pid for p in publishers if p.pid is not None],
+                )
+            )
+        finally:
+            recorder.stop()
+    finally:
+        stop_all(publishers)
+        janus.destroy_room(room)
+
+
+def _print_table(
+    seconds: float, rows: list[tuple[int, dict[str, float], dict[str, float]]]
+) -> None:
+    print(f"Recorded seconds per case: {seconds:g}\n")
+    print(
+        "| publishers | core/s (recorder, steady) | core/s (recorder, start..stop) | "
+        "core/s (ffmpeg) | ratio | peak RSS MiB (recorder / ffmpeg) | "
+        "start -> first segment in spool / bucket s | stop -> response / ENDLIST s | "
+        "HLS s written | publishers' core/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for count, ours, floor in rows:
+        ratio = ours["core_per_second"] / floor["core_per_second"]
+        print(
+            f"| {count} | {ours['core_per_second']:.3f} | {ours['core_per_second_whole']:.3f} | "
+            f"{floor['core_per_second']:.3f} | {ratio:.2f} | "
+            f"{ours['peak_rss_mib']:.0f} / {floor['peak_rss_mib']:.0f} | "
+            f"{ours['first_spool_segment_s']:.2f} / {ours['first_bucket_segment_s']:.2f} | "
+            f"{ours['stop_response_s']:.2f} / {ours['stop_to_files_s']:.2f} | "
+            f"{ours['recorded_s']:.1f} | {ours['publishers_core_per_second']:.2f} |"
+        )
+
+
+def main(argv: list[str]) -> int:
+    seconds = float(_option(argv, "seconds", str(DEFAULT_SECONDS)))
+    warmup = float(_option(argv, "warmup", str(DEFAULT_WARMUP)))
+    counts = [int(n) for n in _option(argv, "publishers", "1,4,9").split(",")]
+    if not 0 < warmup < seconds:
+        raise SystemExit("--warmup must be between 0 and --seconds")
+    if not os.environ.get("CLOUDREC_NETNS"):
+        raise SystemExit(
+            "run this inside the network namespace (Janus needs its veth): "
+            "hack/netns-run .venv/bin/python -m benchmarks recorder"
+        )
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp:
+        work = Path(tmp)
+        inputs = encode_inputs(max(counts), seconds, work / "inputs")
+        with Janus(work / "janus", debug_level=3) as janus, S3Server(work / "s3") as s3:
+            bucket = "bench-" + secrets.token_hex(4)
+            s3.create_bucket(bucket)
+            for count in counts:
+                ours = _case(count, seconds, warmup, work, janus, s3, bucket)
+                print(f"  {count} publishers: recorder {ours}", file=sys.stderr, flush=True)
+                out = work / f"ffmpeg-{count}"
+                floor = ffmpeg_floor(inputs[:count], seconds, out)
+                print(f"  {count} publishers: ffmpeg {floor}", file=sys.stderr, flush=True)
+                if count == 4:
+                    command = shlex.join(ffmpeg_command(inputs[:count], seconds, out))
+                    print(f"  floor command: {command}", file=sys.stderr, flush=True)
+                rows.append((count, ours, floor))
+    _print_table(seconds, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

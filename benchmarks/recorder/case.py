@@ -1,0 +1,265 @@
+"""One end-to-end case: N publisher processes, a fresh recorder process, one Mix recording.
+
+Timeline (all times ``time.monotonic()`` in this harness process):
+
+1. start ``python -m cloudrec_recorder`` (its own process) and N publishers (one process each,
+   ``python -m cloudrec_operator.devenv.publisher``), wait until Janus lists all N publishing;
+2. ``acquire`` + ``start`` through :class:`RecordingClient`: Mix 640x360 15 fps 500 kbps,
+   BestFit, HLS, storage = the versitygw bucket; ``t_start`` is just before the start request;
+3. watch ``<spoolDir>/<sid>/`` for the first complete ``.ts`` (the recorder writes
+   ``.tmp-<name>`` and renames when complete) and the bucket for the first uploaded ``.ts``;
+4. CPU of the recorder process (``/proc/<pid>/stat``, all threads) is sampled ``warmup``
+   seconds after start and again at ``t_start + seconds`` (the steady part);
+5. synchronous ``stop`` at ``t_start + seconds``: time to the stop response, and time until the
+   spool's playlist carries ``#EXT-X-ENDLIST`` (every file finished);
+6. peak RSS = ``VmHWM`` of the recorder process, read before it is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.recorder.floor import HEIGHT, WIDTH, publisher_uid
+from benchmarks.recorder.procstat import cpu_seconds, memory_mib
+from cloudrec_operator.devenv.janus import Janus
+from cloudrec_operator.devenv.process import ManagedProcess, free_port
+from cloudrec_operator.devenv.publisher import color_for, tone_for
+from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_operator.protocol.client import RecordingClient
+from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
+
+APP_ID = "benchapp"
+RECORDER_UID = "900001"
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class Watch:
+    """First times (monotonic) things appeared; filled by :func:`_watch_spool` / bucket."""
+
+    first_spool_segment: float | None = None
+    first_bucket_segment: float | None = None
+    playlist_ended: float | None = None
+
+
+def start_recorder(workdir: Path, janus: Janus) -> tuple[ManagedProcess, str, str, str]:
+    """A recorder process for the benchmark; returns (process, base URL, customer id, secret)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    customer_id, customer_secret = "bench-customer", secrets.token_urlsafe(18)
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "customerId": customer_id,
+        "customerSecret": customer_secret,
+        "apps": {APP_ID: {"janus": {"httpUrl": janus.http_url}}},
+        "callbacks": {"urls": []},
+        "spoolDir": str(workdir / "spool"),
+        "backupDir": str(workdir / "backup"),
+        "hlsSegmentSeconds": 4,
+        "syncStopTimeoutSeconds": 20,
+    }
+    config = workdir / "recorder.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    process = ManagedProcess(
+        "recorder",
+        [sys.executable, "-m", "cloudrec_recorder", "--config", config],
+        workdir / "recorder.log",
+        stop_timeout=60.0,
+    ).start()
+    try:
+        process.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=60)
+    except BaseException:
+        process.stop()
+        raise
+    return process, f"http://127.0.0.1:{port}", customer_id, customer_secret
+
+
+def start_publishers(workdir: Path, janus: Janus, room: str, count: int) -> list[ManagedProcess]:
+    """N publisher processes in ``room``; returns once Janus lists all N as publishing."""
+    processes = []
+    try:
+        for index in range(count):
+            red, green, blue = color_for(index)
+            processes.append(
+                ManagedProcess(
+                    f"publisher-{index}",
+                    [
+                        sys.executable,
+                        *("-m", "cloudrec_operator.devenv.publisher"),
+                        *("--janus", janus.http_url, "--room", room),
+                        *("--uid", publisher_uid(index), "--color", f"{red},{green},{blue}"),
+                        *("--tone", f"{tone_for(index):g}"),
+                        *("--width", str(WIDTH), "--height", str(HEIGHT), "--fps", "15"),
+                    ],
+                    workdir / f"publisher-{index}.log",
+                ).start()
+            )
+
+        def all_publishing() -> bool:
+            for process in processes:
+                if not process.running():
+                    raise RuntimeError(f"{process.name} exited:\n{process.log_tail()}")
+            return sum(p.publisher for p in janus.list_participants(room)) == count
+
+        processes[0].wait_until(
+            all_publishing, timeout=60 + 10 * count, what=f"{count} publishers publishing"
+        )
+    except BaseException:
+        stop_all(processes)
+        raise
+    return processes
+
+
+def stop_all(processes: list[ManagedProcess]) -> None:
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.stop()
+
+
+def _look_at_spool(spool: Path, watch: Watch, now: float) -> None:
+    """Note the first complete segment and the finished playlist (a few stat calls)."""
+    if not spool.is_dir():
+        return
+    if watch.first_spool_segment is None:
+        if any(not p.name.startswith(".tmp-") for p in spool.glob("*.ts")):
+            watch.first_spool_segment = now
+    if watch.playlist_ended is None:
+        for playlist in spool.glob("*.m3u8"):
+            if not playlist.name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    if "#EXT-X-ENDLIST" in playlist.read_text():
+                        watch.playlist_ended = now
+
+
+async def _watch_spool(
+    spool: Path, watch: Watch, ended: asyncio.Event, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        _look_at_spool(spool, watch, time.monotonic())
+        if watch.playlist_ended is not None:
+            ended.set()
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _watch_bucket(
+    s3: S3Server, bucket: str, prefix: str, watch: Watch, stop: asyncio.Event
+) -> None:
+    client = s3._client()  # one botocore client for the whole watch
+    while not stop.is_set() and watch.first_bucket_segment is None:
+        listed = await asyncio.to_thread(client.list_objects_v2, Bucket=bucket, Prefix=prefix)
+        if any(str(item["Key"]).endswith(".ts") for item in listed.get("Contents", [])):
+            watch.first_bucket_segment = time.monotonic()
+        await asyncio.sleep(0.2)
+
+
+def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRequest:
+    client_request = StartClientRequest.model_validate(
+        {
+            "recordingConfig": {
+                "channelType": 0,
+                "streamTypes": 2,
+                "maxIdleTime": 30,
+                "transcodingConfig": {
+                    "width": WIDTH,
+                    "height": HEIGHT,
+                    "fps": 15,
+                    "bitrate": 500,
+                    "mixedVideoLayout": 1,
+                },
+            },
+            "recordingFileConfig": {"avFileType": ["hls"]},
+            "storageConfig": {
+                "vendor": 11,
+                "region": 0,
+                "bucket": bucket,
+                "accessKey": s3.access_key,
+                "secretKey": s3.secret_key,
+                "fileNamePrefix": [prefix],
+                "extensionParams": {"endpoint": s3.endpoint},
+            },
+        }
+    )
+    return StartRequest(cname=room, uid=RECORDER_UID, client_request=client_request)
+
+
+async def record(
+    *,
+    pid: int,
+    base_url: str,
+    customer_id: str,
+    customer_secret: str,
+    spool_dir: Path,
+    room: str,
+    s3: S3Server,
+    bucket: str,
+    seconds: float,
+    warmup: float,
+    publisher_pids: list[int],
+) -> dict[str, float]:
+    """Acquire, start, record ``seconds``, stop; the measurements of the recorder process."""
+    watch, done, ended = Watch(), asyncio.Event(), asyncio.Event()
+    async with RecordingClient(base_url, customer_id, customer_secret, timeout=30.0) as client:
+        acquired = await client.acquire(APP_ID, room, RECORDER_UID, AcquireClientRequest())
+        cpu_before = cpu_seconds(pid)
+        t_start = time.monotonic()
+        prefix = f"n{room}"  # this case's keys only (the bucket is shared by the cases)
+        started = await client.start(
+            APP_ID, acquired.resource_id, "mix", _start_request(room, s3, bucket, prefix)
+        )
+        t_started = time.monotonic()
+        spool = spool_dir / started.sid
+        tasks = [
+            asyncio.create_task(_watch_spool(spool, watch, ended, done)),
+            asyncio.create_task(_watch_bucket(s3, bucket, prefix + "/", watch, done)),
+        ]
+        await asyncio.sleep(max(0.0, t_start + warmup - time.monotonic()))
+        t1, cpu1 = time.monotonic(), cpu_seconds(pid)
+        pubs1 = sum(cpu_seconds(p) for p in publisher_pids)
+        await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
+        t2, cpu2 = time.monotonic(), cpu_seconds(pid)
+        pubs2 = sum(cpu_seconds(p) for p in publisher_pids)
+        stopped = await client.stop(
+            APP_ID, acquired.resource_id, started.sid, "mix", room, RECORDER_UID
+        )
+        t_stopped = time.monotonic()
+        cpu_after = cpu_seconds(pid)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), 20)
+        done.set()
+        await asyncio.gather(*tasks)
+    files = stopped.server_response.file_list
+    segments = len(list(spool.glob("*.ts")))
+    recorded = sum(
+        float(line.split(":", 1)[1].split(",", 1)[0])
+        for playlist in spool.glob("*.m3u8")
+        for line in playlist.read_text().splitlines()
+        if line.startswith("#EXTINF:")
+    )
+
+    def since(t: float | None, origin: float) -> float:
+        return float("nan") if t is None else t - origin
+
+    return {
+        "core_per_second": (cpu2 - cpu1) / (t2 - t1),
+        "core_per_second_whole": (cpu_after - cpu_before) / seconds,
+        "publishers_core_per_second": (pubs2 - pubs1) / (t2 - t1),
+        "peak_rss_mib": memory_mib(pid, "VmHWM"),
+        "start_response_s": t_started - t_start,
+        "first_spool_segment_s": since(watch.first_spool_segment, t_start),
+        "first_bucket_segment_s": since(watch.first_bucket_segment, t_start),
+        "stop_response_s": t_stopped - t2,
+        "stop_to_files_s": since(watch.playlist_ended, t2),
+        "segments": float(segments),
+        "recorded_s": recorded,
+        "files_listed": float(len(files) if isinstance(files, list) else bool(files)),
+    }
