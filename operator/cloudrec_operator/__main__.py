@@ -1,6 +1,7 @@
 """``python -m cloudrec_operator``: settings -> kopf registry -> ``kopf.operator``.
 
-See ``cloudrec_operator.settings`` for the options (``--help``).
+See ``cloudrec_operator.settings`` for the options (``--help``). ``--kubeconfig`` is put into
+``KUBECONFIG`` before the Kubernetes client is imported (it reads the variable on import).
 """
 
 from __future__ import annotations
@@ -10,28 +11,23 @@ import os
 import sys
 from collections.abc import Sequence
 
-import kopf
-
-from cloudrec_operator.handlers.operator import register
-from cloudrec_operator.k8s import load_kube
 from cloudrec_operator.settings import Settings, parse
 
 
-def build_registry(settings: Settings) -> kopf.OperatorRegistry:
-    registry = kopf.OperatorRegistry()
-    register(registry, settings)
-    return registry
-
-
 async def run(settings: Settings) -> None:
-    if settings.kubeconfig:
-        os.environ["KUBECONFIG"] = settings.kubeconfig
+    import kopf
+
+    from cloudrec_operator.handlers.operator import register
+    from cloudrec_operator.k8s import load_kube
+
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.PLAIN,
     )
+    registry = kopf.OperatorRegistry()
+    register(registry, settings)
     await kopf.operator(
-        registry=build_registry(settings),
+        registry=registry,
         clusterwide=not settings.namespaces,
         namespaces=list(settings.namespaces),
         standalone=settings.peering is None,
@@ -44,6 +40,8 @@ async def run(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse(sys.argv[1:] if argv is None else argv)
+    if settings.kubeconfig:
+        os.environ["KUBECONFIG"] = settings.kubeconfig
     asyncio.run(run(settings))
     return 0
 

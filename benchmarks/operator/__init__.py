@@ -1,0 +1,1 @@
+"""Operator benchmarks (see :mod:`benchmarks.operator.scale`)."""
