@@ -73,7 +73,8 @@ def _print_table(
 ) -> None:
     print(f"Recorded seconds per case: {seconds:g}\n")
     print(
-        "| publishers | core/s (recorder, steady) | core/s (recorder, start..stop) | "
+        "| publishers | core/s (recorder, steady; of it event-loop thread) | "
+        "core/s (recorder, start..stop) | "
         "core/s (ffmpeg) | ratio | peak RSS MiB (recorder / ffmpeg) | "
         "start -> first segment in spool / bucket s | stop -> response / ENDLIST s | "
         "HLS s written | publishers' core/s |"
@@ -82,7 +83,8 @@ def _print_table(
     for count, ours, floor in rows:
         ratio = ours["core_per_second"] / floor["core_per_second"]
         print(
-            f"| {count} | {ours['core_per_second']:.3f} | {ours['core_per_second_whole']:.3f} | "
+            f"| {count} | {ours['core_per_second']:.3f} ({ours['loop_core_per_second']:.3f}) | "
+            f"{ours['core_per_second_whole']:.3f} | "
             f"{floor['core_per_second']:.3f} | {ratio:.2f} | "
             f"{ours['peak_rss_mib']:.0f} / {floor['peak_rss_mib']:.0f} | "
             f"{ours['first_spool_segment_s']:.2f} / {ours['first_bucket_segment_s']:.2f} | "

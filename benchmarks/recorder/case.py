@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from benchmarks.recorder.floor import HEIGHT, WIDTH, publisher_uid
-from benchmarks.recorder.procstat import cpu_seconds, memory_mib
+from benchmarks.recorder.procstat import cpu_seconds, memory_mib, status_value
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
 from cloudrec_operator.devenv.publisher import color_for, tone_for
@@ -223,10 +223,11 @@ async def record(
             asyncio.create_task(_watch_bucket(s3, bucket, prefix + "/", watch, done)),
         ]
         await asyncio.sleep(max(0.0, t_start + warmup - time.monotonic()))
-        t1, cpu1 = time.monotonic(), cpu_seconds(pid)
+        t1, cpu1, loop1 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
         pubs1 = sum(cpu_seconds(p) for p in publisher_pids)
         await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
-        t2, cpu2 = time.monotonic(), cpu_seconds(pid)
+        t2, cpu2, loop2 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
+        threads = status_value(pid, "Threads")
         pubs2 = sum(cpu_seconds(p) for p in publisher_pids)
         stopped = await client.stop(
             APP_ID, acquired.resource_id, started.sid, "mix", room, RECORDER_UID
@@ -251,6 +252,8 @@ async def record(
 
     return {
         "core_per_second": (cpu2 - cpu1) / (t2 - t1),
+        "loop_core_per_second": (loop2 - loop1) / (t2 - t1),
+        "threads": float(threads),
         "core_per_second_whole": (cpu_after - cpu_before) / seconds,
         "publishers_core_per_second": (pubs2 - pubs1) / (t2 - t1),
         "peak_rss_mib": memory_mib(pid, "VmHWM"),
