@@ -67,6 +67,8 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
             prefix=PREFIX, key="last-handled-configuration"
         )
         settings.posting.enabled = False
+        # A timer stops when its recording ends; re-check soon so the finalizer goes soon.
+        settings.background.cancellation_polling = 1.0
         settings.execution.max_workers = 32
         settings.batching.worker_limit = None
         opts: Settings = memo["options"]
