@@ -18,6 +18,7 @@ import yaml
 
 from cloudrec_operator.devenv.controlplane import ControlPlane
 from cloudrec_operator.devenv.tools import REPO_ROOT, tool
+from cloudrec_operator.settings import parse
 
 pytestmark = pytest.mark.cluster
 
@@ -240,3 +241,47 @@ def test_single_namespace_mode_grants_rights_in_that_namespace_only(
         )
     finally:
         control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)
+
+
+@pytest.mark.parametrize(
+    ("sets", "namespaces"),
+    [((), ()), (("operator.watchNamespace=team-a",), ("team-a",))],
+    ids=["cluster-wide", "single-namespace"],
+)
+def test_operator_deployment_args_are_what_the_operator_accepts(
+    control_plane: ControlPlane, sets: tuple[str, ...], namespaces: tuple[str, ...]
+) -> None:
+    docs = render(control_plane, "operator.replicas=2", *sets)
+    deployment = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("operator")
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    settings = parse(container["args"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert settings.namespaces == namespaces
+    assert settings.operator_namespace == "ops"
+    assert settings.callback_port == ports["callbacks"]
+    assert settings.metrics_port == ports["metrics"]
+    assert settings.liveness == f"http://0.0.0.0:{ports['health']}/healthz"
+    assert settings.peering == "rel-cloud-recording-operator"
+    probe = container["livenessProbe"]["httpGet"]
+    assert (probe["path"], probe["port"]) == ("/healthz", "health")
+
+
+def test_standby_replicas_get_a_kopf_peering_object(
+    control_plane: ControlPlane, release: str
+) -> None:
+    helm(
+        control_plane,
+        "install",
+        "rec",
+        str(CHART),
+        "-n",
+        release,
+        "--set",
+        "crds.install=false",
+        "--set",
+        "operator.replicas=2",
+    )
+    peerings = control_plane.kubectl("get", "clusterkopfpeerings", "-o", "name").stdout.split()
+    assert "clusterkopfpeering.kopf.dev/rec-cloud-recording-operator" in peerings
