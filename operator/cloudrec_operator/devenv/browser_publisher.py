@@ -8,7 +8,10 @@ pattern, and a beep as microphone). The page joins VideoRoom ``room`` as
 participant ``uid`` through Janus' HTTP API and publishes the camera at
 ``width`` x ``height`` as three VP8 simulcast encodings (rids ``h``, ``m``,
 ``l``: full, 1/2 and 1/4 resolution, up to 1.5 Mbps, 500 and 150 kbps), so
-Janus offers them as substreams 2, 1 and 0.
+Janus offers them as substreams 2, 1 and 0. The page pins Chromium's bandwidth
+estimate at the sum of those bitrates (``x-google-min-bitrate`` in Janus'
+answer): on a busy machine the delay-based estimate otherwise falls and
+Chromium stops sending the two larger encodings.
 
 ::
 
@@ -164,7 +167,7 @@ class BrowserPublisher:
         display: str | None = None,
         width: int = 1280,
         height: int = 720,
-        fps: int = 30,
+        fps: int = 15,
         audio: bool = True,
         connect_timeout: float = 30.0,
     ) -> None:
@@ -197,6 +200,12 @@ class BrowserPublisher:
         """The latest stats of each encoding, by rid (``h``, ``m``, ``l``)."""
         with self._reports.lock:
             return dict(self._reports.layers)
+
+    @property
+    def answer_sdp(self) -> str | None:
+        """Janus' SDP answer as the browser applied it (with the pinned bitrate), once published."""
+        answered = self._reports.state("answered")
+        return None if answered is None else str(answered.get("answer"))
 
     def page_url(self) -> str:
         if self._server is None:

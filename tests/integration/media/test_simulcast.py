@@ -4,18 +4,31 @@ aiortc cannot send simulcast, so :class:`BrowserPublisher` publishes Chromium's
 fake camera at 1280x720 as three VP8 encodings (1280x720, 640x360, 320x180).
 Janus offers them as substreams 2, 1 and 0; the recorder's channel asks for 2
 (videoStreamType High) or 0 (Low) and must then receive frames of that size.
+Through the recorder, Janus' Admin API tells which substream each recording's
+subscription gets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import av
+import httpx
 import pytest
 from tests.fixtures.media import settled_participants
+from tests.fixtures.recorder import RecorderProcess
+from tests.integration.recorder.checks import (
+    decode_video,
+    download,
+    start_recording,
+    stop_recording,
+    wait_status,
+)
 
 from cloudrec_operator.devenv.browser_publisher import BrowserPublisher
 from cloudrec_operator.devenv.janus import Janus
@@ -30,7 +43,9 @@ RECORDER_UID = "999"
 LAYER_SIZES = {SUBSTREAM_HIGH: (1280, 720), 1: (640, 360), SUBSTREAM_LOW: (320, 180)}
 
 
-async def settle_on_size(feed: SubscribedFeed, size: tuple[int, int], *, within: float) -> None:
+async def settle_on_size(
+    feed: SubscribedFeed, size: tuple[int, int], pub: BrowserPublisher, *, within: float = 20
+) -> None:
     """Read frames until they have ``size`` (Janus switches at the next keyframe)."""
     assert feed.video is not None
     deadline = time.monotonic() + within
@@ -41,7 +56,10 @@ async def settle_on_size(feed: SubscribedFeed, size: tuple[int, int], *, within:
         seen.append((frame.width, frame.height))
         if seen[-1] == size:
             return
-    raise AssertionError(f"no {size} frame within {within}s; sizes seen: {sorted(set(seen))}")
+    raise AssertionError(
+        f"no {size} frame within {within}s; sizes seen: {sorted(set(seen))}; "
+        f"the browser sends {pub.layers}"
+    )
 
 
 async def next_sizes(feed: SubscribedFeed, count: int) -> set[tuple[int, int]]:
@@ -96,15 +114,101 @@ async def test_substream_high_receives_the_full_layer_and_low_the_smallest(
         async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
             feed = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_HIGH)
             assert feed.substream == SUBSTREAM_HIGH
-            await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], within=10)
+            await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], pub)
             assert await next_sizes(feed, 20) == {LAYER_SIZES[SUBSTREAM_HIGH]}
 
             for substream in (SUBSTREAM_LOW, 1, SUBSTREAM_HIGH):
                 assert await channel.set_substream(PUBLISHER_UID, substream)
-                await settle_on_size(feed, LAYER_SIZES[substream], within=10)
+                await settle_on_size(feed, LAYER_SIZES[substream], pub)
                 assert await next_sizes(feed, 20) == {LAYER_SIZES[substream]}
 
             low = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_LOW)
             assert low.substream == SUBSTREAM_LOW
-            await settle_on_size(low, LAYER_SIZES[SUBSTREAM_LOW], within=10)
+            await settle_on_size(low, LAYER_SIZES[SUBSTREAM_LOW], pub)
             assert await next_sizes(low, 20) == {LAYER_SIZES[SUBSTREAM_LOW]}
+
+
+def janus_admin(janus: Janus, path: str, request: str) -> dict[str, Any]:
+    body = {
+        "janus": request,
+        "transaction": secrets.token_hex(6),
+        "admin_secret": janus.admin_secret,
+    }
+    reply: dict[str, Any] = httpx.post(f"{janus.admin_url}{path}", json=body, timeout=5).json()
+    assert reply.get("janus") == "success", reply
+    return reply
+
+
+def substreams_received(janus: Janus, room: str, feed: str) -> dict[str, int | None]:
+    """The simulcast substream of ``feed`` that Janus sends to each uid's subscription.
+
+    Read from Janus' Admin API: a subscription shares its participant's
+    ``private_id``, which ties it to the participant's uid.
+    """
+    handles = []
+    for session in janus_admin(janus, "", "list_sessions")["sessions"]:
+        for handle in janus_admin(janus, f"/{session}", "list_handles")["handles"]:
+            info = janus_admin(janus, f"/{session}/{handle}", "handle_info")["info"]
+            handles.append(info.get("plugin_specific", {}))
+    uid_of = {
+        h["private_id"]: str(h["id"])
+        for h in handles
+        if h.get("type") == "publisher" and h.get("room") == room
+    }
+    received: dict[str, int | None] = {}
+    for h in handles:
+        if h.get("type") != "subscriber" or h.get("room") != room:
+            continue
+        for stream in h.get("streams", []):
+            if stream.get("type") == "video" and str(stream.get("feed_id")) == feed:
+                simulcast = stream.get("simulcast") or {}
+                received[uid_of.get(h.get("private_id"), "?")] = simulcast.get("substream")
+    return received
+
+
+async def test_the_recorder_receives_the_substream_its_video_stream_type_asks_for(
+    janus: Janus, recorder: RecorderProcess, room: str, tmp_path: Path
+) -> None:
+    high_uid, low_uid = "900101", "900102"
+    config = {"channelType": 0, "streamTypes": 1, "maxIdleTime": 30, "subscribeUidGroup": 0}
+    async with BrowserPublisher(
+        janus.http_url, room, PUBLISHER_UID, workdir=tmp_path / "browser", audio=False
+    ) as pub:
+        await pub.wait_for_layer("h", min_width=1280, within=30)
+        async with recorder.client() as client:
+            high = await start_recording(
+                client,
+                recorder,
+                room,
+                high_uid,
+                {**config, "videoStreamType": 0},
+                mode="individual",
+            )
+            low = await start_recording(
+                client, recorder, room, low_uid, {**config, "videoStreamType": 1}, mode="individual"
+            )
+            await wait_status(client, recorder, high, 5)
+            await wait_status(client, recorder, low, 5)
+            expected = {high_uid: SUBSTREAM_HIGH, low_uid: SUBSTREAM_LOW}
+            deadline = time.monotonic() + 10
+            while (
+                seen := await asyncio.to_thread(substreams_received, janus, room, PUBLISHER_UID)
+            ) != expected:
+                assert time.monotonic() < deadline, f"Janus sends {seen}, expected {expected}"
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(5)
+            stopped = {
+                rec.uid: (await stop_recording(client, recorder, rec))["serverResponse"]
+                for rec in (high, low)
+            }
+    videos = {}
+    for uid, response in stopped.items():
+        files = {(f["uid"], f["trackType"]): f["fileName"] for f in response["fileList"]}
+        (tmp_path / uid).mkdir()
+        (video_path,) = download(recorder, [files[(PUBLISHER_UID, "video")]], tmp_path / uid)
+        videos[uid] = decode_video(video_path)
+    # High records the full 1280x720 layer at its size. (An Individual recording takes its
+    # size from the first frame it composes, which for Low may still be a larger layer
+    # shortly after subscribing, so only the substream Janus sends is asserted for Low.)
+    assert (videos[high_uid].width, videos[high_uid].height) == (1280, 720)
+    assert len(videos[high_uid].frames) > 15 and len(videos[low_uid].frames) > 15
