@@ -411,7 +411,7 @@ async def metrics_endpoint(state: StateDep) -> Response:
 
 async def _on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return _error_response(exc)
+    return _error_response(exc, **exc.echo)
 
 
 async def _on_gateway_error(request: Request, exc: Exception) -> Response:

@@ -7,15 +7,21 @@ The constructors below name every protocol code the recorder uses (protocol.md Â
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ApiError(Exception):
     """A protocol error: HTTP status + body ``code`` + ``reason``."""
 
-    def __init__(self, status: int, code: int, reason: str) -> None:
+    def __init__(
+        self, status: int, code: int, reason: str, echo: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{status} code {code}: {reason}")
         self.status = status
         self.code = code
         self.reason = reason
+        self.echo: dict[str, str] = dict(echo or {})
+        """Ids echoed in the body beside code and reason (``resourceId``, ``sid``)."""
 
 
 class GatewayError(Exception):
@@ -32,9 +38,14 @@ def invalid_parameter(reason: str) -> ApiError:
     return ApiError(400, 2, reason)
 
 
-def already_started() -> ApiError:
-    """201 / 7: start repeated with a resource id that already started a task."""
-    return ApiError(201, 7, "task already started with this resourceId")
+def already_started(resource_id: str, sid: str | None) -> ApiError:
+    """201 / 7: start repeated with a resource id that already started a task.
+
+    The body echoes the resource id and the sid of the running task, so a caller whose first
+    start answer was lost can adopt the recording instead of waiting for it to end.
+    """
+    echo = {"resourceId": resource_id} | ({"sid": sid} if sid else {})
+    return ApiError(201, 7, "task already started with this resourceId", echo)
 
 
 def repeated_stop() -> ApiError:

@@ -150,7 +150,8 @@ class SessionRegistry(Generic[T]):
             if expected != got:
                 raise errors.resource_mismatch(what)
         if resource.started:
-            raise errors.already_started()
+            sid = next((s.sid for s in self._sessions.values() if s.resource is resource), None)
+            raise errors.already_started(resource.resource_id, sid)
         if self.draining:
             raise errors.draining()
         if self.clock() - resource.acquired_at > self.resource_ttl:

@@ -167,6 +167,7 @@ async def test_an_empty_channel_records_nothing_and_answers_the_protocol_codes(
 
         again = await start(client, recorder, rid, room, "5006")
         assert (again.status_code, again.json()["code"]) == (201, 7)
+        assert (again.json()["resourceId"], again.json()["sid"]) == (rid, sid)
 
         rid2 = await acquire(client, recorder, room, "5006")
         conflict = await start(client, recorder, rid2, room, "5006")

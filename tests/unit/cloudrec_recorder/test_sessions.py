@@ -50,10 +50,11 @@ def test_start_with_a_fresh_resource_id_claims_it(registry: SessionRegistry[str]
 def test_a_resource_id_is_single_use(registry: SessionRegistry[str]) -> None:
     resource = registry.acquire("app", "room", "42")
     registry.claim(resource.resource_id, "app", "room", "42")
-    registry.register(resource, "mix", "rec")
+    session = registry.register(resource, "mix", "rec")
     with pytest.raises(errors.ApiError) as exc:
         registry.claim(resource.resource_id, "app", "room", "42")
     assert code_of(exc) == (201, 7)
+    assert exc.value.echo == {"resourceId": resource.resource_id, "sid": session.sid}
 
 
 def test_a_resource_id_expires_five_minutes_after_acquire(
