@@ -23,6 +23,7 @@ __all__ = [
     "DEGRADED",
     "READY",
     "RECORDING",
+    "STALLED",
     "UPLOADED",
     "Condition",
     "find_condition",
@@ -38,6 +39,9 @@ UPLOADED = "Uploaded"
 """Every recorded file reached the bucket or the backup store."""
 DEGRADED = "Degraded"
 """A failure the operator could not repair on its own."""
+STALLED = "Stalled"
+"""True once the recording has failed for good (phase Failed): kstatus, and so Flux's health
+checks, then report the resource as Failed instead of waiting for it until they time out."""
 
 REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 

@@ -374,8 +374,9 @@ def _failed(
             return Transition(tracked.replace(resource_id=None, acquired_at=None))
         if failure.code == ALREADY_STARTED:
             # The answer to an earlier start with this resource id was lost, and the
-            # service does not echo the sid. Never start a second recording beside it:
-            # wait for a callback that names its sid (adoption), or for it to end.
+            # service did not echo the sid (ours does: the handler adopts it then).
+            # Never start a second recording beside it: wait for a callback that names
+            # its sid (adoption), or for it to end.
             return _transient(
                 tracked.replace(lost_start=step.resource_id),
                 now,

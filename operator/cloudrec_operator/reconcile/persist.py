@@ -19,6 +19,7 @@ from cloudrec_operator.api.conditions import (
     DEGRADED,
     READY,
     RECORDING,
+    STALLED,
     UPLOADED,
     Condition,
     set_condition,
@@ -216,6 +217,20 @@ def build_status(
             degraded is not None,
             degraded or "AsExpected",
             (tracked.degraded_message if tracked.degraded else blocked or "") if degraded else "",
+            generation,
+        ),
+        now,
+    )
+    failed = tracked.phase is Phase.FAILED
+    conditions = set_condition(
+        conditions,
+        _condition(
+            STALLED,
+            failed,
+            (tracked.failed_reason or "Failed") if failed else "AsExpected",
+            (tracked.last_error.message if tracked.last_error else "The recording failed")
+            if failed
+            else "",
             generation,
         ),
         now,
