@@ -182,7 +182,6 @@ OPERATOR_CAN = [
     ("patch", "cloudrecordings.cloudrecording.io"),
     ("watch", "cloudrecordings.cloudrecording.io"),
     ("patch", "cloudrecordings.cloudrecording.io/status"),
-    ("update", "cloudrecordings.cloudrecording.io/finalizers"),
     ("get", "recordingbackends.cloudrecording.io"),
     ("get", "secrets"),
     ("create", "events"),
@@ -195,6 +194,9 @@ OPERATOR_CANNOT = [
     ("delete", "secrets"),
     ("create", "pods"),
     ("update", "recordingbackends.cloudrecording.io"),
+    ("update", "cloudrecordings.cloudrecording.io"),
+    ("list", "recordingbackends.cloudrecording.io"),
+    ("delete", "events"),
     ("create", "rolebindings.rbac.authorization.k8s.io"),
 ]
 
@@ -209,9 +211,8 @@ def test_operator_service_account_can_do_what_the_operator_does_and_no_more(
         assert can_i(control_plane, sa, verb, resource, elsewhere), f"cannot {verb} {resource}"
     for verb, resource in OPERATOR_CANNOT:
         assert not can_i(control_plane, sa, verb, resource, elsewhere), f"can {verb} {resource}"
-    assert can_i(
-        control_plane, sa, "watch", "clusterrecordingbackends.cloudrecording.io", elsewhere
-    )
+    assert can_i(control_plane, sa, "get", "clusterrecordingbackends.cloudrecording.io", elsewhere)
+    assert can_i(control_plane, sa, "watch", "customresourcedefinitions.apiextensions.k8s.io", "")
 
 
 def test_single_namespace_mode_grants_rights_in_that_namespace_only(
@@ -237,7 +238,14 @@ def test_single_namespace_mode_grants_rights_in_that_namespace_only(
             assert can_i(control_plane, sa, verb, resource, watched), f"cannot {verb} {resource}"
             assert not can_i(control_plane, sa, verb, resource, "default"), f"can {verb} {resource}"
         assert not can_i(
-            control_plane, sa, "watch", "clusterrecordingbackends.cloudrecording.io", watched
+            control_plane, sa, "get", "clusterrecordingbackends.cloudrecording.io", watched
+        )
+        # kopf still discovers resources: CRDs and namespaces, read-only.
+        assert can_i(
+            control_plane, sa, "watch", "customresourcedefinitions.apiextensions.k8s.io", ""
+        )
+        assert not can_i(
+            control_plane, sa, "delete", "customresourcedefinitions.apiextensions.k8s.io", ""
         )
     finally:
         control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)
