@@ -56,6 +56,7 @@ from cloudrec_recorder.channel.room import (
     PublisherJoined,
     PublisherLeft,
     PublisherUpdated,
+    janus_id,
 )
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
@@ -199,6 +200,11 @@ class ChannelRecording:
             raise errors.invalid_parameter(
                 "clientRequest.token: the channel server of this app requires a token"
             )
+        for what, value in (("cname", resource.cname), ("uid", resource.uid)):
+            try:
+                janus_id(value, string_ids=app.janus.string_ids, what=what)
+            except ValueError as exc:
+                raise errors.invalid_parameter(str(exc)) from None
         self.mp4 = bool(request.recording_file_config and request.recording_file_config.mp4)
         self.spool = settings.spool_dir / sid
         names = RecordingNames(sid=sid, cname=resource.cname)
@@ -236,6 +242,7 @@ class ChannelRecording:
             uid=resource.uid,
             token=request.token.get_secret_value() if request.token else None,
             api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
+            string_ids=app.janus.string_ids,
         )
         self.uploader = Uploader(
             self.target,

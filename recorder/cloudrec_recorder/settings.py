@@ -50,6 +50,12 @@ class JanusSettings(_Model):
     Janus API token and as the VideoRoom join token; with this on, a start without a token is
     refused at once (400, code 2 naming ``clientRequest.token``)."""
 
+    string_ids: bool = True
+    """The VideoRoom plugin's ``string_ids`` setting on this server. True: room and participant
+    ids are strings (any cname and uid). False (a stock Janus): they are integers, sent as JSON
+    numbers, so cname and uid must be positive integers without leading zeros; a start with
+    another cname or uid is refused at once (400, code 2 naming ``cname`` or ``uid``)."""
+
 
 class CallbackSettings(_Model):
     """Where signed event notifications (productId 3) go."""

@@ -6,8 +6,10 @@
 * only the VideoRoom plugin and the HTTP transport are loaded; the HTTP API
   listens on ``127.0.0.1`` (a free port, base path ``/janus``), the Admin API
   too (``/admin``);
-* VideoRoom uses string room and participant ids (``string_ids = true``) and
-  has no demo rooms; an ``admin_key`` means only this launcher creates rooms;
+* VideoRoom uses string room and participant ids (``string_ids = true``), or
+  with ``string_ids=False`` numeric ones like a stock Janus (room ids are then
+  still passed and returned as strings here, e.g. ``"1234"``, and sent as JSON
+  numbers); no demo rooms; an ``admin_key`` means only this launcher creates rooms;
 * ICE gathers candidates on one interface only (``ice_enforce_list``), by
   default ``cr0`` = 10.231.0.1 from ``hack/netns-run``. Janus skips loopback
   interfaces, so without that namespace it would have nothing to offer (or,
@@ -18,7 +20,7 @@
   request then carries a token made by :func:`signed_token`.
 
 Command line (the demo): ``python -m cloudrec_operator.devenv.janus --room demo
-[--port 8088] [--workdir DIR]`` starts Janus, creates the rooms, prints the API
+[--port 8088] [--workdir DIR] [--numeric-ids]`` starts Janus, creates the rooms, prints the API
 URL and runs until SIGTERM/SIGINT.
 
 Room administration (:meth:`Janus.create_room`, :meth:`Janus.destroy_room`,
@@ -49,6 +51,7 @@ import httpx
 
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
 from cloudrec_operator.devenv.tools import system_tool
+from cloudrec_recorder.channel.room import janus_id
 
 __all__ = [
     "DEFAULT_ICE_INTERFACE",
@@ -164,8 +167,11 @@ class Janus:
         session_timeout: int = 60,
         host: str = "127.0.0.1",
         port: int | None = None,
+        string_ids: bool = True,
     ) -> None:
         self.workdir = workdir
+        self.string_ids = string_ids
+        """VideoRoom's ``string_ids``: False makes room and participant ids numbers."""
         self.config_dir = workdir / "conf"
         self.log_path = workdir / "janus.log"
         self.token_auth_secret = token_auth_secret
@@ -284,7 +290,11 @@ class Janus:
             },
         }
         videoroom: dict[str, Mapping[str, object]] = {
-            "general": {"string_ids": True, "admin_key": self.admin_key, "events": False},
+            "general": {
+                "string_ids": self.string_ids,
+                "admin_key": self.admin_key,
+                "events": False,
+            },
         }
         files: dict[str, Mapping[str, Mapping[str, object]]] = {
             "janus.jcfg": core,
@@ -342,6 +352,10 @@ class Janus:
 
     # ---------------------------------------------------------- room admin
 
+    def _room_id(self, room: str) -> str | int:
+        """``room`` as requests carry it (``ValueError`` if not an integer with numeric ids)."""
+        return janus_id(room, string_ids=self.string_ids, what="room")
+
     def _videoroom(self, body: dict[str, Any]) -> dict[str, Any]:
         """Send one synchronous VideoRoom request over a short-lived session."""
         auth: dict[str, str] = {}
@@ -383,7 +397,7 @@ class Janus:
         notify_joining: bool = True,
         extra: Mapping[str, Any] | None = None,
     ) -> str:
-        """Create VideoRoom ``room`` (string id); returns its id.
+        """Create VideoRoom ``room`` (digits when ``string_ids`` is False); returns its id.
 
         ``notify_joining`` makes Janus tell every member about participants that
         join without publishing, which the recorder uses for idle detection.
@@ -391,7 +405,7 @@ class Janus:
         """
         body: dict[str, Any] = {
             "request": "create",
-            "room": room,
+            "room": self._room_id(room),
             "admin_key": self.admin_key,
             "description": description or room,
             "publishers": publishers,
@@ -406,14 +420,16 @@ class Janus:
 
     def destroy_room(self, room: str) -> None:
         """Destroy ``room``; its participants get a ``destroyed`` event."""
-        self._videoroom({"request": "destroy", "room": room, "permanent": False})
+        self._videoroom({"request": "destroy", "room": self._room_id(room), "permanent": False})
 
     def room_exists(self, room: str) -> bool:
-        return bool(self._videoroom({"request": "exists", "room": room}).get("exists"))
+        return bool(
+            self._videoroom({"request": "exists", "room": self._room_id(room)}).get("exists")
+        )
 
     def list_participants(self, room: str) -> list[Participant]:
         """Who is in ``room`` now (publishing or not; pure subscribers are not listed)."""
-        data = self._videoroom({"request": "listparticipants", "room": room})
+        data = self._videoroom({"request": "listparticipants", "room": self._room_id(room)})
         return [
             Participant(
                 id=str(entry["id"]),
@@ -435,14 +451,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, help="config and log directory (default: a temp dir)"
     )
     parser.add_argument("--ice-interface", help=f"ICE interface (default {DEFAULT_ICE_INTERFACE})")
+    parser.add_argument(
+        "--numeric-ids",
+        action="store_true",
+        help="VideoRoom with numeric room and participant ids (string_ids = false), like a "
+        "stock Janus; rooms must then be integers",
+    )
     args = parser.parse_args(argv)
+    for room in args.room:
+        try:
+            janus_id(room, string_ids=not args.numeric_ids, what="room")
+        except ValueError as exc:
+            parser.error(str(exc))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     with tempfile.TemporaryDirectory(prefix="janus-") as scratch:
         workdir = args.workdir or Path(scratch)
         try:
-            janus = Janus(workdir, port=args.port, ice_interface=args.ice_interface).start()
+            janus = Janus(
+                workdir,
+                port=args.port,
+                ice_interface=args.ice_interface,
+                string_ids=not args.numeric_ids,
+            ).start()
         except JanusNotInNetnsError as exc:
             print(f"janus: {exc}", file=sys.stderr)
             return 2

@@ -21,6 +21,10 @@ Command line (the demo uses it; runs until SIGTERM/SIGINT or ``--seconds``)::
     python -m cloudrec_operator.devenv.publisher --janus http://127.0.0.1:8088/janus \\
         --room demo --uid 1001 --color red --tone 440 [--seconds 30]
 
+Against a Janus with numeric ids (VideoRoom ``string_ids = false``, a stock
+Janus) pass ``string_ids=False`` (``--numeric-ids``): room and uid must be
+integers and are sent as JSON numbers.
+
 WebRTC media needs a non-loopback interface: run it inside ``hack/netns-run``
 like Janus (see :mod:`cloudrec_operator.devenv.janus`).
 """
@@ -52,6 +56,7 @@ from aiortc import (
 from numpy.typing import NDArray
 
 from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
+from cloudrec_recorder.channel.room import janus_id
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
 
 __all__ = [
@@ -301,9 +306,13 @@ class Publisher:
         token: str | None = None,
         api_secret: str | None = None,
         connect_timeout: float = 15.0,
+        string_ids: bool = True,
     ) -> None:
         if not (video or audio):
             raise ValueError("a publisher needs audio, video or both")
+        self.string_ids = string_ids
+        self._room_id = janus_id(room, string_ids=string_ids, what="room")
+        self._uid_id = janus_id(uid, string_ids=string_ids, what="uid")
         self.janus_url = janus_url
         self.room = room
         self.uid = uid
@@ -345,8 +354,8 @@ class Publisher:
             join: Message = {
                 "request": "join",
                 "ptype": "publisher",
-                "room": self.room,
-                "id": self.uid,
+                "room": self._room_id,
+                "id": self._uid_id,
                 "display": self.display,
             }
             if self._token is not None:
@@ -426,8 +435,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--janus", required=True, help="Janus API URL, e.g. http://127.0.0.1:8088/janus"
     )
-    parser.add_argument("--room", required=True, help="VideoRoom room id (string)")
-    parser.add_argument("--uid", required=True, help="participant id (string)")
+    parser.add_argument("--room", required=True, help="VideoRoom room id")
+    parser.add_argument("--uid", required=True, help="participant id")
+    parser.add_argument(
+        "--numeric-ids",
+        action="store_true",
+        help="the VideoRoom plugin uses numeric ids (string_ids = false, a stock Janus): "
+        "room and uid must be integers",
+    )
     parser.add_argument("--display", help="display name (default: 'publisher <uid>')")
     parser.add_argument(
         "--color", default="red", type=_color_argument, help="name, #rrggbb or r,g,b"
@@ -473,6 +488,7 @@ async def _run(args: argparse.Namespace) -> None:
         display=args.display,
         token=os.environ.get(args.token_env) or None,
         api_secret=os.environ.get(args.api_secret_env) or None,
+        string_ids=not args.numeric_ids,
     )
     async with publisher:
         print(f"publishing uid={args.uid} room={args.room} color={args.color}", flush=True)
@@ -491,6 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per long poll otherwise
     try:
         asyncio.run(_run(args))
+    except ValueError as exc:  # e.g. a room or uid that is not an integer with --numeric-ids
+        print(f"publisher: {exc}", file=sys.stderr)
+        return 2
     except ChannelError as exc:
         print(f"publisher failed: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,12 @@
             frame = await feed.video.recv()  # av.VideoFrame (decoded)
     await channel.leave()
 
+Room and participant ids are strings on this side. Against a Janus whose
+VideoRoom runs without ``string_ids`` (the stock default) pass
+``string_ids=False``: every request then carries them as JSON numbers, and a
+room or uid that is not a positive integer raises ``ValueError`` at once,
+before anything is sent (see :func:`~cloudrec_recorder.channel.room.janus_id`).
+
 The recorder joins as a *publisher-type participant that never publishes*,
 with participant id = its uid, so it appears in the room like the SDK's
 recorder uid does. Each subscription is its own Janus handle and aiortc
@@ -58,6 +64,7 @@ from cloudrec_recorder.channel.room import (
     PublisherInfo,
     PublisherLeft,
     RoomState,
+    janus_id,
     substream_request,
 )
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
@@ -98,7 +105,11 @@ class SubscribedFeed:
 
 
 class JanusChannel:
-    """One participant ``uid`` in VideoRoom ``room`` on the Janus at ``http_url``."""
+    """One participant ``uid`` in VideoRoom ``room`` on the Janus at ``http_url``.
+
+    ``string_ids`` is the VideoRoom plugin's setting on that server; with False,
+    ``room`` and ``uid`` must be positive integers (``ValueError`` otherwise).
+    """
 
     def __init__(
         self,
@@ -113,7 +124,11 @@ class JanusChannel:
         connect_timeout: float = 10.0,
         ice_servers: Sequence[RTCIceServer] = (),
         keepalive_interval: float | None = 25.0,
+        string_ids: bool = True,
     ) -> None:
+        self.string_ids = string_ids
+        self._room_id = janus_id(room, string_ids=string_ids, what="room")
+        self._uid_id = janus_id(uid, string_ids=string_ids, what="uid")
         self.http_url = http_url
         self.room = room
         self.uid = uid
@@ -199,8 +214,8 @@ class JanusChannel:
             body: Message = {
                 "request": "join",
                 "ptype": "publisher",
-                "room": self.room,
-                "id": self.uid,
+                "room": self._room_id,
+                "id": self._uid_id,
                 "display": self.display,
             }
             if self._token is not None:
@@ -230,7 +245,7 @@ class JanusChannel:
         if self._handle is None:
             return
         requested_at = self._state.epoch
-        data, _ = await self._handle.message({"request": "listparticipants", "room": self.room})
+        data, _ = await self._handle.message({"request": "listparticipants", "room": self._room_id})
         self._emit(
             self._state.apply_listing(data.get("participants", []), requested_at=requested_at)
         )
@@ -304,8 +319,8 @@ class JanusChannel:
         body: Message = {
             "request": "join",
             "ptype": "subscriber",
-            "room": self.room,
-            "streams": [{"feed": publisher.uid, "mid": mid} for mid in mids],
+            "room": self._room_id,
+            "streams": [{"feed": self._feed_id(publisher.uid), "mid": mid} for mid in mids],
         }
         if self._private_id is not None:
             body["private_id"] = self._private_id
@@ -337,6 +352,10 @@ class JanusChannel:
             ) from exc
         if substream is not None:
             await self.set_substream(publisher.uid, substream)
+
+    def _feed_id(self, uid: str) -> str | int:
+        """A publisher's id as requests carry it (it came from Janus, so it converts)."""
+        return janus_id(uid, string_ids=self.string_ids, what="feed")
 
     async def set_substream(self, uid: str, substream: int) -> bool:
         """Ask for simulcast ``substream`` of ``uid``'s video; False if it does not simulcast."""

@@ -6,8 +6,10 @@ answer, ``publishers`` / ``joining`` / ``unpublished`` / ``leaving`` /
 returns the :data:`ChannelEvent` values that describe the change. The channel
 client feeds it; unit tests feed it plain dictionaries.
 
-Ids are strings (the launcher's Janus runs VideoRoom with ``string_ids``);
-numeric ids from another Janus are turned into strings.
+Ids are strings here whatever the server uses: the launcher's Janus runs
+VideoRoom with ``string_ids``; a stock Janus (``string_ids = false``, the
+default) sends numbers, which are turned into strings. :func:`janus_id` does
+the other direction: the value a request must carry for the server's mode.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "JANUS_MAX_ID",
     "SUBSTREAM_HIGH",
     "SUBSTREAM_LOW",
     "ChannelClosed",
@@ -28,6 +31,7 @@ __all__ = [
     "PublisherUpdated",
     "RoomState",
     "StreamInfo",
+    "janus_id",
     "parse_publisher",
     "substream_request",
 ]
@@ -141,7 +145,36 @@ ChannelEvent = (
 )
 
 
+JANUS_MAX_ID = 2**63 - 1
+"""The largest numeric id Janus takes (a JSON integer is a signed 64-bit value for it)."""
+
+
+def janus_id(value: str, *, string_ids: bool, what: str = "id") -> str | int:
+    """``value`` as a VideoRoom request must carry it: as is with ``string_ids``, else an int.
+
+    A server without ``string_ids`` takes only positive integers (0 means
+    "pick one for me"), sent as JSON numbers. ``value`` must then be written
+    the way Janus writes the number back (digits, no sign, no leading zero),
+    or the ids in its events would not match ours. Otherwise ``ValueError``
+    names ``what`` (e.g. ``cname``, ``uid``).
+    """
+    if string_ids:
+        return value
+    if not (value.isascii() and value.isdigit()) or value.startswith("0"):
+        raise ValueError(
+            f"{what} {value!r} is not a positive integer without leading zeros: "
+            "the Janus VideoRoom plugin of this server uses numeric ids (string_ids = false)"
+        )
+    number = int(value)
+    if number > JANUS_MAX_ID:
+        raise ValueError(
+            f"{what} {value!r} is larger than {JANUS_MAX_ID}, the largest numeric id Janus takes"
+        )
+    return number
+
+
 def _id(value: Any) -> str:
+    """An id from a Janus message as a string (numbers from a numeric-id server too)."""
     return str(value)
 
 
