@@ -1,0 +1,136 @@
+"""The real operator, logged in as the chart's ServiceAccount, records a channel.
+
+``kubectl auth can-i`` (test_chart.py) checks the Role rule by rule; this test checks that
+those rules are enough: the chart is installed in single-namespace mode, the operator runs
+with a token of the chart's ServiceAccount (least privilege, not the admin), and a
+CloudRecording in the watched namespace goes from Recording to Completed (``state:
+Stopped``) and is deleted (its finalizer removed) without a single Forbidden answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.operator import OperatorProcess, RecordingEnv, _backend, _secret
+from tests.fixtures.recorder import RecorderProcess
+
+from cloudrec_operator.devenv.controlplane import ControlPlane
+from cloudrec_operator.devenv.process import ManagedProcess, free_port
+from cloudrec_operator.devenv.tools import REPO_ROOT, tool
+
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.media,
+    pytest.mark.storage,
+    pytest.mark.timeout(240),
+]
+
+CHART = REPO_ROOT / "charts" / "cloud-recording-operator"
+SERVICE_ACCOUNT = "rec-cloud-recording-operator-operator"
+run = asyncio.to_thread
+
+
+def service_account_kubeconfig(cp: ControlPlane, namespace: str, path: Path) -> Path:
+    """A kubeconfig that authenticates with a token of the chart's ServiceAccount."""
+    token = cp.kubectl(
+        "create", "token", SERVICE_ACCOUNT, "-n", namespace, "--duration", "1h"
+    ).stdout.strip()
+    config = yaml.safe_load(cp.kubeconfig.read_text())
+    user = config["contexts"][0]["context"]["user"]
+    config["users"] = [{"name": user, "user": {"token": token}}]
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def least_privilege_operator(
+    control_plane: ControlPlane,
+    crds_installed: list[Path],
+    namespace: str,
+    tmp_path: Path,
+) -> Iterator[tuple[str, ManagedProcess]]:
+    """The chart in single-namespace mode, and the operator running as its ServiceAccount."""
+    watched = f"rbac-{secrets.token_hex(4)}"
+    control_plane.kubectl("create", "namespace", watched)
+    helm = [str(tool("helm")), "install", "rec", str(CHART), "-n", namespace]
+    helm += ["--set", "crds.install=false", "--set", f"operator.watchNamespace={watched}"]
+    subprocess.run(helm, check=True, capture_output=True, env=control_plane.env(), timeout=120)
+    kubeconfig = service_account_kubeconfig(control_plane, namespace, tmp_path / "sa.kubeconfig")
+    liveness = free_port()
+    argv = [sys.executable, "-m", "cloudrec_operator", "--namespace", watched]
+    argv += ["--kubeconfig", str(kubeconfig), "--operator-namespace", namespace]
+    argv += ["--callback-host", "127.0.0.1", "--callback-port", str(free_port())]
+    argv += ["--liveness", f"http://127.0.0.1:{liveness}/healthz"]
+    argv += ["--tick", "1", "--first-query", "1", "--steady-query", "3", "--verbose"]
+    env = {**control_plane.env(), "KUBECONFIG": str(kubeconfig)}
+    operator = ManagedProcess("operator-sa", argv, tmp_path / "operator.log", env=env)
+    operator.start()
+    try:
+        operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
+        yield watched, operator
+    finally:
+        control_plane.kubectl(
+            "-n", watched, "delete", "cloudrecordings", "--all", "--wait=false", check=False
+        )
+        operator.stop()
+        control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)
+
+
+def ready(obj: dict[str, Any]) -> bool:
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in (obj.get("status") or {}).get("conditions", [])
+    )
+
+
+async def test_the_chart_rbac_is_enough_for_a_whole_recording(
+    control_plane: ControlPlane,
+    least_privilege_operator: tuple[str, ManagedProcess],
+    operator_recorder: RecorderProcess,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    watched, operator = least_privilege_operator
+    rec = operator_recorder
+    env = RecordingEnv(
+        plane=control_plane,
+        namespace=watched,
+        recorder=rec,
+        operator=OperatorProcess(tmp_path, control_plane.kubeconfig, 0, 0),
+        secret_values=[rec.customer_secret, rec.s3.secret_key],
+    )
+    docs = [
+        _secret(
+            "recorder-credentials",
+            {"customerId": rec.customer_id, "customerSecret": rec.customer_secret},
+        ),
+        _secret("bucket", {"accessKey": rec.s3.access_key, "secretKey": rec.s3.secret_key}),
+        _backend("local", rec.base_url, callbacks=False),
+    ]
+    await run(env.kubectl, "apply", "-f", "-", input=yaml.safe_dump_all(docs))
+    async with publish(room, "1001", width=160, height=120):
+        await run(env.apply, "least-privilege", room)
+        recording = await run(env.wait, "least-privilege", ready, 90.0, "Ready True")
+        assert recording["status"]["phase"] == "Recording"
+        await asyncio.sleep(3)
+        await run(env.patch_spec, "least-privilege", {"state": "Stopped"})
+        done = await run(env.wait_phase, "least-privilege", "Completed", 90.0)
+    assert done["status"]["files"]
+    reasons = await run(env.reasons, "least-privilege")
+    assert "Started" in reasons and "Stopped" in reasons
+    await run(env.kubectl, "delete", "cloudrecording", "least-privilege", "--wait=false")
+    await run(
+        env.kubectl, "wait", "--for=delete", "cloudrecording/least-privilege", "--timeout=60s"
+    )
+    log = operator.log_path.read_text(errors="replace")
+    assert "Forbidden" not in log and " 403" not in log, log[-3000:]
