@@ -597,8 +597,11 @@ def apply_notification(
 
 
 def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Transition:
+    # Progress moves by a point every few seconds while recording; status and Events follow
+    # it at most every `progress_event_points` points or `progress_event_interval` seconds
+    # (and at 100), so a long recording costs about one API write a minute, not one per
+    # callback.
     percent = max(0, min(100, raw // 100))
-    tracked = tracked.replace(upload_progress=percent)
     last_value, last_at = tracked.progress_event_value, tracked.progress_event_at
     due = (
         last_value is None
@@ -610,7 +613,9 @@ def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Tran
     if not due or last_value == percent:
         return Transition(tracked)
     return Transition(
-        tracked.replace(progress_event_value=percent, progress_event_at=now),
+        tracked.replace(
+            upload_progress=percent, progress_event_value=percent, progress_event_at=now
+        ),
         (EventRecord(Reason.UPLOAD_PROGRESS, f"Uploaded {percent}% of the recorded files"),),
     )
 

@@ -318,6 +318,20 @@ def test_upload_progress_events_are_throttled_to_ten_points_or_a_minute() -> Non
     assert reasons(later.events) == ["UploadProgress"]
 
 
+def test_upload_progress_in_status_moves_with_its_events_not_every_callback() -> None:
+    tracked = RECORDING
+    written = set()
+    for step, value in enumerate(range(9000, 9990, 10)):  # a point every few seconds
+        now = NOW + timedelta(seconds=3 * step)
+        tracked = apply_notification(
+            DESIRED, tracked, note(33, progress=value), now, TIMING
+        ).tracked
+        written.add(tracked.upload_progress)
+    # Five minutes of callbacks: the status changes about once a minute, not 99 times.
+    assert len(written) <= 6
+    assert max(p for p in written if p is not None) >= 97
+
+
 def test_callbacks_for_a_finished_recording_change_nothing() -> None:
     done = RECORDING.replace(phase=Phase.COMPLETED)
     result = apply_notification(DESIRED, done, note(20 + 20, status=0), NOW, TIMING)
