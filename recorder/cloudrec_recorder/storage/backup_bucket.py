@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 
 from cloudrec_recorder.storage.backup import write_atomically
+from cloudrec_recorder.storage.session import shared_session
 from cloudrec_recorder.storage.target import StorageTarget
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class BackupBucket:
             return self
         token = self.target.session_token
         self._client = await self._stack.enter_async_context(
-            get_session().create_client(
+            shared_session().create_client(
                 "s3",
                 endpoint_url=self.target.endpoint,
                 region_name=self.target.region,

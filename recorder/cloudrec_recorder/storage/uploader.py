@@ -58,7 +58,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 from cryptography.fernet import Fernet
 
@@ -83,6 +82,7 @@ from cloudrec_recorder.storage.files import (
     playlist_segments,
     slice_time_ms,
 )
+from cloudrec_recorder.storage.session import shared_session
 from cloudrec_recorder.storage.target import StorageTarget, seal_target
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ class Uploader:
         )
         token = self.target.session_token
         self._client = await self._stack.enter_async_context(
-            get_session().create_client(
+            shared_session().create_client(
                 "s3",
                 endpoint_url=self.target.endpoint,
                 region_name=self.target.region,
