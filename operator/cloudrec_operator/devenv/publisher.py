@@ -56,7 +56,7 @@ from aiortc import (
 from numpy.typing import NDArray
 
 from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
-from cloudrec_recorder.channel.room import janus_id
+from cloudrec_recorder.channel.room import janus_id, publisher_join_request
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
 
 __all__ = [
@@ -348,19 +348,10 @@ class Publisher:
     async def start(self) -> Publisher:
         """Join the room, publish, and wait until Janus reports the PeerConnection up."""
         try:
-            await self._session.create()
-            handle = self._handle = await self._session.attach()
-            handle.listener = self._on_event
-            join: Message = {
-                "request": "join",
-                "ptype": "publisher",
-                "room": self._room_id,
-                "id": self._uid_id,
-                "display": self.display,
-            }
-            if self._token is not None:
-                join["token"] = self._token  # the room's ACL, if it has one
-            await handle.message(join)
+            handle = self._handle = await self._session.open_videoroom(self._on_event)
+            await handle.message(
+                publisher_join_request(self._room_id, self._uid_id, self.display, self._token)
+            )
             pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             if self.video:
                 pc.addTrack(

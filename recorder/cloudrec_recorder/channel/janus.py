@@ -65,6 +65,7 @@ from cloudrec_recorder.channel.room import (
     PublisherLeft,
     RoomState,
     janus_id,
+    publisher_join_request,
     substream_request,
 )
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
@@ -208,19 +209,10 @@ class JanusChannel:
         :class:`ChannelError` when Janus cannot be reached.
         """
         try:
-            await self._session.create()
-            handle = self._handle = await self._session.attach()
-            handle.listener = self._on_room_message
-            body: Message = {
-                "request": "join",
-                "ptype": "publisher",
-                "room": self._room_id,
-                "id": self._uid_id,
-                "display": self.display,
-            }
-            if self._token is not None:
-                body["token"] = self._token  # the room's ACL, if it has one
-            data, _ = await handle.message(body)
+            handle = self._handle = await self._session.open_videoroom(self._on_room_message)
+            data, _ = await handle.message(
+                publisher_join_request(self._room_id, self._uid_id, self.display, self._token)
+            )
             self._private_id = data.get("private_id")
             self._emit(self._state.apply_joined(data))
             await self._resync_once()

@@ -33,6 +33,7 @@ __all__ = [
     "StreamInfo",
     "janus_id",
     "parse_publisher",
+    "publisher_join_request",
     "substream_request",
 ]
 
@@ -171,6 +172,26 @@ def janus_id(value: str, *, string_ids: bool, what: str = "id") -> str | int:
             f"{what} {value!r} is larger than {JANUS_MAX_ID}, the largest numeric id Janus takes"
         )
     return number
+
+
+def publisher_join_request(
+    room: str | int, uid: str | int, display: str, token: str | None
+) -> dict[str, Any]:
+    """The VideoRoom ``join`` body that enters ``room`` as publisher-type participant ``uid``.
+
+    ``room`` and ``uid`` as :func:`janus_id` gives them; ``token`` is the
+    room's ACL token, sent only when there is one.
+    """
+    body: dict[str, Any] = {
+        "request": "join",
+        "ptype": "publisher",
+        "room": room,
+        "id": uid,
+        "display": display,
+    }
+    if token is not None:
+        body["token"] = token
+    return body
 
 
 def _id(value: Any) -> str:

@@ -235,6 +235,13 @@ class JanusSession:
             )
         return self
 
+    async def open_videoroom(self, listener: Callable[[Message], None]) -> JanusHandle:
+        """Create the session and attach a VideoRoom handle whose messages go to ``listener``."""
+        await self.create()
+        handle = await self.attach()
+        handle.listener = listener
+        return handle
+
     async def attach(self, plugin: str = VIDEOROOM) -> JanusHandle:
         reply = await self.request(self.url, {"janus": "attach", "plugin": plugin})
         handle = JanusHandle(self, int(reply["data"]["id"]))

@@ -25,6 +25,7 @@ from cloudrec_recorder.channel.room import (
     RoomState,
     StreamInfo,
     parse_publisher,
+    publisher_join_request,
     substream_request,
 )
 
@@ -210,6 +211,18 @@ def test_a_substream_out_of_range_is_refused() -> None:
     simulcast = parse_publisher(publisher("1", "video", simulcast=True))
     with pytest.raises(ValueError, match="0, 1 or 2"):
         substream_request(simulcast, "0", 3)
+
+
+def test_joining_as_publisher_sends_the_token_only_when_the_room_has_one() -> None:
+    assert publisher_join_request(1234, 1001, "publisher 1001", None) == {
+        "request": "join",
+        "ptype": "publisher",
+        "room": 1234,
+        "id": 1001,
+        "display": "publisher 1001",
+    }
+    with_token = publisher_join_request("demo", "999", "recorder 999", "t0ken")
+    assert (with_token["room"], with_token["id"], with_token["token"]) == ("demo", "999", "t0ken")
 
 
 @pytest.mark.parametrize(
