@@ -19,7 +19,6 @@ import subprocess
 from typing import Any
 
 import pytest
-import yaml
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv
 
@@ -78,22 +77,7 @@ async def test_kstatus_reports_a_failed_recording_as_failed(
     recordings: RecordingEnv, room: str
 ) -> None:
     env = recordings
-    wrong = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "kstatus-wrong-credentials"},
-        "stringData": {"customerId": env.recorder.customer_id, "customerSecret": "not-it"},
-    }
-    backend = {
-        "apiVersion": "cloudrecording.io/v1alpha1",
-        "kind": "RecordingBackend",
-        "metadata": {"name": "kstatus-wrong"},
-        "spec": {
-            "url": env.recorder.base_url,
-            "credentialsSecretRef": {"name": "kstatus-wrong-credentials"},
-        },
-    }
-    await run(env.kubectl, "apply", "-f", "-", input=yaml.safe_dump_all([wrong, backend]))
+    await run(env.add_wrong_credentials_backend, "kstatus-wrong")
     await run(env.apply, "gitops-failed", room, backendRef={"name": "kstatus-wrong"})
     failed = await run(env.wait_phase, "gitops-failed", "Failed", 30.0)
     assert kstatus(failed) == "Failed"

@@ -72,22 +72,7 @@ async def test_wrong_credentials_fail_the_recording_without_retrying(
     recordings: RecordingEnv, room: str
 ) -> None:
     env = recordings
-    wrong = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "wrong-credentials"},
-        "stringData": {"customerId": env.recorder.customer_id, "customerSecret": "not-the-secret"},
-    }
-    backend = {
-        "apiVersion": "cloudrecording.io/v1alpha1",
-        "kind": "RecordingBackend",
-        "metadata": {"name": "wrong"},
-        "spec": {
-            "url": env.recorder.base_url,
-            "credentialsSecretRef": {"name": "wrong-credentials"},
-        },
-    }
-    await run(env.kubectl, "apply", "-f", "-", input=yaml.safe_dump_all([wrong, backend]))
+    await run(env.add_wrong_credentials_backend, "wrong")
     await run(env.apply, "wrong-creds", room, backendRef={"name": "wrong"})
     failed = await run(env.wait_phase, "wrong-creds", "Failed", 30.0)
     assert condition(failed, "Ready")["status"] == "False"
