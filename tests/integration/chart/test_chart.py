@@ -39,11 +39,19 @@ def helm(cp: ControlPlane, *args: str, check: bool = True) -> subprocess.Complet
     return result
 
 
+def set_flags(sets: tuple[str, ...]) -> list[str]:
+    return [flag for value in sets for flag in ("--set", value)]
+
+
 def render(cp: ControlPlane, *sets: str) -> list[dict[str, Any]]:
     args = ["template", "rel", str(CHART), "--kube-version", KUBE_VERSION, "--namespace", "ops"]
-    for value in sets:
-        args += ["--set", value]
-    return [doc for doc in yaml.safe_load_all(helm(cp, *args).stdout) if doc]
+    return [doc for doc in yaml.safe_load_all(helm(cp, *args, *set_flags(sets)).stdout) if doc]
+
+
+def install(cp: ControlPlane, namespace: str, *sets: str) -> None:
+    """``helm install rec`` into ``namespace`` with ``sets``; the CRDs are installed already."""
+    flags = set_flags(("crds.install=false", *sets))
+    helm(cp, "install", "rec", str(CHART), "-n", namespace, *flags)
 
 
 def can_i(cp: ControlPlane, sa: str, verb: str, resource: str, namespace: str) -> bool:
@@ -133,18 +141,7 @@ def test_chart_output_passes_a_server_side_dry_run(
 def test_helm_install_creates_every_object_of_the_release(
     control_plane: ControlPlane, release: str
 ) -> None:
-    helm(
-        control_plane,
-        "install",
-        "rec",
-        str(CHART),
-        "-n",
-        release,
-        "--set",
-        "crds.install=false",
-        "--set",
-        "recorder.enabled=true",
-    )
+    install(control_plane, release, "recorder.enabled=true")
     expected = {
         ("Deployment", "rec-cloud-recording-operator-operator"),
         ("StatefulSet", "rec-cloud-recording-operator-recorder"),
@@ -204,7 +201,7 @@ OPERATOR_CANNOT = [
 def test_operator_service_account_can_do_what_the_operator_does_and_no_more(
     control_plane: ControlPlane, release: str
 ) -> None:
-    helm(control_plane, "install", "rec", str(CHART), "-n", release, "--set", "crds.install=false")
+    install(control_plane, release)
     sa = f"system:serviceaccount:{release}:rec-cloud-recording-operator-operator"
     elsewhere = "default"
     for verb, resource in OPERATOR_CAN:
@@ -221,18 +218,7 @@ def test_single_namespace_mode_grants_rights_in_that_namespace_only(
     watched = f"watched-{uuid.uuid4().hex[:6]}"
     control_plane.kubectl("create", "namespace", watched)
     try:
-        helm(
-            control_plane,
-            "install",
-            "rec",
-            str(CHART),
-            "-n",
-            release,
-            "--set",
-            "crds.install=false",
-            "--set",
-            f"operator.watchNamespace={watched}",
-        )
+        install(control_plane, release, f"operator.watchNamespace={watched}")
         sa = f"system:serviceaccount:{release}:rec-cloud-recording-operator-operator"
         for verb, resource in OPERATOR_CAN:
             assert can_i(control_plane, sa, verb, resource, watched), f"cannot {verb} {resource}"
@@ -279,17 +265,6 @@ def test_operator_deployment_args_are_what_the_operator_accepts(
 def test_standby_replicas_get_a_kopf_peering_object(
     control_plane: ControlPlane, release: str
 ) -> None:
-    helm(
-        control_plane,
-        "install",
-        "rec",
-        str(CHART),
-        "-n",
-        release,
-        "--set",
-        "crds.install=false",
-        "--set",
-        "operator.replicas=2",
-    )
+    install(control_plane, release, "operator.replicas=2")
     peerings = control_plane.kubectl("get", "clusterkopfpeerings", "-o", "name").stdout.split()
     assert "clusterkopfpeering.kopf.dev/rec-cloud-recording-operator" in peerings
