@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -26,6 +27,7 @@ __all__ = [
     "STALLED",
     "UPLOADED",
     "Condition",
+    "conditions_field",
     "find_condition",
     "is_condition_true",
     "set_condition",
@@ -61,6 +63,18 @@ class Condition(CrdModel):
     """When the status last changed from one value to another (set by set_condition)."""
     observed_generation: int | None = Field(default=None, ge=0)
     """The .metadata.generation this condition was computed from."""
+
+
+def conditions_field() -> Any:
+    """The ``status.conditions`` field: at most 16, a map list keyed by ``type``, default empty."""
+    return Field(
+        default_factory=list,
+        max_length=16,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
 
 
 def find_condition(conditions: Sequence[Condition], type_: str) -> Condition | None:

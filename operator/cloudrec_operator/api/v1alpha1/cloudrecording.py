@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cloudrec_operator.api.base import ApiObject, CrdModel, cel, validations
-from cloudrec_operator.api.conditions import Condition
+from cloudrec_operator.api.conditions import Condition, conditions_field
 from cloudrec_operator.api.enums import (
     AudioProfile,
     BackendKind,
@@ -620,14 +620,7 @@ class CloudRecordingStatus(CrdModel):
     """The last error the recording service reported."""
     restarts: int | None = Field(default=None, ge=0)
     """How many times the recording was restarted after a fatal error."""
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        max_length=16,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
+    conditions: list[Condition] = conditions_field()
     """Ready (first), Recording, Uploaded and Degraded."""
 
 

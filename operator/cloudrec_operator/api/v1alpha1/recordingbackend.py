@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from cloudrec_operator.api.base import ApiObject, CrdModel
-from cloudrec_operator.api.conditions import Condition
+from cloudrec_operator.api.conditions import Condition, conditions_field
 from cloudrec_operator.api.enums import ServiceKind
 from cloudrec_operator.api.v1alpha1.common import (
     DNS_SUBDOMAIN_PATTERN,
@@ -90,14 +90,7 @@ class RecordingBackendStatus(CrdModel):
 
     observed_generation: int | None = Field(default=None, ge=0)
     """The .metadata.generation the operator last checked."""
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        max_length=16,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
+    conditions: list[Condition] = conditions_field()
     """Ready (first): the service answered and the credentials Secret exists."""
 
 
