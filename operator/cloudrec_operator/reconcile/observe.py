@@ -6,8 +6,9 @@ callback. Phase rules (protocol.md §6, §7.6, §9.4):
 
 * start accepted -> Connecting (Event Connecting); query 4/5 or event 40 ->
   Recording (Event Started, Ready);
-* event 41 or query 6-8 -> Uploading (Event Stopped); event 31/32 or stop
-  "uploaded"/"backuped" -> Completed (Event Uploaded/Backuped);
+* event 41 or query 6-7 -> Uploading (Event Stopped); event 31/32, event 11
+  exitStatus 0, query 8 (exited) or stop "uploaded"/"backuped" -> Completed
+  (Event Uploaded/Backuped, and Stopped first if it was missed);
 * query 20, event 11 exitStatus 1, event 1 errorLevel 5, or a confirmed 404
   while recording -> FatalError: a new recording after backoff under
   restartPolicy OnFailure, phase Failed under Never.
@@ -95,14 +96,16 @@ def _completed(
     tracked = first.tracked
     events.extend(first.events)
     status = upload_status or tracked.upload_status
+    # Every file of the recording (those seen before, by query or callback, and these).
+    every = merge_files(tracked.files, files)
     if tracked.phase is not Phase.COMPLETED:
         if status == "uploaded":
-            events.append(EventRecord(Reason.UPLOADED, _files_message("Uploaded", files)))
+            events.append(EventRecord(Reason.UPLOADED, _files_message("Uploaded", every)))
         elif status == "backuped":
             events.append(
                 EventRecord(
                     Reason.BACKUPED,
-                    _files_message("Some files went to the backup store", files),
+                    _files_message("Some files went to the backup store", every),
                     warning=True,
                 )
             )
@@ -112,7 +115,7 @@ def _completed(
             phase=Phase.COMPLETED,
             upload_status=status,
             upload_progress=progress,
-            files=merge_files(tracked.files, files),
+            files=every,
             ready=tracked.ready,
         ),
         tuple(events),
@@ -331,8 +334,11 @@ def _queried(
     if status == 7:
         return _stopped(tracked, now, "the service reports the recorder stopped")
     if status == 8:
-        # Exited: the service finished with the session (and its upload).
-        return _completed(tracked, now, None, ())
+        # Exited: the service finished with the session and its upload, the query's word
+        # for event 11 exitStatus 0 (protocol.md §6.1, §7.6). A query-only backend learns
+        # of the upload here, so it gets the same Uploaded Event as the callback path
+        # (unless a callback already said some files went to the backup store).
+        return _completed(tracked, now, tracked.upload_status or "uploaded", ())
     if status == 20:
         return _fatal(
             desired,
@@ -569,6 +575,10 @@ def apply_notification(
     desired: Desired, tracked: Tracked, note: Notified, now: datetime, timing: Timing
 ) -> Transition:
     """A verified event callback (protocol.md §7.6 and the mapping in §9.4)."""
+    if note.sid and tracked.sid and note.sid != tracked.sid:
+        # About another recording: an earlier one of this resource (restarted after a
+        # fatal error), named by a late or held event. It changes nothing here.
+        return Transition(tracked)
     adopted: tuple[EventRecord, ...] = ()
     if tracked.sid is None and tracked.lost_start and note.sid:
         tracked = tracked.replace(

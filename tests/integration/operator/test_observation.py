@@ -63,9 +63,16 @@ async def test_without_callbacks_query_alone_reaches_the_same_end_state(
         assert started["status"]["phase"] == "Recording"
         await asyncio.sleep(4)
     done = await run(env.wait_phase, "query-only", "Completed", 90.0)
-    reasons = await run(env.reasons, "query-only")
-    assert reasons[:2] == ["Connecting", "Started"]
-    assert "Stopped" in reasons
+    # A user sees the same story as with callbacks: each step once, in order, no warnings.
+    events = await run(env.events, "query-only")
+    assert [reason for _, reason, _ in events] == ["Connecting", "Started", "Stopped", "Uploaded"]
+    assert {kind for kind, _, _ in events} == {"Normal"}
+    uploaded = events[-1][2]
+    assert ".m3u8" in uploaded, uploaded
+    assert done["status"]["upload"] == {"progress": 100, "status": "Uploaded"}
+    assert any(
+        c["type"] == "Uploaded" and c["status"] == "True" for c in done["status"]["conditions"]
+    )
     listed = {f["fileName"] for f in done["status"]["files"]}
     assert any(n.endswith(".m3u8") for n in listed)
     assert listed <= set(env.recorder.s3.object_keys(env.recorder.bucket))

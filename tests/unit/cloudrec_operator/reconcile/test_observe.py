@@ -76,7 +76,7 @@ def test_start_accepted_is_the_connecting_callback_and_records_the_sid() -> None
         (5, Phase.RECORDING, ["Started"]),
         (6, Phase.STOPPING, []),
         (7, Phase.UPLOADING, ["Stopped"]),
-        (8, Phase.COMPLETED, ["Stopped"]),
+        (8, Phase.COMPLETED, ["Stopped", "Uploaded"]),
     ],
     ids=["starting", "ready", "in_progress", "stop_requested", "stopped", "exited"],
 )
@@ -86,6 +86,27 @@ def test_query_status_maps_to_phase_and_events(
     result = apply_outcome(DESIRED, CONNECTING, QUERY, Queried(status), NOW, TIMING)
     assert result.tracked.phase is phase
     assert reasons(result.events) == events
+
+
+def test_query_alone_sees_the_upload_finish_once_as_the_callbacks_would_say_it() -> None:
+    uploading = RECORDING.replace(phase=Phase.UPLOADING, stopped_at=ago(5))
+    exited = apply_outcome(DESIRED, uploading, QUERY, Queried(8, ("a.m3u8",)), NOW, TIMING)
+    assert exited.tracked.phase is Phase.COMPLETED
+    assert exited.tracked.upload_status == "uploaded"
+    assert exited.tracked.upload_progress == 100
+    assert reasons(exited.events) == ["Uploaded"]
+    assert exited.events[0].message == "Uploaded: 1 file(s), a.m3u8"
+    # Nothing more is said about it: neither by a later query nor by a late callback.
+    again = apply_outcome(DESIRED, exited.tracked, QUERY, Queried(8), NOW, TIMING)
+    late = apply_notification(DESIRED, exited.tracked, note(31, status=0), NOW, TIMING)
+    assert again.events == () and late.events == ()
+
+
+def test_query_exit_after_a_backuped_callback_keeps_saying_backuped() -> None:
+    uploading = RECORDING.replace(phase=Phase.UPLOADING, upload_status="backuped")
+    result = apply_outcome(DESIRED, uploading, QUERY, Queried(8), NOW, TIMING)
+    assert result.tracked.upload_status == "backuped"
+    assert reasons(result.events) == ["Backuped"]
 
 
 def test_started_is_posted_once_per_recording() -> None:
@@ -336,6 +357,17 @@ def test_callbacks_for_a_finished_recording_change_nothing() -> None:
     done = RECORDING.replace(phase=Phase.COMPLETED)
     result = apply_notification(DESIRED, done, note(20 + 20, status=0), NOW, TIMING)
     assert result.tracked == done and result.events == ()
+
+
+def test_a_late_callback_about_an_earlier_recording_changes_nothing() -> None:
+    restarted = RECORDING.replace(sid="s2", restarts=1)
+    leave = Notified(41, {"leaveCode": 4}, sid="s1")
+    result = apply_notification(DESIRED, restarted, leave, NOW, TIMING)
+    assert result.tracked == restarted and result.events == ()
+    own = apply_notification(
+        DESIRED, restarted, Notified(41, {"leaveCode": 4}, sid="s2"), NOW, TIMING
+    )
+    assert own.tracked.phase is Phase.UPLOADING
 
 
 def test_start_answered_already_started_without_sid_waits_to_adopt_by_callback() -> None:
