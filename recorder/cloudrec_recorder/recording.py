@@ -6,11 +6,13 @@ storage, canvas) and builds a :class:`ChannelRecording`. The recording
 1. joins the room ``cname`` as participant ``uid`` with the token (status 1-3; Janus' refusals
    become protocol errors: no room -> 400/401, uid taken -> 400/53, token refused -> 400/110,
    Janus unreachable -> 504/62);
-2. starts the pipeline (mix or individual) writing into ``<spoolDir>/<sid>/`` and the uploader
-   reading from there (status 4, event 40);
+2. starts the uploader reading from ``<spoolDir>/<sid>/`` (status 4, event 40);
 3. follows the room: subscribes to each publisher per streamTypes (frames of uids that the
    allow/block lists exclude are not fed to the pipeline, so ``update`` takes effect at once),
-   unsubscribes when they leave; the first frame gives status 5 and event 42;
+   unsubscribes when they leave; the first admitted frame starts the pipeline (mix or
+   individual; its time 0, ``sliceStartTime``) and gives status 5 and event 42. A channel where
+   nobody ever sends media records nothing (no silence, no encoder, no uploads; ``stop``
+   answers 206/435), so an idle recording costs a Janus session and nothing more;
 4. leaves after ``maxIdleTime`` with nobody in the room (Communication) or no publisher
    (Live): events 41 (leaveCode 4) and, once the files are delivered, 11;
 5. on ``stop``: leaves (event 41, leaveCode 16; status 6), finishes the files (status 7),
@@ -297,7 +299,6 @@ class ChannelRecording:
         except Exception as exc:  # the bucket is checked again on every upload
             log.warning("Uploader did not start sid=%s error=%s", self.sid, type(exc).__name__)
             self.events.error(UPLOADER_MODULE, 32, "the uploader could not start")
-        self.pipeline.start()
         self._status = READY
         self.events.recorder_started()
         self._spawn(self._follow())
@@ -456,16 +457,19 @@ class ChannelRecording:
                 frame = await track.recv()
                 if isinstance(frame, av.VideoFrame):
                     if self.subscription.video.admits(uid):
-                        self.pipeline.push_video(uid, frame)
                         self._got_frame()
+                        self.pipeline.push_video(uid, frame)
                 elif isinstance(frame, av.AudioFrame) and self.subscription.audio.admits(uid):
-                    self.pipeline.push_audio(uid, frame)
                     self._got_frame()
+                    self.pipeline.push_audio(uid, frame)
         except MediaStreamError:
             self.events.stream_state(kind, uid, receiving=False)
 
     def _got_frame(self) -> None:
         if self._first_frame_ms is None:
+            if self._leaving is not None:
+                return
+            self.pipeline.start()  # output time 0 is the first media, as the service's slices
             self._first_frame_ms = int(time.time() * 1000)
             self._status = RECORDING
             self.events.slice_start(self._first_frame_ms)
