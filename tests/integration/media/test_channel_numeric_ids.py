@@ -24,7 +24,6 @@ from tests.integration.recorder.checks import (
 )
 from tests.integration.recorder.checks import (
     colour_at,
-    decode_video,
     download,
     mix_config,
     mix_request,
@@ -32,6 +31,7 @@ from tests.integration.recorder.checks import (
     stop_recording,
     wait_status,
 )
+from tests.media_files import decode_video
 
 from cloudrec_operator.devenv.janus import Janus, JanusNotInNetnsError
 from cloudrec_operator.devenv.publisher import Publisher

@@ -23,12 +23,12 @@ import pytest
 from tests.fixtures.media import settled_participants
 from tests.fixtures.recorder import RecorderProcess
 from tests.integration.recorder.checks import (
-    decode_video,
     download,
     start_recording,
     stop_recording,
     wait_status,
 )
+from tests.media_files import decode_video
 
 from cloudrec_operator.devenv.browser_publisher import BrowserPublisher
 from cloudrec_operator.devenv.janus import Janus

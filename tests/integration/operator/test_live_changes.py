@@ -12,10 +12,10 @@ from tests.fixtures.operator import RecordingEnv
 from tests.integration.recorder.checks import (
     close_to,
     colour_at,
-    decode_video,
     download,
     probe_point,
 )
+from tests.media_files import decode_video
 
 from cloudrec_operator.devenv.publisher import color_for
 from cloudrec_recorder.media.config import VideoLayout

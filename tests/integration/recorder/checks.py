@@ -6,11 +6,9 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import numpy as np
 import numpy.typing as npt
@@ -132,40 +130,6 @@ def download(recorder: RecorderProcess, keys: Sequence[str], into: Path) -> list
         playlist.write_text(text)
         paths.append(playlist)
     return paths
-
-
-@dataclass
-class Video:
-    frames: list[tuple[float, npt.NDArray[np.uint8]]]
-    width: int
-    height: int
-    rate: Fraction | None
-
-
-def decode_video(path: Path) -> Video:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = [
-            (float(f.time or 0.0), np.asarray(f.to_ndarray(format="rgb24"), np.uint8))
-            for f in container.decode(stream)
-        ]
-        return Video(
-            frames, stream.codec_context.width, stream.codec_context.height, stream.average_rate
-        )
-
-
-def decode_audio(path: Path) -> tuple[npt.NDArray[np.float32], int]:
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        chunks = [f.to_ndarray() for f in container.decode(stream)]
-        rate = stream.codec_context.sample_rate
-    samples = np.concatenate(chunks, axis=1).astype(np.float32)
-    return samples.mean(axis=0), rate
-
-
-def stream_kinds(path: Path) -> list[str]:
-    with av.open(str(path)) as container:
-        return sorted(stream.type for stream in container.streams)
 
 
 def tone_strength(samples: npt.NDArray[np.float32], rate: int, hz: float) -> float:

@@ -18,18 +18,16 @@ from tests.fixtures.recorder import RecorderProcess
 from tests.integration.recorder.checks import (
     close_to,
     colour_at,
-    decode_audio,
-    decode_video,
     download,
     mix_config,
     probe_point,
     query_status,
     start_recording,
     stop_recording,
-    stream_kinds,
     tone_strength,
     wait_status,
 )
+from tests.media_files import decode_audio, decode_video, stream_kinds
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.publisher import color_for, tone_for
@@ -151,7 +149,7 @@ async def test_the_mixed_audio_holds_the_subscribed_tones_and_no_other(
             stopped = await stop_recording(client, recorder, rec)
     [playlist] = download(recorder, [stopped["serverResponse"]["fileList"]], tmp_path)
     assert stream_kinds(playlist) == ["audio"]
-    samples, rate = decode_audio(playlist)
+    samples, rate, _ = decode_audio(playlist)
     assert rate == 48_000
     tail = samples[-3 * rate :]
     assert tone_strength(tail, rate, tone_for(0)) > 0.2
@@ -234,7 +232,7 @@ async def test_individual_mode_writes_each_uids_audio_and_video(
         assert stream_kinds(audio_path) == ["audio"]
         frame = decode_video(video_path).frames[-1][1]
         assert close_to(colour_at(frame, 20, 20), color_for(index))
-        samples, rate = decode_audio(audio_path)
+        samples, rate, _ = decode_audio(audio_path)
         assert tone_strength(samples[-2 * rate :], rate, tone_for(index)) > 0.5
 
 
@@ -277,7 +275,7 @@ async def test_update_switches_the_audio_subscription_mid_recording(
             await asyncio.sleep(4)
             stopped = await stop_recording(client, recorder, rec)
     [playlist] = download(recorder, [stopped["serverResponse"]["fileList"]], tmp_path)
-    samples, rate = decode_audio(playlist)
+    samples, rate, _ = decode_audio(playlist)
     before, after = samples[-7 * rate : -5 * rate], samples[-2 * rate :]
     assert tone_strength(before, rate, tone_for(0)) > 0.5
     assert tone_strength(before, rate, tone_for(1)) < 0.05

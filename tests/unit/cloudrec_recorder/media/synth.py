@@ -11,7 +11,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Protocol
 
 import av
@@ -110,44 +109,6 @@ def run_all(jobs: Sequence[Awaitable[None]]) -> None:
         await asyncio.gather(*jobs)
 
     asyncio.run(main())
-
-
-@dataclass
-class Decoded:
-    """A decoded video: frames as RGB arrays with their times, and the stream's facts."""
-
-    frames: list[tuple[float, npt.NDArray[np.uint8]]]
-    width: int
-    height: int
-    rate: Fraction | None
-
-
-def decode_video(path: Path) -> Decoded:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = [
-            (float(f.time or 0.0), np.asarray(f.to_ndarray(format="rgb24"), np.uint8))
-            for f in container.decode(stream)
-        ]
-        return Decoded(
-            frames, stream.codec_context.width, stream.codec_context.height, stream.average_rate
-        )
-
-
-def decode_audio(path: Path) -> tuple[npt.NDArray[np.float32], int, int]:
-    """Mono float samples (channels averaged), sample rate, channel count."""
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        chunks = [f.to_ndarray() for f in container.decode(stream)]
-        channels = stream.codec_context.channels
-        rate = stream.codec_context.sample_rate
-    samples = np.concatenate(chunks, axis=1).astype(np.float32)
-    return samples.mean(axis=0), rate, channels
-
-
-def stream_kinds(path: Path) -> list[str]:
-    with av.open(str(path)) as container:
-        return sorted(stream.type for stream in container.streams)
 
 
 def tone_peaks(samples: npt.NDArray[np.float32], rate: int = 48_000) -> list[float]:

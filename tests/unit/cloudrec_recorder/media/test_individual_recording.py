@@ -6,16 +6,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from tests.media_files import decode_audio, decode_video, stream_kinds
 from tests.unit.cloudrec_recorder.media.synth import (
     COLORS,
     TONES,
     Publisher,
     close_to,
-    decode_audio,
-    decode_video,
     publish,
     run_all,
-    stream_kinds,
     tone_levels,
 )
 

@@ -14,16 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.media_files import decode_audio, decode_video, stream_kinds
 from tests.unit.cloudrec_recorder.media.synth import (
     COLORS,
     TONES,
     Publisher,
     close_to,
-    decode_audio,
-    decode_video,
     publish,
     run_all,
-    stream_kinds,
     tone_levels,
 )
 
