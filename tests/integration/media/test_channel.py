@@ -10,7 +10,6 @@ import asyncio
 import logging
 import re
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,16 +17,17 @@ import pytest
 from aiortc.mediastreams import MediaStreamError
 from tests.fixtures.media import (
     PublishFactory,
+    close_rgb,
     dominant_frequency,
     median_rgb,
     settled_participants,
+    wait_for_event,
 )
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_recorder.channel import (
     SUBSTREAM_HIGH,
     ChannelClosed,
-    ChannelEvent,
     JanusChannel,
     ParticipantsChanged,
     PublisherJoined,
@@ -40,21 +40,6 @@ from cloudrec_recorder.channel import (
 pytestmark = pytest.mark.media
 
 RECORDER_UID = "900"
-
-
-async def wait_for(
-    channel: JanusChannel, match: Callable[[ChannelEvent], bool], within: float = 10.0
-) -> ChannelEvent:
-    """Consume the channel's events until one matches."""
-    async with asyncio.timeout(within):
-        while True:
-            event = await channel.next_event()
-            if match(event):
-                return event
-
-
-def close_to(actual: tuple[int, int, int], expected: tuple[int, int, int], tol: int = 12) -> bool:
-    return all(abs(a - e) <= tol for a, e in zip(actual, expected, strict=True))
 
 
 async def audio_seconds(track: Any, seconds: float) -> tuple[np.ndarray[Any, Any], int]:
@@ -110,14 +95,16 @@ async def test_the_channel_sees_a_publisher_join_and_leave(
     async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
         assert channel.participants == frozenset()
         async with publish(room, "1001", video=False):
-            joined = await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            joined = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             assert isinstance(joined, PublisherJoined)
             assert (joined.uid, joined.has_audio, joined.has_video) == ("1001", True, False)
             assert channel.participants == {"1001"}
             assert set(channel.publishers) == {"1001"}
-        left = await wait_for(channel, lambda e: isinstance(e, PublisherLeft))
+        left = await wait_for_event(channel, lambda e: isinstance(e, PublisherLeft))
         assert left == PublisherLeft("1001")
-        await wait_for(channel, lambda e: isinstance(e, ParticipantsChanged) and not e.participants)
+        await wait_for_event(
+            channel, lambda e: isinstance(e, ParticipantsChanged) and not e.participants
+        )
         assert channel.publishers == {}
 
 
@@ -126,8 +113,8 @@ async def test_the_channel_reports_publishers_already_in_the_room_when_it_joins(
 ) -> None:
     async with publish(room, ["1001", "1002"]):
         async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
-            first = await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
-            second = await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            first = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
+            second = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             assert {first.uid, second.uid} == {"1001", "1002"}  # type: ignore[union-attr]
             assert channel.participants == {"1001", "1002"}
 
@@ -137,9 +124,9 @@ async def test_a_participant_that_does_not_publish_counts_as_present(
 ) -> None:
     async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
         async with JanusChannel(janus.http_url, room, "viewer", token=None):
-            changed = await wait_for(channel, lambda e: isinstance(e, ParticipantsChanged))
+            changed = await wait_for_event(channel, lambda e: isinstance(e, ParticipantsChanged))
             assert changed == ParticipantsChanged(frozenset({"viewer"}), frozenset())
-        gone = await wait_for(channel, lambda e: isinstance(e, ParticipantsChanged))
+        gone = await wait_for_event(channel, lambda e: isinstance(e, ParticipantsChanged))
         assert gone == ParticipantsChanged(frozenset(), frozenset())
 
 
@@ -150,13 +137,13 @@ async def test_a_subscription_receives_the_publishers_colour_and_tone(
         JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", color=(0, 0, 255), tone_hz=440.0) as pub,
     ):
-        await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+        await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
         feed = await channel.subscribe("1001", audio=True, video=True, substream=SUBSTREAM_HIGH)
         assert feed.audio is not None and feed.video is not None
         assert feed.substream is None  # aiortc does not send simulcast: nothing to choose
         frame = await last_video_frame(feed.video)
         assert (frame.width, frame.height) == (640, 360)
-        assert close_to(median_rgb(frame), pub.color), median_rgb(frame)
+        assert close_rgb(median_rgb(frame), pub.color), median_rgb(frame)
         samples, rate = await audio_seconds(feed.audio, 1.0)
         assert abs(dominant_frequency(samples, rate) - 440.0) <= 3.0
 
@@ -169,11 +156,11 @@ async def test_two_publishers_are_received_apart_with_their_own_colour_and_tone(
         publish(room, ["1001", "1002"], width=320, height=180) as pubs,
     ):
         for pub in pubs:
-            await wait_for(channel, lambda e, uid=pub.uid: getattr(e, "uid", None) == uid)
+            await wait_for_event(channel, lambda e, uid=pub.uid: getattr(e, "uid", None) == uid)
         for pub in pubs:
             feed = await channel.subscribe(pub.uid)
             frame = await last_video_frame(feed.video, 5)
-            assert close_to(median_rgb(frame), pub.color), (pub.uid, median_rgb(frame))
+            assert close_rgb(median_rgb(frame), pub.color), (pub.uid, median_rgb(frame))
             samples, rate = await audio_seconds(feed.audio, 0.5)
             assert abs(dominant_frequency(samples, rate) - pub.tone_hz) <= 5.0
 
@@ -185,7 +172,7 @@ async def test_an_audio_only_subscription_has_no_video_track(
         JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", tone_hz=570.0),
     ):
-        await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+        await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
         feed = await channel.subscribe("1001", audio=True, video=False)
         assert feed.video is None and feed.audio is not None
         samples, rate = await audio_seconds(feed.audio, 0.5)
@@ -199,7 +186,7 @@ async def test_unsubscribing_ends_the_tracks(
         JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", audio=False),
     ):
-        await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+        await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
         feed = await channel.subscribe("1001")
         assert feed.audio is None and feed.video is not None
         await last_video_frame(feed.video, 2)
@@ -215,10 +202,10 @@ async def test_a_publisher_leaving_ends_its_subscription(
 ) -> None:
     async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
         async with publish(room, "1001", audio=False):
-            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             feed = await channel.subscribe("1001")
             await last_video_frame(feed.video, 2)
-        await wait_for(channel, lambda e: isinstance(e, PublisherLeft))
+        await wait_for_event(channel, lambda e: isinstance(e, PublisherLeft))
         await asyncio.wait_for(feed.closed.wait(), 5)
         assert "1001" not in channel.subscriptions
 
@@ -249,7 +236,7 @@ async def test_a_token_outside_the_rooms_allowed_list_raises_token_rejected(
             JanusChannel(janus.http_url, "invited", RECORDER_UID, token="invitation-1") as channel,
             publish("invited", "1001", audio=False, token="invitation-1"),
         ):
-            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
     finally:
         janus.destroy_room("invited")
 
@@ -258,7 +245,7 @@ async def test_destroying_the_room_closes_the_channel(janus: Janus) -> None:
     janus.create_room("doomed")
     async with JanusChannel(janus.http_url, "doomed", RECORDER_UID, token=None) as channel:
         janus.destroy_room("doomed")
-        closed = await wait_for(channel, lambda e: isinstance(e, ChannelClosed))
+        closed = await wait_for_event(channel, lambda e: isinstance(e, ChannelClosed))
         assert closed == ChannelClosed("the room was destroyed")
         assert channel.closed.is_set()
 
@@ -288,15 +275,15 @@ async def test_a_publisher_that_comes_back_can_be_subscribed_again(
 ) -> None:
     async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
         async with publish(room, "1001", audio=False, color=(255, 0, 0)):
-            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             first = await channel.subscribe("1001")
             await last_video_frame(first.video, 2)
-        await wait_for(channel, lambda e: isinstance(e, PublisherLeft))
+        await wait_for_event(channel, lambda e: isinstance(e, PublisherLeft))
         async with publish(room, "1001", audio=False, color=(0, 255, 255)) as back:
-            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             again = await channel.subscribe("1001")
             frame = await last_video_frame(again.video, 5)
-            assert close_to(median_rgb(frame), back.color), median_rgb(frame)
+            assert close_rgb(median_rgb(frame), back.color), median_rgb(frame)
             assert channel.subscriptions == {"1001": again}
         assert first.closed.is_set()
 

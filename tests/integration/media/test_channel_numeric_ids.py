@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from tests.fixtures.media import median_rgb, settled_participants
+from tests.fixtures.media import close_rgb, median_rgb, settled_participants, wait_for_event
 from tests.fixtures.recorder import APP_ID, CallbackSink, start_recorder
 from tests.integration.recorder.checks import (
     close_to as close_in_hls,
@@ -37,7 +37,6 @@ from cloudrec_operator.devenv.janus import Janus, JanusNotInNetnsError
 from cloudrec_operator.devenv.publisher import Publisher
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_recorder.channel import (
-    ChannelEvent,
     JanusApiError,
     JanusChannel,
     PublisherJoined,
@@ -86,20 +85,6 @@ async def publishing(
         await publisher.leave()
 
 
-async def wait_for(
-    channel: JanusChannel, match: Callable[[ChannelEvent], bool], within: float = 10.0
-) -> ChannelEvent:
-    async with asyncio.timeout(within):
-        while True:
-            event = await channel.next_event()
-            if match(event):
-                return event
-
-
-def close_to(actual: tuple[int, int, int], expected: tuple[int, int, int], tol: int = 12) -> bool:
-    return all(abs(a - e) <= tol for a, e in zip(actual, expected, strict=True))
-
-
 async def test_string_ids_are_refused_by_a_janus_with_numeric_ids(
     numeric_janus: Janus, numeric_room: str
 ) -> None:
@@ -118,7 +103,7 @@ async def test_a_numeric_id_channel_receives_the_publishers_colour(
         ) as channel,
         publishing(numeric_janus, numeric_room, "1001", (0, 0, 255)) as pub,
     ):
-        joined = await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+        joined = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
         assert isinstance(joined, PublisherJoined) and joined.uid == "1001"
         listed = {p.id: p.publisher for p in numeric_janus.list_participants(numeric_room)}
         assert listed == {RECORDER_UID: False, "1001": True}
@@ -127,7 +112,7 @@ async def test_a_numeric_id_channel_receives_the_publishers_colour(
         frame = None
         for _ in range(10):
             frame = await asyncio.wait_for(feed.video.recv(), 5)
-        assert close_to(median_rgb(frame), pub.color), median_rgb(frame)
+        assert close_rgb(median_rgb(frame), pub.color), median_rgb(frame)
     # Our PublisherLeft came from Janus' numeric "leaving"/"unpublished" id.
     assert await settled_participants(numeric_janus, numeric_room, set()) == set()
 
@@ -139,9 +124,9 @@ async def test_the_channel_sees_a_numeric_id_publisher_leave(
         numeric_janus.http_url, numeric_room, RECORDER_UID, token=None, string_ids=False
     ) as channel:
         async with publishing(numeric_janus, numeric_room, "1002", (255, 0, 0)):
-            await wait_for(channel, lambda e: isinstance(e, PublisherJoined))
+            await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             assert set(channel.publishers) == {"1002"}
-        left = await wait_for(channel, lambda e: isinstance(e, PublisherLeft))
+        left = await wait_for_event(channel, lambda e: isinstance(e, PublisherLeft))
         assert left == PublisherLeft("1002")
         assert channel.publishers == {}
 
