@@ -54,6 +54,28 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def _up(workdir: Path, crds: Path) -> subprocess.Popen[str]:
+    """``devenv up`` in the background, its output (both streams) readable as text."""
+    return subprocess.Popen(
+        [*DEVENV, "up", "--workdir", str(workdir), "--crds", str(crds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+
+
+def _down(workdir: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``devenv down``, which must succeed."""
+    return subprocess.run(
+        [*DEVENV, "down", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+
+
 def _wait_for_line(stream: IO[str] | None, prefix: str, timeout: float) -> str:
     assert stream is not None
     deadline = time.monotonic() + timeout
@@ -74,13 +96,7 @@ def test_up_serves_a_kubeconfig_and_down_leaves_no_process_behind(tmp_path: Path
     crds = tmp_path / "crds"
     crds.mkdir()
     (crds / "widgets.yaml").write_text(WIDGET_CRD)
-    up = subprocess.Popen(
-        [*DEVENV, "up", "--workdir", str(workdir), "--crds", str(crds)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    up = _up(workdir, crds)
     try:
         export = _wait_for_line(up.stdout, "export KUBECONFIG=", timeout=180)
         kubeconfig = export.removeprefix("export KUBECONFIG=")
@@ -106,13 +122,7 @@ def test_up_serves_a_kubeconfig_and_down_leaves_no_process_behind(tmp_path: Path
         )
         assert established == "True"
 
-        down = subprocess.run(
-            [*DEVENV, "down", "--workdir", str(workdir)],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=True,
-        )
+        down = _down(workdir, timeout=90)
         assert "is down" in down.stdout
         assert up.wait(timeout=30) == 0
     finally:
@@ -133,13 +143,7 @@ def test_down_after_up_was_killed_ends_the_components_it_left(tmp_path: Path) ->
     workdir = tmp_path / "devenv"
     empty = tmp_path / "no-crds"
     empty.mkdir()
-    up = subprocess.Popen(
-        [*DEVENV, "up", "--workdir", str(workdir), "--crds", str(empty)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    up = _up(workdir, empty)
     try:
         _wait_for_line(up.stdout, "export KUBECONFIG=", timeout=180)
     finally:
@@ -148,9 +152,7 @@ def test_down_after_up_was_killed_ends_the_components_it_left(tmp_path: Path) ->
     components = json.loads((workdir / "state.json").read_text())["components"]
     assert all(Path(f"/proc/{pid}").exists() for pid in components.values())
 
-    subprocess.run(
-        [*DEVENV, "down", "--workdir", str(workdir)], capture_output=True, timeout=90, check=True
-    )
+    _down(workdir, timeout=90)
 
     deadline = time.monotonic() + 10
     while _processes_mentioning(str(workdir)) and time.monotonic() < deadline:
@@ -159,12 +161,6 @@ def test_down_after_up_was_killed_ends_the_components_it_left(tmp_path: Path) ->
 
 
 def test_down_without_up_says_nothing_is_running(tmp_path: Path) -> None:
-    down = subprocess.run(
-        [*DEVENV, "down", "--workdir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    down = _down(tmp_path, timeout=30)
 
     assert down.stdout.strip() == f"no control plane is up in {tmp_path.resolve()}"
