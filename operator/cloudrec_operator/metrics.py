@@ -20,9 +20,14 @@ CALLBACKS_RECEIVED = Counter(
 )
 CALLBACKS_REJECTED = Counter(
     "cloudrec_callbacks_rejected_total",
-    "Event callbacks rejected, by reason (bad_signature, unknown_recording, malformed, "
-    "no_secret, duplicate)",
+    "Event callbacks rejected or dropped, by reason (bad_signature, unknown_recording: "
+    "no recording took the sid, malformed, no_secret, duplicate)",
     ["reason"],
+    registry=REGISTRY,
+)
+CALLBACKS_HELD = Counter(
+    "cloudrec_callbacks_held_total",
+    "Event callbacks that arrived before their sid was known, held until it was",
     registry=REGISTRY,
 )
 PROTOCOL_LATENCY = Histogram(

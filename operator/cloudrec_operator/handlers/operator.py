@@ -8,12 +8,18 @@
   the resource only as long as there is a recording to stop;
 * deletion (optional handler, called while the finalizer blocks it) applies
   ``releasePolicy``;
+* an index, ``recording_by_sid`` (``status.recordingId`` -> namespace and
+  name), is how the callback receiver finds a recording; when a watch event
+  (or a pass that stored a sid) makes a sid known, the callbacks held for it
+  are applied;
 * start-up moves kopf's finalizer, progress and diff-base annotations under
   ``cloudrecording.io/`` and starts the signed callback receiver.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,9 +31,9 @@ from cloudrec_operator.metrics import RECONCILE_ERRORS
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 
-from .callbacks import serve
+from .callbacks import release_held, serve, sweep_held
 from .reconciler import reconcile
-from .runtime import Runtime
+from .runtime import Key, Runtime
 
 GROUP = "cloudrecording.io"
 VERSION = "v1alpha1"
@@ -35,6 +41,7 @@ PLURAL = "cloudrecordings"
 PREFIX = "cloudrecording.io"
 FINALIZER = f"{PREFIX}/finalizer"
 LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
+SID_INDEX = "recording_by_sid"
 
 log = logging.getLogger("cloudrec_operator")
 
@@ -45,6 +52,18 @@ def has_external_recording(status: Mapping[str, Any], **_: Any) -> bool:
     if phase in LIVE_PHASES:
         return True
     return phase == "Pending" and bool(status.get("restarts"))
+
+
+def sid_index_entry(namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Key]:
+    """The ``recording_by_sid`` index entry of one CloudRecording: empty without a sid
+    (kopf then drops what it held for the object, e.g. the sid of a recording that
+    was restarted)."""
+    sid = status.get("recordingId")
+    return {str(sid): (namespace, name)} if sid else {}
+
+
+def _key(body: kopf.Body) -> Key:
+    return (str(body.metadata.namespace), str(body.metadata.name))
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
@@ -60,7 +79,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
         return kopf.login_via_client(**kwargs)
 
     @kopf.on.startup(registry=registry)
-    async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -74,14 +93,20 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
         opts: Settings = memo["options"]
         kube = memo["kube_factory"](opts.kubeconfig)
         timing = Timing(first_query=opts.first_query, steady_query=opts.steady_query)
-        rt = Runtime(settings=opts, kube=kube, timing=timing)
+        rt = Runtime(settings=opts, kube=kube, timing=timing, index=kwargs[SID_INDEX])
         memo["rt"] = rt
+        memo["sweeper"] = asyncio.get_running_loop().create_task(sweep_held(rt))
         memo["runner"] = await serve(rt, opts.callback_host, opts.callback_port)
         if opts.metrics_port is not None:
             memo["metrics_runner"] = await serve(rt, opts.callback_host, opts.metrics_port)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+        sweeper: asyncio.Task[None] | None = memo.get("sweeper")
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         for name in ("runner", "metrics_runner"):
             runner: web.AppRunner | None = memo.get(name)
             if runner is not None:
@@ -99,9 +124,16 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
 def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     resource = (GROUP, VERSION, PLURAL)
 
+    @kopf.index(*resource, id=SID_INDEX, registry=registry)
+    async def recording_by_sid(
+        namespace: str | None, name: str, status: kopf.Status, **_: Any
+    ) -> dict[str, Key]:
+        return sid_index_entry(str(namespace), name, status)
+
     async def _pass(body: kopf.Body, memo: kopf.Memo, retry: int) -> None:
         rt: Runtime = memo["rt"]
         result = await reconcile(rt, body)
+        release_held(rt, _key(body))
         if result.blocked is not None and not result.has_recording:
             raise kopf.TemporaryError(result.blocked, delay=min(60.0, 2.0 ** min(retry, 6)))
 
@@ -130,6 +162,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
         except Exception as error:  # the next tick tries again
             RECONCILE_ERRORS.inc()
             log.error("Reconcile pass failed: %s", type(error).__name__)
+        release_held(rt, _key(body))
 
     @kopf.on.delete(*resource, optional=True, registry=registry, backoff=5)
     async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
@@ -142,12 +175,17 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
         rt.forget((str(body.metadata.namespace), str(body.metadata.name)))
 
     @kopf.on.event(*resource, registry=registry)
-    def watch(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    async def watch(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        # Runs after kopf indexed this event: a sid the index just learned has its
+        # held callbacks applied now (callbacks arriving from here on find it).
         rt: Runtime | None = memo.get("rt")
         if rt is None:
             return
-        key = (str(body.metadata.namespace), str(body.metadata.name))
+        key = _key(body)
         if event.get("type") == "DELETED":
             rt.forget(key)
         else:
             rt.bodies[key] = body
+            sid = body.status.get("recordingId")
+            if sid:
+                release_held(rt, key, str(sid))

@@ -3,8 +3,9 @@
 One ``Runtime`` per process: settings, the Kubernetes facade, protocol clients
 per backend, a lock per CloudRecording (handlers, the timer and callbacks never
 act on one recording at the same time), the last known state of each
-recording, the sid -> resource map used by the callback receiver, and the
-notice ids already applied.
+recording, kopf's sid index (``recording_by_sid``: sid -> namespace and name,
+from ``status.recordingId``) that the callback receiver reads, the callbacks
+held for a sid not known yet, and the notice ids already applied.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
 from cloudrec_operator.protocol.client import RecordingClient
+from cloudrec_operator.protocol.events import Notification
+from cloudrec_operator.reconcile.held import HeldEvents
 from cloudrec_operator.reconcile.model import Phase, Tracked
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
@@ -54,6 +57,20 @@ class Known:
     annotation: str
 
 
+@dataclass(frozen=True)
+class HeldCallback:
+    """A callback kept until its sid is known: checked again then with its own backend."""
+
+    raw: bytes
+    signatures: Mapping[str, str]
+    """The signature headers it came with."""
+    note: Notification
+
+
+SidIndex = Mapping[str, Iterable[Key]]
+"""kopf's ``recording_by_sid`` index: sid -> the (namespace, name) of its CloudRecording."""
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -62,7 +79,9 @@ class Runtime:
     locks: dict[Key, asyncio.Lock] = field(default_factory=dict)
     known: dict[Key, Known] = field(default_factory=dict)
     bodies: dict[Key, Mapping[str, Any]] = field(default_factory=dict)
-    sids: dict[str, Key] = field(default_factory=dict)
+    index: SidIndex | None = None
+    """Set at start-up to kopf's live index; kopf updates it from watch events."""
+    held: HeldEvents[HeldCallback] = field(default_factory=HeldEvents)
     backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
     notices: OrderedDict[str, None] = field(default_factory=OrderedDict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -73,18 +92,11 @@ class Runtime:
         return self.locks[key]
 
     def remember(self, key: Key, known: Known) -> None:
-        old = self.known.get(key)
-        if old is not None and old.tracked.sid and old.tracked.sid != known.tracked.sid:
-            self.sids.pop(old.tracked.sid, None)
-        if known.tracked.sid:
-            self.sids[known.tracked.sid] = key
         self.known[key] = known
         self._count_phases()
 
     def forget(self, key: Key) -> None:
-        old = self.known.pop(key, None)
-        if old is not None and old.tracked.sid:
-            self.sids.pop(old.tracked.sid, None)
+        self.known.pop(key, None)
         self.bodies.pop(key, None)
         self.locks.pop(key, None)
         self._count_phases()
@@ -95,6 +107,18 @@ class Runtime:
             counts[known.tracked.phase] += 1
         for phase, count in counts.items():
             RECORDINGS.labels(phase=str(phase)).set(count)
+
+    def owner(self, sid: str) -> Key | None:
+        """The CloudRecording whose status names ``sid``, as far as the index knows."""
+        if self.index is None:
+            return None
+        for key in self.index.get(sid, ()):
+            return key
+        return None
+
+    def callback_secrets(self) -> set[str]:
+        """The callback secrets of the backends this process has loaded."""
+        return {b.callback_secret for b in self.backends.values() if b.callback_secret}
 
     def adoptable(self, cname: str, uid: str) -> Key | None:
         """The recording waiting to adopt the recording of ``cname``/``uid`` (lost start)."""

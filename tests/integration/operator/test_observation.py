@@ -1,17 +1,28 @@
-"""Observation: query alone reaches the same end state; callbacks must be signed and new."""
+"""Observation: query alone reaches the same end state; callbacks must be signed and new;
+an event that arrives before its sid is stored still counts."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv
+from tests.fixtures.operator import (
+    CALLBACK_SECRET,
+    OperatorProcess,
+    RecordingEnv,
+    prepare_recordings,
+)
+from tests.fixtures.recorder import RecorderProcess
 
+from cloudrec_operator.devenv.controlplane import ControlPlane
+from cloudrec_operator.devenv.process import free_port
 from cloudrec_operator.protocol.events import sign
 
 
@@ -113,3 +124,60 @@ async def test_a_callback_with_a_bad_signature_is_rejected_counted_and_changes_n
         status = await run(env.status, "signed")
         assert status["phase"] == "Recording"
         assert "FatalError" not in await run(env.reasons, "signed")
+
+
+SLOW_QUERIES = ("--tick", "1", "--first-query", "60", "--steady-query", "60")
+"""Queries a minute apart: within this test only a callback can confirm the recorder."""
+
+
+@pytest.fixture
+def slow_query_env(
+    control_plane: ControlPlane,
+    crds_installed: list[Path],
+    namespace: str,
+    fresh_recorder: Callable[..., RecorderProcess],
+    tmp_path: Path,
+) -> Iterator[RecordingEnv]:
+    """An operator of its own (slow queries, watching only ``namespace``) and a recorder
+    that sends each callback to it once, never again."""
+    operator = OperatorProcess(
+        workdir=tmp_path,
+        kubeconfig=control_plane.kubeconfig,
+        callback_port=free_port(),
+        liveness_port=free_port(),
+        namespaces=(namespace,),
+        options=SLOW_QUERIES,
+    )
+    callbacks = {"urls": [operator.callback_url], "secret": CALLBACK_SECRET, "retries": 0}
+    recorder = fresh_recorder(callbacks=callbacks)
+    operator.start()
+    try:
+        yield prepare_recordings(control_plane, namespace, recorder, operator)
+    finally:
+        control_plane.kubectl(
+            "-n", namespace, "delete", "cloudrecordings", "--all", "--timeout=60s", check=False
+        )
+        operator.stop()
+
+
+async def test_an_event_sent_before_the_start_answer_is_stored_makes_the_recording_ready(
+    slow_query_env: RecordingEnv, room: str
+) -> None:
+    # The recorder sends "recorder started" (event 40) while it answers start, once. The
+    # operator has not stored the sid yet, let alone seen it come back through its index:
+    # it holds the event and applies it as soon as the sid is known.
+    env = slow_query_env
+    await run(env.apply, "early", room, recordingConfig={"maxIdleTime": 120})
+    started = await run(env.wait, "early", ready, 30.0, "Ready True")
+    assert started["status"]["phase"] == "Recording"
+    events = await run(env.events, "early")
+    assert [reason for _, reason, _ in events][:2] == ["Connecting", "Started"]
+    assert started["status"]["recordingId"] in events[1][2]
+    metric = env.operator.metric
+    assert await run(metric, "cloudrec_protocol_request_seconds_count", operation="start") >= 1
+    # No query was made, so the callback made it Ready; it had come before the sid was
+    # known, and nothing was refused as unknown (nothing for the sender to resend).
+    assert await run(metric, "cloudrec_protocol_request_seconds_count", operation="query") == 0
+    assert await run(metric, "cloudrec_callbacks_held_total") >= 1
+    assert await run(metric, "cloudrec_callbacks_rejected_total", reason="unknown_recording") == 0
+    assert await run(metric, "cloudrec_callbacks_received_total", event_type="40") == 1

@@ -1,4 +1,4 @@
-"""Per-process bookkeeping of the operator: notices, sids, adoption, the timer's filter."""
+"""Per-process bookkeeping of the operator: notices, the sid index, adoption, the timer's filter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cloudrec_operator.handlers.operator import has_external_recording
+from cloudrec_operator.handlers.operator import has_external_recording, sid_index_entry
 from cloudrec_operator.handlers.runtime import Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.model import Phase, Tracked
@@ -36,15 +36,23 @@ def test_a_notice_is_applied_once_and_the_memory_is_bounded() -> None:
     assert not rt.seen_notice("a", limit=2)
 
 
-def test_sids_follow_the_recording_a_resource_owns() -> None:
+def test_the_sid_index_names_the_recording_whose_status_holds_the_sid() -> None:
+    assert sid_index_entry("ns", "rec", {"recordingId": "s1", "phase": "Recording"}) == {
+        "s1": ("ns", "rec")
+    }
+    # Without a sid (not started yet, or restarting) the object leaves the index.
+    assert sid_index_entry("ns", "rec", {"phase": "Pending", "restarts": 1}) == {}
+    assert sid_index_entry("ns", "rec", {}) == {}
+
+
+def test_the_callback_receiver_finds_a_recording_only_through_the_index() -> None:
     rt = runtime()
     key = ("ns", "rec")
     rt.remember(key, Known("u1", Tracked(sid="s1"), {}, ""))
-    assert rt.sids == {"s1": key}
-    rt.remember(key, Known("u1", Tracked(sid="s2", restarts=1), {}, ""))
-    assert rt.sids == {"s2": key}
-    rt.forget(key)
-    assert rt.sids == {}
+    assert rt.owner("s1") is None  # no index yet: what this process remembers is not used
+    rt.index = {"s1": [key]}
+    assert rt.owner("s1") == key
+    assert rt.owner("s2") is None
 
 
 def test_phase_gauge_counts_the_recordings_known() -> None:

@@ -1,0 +1,139 @@
+"""The callback receiver with a sid no CloudRecording is known to have yet.
+
+The receiver runs on a real local port; the runtime knows one backend (with its
+callback secret) and an empty sid index, as right after a start whose answer is
+not stored yet. Nothing here reaches the Kubernetes API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
+from cloudrec_operator.handlers.callbacks import build_app, expire_held
+from cloudrec_operator.handlers.runtime import Backend, Runtime
+from cloudrec_operator.metrics import REGISTRY
+from cloudrec_operator.protocol.client import RecordingClient
+from cloudrec_operator.protocol.events import sign
+from cloudrec_operator.reconcile.held import HeldEvents, HoldLimits
+from cloudrec_operator.reconcile.timing import Timing
+from cloudrec_operator.settings import Settings
+
+SECRET = "callback-secret-of-the-backend"
+
+
+class NoKube:
+    """Stands in for the API facade where a test never reaches it."""
+
+    writes = 0
+
+    def close(self) -> None:
+        pass
+
+
+def notice(sid: str, event_type: int = 40, notice_id: str | None = None) -> bytes:
+    body = {
+        "noticeId": notice_id or str(uuid.uuid4()),
+        "productId": 3,
+        "eventType": event_type,
+        "notifyMs": 1764000000000,
+        "payload": {
+            "cname": "room",
+            "uid": "527",
+            "sid": sid,
+            "sequence": 1,
+            "sendts": 1764000000000,
+            "serviceType": 1,
+            "details": {"msgName": "recorder_started", "status": 0},
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Runtime, TestClient[object, object]]]:
+    rt = Runtime(settings=Settings(), kube=NoKube(), timing=Timing(), index={})  # type: ignore[arg-type]
+    rt.held = HeldEvents(HoldLimits(per_sid=2, total=3, seconds=120.0))
+    spec = RecordingBackendSpec.load(
+        {"url": "http://127.0.0.1:9", "credentialsSecretRef": {"name": "creds"}}
+    )
+    client = RecordingClient(spec.url, "id", "secret")
+    rt.backends[("RecordingBackend", "ns", "local")] = Backend(
+        spec, client, SECRET, "f", time.monotonic()
+    )
+    async with TestClient(TestServer(build_app(rt))) as http:
+        yield rt, http
+    await client.aclose()
+
+
+async def test_a_signed_event_for_a_sid_not_known_yet_is_answered_200_and_held(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    held_before = counted("cloudrec_callbacks_held_total")
+    raw = notice("sid-early")
+    answer = await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    assert answer.status == 200
+    assert await answer.json() == {"ok": True, "held": True}
+    assert "sid-early" in rt.held
+    assert counted("cloudrec_callbacks_held_total") == held_before + 1
+    # Its resend is a duplicate, not a second held copy.
+    again = await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    assert await again.json() == {"ok": True, "duplicate": True}
+    [held] = rt.held.claim("sid-early")
+    assert held.raw == raw and held.note.event_type == 40
+
+
+async def test_an_event_no_backend_in_use_signed_is_not_held(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    before = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
+    raw = notice("sid-forged")
+    forged = await http.post("/callbacks", data=raw, headers=sign(raw, "someone-else"))
+    unsigned = await http.post("/callbacks", data=raw)
+    assert (forged.status, unsigned.status) == (404, 404)
+    assert len(rt.held) == 0
+    after = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
+    assert after == before + 2
+
+
+async def test_with_the_buffer_full_the_sender_is_told_to_retry_and_nothing_is_lost(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    raws = [notice(sid) for sid in ("a", "a", "a", "b", "c")]
+    answers = []
+    for raw in raws:
+        answers.append((await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))).status)
+    # Two for "a" at most, three in all.
+    assert answers == [200, 200, 503, 200, 503]
+    # A refused event was not remembered as seen: its resend is held once there is room.
+    rt.held.claim("a")
+    resent = await http.post("/callbacks", data=raws[4], headers=sign(raws[4], SECRET))
+    assert await resent.json() == {"ok": True, "held": True}
+    assert [h.raw for h in rt.held.claim("c")] == [raws[4]]
+
+
+async def test_held_events_never_claimed_are_dropped_and_counted_as_unknown(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    raw = notice("sid-never-started")
+    await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    before = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
+    expire_held(rt, time.monotonic() + 60)
+    assert "sid-never-started" in rt.held
+    expire_held(rt, time.monotonic() + 121)
+    assert "sid-never-started" not in rt.held
+    assert counted("cloudrec_callbacks_rejected_total", reason="unknown_recording") == before + 1
