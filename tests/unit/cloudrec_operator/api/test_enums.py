@@ -61,6 +61,11 @@ def test_the_fourteen_seed_error_codes_have_their_header_values() -> None:
     ("code", "reason", "seed"),
     [
         (RecordingErrorCode.OK, "Ok", "kRecordingErrorOk"),
+        (
+            RecordingErrorCode.INVALID_PARAMETER,
+            "InvalidParameter",
+            "kRecordingErrorInvalidParameter",
+        ),
         (RecordingErrorCode.NO_USERS, "NoUsers", "kRecordingErrorNoUsers"),
         (
             RecordingErrorCode.RECORDER_INIT_FAILED,
@@ -68,10 +73,16 @@ def test_the_fourteen_seed_error_codes_have_their_header_values() -> None:
             "kRecordingErrorRecorderInitFailed",
         ),
         (
+            RecordingErrorCode.UPLOADER_INIT_FAILED,
+            "UploaderInitFailed",
+            "kRecordingErrorUploaderInitFailed",
+        ),
+        (
             RecordingErrorCode.RECORDER_EXPIRE_EXIT,
             "RecorderExpireExit",
             "kRecordingErrorRecorderExpireExit",
         ),
+        (RecordingErrorCode.GENERAL_ERROR, "GeneralError", "kRecordingErrorGeneralError"),
     ],
     ids=lambda v: str(v),
 )

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from cloudrec_operator.api.enums import RecordingErrorCode
 from cloudrec_operator.protocol.codes import (
     SERVICE_ERRORS,
     ErrorCode,
@@ -49,38 +50,8 @@ def test_recording_status_holds_the_values_of_section_6() -> None:
     assert [int(s) for s in RecordingStatus] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 20]
 
 
-def test_the_seed_has_fourteen_error_codes_from_430_on() -> None:
-    assert [int(code) for code in SdkErrorCode] == [0, *range(430, 443)]
-
-
-@pytest.mark.parametrize(
-    ("code", "reason", "seed_name"),
-    [
-        (SdkErrorCode.OK, "Ok", "kRecordingErrorOk"),
-        (SdkErrorCode.INVALID_PARAMETER, "InvalidParameter", "kRecordingErrorInvalidParameter"),
-        (
-            SdkErrorCode.RECORDER_INIT_FAILED,
-            "RecorderInitFailed",
-            "kRecordingErrorRecorderInitFailed",
-        ),
-        (
-            SdkErrorCode.UPLOADER_INIT_FAILED,
-            "UploaderInitFailed",
-            "kRecordingErrorUploaderInitFailed",
-        ),
-        (
-            SdkErrorCode.RECORDER_EXPIRE_EXIT,
-            "RecorderExpireExit",
-            "kRecordingErrorRecorderExpireExit",
-        ),
-        (SdkErrorCode.GENERAL_ERROR, "GeneralError", "kRecordingErrorGeneralError"),
-    ],
-)
-def test_seed_codes_have_camel_case_reasons_named_like_the_seed(
-    code: SdkErrorCode, reason: str, seed_name: str
-) -> None:
-    assert code.reason == reason
-    assert code.seed_name == seed_name
+def test_the_seed_error_codes_are_the_api_ones_not_a_second_copy() -> None:
+    assert SdkErrorCode is RecordingErrorCode
 
 
 def test_every_service_code_has_an_http_status_and_a_reason() -> None:
