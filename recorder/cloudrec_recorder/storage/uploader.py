@@ -82,12 +82,17 @@ from cloudrec_recorder.storage.files import (
     playlist_segments,
     slice_time_ms,
 )
-from cloudrec_recorder.storage.session import shared_session
+from cloudrec_recorder.storage.session import ClientPool, credential_digest, shared_session
 from cloudrec_recorder.storage.target import StorageTarget, seal_target
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
+
+_S3_CLIENTS: ClientPool[S3Client] = ClientPool()
+"""S3 clients shared by the recordings with the same endpoint, credentials and timeouts."""
+SHARED_CLIENT_CONNECTIONS = 64
+"""Connections of one shared client (each recording still runs ``concurrency`` uploads)."""
 
 log = logging.getLogger(__name__)
 
@@ -269,24 +274,37 @@ class Uploader:
             connect_timeout=p.connect_timeout,
             read_timeout=p.read_timeout,
             retries={"total_max_attempts": 1},
-            max_pool_connections=p.concurrency + 2,
+            max_pool_connections=SHARED_CLIENT_CONNECTIONS,
             signature_version="s3v4",
             s3={"addressing_style": self.target.addressing_style},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
         token = self.target.session_token
-        self._client = await self._stack.enter_async_context(
-            shared_session().create_client(
+        access = self.target.access_key.get_secret_value()
+        secret = self.target.secret_key.get_secret_value()
+        session_token = token.get_secret_value() if token else None
+        key = (
+            self.target.endpoint,
+            self.target.region,
+            self.target.addressing_style,
+            p.connect_timeout,
+            p.read_timeout,
+            credential_digest(access, secret, session_token),
+        )
+        self._client = await _S3_CLIENTS.acquire(
+            key,
+            lambda: shared_session().create_client(
                 "s3",
                 endpoint_url=self.target.endpoint,
                 region_name=self.target.region,
-                aws_access_key_id=self.target.access_key.get_secret_value(),
-                aws_secret_access_key=self.target.secret_key.get_secret_value(),
-                aws_session_token=token.get_secret_value() if token else None,
+                aws_access_key_id=access,
+                aws_secret_access_key=secret,
+                aws_session_token=session_token,
                 config=config,
-            )
+            ),
         )
+        self._stack.push_async_callback(_S3_CLIENTS.release, key)
         await self._check_bucket()
         await self._emit(self.events.uploader_started)
         self._tasks = [
