@@ -15,12 +15,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import OperatorProcess, RecordingEnv, _backend, _secret
+from tests.fixtures.operator import OperatorProcess, RecordingEnv, _backend, _secret, ready
 from tests.fixtures.recorder import RecorderProcess
 
 from cloudrec_operator.devenv.controlplane import ControlPlane
@@ -83,13 +82,6 @@ def least_privilege_operator(
         )
         operator.stop()
         control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 async def test_the_chart_rbac_is_enough_for_a_whole_recording(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import RecordingEnv
+from tests.fixtures.operator import RecordingEnv, ready
 
 from cloudrec_operator.devenv.tools import tool
 
@@ -34,13 +34,6 @@ def kstatus(obj: dict[str, Any]) -> str:
         [str(tool("kstatus"))], input=json.dumps(obj), capture_output=True, text=True, check=True
     ).stdout
     return out.split("\t", 1)[0]
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 def observed(obj: dict[str, Any]) -> bool:

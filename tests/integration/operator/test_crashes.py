@@ -9,24 +9,16 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import RecordingEnv
+from tests.fixtures.operator import RecordingEnv, ready
 from tests.fixtures.recorder import RecorderProcess
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(300)]
 
 run = asyncio.to_thread
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 def active(recorder: RecorderProcess) -> int:

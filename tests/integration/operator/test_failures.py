@@ -5,28 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import yaml
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import RecordingEnv
+from tests.fixtures.operator import RecordingEnv, condition, ready
 from tests.fixtures.recorder import RecorderProcess
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 
 run = asyncio.to_thread
-
-
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    for cond in (obj.get("status") or {}).get("conditions", []):
-        if cond["type"] == type_:
-            return dict(cond)
-    return {}
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return condition(obj, "Ready").get("status") == "True"
 
 
 async def test_a_missing_secret_is_named_and_the_recording_starts_once_it_exists(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import RecordingEnv
+from tests.fixtures.operator import RecordingEnv, ready
 from tests.integration.recorder.checks import (
     close_to,
     colour_at,
@@ -26,13 +25,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytes
 run = asyncio.to_thread
 USERS = ["1001", "1002"]
 WIDTH, HEIGHT = 320, 240
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 def shown_at(regions: list[Region], x: int, y: int) -> str:

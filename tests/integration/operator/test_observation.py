@@ -18,6 +18,7 @@ from tests.fixtures.operator import (
     OperatorProcess,
     RecordingEnv,
     prepare_recordings,
+    ready,
 )
 from tests.fixtures.recorder import RecorderProcess
 
@@ -36,13 +37,6 @@ async def run_wait_released(env: RecordingEnv, name: str) -> None:
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 
 run = asyncio.to_thread
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 def notification(sid: str, cname: str, uid: str, event_type: int, **details: Any) -> bytes:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from typing import Any
 
 import pytest
 import yaml
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import RecordingEnv
+from tests.fixtures.operator import RecordingEnv, ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 
 run = asyncio.to_thread
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 async def test_no_secret_value_appears_in_logs_events_or_status(

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import RecordingEnv
+from tests.fixtures.operator import RecordingEnv, ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 
 run = asyncio.to_thread
-
-
-def ready(obj: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (obj.get("status") or {}).get("conditions", [])
-    )
 
 
 async def test_state_stopped_stops_the_recording_and_keeps_the_resource_with_its_files(
