@@ -171,6 +171,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             },
             maxConcurrentRecordings=args.count + 10,
             resourceIdTtlSeconds=300,
+            progressIntervalSeconds=60,  # the service's pace (the test fixture's is 5 s)
         )
         stack.append(recorder.process)
         liveness = free_port()
