@@ -52,10 +52,11 @@ def peak_rss_mb(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
-def api_writes(plane: ControlPlane) -> float:
+def api_writes(plane: ControlPlane) -> dict[str, float]:
+    """Mutating requests on cloudrecordings and events so far, by ``verb resource/subresource``."""
     with plane.http_client() as client:
         text = client.get("/metrics").text
-    total = 0.0
+    writes: dict[str, float] = {}
     for line in text.splitlines():
         if not line.startswith("apiserver_request_total{"):
             continue
@@ -64,8 +65,9 @@ def api_writes(plane: ControlPlane) -> float:
             "cloudrecordings",
             "events",
         ):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+            kind = f"{labels['verb']} {labels['resource']}/{labels.get('subresource', '')}"
+            writes[kind] = writes.get(kind, 0.0) + float(line.rsplit(" ", 1)[1])
+    return writes
 
 
 def manifests(count: int, per_room: int, recorder: Any) -> list[dict[str, Any]]:
@@ -215,6 +217,11 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         time.sleep(args.steady)
         writes_after, cpu_after = api_writes(plane), cpu_seconds(operator.pid)
         latencies = list(first_ready.values())
+        steady_writes = {
+            kind: count - writes_before.get(kind, 0.0)
+            for kind, count in writes_after.items()
+            if count - writes_before.get(kind, 0.0) > 0
+        }
         result = {
             "count": args.count,
             "ready": len(first_ready),
@@ -224,8 +231,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "all_ready_after_s": round(all_ready - applied, 1),
             "steady_window_s": args.steady,
             "steady_writes_per_recording_per_minute": round(
-                (writes_after - writes_before) / max(1, len(first_ready)) / (args.steady / 60), 3
+                sum(steady_writes.values()) / max(1, len(first_ready)) / (args.steady / 60), 3
             ),
+            "steady_writes_by_kind": steady_writes,
             "operator_cpu_s_total": round(cpu_after - cpu_start, 1),
             "operator_cpu_percent_steady": round(100 * (cpu_after - cpu_before) / args.steady, 1),
             "operator_peak_rss_mb": round(peak_rss_mb(operator.pid), 1),

@@ -613,6 +613,9 @@ def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Tran
     # callback.
     percent = max(0, min(100, raw // 100))
     last_value, last_at = tracked.progress_event_value, tracked.progress_event_at
+    if last_value is None and percent == 0:
+        # Nothing uploaded yet (an empty channel records nothing): no Event, no write.
+        return Transition(tracked)
     due = (
         last_value is None
         or last_at is None

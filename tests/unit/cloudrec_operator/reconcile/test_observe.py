@@ -328,7 +328,7 @@ def test_upload_progress_events_are_throttled_to_ten_points_or_a_minute() -> Non
         result = apply_notification(DESIRED, tracked, note(33, progress=value), now, TIMING)
         tracked = result.tracked
         posted += [tracked.upload_progress for _ in result.events]
-    assert posted == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert posted == [5, 15, 25, 35, 45, 55, 65, 75, 85, 95, 100]
     later = apply_notification(
         DESIRED,
         tracked.replace(upload_progress=100, progress_event_value=40),
@@ -337,6 +337,15 @@ def test_upload_progress_events_are_throttled_to_ten_points_or_a_minute() -> Non
         TIMING,
     )
     assert reasons(later.events) == ["UploadProgress"]
+
+
+def test_an_empty_recording_reports_no_upload_progress_however_long_it_runs() -> None:
+    tracked = RECORDING
+    for minute in range(30):
+        result = apply_notification(
+            DESIRED, tracked, note(33, progress=0), NOW + timedelta(minutes=minute), TIMING
+        )
+        assert result.events == () and result.tracked == tracked
 
 
 def test_upload_progress_in_status_moves_with_its_events_not_every_callback() -> None:
