@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloudrec_operator.api.enums import BackendKind
-from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
+from cloudrec_operator.api.v1alpha1.cloudrecording import BackendRef, CloudRecordingSpec
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
 from cloudrec_operator.protocol.client import RecordingClient
@@ -83,6 +83,9 @@ class Runtime:
     """Set at start-up to kopf's live index; kopf updates it from watch events."""
     held: HeldEvents[HeldCallback] = field(default_factory=HeldEvents)
     backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
+    backend_loads: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
+    """One load of a backend at a time: many recordings created at once read its Secrets and
+    open its client once, not once each."""
     notices: OrderedDict[str, None] = field(default_factory=OrderedDict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -158,6 +161,21 @@ class Runtime:
         cached = self.backends.get(cache_key)
         if cached is not None and time.monotonic() - cached.loaded_at < BACKEND_CACHE_SECONDS:
             return cached
+        loading = self.backend_loads.setdefault(cache_key, asyncio.Lock())
+        async with loading:
+            cached = self.backends.get(cache_key)
+            if cached is not None and time.monotonic() - cached.loaded_at < BACKEND_CACHE_SECONDS:
+                return cached
+            return await self._load_backend(ref, namespace, cluster, cache_key, cached)
+
+    async def _load_backend(
+        self,
+        ref: BackendRef,
+        namespace: str,
+        cluster: bool,
+        cache_key: tuple[str, str, str],
+        cached: Backend | None,
+    ) -> Backend:
         raw = await self.kube.backend(str(ref.kind), namespace, ref.name)
         backend_spec = RecordingBackendSpec.load(raw.get("spec", {}))
         creds = backend_spec.credentials_secret_ref

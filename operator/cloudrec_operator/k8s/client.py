@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ GROUP = "cloudrecording.io"
 VERSION = "v1alpha1"
 PLURAL = "cloudrecordings"
 COMPONENT = "cloudrec-operator"
+SECRET_CACHE_SECONDS = 5.0
+"""How long a Secret read serves other recordings (a changed Secret is seen this much later)."""
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +66,8 @@ class Kube:
         self._core = kubernetes.client.CoreV1Api(api)
         self._custom = kubernetes.client.CustomObjectsApi(api)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
+        self._secrets: dict[tuple[str, str], tuple[float, Mapping[str, str]]] = {}
+        self._secret_reads: dict[tuple[str, str], asyncio.Lock] = {}
         self.writes = 0
         """Write requests sent (status/metadata patches and Events), for metrics."""
 
@@ -77,23 +82,42 @@ class Kube:
     # ------------------------------------------------------------ secrets
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
-        """The decoded value of ``key`` in Secret ``namespace/name``."""
-        try:
-            secret = await self._run(self._core.read_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                raise MissingInputError(
-                    "SecretNotFound", f"Secret {namespace}/{name} not found"
-                ) from None
-            raise RuntimeError(
-                f"Reading Secret {namespace}/{name} failed: HTTP {error.status}"
-            ) from None
-        data: Mapping[str, str] = secret.data or {}
+        """The decoded value of ``key`` in Secret ``namespace/name``.
+
+        A Secret read is kept for ``SECRET_CACHE_SECONDS`` and concurrent reads of one Secret
+        share one request, so many recordings started at once with the same bucket or token
+        Secret read it once; a missing Secret is never remembered.
+        """
+        data = await self._secret_data(namespace, name)
         if key not in data:
             raise MissingInputError(
                 "SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}"
             )
         return base64.b64decode(data[key]).decode("utf-8")
+
+    async def _secret_data(self, namespace: str, name: str) -> Mapping[str, str]:
+        cache_key = (namespace, name)
+        cached = self._secrets.get(cache_key)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        async with self._secret_reads.setdefault(cache_key, asyncio.Lock()):
+            cached = self._secrets.get(cache_key)
+            if cached is not None and time.monotonic() < cached[0]:
+                return cached[1]
+            try:
+                secret = await self._run(self._core.read_namespaced_secret, name, namespace)
+            except ApiException as error:
+                self._secrets.pop(cache_key, None)
+                if error.status == 404:
+                    raise MissingInputError(
+                        "SecretNotFound", f"Secret {namespace}/{name} not found"
+                    ) from None
+                raise RuntimeError(
+                    f"Reading Secret {namespace}/{name} failed: HTTP {error.status}"
+                ) from None
+            data: Mapping[str, str] = dict(secret.data or {})
+            self._secrets[cache_key] = (time.monotonic() + SECRET_CACHE_SECONDS, data)
+            return data
 
     # ------------------------------------------------------------ backends
 

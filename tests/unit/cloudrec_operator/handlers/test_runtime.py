@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.handlers.operator import has_external_recording, sid_index_entry
 from cloudrec_operator.handlers.runtime import Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
@@ -92,3 +94,50 @@ def test_the_timer_and_finalizer_exist_only_while_a_recording_may_run(
     status: dict[str, Any], expected: bool
 ) -> None:
     assert has_external_recording(status) is expected
+
+
+class CountingKube(NoKube):
+    """Serves one backend and its Secret from memory, counting the reads."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def backend(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        self.reads += 1
+        await asyncio.sleep(0.01)
+        return {
+            "spec": {
+                "url": "http://recorder.invalid",
+                "credentialsSecretRef": {"name": "creds"},
+                "defaultAppId": "app",
+            }
+        }
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        self.reads += 1
+        await asyncio.sleep(0.01)
+        return f"{key}-value"
+
+
+async def test_recordings_created_at_once_load_their_backend_once() -> None:
+    kube = CountingKube()
+    rt = Runtime(settings=Settings(), kube=kube, timing=Timing())  # type: ignore[arg-type]
+    spec = CloudRecordingSpec.load(
+        {
+            "backendRef": {"name": "local"},
+            "channelName": "room",
+            "uid": "1",
+            "storageConfig": {
+                "vendor": "S3Compatible",
+                "bucket": "b",
+                "endpoint": "http://s3.invalid",
+                "credentialsSecretRef": {"name": "bucket"},
+            },
+        }
+    )
+    try:
+        loaded = await asyncio.gather(*(rt.backend(spec, "ns") for _ in range(50)))
+        assert len({id(b) for b in loaded}) == 1
+        assert kube.reads == 3  # the backend and its two credential keys, once
+    finally:
+        await rt.aclose()
