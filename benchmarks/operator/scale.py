@@ -200,6 +200,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
+        pids = {
+            **plane.pids(),
+            "janus": janus.process.pid,
+            "recorder": recorder.process.pid,
+            "operator": operator.pid,
+        }
+        ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
+        ramp_writes = api_writes(plane)
         docs = manifests(args.count, args.per_room, recorder)
         applied = time.monotonic()
         plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=600)
@@ -212,6 +220,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     first_ready[name] = now - applied
             time.sleep(0.25)
         all_ready = time.monotonic()
+        ramp_cpu = {
+            name: round(cpu_seconds(pids[name]) - before, 1) for name, before in ramp_cpu.items()
+        }
+        ramp_writes = {
+            kind: count - ramp_writes.get(kind, 0.0)
+            for kind, count in api_writes(plane).items()
+            if count - ramp_writes.get(kind, 0.0) > 0
+        }
         time.sleep(args.settle)
         writes_before, cpu_before = api_writes(plane), cpu_seconds(operator.pid)
         time.sleep(args.steady)
@@ -229,6 +245,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "ready_p99_s": round(percentile(latencies, 0.99), 2) if latencies else None,
             "ready_max_s": round(max(latencies), 2) if latencies else None,
             "all_ready_after_s": round(all_ready - applied, 1),
+            "ramp_writes_per_recording": {
+                kind: round(count / args.count, 2) for kind, count in ramp_writes.items()
+            },
+            "ramp_cpu_s_by_process": ramp_cpu,
             "steady_window_s": args.steady,
             "steady_writes_per_recording_per_minute": round(
                 sum(steady_writes.values()) / max(1, len(first_ready)) / (args.steady / 60), 3
