@@ -32,26 +32,16 @@ from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 
 from .callbacks import release_held, serve, sweep_held
+from .finalizer import FINALIZER, PREFIX, timer_needed
 from .reconciler import reconcile
 from .runtime import Key, Runtime
 
 GROUP = "cloudrecording.io"
 VERSION = "v1alpha1"
 PLURAL = "cloudrecordings"
-PREFIX = "cloudrecording.io"
-FINALIZER = f"{PREFIX}/finalizer"
-LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
 SID_INDEX = "recording_by_sid"
 
 log = logging.getLogger("cloudrec_operator")
-
-
-def has_external_recording(status: Mapping[str, Any], **_: Any) -> bool:
-    """The timer's filter: a recording exists (or is about to, after a restart backoff)."""
-    phase = status.get("phase")
-    if phase in LIVE_PHASES:
-        return True
-    return phase == "Pending" and bool(status.get("restarts"))
 
 
 def sid_index_entry(namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Key]:
@@ -152,7 +142,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
     @kopf.timer(
         *resource,
         interval=settings.tick,
-        when=has_external_recording,
+        when=timer_needed,
         registry=registry,
     )
     async def tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

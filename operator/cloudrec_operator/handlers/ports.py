@@ -31,6 +31,10 @@ class KubeApi(Protocol):
         resource_version: str | None = None,
     ) -> None: ...
 
+    async def remove_finalizer(
+        self, namespace: str, name: str, finalizer: str, index: int
+    ) -> bool: ...
+
     async def post_event(
         self, obj: Mapping[str, Any], reason: str, message: str, *, warning: bool = False
     ) -> None: ...

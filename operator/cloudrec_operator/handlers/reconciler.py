@@ -46,6 +46,7 @@ from cloudrec_operator.reconcile.persist import (
 )
 from cloudrec_operator.reconcile.startrequest import StartSecrets
 
+from .finalizer import FINALIZER, finalizer_change
 from .ports import MissingInputError, missing_input
 from .runtime import Backend, Key, Known, Runtime
 from .service import app_id, execute
@@ -66,6 +67,10 @@ class PassResult:
     finished: bool = False
     """Deletion may proceed (no external recording needs the resource)."""
     has_recording: bool = False
+
+
+EMPTY_TRACKING = tracking_annotation(Tracked())
+"""The annotation of a recording with no bookkeeping yet (not written)."""
 
 
 def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -146,16 +151,41 @@ async def _persist(
         desired.blocked_reason,
     )
     annotation = tracking_annotation(tracked)
-    if annotation != known.annotation:
-        await rt.kube.patch_metadata(namespace, name, annotations={TRACKING_ANNOTATION: annotation})
+    if known.annotation == "" and annotation == EMPTY_TRACKING:
+        annotation = ""  # nothing to keep yet: no write
+    meta = _meta(body)
+    current = [str(f) for f in meta.get("finalizers") or ()]
+    present = known.finalizer if known.finalizer is not None else FINALIZER in current
+    change = finalizer_change(meta, status, present)
+    if annotation != known.annotation or change == "add":
+        await rt.kube.patch_metadata(
+            namespace,
+            name,
+            annotations={TRACKING_ANNOTATION: annotation}
+            if annotation != known.annotation
+            else None,
+            # Before the status that says a recording exists, and before acquire. The list
+            # is replaced only over the version it was read from (409 otherwise, and the
+            # pass is tried again), so no one else's finalizer is lost.
+            finalizers=[*current, FINALIZER] if change == "add" else None,
+            resource_version=str(meta.get("resourceVersion")) if change == "add" else None,
+        )
         KUBE_WRITES.labels(kind="metadata").inc()
+        if change == "add":
+            present = True
     if status != known.status:
         patch: dict[str, Any] = dict(status)
         for gone in set(known.status) - set(status):
             patch[gone] = None
         await rt.kube.patch_status(namespace, name, patch)
         KUBE_WRITES.labels(kind="status").inc()
-    updated = Known(known.uid, tracked, status, annotation)
+    finalizer: bool | None = present
+    if change == "remove":
+        index = current.index(FINALIZER) if FINALIZER in current else len(current)
+        removed = await rt.kube.remove_finalizer(namespace, name, FINALIZER, index)
+        KUBE_WRITES.labels(kind="metadata").inc()
+        finalizer = False if removed else None  # None: read it from the next body
+    updated = Known(known.uid, tracked, status, annotation, finalizer=finalizer)
     rt.remember(key, updated)
     return updated
 

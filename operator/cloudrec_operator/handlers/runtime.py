@@ -55,6 +55,9 @@ class Known:
     tracked: Tracked
     status: dict[str, Any]
     annotation: str
+    finalizer: bool | None = None
+    """Whether our finalizer is on, as this process last wrote it (None: as the body says;
+    the body a pass is given may predate the write)."""
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,31 @@ class Kube:
 
     # ------------------------------------------------------------ events
 
+    async def remove_finalizer(self, namespace: str, name: str, finalizer: str, index: int) -> bool:
+        """Remove ``finalizer`` if it is still at ``index`` (a JSON patch that tests the entry
+        first, so no other finalizer can be removed by a stale index); False if it was not."""
+        self.writes += 1
+        path = f"/metadata/finalizers/{index}"
+        try:
+            await self._run(
+                self._custom.patch_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                [
+                    {"op": "test", "path": path, "value": finalizer},
+                    {"op": "remove", "path": path},
+                ],
+                _content_type="application/json-patch+json",
+            )
+        except ApiException as error:
+            if error.status in (404, 409, 422):
+                return False
+            raise
+        return True
+
     async def post_event(
         self,
         obj: Mapping[str, Any],

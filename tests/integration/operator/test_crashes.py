@@ -65,7 +65,10 @@ async def test_killing_the_operator_mid_start_never_leaves_two_or_orphaned_recor
             await run(env.apply, name, room, uid=str(910000 + i), backendRef={"name": "crash"})
             await run(wait_status_field, env, name, field)
             await run(env.operator.kill)
-            seen_sid = (await run(env.status, name)).get("recordingId")
+            # A recording may exist from here on: deleting the resource must wait for it.
+            killed_at = await run(env.get, name)
+            assert "cloudrecording.io/finalizer" in killed_at["metadata"].get("finalizers", [])
+            seen_sid = killed_at["status"].get("recordingId")
             await run(env.operator.start)
             done = await run(env.wait, name, ready, 90.0, "Ready True after the restart")
             if seen_sid:

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
-from cloudrec_operator.handlers.operator import has_external_recording, sid_index_entry
+from cloudrec_operator.handlers.finalizer import (
+    FINALIZER,
+    finalizer_change,
+    has_external_recording,
+    timer_needed,
+)
+from cloudrec_operator.handlers.operator import sid_index_entry
 from cloudrec_operator.handlers.runtime import Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.model import Phase, Tracked
@@ -141,3 +147,25 @@ async def test_recordings_created_at_once_load_their_backend_once() -> None:
         assert kube.reads == 3  # the backend and its two credential keys, once
     finally:
         await rt.aclose()
+
+
+def test_the_finalizer_is_on_exactly_while_a_recording_may_exist() -> None:
+    connecting, done = {"phase": "Connecting"}, {"phase": "Completed"}
+    assert finalizer_change({}, {"phase": "Pending"}, present=False) is None
+    assert finalizer_change({}, connecting, present=False) == "add"
+    assert finalizer_change({}, connecting, present=True) is None
+    # A restart waiting for its backoff still has a recording to own.
+    assert finalizer_change({}, {"phase": "Pending", "restarts": 1}, present=False) == "add"
+    assert finalizer_change({}, done, present=True) == "remove"
+    assert finalizer_change({}, {"phase": "Failed"}, present=True) == "remove"
+    # While deleting, kopf removes it once the deletion handler is done; nothing is added.
+    deleting = {"deletionTimestamp": "2026-11-25T00:00:00Z"}
+    assert finalizer_change(deleting, done, present=True) is None
+    assert finalizer_change(deleting, connecting, present=False) is None
+
+
+def test_the_query_timer_runs_while_a_recording_exists_or_the_finalizer_is_on() -> None:
+    assert timer_needed({"phase": "Recording"}, {})
+    assert timer_needed({"phase": "Completed"}, {"finalizers": [FINALIZER]})
+    assert not timer_needed({"phase": "Completed"}, {"finalizers": ["other/x"]})
+    assert not timer_needed({"phase": "Pending"}, {})
