@@ -200,13 +200,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
-        pids = {
-            **plane.pids(),
-            "janus": janus.process.pid,
-            "recorder": recorder.process.pid,
-            "operator": operator.pid,
-        }
-        ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
+        others = {"janus": janus.process.pid, "recorder": recorder.process.pid}
+        pids = {**plane.pids(), **{k: v for k, v in others.items() if v is not None}}
+        pids["operator"] = operator.pid
+        ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
         ramp_writes = api_writes(plane)
         docs = manifests(args.count, args.per_room, recorder)
         applied = time.monotonic()
