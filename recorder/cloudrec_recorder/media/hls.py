@@ -51,10 +51,20 @@ class SegmentSchedule:
         return math.ceil(max(self.seconds, self.first_seconds or 0.0))
 
 
-@dataclass(frozen=True)
-class _Segment:
-    name: str
-    duration: float
+def _header(target_duration: int) -> str:
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:3\n"
+        f"#EXT-X-TARGETDURATION:{target_duration}\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n"
+    )
+
+
+def _entry(name: str, duration: float) -> str:
+    return f"#EXTINF:{duration:.3f},\n{name}\n"
+
+
+def _join(target_duration: int, entries: Sequence[str], *, ended: bool) -> str:
+    return _header(target_duration) + "".join(entries) + ("#EXT-X-ENDLIST\n" if ended else "")
 
 
 def render_playlist(
@@ -62,18 +72,8 @@ def render_playlist(
 ) -> str:
     """The m3u8 text for `segments` (name, seconds)."""
     longest = max((math.ceil(d) for _, d in segments), default=0)
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{max(target_duration, longest)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:EVENT",
-    ]
-    for name, duration in segments:
-        lines += [f"#EXTINF:{duration:.3f},", name]
-    if ended:
-        lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
+    entries = [_entry(name, duration) for name, duration in segments]
+    return _join(max(target_duration, longest), entries, ended=ended)
 
 
 class HlsWriter:
@@ -109,7 +109,10 @@ class HlsWriter:
         self._lead = lead
         self._lead_seconds = lead_frame_seconds
         self._lead_is_video = self._templates[lead].type == "video"
-        self._done: list[_Segment] = []
+        self._names: list[str] = []
+        self._entries: list[str] = []
+        """Each completed segment's playlist lines, rendered once (not at every rewrite)."""
+        self._longest = 0
         self._container: av.container.OutputContainer | None = None
         self._streams: list[av.VideoStream | av.AudioStream] = []
         self._current: tuple[str, float] | None = None  # name, start time
@@ -119,8 +122,13 @@ class HlsWriter:
 
     @property
     def segments(self) -> list[str]:
-        """Names of the completed segments, in order."""
-        return [segment.name for segment in self._done]
+        """Names of the completed segments, in order (a copy)."""
+        return list(self._names)
+
+    @property
+    def has_segments(self) -> bool:
+        """At least one segment is complete (cheap: asked at every frame)."""
+        return bool(self._names)
 
     def _open(self, start: float) -> None:
         name = self._segment_name(self._start_ms + round(start * 1000))
@@ -139,13 +147,15 @@ class HlsWriter:
         name, start = self._current
         self._current = None
         publish(self.spool_dir, name, self._on_file_ready)
-        self._done.append(_Segment(name, max(end - start, 0.001)))
+        duration = max(end - start, 0.001)
+        self._names.append(name)
+        self._entries.append(_entry(name, duration))
+        self._longest = max(self._longest, math.ceil(duration))
         self._write_playlist(ended=False)
 
     def _write_playlist(self, *, ended: bool) -> None:
-        text = render_playlist(
-            [(s.name, s.duration) for s in self._done], self._schedule.target_duration, ended=ended
-        )
+        target = max(self._schedule.target_duration, self._longest)
+        text = _join(target, self._entries, ended=ended)
         write_text_atomically(self.spool_dir, self.playlist_name, text, self._on_file_ready)
 
     def mux(self, index: int, packet: av.Packet[Any]) -> None:
@@ -173,5 +183,5 @@ class HlsWriter:
         self.closed = True
         if self._container is not None and self._current is not None:
             self._finish_segment(max(self._last_end, self._current[1]))
-        if self._done:  # no playlist at all for a recording that never produced a segment
+        if self._names:  # no playlist at all for a recording that never produced a segment
             self._write_playlist(ended=True)

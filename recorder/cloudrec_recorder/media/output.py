@@ -198,7 +198,7 @@ class Output:
 
     def files(self) -> list[OutputFile]:
         """The playlist once it exists, the MP4 once it is finished."""
-        files = [self._file] if self.hls.segments else []
+        files = [self._file] if self.hls.has_segments else []
         if self._mp4_file is not None and self.mp4 is not None and self.mp4.published:
             files.append(self._mp4_file)
         return files

@@ -10,7 +10,7 @@ with ``.tmp-``; the uploader's own bookkeeping files start with ``.cloudrec-``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -71,39 +71,69 @@ def slice_time_ms(name: str) -> int | None:
     return int(stamp.timestamp() * 1000)
 
 
-def playlist_segments(text: str) -> list[str]:
-    """The URIs an M3U8 playlist lists (media segments and ``EXT-X-MAP``), in order."""
-    uris: list[str] = []
-    for raw in text.splitlines():
+def _listed(text: str) -> Iterator[tuple[str, int]]:
+    """Each URI the playlist ``text`` lists, with the offset just past its line."""
+    offset = 0
+    for raw in text.splitlines(keepends=True):
+        offset += len(raw)
         line = raw.strip()
         if not line:
             continue
         if line.startswith("#EXT-X-MAP:"):
             found = re.search(r'URI="([^"]+)"', line)
             if found:
-                uris.append(found[1])
+                yield found[1], offset
         elif not line.startswith("#"):
-            uris.append(line)
-    return uris
+            yield line, offset
 
 
-def newest_ready(versions: Sequence[Sequence[str]], present: Callable[[str], bool]) -> int | None:
-    """Index of the newest playlist version whose listed files are all ``present``.
+def playlist_segments(text: str) -> list[str]:
+    """The URIs an M3U8 playlist lists (media segments and ``EXT-X-MAP``), in order."""
+    return [uri for uri, _ in _listed(text)]
 
-    ``versions`` are the names each waiting version lists, oldest first. A
-    recording's playlist only grows, so readiness only falls with the version
-    and a binary search finds the answer in O(n log k) even with a long backlog;
-    whatever it returns is fully checked, so a playlist that does not grow is
-    never published early (at worst a ready version is found later).
+
+def grown_playlist(old: bytes, old_refs: Sequence[str], new: bytes) -> tuple[list[str], bool]:
+    """The URIs playlist ``new`` lists, and whether they start with ``old_refs``.
+
+    ``old_refs`` are the URIs of the previous version ``old``. A recording's playlist grows by
+    lines appended at its end: then only the appended part is parsed, so a long recording's
+    playlist is not parsed whole at every new segment. Otherwise (a header changed) ``new`` is
+    parsed whole; the flag says whether it still lists ``old_refs`` first.
     """
-    low, high, best = 0, len(versions) - 1, None
-    while low <= high:
-        middle = (low + high) // 2
-        if all(present(name) for name in versions[middle]):
-            best, low = middle, middle + 1
-        else:
-            high = middle - 1
-    return best
+    if old.endswith(b"\n") and new.startswith(old):
+        appended = new[len(old) :].decode(errors="replace")
+        return [*old_refs, *playlist_segments(appended)], True
+    refs = playlist_segments(new.decode(errors="replace"))
+    return refs, refs[: len(old_refs)] == list(old_refs)
+
+
+def ready_count(refs: Sequence[str], start: int, present: Callable[[str], bool]) -> int:
+    """How many of the first ``refs`` are ``present``, knowing the first ``start`` are.
+
+    The uploader keeps this as a cursor per playlist: each segment is looked at once while it
+    is the first one missing, however long the recording and however far uploads lag behind.
+    """
+    count = start
+    while count < len(refs) and present(refs[count]):
+        count += 1
+    return count
+
+
+def playlist_prefix(data: bytes, count: int) -> bytes:
+    """Playlist ``data`` cut after the line of the ``count``-th URI it lists (``count`` >= 1).
+
+    For a playlist that only grows this is the version the writer wrote when that URI was its
+    last (modulo ``#EXT-X-TARGETDURATION``, which only grows and so still covers every listed
+    segment); it has no ``#EXT-X-ENDLIST``. The bytes of ``data`` are kept as they are.
+    """
+    if count < 1:
+        raise ValueError(f"a playlist prefix lists at least one URI, not {count}")
+    text = data.decode("utf-8", errors="surrogateescape")
+    for index, (_, end) in enumerate(_listed(text), start=1):
+        if index == count:
+            cut = text[:end].encode("utf-8", errors="surrogateescape")
+            return cut if cut.endswith(b"\n") else cut + b"\n"
+    raise ValueError(f"the playlist lists fewer than {count} URIs")
 
 
 def file_info(key: str, name: str, slice_start_ms: int = 0) -> FileInfo:
@@ -125,10 +155,12 @@ __all__ = [
     "FileInfo",
     "TrackType",
     "file_info",
+    "grown_playlist",
     "is_output_name",
     "is_playlist",
-    "newest_ready",
     "object_key",
+    "playlist_prefix",
     "playlist_segments",
+    "ready_count",
     "slice_time_ms",
 ]

@@ -18,9 +18,12 @@ How a recording's files travel (``Uploader``):
 * A playlist is read the moment it is announced (a consistent snapshot, since
   the writer replaces it atomically) and uploaded only when every segment it
   lists is in the bucket, so the bucket's playlist never references a missing
-  segment. Of the versions waiting, the newest whose segments are all up goes
-  next (older ones are dropped), so the bucket's playlist keeps advancing even
-  when uploads lag behind the recording.
+  segment. Only its newest version is held: while uploads lag behind the
+  recording, the bucket gets that version cut after its last segment already
+  up (a playlist only grows, so that is an earlier version), so the bucket's
+  playlist keeps advancing, and memory and work per new version do not grow
+  with the backlog (each segment is checked once, only appended lines are
+  parsed).
 * A failure is retried with doubling back-off (``attempts``); wrong credentials
   or a missing bucket are not retried. After that the file is copied to the
   :class:`~cloudrec_recorder.storage.backup.BackupStore` (and, when given, to a
@@ -75,11 +78,12 @@ from cloudrec_recorder.storage.errors import (
 from cloudrec_recorder.storage.files import (
     FileInfo,
     file_info,
+    grown_playlist,
     is_output_name,
     is_playlist,
-    newest_ready,
     object_key,
-    playlist_segments,
+    playlist_prefix,
+    ready_count,
     slice_time_ms,
 )
 from cloudrec_recorder.storage.session import ClientPool, credential_digest, shared_session
@@ -164,11 +168,13 @@ class _UploadFailedError(Exception):
 _State = Literal["pending", "uploaded", "backuped"]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Media:
     name: str
     size: int
     ready_at: float
+    start_ms: int | None
+    """The slice time in the name (parsed once)."""
     state: _State = "pending"
     queued: bool = False
     reported_backup: bool = False
@@ -176,8 +182,15 @@ class _Media:
     uploaded_at: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Playlist:
+    """A playlist: only its newest version is held, whatever the upload backlog.
+
+    Older versions are never kept: a playlist only grows, so the version the bucket may get
+    next is the newest one cut after its last listed segment that is in the bucket already
+    (``ready``; see :func:`~cloudrec_recorder.storage.files.playlist_prefix`).
+    """
+
     name: str
     data: bytes = b""
     refs: list[str] = field(default_factory=list)
@@ -185,8 +198,10 @@ class _Playlist:
     uploaded_version: int = 0
     backuped_version: int = 0
     busy: bool = False
-    waiting: list[tuple[int, bytes, list[str]]] = field(default_factory=list)
-    """Versions newer than the uploaded one: (version, data, listed names), oldest first."""
+    ready: int = 0
+    """How many of the first ``refs`` are in the bucket (a cursor that only moves forward)."""
+    published: int = 0
+    """How many ``refs`` the copy in the bucket lists (0: none or unknown)."""
     in_backup: bool = False
     """A copy (maybe older) is in the backup store."""
     reported_backup: bool = False
@@ -360,7 +375,7 @@ class Uploader:
             self._spawn(self._error(ERROR_FILE_PROCESSING, f"cannot read {name}: {error}"))
             return
         in_backup = self.backup.path(self.recording, name).is_file()
-        media = _Media(name, size, time.monotonic(), in_backup=in_backup)
+        media = _Media(name, size, time.monotonic(), slice_time_ms(name), in_backup=in_backup)
         self._media[name] = media
         if in_backup:
             # Known to the backup already: re-upload through the normal queue.
@@ -380,13 +395,15 @@ class Uploader:
                 self._mirrored |= {name, TARGET_FILE}
         if data == playlist.data:
             return
+        refs, grown = grown_playlist(playlist.data, playlist.refs, data)
+        if not grown:  # rewritten rather than appended to: look at every segment again
+            playlist.ready = playlist.published = 0
         playlist.data = data
-        playlist.refs = playlist_segments(data.decode(errors="replace"))
+        playlist.refs = refs
         playlist.version += 1
-        playlist.waiting.append((playlist.version, data, playlist.refs))
         if self._journal.get(name) == hashlib.md5(data, usedforsecurity=False).hexdigest():
             playlist.uploaded_version = playlist.version
-            playlist.waiting.clear()
+            playlist.ready = playlist.published = len(refs)
         elif from_backup:
             playlist.backuped_version = playlist.version
         self._pump_playlists()
@@ -428,6 +445,10 @@ class Uploader:
             m.uploaded_at - m.ready_at for m in self._media.values() if m.uploaded_at is not None
         ]
 
+    def held_playlist_bytes(self) -> int:
+        """Bytes of playlist text held in memory: one version (the newest) per playlist."""
+        return sum(len(playlist.data) for playlist in self._playlists.values())
+
     @property
     def delivered(self) -> bool:
         """Every file of the finished recording is in the customer's bucket."""
@@ -465,12 +486,12 @@ class Uploader:
 
     def playable_files(self) -> tuple[FileInfo, ...]:
         """The ``fileList``: playlists and MP4s, with their first slice time."""
-        times = {n: slice_time_ms(n) for n in self._media}
         infos: list[FileInfo] = []
         for name in sorted(self._playlists):
-            stamps = [t for r in self._playlists[name].refs if (t := times.get(r)) is not None]
+            listed = (self._media.get(r) for r in self._playlists[name].refs)
+            stamps = [m.start_ms for m in listed if m is not None and m.start_ms is not None]
             infos.append(self._info(name, min(stamps, default=0)))
-        every = [t for t in times.values() if t is not None]
+        every = [m.start_ms for m in self._media.values() if m.start_ms is not None]
         infos += [
             self._info(n, min(every, default=0)) for n in sorted(self._media) if n.endswith(".mp4")
         ]
@@ -645,7 +666,7 @@ class Uploader:
             if playlist.busy or playlist.version == playlist.uploaded_version:
                 continue
             if self._bucket_ok:
-                ready = self._newest_ready(playlist)
+                ready = self._next_upload(playlist)
                 if ready is not None:
                     playlist.busy = True
                     self._spawn(self._deliver_playlist(playlist, *ready))
@@ -653,19 +674,28 @@ class Uploader:
                 playlist.busy = True
                 self._spawn(self._backup_playlist(playlist))
 
-    def _newest_ready(self, playlist: _Playlist) -> tuple[int, bytes] | None:
-        """The newest waiting version whose listed files are all in the bucket."""
-        best = newest_ready([w[2] for w in playlist.waiting], self._in_bucket)
-        if best is None:
-            return None
-        version, data, _ = playlist.waiting[best]
-        return version, data
+    def _next_upload(self, playlist: _Playlist) -> tuple[int | None, bytes, int] | None:
+        """What the bucket can get now: (version or None for a part of it, data, listed count).
+
+        The whole newest version once every segment it lists is in the bucket; before that, the
+        newest version cut after its last segment in the bucket, when that lists more than the
+        bucket's copy does (the bucket's playlist keeps advancing while uploads lag behind).
+        """
+        playlist.ready = ready_count(playlist.refs, playlist.ready, self._in_bucket)
+        if playlist.ready == len(playlist.refs):
+            return playlist.version, playlist.data, playlist.ready
+        if playlist.ready > playlist.published:
+            return None, playlist_prefix(playlist.data, playlist.ready), playlist.ready
+        return None
 
     def _in_bucket(self, name: str) -> bool:
         media = self._media.get(name)
         return media is not None and media.state == "uploaded"
 
-    async def _deliver_playlist(self, playlist: _Playlist, version: int, data: bytes) -> None:
+    async def _deliver_playlist(
+        self, playlist: _Playlist, version: int | None, data: bytes, listed: int
+    ) -> None:
+        """Upload ``data``: version ``version`` whole, or (None) a part of the newest."""
         digest = _md5(data)
         try:
             await self._with_retries(lambda: self._put_bytes(playlist.name, data, digest))
@@ -677,8 +707,9 @@ class Uploader:
             await self._backup_playlist(playlist)
             return
         await self._journal_add(playlist.name, digest.hex())
-        playlist.uploaded_version = version
-        playlist.waiting = [w for w in playlist.waiting if w[0] > version]
+        playlist.published = listed
+        if version is not None:
+            playlist.uploaded_version = version
         playlist.busy = False
         if playlist.in_backup and version == playlist.version:
             self._remove_backup_copy(playlist.name)
