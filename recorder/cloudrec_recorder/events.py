@@ -1,12 +1,17 @@
 """Signed event notifications (protocol.md §7), delivered at least once.
 
-:class:`CallbackSender` owns a bounded queue and a few delivery workers. Each
+:class:`CallbackSender` owns a bounded queue
+(:class:`~cloudrec_recorder.delivery_queue.DeliveryQueue`) and a few delivery workers. Each
 notification goes to every configured URL: ``POST`` of the JSON body with the
 ``Agora-Signature`` (HMAC-SHA1) and ``Agora-Signature-V2`` (HMAC-SHA256) headers
 over the exact bytes sent; success is a 200 within the timeout; otherwise it is
 sent again immediately, then after 1 s, 3 s, 6 s ... (``retries`` resends), with a
-fresh ``notifyMs`` each time. When the queue is full the oldest notification is
-dropped and counted.
+fresh ``notifyMs`` each time. A recording's upload progress (event 33) replaces its
+progress still queued; when the queue is full, the oldest progress notification is dropped,
+else the oldest notification (both counted: ``cloudrec_callbacks_superseded`` and
+``cloudrec_callbacks_dropped``; ``cloudrec_callbacks_queued`` is the queue's length). So a
+receiver that is down for hours costs at most ``queue_size`` notifications of memory, and what
+it gets when it is back is every recording's newest progress and the other events.
 
 :class:`RecordingEvents` is one recording's view: it stamps ``cname``, ``uid``,
 ``sid``, a per-recording ``sequence`` (from 0) and ``sendts`` into the payload.
@@ -29,6 +34,7 @@ from typing import Any
 import httpx
 
 from cloudrec_operator.protocol.events import sign
+from cloudrec_recorder.delivery_queue import DeliveryQueue
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
@@ -77,6 +83,9 @@ MSG_NAME_OF: dict[int, str] = {
     44: "recorder_video_stream_state_changed",
 }
 
+PROGRESS_EVENT = 33
+"""Upload progress: only a recording's newest value is worth sending."""
+
 RETRY_DELAYS = (0.0, 1.0, 3.0, 6.0, 10.0)
 """Wait before resend n (immediately, then growing; the last value repeats)."""
 
@@ -96,6 +105,13 @@ class Notification:
     def event_type(self) -> int:
         return int(self.body["eventType"])
 
+    def superseding_key(self) -> tuple[object, ...] | None:
+        """Notifications with the same key replace each other in the queue (progress)."""
+        if self.event_type != PROGRESS_EVENT:
+            return None
+        urls = tuple(str(url) for url in self.target.urls)
+        return (PROGRESS_EVENT, urls, self.body["payload"].get("sid"))
+
 
 def encode(body: Mapping[str, Any], notify_ms: int) -> bytes:
     """The exact bytes sent for one attempt."""
@@ -109,13 +125,24 @@ class CallbackSender:
     metrics: Metrics
     queue_size: int = 1000
     workers: int = 4
-    _queue: asyncio.Queue[Notification] = field(init=False)
+    _queue: DeliveryQueue[Notification] = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _client: httpx.AsyncClient | None = None
     _busy: int = 0
+    _available: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set while the queue holds something."""
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the queue is empty and no delivery is under way."""
 
     def __post_init__(self) -> None:
-        self._queue = asyncio.Queue(maxsize=self.queue_size)
+        self._queue = DeliveryQueue(self.queue_size, Notification.superseding_key)
+        self._idle.set()
+        self.metrics.callbacks_queued.set_function(lambda: len(self._queue))
+
+    @property
+    def pending(self) -> int:
+        """Notifications queued or being delivered."""
+        return len(self._queue) + self._busy
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient()
@@ -124,16 +151,18 @@ class CallbackSender:
     def submit(self, notification: Notification) -> None:
         if not notification.target.urls:
             return
-        while self._queue.full():
-            self._queue.get_nowait()
-            self._queue.task_done()
-            self.metrics.callbacks_dropped.inc()
-        self._queue.put_nowait(notification)
+        pushed = self._queue.push(notification)
+        if pushed.superseded:
+            self.metrics.callbacks_superseded.inc(len(pushed.superseded))
+        if pushed.dropped:
+            self.metrics.callbacks_dropped.inc(len(pushed.dropped))
+        self._idle.clear()
+        self._available.set()
 
     async def flush(self, wait_seconds: float) -> None:
-        """Wait until the queue is empty (at most ``wait_seconds``)."""
+        """Wait until every notification is delivered or given up (at most ``wait_seconds``)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), wait_seconds)
+            await asyncio.wait_for(self._idle.wait(), wait_seconds)
 
     async def close(self, wait_seconds: float = 5.0) -> None:
         await self.flush(wait_seconds)
@@ -147,13 +176,19 @@ class CallbackSender:
 
     async def _work(self) -> None:
         while True:
-            notification = await self._queue.get()
+            while not len(self._queue):
+                self._available.clear()
+                await self._available.wait()
+            notification = self._queue.pop()
+            self._busy += 1
             try:
                 await asyncio.gather(
                     *(self._deliver(notification, str(url)) for url in notification.target.urls)
                 )
             finally:
-                self._queue.task_done()
+                self._busy -= 1
+                if not self.pending:
+                    self._idle.set()
 
     async def _deliver(self, notification: Notification, url: str) -> None:
         assert self._client is not None

@@ -42,6 +42,16 @@ class Metrics:
             "Event notifications dropped because the delivery queue was full",
             registry=self.registry,
         )
+        self.callbacks_superseded = Counter(
+            "cloudrec_callbacks_superseded",
+            "Upload progress notifications replaced in the queue by a newer one of the recording",
+            registry=self.registry,
+        )
+        self.callbacks_queued = Gauge(
+            "cloudrec_callbacks_queued",
+            "Event notifications waiting in the delivery queue",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
