@@ -19,11 +19,13 @@ async def run(settings: Settings) -> None:
 
     from cloudrec_operator.handlers.operator import register
     from cloudrec_operator.k8s import load_kube
+    from cloudrec_operator.logs import quiet_routine
 
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.PLAIN,
     )
+    quiet_routine(settings.verbose)
     registry = kopf.OperatorRegistry()
     register(registry, settings)
     await kopf.operator(

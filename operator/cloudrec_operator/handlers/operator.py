@@ -56,6 +56,18 @@ def _key(body: kopf.Body) -> Key:
     return (str(body.metadata.namespace), str(body.metadata.name))
 
 
+async def _tick(rt: Runtime, body: kopf.Body) -> None:
+    """The query timer: a pass when something may be due (queries, retries, backoffs)."""
+    if not rt.tick_due(_key(body), str(body.metadata.get("resourceVersion"))):
+        return
+    try:
+        await reconcile(rt, body, tick=True)
+    except Exception as error:  # the next tick tries again
+        RECONCILE_ERRORS.inc()
+        log.error("Reconcile pass failed: %s", type(error).__name__)
+    release_held(rt, _key(body))
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     """Register every handler of the operator on ``registry``."""
     _register_lifecycle(registry)
@@ -146,13 +158,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
         registry=registry,
     )
     async def tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        rt: Runtime = memo["rt"]
-        try:
-            await reconcile(rt, body)
-        except Exception as error:  # the next tick tries again
-            RECONCILE_ERRORS.inc()
-            log.error("Reconcile pass failed: %s", type(error).__name__)
-        release_held(rt, _key(body))
+        await _tick(memo["rt"], body)
 
     @kopf.on.delete(*resource, optional=True, registry=registry, backoff=5)
     async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

@@ -12,6 +12,7 @@ once; status is patched only when it differs from what the resource holds.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -246,13 +247,23 @@ async def reconcile(
     *,
     notification: Notified | None = None,
     deleting: bool = False,
+    tick: bool = False,
 ) -> PassResult:
-    """One pass (see the module docstring); safe to call at any time, any number of times."""
+    """One pass (see the module docstring); safe to call at any time, any number of times.
+
+    A ``tick`` pass (the query timer's) that finds nothing due notes when its next step is
+    (:meth:`Runtime.tick_due`); any other pass clears that.
+    """
     meta = _meta(body)
     key: Key = (str(meta.get("namespace")), str(meta.get("name")))
     async with rt.lock(key):
         rt.bodies[key] = body
-        return await _reconcile_locked(rt, key, body, notification, deleting)
+        rt.quiet_until.pop(key, None)
+        result = await _reconcile_locked(rt, key, body, notification, deleting)
+        if tick and result.wait is not None:
+            version = str(meta.get("resourceVersion"))
+            rt.quiet_until[key] = (version, time.monotonic() + result.wait)
+        return result
 
 
 async def _reconcile_locked(

@@ -91,6 +91,16 @@ class Runtime:
     open its client once, not once each."""
     notices: OrderedDict[str, None] = field(default_factory=OrderedDict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    quiet_until: dict[Key, tuple[str, float]] = field(default_factory=dict)
+    """Per recording: the resourceVersion of the last tick's pass and when its next step is
+    due (see :meth:`tick_due`); any other pass clears it."""
+
+    def tick_due(self, key: Key, version: str) -> bool:
+        """Whether the query timer's tick should run a pass: not while the last tick's pass
+        said nothing is due yet and nothing (no other pass, no new resourceVersion) came
+        since; at 500 recordings the timer ticks a hundred times a second."""
+        quiet = self.quiet_until.get(key)
+        return quiet is None or quiet[0] != version or time.monotonic() >= quiet[1]
 
     def lock(self, key: Key) -> asyncio.Lock:
         if key not in self.locks:
@@ -103,6 +113,7 @@ class Runtime:
 
     def forget(self, key: Key) -> None:
         self.known.pop(key, None)
+        self.quiet_until.pop(key, None)
         self.bodies.pop(key, None)
         self.locks.pop(key, None)
         self._count_phases()

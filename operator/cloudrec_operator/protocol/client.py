@@ -210,6 +210,10 @@ def outcome_label(http_status: int | None) -> str:
 # ------------------------------------------------------------------ client
 
 
+MAX_IN_FLIGHT = 64
+"""Requests one client has on the wire at once (and connections it keeps alive)."""
+
+
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """One TLS context for every client: building one loads the CA bundle (about 1 MB and
@@ -265,7 +269,13 @@ class RecordingClient:
             timeout=timeout,
             transport=transport,
             verify=_tls(),
+            limits=httpx.Limits(
+                max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT
+            ),
         )
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        """Requests wait here, not in httpcore's pool (whose queue is scanned on every change:
+        hundreds of queued requests made each one cost more than the request itself)."""
 
     def __repr__(self) -> str:
         return f"RecordingClient({str(self._http.base_url)!r})"
@@ -343,9 +353,11 @@ class RecordingClient:
             status: int | None = None
             error: ProtocolError
             try:
-                response = await self._http.request(
-                    spec.method, spec.path, content=spec.body, timeout=timeout
-                )
+                async with self._slots:
+                    started = time.monotonic()
+                    response = await self._http.request(
+                        spec.method, spec.path, content=spec.body, timeout=timeout
+                    )
             except httpx.TransportError as exc:
                 error = TransportError(f"{type(exc).__name__}: {_scrub(str(exc), self._redact)}")
             else:

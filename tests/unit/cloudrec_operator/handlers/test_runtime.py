@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -169,3 +170,16 @@ def test_the_query_timer_runs_while_a_recording_exists_or_the_finalizer_is_on() 
     assert timer_needed({"phase": "Completed"}, {"finalizers": [FINALIZER]})
     assert not timer_needed({"phase": "Completed"}, {"finalizers": ["other/x"]})
     assert not timer_needed({"phase": "Pending"}, {})
+
+
+def test_a_tick_runs_a_pass_only_when_something_may_be_due() -> None:
+    rt = runtime()
+    key = ("ns", "rec")
+    assert rt.tick_due(key, "10")  # nothing known: a pass
+    rt.quiet_until[key] = ("10", time.monotonic() + 30)
+    assert not rt.tick_due(key, "10")  # the next query is 30 s away and nothing changed
+    assert rt.tick_due(key, "11")  # the resource changed since
+    rt.quiet_until[key] = ("10", time.monotonic() - 1)
+    assert rt.tick_due(key, "10")  # due now
+    rt.forget(key)
+    assert key not in rt.quiet_until
