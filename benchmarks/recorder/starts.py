@@ -1,0 +1,103 @@
+"""N concurrent acquire + start calls against one recorder: how long until all are answered.
+
+Real Janus (empty rooms, ``--per-room`` recorder uids each), versitygw and the recorder as
+its own process; no operator. Prints the time until every start was answered and the p50
+of acquire and start (each measured from the first request of its recording).
+
+Reproduce: ``hack/netns-run .venv/bin/python -m benchmarks.recorder.starts --count 200``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, _serve_sink, start_recorder
+
+from cloudrec_operator.devenv.janus import Janus
+from cloudrec_operator.devenv.s3 import S3Server
+
+
+async def one(
+    client: httpx.AsyncClient, rec: RecorderProcess, i: int, per_room: int
+) -> tuple[float, float]:
+    cname, uid = f"room-{i // per_room}", str(9000 + i)
+    started = time.monotonic()
+    acquired = await client.post(
+        rec.url("acquire"), json={"cname": cname, "uid": uid, "clientRequest": {}}
+    )
+    rid = acquired.json()["resourceId"]
+    after_acquire = time.monotonic() - started
+    request: dict[str, Any] = {
+        "recordingConfig": {"channelType": 0, "streamTypes": 0, "maxIdleTime": 86400},
+        "recordingFileConfig": {"avFileType": ["hls"]},
+        "storageConfig": rec.storage_config(),
+    }
+    answer = await client.post(
+        rec.url(f"resourceid/{rid}/mode/mix/start"),
+        json={"cname": cname, "uid": uid, "clientRequest": request},
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"start {i} answered {answer.status_code}: {answer.text}")
+    return after_acquire, time.monotonic() - started
+
+
+async def measure(rec: RecorderProcess, count: int, per_room: int) -> dict[str, float]:
+    async with rec.client(timeout=300) as client:
+        started = time.monotonic()
+        results = await asyncio.gather(*(one(client, rec, i, per_room) for i in range(count)))
+        total = time.monotonic() - started
+    return {
+        "count": count,
+        "all_started_after_s": round(total, 2),
+        "acquire_p50_s": round(statistics.median(a for a, _ in results), 2),
+        "start_p50_s": round(statistics.median(b for _, b in results), 2),
+        "start_max_s": round(max(b for _, b in results), 2),
+    }
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    with Janus(work / "janus") as janus, S3Server(work / "s3") as s3:
+        bucket = "starts-" + secrets.token_hex(4)
+        s3.create_bucket(bucket)
+        sink = CallbackSink(secret=secrets.token_hex(16))
+        server = _serve_sink(sink)
+        rec = start_recorder(
+            work / "recorder",
+            janus,
+            sink,
+            s3,
+            bucket,
+            maxConcurrentRecordings=args.count + 10,
+            progressIntervalSeconds=60,
+            resourceIdTtlSeconds=300,
+        )
+        try:
+            for room in range((args.count + args.per_room - 1) // args.per_room):
+                janus.create_room(f"room-{room}")
+            return asyncio.run(measure(rec, args.count, args.per_room))
+        finally:
+            rec.process.stop()
+            server.shutdown()
+            server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.recorder.starts")
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--per-room", type=int, default=10)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-starts-") as tmp:
+        print(json.dumps(run(args, Path(tmp)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
