@@ -180,6 +180,23 @@ class Kube:
             {"status": dict(status)},
         )
 
+    async def _patch(
+        self, namespace: str, name: str, body: object, content_type: str | None = None
+    ) -> None:
+        """One write to a CloudRecording (merge patch, or JSON patch for a list body)."""
+        self.writes += 1
+        extra = {"_content_type": content_type} if content_type else {}
+        await self._run(
+            self._custom.patch_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            body,
+            **extra,
+        )
+
     async def patch_metadata(
         self,
         namespace: str,
@@ -199,48 +216,34 @@ class Kube:
             metadata["resourceVersion"] = resource_version
         if not metadata:
             return
-        self.writes += 1
         try:
-            await self._run(
-                self._custom.patch_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                name,
-                {"metadata": metadata},
-            )
+            await self._patch(namespace, name, {"metadata": metadata})
         except ApiException as error:
             if error.status == 404:
                 return
             raise
 
-    # ------------------------------------------------------------ events
-
     async def remove_finalizer(self, namespace: str, name: str, finalizer: str, index: int) -> bool:
         """Remove ``finalizer`` if it is still at ``index`` (a JSON patch that tests the entry
         first, so no other finalizer can be removed by a stale index); False if it was not."""
-        self.writes += 1
         path = f"/metadata/finalizers/{index}"
         try:
-            await self._run(
-                self._custom.patch_namespaced_custom_object,
-                GROUP,
-                VERSION,
+            await self._patch(
                 namespace,
-                PLURAL,
                 name,
                 [
                     {"op": "test", "path": path, "value": finalizer},
                     {"op": "remove", "path": path},
                 ],
-                _content_type="application/json-patch+json",
+                content_type="application/json-patch+json",
             )
         except ApiException as error:
             if error.status in (404, 409, 422):
                 return False
             raise
         return True
+
+    # ------------------------------------------------------------ events
 
     async def post_event(
         self,

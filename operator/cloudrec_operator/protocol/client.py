@@ -80,6 +80,7 @@ __all__ = [
     "build_update_layout",
     "outcome_label",
     "should_retry",
+    "tls_context",
 ]
 
 logger = logging.getLogger(__name__)
@@ -215,9 +216,10 @@ MAX_IN_FLIGHT = 64
 
 
 @functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every client: building one loads the CA bundle (about 1 MB and
-    20-30 ms of CPU each), which a client per backend load paid again and again."""
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every HTTP client of the process (protocol clients, the recorder's
+    Janus sessions): building one loads the CA bundle (about 1 MB and 20-30 ms of CPU each),
+    which a client per backend load or per recording paid again and again."""
     return ssl.create_default_context()
 
 
@@ -268,7 +270,7 @@ class RecordingClient:
             },
             timeout=timeout,
             transport=transport,
-            verify=_tls(),
+            verify=tls_context(),
             limits=httpx.Limits(
                 max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT
             ),

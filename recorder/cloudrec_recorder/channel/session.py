@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import re
 import secrets
-import ssl
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from cloudrec_operator.protocol.client import tls_context
 from cloudrec_recorder.channel.errors import (
     CORE_SESSION_NOT_FOUND,
     ChannelError,
@@ -49,13 +48,6 @@ VIDEOROOM = "janus.plugin.videoroom"
 
 Message = dict[str, Any]
 """One JSON object of the Janus API."""
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every session: building one loads the CA bundle (20-30 ms of CPU
-    on the event loop), which a session per recording paid at every start."""
-    return ssl.create_default_context()
 
 
 logger = logging.getLogger(__name__)
@@ -169,7 +161,9 @@ class JanusSession:
         self.lost = asyncio.Event()
         """Set when the session ended without :meth:`destroy` (see :attr:`lost_reason`)."""
         self.lost_reason = ""
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(request_timeout), verify=_tls())
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(request_timeout), verify=tls_context()
+        )
         self._handles: dict[int, JanusHandle] = {}
         self._pending: dict[str, asyncio.Future[Message]] = {}
         self._poller: asyncio.Task[None] | None = None
