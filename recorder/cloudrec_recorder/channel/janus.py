@@ -66,6 +66,8 @@ from cloudrec_recorder.channel.room import (
     RoomState,
     janus_id,
     publisher_join_request,
+    relayed_substream,
+    subscription_streams,
     substream_request,
 )
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
@@ -91,6 +93,9 @@ class SubscribedFeed:
     video_mid: str | None = None
     """The subscription's mid for the video stream (what ``configure`` names)."""
     substream: int | None = None
+    """The simulcast substream asked for (None: Janus' default, the largest)."""
+    relayed_substream: int | None = None
+    """The substream Janus last said it relays to this subscription."""
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     _handle: JanusHandle | None = None
     _pc: RTCPeerConnection | None = None
@@ -126,8 +131,10 @@ class JanusChannel:
         ice_servers: Sequence[RTCIceServer] = (),
         keepalive_interval: float | None = 25.0,
         string_ids: bool = True,
+        substream_recheck: float = 3.0,
     ) -> None:
         self.string_ids = string_ids
+        self.substream_recheck = substream_recheck
         self._room_id = janus_id(room, string_ids=string_ids, what="room")
         self._uid_id = janus_id(uid, string_ids=string_ids, what="uid")
         self.http_url = http_url
@@ -306,13 +313,18 @@ class JanusChannel:
                 up.set()
             elif kind in ("hangup", "detached"):
                 feed.closed.set()
+            elif kind == "event":
+                relayed = relayed_substream(message.get("plugindata", {}).get("data", {}))
+                if relayed is not None:
+                    feed.relayed_substream = relayed
 
         handle.listener = on_message
+        streams = subscription_streams(publisher, self._feed_id(publisher.uid), mids, substream)
         body: Message = {
             "request": "join",
             "ptype": "subscriber",
             "room": self._room_id,
-            "streams": [{"feed": self._feed_id(publisher.uid), "mid": mid} for mid in mids],
+            "streams": streams,
         }
         if self._private_id is not None:
             body["private_id"] = self._private_id
@@ -342,12 +354,49 @@ class JanusChannel:
                 f"no WebRTC connection for {publisher.uid} within {self.connect_timeout:.0f}s "
                 f"(ICE state {pc.iceConnectionState})"
             ) from exc
-        if substream is not None:
-            await self.set_substream(publisher.uid, substream)
+        if any("substream" in stream for stream in streams):
+            feed.substream = substream
+            self._spawn(self._keep_substream(feed))
 
     def _feed_id(self, uid: str) -> str | int:
         """A publisher's id as requests carry it (it came from Janus, so it converts)."""
         return janus_id(uid, string_ids=self.string_ids, what="feed")
+
+    async def _keep_substream(self, feed: SubscribedFeed) -> None:
+        """Ask again while Janus relays another substream than ``feed`` asked for.
+
+        Janus switches layers only at a keyframe of the wanted one, and asks the
+        publisher for keyframes when a subscription starts or is reconfigured.
+        A keyframe lost then (or a request swallowed by Janus' one-per-second
+        limit) leaves the subscription on the wrong layer for as long as the
+        publisher sends no keyframe of its own, which for a browser can be
+        minutes. So: check every ``substream_recheck`` seconds, and while Janus
+        relays another layer, configure again (backing off to 30 s, since a
+        publisher may not be sending the wanted layer at all).
+        """
+        delay = self.substream_recheck
+        while not feed.closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(feed.closed.wait(), delay)
+            if feed.closed.is_set() or feed.substream is None:
+                return
+            if feed.relayed_substream == feed.substream:
+                delay = self.substream_recheck
+                continue
+            logger.info(
+                "Asking again for a simulcast substream room=%s uid=%s wanted=%s relayed=%s",
+                self.room,
+                feed.uid,
+                feed.substream,
+                feed.relayed_substream,
+            )
+            try:
+                await self.set_substream(feed.uid, feed.substream)
+            except ChannelError as exc:
+                logger.warning(
+                    "Substream request failed room=%s uid=%s error=%s", self.room, feed.uid, exc
+                )
+            delay = min(delay * 2, 30.0)
 
     async def set_substream(self, uid: str, substream: int) -> bool:
         """Ask for simulcast ``substream`` of ``uid``'s video; False if it does not simulcast."""

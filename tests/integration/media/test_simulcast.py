@@ -117,14 +117,37 @@ async def test_substream_high_receives_the_full_layer_and_low_the_smallest(
             await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], pub)
             assert await next_sizes(feed, 20) == {LAYER_SIZES[SUBSTREAM_HIGH]}
 
-            # Switching a live subscription (set_substream) is not asserted here: in one CI
-            # run under load Janus kept sending the high layer for 20 s after the switch.
-            # The recorder picks the substream when it subscribes, which is checked below.
+            assert feed.relayed_substream == SUBSTREAM_HIGH
+
+            # A live switch: Janus moves at the next keyframe of the small layer, and the
+            # channel asks again while it has not.
+            assert await channel.set_substream(PUBLISHER_UID, SUBSTREAM_LOW)
+            await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_LOW], pub)
+            assert feed.relayed_substream == SUBSTREAM_LOW
 
             low = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_LOW)
             assert low.substream == SUBSTREAM_LOW
             await settle_on_size(low, LAYER_SIZES[SUBSTREAM_LOW], pub)
             assert await next_sizes(low, 20) == {LAYER_SIZES[SUBSTREAM_LOW]}
+
+
+async def test_a_substream_request_janus_never_acted_on_is_asked_again(
+    janus: Janus, room: str, tmp_path: Path
+) -> None:
+    async with BrowserPublisher(janus.http_url, room, PUBLISHER_UID, workdir=tmp_path) as pub:
+        await pub.wait_for_layer("h", min_width=1280, within=30)
+        async with JanusChannel(
+            janus.http_url, room, RECORDER_UID, token=None, substream_recheck=1.0
+        ) as channel:
+            feed = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_HIGH)
+            await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], pub)
+            # The channel now wants the small layer, but Janus was never told (as when a
+            # configure, or the keyframe it asked for, is lost): the recheck must see
+            # Janus relaying the large layer and ask for the small one itself.
+            feed.substream = SUBSTREAM_LOW
+            await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_LOW], pub, within=15)
+            assert feed.relayed_substream == SUBSTREAM_LOW
+            assert await next_sizes(feed, 20) == {LAYER_SIZES[SUBSTREAM_LOW]}
 
 
 def janus_admin(janus: Janus, path: str, request: str) -> dict[str, Any]:
