@@ -68,6 +68,7 @@ from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
+from cloudrec_recorder.storage.spool import remove_delivered
 from cloudrec_recorder.storage.target import StorageTarget, fernet_for, target_from_storage_config
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
 from cloudrec_recorder.storage.vendors import StorageConfigError
@@ -530,6 +531,13 @@ class ChannelRecording:
             await self.uploader.wait_delivered(24 * 3600.0)
         with contextlib.suppress(Exception):
             await self.uploader.aclose()
+        if after_delivery:
+            await self._drop_spool()
+
+    async def _drop_spool(self) -> None:
+        """Free the disk once every file is in the bucket (unless the settings keep it)."""
+        if not self.settings.keep_delivered_spool:
+            await asyncio.to_thread(remove_delivered, self.spool)
 
     async def _do_finish(self) -> StopOutcome:
         assert self._leaving is not None
@@ -559,6 +567,8 @@ class ChannelRecording:
         self._status = ABNORMAL if abnormal else EXITED
         self.events.session_exit(abnormal=abnormal)
         self.on_exit()
+        if status == "uploaded":
+            await self._drop_spool()
         return self._final
 
 

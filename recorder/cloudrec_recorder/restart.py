@@ -22,6 +22,7 @@ from cloudrec_recorder.app import RecorderState
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.recovery import Recovered, recover
+from cloudrec_recorder.storage.spool import remove_all_delivered, remove_delivered
 from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import EventSink, UploadPolicy
 
@@ -47,6 +48,10 @@ def read_metadata(spool_dir: Path) -> dict[str, str]:
 async def recover_leftovers(state: RecorderState) -> None:
     """Background job: deliver earlier runs' undelivered recordings (see the module docstring)."""
     settings = state.settings
+    if not settings.keep_delivered_spool:
+        removed = await asyncio.to_thread(remove_all_delivered, settings.spool_dir)
+        if removed:
+            log.info("Removed %d delivered spool(s) an earlier run left", len(removed))
     if settings.storage_encryption_key is None:
         if settings.spool_dir.is_dir() and any(settings.spool_dir.iterdir()):
             log.warning("Spool has earlier recordings but no storageEncryptionKey: not recovered")
@@ -73,10 +78,15 @@ async def recover_leftovers(state: RecorderState) -> None:
         policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
         within=settings.drain_timeout_seconds,
     )
-    await asyncio.gather(*(_settle(item, events[item.recording]) for item in recovered))
+    await asyncio.gather(
+        *(
+            _settle(item, events[item.recording], settings.spool_dir, settings.keep_delivered_spool)
+            for item in recovered
+        )
+    )
 
 
-async def _settle(item: Recovered, events: RecordingEvents) -> None:
+async def _settle(item: Recovered, events: RecordingEvents, spool_root: Path, keep: bool) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
         log.info("Recovered recording delivered sid=%s", item.recording)
@@ -84,3 +94,5 @@ async def _settle(item: Recovered, events: RecordingEvents) -> None:
     finally:
         with contextlib.suppress(Exception):
             await item.uploader.aclose()
+    if not keep:
+        await asyncio.to_thread(remove_delivered, spool_root / item.recording)

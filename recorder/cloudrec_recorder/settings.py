@@ -110,6 +110,10 @@ class RecorderSettings(_Model):
     spool_dir: Path = Path("/var/spool/cloudrec")
     """Where segments are written as they are produced (the hand-over to the uploader)."""
 
+    keep_delivered_spool: bool = False
+    """Keep a recording's spool directory after all its files are in the bucket. By default
+    it is removed then (and delivered spools an earlier run left are removed at start-up)."""
+
     backup_dir: Path = Path("/var/lib/cloudrec/backup")
     """Where files go when the storage target refuses them."""
 

@@ -11,4 +11,5 @@ Modules (import what you need; this package imports nothing itself):
 * :mod:`.backup_bucket`: ``BackupBucket``, an optional second bucket mirroring it.
 * :mod:`.uploader`: ``Uploader`` (aiobotocore), ``EventSink``, ``UploadPolicy``, ``UploadResult``.
 * :mod:`.recovery`: ``recover()`` after a restart.
+* :mod:`.spool`: removing a recording's spool once it is delivered.
 """

@@ -116,6 +116,21 @@ async def stop_recording(
     return body
 
 
+def spool_left(spool_dir: Path) -> list[str] | None:
+    """What is still in a recording's spool directory; None once it is gone."""
+    return sorted(p.name for p in spool_dir.iterdir()) if spool_dir.is_dir() else None
+
+
+async def wait_spool_removed(spool_dir: Path, within: float = 10.0) -> None:
+    """Wait until a delivered recording's spool directory is gone (the disk is freed)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while (left := await asyncio.to_thread(spool_left, spool_dir)) is not None:
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"{spool_dir.name}'s spool is still there after {within}s: {left}"
+        )
+        await asyncio.sleep(0.2)
+
+
 def download(recorder: RecorderProcess, keys: Sequence[str], into: Path) -> list[Path]:
     """Fetch playlists and every segment they list from the bucket into ``into``."""
     paths = []

@@ -25,6 +25,7 @@ from tests.integration.recorder.checks import (
     start_recording,
     stop_recording,
     tone_strength,
+    wait_spool_removed,
     wait_status,
 )
 from tests.media_files import decode_audio, decode_video, stream_kinds
@@ -303,6 +304,8 @@ async def test_async_stop_answers_at_once_and_the_upload_finishes_later(
         exit_event = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 11, 30)
         assert exit_event.payload["details"]["exitStatus"] == 0
         assert await query_status(client, recorder, rec) == 8
+    # Everything is in the bucket: the recording's spool no longer takes disk space.
+    await wait_spool_removed(recorder.spool_dir / rec.sid)
 
 
 async def test_a_channel_with_a_publisher_is_not_idle(

@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, start_recorder
-from tests.integration.recorder.checks import mix_config, start_recording, wait_status
+from tests.integration.recorder.checks import (
+    mix_config,
+    start_recording,
+    wait_spool_removed,
+    wait_status,
+)
 
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_recorder.media.naming import safe_cname
+from cloudrec_recorder.storage.uploader import DELIVERED_FILE
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(120)]
 
@@ -44,6 +50,13 @@ async def test_files_of_a_killed_recorder_reach_the_bucket_after_restart(
     recorded = sorted(p.name for p in spool.glob("*.ts") if not p.name.startswith("."))
     assert recorded, "nothing was recorded before the kill"
 
+    # An earlier run's recording that was delivered but whose spool is still there
+    # (that run stopped before removing it): nothing in it is needed any more.
+    delivered = tmp_path / "spool" / "0123456789abcdef0123456789abcdef"
+    delivered.mkdir()
+    (delivered / "0123456789abcdef0123456789abcdef_room_0.ts").write_bytes(b"\x47" * 188)
+    (delivered / DELIVERED_FILE).write_bytes(b"")
+
     second = start_recorder(
         tmp_path, janus, callback_sink, s3_server, bucket, storageEncryptionKey=key
     )
@@ -59,3 +72,7 @@ async def test_files_of_a_killed_recorder_reach_the_bucket_after_restart(
     playlist = s3_server.get_object(bucket, f"rec/{rec.sid}_{safe_cname(room)}.m3u8").decode()
     listed = [line for line in playlist.splitlines() if line and not line.startswith("#")]
     assert listed and all(f"rec/{name}" in keys for name in listed)
+    # Delivered now, so its spool is removed, as was the earlier delivered one at start-up;
+    # neither was ever uploaded twice or left behind.
+    assert not delivered.exists()
+    await wait_spool_removed(spool)
