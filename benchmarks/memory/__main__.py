@@ -37,12 +37,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
 from cloudrec_operator.devenv.publisher import tone_for
+from cloudrec_operator.devenv.recorder import launch_recorder
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_operator.protocol.client import RecordingClient
 from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
@@ -116,22 +115,13 @@ def start_recorder(
         "syncStopTimeoutSeconds": 20,
         "drainTimeoutSeconds": 20,
     }
-    config = work / "recorder.yaml"
-    config.write_text(yaml.safe_dump(settings))
-    module = "benchmarks.memory.traced" if traced else "cloudrec_recorder"
-    env = {**os.environ, "CLOUDREC_TRACEMALLOC_OUT": str(work / "tracemalloc.txt")}
-    process = ManagedProcess(
-        "recorder",
-        [sys.executable, "-m", module, "--config", config],
-        work / "recorder.log",
-        env=env,
+    process = launch_recorder(
+        work,
+        settings,
+        module="benchmarks.memory.traced" if traced else "cloudrec_recorder",
+        env={**os.environ, "CLOUDREC_TRACEMALLOC_OUT": str(work / "tracemalloc.txt")},
         stop_timeout=90.0,
-    ).start()
-    try:
-        process.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=60)
-    except BaseException:
-        process.stop()
-        raise
+    )
     return process, f"http://127.0.0.1:{port}", customer_id, customer_secret
 
 

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmarks.recorder.floor import HEIGHT, WIDTH, publisher_uid
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib, status_value
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
 from cloudrec_operator.devenv.publisher import color_for, tone_for
+from cloudrec_operator.devenv.recorder import launch_recorder
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_operator.protocol.client import RecordingClient
 from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
@@ -68,19 +67,7 @@ def start_recorder(workdir: Path, janus: Janus) -> tuple[ManagedProcess, str, st
         "hlsSegmentSeconds": 4,
         "syncStopTimeoutSeconds": 20,
     }
-    config = workdir / "recorder.yaml"
-    config.write_text(yaml.safe_dump(settings))
-    process = ManagedProcess(
-        "recorder",
-        [sys.executable, "-m", "cloudrec_recorder", "--config", config],
-        workdir / "recorder.log",
-        stop_timeout=60.0,
-    ).start()
-    try:
-        process.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=60)
-    except BaseException:
-        process.stop()
-        raise
+    process = launch_recorder(workdir, settings)
     return process, f"http://127.0.0.1:{port}", customer_id, customer_secret
 
 

@@ -37,11 +37,10 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 
-import yaml
-
 from cloudrec_operator.devenv.controlplane import CRDS_DIR, ControlPlane
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
+from cloudrec_operator.devenv.recorder import launch_recorder
 from cloudrec_operator.devenv.s3 import S3Server
 
 __all__ = ["APP_ID", "Component", "Stack"]
@@ -180,22 +179,14 @@ class Stack:
 
     def start_recorder(self, timeout: float = 90.0) -> ManagedProcess:
         """``python -m cloudrec_recorder --config recorder.yaml``; waits for ``/readyz``."""
-        directory = self.workdir / "recorder"
-        directory.mkdir(parents=True, exist_ok=True)
         self.recorder_port = free_port()
-        config = directory / "recorder.yaml"
-        config.touch(mode=0o600)
-        config.write_text(yaml.safe_dump(self.recorder_settings(), sort_keys=False))
-        process = ManagedProcess(
-            "recorder",
-            [sys.executable, "-m", "cloudrec_recorder", "--config", config],
-            directory / "recorder.log",
+        self.recorder = launch_recorder(
+            self.workdir / "recorder",
+            self.recorder_settings(),
             stop_timeout=45.0,
+            ready_within=timeout,
         )
-        self.recorder = process
-        process.start()
-        process.wait_http(f"{self.recorder_url}/readyz", timeout=timeout)
-        return process
+        return self.recorder
 
     def start_operator(self, timeout: float = 90.0) -> ManagedProcess:
         """``python -m cloudrec_operator`` on every namespace; waits for liveness and metrics."""
