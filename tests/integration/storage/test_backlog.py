@@ -7,26 +7,15 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from tests.fixtures.storage import RecordedEvents, SpoolWriter, target_for, ts_segments
+from tests.fixtures.storage import FAST_POLICY, RecordedEvents, SpoolWriter, target_for, ts_segments
 
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import playlist_segments
-from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
+from cloudrec_recorder.storage.uploader import Uploader
 
 pytestmark = pytest.mark.storage
 
-FAST = UploadPolicy(
-    attempts=2,
-    backoff_initial=0.05,
-    backoff_max=0.1,
-    connect_timeout=2.0,
-    read_timeout=10.0,
-    progress_interval=0.2,
-    event_batch_interval=0.1,
-    reupload_interval=0.2,
-    reupload_interval_max=0.5,
-)
 PREFIX = "rec/day1/"
 
 
@@ -36,7 +25,7 @@ def uploader_for(server: S3Server, bucket: str, tmp_path: Path, events: Recorded
         tmp_path / "spool" / "sid0123",
         BackupStore(tmp_path / "backup"),
         events,
-        policy=FAST,
+        policy=FAST_POLICY,
         sealing_key=Fernet(Fernet.generate_key()),
     )
 

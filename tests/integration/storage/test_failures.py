@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from tests.fixtures.storage import RecordedEvents, SpoolWriter, new_bucket, target_for, ts_segments
+from tests.fixtures.storage import (
+    FAST_POLICY,
+    RecordedEvents,
+    SpoolWriter,
+    new_bucket,
+    target_for,
+    ts_segments,
+)
 
 from cloudrec_operator.devenv.process import ManagedProcess
 from cloudrec_operator.devenv.s3 import S3Server
@@ -20,21 +27,10 @@ from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.files import playlist_segments
 from cloudrec_recorder.storage.recovery import recover
-from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
+from cloudrec_recorder.storage.uploader import Uploader
 
 pytestmark = pytest.mark.storage
 
-FAST = UploadPolicy(
-    attempts=2,
-    backoff_initial=0.05,
-    backoff_max=0.2,
-    connect_timeout=5.0,
-    read_timeout=30.0,
-    progress_interval=0.2,
-    event_batch_interval=0.1,
-    reupload_interval=0.2,
-    reupload_interval_max=0.5,
-)
 PREFIX = "rec/day1/"
 RECORDING = "sid0123"
 
@@ -76,7 +72,7 @@ async def test_wrong_credentials_give_error_32_and_every_file_lands_in_the_backu
         spool,
         backup,
         events,
-        policy=FAST,
+        policy=FAST_POLICY,
         sealing_key=Fernet(Fernet.generate_key()),
     )
     writer = await record(uploader, spool, 4)
@@ -113,7 +109,7 @@ async def test_a_missing_bucket_gives_error_32_then_the_files_arrive_once_it_exi
         spool,
         backup,
         events,
-        policy=FAST,
+        policy=FAST_POLICY,
         sealing_key=Fernet(Fernet.generate_key()),
     )
     writer = await record(uploader, spool, 3)
@@ -164,7 +160,7 @@ async def recover_and_check(
     events = RecordedEvents()
     backup = BackupStore(tmp_path / "backup")
     recovered = await recover(
-        tmp_path / "spool", backup, Fernet(key), lambda _sid: events, policy=FAST, within=20
+        tmp_path / "spool", backup, Fernet(key), lambda _sid: events, policy=FAST_POLICY, within=20
     )
     assert [r.recording for r in recovered] == [RECORDING]
     uploader = recovered[0].uploader
@@ -239,7 +235,7 @@ async def test_when_the_backup_volume_is_lost_the_second_bucket_brings_the_files
         spool,
         BackupStore(tmp_path / "backup"),
         RecordedEvents(),
-        policy=FAST,
+        policy=FAST_POLICY,
         sealing_key=Fernet(key),
         backup_bucket=mirror,
     )
@@ -264,7 +260,7 @@ async def test_when_the_backup_volume_is_lost_the_second_bucket_brings_the_files
         BackupStore(tmp_path / "backup"),
         Fernet(key),
         lambda _sid: events,
-        policy=FAST,
+        policy=FAST_POLICY,
         within=20,
         backup_bucket=mirror,
     )
