@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -120,17 +121,22 @@ def media_layout(layout: LayoutSettings) -> dict[str, object]:
     }
 
 
-def mix_config(config: RecordingConfig, mp4: bool, segment_seconds: float) -> media.MixConfig:
+def mix_config(config: RecordingConfig, mp4: bool, settings: RecorderSettings) -> media.MixConfig:
     """The canvas and audio of a mix recording; ``ValueError`` (code 2) when unusable."""
+    files = media.MixConfig(
+        stream_types=media.StreamTypes(int(config.stream_types)),
+        audio_profile=media.AudioProfile(int(config.audio_profile or 0)),
+        segment_seconds=settings.hls_segment_seconds,
+        mp4=mp4,
+        mp4_max_seconds=settings.mp4_max_seconds,
+        mp4_max_bytes=settings.mp4_max_bytes,
+    )
     tc = config.transcoding_config
-    stream_types = media.StreamTypes(int(config.stream_types))
-    audio = media.AudioProfile(int(config.audio_profile or 0))
     if tc is None:
-        return media.MixConfig(
-            stream_types=stream_types, audio_profile=audio, mp4=mp4, segment_seconds=segment_seconds
-        )
+        return files
     layout = media_layout(tc)
-    return media.MixConfig(
+    return dataclasses.replace(
+        files,
         width=tc.width,
         height=tc.height,
         fps=tc.fps if tc.fps in SUPPORTED_FPS else 15,
@@ -139,10 +145,6 @@ def mix_config(config: RecordingConfig, mp4: bool, segment_seconds: float) -> me
         max_resolution_uid=tc.max_resolution_uid,
         regions=layout["regions"],  # type: ignore[arg-type]
         background_color=tc.background_color,
-        audio_profile=audio,
-        stream_types=stream_types,
-        segment_seconds=segment_seconds,
-        mp4=mp4,
     )
 
 
@@ -216,7 +218,7 @@ class ChannelRecording:
                 self.pipeline: MixRecording | IndividualRecording = MixRecording(
                     self.spool,
                     names,
-                    mix_config(config, self.mp4, settings.hls_segment_seconds),
+                    mix_config(config, self.mp4, settings),
                     self._file_ready,
                 )
             else:
@@ -344,7 +346,8 @@ class ChannelRecording:
     def _file_ready(self, name: str) -> None:
         """Called by the media worker thread: hand the file to the uploader on the loop."""
         if self._uploader_running:
-            self._loop.call_soon_threadsafe(self.uploader.file_ready, name)
+            start = self.pipeline.start_of(name) if name.endswith(".mp4") else None
+            self._loop.call_soon_threadsafe(self.uploader.file_ready, name, start)
 
     def _files(self) -> list[StoredFile]:
         if self._uploader_running:

@@ -126,6 +126,13 @@ class RecorderSettings(_Model):
     hls_segment_seconds: float = Field(default=4.0, gt=0)
     """Target length of an HLS segment."""
 
+    mp4_max_seconds: float = Field(default=7200.0, gt=0)
+    """A recording's MP4 is split (``_0.mp4``, ``_1.mp4``...) at the next segment boundary
+    once the current file is this long (the service: about 2 hours)..."""
+
+    mp4_max_bytes: int = Field(default=2 * 1024**3, gt=0)
+    """...or this large (the service: about 2 GB)."""
+
     progress_interval_seconds: float = Field(default=60.0, gt=0)
     """How often the uploader reports ``uploading_progress`` (event 33)."""
 

@@ -121,6 +121,10 @@ class MixConfig:
     segment_seconds: float = 4.0
     first_segment_seconds: float | None = 2.0
     mp4: bool = False
+    mp4_max_seconds: float = 7200.0
+    """A new MP4 starts at the next segment boundary once the current one is this long..."""
+    mp4_max_bytes: int = 2 * 1024**3
+    """...or this large (the service's ≈ 2 h / ≈ 2 GB)."""
     x264_preset: str = "veryfast"
     encoder_threads: int = 0  # 0: one x264 thread up to 1280x720, two above
 

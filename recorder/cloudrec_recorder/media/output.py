@@ -21,7 +21,7 @@ from cloudrec_recorder.media.audio import SAMPLE_RATE
 from cloudrec_recorder.media.config import OutputFile, TrackType
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, Encoders, VideoParams
 from cloudrec_recorder.media.hls import HlsWriter, SegmentSchedule
-from cloudrec_recorder.media.mp4 import Mp4Writer
+from cloudrec_recorder.media.mp4 import Mp4Limits, Mp4Series
 from cloudrec_recorder.media.spool import FileReady
 
 __all__ = ["AUDIO_DELAY", "MAX_LAG", "Output", "OutputNames"]
@@ -34,11 +34,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class OutputNames:
-    """File names of one output: playlist, segments (by start time in epoch ms), MP4 or none."""
+    """File names of one output: playlist, segments (by start time in epoch ms), MP4s (by
+    index) or none."""
 
     playlist: str
     segment: Callable[[int], str]
-    mp4: str | None = None
+    mp4: Callable[[int], str] | None = None
 
 
 def _safe(callback: FileReady) -> FileReady:
@@ -67,6 +68,7 @@ class Output:
         uid: str,
         mixed_all_user: bool,
         start_monotonic: float | None = None,
+        mp4_limits: Mp4Limits | None = None,
     ) -> None:
         self.start_monotonic = time.monotonic() if start_monotonic is None else start_monotonic
         self.start_epoch_ms = round(
@@ -88,21 +90,28 @@ class Output:
             lead=0,
             lead_frame_seconds=1 / video.fps if video is not None else AAC_FRAME / SAMPLE_RATE,
         )
-        self.mp4 = (
-            Mp4Writer(spool_dir, names.mp4, templates, announce) if names.mp4 is not None else None
-        )
         self._video_index = 0 if video is not None else -1
         self._audio_index = len(templates) - 1 if audio is not None else -1
+        self.mp4 = (
+            Mp4Series(
+                spool_dir,
+                names.mp4,
+                templates,
+                announce,
+                limits=mp4_limits or Mp4Limits(),
+                video_index=self._video_index,
+                audio_index=self._audio_index,
+                start_epoch_ms=self.start_epoch_ms,
+            )
+            if names.mp4 is not None
+            else None
+        )
+        self._track = (track_type, uid, mixed_all_user)
         self.frames = 0
         self.samples = 0
         self.last_video: av.VideoFrame | None = None
         self._file = OutputFile(
             names.playlist, track_type, uid, mixed_all_user, self.start_epoch_ms
-        )
-        self._mp4_file = (
-            OutputFile(names.mp4, track_type, uid, mixed_all_user, self.start_epoch_ms)
-            if names.mp4 is not None
-            else None
         )
 
     @property
@@ -197,8 +206,8 @@ class Output:
         self._encoders.close()
 
     def files(self) -> list[OutputFile]:
-        """The playlist once it exists, the MP4 once it is finished."""
+        """The playlist once it exists, each MP4 once it is finished."""
         files = [self._file] if self.hls.has_segments else []
-        if self._mp4_file is not None and self.mp4 is not None and self.mp4.published:
-            files.append(self._mp4_file)
+        if self.mp4 is not None:
+            files += [OutputFile(name, *self._track, start) for name, start in self.mp4.finished]
         return files

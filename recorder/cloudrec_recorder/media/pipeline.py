@@ -42,6 +42,7 @@ from cloudrec_recorder.media.config import (
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.layout import Region, compute_layout
+from cloudrec_recorder.media.mp4 import Mp4Limits
 from cloudrec_recorder.media.output import Output, OutputNames
 from cloudrec_recorder.media.spool import FileReady
 
@@ -134,6 +135,15 @@ class _Recording:
         """Files complete so far (the playlists once they list a segment; MP4s once finished)."""
         with self._lock:
             return list(self._files)
+
+    def start_of(self, name: str) -> int | None:
+        """When file ``name`` starts (epoch ms), for the ``on_file_ready`` callback (which
+        runs on the worker thread, where the outputs are up to date)."""
+        for output in self._outputs():
+            for f in output.files():
+                if f.name == name:
+                    return f.slice_start_time_ms
+        return None
 
     # ------------------------------------------------------------------ worker side
     def _run(self) -> None:
@@ -300,7 +310,7 @@ class MixRecording(_Recording):
         names = OutputNames(
             naming.mix_playlist_name(sid, cname),
             lambda ms: naming.mix_segment_name(sid, cname, ms),
-            naming.mix_mp4_name(sid, cname, 0) if cfg.mp4 else None,
+            (lambda index: naming.mix_mp4_name(sid, cname, index)) if cfg.mp4 else None,
         )
         self._compositor = Compositor(cfg.width, cfg.height, cfg.background_color)
         self._seen_version = -1
@@ -315,6 +325,7 @@ class MixRecording(_Recording):
             uid="0",
             mixed_all_user=True,
             start_monotonic=self._start_monotonic,
+            mp4_limits=Mp4Limits(cfg.mp4_max_seconds, cfg.mp4_max_bytes),
         )
 
     def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:

@@ -347,8 +347,12 @@ class Uploader:
 
     # ------------------------------------------------------------------ input
 
-    def file_ready(self, name: str) -> None:
-        """A spool file became final (called on the event loop by the recorder)."""
+    def file_ready(self, name: str, start_ms: int | None = None) -> None:
+        """A spool file became final (called on the event loop by the recorder).
+
+        ``start_ms`` is when the file's media starts (epoch ms), for files whose name does
+        not say it (an MP4 after the first); by default it comes from the name.
+        """
         if not is_output_name(name):
             return
         source = self._source(name)
@@ -375,7 +379,8 @@ class Uploader:
             self._spawn(self._error(ERROR_FILE_PROCESSING, f"cannot read {name}: {error}"))
             return
         in_backup = self.backup.path(self.recording, name).is_file()
-        media = _Media(name, size, time.monotonic(), slice_time_ms(name), in_backup=in_backup)
+        start = start_ms if start_ms is not None else slice_time_ms(name)
+        media = _Media(name, size, time.monotonic(), start, in_backup=in_backup)
         self._media[name] = media
         if in_backup:
             # Known to the backup already: re-upload through the normal queue.
@@ -492,9 +497,10 @@ class Uploader:
             stamps = [m.start_ms for m in listed if m is not None and m.start_ms is not None]
             infos.append(self._info(name, min(stamps, default=0)))
         every = [m.start_ms for m in self._media.values() if m.start_ms is not None]
-        infos += [
-            self._info(n, min(every, default=0)) for n in sorted(self._media) if n.endswith(".mp4")
-        ]
+        for name in sorted(self._media):
+            if name.endswith(".mp4"):
+                own = self._media[name].start_ms
+                infos.append(self._info(name, own if own is not None else min(every, default=0)))
         return tuple(infos)
 
     def _info(self, name: str, start_ms: int | None = None) -> FileInfo:

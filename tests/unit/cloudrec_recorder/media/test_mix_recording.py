@@ -6,6 +6,7 @@ each test then checks one property of what they wrote.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -129,6 +130,18 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         "mp4",
         _config(mp4=True, layout=VideoLayout.BEST_FIT),
         [Publisher("11"), Publisher("12")],
+    )
+    runs["mp4-split"] = _run(
+        tmp,
+        "mp4-split",
+        _config(mp4=True, layout=VideoLayout.BEST_FIT, mp4_max_seconds=1.0),
+        [Publisher("11"), Publisher("12")],
+    )
+    runs["mp4-split-audio"] = _run(
+        tmp,
+        "mp4-split-audio",
+        _config(mp4=True, stream_types=StreamTypes.AUDIO_ONLY, mp4_max_seconds=1.0),
+        [Publisher(uid, video=False) for uid in UIDS[:2]],
     )
     missing = _run(
         tmp,
@@ -302,6 +315,67 @@ def test_mp4_is_written_at_stop_and_plays(runs: dict[str, Run]) -> None:
     image = video.frames[len(video.frames) // 2][1]
     assert close_to(image[H // 2, W // 4], COLORS["11"])
     assert close_to(image[H // 2, 3 * W // 4], COLORS["12"])
+
+
+def _mp4s(run: Run) -> list[OutputFile]:
+    return [f for f in run.files if f.name.endswith(".mp4")]
+
+
+def test_a_long_mp4_is_split_at_segment_boundaries_into_numbered_files(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["mp4-split"]
+    mp4s = _mp4s(run)
+    assert [f.name for f in mp4s] == [f"sid_room_{i}.mp4" for i in range(len(mp4s))]
+    assert len(mp4s) >= 3, [f.name for f in mp4s]
+    starts = [f.slice_start_time_ms for f in mp4s]
+    assert all(900 <= b - a <= 1100 for a, b in itertools.pairwise(starts)), starts
+    assert set(run.announced) >= {f.name for f in mp4s}
+
+
+def test_each_part_of_a_split_mp4_plays_from_zero_with_its_audio(runs: dict[str, Run]) -> None:
+    run = runs["mp4-split"]
+    total = 0
+    for part in _mp4s(run):
+        path = run.spool / part.name
+        video = decode_video(path)
+        total += len(video.frames)
+        assert video.frames[0][0] < 0.1, (part.name, video.frames[0][0])
+        image = video.frames[len(video.frames) // 2][1]
+        assert close_to(image[H // 2, W // 4], COLORS["11"]), part.name
+        assert close_to(image[H // 2, 3 * W // 4], COLORS["12"]), part.name
+        video_seconds = len(video.frames) / FPS
+        if video_seconds < 0.5:
+            # A recording stopped just after a split ends with a short last part; its
+            # audio can be shorter than the audio clock's lag, so none of it is checked.
+            continue
+        assert stream_kinds(path) == ["audio", "video"], part.name
+        samples, rate, _ = decode_audio(path)
+        # the audio of each part covers its video (none lost to the split, none doubled)
+        assert abs(len(samples) / rate - video_seconds) < 0.15, (part.name, len(samples) / rate)
+    # every frame of the recording is in exactly one part
+    assert total == len(decode_video(run.playlist).frames)
+
+
+def test_an_audio_only_mp4_is_split_too_and_every_part_holds_the_tones(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["mp4-split-audio"]
+    mp4s = _mp4s(run)
+    assert len(mp4s) >= 3, [f.name for f in mp4s]
+    seconds = 0.0
+    for part in mp4s:
+        path = run.spool / part.name
+        assert stream_kinds(path) == ["audio"]
+        samples, rate, _ = decode_audio(path)
+        seconds += len(samples) / rate
+        if len(samples) >= rate // 2:
+            levels = tone_levels(samples, TONES.values())
+            pushed = [levels[TONES[uid]] for uid in UIDS[:2]]
+            others = [levels[TONES[uid]] for uid in UIDS[2:]]
+            assert min(pushed) > 20 * max(others), (part.name, levels)
+    hls, rate, _ = decode_audio(run.playlist)
+    assert abs(seconds - len(hls) / rate) < 0.1
 
 
 def test_a_user_without_video_shows_the_background(runs: dict[str, Run]) -> None:
