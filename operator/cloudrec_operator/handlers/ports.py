@@ -31,6 +31,16 @@ class KubeApi(Protocol):
         resource_version: str | None = None,
     ) -> None: ...
 
+    async def add_finalizer(
+        self,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        meta: Mapping[str, Any],
+        *,
+        annotations: Mapping[str, str | None] | None = None,
+    ) -> bool: ...
+
     async def remove_finalizer(
         self, namespace: str, name: str, finalizer: str, index: int
     ) -> bool: ...

@@ -158,22 +158,18 @@ async def _persist(
     current = [str(f) for f in meta.get("finalizers") or ()]
     present = known.finalizer if known.finalizer is not None else FINALIZER in current
     change = finalizer_change(meta, status, present)
-    if annotation != known.annotation or change == "add":
-        await rt.kube.patch_metadata(
-            namespace,
-            name,
-            annotations={TRACKING_ANNOTATION: annotation}
-            if annotation != known.annotation
-            else None,
-            # Before the status that says a recording exists, and before acquire. The list
-            # is replaced only over the version it was read from (409 otherwise, and the
-            # pass is tried again), so no one else's finalizer is lost.
-            finalizers=[*current, FINALIZER] if change == "add" else None,
-            resource_version=str(meta.get("resourceVersion")) if change == "add" else None,
+    annotations = {TRACKING_ANNOTATION: annotation} if annotation != known.annotation else None
+    if change == "add":
+        # Before the status that says a recording exists, and before acquire. The list is
+        # replaced only over the version it was read from (read again on a conflict), so
+        # no one else's finalizer is lost.
+        present = await rt.kube.add_finalizer(
+            namespace, name, FINALIZER, meta, annotations=annotations
         )
         KUBE_WRITES.labels(kind="metadata").inc()
-        if change == "add":
-            present = True
+    elif annotations is not None:
+        await rt.kube.patch_metadata(namespace, name, annotations=annotations)
+        KUBE_WRITES.labels(kind="metadata").inc()
     if status != known.status:
         patch: dict[str, Any] = dict(status)
         for gone in set(known.status) - set(status):

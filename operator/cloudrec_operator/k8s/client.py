@@ -223,6 +223,44 @@ class Kube:
                 return
             raise
 
+    async def add_finalizer(
+        self,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        meta: Mapping[str, Any],
+        *,
+        annotations: Mapping[str, str | None] | None = None,
+        attempts: int = 3,
+    ) -> bool:
+        """Add ``finalizer`` (and ``annotations``, in the same write) to the finalizer list of
+        ``meta``, over its resourceVersion, so no one else's finalizer is lost.
+
+        When someone else wrote the object in between (409), it is read again and the write
+        retried at once, rather than failing the pass. False when the object is gone.
+        """
+        for attempt in range(attempts):
+            current = [str(f) for f in meta.get("finalizers") or ()]
+            metadata: dict[str, Any] = {
+                "finalizers": current if finalizer in current else [*current, finalizer],
+                "resourceVersion": str(meta.get("resourceVersion")),
+            }
+            if annotations is not None:
+                metadata["annotations"] = dict(annotations)
+            try:
+                await self._patch(namespace, name, {"metadata": metadata})
+                return True
+            except ApiException as error:
+                if error.status == 404:
+                    return False
+                if error.status != 409 or attempt == attempts - 1:
+                    raise
+            fresh = await self.recording(namespace, name)
+            if fresh is None:
+                return False
+            meta = fresh.get("metadata") or {}
+        return False
+
     async def remove_finalizer(self, namespace: str, name: str, finalizer: str, index: int) -> bool:
         """Remove ``finalizer`` if it is still at ``index`` (a JSON patch that tests the entry
         first, so no other finalizer can be removed by a stale index); False if it was not."""
