@@ -150,6 +150,23 @@ class S3Server:
         finally:
             body.close()
 
+    def begin_multipart_upload(self, bucket: str, key: str, part: bytes) -> str:
+        """Start a multipart upload of ``key`` with one part and leave it unfinished (as a
+        killed uploader does); returns its upload id."""
+        client = self._client()
+        upload_id = str(client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"])
+        client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=part)
+        return upload_id
+
+    def unfinished_uploads(self, bucket: str) -> list[str]:
+        """Keys of the multipart uploads in ``bucket`` neither completed nor aborted."""
+        client = self._client()
+        keys: list[str] = []
+        paginator = client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=bucket):
+            keys += [str(item["Key"]) for item in page.get("Uploads", [])]
+        return sorted(keys)
+
     def __enter__(self) -> S3Server:
         return self.start()
 

@@ -112,6 +112,7 @@ async def recover(
             backup_bucket=backup_bucket,
         )
         await uploader.start()
+        await uploader.abort_unfinished_uploads()
         for name in _delivery_order(names):
             uploader.file_ready(name)
         result = await uploader.finish(within=within)

@@ -762,6 +762,39 @@ class Uploader:
     def _key(self, name: str) -> str:
         return object_key(self.target.prefix, name)
 
+    async def abort_unfinished_uploads(self) -> list[str]:
+        """Abort the multipart uploads an earlier run of this recording left unfinished.
+
+        A process killed in the middle of a large upload leaves its parts in the bucket,
+        invisible but stored (and billed) until aborted. Every object key of a recording
+        starts with its prefix and sid, so those are the uploads listed. Returns the keys;
+        a store that cannot list uploads is logged and skipped (the file itself is uploaded
+        again either way).
+        """
+        assert self._client is not None, "start() first"
+        client, bucket, prefix = self._client, self.target.bucket, self._key(self.recording)
+        aborted: list[str] = []
+        try:
+            paginator = client.get_paginator("list_multipart_uploads")
+            async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    key, upload_id = upload.get("Key"), upload.get("UploadId")
+                    if key is None or upload_id is None or not key.startswith(prefix):
+                        continue
+                    await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+                    aborted.append(key)
+        except Exception as error:  # best effort: the bucket may be down or not list uploads
+            log.warning(
+                "Unfinished uploads of recording %s not cleaned up: %s",
+                self.recording,
+                type(error).__name__,
+            )
+        if aborted:
+            log.info(
+                "Aborted %d unfinished upload(s) of recording %s", len(aborted), self.recording
+            )
+        return aborted
+
     async def _put_bytes(self, name: str, data: bytes, digest: bytes) -> None:
         assert self._client is not None
         await self._client.put_object(

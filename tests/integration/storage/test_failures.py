@@ -157,11 +157,18 @@ async def recover_and_check(
     spool = tmp_path / "spool" / RECORDING
     before = {p.name: p.read_bytes() for p in spool.iterdir() if not p.name.startswith(".")}
     assert len([n for n in before if n.endswith(".ts")]) == 8
+    # What a run killed in the middle of a large upload leaves: an unfinished multipart
+    # upload of this recording (its parts stored, invisible, billed), and another
+    # recording's that is none of this recovery's business.
+    mine, other = PREFIX + "sid0123_room1_0.mp4", PREFIX + "sid9999_room2_0.mp4"
+    for upload in (mine, other):
+        await asyncio.to_thread(server.begin_multipart_upload, bucket, upload, b"\0" * 1024)
     events = RecordedEvents()
     backup = BackupStore(tmp_path / "backup")
     recovered = await recover(
         tmp_path / "spool", backup, Fernet(key), lambda _sid: events, policy=FAST_POLICY, within=20
     )
+    assert await asyncio.to_thread(server.unfinished_uploads, bucket) == [other]
     assert [r.recording for r in recovered] == [RECORDING]
     uploader = recovered[0].uploader
     assert await uploader.wait_delivered(within=20)
