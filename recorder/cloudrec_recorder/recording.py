@@ -121,6 +121,21 @@ def media_layout(layout: LayoutSettings) -> dict[str, object]:
     }
 
 
+RESYNC_MIN_SECONDS = 2.0
+RESYNC_MAX_SECONDS = 10.0
+
+
+def resync_interval(max_idle_time: float) -> float:
+    """How often a recording lists its room's participants (the events' safety net).
+
+    Events announce publishers, and non-publishers only in rooms with ``notify_joining``;
+    the listing catches the rest. A third of ``maxIdleTime`` still sees someone come in
+    well before an empty channel is left, and the cap keeps many long-idle recordings from
+    flooding Janus with listings (each is one request).
+    """
+    return min(RESYNC_MAX_SECONDS, max(RESYNC_MIN_SECONDS, max_idle_time / 3))
+
+
 def mix_config(config: RecordingConfig, mp4: bool, settings: RecorderSettings) -> media.MixConfig:
     """The canvas and audio of a mix recording; ``ValueError`` (code 2) when unusable."""
     files = media.MixConfig(
@@ -248,6 +263,7 @@ class ChannelRecording:
             token=request.token.get_secret_value() if request.token else None,
             api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
             string_ids=app.janus.string_ids,
+            resync_interval=resync_interval(config.max_idle_time),
         )
         self.uploader = Uploader(
             self.target,
