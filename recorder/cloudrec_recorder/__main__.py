@@ -23,6 +23,7 @@ from cloudrec_recorder.app import RecorderState, create_app
 from cloudrec_recorder.recording import RecordingBuilder
 from cloudrec_recorder.restart import recover_leftovers
 from cloudrec_recorder.settings import RecorderSettings, load_settings
+from cloudrec_recorder.storage.session import warm_up
 
 log = logging.getLogger("cloudrec_recorder")
 
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
     settings.backup_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(warm_up())
     server = build_server(settings)
     server.run()
     return 0

@@ -52,6 +52,8 @@ Message = dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
+KEEPALIVE_EXPIRY_SECONDS = 30.0
+
 _SECRET_QUERY = re.compile(r"\b(token|apisecret)=[^&\s\"']*")
 
 
@@ -162,7 +164,11 @@ class JanusSession:
         """Set when the session ended without :meth:`destroy` (see :attr:`lost_reason`)."""
         self.lost_reason = ""
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(request_timeout), verify=tls_context()
+            timeout=httpx.Timeout(request_timeout),
+            verify=tls_context(),
+            # Requests come every few seconds (listings, keepalives): keep their connection
+            # open between them rather than connecting anew each time (httpx's default is 5 s).
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
         )
         self._handles: dict[int, JanusHandle] = {}
         self._pending: dict[str, asyncio.Future[Message]] = {}
