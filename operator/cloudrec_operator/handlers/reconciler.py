@@ -140,7 +140,11 @@ async def _persist(
     desired: Desired,
     tracked: Tracked,
     known: Known,
+    *,
+    with_status: bool = True,
 ) -> Known:
+    """Write what changed: the tracking annotation and finalizer, then (``with_status``)
+    the status. Without it the status stays for the next write, which carries it anyway."""
     namespace, name = key
     status = build_status(
         spec,
@@ -170,7 +174,9 @@ async def _persist(
     elif annotations is not None:
         await rt.kube.patch_metadata(namespace, name, annotations=annotations)
         KUBE_WRITES.labels(kind="metadata").inc()
-    if status != known.status:
+    if not with_status:
+        status = known.status
+    elif status != known.status:
         patch: dict[str, Any] = dict(status)
         for gone in set(known.status) - set(status):
             patch[gone] = None
@@ -228,8 +234,8 @@ async def _resolve(
 
 
 def _announce(step: object, tracked: Tracked) -> Tracked:
-    """The phase to write before a step: Connecting before acquire (so kopf's
-    finalizer is on the resource by the time a recording exists), Stopping before stop."""
+    """The phase before a step: Connecting before acquire (which puts the finalizer on
+    the resource before a recording can exist), Stopping before stop."""
     if isinstance(step, Acquire) and tracked.phase is Phase.PENDING:
         return tracked.replace(phase=Phase.CONNECTING)
     if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
@@ -312,7 +318,12 @@ async def _reconcile_locked(
         announced = _announce(step, tracked)
         if announced is not tracked:
             tracked = announced
-            known = await _persist(rt, key, body, spec, desired, tracked, known)
+            # Before acquire only the finalizer must be on (a metadata write); the phase
+            # Connecting reaches the status with the resource id a moment later, which
+            # saves one of a new recording's writes.
+            known = await _persist(
+                rt, key, body, spec, desired, tracked, known, with_status=isinstance(step, Stop)
+            )
         outcome = await execute(step, spec, backend, secrets)
         transition = apply_outcome(desired, tracked, step, outcome, _now(), timing)
         tracked = transition.tracked
