@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -12,6 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from tests.fixtures.storage import (
     COLOURS,
+    FAST_POLICY,
     FPS,
     SEGMENT_SECONDS,
     RecordedEvents,
@@ -24,22 +26,15 @@ from tests.fixtures.storage import (
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import playlist_segments
-from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
+from cloudrec_recorder.storage.uploader import Uploader
 
 pytestmark = pytest.mark.storage
 
-FAST = UploadPolicy(
+FAST = dataclasses.replace(
+    FAST_POLICY,
     attempts=3,
-    backoff_initial=0.05,
-    backoff_max=0.2,
-    connect_timeout=5.0,
-    read_timeout=30.0,
-    multipart_threshold=6 * 1024 * 1024,
+    multipart_threshold=6 * 1024 * 1024,  # so a test file goes up in parts
     part_size=5 * 1024 * 1024,
-    progress_interval=0.2,
-    event_batch_interval=0.1,
-    reupload_interval=0.2,
-    reupload_interval_max=0.5,
 )
 PREFIX = "rec/day1/"
 
