@@ -41,7 +41,7 @@ from benchmarks.recorder.procstat import cpu_seconds, memory_mib
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
 from cloudrec_operator.devenv.publisher import tone_for
-from cloudrec_operator.devenv.recorder import launch_recorder
+from cloudrec_operator.devenv.recorder import launch_recorder, local_recorder_settings
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_operator.protocol.client import RecordingClient
 from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
@@ -100,15 +100,15 @@ def start_recorder(
 ) -> tuple[ManagedProcess, str, str, str]:
     port = free_port()
     customer_id, customer_secret = "mem-customer", secrets.token_urlsafe(18)
-    settings: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "customerId": customer_id,
-        "customerSecret": customer_secret,
-        "apps": {APP_ID: {"janus": {"httpUrl": janus.http_url}}},
+    settings = local_recorder_settings(
+        work,
+        port=port,
+        janus_url=janus.http_url,
+        app_id=APP_ID,
+        customer_id=customer_id,
+        customer_secret=customer_secret,
+    ) | {
         "callbacks": {"urls": [callback_url], "secret": "mem-callbacks"},
-        "spoolDir": str(work / "spool"),
-        "backupDir": str(work / "backup"),
         "maxConcurrentRecordings": count + 10,
         "hlsSegmentSeconds": 2,
         "progressIntervalSeconds": 5,

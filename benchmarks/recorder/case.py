@@ -24,14 +24,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from benchmarks.recorder.floor import HEIGHT, WIDTH, publisher_uid
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib, status_value
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
 from cloudrec_operator.devenv.publisher import color_for, tone_for
-from cloudrec_operator.devenv.recorder import launch_recorder
+from cloudrec_operator.devenv.recorder import launch_recorder, local_recorder_settings
 from cloudrec_operator.devenv.s3 import S3Server
 from cloudrec_operator.protocol.client import RecordingClient
 from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
@@ -55,15 +54,15 @@ def start_recorder(workdir: Path, janus: Janus) -> tuple[ManagedProcess, str, st
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     customer_id, customer_secret = "bench-customer", secrets.token_urlsafe(18)
-    settings: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "customerId": customer_id,
-        "customerSecret": customer_secret,
-        "apps": {APP_ID: {"janus": {"httpUrl": janus.http_url}}},
+    settings = local_recorder_settings(
+        workdir,
+        port=port,
+        janus_url=janus.http_url,
+        app_id=APP_ID,
+        customer_id=customer_id,
+        customer_secret=customer_secret,
+    ) | {
         "callbacks": {"urls": []},
-        "spoolDir": str(workdir / "spool"),
-        "backupDir": str(workdir / "backup"),
         "hlsSegmentSeconds": 4,
         "syncStopTimeoutSeconds": 20,
     }

@@ -5,10 +5,39 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from cloudrec_operator.devenv.process import ManagedProcess
+
+
+def local_recorder_settings(
+    directory: Path,
+    *,
+    port: int,
+    janus_url: str,
+    app_id: str,
+    customer_id: str,
+    customer_secret: str,
+    token_auth: bool = False,
+) -> dict[str, Any]:
+    """The settings every local recorder has: loopback ``port``, one app on the Janus at
+    ``janus_url`` (whose rooms want tokens with ``token_auth``), Basic-auth credentials, and
+    spool and backup under ``directory``. Callers add their own (callbacks, segment
+    length...) to the mapping."""
+    janus: dict[str, Any] = {"httpUrl": janus_url}
+    if token_auth:
+        janus["tokenAuth"] = True
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "customerId": customer_id,
+        "customerSecret": customer_secret,
+        "apps": {app_id: {"janus": janus}},
+        "spoolDir": str(directory / "spool"),
+        "backupDir": str(directory / "backup"),
+    }
 
 
 def launch_recorder(
@@ -48,4 +77,4 @@ def launch_recorder(
     return process
 
 
-__all__ = ["launch_recorder"]
+__all__ = ["launch_recorder", "local_recorder_settings"]

@@ -40,7 +40,7 @@ from types import TracebackType
 from cloudrec_operator.devenv.controlplane import CRDS_DIR, ControlPlane
 from cloudrec_operator.devenv.janus import Janus
 from cloudrec_operator.devenv.process import ManagedProcess, free_port
-from cloudrec_operator.devenv.recorder import launch_recorder
+from cloudrec_operator.devenv.recorder import launch_recorder, local_recorder_settings
 from cloudrec_operator.devenv.s3 import S3Server
 
 __all__ = ["APP_ID", "Component", "Stack"]
@@ -154,23 +154,20 @@ class Stack:
 
     def recorder_settings(self) -> dict[str, object]:
         """The recorder's configuration file (secrets included: it is written 0600)."""
-        return {
-            "host": "127.0.0.1",
-            "port": self.recorder_port,
-            "customerId": self.customer_id,
-            "customerSecret": self.customer_secret,
-            "apps": {
-                self.app_id: {
-                    "janus": {"httpUrl": self.require_janus().http_url, "tokenAuth": True}
-                }
-            },
+        return local_recorder_settings(
+            self.workdir / "recorder",
+            port=self.recorder_port,
+            janus_url=self.require_janus().http_url,
+            app_id=self.app_id,
+            customer_id=self.customer_id,
+            customer_secret=self.customer_secret,
+            token_auth=True,
+        ) | {
             "callbacks": {
                 "urls": [self.operator_callback_url],
                 "secret": self.callback_secret,
                 "retries": 5,
             },
-            "spoolDir": str(self.workdir / "recorder" / "spool"),
-            "backupDir": str(self.workdir / "recorder" / "backup"),
             "hlsSegmentSeconds": 2,
             "progressIntervalSeconds": 2,
             "resourceIdTtlSeconds": 120,
