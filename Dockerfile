@@ -11,6 +11,7 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 FROM ${PYTHON_IMAGE} AS source
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY protocol/ protocol/
 COPY operator/ operator/
 COPY recorder/ recorder/
 COPY hack/image-install.sh hack/

@@ -47,7 +47,7 @@ test-cluster: install tools ## Cluster tests only (real etcd, kube-apiserver, ku
 lint: install ## ruff, mypy strict and the import-linter contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy operator/cloudrec_operator recorder/cloudrec_recorder
+	$(BIN)/mypy protocol/cloudrec_protocol operator/cloudrec_operator recorder/cloudrec_recorder devenv/cloudrec_devenv
 	$(BIN)/lint-imports
 
 .PHONY: fmt
@@ -67,15 +67,15 @@ verify: install ## Fail when generated files (CRDs, chart copy, docs) are stale
 
 .PHONY: demo
 demo: install tools ## A real recording of a real channel, applied with kubectl, landing in a real bucket
-	hack/netns-run $(PY) -m cloudrec_operator.devenv demo
+	hack/netns-run $(PY) -m cloudrec_devenv demo
 
 .PHONY: up
 up: install tools ## Start the local control plane with the CRDs (prints the kubeconfig)
-	$(PY) -m cloudrec_operator.devenv up
+	$(PY) -m cloudrec_devenv up
 
 .PHONY: down
 down: install ## Stop the control plane that `make up` started
-	$(PY) -m cloudrec_operator.devenv down
+	$(PY) -m cloudrec_devenv down
 
 .PHONY: bench
 bench: install tools ## Run the benchmarks (results go to BENCHMARKS.md by hand)

@@ -38,13 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.process import ManagedProcess, free_port
-from cloudrec_operator.devenv.publisher import tone_for
-from cloudrec_operator.devenv.recorder import launch_recorder, local_recorder_settings
-from cloudrec_operator.devenv.s3 import S3Server
-from cloudrec_operator.protocol.client import RecordingClient
-from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import ManagedProcess, free_port
+from cloudrec_devenv.publisher import tone_for
+from cloudrec_devenv.recorder import launch_recorder, local_recorder_settings
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_operator.client.recording import RecordingClient
+from cloudrec_protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
 
 APP_ID = "memapp"
 ROOM = "memroom"
@@ -79,7 +79,7 @@ def start_publishers(work: Path, janus: Janus, count: int) -> list[ManagedProces
                 f"publisher-{index}",
                 [
                     sys.executable,
-                    *("-m", "cloudrec_operator.devenv.publisher"),
+                    *("-m", "cloudrec_devenv.publisher"),
                     *("--janus", janus.http_url, "--room", ROOM, "--uid", str(1001 + index)),
                     *("--tone", f"{tone_for(index):g}", "--no-video"),
                 ],

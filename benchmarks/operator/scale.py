@@ -38,10 +38,10 @@ import httpx
 import yaml
 from tests.fixtures.recorder import CallbackSink, start_recorder
 
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.process import ManagedProcess, free_port
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import ManagedProcess, free_port
+from cloudrec_devenv.s3 import S3Server
 
 NAMESPACE = "bench"
 CALLBACK_SECRET = "bench-" + secrets.token_hex(8)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from benchmarks.recorder.case import record, start_publishers, start_recorder, stop_all
 from benchmarks.recorder.floor import encode_inputs, ffmpeg_command, ffmpeg_floor
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
 
 DEFAULT_SECONDS = 30.0
 DEFAULT_WARMUP = 6.0

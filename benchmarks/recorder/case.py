@@ -3,7 +3,7 @@
 Timeline (all times ``time.monotonic()`` in this harness process):
 
 1. start ``python -m cloudrec_recorder`` (its own process) and N publishers (one process each,
-   ``python -m cloudrec_operator.devenv.publisher``), wait until Janus lists all N publishing;
+   ``python -m cloudrec_devenv.publisher``), wait until Janus lists all N publishing;
 2. ``acquire`` + ``start`` through :class:`RecordingClient`: Mix 640x360 15 fps 500 kbps,
    BestFit, HLS, storage = the versitygw bucket; ``t_start`` is just before the start request;
 3. watch ``<spoolDir>/<sid>/`` for the first complete ``.ts`` (the recorder writes
@@ -27,13 +27,13 @@ from pathlib import Path
 
 from benchmarks.recorder.floor import HEIGHT, WIDTH, publisher_uid
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib, status_value
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.process import ManagedProcess, free_port
-from cloudrec_operator.devenv.publisher import color_for, tone_for
-from cloudrec_operator.devenv.recorder import launch_recorder, local_recorder_settings
-from cloudrec_operator.devenv.s3 import S3Server
-from cloudrec_operator.protocol.client import RecordingClient
-from cloudrec_operator.protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import ManagedProcess, free_port
+from cloudrec_devenv.publisher import color_for, tone_for
+from cloudrec_devenv.recorder import launch_recorder, local_recorder_settings
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_operator.client.recording import RecordingClient
+from cloudrec_protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
 
 APP_ID = "benchapp"
 RECORDER_UID = "900001"
@@ -81,7 +81,7 @@ def start_publishers(workdir: Path, janus: Janus, room: str, count: int) -> list
                     f"publisher-{index}",
                     [
                         sys.executable,
-                        *("-m", "cloudrec_operator.devenv.publisher"),
+                        *("-m", "cloudrec_devenv.publisher"),
                         *("--janus", janus.http_url, "--room", room),
                         *("--uid", publisher_uid(index), "--color", f"{red},{green},{blue}"),
                         *("--tone", f"{tone_for(index):g}"),

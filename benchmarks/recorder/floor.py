@@ -1,7 +1,7 @@
 """The ffmpeg floor for the end-to-end benchmark: decode N VP8/Opus inputs, compose, encode.
 
 Inputs are what the publishers send, encoded once before the run: publisher i's exact frame
-(:func:`~cloudrec_operator.devenv.publisher.render_frame`: its colour with its uid drawn in
+(:func:`~cloudrec_devenv.publisher.render_frame`: its colour with its uid drawn in
 the middle, 640x360, 15 fps) as VP8 (libvpx, realtime, 500 kbps target like aiortc's encoder)
 and its sine tone as Opus (48 kHz mono), in one WebM per publisher. The floor command reads N
 of them in real time (``-re``), decodes them, scales them into the BestFit grid with
@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cloudrec_operator.devenv.publisher import color_for, render_frame, tone_for
+from cloudrec_devenv.publisher import color_for, render_frame, tone_for
 
 WIDTH, HEIGHT, FPS = 640, 360, 15
 

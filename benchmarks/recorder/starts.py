@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, _serve_sink, start_recorder
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
 
 
 async def one(

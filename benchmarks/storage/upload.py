@@ -38,7 +38,7 @@ from aiobotocore.session import get_session
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo
 from cloudrec_recorder.storage.target import StorageTarget

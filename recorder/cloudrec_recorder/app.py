@@ -33,9 +33,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cloudrec_operator.protocol.codes import RecordingStatus
-from cloudrec_operator.protocol.enums import Mode
-from cloudrec_operator.protocol.models import (
+from cloudrec_protocol.codes import RecordingStatus
+from cloudrec_protocol.enums import Mode
+from cloudrec_protocol.models import (
     AcquireRequest,
     AcquireResponse,
     ErrorBody,

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from cloudrec_operator.protocol.events import sign
+from cloudrec_protocol.events import sign
 from cloudrec_recorder.delivery_queue import DeliveryQueue
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings

@@ -32,9 +32,9 @@ from collections.abc import Callable, Coroutine, Sequence
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from cloudrec_operator.protocol.codes import RecordingStatus
-from cloudrec_operator.protocol.enums import ChannelType, DecryptionMode, StreamTypes
-from cloudrec_operator.protocol.models import (
+from cloudrec_protocol.codes import RecordingStatus
+from cloudrec_protocol.enums import ChannelType, DecryptionMode, StreamTypes
+from cloudrec_protocol.models import (
     FileInfo,
     LayoutSettings,
     RecordingConfig,

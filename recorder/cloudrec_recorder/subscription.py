@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cloudrec_operator.protocol.enums import StreamTypes
-from cloudrec_operator.protocol.models import ALL_STREAMS, RecordingConfig, StreamSubscribe
+from cloudrec_protocol.enums import StreamTypes
+from cloudrec_protocol.models import ALL_STREAMS, RecordingConfig, StreamSubscribe
 
 
 @dataclass(frozen=True)

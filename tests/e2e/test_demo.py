@@ -1,6 +1,6 @@
 """``make demo`` as a user runs it: one command, a Completed recording, a playable MP4.
 
-The demo runs as a subprocess (``python -m cloudrec_operator.devenv.demo``, what
+The demo runs as a subprocess (``python -m cloudrec_devenv.demo``, what
 ``make demo`` runs) in a temporary work directory; the test is already inside ``hack/netns-run``
 (``make test``). It asserts what the user sees: exit code 0, ``kubectl
 describe`` showing phase Completed with the Events Started, Stopped and
@@ -33,7 +33,7 @@ def _share(frame: NDArray[np.uint8], rgb: tuple[int, int, int]) -> float:
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
     workdir = tmp_path_factory.mktemp("demo")
     result = subprocess.run(
-        [sys.executable, "-m", "cloudrec_operator.devenv.demo", "--workdir", str(workdir)],
+        [sys.executable, "-m", "cloudrec_devenv.demo", "--workdir", str(workdir)],
         capture_output=True,
         text=True,
         timeout=400,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudrec_operator.devenv.tools import REPO_ROOT
+from cloudrec_devenv.tools import REPO_ROOT
 
 pytestmark = pytest.mark.packaging
 

@@ -8,7 +8,9 @@ the declaration order, which matches the protocol exactly (protocol.md §9.2).
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from enum import StrEnum
+
+from cloudrec_protocol.codes import RecordingErrorCode
 
 __all__ = [
     "AudioProfile",
@@ -245,40 +247,3 @@ _VENDOR_CODES: dict[StorageVendor, int] = {
     StorageVendor.BAIDU_CLOUD: 8,
     StorageVendor.S3_COMPATIBLE: 11,
 }
-
-
-class RecordingErrorCode(IntEnum):
-    """The seed's fourteen error codes with the SDK header's values (protocol.md §9.5)."""
-
-    OK = 0
-    CONNECT_ERROR = 430
-    DISCONNECTED = 431
-    INVALID_PARAMETER = 432
-    INVALID_OPERATION = 433
-    NO_USERS = 434
-    NO_RECORDED_DATA = 435
-    RECORDER_INIT_FAILED = 436
-    RECORDER_FAILED = 437
-    UPLOADER_INIT_FAILED = 438
-    UPLOADER_FAILED = 439
-    BACKUP_FAILED = 440
-    RECORDER_EXPIRE_EXIT = 441
-    GENERAL_ERROR = 442
-
-    @property
-    def reason(self) -> str:
-        """The CamelCase name, e.g. ``RecorderInitFailed`` for 436."""
-        return "".join(part.capitalize() for part in self.name.split("_"))
-
-    @property
-    def seed_name(self) -> str:
-        """The seed's identifier, e.g. ``kRecordingErrorNoUsers``."""
-        return f"kRecordingError{self.reason}"
-
-    @classmethod
-    def from_reason(cls, reason: str) -> RecordingErrorCode:
-        """The code whose CamelCase name is ``reason``."""
-        for code in cls:
-            if code.reason == reason:
-                return code
-        raise ValueError(f"unknown recording error reason {reason!r}")

@@ -38,13 +38,13 @@ from cloudrec_operator.metrics import (
     RECONCILE_ERRORS,
     REGISTRY,
 )
-from cloudrec_operator.protocol.events import (
+from cloudrec_operator.reconcile.model import Notified
+from cloudrec_protocol.events import (
     SIGNATURE_HEADER,
     SIGNATURE_V2_HEADER,
     Notification,
     verify,
 )
-from cloudrec_operator.reconcile.model import Notified
 
 from .reconciler import reconcile
 from .runtime import HeldCallback, Key, Runtime

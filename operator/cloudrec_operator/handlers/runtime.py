@@ -20,13 +20,13 @@ from typing import Any
 from cloudrec_operator.api.enums import BackendKind
 from cloudrec_operator.api.v1alpha1.cloudrecording import BackendRef, CloudRecordingSpec
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
+from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
-from cloudrec_operator.protocol.client import RecordingClient
-from cloudrec_operator.protocol.events import Notification
 from cloudrec_operator.reconcile.held import HeldEvents
 from cloudrec_operator.reconcile.model import Phase, Tracked
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
+from cloudrec_protocol.events import Notification
 
 from .ports import KubeApi
 

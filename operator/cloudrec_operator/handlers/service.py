@@ -9,20 +9,6 @@ from __future__ import annotations
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.metrics import PROTOCOL_ERRORS
-from cloudrec_operator.protocol.errors import (
-    AlreadyRunningError,
-    NoRecordedDataError,
-    ProtocolError,
-    TransportError,
-)
-from cloudrec_operator.protocol.models import (
-    AcquireClientRequest,
-    FileInfo,
-    ServerResponse,
-    StartRequest,
-    UpdateLayoutRequest,
-    UpdateRequest,
-)
 from cloudrec_operator.reconcile.model import (
     Acquire,
     Acquired,
@@ -47,6 +33,20 @@ from cloudrec_operator.reconcile.startrequest import (
     protocol_mode,
     start_client_request,
     update_client_request,
+)
+from cloudrec_protocol.errors import (
+    AlreadyRunningError,
+    NoRecordedDataError,
+    ProtocolError,
+    TransportError,
+)
+from cloudrec_protocol.models import (
+    AcquireClientRequest,
+    FileInfo,
+    ServerResponse,
+    StartRequest,
+    UpdateLayoutRequest,
+    UpdateRequest,
 )
 
 from .runtime import Backend

@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 
-from cloudrec_operator.protocol.client import tls_context
 from cloudrec_recorder.channel.errors import (
     CORE_SESSION_NOT_FOUND,
     ChannelError,
@@ -41,6 +40,7 @@ from cloudrec_recorder.channel.errors import (
     SessionLostError,
     error_for,
 )
+from cloudrec_recorder.tls import tls_context
 
 __all__ = ["VIDEOROOM", "JanusHandle", "JanusSession", "Message"]
 

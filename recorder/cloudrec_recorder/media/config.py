@@ -1,7 +1,7 @@
 """Settings of a media pipeline: the mix canvas, audio profile, stream types and output formats.
 
 The layout, render mode, audio profile and stream type enums are the protocol's own
-(``cloudrec_operator.protocol.enums``), so a wire value converts with ``VideoLayout(n)``; the
+(``cloudrec_protocol.enums``), so a wire value converts with ``VideoLayout(n)``; the
 media package depends on no protocol model.
 """
 
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cloudrec_operator.protocol.enums import AudioProfile, RenderMode, StreamTypes, VideoLayout
+from cloudrec_protocol.enums import AudioProfile, RenderMode, StreamTypes, VideoLayout
 
 __all__ = [
     "SUPPORTED_FPS",

@@ -1,13 +1,13 @@
 """Spool file names: the protocol's names (protocol.md §8) and the temporary-file convention.
 
-The names themselves come from `cloudrec_operator.protocol.filenames`; every file being written
+The names themselves come from `cloudrec_protocol.filenames`; every file being written
 carries `TMP_PREFIX` in front of its final name, so a name without it is complete and final.
 """
 
 from __future__ import annotations
 
-from cloudrec_operator.protocol import filenames
-from cloudrec_operator.protocol.filenames import Track
+from cloudrec_protocol import filenames
+from cloudrec_protocol.filenames import Track
 
 __all__ = [
     "TMP_PREFIX",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import av
 
-from cloudrec_operator.protocol.filenames import Track
+from cloudrec_protocol.filenames import Track
 from cloudrec_recorder.media import naming
 from cloudrec_recorder.media.audio import AudioMixer
 from cloudrec_recorder.media.compose import Compositor

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.tools import REPO_ROOT, tool
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.tools import REPO_ROOT, tool
 from cloudrec_operator.settings import parse
 
 pytestmark = pytest.mark.cluster

@@ -22,9 +22,9 @@ from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import OperatorProcess, RecordingEnv, _backend, _secret, ready
 from tests.fixtures.recorder import RecorderProcess
 
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.process import ManagedProcess, free_port
-from cloudrec_operator.devenv.tools import REPO_ROOT, tool
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.process import ManagedProcess, free_port
+from cloudrec_devenv.tools import REPO_ROOT, tool
 
 pytestmark = [
     pytest.mark.cluster,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cloudrec_operator.devenv.controlplane import ControlPlane, KubectlError
+from cloudrec_devenv.controlplane import ControlPlane, KubectlError
 
 pytestmark = pytest.mark.cluster
 

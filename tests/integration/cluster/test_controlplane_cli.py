@@ -1,4 +1,4 @@
-"""``python -m cloudrec_operator.devenv up`` serves a kubeconfig; ``down`` leaves no process."""
+"""``python -m cloudrec_devenv up`` serves a kubeconfig; ``down`` leaves no process."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import IO
 
 import pytest
 
-from cloudrec_operator.devenv.tools import REPO_ROOT, tool
+from cloudrec_devenv.tools import REPO_ROOT, tool
 
 pytestmark = pytest.mark.cluster
 
-DEVENV = [sys.executable, "-m", "cloudrec_operator.devenv"]
+DEVENV = [sys.executable, "-m", "cloudrec_devenv"]
 
 WIDGET_CRD = """\
 apiVersion: apiextensions.k8s.io/v1

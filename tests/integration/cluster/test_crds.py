@@ -23,6 +23,7 @@ from tests.contract.crd_cases import (
     with_changes,
 )
 
+from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_operator.api.conditions import READY, Condition, set_condition
 from cloudrec_operator.api.enums import ConditionStatus, Phase, RecordingErrorCode, UploadState
 from cloudrec_operator.api.v1alpha1 import (
@@ -33,7 +34,6 @@ from cloudrec_operator.api.v1alpha1 import (
     RecordingError,
     UploadStatus,
 )
-from cloudrec_operator.devenv.controlplane import ControlPlane
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("crds_installed")]
 

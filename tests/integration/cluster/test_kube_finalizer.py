@@ -10,7 +10,7 @@ import pytest
 import yaml
 from tests.contract.crd_cases import minimal
 
-from cloudrec_operator.devenv.controlplane import ControlPlane
+from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_operator.k8s.client import Kube, load_kube
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("crds_installed")]

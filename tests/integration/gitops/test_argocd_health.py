@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cloudrec_operator.devenv.tools import REPO_ROOT, system_tool
+from cloudrec_devenv.tools import REPO_ROOT, system_tool
 
 HEALTH = REPO_ROOT / "gitops" / "argocd" / "health.lua"
 ARGOCD_CM = REPO_ROOT / "gitops" / "argocd" / "argocd-cm.yaml"

@@ -22,7 +22,7 @@ import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, ready
 
-from cloudrec_operator.devenv.tools import tool
+from cloudrec_devenv.tools import tool
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 

@@ -24,7 +24,7 @@ from tests.fixtures.media import (
     wait_for_event,
 )
 
-from cloudrec_operator.devenv.janus import Janus
+from cloudrec_devenv.janus import Janus
 from cloudrec_recorder.channel import (
     SUBSTREAM_HIGH,
     ChannelClosed,

@@ -33,9 +33,9 @@ from tests.integration.recorder.checks import (
 )
 from tests.media_files import decode_video
 
-from cloudrec_operator.devenv.janus import Janus, JanusNotInNetnsError
-from cloudrec_operator.devenv.publisher import Publisher
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus, JanusNotInNetnsError
+from cloudrec_devenv.publisher import Publisher
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.channel import (
     JanusApiError,
     JanusChannel,

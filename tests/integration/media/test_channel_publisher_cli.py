@@ -1,4 +1,4 @@
-"""``python -m cloudrec_operator.devenv.publisher``: the demo's synthetic participant."""
+"""``python -m cloudrec_devenv.publisher``: the demo's synthetic participant."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from tests.fixtures.media import median_rgb, settled_participants
 
-from cloudrec_operator.devenv.janus import Janus
+from cloudrec_devenv.janus import Janus
 from cloudrec_recorder.channel import JanusChannel, PublisherJoined
 
 pytestmark = pytest.mark.media
@@ -20,7 +20,7 @@ def publisher_cli(janus: Janus, room: str, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "cloudrec_operator.devenv.publisher",
+        "cloudrec_devenv.publisher",
         "--janus",
         janus.http_url,
         "--room",
@@ -81,7 +81,7 @@ async def test_the_janus_command_serves_its_rooms_until_terminated() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "cloudrec_operator.devenv.janus",
+        "cloudrec_devenv.janus",
         "--room",
         "demo",
         stdout=asyncio.subprocess.PIPE,

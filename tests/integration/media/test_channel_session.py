@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from tests.fixtures.media import settled_participants
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.process import free_port
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import free_port
 from cloudrec_recorder.channel import ChannelClosed, JanusChannel, JanusUnreachableError
 
 pytestmark = pytest.mark.media

@@ -30,8 +30,8 @@ from tests.integration.recorder.checks import (
 )
 from tests.media_files import decode_video
 
-from cloudrec_operator.devenv.browser_publisher import BrowserPublisher
-from cloudrec_operator.devenv.janus import Janus
+from cloudrec_devenv.browser_publisher import BrowserPublisher
+from cloudrec_devenv.janus import Janus
 from cloudrec_recorder.channel.janus import JanusChannel, SubscribedFeed
 from cloudrec_recorder.channel.room import SUBSTREAM_HIGH, SUBSTREAM_LOW
 

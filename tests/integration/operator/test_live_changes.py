@@ -16,7 +16,7 @@ from tests.integration.recorder.checks import (
 )
 from tests.media_files import decode_video
 
-from cloudrec_operator.devenv.publisher import color_for
+from cloudrec_devenv.publisher import color_for
 from cloudrec_recorder.media.config import VideoLayout
 from cloudrec_recorder.media.layout import Region, compute_layout
 

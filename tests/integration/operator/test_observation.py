@@ -22,9 +22,9 @@ from tests.fixtures.operator import (
 )
 from tests.fixtures.recorder import RecorderProcess
 
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.process import free_port
-from cloudrec_operator.protocol.events import sign
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.process import free_port
+from cloudrec_protocol.events import sign
 
 
 async def run_wait_released(env: RecordingEnv, name: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from cloudrec_operator.protocol.events import verify
+from cloudrec_protocol.events import verify
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings

@@ -13,8 +13,8 @@ from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, start_recorder
 from tests.integration.recorder.checks import mix_config, start_recording, wait_status
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(120)]
 

@@ -26,9 +26,9 @@ from tests.integration.recorder.checks import (
 )
 from tests.media_files import decode_audio, decode_video, stream_kinds
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.publisher import color_for
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.publisher import color_for
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.media.config import VideoLayout
 from cloudrec_recorder.media.layout import compute_layout
 from cloudrec_recorder.media.naming import safe_cname

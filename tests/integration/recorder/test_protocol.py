@@ -23,16 +23,16 @@ from tests.fixtures.recorder import (
 )
 from tests.integration.recorder.checks import mix_request
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.s3 import S3Server
-from cloudrec_operator.protocol.codes import RecordingStatus
-from cloudrec_operator.protocol.errors import (
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_protocol.codes import RecordingStatus
+from cloudrec_protocol.errors import (
     AlreadyRunningError,
     AlreadyStoppedError,
     NoRecordedDataError,
     NotFoundError,
 )
-from cloudrec_operator.protocol.models import AcquireClientRequest, StartRequest
+from cloudrec_protocol.models import AcquireClientRequest, StartRequest
 
 pytestmark = pytest.mark.media
 

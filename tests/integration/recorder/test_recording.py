@@ -30,8 +30,8 @@ from tests.integration.recorder.checks import (
 )
 from tests.media_files import decode_audio, decode_video, stream_kinds
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.publisher import color_for, tone_for
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.publisher import color_for, tone_for
 from cloudrec_recorder.media.config import VideoLayout
 from cloudrec_recorder.media.layout import compute_layout
 from cloudrec_recorder.media.naming import safe_cname

@@ -10,9 +10,9 @@ import pytest
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
 from tests.integration.recorder.checks import mix_request
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.process import free_port
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import free_port
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.sessions import new_resource_id, replica_of
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(120)]

@@ -16,8 +16,8 @@ from tests.integration.recorder.checks import (
     wait_status,
 )
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.media.naming import safe_cname
 from cloudrec_recorder.storage.uploader import DELIVERED_FILE
 

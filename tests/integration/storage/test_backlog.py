@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 from tests.fixtures.storage import FAST_POLICY, RecordedEvents, SpoolWriter, target_for, ts_segments
 
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import playlist_segments
 from cloudrec_recorder.storage.uploader import Uploader

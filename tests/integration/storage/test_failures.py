@@ -20,9 +20,9 @@ from tests.fixtures.storage import (
     ts_segments,
 )
 
-from cloudrec_operator.devenv.process import ManagedProcess
-from cloudrec_operator.devenv.s3 import S3Server
-from cloudrec_operator.devenv.tools import REPO_ROOT
+from cloudrec_devenv.process import ManagedProcess
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_devenv.tools import REPO_ROOT
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.files import playlist_segments

@@ -23,7 +23,7 @@ from tests.fixtures.storage import (
     ts_segments,
 )
 
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import playlist_segments
 from cloudrec_recorder.storage.uploader import Uploader

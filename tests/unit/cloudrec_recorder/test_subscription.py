@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudrec_operator.protocol.enums import StreamTypes
+from cloudrec_protocol.enums import StreamTypes
 from cloudrec_recorder.subscription import subscription
 
 

@@ -16,14 +16,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
+from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.handlers.callbacks import build_app, expire_held
 from cloudrec_operator.handlers.runtime import Backend, Runtime
 from cloudrec_operator.metrics import REGISTRY
-from cloudrec_operator.protocol.client import RecordingClient
-from cloudrec_operator.protocol.events import sign
 from cloudrec_operator.reconcile.held import HeldEvents, HoldLimits
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
+from cloudrec_protocol.events import sign
 
 SECRET = "callback-secret-of-the-backend"
 

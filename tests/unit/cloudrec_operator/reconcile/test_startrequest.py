@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
-from cloudrec_operator.protocol.models import StartRequest, UpdateLayoutRequest, UpdateRequest
 from cloudrec_operator.reconcile.startrequest import (
     StartSecrets,
     layout_hash,
@@ -15,6 +14,7 @@ from cloudrec_operator.reconcile.startrequest import (
     subscribe_hash,
     update_client_request,
 )
+from cloudrec_protocol.models import StartRequest, UpdateLayoutRequest, UpdateRequest
 
 SECRETS = StartSecrets(access_key="AK", secret_key="SK", token="TOKEN")
 

@@ -1,0 +1,511 @@
+"""Synthetic WebRTC publishers for Janus VideoRoom (aiortc), for the demo and the tests.
+
+A :class:`Publisher` joins a room as participant ``uid`` and publishes
+
+* video: a solid colour with the uid drawn in the middle (5x7 pixel font,
+  black or white for contrast), ``width`` x ``height`` at ``fps``; the frame is
+  rendered once and only re-wrapped per frame, so publishing costs little more
+  than the VP8 encoder;
+* audio: a sine tone of ``tone_hz`` at 48 kHz mono, 20 ms frames.
+
+::
+
+    async with Publisher(janus_url, "room", "1001", color=(255, 0, 0), tone_hz=440.0) as pub:
+        ...  # Janus lists "1001" as a publisher until the block ends
+
+:data:`PALETTE` and :data:`TONES` give distinct colours and tones by index;
+:func:`color_for` / :func:`tone_for` pick them for the n-th publisher.
+
+Command line (the demo uses it; runs until SIGTERM/SIGINT or ``--seconds``)::
+
+    python -m cloudrec_devenv.publisher --janus http://127.0.0.1:8088/janus \\
+        --room demo --uid 1001 --color red --tone 440 [--seconds 30]
+
+Against a Janus with numeric ids (VideoRoom ``string_ids = false``, a stock
+Janus) pass ``string_ids=False`` (``--numeric-ids``): room and uid must be
+integers and are sent as JSON numbers.
+
+WebRTC media needs a non-loopback interface: run it inside ``hack/netns-run``
+like Janus (see :mod:`cloudrec_devenv.janus`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from numpy.typing import NDArray
+
+from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
+from cloudrec_recorder.channel.room import janus_id, publisher_join_request
+from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
+
+__all__ = [
+    "PALETTE",
+    "TONES",
+    "Publisher",
+    "SineTrack",
+    "SolidColorTrack",
+    "color_for",
+    "main",
+    "parse_color",
+    "render_frame",
+    "tone_for",
+]
+
+logger = logging.getLogger(__name__)
+
+RGB = tuple[int, int, int]
+
+PALETTE: dict[str, RGB] = {
+    "red": (255, 0, 0),
+    "green": (0, 200, 0),
+    "blue": (0, 0, 255),
+    "yellow": (255, 255, 0),
+    "magenta": (255, 0, 255),
+    "cyan": (0, 255, 255),
+    "orange": (255, 128, 0),
+    "purple": (128, 0, 255),
+    "white": (255, 255, 255),
+    "gray": (128, 128, 128),
+}
+"""Named colours, in the order :func:`color_for` hands them out (all far from black)."""
+
+TONES: tuple[float, ...] = (310.0, 440.0, 570.0, 700.0, 830.0, 960.0, 1090.0, 1220.0, 1350.0)
+"""Tones 130 Hz apart, none a low harmonic of another, in the order :func:`tone_for` uses."""
+
+AUDIO_RATE = 48000
+AUDIO_SAMPLES = 960  # 20 ms
+VIDEO_CLOCK = 90000
+
+
+def color_for(index: int) -> RGB:
+    """The ``index``-th distinct colour of :data:`PALETTE` (cycling)."""
+    colors = list(PALETTE.values())
+    return colors[index % len(colors)]
+
+
+def tone_for(index: int) -> float:
+    """The ``index``-th distinct tone of :data:`TONES` (cycling)."""
+    return TONES[index % len(TONES)]
+
+
+def parse_color(text: str) -> RGB:
+    """``red`` (a :data:`PALETTE` name), ``#ff0000`` or ``255,0,0``."""
+    value = text.strip().lower()
+    if value in PALETTE:
+        return PALETTE[value]
+    try:
+        if value.startswith("#") and len(value) == 7:
+            return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+        parts = [int(p) for p in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 3 and all(0 <= p <= 255 for p in parts):
+        return (parts[0], parts[1], parts[2])
+    raise ValueError(
+        f"not a colour: {text!r} (use a name from {', '.join(PALETTE)}, #rrggbb or r,g,b)"
+    )
+
+
+# ------------------------------------------------------------------ frames
+
+_GLYPHS = {
+    "0": "01110 10001 10011 10101 11001 10001 01110",
+    "1": "00100 01100 00100 00100 00100 00100 01110",
+    "2": "01110 10001 00001 00010 00100 01000 11111",
+    "3": "11111 00010 00100 00010 00001 10001 01110",
+    "4": "00010 00110 01010 10010 11111 00010 00010",
+    "5": "11111 10000 11110 00001 00001 10001 01110",
+    "6": "00110 01000 10000 11110 10001 10001 01110",
+    "7": "11111 00001 00010 00100 01000 01000 01000",
+    "8": "01110 10001 10001 01110 10001 10001 01110",
+    "9": "01110 10001 10001 01111 00001 00010 01100",
+    "A": "01110 10001 10001 11111 10001 10001 10001",
+    "B": "11110 10001 10001 11110 10001 10001 11110",
+    "C": "01110 10001 10000 10000 10000 10001 01110",
+    "D": "11100 10010 10001 10001 10001 10010 11100",
+    "E": "11111 10000 10000 11110 10000 10000 11111",
+    "F": "11111 10000 10000 11110 10000 10000 10000",
+    "G": "01110 10001 10000 10111 10001 10001 01111",
+    "H": "10001 10001 10001 11111 10001 10001 10001",
+    "I": "01110 00100 00100 00100 00100 00100 01110",
+    "J": "00111 00010 00010 00010 00010 10010 01100",
+    "K": "10001 10010 10100 11000 10100 10010 10001",
+    "L": "10000 10000 10000 10000 10000 10000 11111",
+    "M": "10001 11011 10101 10101 10001 10001 10001",
+    "N": "10001 10001 11001 10101 10011 10001 10001",
+    "O": "01110 10001 10001 10001 10001 10001 01110",
+    "P": "11110 10001 10001 11110 10000 10000 10000",
+    "Q": "01110 10001 10001 10001 10101 10010 01101",
+    "R": "11110 10001 10001 11110 10100 10010 10001",
+    "S": "01111 10000 10000 01110 00001 00001 11110",
+    "T": "11111 00100 00100 00100 00100 00100 00100",
+    "U": "10001 10001 10001 10001 10001 10001 01110",
+    "V": "10001 10001 10001 10001 10001 01010 00100",
+    "W": "10001 10001 10001 10101 10101 10101 01010",
+    "X": "10001 10001 01010 00100 01010 10001 10001",
+    "Y": "10001 10001 10001 01010 00100 00100 00100",
+    "Z": "11111 00001 00010 00100 01000 10000 11111",
+    "-": "00000 00000 00000 11111 00000 00000 00000",
+    "_": "00000 00000 00000 00000 00000 00000 11111",
+    ".": "00000 00000 00000 00000 00000 01100 01100",
+    ":": "00000 01100 01100 00000 01100 01100 00000",
+    " ": "00000 00000 00000 00000 00000 00000 00000",
+}
+_UNKNOWN = "11111 10001 10001 10001 10001 10001 11111"
+
+
+def _text_bitmap(text: str) -> NDArray[np.bool_]:
+    """A 7-row boolean bitmap of ``text`` (5x7 glyphs, one blank column between)."""
+    columns: list[NDArray[np.bool_]] = []
+    for i, char in enumerate(text.upper()):
+        rows = _GLYPHS.get(char, _UNKNOWN).split()
+        glyph = np.array([[bit == "1" for bit in row] for row in rows], dtype=np.bool_)
+        if i:
+            columns.append(np.zeros((7, 1), dtype=np.bool_))
+        columns.append(glyph)
+    if not columns:
+        return np.zeros((7, 0), dtype=np.bool_)
+    return np.concatenate(columns, axis=1)
+
+
+def render_frame(width: int, height: int, color: RGB, text: str) -> NDArray[np.uint8]:
+    """An RGB frame (``height`` x ``width`` x 3) of ``color`` with ``text`` centred.
+
+    The text takes at most a sixth of the height and 80 % of the width, in
+    black on light colours and white on dark ones.
+    """
+    frame = np.empty((height, width, 3), dtype=np.uint8)
+    frame[:, :] = color
+    bitmap = _text_bitmap(text)
+    if bitmap.shape[1] == 0:
+        return frame
+    scale = max(1, min(height // (6 * 7), int(width * 0.8) // bitmap.shape[1]))
+    big = np.kron(bitmap, np.ones((scale, scale), dtype=np.bool_))
+    h, w = big.shape
+    if h > height or w > width:
+        return frame
+    top, left = (height - h) // 2, (width - w) // 2
+    luminance = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
+    ink = (0, 0, 0) if luminance > 128 else (255, 255, 255)
+    frame[top : top + h, left : left + w][big] = ink
+    return frame
+
+
+class SolidColorTrack(MediaStreamTrack):
+    """Video: the same pre-rendered frame, re-stamped at ``fps``."""
+
+    kind = "video"
+
+    def __init__(
+        self, color: RGB, text: str, *, width: int = 640, height: int = 360, fps: int = 15
+    ):
+        super().__init__()
+        if width % 2 or height % 2:
+            raise ValueError(f"width and height must be even, not {width}x{height}")
+        rgb = render_frame(width, height, color, text)
+        yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+        self._yuv = yuv.to_ndarray()
+        self.fps = fps
+        self._time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            due = self._start + self._count / self.fps
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        frame = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
+        frame.pts = self._count * VIDEO_CLOCK // self.fps
+        frame.time_base = self._time_base
+        self._count += 1
+        return frame
+
+
+class SineTrack(MediaStreamTrack):
+    """Audio: a continuous sine of ``tone_hz`` (48 kHz mono s16, 20 ms frames)."""
+
+    kind = "audio"
+
+    def __init__(self, tone_hz: float, *, amplitude: float = 0.3):
+        super().__init__()
+        self.tone_hz = tone_hz
+        self._amplitude = int(amplitude * 32767)
+        self._time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._start: float | None = None
+        self._sample = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            due = self._start + self._sample / AUDIO_RATE
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        n = np.arange(self._sample, self._sample + AUDIO_SAMPLES)
+        wave = (self._amplitude * np.sin(2 * math.pi * self.tone_hz * n / AUDIO_RATE)).astype(
+            np.int16
+        )
+        frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self._sample
+        frame.time_base = self._time_base
+        self._sample += AUDIO_SAMPLES
+        return frame
+
+
+# --------------------------------------------------------------- publisher
+
+
+class Publisher:
+    """An aiortc peer publishing synthetic media into a Janus VideoRoom room as ``uid``."""
+
+    def __init__(
+        self,
+        janus_url: str,
+        room: str,
+        uid: str,
+        *,
+        color: RGB = (255, 0, 0),
+        tone_hz: float = 440.0,
+        video: bool = True,
+        audio: bool = True,
+        width: int = 640,
+        height: int = 360,
+        fps: int = 15,
+        display: str | None = None,
+        token: str | None = None,
+        api_secret: str | None = None,
+        connect_timeout: float = 15.0,
+        string_ids: bool = True,
+    ) -> None:
+        if not (video or audio):
+            raise ValueError("a publisher needs audio, video or both")
+        self.string_ids = string_ids
+        self._room_id = janus_id(room, string_ids=string_ids, what="room")
+        self._uid_id = janus_id(uid, string_ids=string_ids, what="uid")
+        self.janus_url = janus_url
+        self.room = room
+        self.uid = uid
+        self.color = color
+        self.tone_hz = tone_hz
+        self.video = video
+        self.audio = audio
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.display = display if display is not None else f"publisher {uid}"
+        self.connect_timeout = connect_timeout
+        self._token = token
+        self._session = JanusSession(janus_url, token=token, api_secret=api_secret)
+        self._handle: JanusHandle | None = None
+        self._pc: RTCPeerConnection | None = None
+        self._webrtcup = asyncio.Event()
+        self._hangup = asyncio.Event()
+        self._left = False
+        self.answer_sdp: str | None = None
+        """Janus' SDP answer (its ICE candidates), once started."""
+
+    def __repr__(self) -> str:
+        return f"Publisher(room={self.room!r}, uid={self.uid!r}, color={self.color})"
+
+    def _on_event(self, message: Message) -> None:
+        kind = message.get("janus")
+        if kind == "webrtcup":
+            self._webrtcup.set()
+        elif kind in ("hangup", "detached"):
+            self._hangup.set()
+
+    async def start(self) -> Publisher:
+        """Join the room, publish, and wait until Janus reports the PeerConnection up."""
+        try:
+            handle = self._handle = await self._session.open_videoroom(self._on_event)
+            await handle.message(
+                publisher_join_request(self._room_id, self._uid_id, self.display, self._token)
+            )
+            pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            if self.video:
+                pc.addTrack(
+                    SolidColorTrack(
+                        self.color, self.uid, width=self.width, height=self.height, fps=self.fps
+                    )
+                )
+            if self.audio:
+                pc.addTrack(SineTrack(self.tone_hz))
+            await pc.setLocalDescription(await pc.createOffer())
+            offer = pc.localDescription
+            _, jsep = await handle.message(
+                {"request": "publish", "display": self.display},
+                jsep={"type": offer.type, "sdp": offer.sdp, "trickle": False},
+            )
+            if jsep is None:
+                raise ChannelError("Janus answered publish without an SDP answer")
+            self.answer_sdp = str(jsep["sdp"])
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
+            try:
+                await asyncio.wait_for(self._webrtcup.wait(), self.connect_timeout)
+            except TimeoutError as exc:
+                raise MediaConnectError(
+                    f"publisher {self.uid}: no WebRTC connection with Janus within "
+                    f"{self.connect_timeout:.0f}s (ICE state {pc.iceConnectionState}); "
+                    "is this running inside hack/netns-run?"
+                ) from exc
+        except BaseException:
+            await self.leave()
+            raise
+        logger.info("Publisher joined room=%s uid=%s", self.room, self.uid)
+        return self
+
+    async def leave(self) -> None:
+        """Leave the room (Janus tells the others) and close the PeerConnection."""
+        if self._left:
+            return
+        self._left = True
+        with contextlib.suppress(Exception):
+            await self._session.destroy()
+        if self._pc is not None:
+            with contextlib.suppress(Exception):
+                await self._pc.close()
+
+    async def __aenter__(self) -> Publisher:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.leave()
+
+
+# --------------------------------------------------------------------- CLI
+
+
+def _color_argument(text: str) -> RGB:
+    try:
+        return parse_color(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cloudrec_devenv.publisher",
+        description="Publish a solid colour and a sine tone into a Janus VideoRoom room.",
+    )
+    parser.add_argument(
+        "--janus", required=True, help="Janus API URL, e.g. http://127.0.0.1:8088/janus"
+    )
+    parser.add_argument("--room", required=True, help="VideoRoom room id")
+    parser.add_argument("--uid", required=True, help="participant id")
+    parser.add_argument(
+        "--numeric-ids",
+        action="store_true",
+        help="the VideoRoom plugin uses numeric ids (string_ids = false, a stock Janus): "
+        "room and uid must be integers",
+    )
+    parser.add_argument("--display", help="display name (default: 'publisher <uid>')")
+    parser.add_argument(
+        "--color", default="red", type=_color_argument, help="name, #rrggbb or r,g,b"
+    )
+    parser.add_argument("--tone", default=440.0, type=float, help="sine frequency in Hz")
+    parser.add_argument("--width", default=640, type=int)
+    parser.add_argument("--height", default=360, type=int)
+    parser.add_argument("--fps", default=15, type=int)
+    parser.add_argument("--no-audio", action="store_true", help="publish video only")
+    parser.add_argument("--no-video", action="store_true", help="publish audio only")
+    parser.add_argument(
+        "--seconds", type=float, help="leave after this long (default: run until signalled)"
+    )
+    parser.add_argument(
+        "--token-env",
+        default="JANUS_TOKEN",
+        help="environment variable holding the Janus token, if any (default JANUS_TOKEN)",
+    )
+    parser.add_argument(
+        "--api-secret-env",
+        default="JANUS_API_SECRET",
+        help="environment variable holding the Janus API secret, if any",
+    )
+    return parser
+
+
+async def _run(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    publisher = Publisher(
+        args.janus,
+        args.room,
+        args.uid,
+        color=args.color,
+        tone_hz=args.tone,
+        video=not args.no_video,
+        audio=not args.no_audio,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        display=args.display,
+        token=os.environ.get(args.token_env) or None,
+        api_secret=os.environ.get(args.api_secret_env) or None,
+        string_ids=not args.numeric_ids,
+    )
+    async with publisher:
+        print(f"publishing uid={args.uid} room={args.room} color={args.color}", flush=True)
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+        waiters.append(asyncio.ensure_future(publisher._hangup.wait()))
+        if args.seconds is not None:
+            waiters.append(asyncio.ensure_future(asyncio.sleep(args.seconds)))
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per long poll otherwise
+    try:
+        asyncio.run(_run(args))
+    except ValueError as exc:  # e.g. a room or uid that is not an integer with --numeric-ids
+        print(f"publisher: {exc}", file=sys.stderr)
+        return 2
+    except ChannelError as exc:
+        print(f"publisher failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
