@@ -19,7 +19,8 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
-from cloudrec_recorder.app import RecorderState, create_app
+from cloudrec_recorder.app import create_app
+from cloudrec_recorder.ports import RecorderState
 from cloudrec_recorder.recording import RecordingBuilder
 from cloudrec_recorder.restart import recover_leftovers
 from cloudrec_recorder.settings import RecorderSettings, load_settings

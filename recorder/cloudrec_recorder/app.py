@@ -22,9 +22,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -40,15 +38,11 @@ from cloudrec_protocol.models import (
     AcquireResponse,
     ErrorBody,
     GatewayErrorBody,
-    LayoutSettings,
     QueryResponse,
-    ServerResponse,
-    StartClientRequest,
     StartRequest,
     StartResponse,
     StopRequest,
     StopResponse,
-    StreamSubscribe,
     UpdateLayoutRequest,
     UpdateLayoutResponse,
     UpdateRequest,
@@ -60,7 +54,14 @@ from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
 from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, forward_target
 from cloudrec_recorder.metrics import Metrics
-from cloudrec_recorder.sessions import Resource, Session, SessionRegistry, new_sid
+from cloudrec_recorder.ports import (
+    RecorderState,
+    Recording,
+    RecordingFactory,
+    RecordMode,
+    StopOutcome,
+)
+from cloudrec_recorder.sessions import Session, SessionRegistry, new_sid
 from cloudrec_recorder.settings import RecorderSettings
 
 log = logging.getLogger(__name__)
@@ -70,83 +71,6 @@ EXITED_STATUSES = (RecordingStatus.EXITED, RecordingStatus.EXITED_ABNORMALLY)
 LEAVING_STATUSES = (RecordingStatus.STOP_REQUESTED, RecordingStatus.STOPPED, *EXITED_STATUSES)
 """Statuses of a recording that is leaving or has left (idle exit, stop, failure)."""
 """Query statuses of a recording that has left the channel (§6: exited, exited abnormally)."""
-
-
-class RecordMode(StrEnum):
-    """The recording modes this recorder serves (no ``web`` page recording)."""
-
-    INDIVIDUAL = "individual"
-    MIX = "mix"
-
-
-@dataclass
-class StopOutcome:
-    """What ``stop`` reports: the files and the upload state."""
-
-    server_response: ServerResponse
-    had_media: bool
-    upload_timed_out: bool = False
-
-
-class Recording(Protocol):
-    """One recording as the API sees it (implemented by :mod:`cloudrec_recorder.recording`)."""
-
-    def status(self) -> int: ...
-
-    async def start(self) -> None:
-        """Join the channel; raise :class:`ApiError` when that fails."""
-
-    async def update(self, subscribe: StreamSubscribe) -> None: ...
-
-    async def update_layout(self, layout: LayoutSettings) -> None: ...
-
-    async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
-        """Leave the channel, finish the files; upload (waited for when ``wait_upload``)."""
-
-    def server_response(self) -> ServerResponse:
-        """The query answer: status, fileListMode, fileList, sliceStartTime."""
-
-
-class RecordingFactory(Protocol):
-    """Builds (and validates) a recording; raises :class:`ApiError` for a bad request."""
-
-    def __call__(
-        self,
-        *,
-        appid: str,
-        resource: Resource,
-        sid: str,
-        mode: RecordMode,
-        request: StartClientRequest,
-        events: RecordingEvents,
-        on_exit: Callable[[], None],
-    ) -> Recording: ...
-
-
-@dataclass
-class RecorderState:
-    """What the running app holds (``app.state.recorder``)."""
-
-    settings: RecorderSettings
-    registry: SessionRegistry[Recording]
-    metrics: Metrics
-    sender: CallbackSender
-    factory: RecordingFactory
-
-    async def drain(self) -> None:
-        """Take no new work, stop every running recording, finish files and callbacks."""
-        self.registry.draining = True
-        for session in self.registry.live_sessions():
-            if session.stop_requested:
-                continue
-            session.stop_requested = True
-            try:
-                await session.recording.stop(
-                    wait_upload=True, wait_seconds=self.settings.drain_timeout_seconds
-                )
-            except Exception:
-                log.exception("Drain failed to stop recording sid=%s", session.sid)
-        await self.sender.flush(10.0)
 
 
 # ------------------------------------------------------------------ error bodies

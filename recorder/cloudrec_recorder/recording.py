@@ -43,7 +43,6 @@ from cloudrec_protocol.models import (
     StreamSubscribe,
 )
 from cloudrec_recorder import errors
-from cloudrec_recorder.app import RecordMode, StopOutcome
 from cloudrec_recorder.channel.errors import (
     ChannelError,
     RoomNotFoundError,
@@ -64,6 +63,7 @@ from cloudrec_recorder.channel.room import (
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
+from cloudrec_recorder.ports import RecordMode, StopOutcome
 from cloudrec_recorder.restart import write_metadata
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings

@@ -18,8 +18,8 @@ import json
 import logging
 from pathlib import Path
 
-from cloudrec_recorder.app import RecorderState
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
+from cloudrec_recorder.ports import RecorderState
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.recovery import Recovered, recover
 from cloudrec_recorder.storage.spool import remove_all_delivered, remove_delivered

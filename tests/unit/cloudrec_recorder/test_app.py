@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cloudrec_recorder.app import Recording, basic_auth_header, create_app
+from cloudrec_recorder.app import basic_auth_header, create_app
+from cloudrec_recorder.ports import Recording
 from cloudrec_recorder.settings import RecorderSettings
 
 APP = "app1"
