@@ -32,8 +32,11 @@ __all__ = [
     "AudioStreamStateChangedDetails",
     "BackupedDetails",
     "ErrorDetails",
+    "ErrorLevel",
+    "ErrorModule",
     "EventDetails",
     "EventType",
+    "ExitStatus",
     "LeaveCode",
     "Notification",
     "Payload",
@@ -46,8 +49,11 @@ __all__ = [
     "StatusUpdateDetails",
     "StreamState",
     "StreamStateChangedDetails",
+    "TaskStatus",
     "UploadedDetails",
+    "UploaderErrorCode",
     "UploaderStartedDetails",
+    "UploaderWarningCode",
     "UploadingProgressDetails",
     "VideoStreamStateChangedDetails",
     "WarningDetails",
@@ -185,6 +191,56 @@ class StreamState(IntEnum):
 
     RECEIVING = 0
     NOT_RECEIVING = 1
+
+
+class ErrorModule(IntEnum):
+    """`module` of events 1 (error) and 2 (warning): which part of the service reports."""
+
+    RECORDER = 0
+    UPLOADER = 1
+    CLOUD_RECORDING_SERVICE = 2
+    WEB_RECORDER = 6
+
+
+class ErrorLevel(IntEnum):
+    """`errorLevel` of event 1; FATAL means query at once."""
+
+    DEBUG = 1
+    MINOR = 2
+    MEDIUM = 3
+    MAJOR = 4
+    FATAL = 5
+
+
+class UploaderErrorCode(IntEnum):
+    """`errorCode` of event 1 from the uploader (module 1)."""
+
+    STORAGE_CONFIG = 32
+    """Third-party storage configuration wrong."""
+    UPLOAD_FAILED = 47
+    FILE_PROCESSING = 51
+
+
+class UploaderWarningCode(IntEnum):
+    """`warnCode` of event 2 from the uploader (module 1)."""
+
+    REUPLOADED = 31
+    """A slice was re-uploaded to the customer's storage."""
+    BACKUPED = 32
+    """A slice went to the backup store."""
+
+
+class ExitStatus(IntEnum):
+    """`exitStatus` of event 11."""
+
+    NORMAL = 0
+    ABNORMAL = 1
+
+
+class TaskStatus(IntEnum):
+    """`status` of events 30 and 40 (0 ok)."""
+
+    OK = 0
 
 
 # ------------------------------------------------------------------ details models

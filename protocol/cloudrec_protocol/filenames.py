@@ -3,7 +3,9 @@
 - mix: playlist `<sid>_<cname>.m3u8`, slices `<sid>_<cname>_<utc>.ts`, MP4
   `<sid>_<cname>_<index>.mp4` (index from 0);
 - individual: playlist `<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8`, slices the same stem
-  followed by `_<utc>.ts`.
+  followed by `_<utc>.ts`; with `streamMode` `standard` also the merged audio+video playlist
+  `<sid>_<cname>__uid_s_<uid>__uid_e_av.m3u8` (a master playlist over the uid's audio and video
+  playlists; the service's own name for it, derived: protocol.md §8 names no merged file).
 
 `<utc>` is `yyyyMMddHHmmssSSS` in UTC and `<type>` is `audio` or `video`. Special characters
 in `cname` become `-`: the documented set (``! @ # $ % ^ & * ( ) + _ . = [ ] { } ~ , ; : ? < >``
@@ -20,6 +22,7 @@ from typing import Literal
 __all__ = [
     "Track",
     "file_cname",
+    "individual_merged_playlist",
     "individual_playlist",
     "individual_slice",
     "mix_mp4",
@@ -70,6 +73,11 @@ def _individual_stem(sid: str, cname: str, uid: str, track: Track) -> str:
 def individual_playlist(sid: str, cname: str, uid: str, track: Track) -> str:
     """The individual mode M3U8 playlist of one uid's audio or video."""
     return f"{_individual_stem(sid, cname, uid, track)}.m3u8"
+
+
+def individual_merged_playlist(sid: str, cname: str, uid: str) -> str:
+    """The individual mode merged audio+video playlist of one uid (`streamMode` standard)."""
+    return f"{sid}_{file_cname(cname)}__uid_s_{uid}__uid_e_av.m3u8"
 
 
 def individual_slice(

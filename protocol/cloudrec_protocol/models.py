@@ -10,6 +10,15 @@ booleans, both spellings of the block-lists `unSubscribe…`/`unsubscribe…`, `
 `filename`, `region` and `regionAffinity`); output always uses the canonical spelling
 (`unSubscribe…`, `fileName`).
 
+What real clients send for a field they leave unset means "absent": on every optional field
+(one with a default), JSON `null` and the empty string `""` are the same as leaving the key out
+(`WireModel` drops them before validation), so `"sse": ""`, `"uid": ""` in a layout region or
+`"avFileType": null` get the field's default. The documented fallbacks apply too:
+`transcodingConfig.fps` outside the listed values is 15, `maxIdleTime` 0 is the default 30
+(the SDK's "0 means default"), and acquire's `startParameter` may leave out `storageConfig`.
+Required fields stay required (`""` or `null` there is refused naming the field), and unknown
+enum values, out-of-range numbers and wrong types are refused as before.
+
 Secrets (`token`, `secret`, `salt`, `accessKey`, `secretKey`, `stsToken`) are
 `pydantic.SecretStr`: repr, str, `model_dump()` and validation errors never show them. Only
 `WireModel.to_wire()` (and `to_wire_json()`) put the real values into the JSON sent on the
@@ -27,7 +36,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -38,6 +47,7 @@ from pydantic import (
     PlainSerializer,
     SecretStr,
     SerializationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -66,6 +76,7 @@ __all__ = [
     "AcquireClientRequest",
     "AcquireRequest",
     "AcquireResponse",
+    "AppsCollection",
     "AudioUidList",
     "BackgroundConfig",
     "Cname",
@@ -81,6 +92,7 @@ __all__ = [
     "ServerResponse",
     "SnapshotConfig",
     "StartClientRequest",
+    "StartParameter",
     "StartRequest",
     "StartResponse",
     "StopClientRequest",
@@ -99,6 +111,7 @@ __all__ = [
     "VideoUidList",
     "WireModel",
     "WireSecret",
+    "absent_keys",
     "check_start_for_mode",
     "is_valid_cname",
     "is_valid_uid",
@@ -116,6 +129,9 @@ MAX_CANVAS_WIDTH = 1920
 MAX_CANVAS_PIXELS = 1920 * 1080
 MAX_BITRATE_KBPS = 6500
 SUPPORTED_FPS = frozenset({1, 7, 10, 15, 24, 30, 60})
+DEFAULT_FPS = 15
+"""What any other `fps` falls back to (protocol.md §3.2.2)."""
+DEFAULT_MAX_IDLE_TIME = 30
 MAX_UID = 2**32 - 1
 MAX_CNAME_BYTES = 63
 MAX_FILE_NAME_PREFIX_CHARS = 128
@@ -209,6 +225,29 @@ def _to_camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+_ABSENT_KEYS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def absent_keys(model: type[BaseModel]) -> frozenset[str]:
+    """Every input key of `model`'s optional fields (Python name, alias, alias choices)."""
+    known = _ABSENT_KEYS.get(model)
+    if known is None:
+        keys: set[str] = set()
+        for name, info in model.model_fields.items():
+            if info.is_required():
+                continue
+            keys.add(name)
+            if info.alias:
+                keys.add(info.alias)
+            choices = info.validation_alias
+            if isinstance(choices, str):
+                keys.add(choices)
+            elif isinstance(choices, AliasChoices):
+                keys.update(c for c in choices.choices if isinstance(c, str))
+        known = _ABSENT_KEYS[model] = frozenset(keys)
+    return known
+
+
 class WireModel(BaseModel):
     """Base of every wire model: camelCase JSON keys, lenient input, secrets hidden."""
 
@@ -220,6 +259,22 @@ class WireModel(BaseModel):
         hide_input_in_errors=True,
         extra="ignore",
     )
+
+    UNSET_MEANS_ABSENT: ClassVar[bool] = True
+    """Drop `null` and `""` of optional fields on input (off for answers that keep `""`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_means_absent(cls, data: Any) -> Any:
+        """`null` and `""` on an optional field mean the key was left out (its default)."""
+        if not isinstance(data, dict) or not cls.UNSET_MEANS_ABSENT:
+            return data
+        optional = absent_keys(cls)
+        return {
+            key: value
+            for key, value in data.items()
+            if not (key in optional and (value is None or value == ""))
+        }
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire: JSON keys, `None` fields left out, secrets revealed."""
@@ -242,8 +297,8 @@ class AcquireClientRequest(WireModel):
     scene: Scene | None = None
     resource_expired_hour: int = Field(default=72, ge=1, le=720)
     """Hours after start during which query/update/updateLayout/stop may be called."""
-    start_parameter: StartClientRequest | None = None
-    """If present, must equal the `clientRequest` that `start` later sends."""
+    start_parameter: StartParameter | None = None
+    """If present, what it gives must equal the `clientRequest` that `start` later sends."""
     exclude_resource_ids: list[str] | None = None
     region: Literal["CN", "AP", "EU", "NA"] | None = None
     """Geofence (docs' spelling)."""
@@ -316,16 +371,20 @@ class TranscodingConfig(LayoutSettings):
 
     width: int = Field(default=360, ge=1, le=MAX_CANVAS_WIDTH)
     height: int = Field(default=640, ge=1)
-    fps: int = 15
+    fps: int = DEFAULT_FPS
+    """1, 7, 10, 15, 24, 30 or 60; any other integer falls back to 15 (§3.2.2)."""
     bitrate: int = Field(default=500, ge=1, le=MAX_BITRATE_KBPS)
     """Kbps."""
+
+    @field_validator("fps", mode="after")
+    @classmethod
+    def _fps_falls_back_to_15(cls, value: int) -> int:
+        return value if value in SUPPORTED_FPS else DEFAULT_FPS
 
     @model_validator(mode="after")
     def _canvas_within_limits(self) -> Self:
         if self.width * self.height > MAX_CANVAS_PIXELS:
             raise ValueError("width * height must be at most 1920 * 1080")
-        if self.fps not in SUPPORTED_FPS:
-            raise ValueError("fps must be one of 1, 7, 10, 15, 24, 30, 60")
         return self
 
 
@@ -339,8 +398,9 @@ class RecordingConfig(WireModel):
     decryption_mode: DecryptionMode = DecryptionMode.NONE
     secret: WireSecret | None = None
     salt: WireSecret | None = None
-    max_idle_time: int = Field(default=30, ge=5, le=2_592_000)
-    """Seconds with nobody (communication) / no host (live) before the recorder leaves."""
+    max_idle_time: int = Field(default=DEFAULT_MAX_IDLE_TIME, ge=5, le=2_592_000)
+    """Seconds with nobody (communication) / no host (live) before the recorder leaves;
+    0 means the default (30)."""
     video_stream_type: VideoStreamType = VideoStreamType.HIGH
     audio_profile: AudioProfile | None = None
     """Mix mode only; absent means 0."""
@@ -350,7 +410,15 @@ class RecordingConfig(WireModel):
     subscribe_video_uids: UidList | None = None
     un_subscribe_video_uids: UidList | None = _unsubscribe("Video")
     subscribe_uid_group: SubscribeUidGroup | None = None
-    """Required in individual mode."""
+    """Individual mode: how many uids are subscribed; absent means 0 (1-2 uids), which is
+    what clients leave out."""
+
+    @field_validator("max_idle_time", mode="before")
+    @classmethod
+    def _zero_idle_is_default(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        return DEFAULT_MAX_IDLE_TIME if value in (0, "0") else value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -450,17 +518,45 @@ class StorageConfig(WireModel):
         return "".join(f"{segment}/" for segment in self.file_name_prefix or [])
 
 
-class StartClientRequest(WireModel):
-    """`start` `clientRequest` (also the shape of acquire's `startParameter`)."""
+class AppsCollection(WireModel):
+    """`start` `clientRequest.appsCollection` (legacy postponed transcoding)."""
+
+    combination_policy: Literal["default", "postpone_transcoding"] | None = None
+
+
+class _StartFields(WireModel):
+    """The fields of a start `clientRequest` besides `storageConfig`."""
 
     token: WireSecret | None = None
     """RTC token for the recorder's uid."""
     recording_config: RecordingConfig | None = None
     recording_file_config: RecordingFileConfig | None = None
     snapshot_config: SnapshotConfig | None = None
-    storage_config: StorageConfig
     extension_service_config: dict[str, Any] | None = None
     """Web page recording (not modelled further; the self-hosted recorder does no web mode)."""
+    apps_collection: AppsCollection | None = None
+    """Legacy: `combinationPolicy` `postpone_transcoding` asks for postponed transcoding."""
+    transcode_options: dict[str, Any] | None = None
+    """Legacy postponed audio mixing (not modelled further)."""
+
+
+class StartClientRequest(_StartFields):
+    """`start` `clientRequest`."""
+
+    storage_config: StorageConfig
+
+
+class StartParameter(_StartFields):
+    """acquire's `clientRequest.startParameter`: a start `clientRequest` whose
+    `storageConfig` may be left out (clients keep the keys for the start itself)."""
+
+    storage_config: StorageConfig | None = None
+
+    def matches(self, start: StartClientRequest) -> bool:
+        """True when every field given here equals the same field of `start` (§3.1)."""
+        given = self.to_wire()
+        sent = start.to_wire()
+        return all(sent.get(key) == value for key, value in given.items())
 
 
 class StartRequest(WireModel):
@@ -487,8 +583,6 @@ def check_start_for_mode(request: StartClientRequest, mode: Mode) -> None:
         raise ValueError(f"recordingConfig is required in {mode.value} mode")
     if mode == Mode.INDIVIDUAL:
         assert config is not None
-        if config.subscribe_uid_group is None:
-            raise ValueError("subscribeUidGroup is required in individual mode")
         if config.transcoding_config is not None:
             raise ValueError("transcodingConfig is only for mix mode")
         if request.recording_file_config is not None and request.recording_file_config.mp4:
@@ -524,6 +618,8 @@ class FileInfo(WireModel):
 
 class ServerResponse(WireModel):
     """`serverResponse` of query and stop; which fields are set depends on mode and endpoint."""
+
+    UNSET_MEANS_ABSENT = False  # `"fileList": ""` is a mix recording without a playlist yet
 
     status: int | None = None
     """Recording status (§6.1, see `codes.RecordingStatus`); query only."""

@@ -39,6 +39,7 @@ from cloudrec_protocol.models import (
     ErrorBody,
     GatewayErrorBody,
     QueryResponse,
+    StartParameter,
     StartRequest,
     StartResponse,
     StopRequest,
@@ -191,7 +192,8 @@ async def start(
             state.metrics.recordings_active.set(state.registry.active_count())
 
     try:
-        if resource.start_parameter is not None and resource.start_parameter != client.to_wire():
+        given = resource.start_parameter
+        if given is not None and not StartParameter.model_validate(given).matches(client):
             raise errors.invalid_parameter(
                 "clientRequest differs from the startParameter given to acquire"
             )

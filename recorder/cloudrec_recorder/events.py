@@ -29,11 +29,39 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from cloudrec_protocol.events import sign
+from cloudrec_protocol.codes import SdkErrorCode
+from cloudrec_protocol.events import (
+    CLOUD_RECORDING_PRODUCT_ID,
+    SERVICE_TYPES,
+    AudioStreamStateChangedDetails,
+    BackupedDetails,
+    ErrorDetails,
+    ErrorLevel,
+    ErrorModule,
+    EventDetails,
+    EventType,
+    ExitStatus,
+    LeaveCode,
+    Payload,
+    RecorderLeaveDetails,
+    RecorderSliceStartDetails,
+    RecorderStartedDetails,
+    SessionExitDetails,
+    StreamState,
+    UploadedDetails,
+    UploaderErrorCode,
+    UploaderStartedDetails,
+    UploaderWarningCode,
+    UploadingProgressDetails,
+    VideoStreamStateChangedDetails,
+    WarningDetails,
+    sign,
+)
+from cloudrec_protocol.models import FileInfo
 from cloudrec_recorder.delivery_queue import DeliveryQueue
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings
@@ -41,49 +69,9 @@ from cloudrec_recorder.storage.files import FileInfo as StoredFile
 
 log = logging.getLogger(__name__)
 
-PRODUCT_CLOUD_RECORDING = 3
+TrackType = Literal["audio", "video", "audio_and_video"]
 
-# serviceType (§7.5)
-SERVICE_CLOUD_RECORDING = 0
-SERVICE_RECORDER = 1
-SERVICE_UPLOADER = 2
-
-# eventType -> serviceType (§7.6)
-SERVICE_TYPE_OF: dict[int, int] = {
-    1: SERVICE_CLOUD_RECORDING,
-    2: SERVICE_CLOUD_RECORDING,
-    3: SERVICE_CLOUD_RECORDING,
-    4: SERVICE_CLOUD_RECORDING,
-    11: SERVICE_CLOUD_RECORDING,
-    30: SERVICE_UPLOADER,
-    31: SERVICE_UPLOADER,
-    32: SERVICE_UPLOADER,
-    33: SERVICE_UPLOADER,
-    40: SERVICE_RECORDER,
-    41: SERVICE_RECORDER,
-    42: SERVICE_RECORDER,
-    43: SERVICE_RECORDER,
-    44: SERVICE_RECORDER,
-}
-
-MSG_NAME_OF: dict[int, str] = {
-    1: "cloud_recording_error",
-    2: "cloud_recording_warning",
-    3: "cloud_recording_status_update",
-    4: "cloud_recording_file_infos",
-    11: "session_exit",
-    30: "uploader_started",
-    31: "uploaded",
-    32: "backuped",
-    33: "uploading_progress",
-    40: "recorder_started",
-    41: "recorder_leave",
-    42: "recorder_slice_start",
-    43: "recorder_audio_stream_state_changed",
-    44: "recorder_video_stream_state_changed",
-}
-
-PROGRESS_EVENT = 33
+PROGRESS_EVENT = EventType.UPLOADING_PROGRESS
 """Upload progress: only a recording's newest value is worth sending."""
 
 RETRY_DELAYS = (0.0, 1.0, 3.0, 6.0, 10.0)
@@ -233,69 +221,92 @@ class RecordingEvents:
     sid: str
     _sequence: itertools.count[int] = field(default_factory=itertools.count)
 
-    def emit(self, event_type: int, **details: Any) -> None:
-        """Queue event ``event_type`` with ``details`` (``msgName`` is added)."""
-        body = {
+    def emit(self, details: EventDetails) -> None:
+        """Queue the event whose typed ``details`` are given (its type and service follow)."""
+        self.sender.submit(Notification(self.target, self.body(details)))
+
+    def body(self, details: EventDetails) -> dict[str, Any]:
+        """The next notification of this recording (without ``notifyMs``, set per attempt)."""
+        payload = Payload(
+            cname=self.cname,
+            uid=self.uid,
+            sid=self.sid,
+            sequence=next(self._sequence),
+            sendts=now_ms(),
+            service_type=SERVICE_TYPES[details.EVENT_TYPE],
+            details=details.to_wire(),
+        )
+        return {
             "noticeId": str(uuid.uuid4()),
-            "productId": PRODUCT_CLOUD_RECORDING,
-            "eventType": event_type,
-            "payload": {
-                "cname": self.cname,
-                "uid": self.uid,
-                "sid": self.sid,
-                "sequence": next(self._sequence),
-                "sendts": now_ms(),
-                "serviceType": SERVICE_TYPE_OF.get(event_type, SERVICE_CLOUD_RECORDING),
-                "details": {"msgName": MSG_NAME_OF.get(event_type, ""), **details},
-            },
+            "productId": CLOUD_RECORDING_PRODUCT_ID,
+            "eventType": int(details.EVENT_TYPE),
+            "payload": payload.to_wire(),
         }
-        self.sender.submit(Notification(self.target, body))
 
     # Convenience for the events the recorder sends itself.
 
     def recorder_started(self) -> None:
-        self.emit(40, status=0)
+        self.emit(RecorderStartedDetails())
 
-    def recorder_leave(self, leave_code: int) -> None:
-        self.emit(41, leaveCode=leave_code)
+    def recorder_leave(self, leave_code: LeaveCode) -> None:
+        self.emit(RecorderLeaveDetails(leave_code=leave_code))
 
     def slice_start(
         self,
         start_ms: int,
         *,
         stream_uid: str = "0",
-        track_type: str = "audio_and_video",
+        track_type: TrackType = "audio_and_video",
         mixed: bool = True,
     ) -> None:
         self.emit(
-            42,
-            startUtcMs=start_ms,
-            discontinueUtcMs=start_ms,
-            mixedAllUser=mixed,
-            streamUid=stream_uid,
-            trackType=track_type,
+            RecorderSliceStartDetails(
+                start_utc_ms=start_ms,
+                discontinue_utc_ms=start_ms,
+                mixed_all_user=mixed,
+                stream_uid=stream_uid,
+                track_type=track_type,
+            )
         )
 
     def stream_state(self, kind: str, stream_uid: str, receiving: bool) -> None:
+        model = (
+            AudioStreamStateChangedDetails if kind == "audio" else VideoStreamStateChangedDetails
+        )
+        state = StreamState.RECEIVING if receiving else StreamState.NOT_RECEIVING
+        self.emit(model(stream_uid=stream_uid, state=state, utc_ms=now_ms()))
+
+    def error(
+        self,
+        module: ErrorModule,
+        code: int,
+        message: str,
+        level: ErrorLevel = ErrorLevel.MEDIUM,
+    ) -> None:
+        """Event 1; ``code`` is the module's own code (e.g. :class:`UploaderErrorCode`)."""
         self.emit(
-            43 if kind == "audio" else 44,
-            streamUid=stream_uid,
-            state=0 if receiving else 1,
-            UtcMs=now_ms(),
+            ErrorDetails(module=module, error_level=level, error_code=code, error_msg=message)
         )
 
-    def error(self, module: int, code: int, message: str, level: int = 3) -> None:
-        self.emit(1, module=module, errorLevel=level, errorCode=code, stat=0, errorMsg=message)
-
-    def warning(self, module: int, code: int) -> None:
-        self.emit(2, module=module, warnCode=code)
+    def warning(self, module: ErrorModule, code: int) -> None:
+        self.emit(WarningDetails(module=module, warn_code=code))
 
     def session_exit(self, abnormal: bool = False) -> None:
-        self.emit(11, exitStatus=1 if abnormal else 0)
+        status = ExitStatus.ABNORMAL if abnormal else ExitStatus.NORMAL
+        self.emit(SessionExitDetails(exit_status=status))
+
+    def recorder_failed(self, message: str) -> None:
+        """A fatal recorder error (the seed SDK's ``kRecordingErrorRecorderFailed``)."""
+        self.error(ErrorModule.RECORDER, SdkErrorCode.RECORDER_FAILED, message, ErrorLevel.FATAL)
+
+    def uploader_could_not_start(self) -> None:
+        self.error(
+            ErrorModule.UPLOADER, UploaderErrorCode.STORAGE_CONFIG, "the uploader could not start"
+        )
 
 
-MODULE_UPLOADER = 1
-"""``module`` of events 1 and 2 for the uploader."""
+def _file_infos(files: Sequence[StoredFile]) -> list[FileInfo]:
+    return [FileInfo.model_validate(f.to_payload()) for f in files]
 
 
 @dataclass
@@ -305,19 +316,19 @@ class UploaderEvents:
     events: RecordingEvents
 
     async def uploader_started(self) -> None:
-        self.events.emit(30, status=0)
+        self.events.emit(UploaderStartedDetails())
 
     async def uploaded(self, files: Sequence[StoredFile]) -> None:
-        self.events.emit(31, status=0, fileList=[f.to_payload() for f in files])
+        self.events.emit(UploadedDetails(file_list=_file_infos(files)))
 
     async def backuped(self, files: Sequence[StoredFile]) -> None:
-        self.events.emit(32, status=0, fileList=[f.to_payload() for f in files])
+        self.events.emit(BackupedDetails(file_list=_file_infos(files)))
 
     async def progress(self, value: int) -> None:
-        self.events.emit(33, progress=value)
+        self.events.emit(UploadingProgressDetails(progress=value))
 
-    async def uploader_warning(self, code: int, message: str) -> None:
-        self.events.warning(MODULE_UPLOADER, code)
+    async def uploader_warning(self, code: UploaderWarningCode, message: str) -> None:
+        self.events.warning(ErrorModule.UPLOADER, code)
 
-    async def uploader_error(self, code: int, message: str) -> None:
-        self.events.error(MODULE_UPLOADER, code, message)
+    async def uploader_error(self, code: UploaderErrorCode, message: str) -> None:
+        self.events.error(ErrorModule.UPLOADER, code, message)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -33,11 +32,11 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from cloudrec_protocol.codes import RecordingStatus
-from cloudrec_protocol.enums import ChannelType, DecryptionMode, StreamTypes
+from cloudrec_protocol.enums import ChannelType, StreamTypes, VideoStreamType
+from cloudrec_protocol.events import LeaveCode
 from cloudrec_protocol.models import (
     FileInfo,
     LayoutSettings,
-    RecordingConfig,
     ServerResponse,
     StartClientRequest,
     StreamSubscribe,
@@ -58,7 +57,6 @@ from cloudrec_recorder.channel.room import (
     PublisherJoined,
     PublisherLeft,
     PublisherUpdated,
-    janus_id,
 )
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
@@ -67,12 +65,12 @@ from cloudrec_recorder.ports import RecordMode, StopOutcome
 from cloudrec_recorder.restart import write_metadata
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
+from cloudrec_recorder.startplan import media_layout, plan_start
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.storage.spool import remove_delivered
-from cloudrec_recorder.storage.target import StorageTarget, fernet_for, target_from_storage_config
+from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
-from cloudrec_recorder.storage.vendors import StorageConfigError
 from cloudrec_recorder.subscription import Subscription, from_config, from_update
 
 log = logging.getLogger(__name__)
@@ -88,38 +86,6 @@ STOPPED = RecordingStatus.STOPPED
 EXITED = RecordingStatus.EXITED
 ABNORMAL = RecordingStatus.EXITED_ABNORMALLY
 
-LEAVE_NO_USERS = 4
-LEAVE_CLIENT = 16
-UPLOADER_MODULE = 1
-
-NO_DECRYPTION = "the self-hosted recorder cannot decrypt channels yet"
-SUPPORTED_FPS = (1, 7, 10, 15, 24, 30, 60)
-
-
-# ------------------------------------------------------------------ request -> configs (pure)
-
-
-def media_layout(layout: LayoutSettings) -> dict[str, object]:
-    """The pipeline's ``set_layout`` arguments for a transcodingConfig / updateLayout body."""
-    regions = tuple(
-        media.RegionSpec(
-            x=r.x_axis,
-            y=r.y_axis,
-            width=r.width,
-            height=r.height,
-            uid=r.uid,
-            alpha=r.alpha,
-            render_mode=media.RenderMode(int(r.render_mode)),
-        )
-        for r in layout.layout_config or ()
-    )
-    return {
-        "layout": media.VideoLayout(int(layout.mixed_video_layout)),
-        "max_resolution_uid": layout.max_resolution_uid,
-        "regions": regions,
-        "background_color": layout.background_color,
-    }
-
 
 RESYNC_MIN_SECONDS = 2.0
 RESYNC_MAX_SECONDS = 10.0
@@ -134,48 +100,6 @@ def resync_interval(max_idle_time: float) -> float:
     flooding Janus with listings (each is one request).
     """
     return min(RESYNC_MAX_SECONDS, max(RESYNC_MIN_SECONDS, max_idle_time / 3))
-
-
-def mix_config(config: RecordingConfig, mp4: bool, settings: RecorderSettings) -> media.MixConfig:
-    """The canvas and audio of a mix recording; ``ValueError`` (code 2) when unusable."""
-    files = media.MixConfig(
-        stream_types=media.StreamTypes(int(config.stream_types)),
-        audio_profile=media.AudioProfile(int(config.audio_profile or 0)),
-        segment_seconds=settings.hls_segment_seconds,
-        mp4=mp4,
-        mp4_max_seconds=settings.mp4_max_seconds,
-        mp4_max_bytes=settings.mp4_max_bytes,
-    )
-    tc = config.transcoding_config
-    if tc is None:
-        return files
-    layout = media_layout(tc)
-    return dataclasses.replace(
-        files,
-        width=tc.width,
-        height=tc.height,
-        fps=tc.fps if tc.fps in SUPPORTED_FPS else 15,
-        bitrate_kbps=tc.bitrate,
-        layout=layout["layout"],  # type: ignore[arg-type]
-        max_resolution_uid=tc.max_resolution_uid,
-        regions=layout["regions"],  # type: ignore[arg-type]
-        background_color=tc.background_color,
-    )
-
-
-def storage_target(request: StartClientRequest) -> StorageTarget:
-    sc = request.storage_config
-    params = sc.extension_params.model_dump(exclude_none=True) if sc.extension_params else None
-    return target_from_storage_config(
-        vendor=int(sc.vendor),
-        region=sc.region,
-        bucket=sc.bucket,
-        access_key=sc.access_key.get_secret_value(),
-        secret_key=sc.secret_key.get_secret_value(),
-        file_name_prefix=sc.file_name_prefix,
-        extension_params=params,
-        sts_token=sc.sts_token.get_secret_value() if sc.sts_token else None,
-    )
 
 
 def file_list(
@@ -206,48 +130,26 @@ class ChannelRecording:
         events: RecordingEvents,
         on_exit: Callable[[], None],
     ) -> None:
-        config = request.recording_config or RecordingConfig()
-        if config.decryption_mode != DecryptionMode.NONE:
-            raise errors.invalid_parameter(f"recordingConfig.decryptionMode: {NO_DECRYPTION}")
-        try:
-            self.target = storage_target(request)
-        except StorageConfigError as exc:
-            raise errors.ApiError(400, exc.code, str(exc)) from None
+        plan = plan_start(
+            settings,
+            appid=appid,
+            resource=resource,
+            individual=mode == RecordMode.INDIVIDUAL,
+            request=request,
+        )
         app = settings.app(appid)
-        if app is None:
-            raise errors.invalid_appid()
-        if app.janus.token_auth and request.token is None:
-            raise errors.invalid_parameter(
-                "clientRequest.token: the channel server of this app requires a token"
-            )
-        for what, value in (("cname", resource.cname), ("uid", resource.uid)):
-            try:
-                janus_id(value, string_ids=app.janus.string_ids, what=what)
-            except ValueError as exc:
-                raise errors.invalid_parameter(str(exc)) from None
-        self.mp4 = bool(request.recording_file_config and request.recording_file_config.mp4)
+        assert app is not None  # plan_start checked it
+        config = plan.config
+        self.target = plan.target
+        self.mp4 = plan.mp4
         self.spool = settings.spool_dir / sid
         names = RecordingNames(sid=sid, cname=resource.cname)
-        try:
-            if mode == RecordMode.MIX:
-                self.pipeline: MixRecording | IndividualRecording = MixRecording(
-                    self.spool,
-                    names,
-                    mix_config(config, self.mp4, settings),
-                    self._file_ready,
-                )
-            else:
-                self.pipeline = IndividualRecording(
-                    self.spool,
-                    names,
-                    media.IndividualConfig(
-                        stream_types=media.StreamTypes(int(config.stream_types)),
-                        segment_seconds=settings.hls_segment_seconds,
-                    ),
-                    self._file_ready,
-                )
-        except ValueError as exc:
-            raise errors.invalid_parameter(f"recordingConfig.transcodingConfig: {exc}") from None
+        if isinstance(plan.media, media.MixConfig):
+            self.pipeline: MixRecording | IndividualRecording = MixRecording(
+                self.spool, names, plan.media, self._file_ready
+            )
+        else:
+            self.pipeline = IndividualRecording(self.spool, names, plan.media, self._file_ready)
         self.settings = settings
         self.appid = appid
         self.mode = mode
@@ -317,7 +219,7 @@ class ChannelRecording:
             self._uploader_running = True
         except Exception as exc:  # the bucket is checked again on every upload
             log.warning("Uploader did not start sid=%s error=%s", self.sid, type(exc).__name__)
-            self.events.error(UPLOADER_MODULE, 32, "the uploader could not start")
+            self.events.uploader_could_not_start()
         self._status = READY
         self.events.recorder_started()
         self._spawn(self._follow())
@@ -336,7 +238,7 @@ class ChannelRecording:
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         if self._leaving is None:
-            self._leaving = asyncio.create_task(self._leave(LEAVE_CLIENT))
+            self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE))
         outcome = await asyncio.shield(self._leaving)
         if not wait_upload:
             return outcome
@@ -407,7 +309,7 @@ class ChannelRecording:
             elif isinstance(event, ChannelClosed):
                 log.info("Channel closed sid=%s reason=%s", self.sid, event.reason)
                 if self._leaving is None:
-                    self._leaving = asyncio.create_task(self._leave(0, abnormal=True))
+                    self._leaving = asyncio.create_task(self._leave(LeaveCode.INIT, abnormal=True))
                 return
 
     def _note_presence(self, event: ParticipantsChanged) -> None:
@@ -427,12 +329,16 @@ class ChannelRecording:
                 log.info(
                     "Leaving idle channel sid=%s after=%ss", self.sid, self.config.max_idle_time
                 )
-                self._leaving = asyncio.create_task(self._leave(LEAVE_NO_USERS))
+                self._leaving = asyncio.create_task(self._leave(LeaveCode.NO_USERS))
                 return
 
     async def _subscribe(self, uid: str) -> None:
         types = self.config.stream_types
-        substream = SUBSTREAM_LOW if int(self.config.video_stream_type) == 1 else SUBSTREAM_HIGH
+        substream = (
+            SUBSTREAM_LOW
+            if self.config.video_stream_type == VideoStreamType.LOW
+            else SUBSTREAM_HIGH
+        )
         try:
             feed = await self.channel.subscribe(
                 uid,
@@ -494,7 +400,7 @@ class ChannelRecording:
             self._status = RECORDING
             self.events.slice_start(self._first_frame_ms)
 
-    async def _leave(self, leave_code: int, *, abnormal: bool = False) -> StopOutcome:
+    async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
         self._status = STOP_REQUESTED
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
@@ -508,7 +414,7 @@ class ChannelRecording:
             await self.pipeline.stop()
         except Exception as exc:
             log.error("Media pipeline failed sid=%s error=%s", self.sid, exc)
-            self.events.error(0, 437, "media pipeline failed", level=5)
+            self.events.recorder_failed("media pipeline failed")
             abnormal = True
         self._abnormal = abnormal
         self._status = STOPPED
@@ -620,4 +526,4 @@ class RecordingBuilder:
         )
 
 
-__all__ = ["ChannelRecording", "RecordingBuilder", "file_list", "media_layout", "mix_config"]
+__all__ = ["ChannelRecording", "RecordingBuilder", "file_list"]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cloudrec_protocol.enums import AudioProfile, RenderMode, StreamTypes, VideoLayout
+from cloudrec_protocol.enums import AudioProfile, RenderMode, StreamMode, StreamTypes, VideoLayout
 
 __all__ = [
     "SUPPORTED_FPS",
@@ -21,6 +21,7 @@ __all__ = [
     "OutputFile",
     "RegionSpec",
     "RenderMode",
+    "StreamMode",
     "StreamTypes",
     "TrackType",
     "VideoLayout",
@@ -150,13 +151,16 @@ class IndividualConfig:
     """An individual recording: one audio and one video HLS per uid, each at the uid's own size.
 
     Video is re-encoded at `fps` on a fixed clock at the size of the uid's first frame (rounded
-    down to even numbers); later frames of another size are scaled to it.
+    down to even numbers); later frames of another size are scaled to it. `stream_mode`
+    `standard` adds, per uid with both audio and video, a merged audio+video playlist over the
+    two (no extra encoding).
     """
 
     fps: int = 15
     bitrate_kbps: int = 500
     audio_profile: AudioProfile = AudioProfile.MUSIC_STANDARD
     stream_types: StreamTypes = StreamTypes.AUDIO_AND_VIDEO
+    stream_mode: StreamMode = StreamMode.DEFAULT
     segment_seconds: float = 4.0
     first_segment_seconds: float | None = 2.0
     x264_preset: str = "veryfast"

@@ -11,6 +11,7 @@ from cloudrec_protocol.filenames import Track
 
 __all__ = [
     "TMP_PREFIX",
+    "individual_merged_playlist_name",
     "individual_playlist_name",
     "individual_segment_name",
     "mix_mp4_name",
@@ -41,6 +42,10 @@ def mix_mp4_name(sid: str, cname: str, index: int = 0) -> str:
 
 def individual_playlist_name(sid: str, cname: str, uid: str, track: Track) -> str:
     return filenames.individual_playlist(sid, cname, uid, track)
+
+
+def individual_merged_playlist_name(sid: str, cname: str, uid: str) -> str:
+    return filenames.individual_merged_playlist(sid, cname, uid)
 
 
 def individual_segment_name(sid: str, cname: str, uid: str, track: Track, epoch_ms: int) -> str:

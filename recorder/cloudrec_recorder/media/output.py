@@ -75,6 +75,8 @@ class Output:
             (time.time() - (time.monotonic() - self.start_monotonic)) * 1000
         )
         self.fps = video.fps if video is not None else 0
+        self.video_params = video
+        """The video encoding (None for an audio-only output)."""
         self._schedule = schedule
         self._encoders = Encoders(video, audio)
         templates = self._encoders.templates

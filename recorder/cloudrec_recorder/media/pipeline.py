@@ -32,6 +32,7 @@ from cloudrec_recorder.media.config import (
     OutputFile,
     RegionSpec,
     RenderMode,
+    StreamMode,
     StreamTypes,
     TrackType,
     VideoLayout,
@@ -42,9 +43,10 @@ from cloudrec_recorder.media.config import (
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.layout import Region, compute_layout
+from cloudrec_recorder.media.merged import merged_playlist
 from cloudrec_recorder.media.mp4 import Mp4Limits
 from cloudrec_recorder.media.output import Output, OutputNames
-from cloudrec_recorder.media.spool import FileReady
+from cloudrec_recorder.media.spool import FileReady, write_text_atomically
 
 __all__ = ["IndividualRecording", "MediaPipelineError", "MixRecording", "RecordingNames"]
 
@@ -379,6 +381,8 @@ class _Member:
     audio: Output | None = None
     mixer: AudioMixer | None = None
     compositor: Compositor | None = None
+    merged: OutputFile | None = None
+    """The merged audio+video playlist, once written (streamMode standard)."""
 
 
 class IndividualRecording(_Recording):
@@ -488,3 +492,37 @@ class IndividualRecording(_Recording):
         for member in list(self._members.values()):
             outputs += [o for o in (member.video, member.audio) if o is not None]
         return outputs
+
+    def _publish_files(self) -> None:
+        if self.config.stream_mode is StreamMode.STANDARD:
+            for uid, member in list(self._members.items()):
+                if member.merged is None:
+                    self._write_merged(uid, member)
+        super()._publish_files()
+        merged = [m.merged for m in list(self._members.values()) if m.merged is not None]
+        if merged:
+            with self._lock:
+                self._files = self._files + merged
+
+    def _write_merged(self, uid: str, member: _Member) -> None:
+        """Write ``uid``'s merged playlist once its audio and video playlists both exist."""
+        video, audio = member.video, member.audio
+        if video is None or audio is None:
+            return
+        if not (video.hls.has_segments and audio.hls.has_segments):
+            return
+        cfg = self.config
+        params = video.video_params
+        assert params is not None
+        name = naming.individual_merged_playlist_name(self.names.sid, self.names.cname, uid)
+        text = merged_playlist(
+            audio=audio.hls.playlist_name,
+            video=video.hls.playlist_name,
+            width=params.width,
+            height=params.height,
+            bandwidth_bps=cfg.bitrate_kbps * 1000 + audio_bitrate(cfg.audio_profile),
+        )
+        write_text_atomically(self.spool_dir, name, text, self._on_file_ready)
+        member.merged = OutputFile(
+            name, TrackType.AUDIO_AND_VIDEO, uid, False, video.start_epoch_ms
+        )

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-ERROR_STORAGE_CONFIG = 32
-ERROR_UPLOAD_FAILED = 47
-ERROR_FILE_PROCESSING = 51
-WARNING_REUPLOADED = 31
-WARNING_BACKUPED = 32
+from cloudrec_protocol.events import UploaderErrorCode, UploaderWarningCode
+
+ERROR_STORAGE_CONFIG = UploaderErrorCode.STORAGE_CONFIG
+ERROR_UPLOAD_FAILED = UploaderErrorCode.UPLOAD_FAILED
+ERROR_FILE_PROCESSING = UploaderErrorCode.FILE_PROCESSING
+WARNING_REUPLOADED = UploaderWarningCode.REUPLOADED
+WARNING_BACKUPED = UploaderWarningCode.BACKUPED
 
 FailureKind = Literal["config", "transient"]
 

@@ -20,7 +20,7 @@ TrackType = Literal["audio", "video", "audio_and_video"]
 PLAYLIST_SUFFIXES = (".m3u8",)
 PLAYABLE_SUFFIXES = (".m3u8", ".mp4")
 
-_INDIVIDUAL = re.compile(r"__uid_s_(?P<uid>.+?)__uid_e_(?P<type>audio|video)")
+_INDIVIDUAL = re.compile(r"__uid_s_(?P<uid>.+?)__uid_e_(?P<type>audio|video|av)")
 _UTC = re.compile(r"_(?P<utc>\d{17})\.[A-Za-z0-9]+$")
 
 
@@ -79,7 +79,7 @@ def _listed(text: str) -> Iterator[tuple[str, int]]:
         line = raw.strip()
         if not line:
             continue
-        if line.startswith("#EXT-X-MAP:"):
+        if line.startswith(("#EXT-X-MAP:", "#EXT-X-MEDIA:")):
             found = re.search(r'URI="([^"]+)"', line)
             if found:
                 yield found[1], offset
@@ -88,7 +88,8 @@ def _listed(text: str) -> Iterator[tuple[str, int]]:
 
 
 def playlist_segments(text: str) -> list[str]:
-    """The URIs an M3U8 playlist lists (media segments and ``EXT-X-MAP``), in order."""
+    """The URIs an M3U8 playlist lists (media segments and ``EXT-X-MAP``; in a master
+    playlist the variant and ``EXT-X-MEDIA`` rendition playlists), in order."""
     return [uri for uri, _ in _listed(text)]
 
 
@@ -141,7 +142,8 @@ def file_info(key: str, name: str, slice_start_ms: int = 0) -> FileInfo:
     individual = _INDIVIDUAL.search(name)
     playable = name.endswith(PLAYABLE_SUFFIXES)
     if individual is not None:
-        track: TrackType = "audio" if individual["type"] == "audio" else "video"
+        tracks: dict[str, TrackType] = {"audio": "audio", "video": "video"}
+        track = tracks.get(individual["type"], "audio_and_video")
         return FileInfo(key, track, individual["uid"], False, playable, slice_start_ms)
     return FileInfo(key, "audio_and_video", "0", True, playable, slice_start_ms)
 

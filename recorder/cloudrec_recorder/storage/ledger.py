@@ -22,6 +22,7 @@ from typing import Literal
 from cloudrec_recorder.storage.files import (
     FileInfo,
     grown_playlist,
+    is_playlist,
     playlist_prefix,
     ready_count,
 )
@@ -133,6 +134,9 @@ class UploadLedger:
     # ------------------------------------------------------------------ questions
 
     def in_bucket(self, name: str) -> bool:
+        if is_playlist(name):  # listed by a master playlist: some version of it is up
+            playlist = self.playlists.get(name)
+            return playlist is not None and playlist.published > 0
         media = self.media.get(name)
         return media is not None and media.state == "uploaded"
 
@@ -146,7 +150,8 @@ class UploadLedger:
         playlist.ready = ready_count(playlist.refs, playlist.ready, self.in_bucket)
         if playlist.ready == len(playlist.refs):
             return PlaylistUpload(playlist.version, playlist.data, playlist.ready)
-        if playlist.ready > playlist.published:
+        master = any(is_playlist(ref) for ref in playlist.refs)  # goes up whole or not at all
+        if playlist.ready > playlist.published and not master:
             return PlaylistUpload(
                 None, playlist_prefix(playlist.data, playlist.ready), playlist.ready
             )
@@ -199,7 +204,10 @@ class UploadLedger:
         """The ``fileList``: playlists and MP4s, each with its first slice time."""
         infos: list[FileInfo] = []
         for name in sorted(self.playlists):
-            listed = (self.media.get(r) for r in self.playlists[name].refs)
+            refs = list(self.playlists[name].refs)
+            for ref in [r for r in refs if r in self.playlists]:  # a master: its playlists' refs
+                refs += self.playlists[ref].refs
+            listed = (self.media.get(r) for r in refs)
             stamps = [m.start_ms for m in listed if m is not None and m.start_ms is not None]
             infos.append(info(name, min(stamps, default=0)))
         every = [m.start_ms for m in self.media.values() if m.start_ms is not None]

@@ -61,6 +61,8 @@ class ObjectStore:
     def __init__(self, target: StorageTarget, policy: UploadPolicy) -> None:
         self.target = target
         self.policy = policy
+        self.object_params = target.object_params()
+        """Server-side encryption and tags of every object (``extensionParams``)."""
         self._client: S3Client | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
@@ -135,13 +137,17 @@ class ObjectStore:
             Body=data,
             ContentMD5=_b64(digest),
             ContentType=content_type(name),
+            **self.object_params,  # type: ignore[arg-type]
         )
 
     async def put_multipart(self, name: str, path: Path, size: int) -> None:
         """``path`` (``size`` bytes) as ``name`` in parts; an upload that fails is aborted."""
         client, bucket, key = self.client, self.target.bucket, self.key(name)
         created = await client.create_multipart_upload(
-            Bucket=bucket, Key=key, ContentType=content_type(name)
+            Bucket=bucket,
+            Key=key,
+            ContentType=content_type(name),
+            **self.object_params,  # type: ignore[arg-type]
         )
         upload_id = created["UploadId"]
         parts: list[CompletedPartTypeDef] = []

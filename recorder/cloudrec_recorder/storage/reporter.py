@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from cloudrec_protocol.events import UploaderErrorCode, UploaderWarningCode
 from cloudrec_recorder.storage.errors import WARNING_BACKUPED, WARNING_REUPLOADED
 from cloudrec_recorder.storage.files import FileInfo
 
@@ -29,9 +30,9 @@ class EventSink(Protocol):
 
     async def progress(self, value: int) -> None: ...
 
-    async def uploader_warning(self, code: int, message: str) -> None: ...
+    async def uploader_warning(self, code: UploaderWarningCode, message: str) -> None: ...
 
-    async def uploader_error(self, code: int, message: str) -> None: ...
+    async def uploader_error(self, code: UploaderErrorCode, message: str) -> None: ...
 
 
 class UploadReporter:
@@ -55,7 +56,7 @@ class UploadReporter:
         self.reuploaded: list[str] = []
         """Files re-uploaded from the backup since the last flush."""
 
-    async def error(self, code: int, message: str) -> None:
+    async def error(self, code: UploaderErrorCode, message: str) -> None:
         """Send uploader error ``code`` once per outage (credentials scrubbed)."""
         if code in self._reported_errors:
             return

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -28,6 +29,35 @@ from pydantic import SecretStr
 from cloudrec_recorder.storage.vendors import StorageConfigError, resolve_endpoint
 
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9]+$")
+
+SSE_HEADER_VALUES = {"aes256": "AES256", "kms": "aws:kms"}
+"""``extensionParams.sse`` -> the S3 ``x-amz-server-side-encryption`` value."""
+MAX_TAGS = 10
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+
+
+def object_tags(tag: str) -> tuple[tuple[str, str], ...]:
+    """``extensionParams.tag`` as S3 object tags (pure).
+
+    The tag is an S3 tag set in its header form, ``key1=value1&key2=value2`` (URL-encoded);
+    a word without ``=`` is one tag with an empty value. At most 10 tags, keys of 1-128 and
+    values of at most 256 characters (S3's limits); otherwise :class:`StorageConfigError`.
+    """
+    pairs = parse_qsl(tag, keep_blank_values=True) if "=" in tag else [(tag, "")]
+    keys = [key for key, _ in pairs]
+    if (
+        not pairs
+        or len(pairs) > MAX_TAGS
+        or len(set(keys)) != len(keys)
+        or any(not 1 <= len(key) <= MAX_TAG_KEY for key in keys)
+        or any(len(value) > MAX_TAG_VALUE for _, value in pairs)
+    ):
+        raise StorageConfigError(
+            "storageConfig.extensionParams.tag must be key=value pairs joined by & (at most 10, "
+            "unique keys of 1-128 characters, values of at most 256)"
+        )
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -47,7 +77,19 @@ class StorageTarget:
     """``stsToken`` (temporary credentials), if any."""
     addressing_style: str = "path"
     extra: Mapping[str, str] = field(default_factory=dict)
-    """``extensionParams`` besides the endpoint (``sse``, ``tag``); informational."""
+    """``extensionParams`` besides the endpoint: ``sse`` (``aes256``/``kms``) and ``tag``,
+    applied to every object uploaded (:meth:`object_params`)."""
+
+    def object_params(self) -> dict[str, str]:
+        """S3 parameters of every PUT and multipart upload: server-side encryption, tags."""
+        params: dict[str, str] = {}
+        sse = self.extra.get("sse")
+        if sse:
+            params["ServerSideEncryption"] = SSE_HEADER_VALUES[sse]
+        tag = self.extra.get("tag")
+        if tag:
+            params["Tagging"] = urlencode(object_tags(tag))
+        return params
 
     def secrets(self) -> tuple[str, ...]:
         """The secret strings, for scrubbing text before it leaves the process."""
@@ -94,6 +136,10 @@ def target_from_storage_config(
     """
     params = dict(extension_params or {})
     endpoint = resolve_endpoint(vendor, region, params.pop("endpoint", None))
+    if params.get("sse") and params["sse"] not in SSE_HEADER_VALUES:
+        raise StorageConfigError("storageConfig.extensionParams.sse must be 'kms' or 'aes256'")
+    if params.get("tag"):
+        object_tags(params["tag"])
     if not bucket:
         raise StorageConfigError("storageConfig.bucket is empty")
     if not access_key or not secret_key:
@@ -171,9 +217,11 @@ def open_target(token: bytes, fernet: Fernet) -> StorageTarget:
 
 
 __all__ = [
+    "SSE_HEADER_VALUES",
     "SealedTargetError",
     "StorageTarget",
     "fernet_for",
+    "object_tags",
     "open_target",
     "seal_target",
     "target_from_storage_config",

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import json
 
-from cloudrec_recorder.events import MSG_NAME_OF, SERVICE_TYPE_OF, encode, sign
+import pytest
+
+from cloudrec_protocol.events import (
+    EventDetails,
+    EventType,
+    LeaveCode,
+    Notification,
+    RecorderLeaveDetails,
+    RecorderStartedDetails,
+    ServiceType,
+    SessionExitDetails,
+    UploadingProgressDetails,
+)
+from cloudrec_recorder.events import CallbackSender, RecordingEvents, encode, sign
+from cloudrec_recorder.metrics import Metrics
+from cloudrec_recorder.settings import CallbackSettings
 
 VECTOR_BODY = (
     b'{"eventMs":1560408533119,"eventType":10,"noticeId":"4eb720f0-8da7-11e9-a43e-53f411c2761f",'
@@ -25,9 +40,42 @@ def test_each_attempt_carries_its_own_notify_ms() -> None:
     assert json.loads(encode(body, 6))["notifyMs"] == 6
 
 
-def test_recorder_events_come_from_the_recorder_and_upload_events_from_the_uploader() -> None:
-    assert {SERVICE_TYPE_OF[e] for e in (40, 41, 42, 43, 44)} == {1}
-    assert {SERVICE_TYPE_OF[e] for e in (30, 31, 32, 33)} == {2}
-    assert {SERVICE_TYPE_OF[e] for e in (1, 2, 11)} == {0}
-    assert MSG_NAME_OF[41] == "recorder_leave"
-    assert MSG_NAME_OF[11] == "session_exit"
+@pytest.mark.parametrize(
+    ("details", "event_type", "service", "msg_name"),
+    [
+        (RecorderStartedDetails(), EventType.RECORDER_STARTED, ServiceType.RECORDER, None),
+        (
+            RecorderLeaveDetails(leave_code=LeaveCode.CLIENT_LEAVE),
+            EventType.RECORDER_LEAVE,
+            ServiceType.RECORDER,
+            "recorder_leave",
+        ),
+        (
+            UploadingProgressDetails(progress=5000),
+            EventType.UPLOADING_PROGRESS,
+            ServiceType.UPLOADER,
+            None,
+        ),
+        (
+            SessionExitDetails(exit_status=0),
+            EventType.SESSION_EXIT,
+            ServiceType.CLOUD_RECORDING,
+            "session_exit",
+        ),
+    ],
+    ids=["40", "41", "33", "11"],
+)
+def test_the_recorder_sends_each_event_as_the_protocols_typed_notification(
+    details: EventDetails, event_type: EventType, service: ServiceType, msg_name: str | None
+) -> None:
+    events = RecordingEvents(CallbackSender(Metrics()), CallbackSettings(), "room", "9", "sid1")
+    events.body(RecorderStartedDetails())  # sequence 0
+    wire = json.loads(encode(events.body(details), 7))
+    notification = Notification.model_validate(wire)
+    assert notification.event_type == event_type and notification.product_id == 3
+    assert notification.payload.service_type == service
+    assert notification.payload.sequence == 1
+    assert (notification.payload.cname, notification.payload.uid) == ("room", "9")
+    assert notification.typed_details() == details
+    if msg_name is not None:
+        assert notification.payload.details["msgName"] == msg_name
