@@ -133,6 +133,10 @@ class SessionRegistry(Generic[T]):
         self._resources[resource.resource_id] = resource
         return resource
 
+    def resource(self, resource_id: str) -> Resource | None:
+        """The resource ``resource_id`` names, if it is still known (nothing changes)."""
+        return self._resources.get(resource_id)
+
     def claim(self, resource_id: str, appid: str, cname: str, uid: str) -> Resource:
         """Check that ``start`` may use ``resource_id`` and mark it used."""
         self._collect()
