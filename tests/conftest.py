@@ -6,6 +6,7 @@ server) and are registered here, so every tier can use them:
 * ``tests.fixtures.controlplane``: kube-apiserver, etcd, kube-controller-manager
 * ``tests.fixtures.media``: Janus VideoRoom and aiortc publishers
 * ``tests.fixtures.storage``: versitygw (S3-compatible)
+* ``tests.fixtures.s3proxy``: a recording HTTP proxy in front of versitygw (request headers)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ pytest_plugins = [
         "tests.fixtures.controlplane",
         "tests.fixtures.media",
         "tests.fixtures.storage",
+        "tests.fixtures.s3proxy",
         "tests.fixtures.recorder",
         "tests.fixtures.operator",
     )

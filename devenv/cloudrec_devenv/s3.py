@@ -150,6 +150,11 @@ class S3Server:
         finally:
             body.close()
 
+    def object_tags(self, bucket: str, key: str) -> dict[str, str]:
+        """The tags of one object (S3 object tagging), as a dict."""
+        tag_set = self._client().get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        return {str(tag["Key"]): str(tag["Value"]) for tag in tag_set}
+
     def begin_multipart_upload(self, bucket: str, key: str, part: bytes) -> str:
         """Start a multipart upload of ``key`` with one part and leave it unfinished (as a
         killed uploader does); returns its upload id."""
