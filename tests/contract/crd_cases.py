@@ -257,6 +257,38 @@ BAD_CASES: tuple[BadCase, ...] = (
         'spec.releasePolicy: Unsupported value: "Cancel"',
     ),
     BadCase(
+        "stream-mode-in-mix",
+        {"spec.recordingConfig.streamMode": "Standard"},
+        "spec.recordingConfig.streamMode is allowed only in Individual mode",
+        cel=True,
+    ),
+    BadCase(
+        "stream-mode-original-with-video",
+        {"spec.recordingConfig.mode": "Individual", "spec.recordingConfig.streamMode": "Original"},
+        "spec.recordingConfig.streamMode Original needs streamTypes AudioOnly",
+        cel=True,
+    ),
+    BadCase(
+        "stream-mode-unknown",
+        {"spec.recordingConfig.mode": "Individual", "spec.recordingConfig.streamMode": "Raw"},
+        'spec.recordingConfig.streamMode: Unsupported value: "Raw"',
+    ),
+    BadCase(
+        "server-side-encryption-unknown",
+        {"spec.storageConfig.serverSideEncryption": "aes256"},
+        'spec.storageConfig.serverSideEncryption: Unsupported value: "aes256"',
+    ),
+    BadCase(
+        "eleven-object-tags",
+        {"spec.storageConfig.objectTags": [{"key": f"k{n}", "value": "v"} for n in range(11)]},
+        "spec.storageConfig.objectTags: Too many: 11: must have at most 10 items",
+    ),
+    BadCase(
+        "object-tag-key-repeated",
+        {"spec.storageConfig.objectTags": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
+        "spec.storageConfig.objectTags[1]: Duplicate value",
+    ),
+    BadCase(
         "misspelt-field",
         {"spec.channel": "demo-room"},
         ".spec.channel: field not declared in schema",

@@ -27,8 +27,10 @@ __all__ = [
     "ReleasePolicy",
     "RenderMode",
     "RestartPolicy",
+    "ServerSideEncryption",
     "ServiceKind",
     "StorageVendor",
+    "StreamMode",
     "StreamTypes",
     "TrackType",
     "UploadState",
@@ -101,6 +103,36 @@ class Layout(_Ordinal):
     BEST_FIT = "BestFit"
     VERTICAL = "Vertical"
     CUSTOM = "Custom"
+
+
+class StreamMode(StrEnum):
+    """What individual mode writes per uid (protocol ``streamMode``)."""
+
+    DEFAULT = "Default"
+    """An audio playlist and a video playlist."""
+    STANDARD = "Standard"
+    """Those two and a merged audio+video playlist."""
+    ORIGINAL = "Original"
+    """Audio kept as sent, not transcoded (AudioOnly)."""
+
+    @property
+    def wire(self) -> str:
+        """The protocol's spelling (``default``, ``standard``, ``original``)."""
+        return self.value.lower()
+
+
+class ServerSideEncryption(StrEnum):
+    """How the store encrypts the uploaded objects (protocol ``extensionParams.sse``)."""
+
+    AES256 = "AES256"
+    """Keys managed by the store (S3 ``AES256``)."""
+    KMS = "KMS"
+    """Keys in the store's key management service (S3 ``aws:kms``)."""
+
+    @property
+    def wire(self) -> str:
+        """The protocol's spelling (``aes256`` or ``kms``)."""
+        return self.value.lower()
 
 
 class RenderMode(_Ordinal):

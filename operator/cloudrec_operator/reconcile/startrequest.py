@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from cloudrec_operator.api.enums import Layout, OutputFormat, RecordingMode
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
@@ -84,6 +85,8 @@ def recording_config(spec: CloudRecordingSpec, secrets: StartSecrets) -> dict[st
     }
     if config.max_idle_time:
         body["maxIdleTime"] = config.max_idle_time
+    if config.stream_mode is not None:
+        body["streamMode"] = config.stream_mode.wire
     if secrets.decryption_secret is not None:
         body["secret"] = secrets.decryption_secret
     if secrets.decryption_salt is not None:
@@ -114,8 +117,15 @@ def start_client_request(spec: CloudRecordingSpec, secrets: StartSecrets) -> dic
     }
     if storage.file_name_prefix:
         storage_body["fileNamePrefix"] = list(storage.file_name_prefix)
+    extension: dict[str, str] = {}
     if storage.endpoint is not None:
-        storage_body["extensionParams"] = {"endpoint": storage.endpoint}
+        extension["endpoint"] = storage.endpoint
+    if storage.server_side_encryption is not None:
+        extension["sse"] = storage.server_side_encryption.wire
+    if storage.object_tags:
+        extension["tag"] = urlencode([(tag.key, tag.value) for tag in storage.object_tags])
+    if extension:
+        storage_body["extensionParams"] = extension
     config = spec.recording_config
     file_types = [fmt.value.lower() for fmt in config.output_formats]
     if OutputFormat.HLS.value.lower() in file_types:

@@ -30,32 +30,23 @@ recorder returns from ``start``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Literal
 from urllib.parse import urlsplit
+
+from cloudrec_protocol.codes import ErrorCode
+from cloudrec_protocol.enums import StorageVendor
 
 AddressingStyle = Literal["path", "virtual"]
 
 
-class Vendor(IntEnum):
-    """storageConfig ``vendor`` codes (protocol.md §4.1)."""
-
-    QINIU = 0
-    AWS = 1
-    ALIBABA = 2
-    TENCENT = 3
-    KINGSOFT = 4
-    AZURE = 5
-    GOOGLE = 6
-    HUAWEI = 7
-    BAIDU = 8
-    S3_COMPATIBLE = 11
+Vendor = StorageVendor
+"""storageConfig ``vendor`` codes (protocol.md §4.1): the protocol's own enum."""
 
 
 class StorageConfigError(ValueError):
     """A storageConfig this recorder cannot use; ``code`` is the protocol's error code."""
 
-    def __init__(self, message: str, code: int = 2) -> None:
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.INVALID_PARAMETER) -> None:
         super().__init__(message)
         self.code = code
 
@@ -260,7 +251,7 @@ def _table_endpoint(vendor: Vendor, region: int) -> tuple[str, str, AddressingSt
     if vendor is Vendor.QINIU:
         name = _pick(QINIU_REGIONS, vendor, region)
         return name, f"https://s3.{name}.qiniucs.com", "virtual"
-    if vendor is Vendor.AWS:
+    if vendor is Vendor.AMAZON_S3:
         name = _pick(AWS_REGIONS, vendor, region)
         suffix = ".cn" if name.startswith("cn-") else ""
         return name, f"https://s3.{name}.amazonaws.com{suffix}", "virtual"

@@ -38,8 +38,9 @@ from cloudrec_protocol.models import (
     StartClientRequest,
     StreamSubscribe,
 )
-from cloudrec_recorder.app import RecordMode, StopOutcome, basic_auth_header, create_app
+from cloudrec_recorder.app import basic_auth_header, create_app
 from cloudrec_recorder.events import RecordingEvents
+from cloudrec_recorder.ports import RecordMode, StopOutcome
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.startplan import StartPlan, plan_start

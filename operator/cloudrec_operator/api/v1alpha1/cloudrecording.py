@@ -31,7 +31,9 @@ from cloudrec_operator.api.enums import (
     ReleasePolicy,
     RenderMode,
     RestartPolicy,
+    ServerSideEncryption,
     StorageVendor,
+    StreamMode,
     StreamTypes,
     TrackType,
     UploadState,
@@ -53,6 +55,7 @@ __all__ = [
     "Decryption",
     "DecryptionSecretRef",
     "LayoutRegion",
+    "ObjectTag",
     "RecordedFile",
     "RecordingConfig",
     "RecordingError",
@@ -280,6 +283,15 @@ class RecordingConfig(CrdModel):
                 "!has(self.mode) || self.mode == 'Mix'",
                 "spec.recordingConfig.outputFormats: MP4 is allowed only in Mix mode",
             ),
+            cel(
+                "!has(self.streamMode) || (has(self.mode) && self.mode == 'Individual')",
+                "spec.recordingConfig.streamMode is allowed only in Individual mode",
+            ),
+            cel(
+                "!has(self.streamMode) || self.streamMode != 'Original' || "
+                "(has(self.streamTypes) && self.streamTypes == 'AudioOnly')",
+                "spec.recordingConfig.streamMode Original needs streamTypes AudioOnly",
+            ),
         )
     )
 
@@ -291,6 +303,11 @@ class RecordingConfig(CrdModel):
     Immutable."""
     stream_types: StreamTypes = StreamTypes.AUDIO_VIDEO
     """Which streams are recorded: AudioVideo (default), AudioOnly or VideoOnly."""
+    stream_mode: StreamMode | None = None
+    """Individual mode only: what is written per uid. Default (when unset): an audio and a
+    video playlist. Standard: those and a merged audio+video playlist (...__uid_e_av.m3u8)
+    that plays both. Original: audio kept as sent, not transcoded (streamTypes AudioOnly;
+    the hosted service only, the self-hosted recorder refuses it)."""
     decryption: Decryption = Field(default_factory=Decryption, json_schema_extra={"default": {}})
     """Decryption of an encrypted channel (default: none)."""
     channel_type: ChannelType = ChannelType.COMMUNICATION
@@ -375,6 +392,12 @@ class RecordingConfig(CrdModel):
 
     @model_validator(mode="after")
     def _combination_rules(self) -> Self:
+        if self.stream_mode is not None and self.mode is not RecordingMode.INDIVIDUAL:
+            raise ValueError("spec.recordingConfig.streamMode is allowed only in Individual mode")
+        if self.stream_mode is StreamMode.ORIGINAL and self.stream_types is not (
+            StreamTypes.AUDIO_ONLY
+        ):
+            raise ValueError("spec.recordingConfig.streamMode Original needs streamTypes AudioOnly")
         for media in ("audio", "video"):
             sub = getattr(self, f"subscribe_{media}_uids")
             unsub = getattr(self, f"unsubscribe_{media}_uids")
@@ -426,6 +449,19 @@ class StorageCredentialsRef(CrdModel):
     """Key in the Secret's data that holds the secret key."""
 
 
+TAG_KEY_PATTERN = r"^[A-Za-z0-9 +\-=._:/@]+$"
+"""Characters S3 allows in object tag keys and values."""
+
+
+class ObjectTag(CrdModel):
+    """One tag put on every uploaded object."""
+
+    key: str = Field(min_length=1, max_length=128, pattern=TAG_KEY_PATTERN)
+    """Tag key (1..128 characters: letters, digits, space and + - = . _ : / @)."""
+    value: str = Field(default="", max_length=256, pattern=r"^[A-Za-z0-9 +\-=._:/@]*$")
+    """Tag value (at most 256 characters, same set; may be empty)."""
+
+
 class StorageConfig(CrdModel):
     """Where the recorded files are uploaded (the seed's CloudStorageConfig)."""
 
@@ -458,6 +494,16 @@ class StorageConfig(CrdModel):
     file_name_prefix: list[PrefixPart] | None = Field(default=None, max_length=16)
     """Directories the files go under, e.g. [team, meetings] -> team/meetings/<file>.
     Letters and digits only; at most 128 characters including the slashes."""
+    server_side_encryption: ServerSideEncryption | None = None
+    """Have the store encrypt every uploaded object: AES256 (keys managed by the store) or
+    KMS (the store's key management service). S3-compatible stores; none when unset."""
+    object_tags: list[ObjectTag] | None = Field(
+        default=None,
+        max_length=10,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["key"]},
+    )
+    """Tags put on every uploaded object (at most 10, unique keys), e.g. to drive the
+    bucket's lifecycle rules. S3-compatible stores and Alibaba Cloud."""
 
     @field_validator("file_name_prefix")
     @classmethod
@@ -469,6 +515,14 @@ class StorageConfig(CrdModel):
                 "spec.storageConfig.fileNamePrefix must be at most 128 characters "
                 "including the slashes"
             )
+        return value
+
+    @field_validator("object_tags")
+    @classmethod
+    def _unique_tag_keys(cls, value: list[ObjectTag] | None) -> list[ObjectTag] | None:
+        keys = [tag.key for tag in value or ()]
+        if len(set(keys)) != len(keys):
+            raise ValueError("spec.storageConfig.objectTags must not repeat a key")
         return value
 
     @model_validator(mode="after")

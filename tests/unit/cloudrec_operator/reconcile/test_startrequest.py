@@ -129,3 +129,29 @@ def test_live_change_digests_follow_only_their_own_fields() -> None:
     assert subscribe_hash(base) == subscribe_hash(relaid)
     assert subscribe_hash(base) != subscribe_hash(resubscribed)
     assert layout_hash(base) == layout_hash(resubscribed)
+
+
+def test_stream_mode_encryption_and_tags_reach_the_start_request_in_the_protocols_spelling() -> (
+    None
+):
+    manifest = spec(mode="Individual", streamMode="Standard").dump()
+    manifest["storageConfig"] |= {
+        "serverSideEncryption": "KMS",
+        "objectTags": [{"key": "team", "value": "rtc"}, {"key": "keep", "value": "30 days"}],
+    }
+    body = start_client_request(CloudRecordingSpec.load(manifest), SECRETS)
+    assert body["recordingConfig"]["streamMode"] == "standard"
+    assert body["storageConfig"]["extensionParams"] == {
+        "endpoint": "http://127.0.0.1:7070",
+        "sse": "kms",
+        "tag": "team=rtc&keep=30+days",
+    }
+    parsed = StartRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": body})
+    extension = parsed.client_request.storage_config.extension_params
+    assert extension is not None and extension.sse == "kms"
+
+
+def test_without_stream_mode_encryption_or_tags_none_is_sent() -> None:
+    body = start_client_request(spec(mode="Individual"), SECRETS)
+    assert "streamMode" not in body["recordingConfig"]
+    assert body["storageConfig"]["extensionParams"] == {"endpoint": "http://127.0.0.1:7070"}
