@@ -42,6 +42,7 @@ from cloudrec_protocol.models import (
     StreamSubscribe,
 )
 from cloudrec_recorder import errors
+from cloudrec_recorder.channel.encoded import EncodedAudio
 from cloudrec_recorder.channel.errors import (
     ChannelError,
     RoomNotFoundError,
@@ -157,6 +158,9 @@ class ChannelRecording:
         self.config = config
         self.events = events
         self.on_exit = on_exit
+        self._copies_audio = (
+            isinstance(self.pipeline, IndividualRecording) and self.pipeline.copies_audio
+        )
         self.subscription: Subscription = from_config(config)
         self.channel = JanusChannel(
             str(app.janus.http_url),
@@ -345,6 +349,7 @@ class ChannelRecording:
                 audio=types != StreamTypes.VIDEO_ONLY,
                 video=types != StreamTypes.AUDIO_ONLY,
                 substream=substream,
+                encoded_audio=self._copies_audio,
             )
         except ChannelError as exc:
             log.warning("Subscribe failed sid=%s uid=%s error=%s", self.sid, uid, exc)
@@ -359,6 +364,8 @@ class ChannelRecording:
             if track is not None:
                 readers.append(asyncio.create_task(self._read(uid, kind, track)))
                 self.events.stream_state(kind, uid, receiving=True)
+        if feed.encoded_audio is not None:
+            readers.append(asyncio.create_task(self._read_encoded(uid, feed.encoded_audio)))
         self._readers[uid] = readers
 
     async def _unsubscribe(self, uid: str) -> None:
@@ -390,6 +397,15 @@ class ChannelRecording:
                     self.pipeline.push_audio(uid, frame)
         except MediaStreamError:
             self.events.stream_state(kind, uid, receiving=False)
+
+    async def _read_encoded(self, uid: str, packets: asyncio.Queue[EncodedAudio]) -> None:
+        """streamMode original: the audio's packets as sent go to the pipeline untouched."""
+        assert isinstance(self.pipeline, IndividualRecording)
+        while True:
+            packet = await packets.get()
+            if self.subscription.audio.admits(uid):
+                self._got_frame()
+                self.pipeline.push_audio_packet(uid, packet.data, packet.timestamp)
 
     def _got_frame(self) -> None:
         if self._first_frame_ms is None:

@@ -130,11 +130,6 @@ def _refuse_unsupported(request: StartClientRequest, config: RecordingConfig) ->
     """400 / 2 naming each field whose feature the self-hosted recorder does not have."""
     if config.decryption_mode != DecryptionMode.NONE:
         raise errors.invalid_parameter(f"recordingConfig.decryptionMode: {NO_DECRYPTION}")
-    if config.stream_mode == StreamMode.ORIGINAL:
-        raise errors.invalid_parameter(
-            "recordingConfig.streamMode: 'original' (audio kept as sent, not transcoded) is not "
-            "supported by the self-hosted recorder; use 'default' or 'standard'"
-        )
     if request.extension_service_config:
         raise errors.invalid_parameter(
             "clientRequest.extensionServiceConfig: extension services (web page recording, "

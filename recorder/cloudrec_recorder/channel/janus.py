@@ -50,6 +50,11 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from cloudrec_recorder.channel.encoded import (
+    ENCODED_QUEUE_PACKETS,
+    EncodedAudio,
+    tap_encoded_audio,
+)
 from cloudrec_recorder.channel.errors import (
     VIDEOROOM_NO_SUCH_FEED,
     ChannelError,
@@ -90,6 +95,8 @@ class SubscribedFeed:
     uid: str
     audio: MediaStreamTrack | None = None
     video: MediaStreamTrack | None = None
+    encoded_audio: asyncio.Queue[EncodedAudio] | None = None
+    """The audio's Opus packets as sent (``subscribe(..., encoded_audio=True)``)."""
     video_mid: str | None = None
     """The subscription's mid for the video stream (what ``configure`` names)."""
     substream: int | None = None
@@ -274,8 +281,12 @@ class JanusChannel:
         audio: bool = True,
         video: bool = True,
         substream: int | None = None,
+        encoded_audio: bool = False,
     ) -> SubscribedFeed:
         """Receive ``uid``'s audio and/or video; returns once media is connected.
+
+        ``encoded_audio`` also gives the audio's Opus packets as sent
+        (:attr:`SubscribedFeed.encoded_audio`, see :mod:`.encoded`).
 
         ``substream`` (0-2, see ``SUBSTREAM_HIGH``/``SUBSTREAM_LOW``) is asked
         for only when the publisher sends simulcast. A kind the publisher does
@@ -290,6 +301,8 @@ class JanusChannel:
             raise JanusApiError(VIDEOROOM_NO_SUCH_FEED, f"{uid} does not publish in {self.room}")
         mids = publisher.mids(audio=audio, video=video)
         feed = SubscribedFeed(uid)
+        if encoded_audio and audio:
+            feed.encoded_audio = asyncio.Queue(ENCODED_QUEUE_PACKETS)
         if not mids:
             return feed
         self._feeds[uid] = feed
@@ -336,12 +349,7 @@ class JanusChannel:
                 feed.video_mid = str(stream["mid"])
         pc = feed._pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type=offer["type"]))
-        for transceiver in pc.getTransceivers():
-            track = transceiver.receiver.track
-            if track.kind == "audio" and feed.audio is None:
-                feed.audio = track
-            elif track.kind == "video" and feed.video is None:
-                feed.video = track
+        _take_tracks(feed, pc)
         await pc.setLocalDescription(await pc.createAnswer())
         answer = pc.localDescription
         await handle.message(
@@ -452,3 +460,15 @@ class JanusChannel:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.leave()
+
+
+def _take_tracks(feed: SubscribedFeed, pc: RTCPeerConnection) -> None:
+    """The feed's first audio and video track (and the audio's packets, when asked for)."""
+    for transceiver in pc.getTransceivers():
+        track = transceiver.receiver.track
+        if track.kind == "audio" and feed.audio is None:
+            feed.audio = track
+            if feed.encoded_audio is not None:
+                tap_encoded_audio(transceiver, feed.encoded_audio)
+        elif track.kind == "video" and feed.video is None:
+            feed.video = track

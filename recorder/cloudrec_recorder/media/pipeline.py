@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import av
 
@@ -40,6 +41,7 @@ from cloudrec_recorder.media.config import (
     audio_channels,
     parse_color,
 )
+from cloudrec_recorder.media.copied import OPUS_RATE, CopiedAudioOutput
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.layout import Region, compute_layout
@@ -56,6 +58,14 @@ AUDIO_QUEUE_FRAMES = 250  # per uid: 5 s of 20 ms frames
 
 
 ErrorCallback = Callable[[BaseException], None]
+
+
+class MediaOutput(Protocol):
+    """What the worker finishes and lists: an encoded output or a copied one."""
+
+    def files(self) -> list[OutputFile]: ...
+
+    def finish(self) -> None: ...
 
 
 class MediaPipelineError(RuntimeError):
@@ -206,7 +216,7 @@ class _Recording:
         if errors:
             raise errors[0]
 
-    def _outputs(self) -> list[Output]:
+    def _outputs(self) -> Sequence[MediaOutput]:
         raise NotImplementedError
 
 
@@ -383,6 +393,8 @@ class _Member:
     compositor: Compositor | None = None
     merged: OutputFile | None = None
     """The merged audio+video playlist, once written (streamMode standard)."""
+    copied: CopiedAudioOutput | None = None
+    """The audio as sent, not transcoded (streamMode original)."""
 
 
 class IndividualRecording(_Recording):
@@ -405,14 +417,54 @@ class IndividualRecording(_Recording):
         super().__init__(spool_dir, names, on_file_ready, on_error)
         self.config = config
         self._members: dict[str, _Member] = {}
+        self._packets_in: dict[str, deque[tuple[bytes, int]]] = {}
+
+    @property
+    def copies_audio(self) -> bool:
+        """Audio is kept as sent (streamMode original): `push_audio_packet`, not `push_audio`."""
+        return self.config.stream_mode is StreamMode.ORIGINAL
 
     def set_participants(self, uids: Sequence[str]) -> None:
         """Accepted for symmetry with MixRecording; outputs start with each uid's first frame."""
+
+    def push_audio_packet(self, uid: str, data: bytes, timestamp: int) -> None:
+        """Queue one Opus packet of `uid` as sent, at `timestamp` (48 kHz samples from the
+        uid's first packet); never blocks, the oldest is dropped if full."""
+        queue = self._packets_in.get(uid)
+        if queue is None:
+            queue = self._packets_in.setdefault(uid, deque(maxlen=AUDIO_QUEUE_FRAMES))
+        queue.append((data, timestamp))
 
     def remove(self, uid: str) -> None:
         """Stop showing `uid` (black video, silence) until it sends again."""
         self._latest.pop(uid, None)
         self._audio_in.pop(uid, None)
+        self._packets_in.pop(uid, None)
+
+    def _drain_audio(self) -> None:
+        super()._drain_audio()
+        for uid, queue in list(self._packets_in.items()):
+            while queue:
+                self._accept_packet(uid, *queue.popleft())
+
+    def _accept_packet(self, uid: str, data: bytes, timestamp: int) -> None:
+        member = self._members.setdefault(uid, _Member())
+        if member.copied is None:
+            sid, cname = self.names.sid, self.names.cname
+            names = OutputNames(
+                naming.individual_playlist_name(sid, cname, uid, "audio"),
+                lambda ms: naming.individual_segment_name(sid, cname, uid, "audio", ms),
+            )
+            start_ms = round(time.time() * 1000) - timestamp * 1000 // OPUS_RATE
+            member.copied = CopiedAudioOutput(
+                self.spool_dir,
+                names,
+                self._schedule(),
+                self._on_file_ready,
+                uid=uid,
+                start_epoch_ms=start_ms,
+            )
+        member.copied.write(data, timestamp)
 
     def _setup(self) -> None:
         pass
@@ -443,7 +495,7 @@ class IndividualRecording(_Recording):
         )
 
     def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
-        if not self.config.stream_types.has_audio:
+        if not self.config.stream_types.has_audio or self.copies_audio:
             return
         member = self._members.setdefault(uid, _Member())
         if member.audio is None:
@@ -487,10 +539,10 @@ class IndividualRecording(_Recording):
                 next_due = min(next_due, member.audio.advance(horizon, final, None, pull))
         return next_due
 
-    def _outputs(self) -> list[Output]:
-        outputs = []
+    def _outputs(self) -> list[MediaOutput]:
+        outputs: list[MediaOutput] = []
         for member in list(self._members.values()):
-            outputs += [o for o in (member.video, member.audio) if o is not None]
+            outputs += [o for o in (member.video, member.audio, member.copied) if o is not None]
         return outputs
 
     def _publish_files(self) -> None:

@@ -18,6 +18,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
 from tests.fixtures.media import PublishFactory
@@ -167,19 +168,45 @@ async def test_standard_stream_mode_adds_a_merged_playlist_and_every_object_is_e
         assert put.headers.get("x-amz-server-side-encryption") == "AES256", put
 
 
+async def test_original_stream_mode_keeps_each_uids_audio_as_sent_not_transcoded(
+    recorder: RecorderProcess, room: str, publish: PublishFactory, tmp_path: Path
+) -> None:
+    request = {
+        "recordingConfig": {"streamTypes": 0, "streamMode": "original", "subscribeUidGroup": 0},
+        "recordingFileConfig": {"avFileType": ["hls"]},
+        "storageConfig": recorder.storage_config(("orig",)),
+    }
+    users = ["1001", "1002"]
+    async with recorder.client() as client:
+        response, rec = await start(client, recorder, room, "individual", request)
+        assert response.status_code == 200, response.text
+        async with publish(room, users, width=160, height=120):
+            await wait_status(client, recorder, rec, 5)
+            await asyncio.sleep(6)
+            stopped = await stop_recording(client, recorder, rec)
+    server_response = stopped["serverResponse"]
+    assert server_response["uploadingStatus"] == "uploaded"
+    files = {(f["uid"], f["trackType"]): f["fileName"] for f in server_response["fileList"]}
+    assert set(files) == {(uid, "audio") for uid in users}
+    for index, uid in enumerate(users):
+        [playlist] = download(recorder, [files[(uid, "audio")]], tmp_path)
+        assert playlist.read_text().count(".ts") >= 2
+        with av.open(str(playlist)) as container:
+            codec = container.streams.audio[0].codec_context.name
+        assert codec == "opus"  # as the publisher sent it (a transcoded track is aac)
+        samples, rate, _ = decode_audio(playlist)
+        assert tone_strength(samples[-3 * rate :], rate, tone_for(index)) > 0.5
+
+
 @pytest.mark.parametrize(
     ("mode", "recording_config", "named"),
     [
-        (
-            "individual",
-            {"streamTypes": 0, "streamMode": "original"},
-            "recordingConfig.streamMode",
-        ),
+        ("individual", {"streamTypes": 2, "streamMode": "original"}, "streamMode"),
         ("mix", {"decryptionMode": 5, "secret": "s"}, "recordingConfig.decryptionMode"),
         ("individual", {"streamMode": "loud"}, "streamMode"),
         ("mix", {"maxIdleTime": 3}, "maxIdleTime"),
     ],
-    ids=["original", "decryption", "unknown-stream-mode", "idle-out-of-range"],
+    ids=["original-with-video", "decryption", "unknown-stream-mode", "idle-out-of-range"],
 )
 async def test_what_the_recorder_cannot_do_or_does_not_know_is_refused_by_name(
     recorder: RecorderProcess, room: str, mode: str, recording_config: dict[str, Any], named: str

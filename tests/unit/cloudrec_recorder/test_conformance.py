@@ -375,7 +375,7 @@ TABLE: list[Row] = [
         IND,
         RC,
         {"streamTypes": 0, "streamMode": "original", "subscribeUidGroup": 0},
-        Refused("recordingConfig.streamMode: 'original'"),
+        Means("media.stream_mode", "original"),
     ),
     Row(IND, RC, {"streamTypes": 0, "streamMode": "standard"}, Means("media.stream_types", 0)),
     Row(IND, f"{RC}.streamMode", "raw", Refused("streamMode")),

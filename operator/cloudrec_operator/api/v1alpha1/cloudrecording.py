@@ -306,8 +306,8 @@ class RecordingConfig(CrdModel):
     stream_mode: StreamMode | None = None
     """Individual mode only: what is written per uid. Default (when unset): an audio and a
     video playlist. Standard: those and a merged audio+video playlist (...__uid_e_av.m3u8)
-    that plays both. Original: audio kept as sent, not transcoded (streamTypes AudioOnly;
-    the hosted service only, the self-hosted recorder refuses it)."""
+    that plays both. Original: audio kept as sent, Opus not transcoded, in TS slices
+    (streamTypes AudioOnly)."""
     decryption: Decryption = Field(default_factory=Decryption, json_schema_extra={"default": {}})
     """Decryption of an encrypted channel (default: none)."""
     channel_type: ChannelType = ChannelType.COMMUNICATION
