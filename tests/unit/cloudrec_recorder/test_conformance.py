@@ -294,6 +294,9 @@ TABLE: list[Row] = [
     *optional(
         M, f"{TC}.layoutConfig", [], Refused("layoutConfig"), omitted=Refused("layoutConfig")
     ),
+    *optional(M, f"{TC}.backgroundImage", ""),
+    *optional(M, f"{TC}.defaultUserBackgroundImage", ""),
+    *optional(M, f"{TC}.backgroundConfig", [], Means(f"request.{TC}.backgroundConfig", [])),
     *optional(M, f"{REGION}.uid", ""),
     *optional(M, f"{REGION}.alpha", 0, Means("media.regions.0.alpha", 0)),
     *optional(M, f"{REGION}.render_mode", 0),
@@ -381,6 +384,8 @@ TABLE: list[Row] = [
     Row(IND, f"{RC}.streamMode", "raw", Refused("streamMode")),
     Row(IND, f"{RC}.subscribeUidGroup", "2", Means("request.recordingConfig.subscribeUidGroup", 2)),
     Row(IND, f"{RC}.subscribeUidGroup", 6, Refused("subscribeUidGroup")),
+    *optional(IND, "snapshotConfig", {}, Refused("snapshotConfig.fileType")),
+    Row(IND, "snapshotConfig.fileType", ["png"], Refused("fileType")),
     Row(IND, TC, {}, Refused("transcodingConfig")),
     Row(IND, "recordingFileConfig.avFileType", ["hls", "mp4"], Refused("mp4")),
     # update
@@ -427,6 +432,9 @@ TABLE: list[Row] = [
     *optional(
         "updateLayout", "layoutConfig", [], Refused("layoutConfig"), omitted=Refused("layoutConfig")
     ),
+    *optional("updateLayout", "backgroundImage", ""),
+    *optional("updateLayout", "defaultUserBackgroundImage", ""),
+    *optional("updateLayout", "backgroundConfig", [], Means("layout.backgroundConfig", [])),
     *optional("updateLayout", "layoutConfig.0.uid", ""),
     *optional("updateLayout", "layoutConfig.0.alpha", 0, Means("layout.layoutConfig.0.alpha", 0)),
     *optional("updateLayout", "layoutConfig.0.render_mode", 0),
