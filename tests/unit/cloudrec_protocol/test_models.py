@@ -17,6 +17,7 @@ from cloudrec_protocol.models import (
     RecordingConfig,
     RecordingFileConfig,
     StartClientRequest,
+    StartParameter,
     StartRequest,
     StopRequest,
     StopResponse,
@@ -540,3 +541,34 @@ def test_acquire_carries_a_start_parameter_with_the_start_schema_and_its_secrets
     assert acquire.client_request.start_parameter is not None
     assert acquire.client_request.start_parameter.to_wire() == start.client_request.to_wire()
     assert_no_secret_in(repr(acquire))
+
+
+@pytest.mark.parametrize(
+    ("given", "matches"),
+    [
+        ({"recordingConfig": {"maxIdleTime": 30}}, True),  # storageConfig left out
+        ({"recordingConfig": {"maxIdleTime": 60}}, False),
+        ({"recordingConfig": {}, "storageConfig": storage(bucket="other")}, False),
+        ({}, True),
+    ],
+    ids=["without-storage", "other-idle-time", "other-bucket", "empty"],
+)
+def test_a_start_parameter_matches_a_start_on_every_field_it_gives(
+    given: dict[str, Any], matches: bool
+) -> None:
+    parameter = StartParameter.model_validate(given)
+    start = StartClientRequest.model_validate(
+        {"recordingConfig": {"maxIdleTime": 30}, "storageConfig": storage()}
+    )
+    assert parameter.matches(start) is matches
+
+
+def test_null_and_empty_strings_mean_absent_only_on_optional_fields() -> None:
+    config = RecordingConfig.model_validate(
+        {"streamMode": "", "secret": None, "subscribeUidGroup": "", "maxIdleTime": None}
+    )
+    assert config == RecordingConfig()
+    with pytest.raises(ValidationError, match="bucket"):
+        StorageConfig.model_validate(storage(bucket=""))
+    with pytest.raises(ValidationError, match="vendor"):
+        StorageConfig.model_validate(storage(vendor=None))
