@@ -103,6 +103,8 @@ def validation_reason(exc: RequestValidationError) -> str:
     if first.get("type") == "json_invalid":
         return "the request body is not valid JSON"
     loc = tuple(first.get("loc", ()))
+    if loc == ("path", "mode"):
+        return "mode: this recorder records individual and mix; web page recording is not supported"
     message = str(first.get("msg", "invalid value"))
     return f"{_field_path(loc)}: {message}"
 

@@ -221,6 +221,7 @@ BASE = {
     "acquire": acquire,
     "start mix": mix_start,
     "start individual": individual_start,
+    "start web": mix_start,
     "update": update,
     "updateLayout": layout,
     "stop": lambda: {"async_stop": True},
@@ -360,6 +361,13 @@ TABLE: list[Row] = [
         M, "appsCollection.combinationPolicy", "postpone_transcoding", Refused("combinationPolicy")
     ),
     Row(M, "transcodeOptions", {"container": {"format": "mp4"}}, Refused("transcodeOptions")),
+    # web page recording is not this recorder's: the mode itself is refused by name
+    Row(
+        "start web",
+        "extensionServiceConfig",
+        {"errorHandlePolicy": "error_abort", "extensionServices": []},
+        Refused("mode: this recorder records individual and mix; web page recording"),
+    ),
     # start, individual mode
     *optional(IND, f"{RC}.streamMode", "", zero_means=ABSENT),
     *optional(IND, f"{RC}.subscribeUidGroup", 0, Means(f"request.{RC}.subscribeUidGroup", 0)),
