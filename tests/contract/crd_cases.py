@@ -286,7 +286,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "object-tag-key-repeated",
         {"spec.storageConfig.objectTags": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
-        "spec.storageConfig.objectTags[1]: Duplicate value",
+        '.spec.storageConfig.objectTags: duplicate entries for key [key="a"]',
     ),
     BadCase(
         "misspelt-field",
