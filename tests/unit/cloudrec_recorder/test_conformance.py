@@ -498,9 +498,13 @@ SETTINGS = RecorderSettings.model_validate(
         "customerId": "cust",
         "customerSecret": "s3cret",
         "apps": {APP: {"janus": {"httpUrl": "http://127.0.0.1:1/janus"}}},
-        "maxConcurrentRecordings": 100,
+        "maxConcurrentRecordings": 100_000,
     }
 )
+
+
+_UIDS = itertools.count(1000)
+"""Recorder uids, one per recording of the whole table."""
 
 
 @dataclass
@@ -531,7 +535,7 @@ class Recorder:
         self.recordings.append(recording)
         return recording
 
-    uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    uids: itertools.count[int] = field(default_factory=lambda: _UIDS)
 
     async def post(self, path: str, client_request: Any, uid: str = "42") -> httpx.Response:
         body: dict[str, Any] = {"cname": "room", "uid": uid}
@@ -548,14 +552,20 @@ class Recorder:
         return response, rid, uid
 
 
+_CURRENT: list[Recorder] = []
+RECORDER_APP = create_app(SETTINGS, lambda **kw: _CURRENT[-1].factory(**kw))
+"""One app for the whole table (each row records as uids of its own, so rows never meet)."""
+
+
 @pytest.fixture
 async def recorder() -> AsyncIterator[Recorder]:
-    holder: list[Recorder] = []
-    app = create_app(SETTINGS, lambda **kw: holder[0].factory(**kw))
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=RECORDER_APP)
     async with httpx.AsyncClient(transport=transport, base_url="http://recorder") as client:
-        holder.append(Recorder(client, app))
-        yield holder[0]
+        _CURRENT.append(Recorder(client, RECORDER_APP))
+        try:
+            yield _CURRENT[-1]
+        finally:
+            _CURRENT.clear()
 
 
 # ------------------------------------------------------------------ reading what was understood
