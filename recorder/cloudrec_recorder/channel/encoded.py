@@ -45,10 +45,14 @@ def tap_encoded_audio(transceiver: RTCRtpTransceiver, queue: asyncio.Queue[Encod
     receiver = transceiver.receiver
     handle: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
     state: dict[str, int] = {}
+    opus: set[int] = set()
 
     def opus_payload_types() -> set[int]:
-        codecs = getattr(transceiver, "_codecs", [])
-        return {c.payloadType for c in codecs if str(c.mimeType).lower() == "audio/opus"}
+        """The negotiated Opus payload types (known once the answer is set; then kept)."""
+        if not opus:
+            codecs = getattr(transceiver, "_codecs", [])
+            opus.update(c.payloadType for c in codecs if str(c.mimeType).lower() == "audio/opus")
+        return opus
 
     async def tapped(packet: Any, *args: Any, **kwargs: Any) -> None:
         if packet.payload and packet.payload_type in opus_payload_types():
