@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from cloudrec_protocol.events import verify
+from cloudrec_protocol.events import EventType, LeaveCode, verify
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.settings import CallbackSettings
@@ -64,17 +64,20 @@ async def test_a_refused_notification_is_sent_again_until_it_is_accepted(
     target = CallbackSettings(urls=[url], secret=SecretStr(SECRET), retries=3)  # type: ignore[list-item]
     events = RecordingEvents(sender, target, "room", "42", "sid1")
     events.recorder_started()
-    events.recorder_leave(16)
+    events.recorder_leave(LeaveCode.CLIENT_LEAVE)
     await sender.close(wait_seconds=20)
     bodies = [body for body, _ in sink.attempts]
     assert all(ok for _, ok in sink.attempts), "a notification was not signed correctly"
-    started = [b for b in bodies if b["eventType"] == 40]
+    started = [b for b in bodies if b["eventType"] == EventType.RECORDER_STARTED]
     assert len(started) >= 2, "the refused notification was not resent"
     assert len({b["noticeId"] for b in started}) == 1
     assert started[0]["payload"] == started[-1]["payload"]
-    leave = next(b for b in bodies if b["eventType"] == 41)
+    leave = next(b for b in bodies if b["eventType"] == EventType.RECORDER_LEAVE)
     assert leave["productId"] == 3
-    assert leave["payload"]["details"] == {"msgName": "recorder_leave", "leaveCode": 16}
+    assert leave["payload"]["details"] == {
+        "msgName": "recorder_leave",
+        "leaveCode": LeaveCode.CLIENT_LEAVE,
+    }
     assert sorted(b["payload"]["sequence"] for b in (started[0], leave)) == [0, 1]
     sent = metrics.registry.get_sample_value("cloudrec_callbacks_sent_total", {"event_type": "40"})
     assert sent == 1.0
