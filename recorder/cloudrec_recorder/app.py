@@ -44,6 +44,7 @@ from cloudrec_protocol.models import (
     StartResponse,
     StopRequest,
     StopResponse,
+    UpdateClientRequest,
     UpdateLayoutRequest,
     UpdateLayoutResponse,
     UpdateRequest,
@@ -255,6 +256,23 @@ def _live(
     return session
 
 
+def _refuse_unsupported_update(request: UpdateClientRequest) -> None:
+    """400 / 2 naming what ``update`` may carry but this recorder cannot change."""
+    if request.storage_config is not None:
+        raise errors.invalid_parameter(
+            "clientRequest.storageConfig: this recorder keeps the storage credentials a "
+            "recording started with (no stsToken refresh); start with long-lived keys"
+        )
+    for name, value in (
+        ("webRecordingConfig", request.web_recording_config),
+        ("rtmpPublishConfig", request.rtmp_publish_config),
+    ):
+        if value:
+            raise errors.invalid_parameter(
+                f"clientRequest.{name}: web page recording is not supported by this recorder"
+            )
+
+
 @router.post(
     f"{PREFIX}/resourceid/{{resourceid}}/sid/{{sid}}/mode/{{mode}}/update",
     response_model=UpdateResponse,
@@ -264,6 +282,7 @@ async def update(
 ) -> JSONResponse:
     """Replace the subscription lists (takes effect within a second)."""
     session = _live(state, appid, resourceid, sid, mode.value, body.cname, body.uid)
+    _refuse_unsupported_update(body.client_request)
     if body.client_request.stream_subscribe is not None:
         await session.recording.update(body.client_request.stream_subscribe)
     out = UpdateResponse(cname=body.cname, uid=body.uid, resource_id=resourceid, sid=sid)

@@ -412,8 +412,16 @@ TABLE: list[Row] = [
         Means("subscribe.videoUidList.unSubscribeVideoUids", []),
     ),
     *optional("update", "storageConfig", {}, Refused("storageConfig.vendor")),
+    Row("update", "storageConfig", storage_config(), Refused("no stsToken refresh")),
     *optional("update", "webRecordingConfig", {}),
+    Row("update", "webRecordingConfig", {"onhold": True}, Refused("webRecordingConfig")),
     *optional("update", "rtmpPublishConfig", {}),
+    Row(
+        "update",
+        "rtmpPublishConfig",
+        {"outputs": [{"rtmpUrl": "rtmp://x/y"}]},
+        Refused("rtmpPublishConfig"),
+    ),
     Row(
         "update",
         "streamSubscribe.audioUidList.unsubscribeAudioUids",
