@@ -57,6 +57,7 @@ class S3Server:
         self.access_key = "vgw" + secrets.token_hex(8)
         self.secret_key = secrets.token_urlsafe(30)
         self._process: ManagedProcess | None = None
+        self._s3_client: Any = None
 
     def __repr__(self) -> str:
         return f"S3Server(endpoint={self.endpoint!r})"
@@ -114,6 +115,13 @@ class S3Server:
             self._own_tmp = None
 
     def _client(self) -> Any:
+        """One S3 client per server, made at first use (a client is thread-safe; making one
+        parses botocore's data files, which costs about a second on a busy machine)."""
+        if self._s3_client is None:
+            self._s3_client = self._new_client()
+        return self._s3_client
+
+    def _new_client(self) -> Any:
         # botocore comes with the recorder extra; the operator itself never needs it.
         import botocore.config
         import botocore.session
