@@ -11,7 +11,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml
+# The Debian packages come first: `install` needs python3-venv, `tools` needs flock.
+# DEPS picks the rows of hack/deps.sh (demo, test, bench; empty: all of them).
+.PHONY: deps
+deps: ## Install the Debian packages the demo and the tests need, saying what and why (hack/deps.sh)
+	hack/deps.sh $(DEPS)
+
+$(VENV)/.installed: pyproject.toml | deps
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -21,10 +27,11 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## Create the virtualenv with the project and its dev extras
 
 .PHONY: tools
-tools: ## Build (or reuse) kube-apiserver, etcd, kube-controller-manager, kubectl, helm, versitygw
+tools: deps ## Build (or reuse) kube-apiserver, etcd, kube-controller-manager, kubectl, helm, versitygw, kube-score
 	hack/tools.sh
 
 .PHONY: test
+test test-netns test-packaging test-unit test-cluster: DEPS = test
 test: test-netns test-packaging ## Run every test: unit, contract, cluster, media, storage, end to end, packaging
 
 .PHONY: test-netns
@@ -66,6 +73,7 @@ verify: install ## Fail when generated files (CRDs, chart copy, docs) are stale
 	$(PY) hack/gen_reference.py --check
 
 .PHONY: demo
+demo: DEPS = demo
 demo: install tools ## A real recording of a real channel, applied with kubectl, landing in a real bucket
 	hack/netns-run $(PY) -m cloudrec_devenv demo
 
@@ -78,6 +86,7 @@ down: install ## Stop the control plane that `make up` started
 	$(PY) -m cloudrec_devenv down
 
 .PHONY: bench
+bench: DEPS = bench
 bench: install tools ## Run the benchmarks (results go to BENCHMARKS.md by hand)
 	hack/netns-run $(PY) -m benchmarks
 

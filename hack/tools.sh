@@ -6,14 +6,18 @@
 #   helm          v3.22.0
 #   versitygw     v1.7.0 (S3-compatible server, posix backend)
 #   kstatus       hack/kstatus (sigs.k8s.io/cli-utils v0.37.2, the health library Flux uses)
+#   kube-score    v1.20.0 (an independent linter of the rendered chart)
 #
-# Prints the bin directory on stdout when done. Progress goes to stderr.
+# Prints the bin directory on stdout when done. Progress goes to stderr: what is
+# being built, and every CLOUDREC_TOOLS_TICK seconds (default 30) how long it took so far.
 set -euo pipefail
 
 K8S_VERSION=v1.34.4
 HELM_VERSION=v3.22.0
 VERSITYGW_VERSION=v1.7.0
 KSTATUS_VERSION=cli-utils-v0.37.2
+KUBE_SCORE_VERSION=v1.20.0
+TICK=${CLOUDREC_TOOLS_TICK:-30}
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLOUDREC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudrec}
@@ -24,15 +28,36 @@ export GOFLAGS=${GOFLAGS:--mod=mod}
 log() { printf '[tools] %s\n' "$*" >&2; }
 
 command -v go >/dev/null || { log "Go is missing: install the Go 1.26 toolchain (https://go.dev/dl/)"; exit 1; }
+command -v flock >/dev/null || { log "flock is missing: hack/deps.sh installs it (util-linux)"; exit 1; }
 
 # One build at a time (CI, `make test` and tests calling tools.tool() may race).
 exec 9>"$cache/.lock"
-flock 9
+if ! flock -n 9; then
+  log "another hack/tools.sh is building into $cache: waiting for it"
+  flock 9
+fi
 
-timed() { # what command...
-  local what=$1 t0=$SECONDS
+timed() { # what command...: runs it, saying every $TICK s that it still runs
+  local what=$1 t0=$SECONDS rc=0
   shift
-  "$@"
+  (
+    nap=
+    trap '[ -z "$nap" ] || kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep "$TICK" &
+      nap=$!
+      wait "$nap"
+      log "still building $what: $((SECONDS - t0))s so far"
+    done
+  ) &
+  local ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    log "$what failed after $((SECONDS - t0))s"
+    return $rc
+  fi
   log "$what took $((SECONDS - t0))s"
 }
 
@@ -72,6 +97,7 @@ build_go_tool() { # name module version
 
 build_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
 build_go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+build_go_tool kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION"
 build_kstatus() {
   local out="$cache/kstatus-$KSTATUS_VERSION/kstatus"
   if [ ! -x "$out" ]; then

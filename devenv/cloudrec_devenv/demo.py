@@ -45,7 +45,7 @@ import yaml
 from cloudrec_devenv.controlplane import ControlPlane, KubectlError
 from cloudrec_devenv.janus import DEFAULT_ICE_INTERFACE
 from cloudrec_devenv.stack import Stack
-from cloudrec_devenv.tools import REPO_ROOT, tool
+from cloudrec_devenv.tools import REPO_ROOT, system_tool, tool
 
 __all__ = [
     "BUCKET",
@@ -416,7 +416,7 @@ def ffprobe(path: Path) -> dict[str, Any]:
     """``ffprobe`` facts: the format's duration and size, each stream's codec and size."""
     result = subprocess.run(
         [
-            "ffprobe",
+            system_tool("ffprobe"),
             "-v",
             "error",
             "-show_entries",

@@ -18,6 +18,7 @@ TOOLS = (
     "helm",
     "versitygw",
     "kstatus",
+    "kube-score",
 )
 
 
@@ -59,5 +60,7 @@ def system_tool(name: str) -> Path:
     """A tool from the system (Debian packages such as janus, ffmpeg, lua5.4)."""
     found = shutil.which(name)
     if found is None:
-        raise ToolMissingError(f"{name} is not installed (apt-get install it, or run .ci/run)")
+        raise ToolMissingError(
+            f"{name} is not installed: hack/deps.sh (make deps) installs it from Debian"
+        )
     return Path(found)
