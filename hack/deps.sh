@@ -27,6 +27,8 @@ chromium      chromium       test             the browser publisher of the simul
 lua5.4        lua5.4         test             runs the Argo CD health check of gitops/ (gitops tests)
 buildah       buildah        test             the packaging test builds both Dockerfile targets without a daemon
 mmdebstrap    mmdebstrap     test             the local base image of the packaging test, from Debian packages
+podman        podman         test             the packaging test runs both images (read-only root, non-root user)
+runc          runc           test             the OCI runtime podman uses there (crun refuses hybrid cgroups)
 mount         mount          bench            the memory benchmark mounts a cgroup v1 cpu controller
 umount        mount          bench            the memory benchmark unmounts it afterwards
 go            -              demo,test,bench  hack/tools.sh builds Kubernetes, helm, versitygw: the Go 1.26 toolchain (https://go.dev/dl/), not a Debian package
