@@ -22,6 +22,7 @@ layout (``crun: cgroups in hybrid mode not supported``) so runc runs them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import re
 import shutil
@@ -91,6 +92,15 @@ def _apt_sources(suite: str) -> Path:
     raise AssertionError(f"no apt source of this machine lists the suite {suite}")
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One builder of ``path``'s artefact at a time (concurrent test runs share the cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 class Builder:
     """buildah and podman on one image store in the tools cache."""
 
@@ -130,20 +140,22 @@ class Builder:
         """The local stand-in for the pinned base, built once per suite, packages and trust."""
         key = hashlib.sha256(f"{pinned.suite} minbase {' '.join(BASE_PACKAGES)}".encode())
         tarball = cache_dir() / "containers" / f"base-{pinned.suite}-{key.hexdigest()[:12]}.tar"
-        if not tarball.exists():
-            partial = tarball.with_suffix(".partial")
-            run(
-                [
-                    system_tool("mmdebstrap"),
-                    "--variant=minbase",
-                    f"--include={','.join(BASE_PACKAGES)}",
-                    pinned.suite,
-                    partial,
-                    _apt_sources(pinned.suite),
-                ],
-                timeout=1800,
-            )
-            partial.rename(tarball)
+        with _locked(tarball.with_suffix(".lock")):
+            if not tarball.exists():
+                partial = tarball.with_suffix(".partial.tar")
+                run(
+                    [
+                        system_tool("mmdebstrap"),
+                        "--variant=minbase",
+                        "--format=tar",
+                        f"--include={','.join(BASE_PACKAGES)}",
+                        pinned.suite,
+                        partial,
+                        _apt_sources(pinned.suite),
+                    ],
+                    timeout=1800,
+                )
+                partial.rename(tarball)
         trust = [p for p in HOST_TRUST if p.exists()]
         for path in trust:
             key.update(path.read_bytes())

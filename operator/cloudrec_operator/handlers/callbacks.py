@@ -52,6 +52,7 @@ from .runtime import HeldCallback, Key, Runtime
 log = logging.getLogger("cloudrec_operator.callbacks")
 
 CALLBACK_PATH = "/callbacks"
+READY_PATH = "/readyz"
 MAX_BODY = 1 << 20
 EXPIRY_SWEEP_SECONDS = 5.0
 _SIGNATURES = (SIGNATURE_HEADER.lower(), SIGNATURE_V2_HEADER.lower())
@@ -93,10 +94,16 @@ def build_app(rt: Runtime) -> web.Application:
             body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
+    async def ready(_: web.Request) -> web.Response:
+        # The readiness probe: this replica takes callbacks (the callback Service routes to
+        # ready pods). Liveness is kopf's own endpoint (--liveness), a separate server.
+        return web.json_response({"status": "ready"})
+
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(CALLBACK_PATH, receive)
     app.router.add_post("/", receive)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get(READY_PATH, ready)
     return app
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.tools import REPO_ROOT, tool
+from cloudrec_operator.handlers.callbacks import READY_PATH
 from cloudrec_operator.settings import parse
 
 pytestmark = pytest.mark.cluster
@@ -260,6 +261,9 @@ def test_operator_deployment_args_are_what_the_operator_accepts(
     assert settings.peering == "rel-cloud-recording-operator"
     probe = container["livenessProbe"]["httpGet"]
     assert (probe["path"], probe["port"]) == ("/healthz", "health")
+    # Readiness is the callback receiver's own route, served on the callback port.
+    ready = container["readinessProbe"]["httpGet"]
+    assert (ready["path"], ready["port"]) == (READY_PATH, "callbacks")
 
 
 def test_standby_replicas_get_a_kopf_peering_object(

@@ -76,6 +76,15 @@ async def receiver() -> AsyncIterator[tuple[Runtime, TestClient[object, object]]
     await client.aclose()
 
 
+async def test_the_receiver_answers_its_readiness_probe_apart_from_kopf_liveness(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    _, http = receiver
+    response = await http.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ready"}
+
+
 async def test_a_signed_event_for_a_sid_not_known_yet_is_answered_200_and_held(
     receiver: tuple[Runtime, TestClient[object, object]],
 ) -> None:
