@@ -42,7 +42,7 @@ for arg in "$@"; do
     --check) mode=check ;;
     --list) mode=list ;;
     demo | test | bench) profile=$arg ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "deps: unknown argument $arg (--dry-run, --check, --list, demo, test, bench)" >&2; exit 2 ;;
   esac
 done
@@ -84,7 +84,7 @@ while read -r cmd pkg for why; do
 done < <(rows)
 
 if [ $missing -eq 0 ]; then
-  echo "deps: every command for $profile is present"
+  echo "deps: every command is present (${profile/all/every profile})"
   exit 0
 fi
 for line in "${not_debian[@]}"; do
@@ -114,7 +114,7 @@ if [ ${#packages[@]} -gt 0 ]; then
   echo "deps: installing ${packages[*]} (apt-get; first time only)"
   t0=$SECONDS
   "${sudo[@]}" apt-get update -q -o DPkg::Lock::Timeout=600
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" "${apt[@]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}"
   echo "deps: installed ${packages[*]} in $((SECONDS - t0))s"
 fi
 [ ${#not_debian[@]} -eq 0 ]

@@ -10,7 +10,7 @@ target=$1 venv=$2 src=${3:-$(cd "$(dirname "$0")/.." && pwd)}
 # project is built from a copy holding only those source roots (setuptools
 # finds no package in the roots that are absent).
 case "$target" in
-  operator) roots=(protocol operator) extra="" ;;
+  operator) roots=(protocol operator) extra="[operator]" ;;
   recorder) roots=(protocol recorder) extra="[recorder]" ;;
   *) echo "unknown target $target (operator|recorder)" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 """Every third-party package the code imports is declared in pyproject.toml, where it belongs.
 
-The operator image installs only the base dependencies and the recorder image the `recorder`
-extra too, so a package imported but only pulled in by chance (another package's dependency)
+The operator image installs the base dependencies and the `operator` extra, the recorder image
+the base dependencies and the `recorder` extra, so a package imported but only pulled in by chance (another package's dependency)
 breaks an image the day that other package stops bringing it.
 """
 
@@ -22,12 +22,12 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 OWN = {"cloudrec_protocol", "cloudrec_operator", "cloudrec_recorder", "cloudrec_devenv"}
 
 # Where each source root's imports must be declared: the base dependencies (every image) or
-# the recorder extra (the recorder image); the local stack may use the dev extra.
+# its side's extra (that side's image); the local stack may use every extra.
 ROOTS = {
     "protocol/cloudrec_protocol": ("base",),
-    "operator/cloudrec_operator": ("base",),
+    "operator/cloudrec_operator": ("base", "operator"),
     "recorder/cloudrec_recorder": ("base", "recorder"),
-    "devenv/cloudrec_devenv": ("base", "recorder", "dev"),
+    "devenv/cloudrec_devenv": ("base", "operator", "recorder", "dev"),
 }
 
 

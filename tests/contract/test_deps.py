@@ -185,7 +185,7 @@ def _path_with(tmp_path: Path, *commands: str, stubs: tuple[str, ...] = ()) -> s
 
 
 def _deps(path: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": path}
+    env = {k: v for k, v in os.environ.items() if k != "DEBIAN_FRONTEND"} | {"PATH": path}
     return subprocess.run(
         ["bash", str(DEPS), *args], capture_output=True, text=True, env=env, timeout=60
     )
@@ -232,3 +232,24 @@ def test_hack_deps_sh_says_how_to_get_go_which_debian_does_not_provide(tmp_path:
     assert result.returncode == 1
     assert "deps: go is missing and is not installed from Debian: " in result.stderr
     assert "Go 1.26 toolchain" in result.stderr
+
+
+def test_hack_deps_sh_installs_the_missing_packages_with_apt_get_saying_what_and_why(
+    tmp_path: Path,
+) -> None:
+    calls = tmp_path / "apt-get.calls"
+    table = deps_table()
+    demo = [c for c, row in table.items() if "demo" in row[1].split(",") and c not in BASICS]
+    present = [c for c in demo if not c.startswith("py:") and c not in {"janus", "ffprobe"}]
+    path = _path_with(tmp_path, *BASICS, "env", stubs=tuple(present))
+    (Path(path) / "python3").symlink_to(Path(sys.executable).resolve())
+    apt_get = Path(path) / "apt-get"
+    apt_get.write_text(f'#!/bin/sh\necho "$* | $DEBIAN_FRONTEND" >> {calls}\n')
+    apt_get.chmod(0o755)
+    result = _deps(path, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "deps: installing janus ffmpeg (apt-get; first time only)" in result.stdout
+    update, install = calls.read_text().splitlines()
+    assert update.startswith("update ")
+    assert install.startswith("install -y ")
+    assert install.endswith(" janus ffmpeg | noninteractive")
