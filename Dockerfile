@@ -3,6 +3,8 @@
 #   docker build --target operator -t cloudrec-operator .
 #   docker build --target recorder -t cloudrec-recorder .
 # Both run as a non-root user and work with a read-only root filesystem.
+# tests/packaging/test_image.py builds both with buildah, PYTHON_IMAGE set to a base made
+# locally from Debian's packages (no image registry there), and runs them with podman.
 # The recorder's media libraries (FFmpeg in PyAV, libvpx/opus in aiortc) come
 # from the wheels, so the runtime image needs no extra Debian packages.
 

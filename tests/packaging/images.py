@@ -24,9 +24,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -104,10 +106,13 @@ def _locked(path: Path) -> Iterator[None]:
 class Builder:
     """buildah and podman on one image store in the tools cache."""
 
-    def __init__(self, runroot: Path) -> None:
+    def __init__(self) -> None:
         self.root = cache_dir() / "containers" / "storage"
         self.root.mkdir(parents=True, exist_ok=True)
-        self.runroot = runroot
+        # podman records the runroot with the store, so it stays the same from run to run;
+        # on a tmpfs (/run) when there is one, as podman expects (it is reset at boot).
+        run_dir = Path("/run") if os.access("/run", os.W_OK) else Path(tempfile.gettempdir())
+        self.runroot = run_dir / f"cloudrec-containers-{os.getuid()}"
         self.buildah = system_tool("buildah")
         self.podman = system_tool("podman")
         self.runc = system_tool("runc")

@@ -50,8 +50,8 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def builder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builder]:
-    built = Builder(tmp_path_factory.mktemp("runroot"))
+def builder() -> Iterator[Builder]:
+    built = Builder()
     yield built
     built.prune()
 
