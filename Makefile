@@ -12,7 +12,8 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # The Debian packages come first: `install` needs python3-venv, `tools` needs flock.
-# DEPS picks the rows of hack/deps.sh (demo, test, bench; empty: all of them).
+# DEPS picks the rows of hack/deps.sh (demo, test, bench; empty: all of them);
+# GO_TOOLS the tools hack/tools.sh builds (empty: all of them).
 .PHONY: deps
 deps: ## Install the Debian packages the demo and the tests need, saying what and why (hack/deps.sh)
 	hack/deps.sh $(DEPS)
@@ -28,7 +29,7 @@ install: $(VENV)/.installed ## Create the virtualenv with the project and its de
 
 .PHONY: tools
 tools: deps ## Build (or reuse) kube-apiserver, etcd, kube-controller-manager, kubectl, helm, versitygw, kube-score
-	hack/tools.sh
+	hack/tools.sh $(GO_TOOLS)
 
 .PHONY: test
 test test-netns test-packaging test-unit test-cluster: DEPS = test
@@ -74,6 +75,7 @@ verify: install ## Fail when generated files (CRDs, chart copy, docs) are stale
 
 .PHONY: demo
 demo: DEPS = demo
+demo: GO_TOOLS = kube-testbin versitygw
 demo: install tools ## A real recording of a real channel, applied with kubectl, landing in a real bucket
 	hack/netns-run $(PY) -m cloudrec_devenv demo
 

@@ -8,6 +8,10 @@
 #   kstatus       hack/kstatus (sigs.k8s.io/cli-utils v0.37.2, the health library Flux uses)
 #   kube-score    v1.20.0 (an independent linter of the rendered chart)
 #
+#   hack/tools.sh [TOOL...]   every tool, or only these (kube-testbin is kube-apiserver, etcd,
+#                             kube-controller-manager and kubectl); `make demo` asks for the two
+#                             it uses, so a first demo does not wait for helm or kube-score.
+#
 # Prints the bin directory on stdout when done. Progress goes to stderr: what is
 # being built, and every CLOUDREC_TOOLS_TICK seconds (default 30) how long it took so far.
 set -euo pipefail
@@ -18,6 +22,15 @@ VERSITYGW_VERSION=v1.7.0
 KSTATUS_VERSION=cli-utils-v0.37.2
 KUBE_SCORE_VERSION=v1.20.0
 TICK=${CLOUDREC_TOOLS_TICK:-30}
+
+wanted=()
+for name in "$@"; do
+  case "$name" in
+    kube-apiserver | kube-controller-manager | etcd | kubectl) wanted+=(kube-testbin) ;;
+    kube-testbin | helm | versitygw | kube-score | kstatus) wanted+=("$name") ;;
+    *) echo "[tools] unknown tool $name" >&2; exit 2 ;;
+  esac
+done
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLOUDREC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudrec}
@@ -95,9 +108,6 @@ build_go_tool() { # name module version
   ln -sfn "$out" "$bin/$name"
 }
 
-build_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
-build_go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
-build_go_tool kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION"
 build_kstatus() {
   local out="$cache/kstatus-$KSTATUS_VERSION/kstatus"
   if [ ! -x "$out" ]; then
@@ -108,7 +118,14 @@ build_kstatus() {
   ln -sfn "$out" "$bin/kstatus"
 }
 
-build_k8s
-build_kstatus
-log "tools ready in $bin"
+want() { # name: asked for (no argument asks for every tool)
+  [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" $1 "* ]]
+}
+
+want helm && build_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+want versitygw && build_go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+want kube-score && build_go_tool kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION"
+want kube-testbin && build_k8s
+want kstatus && build_kstatus
+log "tools ready in $bin${wanted[*]:+ (${wanted[*]})}"
 echo "$bin"

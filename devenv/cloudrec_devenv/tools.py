@@ -40,7 +40,7 @@ def bin_dir() -> Path:
 
 
 def tool(name: str) -> Path:
-    """The path of a Go-built tool, building every tool first if this one is missing.
+    """The path of a Go-built tool, building it first (``hack/tools.sh NAME``) if it is missing.
 
     Building needs the Go module proxy, so it works outside the test network
     namespace only; ``make test`` and ``make demo`` build before entering it.
@@ -50,7 +50,7 @@ def tool(name: str) -> Path:
         script = REPO_ROOT / "hack" / "tools.sh"
         if not script.exists():
             raise ToolMissingError(f"{name} is not in {bin_dir()} and {script} is missing")
-        subprocess.run(["bash", str(script)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["bash", str(script), name], check=True, stdout=subprocess.DEVNULL)
     if not path.exists():
         raise ToolMissingError(f"{name} is not in {bin_dir()} after building the tools")
     return path

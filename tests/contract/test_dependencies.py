@@ -1,8 +1,9 @@
 """Every third-party package the code imports is declared in pyproject.toml, where it belongs.
 
 The operator image installs the base dependencies and the `operator` extra, the recorder image
-the base dependencies and the `recorder` extra, so a package imported but only pulled in by chance (another package's dependency)
-breaks an image the day that other package stops bringing it.
+the base dependencies and the `recorder` extra, so a package imported but only pulled in by
+chance (another package's dependency) breaks an image the day that other package stops
+bringing it.
 """
 
 from __future__ import annotations
