@@ -169,7 +169,10 @@ class Builder:
         if not self.exists(image):
             context = workdir / "base"
             context.mkdir()
-            (context / "rootfs.tar").hardlink_to(tarball)
+            try:
+                (context / "rootfs.tar").hardlink_to(tarball)
+            except OSError:  # another filesystem
+                shutil.copy(tarball, context / "rootfs.tar")
             lines = ["FROM scratch", "ADD rootfs.tar /"]
             for path in trust:
                 shutil.copy(path, context / path.name)
