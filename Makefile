@@ -40,7 +40,7 @@ test-netns: install tools ## Every test but packaging, inside the test network n
 	hack/netns-run $(PY) -m pytest $(PYTEST_ARGS) -m "not packaging" $(NETNS_PYTEST_ARGS)
 
 .PHONY: test-packaging
-test-packaging: install ## The image checks; they install from PyPI, so they run outside the namespace
+test-packaging: install ## Both images built (buildah) and run (podman); they install from PyPI, so outside the namespace
 	$(PY) -m pytest $(PYTEST_ARGS) -m packaging $(PACKAGING_PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -80,6 +80,8 @@ demo: install tools ## A real recording of a real channel, applied with kubectl,
 	hack/netns-run $(PY) -m cloudrec_devenv demo
 
 .PHONY: up
+up: DEPS = demo
+up: GO_TOOLS = kube-testbin
 up: install tools ## Start the local control plane with the CRDs (prints the kubeconfig)
 	$(PY) -m cloudrec_devenv up
 
