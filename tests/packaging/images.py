@@ -190,7 +190,8 @@ class Builder:
             "bud",
             "--isolation",
             "chroot",
-            "--layers",
+            # No --layers: every run copies a changed tree, so cached steps would never be
+            # reused, and committing each step costs a copy of the venv.
             "--volume",
             f"{pip_cache}:/root/.cache/pip",
             "--build-arg",
