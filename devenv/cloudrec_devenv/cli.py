@@ -78,6 +78,11 @@ def read_state(workdir: Path) -> dict[str, Any] | None:
         return None
 
 
+UP_MARKER = "-m cloudrec_devenv"
+"""In the command line of ``python -m cloudrec_devenv up`` (and not, say, of a pytest run whose
+arguments name the package's tests)."""
+
+
 def _alive(pid: int, marker: str) -> bool:
     """Whether ``pid`` runs and its command line contains ``marker`` (guards against pid reuse)."""
     try:
@@ -90,7 +95,7 @@ def _alive(pid: int, marker: str) -> bool:
 def up(workdir: Path, crds_dir: Path = CRDS_DIR) -> int:
     """Start the plane, apply the CRDs, print how to use it and wait for a signal."""
     state = read_state(workdir)
-    if state is not None and _alive(int(state["pid"]), "cloudrec_devenv"):
+    if state is not None and _alive(int(state["pid"]), UP_MARKER):
         print(f"already up in {workdir} (pid {state['pid']}); run `down` first", file=sys.stderr)
         return 1
     stop = threading.Event()
@@ -146,10 +151,10 @@ def down(workdir: Path) -> int:
         print(f"no control plane is up in {workdir}")
         return 0
     pid = int(state["pid"])
-    if _alive(pid, "cloudrec_devenv"):
+    if _alive(pid, UP_MARKER):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + DOWN_TIMEOUT
-        while _alive(pid, "cloudrec_devenv") and time.monotonic() < deadline:
+        while _alive(pid, UP_MARKER) and time.monotonic() < deadline:
             time.sleep(0.2)
     # If `up` was killed hard, its components are still there: end their groups.
     for component in cast(dict[str, int], state.get("components", {})).values():
