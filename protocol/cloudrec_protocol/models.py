@@ -51,6 +51,7 @@ from pydantic import (
     model_validator,
 )
 
+from cloudrec_protocol.canvas import MAX_CANVAS_PIXELS, MAX_CANVAS_WIDTH
 from cloudrec_protocol.enums import (
     AudioProfile,
     ChannelType,
@@ -125,8 +126,6 @@ ALL_STREAMS = "#allstream#"
 
 MAX_UIDS_PER_LIST = 32
 MAX_LAYOUT_REGIONS = 17
-MAX_CANVAS_WIDTH = 1920
-MAX_CANVAS_PIXELS = 1920 * 1080
 MAX_BITRATE_KBPS = 6500
 SUPPORTED_FPS = frozenset({1, 7, 10, 15, 24, 30, 60})
 DEFAULT_FPS = 15

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cloudrec_protocol.canvas import canvas_problem
 from cloudrec_protocol.enums import AudioProfile, RenderMode, StreamMode, StreamTypes, VideoLayout
 
 __all__ = [
@@ -104,9 +105,10 @@ class MixConfig:
     """A mix recording: one canvas (transcodingConfig), one mixed audio track.
 
     Defaults are the protocol's (360x640 portrait, 15 fps, 500 kbps, floating layout, black).
-    Width and height must be even (H.264 4:2:0). The first HLS segment is shorter
-    (`first_segment_seconds`, at most `segment_seconds`) so that something playable reaches the
-    spool quickly.
+    The canvas must pass :func:`cloudrec_protocol.canvas.canvas_problem` (even sides, at most
+    1920 on a side and 1920 x 1080 pixels: what the CRD accepts too). The first HLS segment is
+    shorter (`first_segment_seconds`, at most `segment_seconds`) so that something playable
+    reaches the spool quickly.
     """
 
     width: int = 360
@@ -130,12 +132,9 @@ class MixConfig:
     encoder_threads: int = 0  # 0: one x264 thread up to 1280x720, two above
 
     def __post_init__(self) -> None:
-        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
-            raise ValueError(
-                f"width and height must be positive and even, got {self.width}x{self.height}"
-            )
-        if self.width > 1920 or self.width * self.height > 1920 * 1080:
-            raise ValueError(f"width x height {self.width}x{self.height} exceeds 1920x1080")
+        problem = canvas_problem(self.width, self.height)
+        if problem is not None:
+            raise ValueError(problem)
         if not 1 <= self.fps <= 60:
             raise ValueError(f"fps must be in [1, 60], got {self.fps}")
         if not 1 <= self.bitrate_kbps <= 6500:
