@@ -96,7 +96,7 @@ def start_publishers(work: Path, janus: Janus, count: int) -> list[ManagedProces
 
 
 def start_recorder(
-    work: Path, janus: Janus, callback_url: str, count: int, traced: bool
+    work: Path, janus: Janus, s3: S3Server, callback_url: str, count: int, traced: bool
 ) -> tuple[ManagedProcess, str, str, str]:
     port = free_port()
     customer_id, customer_secret = "mem-customer", secrets.token_urlsafe(18)
@@ -107,6 +107,7 @@ def start_recorder(
         app_id=APP_ID,
         customer_id=customer_id,
         customer_secret=customer_secret,
+        storage_endpoints=[s3.endpoint],
     ) | {
         "callbacks": {"urls": [callback_url], "secret": "mem-callbacks"},
         "maxConcurrentRecordings": count + 10,
@@ -263,7 +264,7 @@ def main(argv: list[str]) -> int:
             pubs = start_publishers(work, janus, publishers)
             try:
                 process, base_url, cid, secret = start_recorder(
-                    work, janus, callback_url, count, traced
+                    work, janus, s3, callback_url, count, traced
                 )
                 limits = CpuLimits(work / "cgroup-cpu")
                 try:

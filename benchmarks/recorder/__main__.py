@@ -42,7 +42,7 @@ def _case(
     publishers = start_publishers(work / f"publishers-{count}", janus, room, count)
     try:
         recorder, base_url, customer_id, customer_secret = start_recorder(
-            work / f"recorder-{count}", janus
+            work / f"recorder-{count}", janus, s3
         )
         try:
             assert recorder.pid is not None

@@ -49,7 +49,9 @@ class Watch:
     playlist_ended: float | None = None
 
 
-def start_recorder(workdir: Path, janus: Janus) -> tuple[ManagedProcess, str, str, str]:
+def start_recorder(
+    workdir: Path, janus: Janus, s3: S3Server
+) -> tuple[ManagedProcess, str, str, str]:
     """A recorder process for the benchmark; returns (process, base URL, customer id, secret)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -61,6 +63,7 @@ def start_recorder(workdir: Path, janus: Janus) -> tuple[ManagedProcess, str, st
         app_id=APP_ID,
         customer_id=customer_id,
         customer_secret=customer_secret,
+        storage_endpoints=[s3.endpoint],
     ) | {
         "callbacks": {"urls": []},
         "hlsSegmentSeconds": 4,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,11 +22,16 @@ def local_recorder_settings(
     customer_id: str,
     customer_secret: str,
     token_auth: bool = False,
+    storage_endpoints: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The settings every local recorder has: loopback ``port``, one app on the Janus at
     ``janus_url`` (whose rooms want tokens with ``token_auth``), Basic-auth credentials, and
     spool and backup under ``directory``. Callers add their own (callbacks, segment
-    length...) to the mapping."""
+    length...) to the mapping.
+
+    ``storage_endpoints`` are the local S3 servers (on loopback) recordings may upload to:
+    the recorder refuses non-public storage addresses unless allowed, so each is allowed
+    by exactly its ``host:port`` (``egress.allowHosts``), nothing else on loopback."""
     janus: dict[str, Any] = {"httpUrl": janus_url}
     if token_auth:
         janus["tokenAuth"] = True
@@ -37,6 +43,7 @@ def local_recorder_settings(
         "apps": {app_id: {"janus": janus}},
         "spoolDir": str(directory / "spool"),
         "backupDir": str(directory / "backup"),
+        "egress": {"allowHosts": [urlsplit(url).netloc for url in storage_endpoints]},
     }
 
 

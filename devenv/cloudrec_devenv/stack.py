@@ -162,6 +162,7 @@ class Stack:
             customer_id=self.customer_id,
             customer_secret=self.customer_secret,
             token_auth=True,
+            storage_endpoints=[self.s3.endpoint] if self.s3 is not None else [],
         ) | {
             "callbacks": {
                 "urls": [self.operator_callback_url],

@@ -4,6 +4,10 @@ Routes under ``/v1/apps/{appid}/cloud_recording/``: ``acquire``, ``start`` (mode
 ``mix`` and ``individual``), ``query``, ``update``, ``updateLayout`` (mix only) and
 ``stop``; plus ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
 
+Every request passes :class:`~cloudrec_recorder.edge.Edge` first: credentials (scoped to
+app ids), the body cap, ``/metrics`` / ``/docs`` / ``/openapi.json`` behind credentials,
+all before any body is read or forwarded to a peer replica.
+
 Answers follow the protocol exactly: service errors are ``{"code", "reason"}`` with
 the status of §5 (see :mod:`cloudrec_recorder.errors`); authentication failures,
 unknown routes and wrong methods are gateway errors ``{"message"}``; an invalid body
@@ -18,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -28,7 +31,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import HTTPBasic
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloudrec_protocol.codes import RecordingStatus
@@ -52,6 +55,7 @@ from cloudrec_protocol.models import (
     check_start_for_mode,
 )
 from cloudrec_recorder import errors
+from cloudrec_recorder.edge import Edge
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
 from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, forward_target
@@ -63,6 +67,7 @@ from cloudrec_recorder.ports import (
     RecordMode,
     StopOutcome,
 )
+from cloudrec_recorder.quotas import AcquireRate
 from cloudrec_recorder.sessions import Session, SessionRegistry, new_sid
 from cloudrec_recorder.settings import RecorderSettings
 
@@ -113,24 +118,7 @@ def validation_reason(exc: RequestValidationError) -> str:
 # ------------------------------------------------------------------ authentication
 
 _basic = HTTPBasic(auto_error=False, description="Customer ID and Customer Secret")
-
-
-def _authenticate(request: Request, credentials: HTTPBasicCredentials | None) -> None:
-    if credentials is None:
-        raise GatewayError(401, "Unauthorized")
-    settings: RecorderSettings = request.app.state.recorder.settings
-    ok_user = hmac.compare_digest(credentials.username.encode(), settings.customer_id.encode())
-    ok_pass = hmac.compare_digest(
-        credentials.password.encode(), settings.customer_secret.get_secret_value().encode()
-    )
-    if not (ok_user and ok_pass):
-        raise GatewayError(401, "Invalid authentication credentials")
-
-
-def require_auth(
-    request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]
-) -> None:
-    _authenticate(request, credentials)
+"""Documents the scheme in the OpenAPI document; :class:`Edge` checks the credentials."""
 
 
 def _state(request: Request) -> RecorderState:
@@ -149,14 +137,18 @@ def _check_body_ids(session: Session[Recording], cname: str, uid: str) -> None:
 
 
 StateDep = Annotated[RecorderState, Depends(_state)]
-router = APIRouter(dependencies=[Depends(require_auth)])
+router = APIRouter(dependencies=[Depends(_basic)])
 
 
 @router.post(f"{PREFIX}/acquire", response_model=AcquireResponse)
 async def acquire(appid: str, body: AcquireRequest, state: StateDep) -> JSONResponse:
     """Reserve a resource id for one recording of ``cname`` as ``uid`` (valid 5 minutes)."""
-    if state.settings.app(appid) is None:
+    app = state.settings.app(appid)
+    if app is None:
         raise errors.invalid_appid()
+    if not state.acquire_rate.take(appid, app.acquires_per_minute):
+        state.metrics.requests_refused.labels("rate_limited").inc()
+        raise errors.rate_limited()
     client = body.client_request
     if client.scene not in (None, 0):
         raise errors.invalid_parameter(
@@ -164,7 +156,12 @@ async def acquire(appid: str, body: AcquireRequest, state: StateDep) -> JSONResp
         )
     start_parameter = client.start_parameter.to_wire() if client.start_parameter else None
     resource = state.registry.acquire(
-        appid, body.cname, body.uid, client.resource_expired_hour, start_parameter
+        appid,
+        body.cname,
+        body.uid,
+        client.resource_expired_hour,
+        start_parameter,
+        app_limit=app.max_concurrent_recordings,
     )
     log.info("Acquired resource appid=%s cname=%s uid=%s", appid, body.cname, body.uid)
     out = AcquireResponse(cname=body.cname, uid=body.uid, resource_id=resource.resource_id)
@@ -404,6 +401,7 @@ def create_app(
         metrics=metrics,
         sender=CallbackSender(metrics),
         factory=factory,
+        acquire_rate=AcquireRate(),
     )
 
     peers = httpx.AsyncClient()
@@ -463,6 +461,7 @@ def create_app(
         ).inc()
         return response
 
+    app.add_middleware(Edge, settings=settings, metrics=metrics)  # outermost: first to run
     app.include_router(router)
     app.include_router(probes)
     _protocol_openapi(app)

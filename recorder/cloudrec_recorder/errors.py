@@ -109,6 +109,18 @@ def over_load(limit: int) -> ApiError:
     )
 
 
+def app_over_load(appid: str, limit: int) -> ApiError:
+    """400 / 406: this app id already has its quota of recordings (and pending acquires)."""
+    return ApiError(
+        400, 406, f"vendor_over_load: app {appid} may have at most {limit} concurrent recordings"
+    )
+
+
+def rate_limited() -> GatewayError:
+    """429 (gateway): this app id sent more ``acquire`` requests than its quota allows."""
+    return GatewayError(429, "API rate limit exceeded")
+
+
 def token_invalid() -> ApiError:
     """400 / 110: the channel server refused the token."""
     return ApiError(400, ErrorCode.TOKEN_INVALID, "invalid token: the channel server refused it")

@@ -25,6 +25,13 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
+        self.requests_refused = Counter(
+            "cloudrec_requests_refused",
+            "Requests refused before they were read: unauthenticated, wrong_app, forbidden, "
+            "too_large, bad_request, rate_limited",
+            ["reason"],
+            registry=self.registry,
+        )
         self.callbacks_sent = Counter(
             "cloudrec_callbacks_sent",
             "Event notifications delivered (HTTP 200)",

@@ -19,6 +19,7 @@ from cloudrec_protocol.models import (
 )
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
 from cloudrec_recorder.metrics import Metrics
+from cloudrec_recorder.quotas import AcquireRate
 from cloudrec_recorder.sessions import Resource, SessionRegistry
 from cloudrec_recorder.settings import RecorderSettings
 
@@ -87,6 +88,7 @@ class RecorderState:
     metrics: Metrics
     sender: CallbackSender
     factory: RecordingFactory
+    acquire_rate: AcquireRate
 
     async def drain(self) -> None:
         """Take no new work, stop every running recording, finish files and callbacks."""

@@ -59,6 +59,7 @@ from cloudrec_recorder.channel.room import (
     PublisherLeft,
     PublisherUpdated,
 )
+from cloudrec_recorder.egress import EgressGuard, EgressRefusedError
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
@@ -130,6 +131,7 @@ class ChannelRecording:
         request: StartClientRequest,
         events: RecordingEvents,
         on_exit: Callable[[], None],
+        egress: EgressGuard,
     ) -> None:
         plan = plan_start(
             settings,
@@ -137,6 +139,13 @@ class ChannelRecording:
             resource=resource,
             individual=mode == RecordMode.INDIVIDUAL,
             request=request,
+        )
+        self.egress = egress
+        explicit = request.storage_config.extension_params
+        self._endpoint_field = (
+            "storageConfig.extensionParams.endpoint"
+            if explicit is not None and explicit.endpoint
+            else "storageConfig.region"
         )
         app = settings.app(appid)
         assert app is not None  # plan_start checked it
@@ -180,6 +189,7 @@ class ChannelRecording:
             sealing_key=fernet_for(settings.storage_encryption_key)
             if settings.storage_encryption_key
             else None,
+            egress=egress,
         )
         self._status: int = INITIALIZED
         self._loop = asyncio.get_running_loop()
@@ -200,6 +210,10 @@ class ChannelRecording:
 
     async def start(self) -> None:
         self._status = STARTING
+        try:
+            await self.egress.check_url(self.target.endpoint, self._endpoint_field)
+        except EgressRefusedError as exc:
+            raise errors.invalid_parameter(str(exc)) from None
         try:
             await self.channel.join()
         except RoomNotFoundError:
@@ -518,6 +532,7 @@ class RecordingBuilder:
 
     def __init__(self, settings: RecorderSettings) -> None:
         self.settings = settings
+        self.egress = EgressGuard.from_settings(settings.egress)
 
     def __call__(
         self,
@@ -539,6 +554,7 @@ class RecordingBuilder:
             request=request,
             events=events,
             on_exit=on_exit,
+            egress=self.egress,
         )
 
 

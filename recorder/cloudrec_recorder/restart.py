@@ -18,6 +18,7 @@ import json
 import logging
 from pathlib import Path
 
+from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.ports import RecorderState
 from cloudrec_recorder.storage.backup import BackupStore
@@ -77,6 +78,7 @@ async def recover_leftovers(state: RecorderState) -> None:
         events_for,
         policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
         within=settings.drain_timeout_seconds,
+        egress=EgressGuard.from_settings(settings.egress),
     )
     await asyncio.gather(
         *(

@@ -115,12 +115,16 @@ class SessionRegistry(Generic[T]):
         uid: str,
         expired_hour: int = 72,
         start_parameter: dict[str, object] | None = None,
+        app_limit: int | None = None,
     ) -> Resource:
+        """A new resource id; ``app_limit`` caps this app's recordings and pending ids."""
         self._collect()
         if self.draining:
             raise errors.draining()
         if self.active_count() + self._pending_count() >= self.max_active:
             raise errors.over_load(self.max_active)
+        if app_limit is not None and self._app_count(appid) >= app_limit:
+            raise errors.app_over_load(appid, app_limit)
         resource = Resource(
             resource_id=new_resource_id(self.replica_id),
             appid=appid,
@@ -220,6 +224,17 @@ class SessionRegistry(Generic[T]):
             for r in self._resources.values()
             if not r.started and now - r.acquired_at <= self.resource_ttl
         )
+
+    def _app_count(self, appid: str) -> int:
+        """This app's live recordings and its resource ids still waiting for ``start``."""
+        now = self.clock()
+        live = sum(1 for s in self._sessions.values() if s.exited_at is None and s.key[0] == appid)
+        pending = sum(
+            1
+            for r in self._resources.values()
+            if r.appid == appid and not r.started and now - r.acquired_at <= self.resource_ttl
+        )
+        return live + pending
 
     def _live_session_for(self, key: tuple[str, str, str]) -> Session[T] | None:
         return next((s for s in self.live_sessions() if s.key == key), None)

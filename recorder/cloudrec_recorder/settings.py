@@ -5,11 +5,14 @@ Sources, later ones winning:
 1. a YAML or JSON file (``python -m cloudrec_recorder --config FILE``);
 2. environment variables ``CLOUDREC_RECORDER_<FIELD>``, with ``__`` between the
    levels of nested fields, e.g. ``CLOUDREC_RECORDER_CUSTOMER_SECRET`` or
-   ``CLOUDREC_RECORDER_APPS__myapp__JANUS__HTTP_URL``. Values are parsed as
-   YAML scalars/lists (``8080`` is a number, ``[a, b]`` a list).
+   ``CLOUDREC_RECORDER_APPS__myapp__JANUS__HTTP_URL``. A value that starts with
+   ``[`` or ``{`` is parsed as YAML (``[a, b]`` is a list); any other value stays the
+   string it is (``8080`` becomes a number where the field is a number, and a secret of
+   digits stays a string).
 
 Field names are camelCase in files (snake_case is accepted too). Secrets are
-``SecretStr``: they never show in ``repr`` or logs.
+``SecretStr``: they never show in ``repr`` or logs, and an invalid configuration is
+reported by :class:`SettingsError`, which names fields and never quotes a value.
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 ENV_PREFIX = "CLOUDREC_RECORDER_"
@@ -77,13 +89,53 @@ class CallbackSettings(_Model):
 
 
 class AppSettings(_Model):
-    """One app id: its channel server and, optionally, its own callbacks."""
+    """One app id: its channel server, optionally its own callbacks, and its quotas."""
 
     janus: JanusSettings
     """The Janus server whose VideoRoom rooms are this app's channels."""
 
     callbacks: CallbackSettings | None = None
     """Callbacks for this app's recordings; the global ``callbacks`` when absent."""
+
+    max_concurrent_recordings: int | None = Field(default=None, ge=1)
+    """Recordings of this app at once on this process, counting resource ids acquired and
+    not yet started; more get 400 / code 406 ``vendor_over_load`` naming the app. Unset: only
+    the process limit applies (one app can then take every slot)."""
+
+    acquires_per_minute: int | None = Field(default=None, ge=1)
+    """``acquire`` requests of this app per minute on this process (a bucket refilled
+    evenly); more get the gateway's 429 ``API rate limit exceeded``. Unset: no limit."""
+
+
+class Credential(_Model):
+    """A Basic-auth credential that may act on some app ids only (one per tenant)."""
+
+    customer_id: str = Field(min_length=1)
+    customer_secret: SecretStr
+    app_ids: list[str] = Field(min_length=1)
+    """The app ids this credential may use; requests for any other get 401."""
+
+    @model_validator(mode="after")
+    def _secret_not_empty(self) -> Credential:
+        if not self.customer_secret.get_secret_value():
+            raise ValueError("customerSecret must not be empty")
+        return self
+
+
+class EgressSettings(_Model):
+    """Where the recorder may connect on a tenant's behalf (storage endpoints, image URLs).
+
+    By default only public addresses: loopback, link-local, private, metadata and other
+    special-purpose addresses are refused (400 / code 2 at ``start``, and on every
+    connection, after DNS resolution)."""
+
+    allow_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Networks allowed although not public, e.g. ``10.20.0.0/16`` for an in-cluster
+    MinIO. An IPv4 network also covers its IPv4-mapped IPv6 forms."""
+
+    allow_hosts: list[str] = Field(default_factory=list)
+    """Host names (``minio.storage.svc``) or ``host:port`` allowed whatever they resolve
+    to: their DNS is trusted."""
 
 
 class RecorderSettings(_Model):
@@ -95,11 +147,22 @@ class RecorderSettings(_Model):
     port: int = Field(default=8080, ge=0, le=65535)
     """Port the HTTP API listens on."""
 
-    customer_id: str
-    """Basic-auth user name every API request must carry (the protocol's Customer ID)."""
+    customer_id: str | None = None
+    """Basic-auth user name of the credential that may use every app id (the protocol's
+    Customer ID); optional when ``credentials`` names every tenant's own."""
 
-    customer_secret: SecretStr
-    """Basic-auth password (the protocol's Customer Secret)."""
+    customer_secret: SecretStr | None = None
+    """Basic-auth password of that credential (the protocol's Customer Secret)."""
+
+    credentials: list[Credential] = Field(default_factory=list)
+    """More credentials, each for some app ids only (per-tenant credentials)."""
+
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest request body accepted; a larger one gets 413 before it is read (and only
+    after the credentials were checked: an unauthenticated body is never read)."""
+
+    egress: EgressSettings = Field(default_factory=EgressSettings)
+    """Non-public networks and hosts the recorder may send tenants' data to."""
 
     apps: dict[str, AppSettings]
     """App id -> channel server. Requests for other app ids get 400 ``invalid appid``."""
@@ -156,6 +219,19 @@ class RecorderSettings(_Model):
     """Base URL of any replica, ``{replica}`` standing for its id, e.g.
     ``http://{replica}.cloudrec-recorder-headless:8080`` (StatefulSet pods)."""
 
+    @model_validator(mode="after")
+    def _credentials_usable(self) -> RecorderSettings:
+        if (self.customer_id is None) != (self.customer_secret is None):
+            raise ValueError("customerId and customerSecret go together")
+        if self.customer_secret is not None and not self.customer_secret.get_secret_value():
+            raise ValueError("customerSecret must not be empty")
+        if self.customer_id is None and not self.credentials:
+            raise ValueError("give customerId and customerSecret, or credentials")
+        ids = [c.customer_id for c in self.credentials] + [self.customer_id or ""]
+        if len(set(ids)) != len(ids):
+            raise ValueError("credentials: every customerId must be different")
+        return self
+
     def peer_url(self, replica: str) -> str | None:
         """Where replica ``replica`` answers, or None when this process cannot tell."""
         if replica in self.peers:
@@ -188,6 +264,20 @@ def _env_key(part: str) -> str:
     return part.lower() if part.isupper() or part.replace("_", "").isupper() else part
 
 
+class SettingsError(ValueError):
+    """An invalid configuration; the message names fields and places, never a value."""
+
+
+def _env_value(name: str, raw: str) -> Any:
+    """A collection (``[...]``, ``{...}``) parsed as YAML; anything else stays a string."""
+    if not raw.lstrip().startswith(("[", "{")):
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise SettingsError(f"{name}: not a valid YAML list or mapping") from None
+
+
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """The nested mapping that ``CLOUDREC_RECORDER_*`` variables describe."""
     tree: dict[str, Any] = {}
@@ -196,8 +286,45 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         path = [_env_key(p) for p in name[len(ENV_PREFIX) :].split("__") if p]
         if path:
-            _set_path(tree, path, yaml.safe_load(raw) if raw else raw)
+            _set_path(tree, path, _env_value(name, raw))
     return tree
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def describe_errors(error: ValidationError) -> str:
+    """``field: message`` lines of a validation error, without the offending values.
+
+    Pydantic's own text quotes each input (``input_value=...``): a secret given where a
+    number or a string of another shape was expected would be printed.
+    """
+    lines = [
+        f"{_location(tuple(e['loc']))}: {e['msg'] if e['type'] != 'value_error' else _plain(e)}"
+        for e in error.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return "; ".join(lines)
+
+
+def _plain(error: Any) -> str:
+    """A custom validator's message (ours never quote values) without pydantic's prefix."""
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text())  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise SettingsError(f"{path}: not valid YAML{where}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: the top level must be a mapping")
+    return loaded or {}
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,14 +346,18 @@ def _norm(key: str) -> str:
 def load_settings(
     path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> RecorderSettings:
-    """Read the file (if any) and overlay the environment; raises ``ValueError`` when invalid."""
+    """Read the file (if any) and overlay the environment.
+
+    Raises :class:`SettingsError` (a ``ValueError``) when invalid: its message names each
+    wrong field and never quotes a value (secrets stay out of logs and terminals).
+    """
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path is None and environ.get(ENV_PREFIX + "CONFIG"):
         path = Path(environ[ENV_PREFIX + "CONFIG"])
     if path is not None:
-        loaded = yaml.safe_load(path.read_text())  # JSON is YAML too
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ValueError(f"{path}: the top level must be a mapping")
-        data = loaded or {}
-    return RecorderSettings.model_validate(_merge(data, env_overrides(environ)))
+        data = _read_file(path)
+    try:
+        return RecorderSettings.model_validate(_merge(data, env_overrides(environ)))
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiobotocore.config import AioConfig
 
+from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.storage.errors import FailureKind, failure_kind
 from cloudrec_recorder.storage.files import object_key
 from cloudrec_recorder.storage.policy import UploadPolicy
@@ -58,17 +59,23 @@ log = logging.getLogger(__name__)
 class ObjectStore:
     """The S3 calls of one recording's uploads, on a client shared through the pool."""
 
-    def __init__(self, target: StorageTarget, policy: UploadPolicy) -> None:
+    def __init__(
+        self, target: StorageTarget, policy: UploadPolicy, *, egress: EgressGuard | None = None
+    ) -> None:
         self.target = target
         self.policy = policy
         self.object_params = target.object_params()
         """Server-side encryption and tags of every object (``extensionParams``)."""
+        self.egress = egress
+        """Checks the address of every connection the client makes (its socket factory)."""
         self._client: S3Client | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         """Take a client from the pool; ``stack`` gives it back when it closes."""
         p, target = self.policy, self.target
+        factory = self.egress.socket_factory_for_url(target.endpoint) if self.egress else None
         config = AioConfig(
+            connector_args={"socket_factory": factory} if factory else None,
             connect_timeout=p.connect_timeout,
             read_timeout=p.read_timeout,
             retries={"total_max_attempts": 1},
@@ -89,6 +96,7 @@ class ObjectStore:
             p.connect_timeout,
             p.read_timeout,
             credential_digest(access, secret, session_token),
+            id(self.egress),
         )
         self._client = await _S3_CLIENTS.acquire(
             key,

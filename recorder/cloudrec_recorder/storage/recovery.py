@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.storage.backup import TARGET_FILE, BackupStore
 from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.files import is_output_name, is_playlist
@@ -69,6 +70,7 @@ async def recover(
     policy: UploadPolicy | None = None,
     within: float = 60.0,
     backup_bucket: BackupBucket | None = None,
+    egress: EgressGuard | None = None,
 ) -> list[Recovered]:
     """Deliver what earlier runs left undelivered; one :class:`Recovered` per recording.
 
@@ -110,6 +112,7 @@ async def recover(
             policy=policy,
             sealing_key=sealing_key,
             backup_bucket=backup_bucket,
+            egress=egress,
         )
         await uploader.start()
         await uploader.abort_unfinished_uploads()

@@ -50,6 +50,7 @@ from typing import Literal
 
 from cryptography.fernet import Fernet
 
+from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.storage.backup import TARGET_FILE, BackupStore, write_atomically
 from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.backup_copies import BackupCopies
@@ -108,13 +109,16 @@ class Uploader:
         policy: UploadPolicy | None = None,
         sealing_key: Fernet | None = None,
         backup_bucket: BackupBucket | None = None,
+        egress: EgressGuard | None = None,
     ) -> None:
+        """``egress`` checks every connection's address (the recorder always passes one;
+        None: the endpoint is the caller's own, as in storage tests and benchmarks)."""
         self.target = storage
         self.spool_dir = spool_dir
         self.recording = spool_dir.name
         self.policy = policy or UploadPolicy()
         self._fernet = sealing_key
-        self.store = ObjectStore(storage, self.policy)
+        self.store = ObjectStore(storage, self.policy, egress=egress)
         self.ledger = UploadLedger()
         self.journal = UploadJournal(spool_dir)
         self.copies = BackupCopies(

@@ -159,7 +159,7 @@ async def test_update_layout_exists_only_for_mix(client: httpx.AsyncClient) -> N
 async def test_the_served_openapi_lists_every_protocol_route_and_no_422(
     client: httpx.AsyncClient,
 ) -> None:
-    document = (await client.get("/openapi.json")).json()
+    document = (await client.get("/openapi.json", headers=AUTH)).json()
     paths = document["paths"]
     for suffix in ("acquire", "start", "query", "update", "updateLayout", "stop"):
         assert any(p.endswith("/" + suffix) for p in paths), suffix

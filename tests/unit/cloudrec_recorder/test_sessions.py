@@ -196,3 +196,19 @@ def test_a_draining_registry_takes_no_new_acquire(registry: SessionRegistry[str]
 
 def test_replica_names_may_be_pod_names() -> None:
     assert replica_of(new_resource_id("cloudrec-recorder-3")) == "cloudrec-recorder-3"
+
+
+def test_an_app_at_its_quota_gets_406_naming_it_while_other_apps_still_acquire(
+    clock: Clock,
+) -> None:
+    registry: SessionRegistry[str] = SessionRegistry(max_active=8, clock=clock)
+    first = registry.acquire("a", "room", "1", app_limit=2)
+    registry.register(registry.claim(first.resource_id, "a", "room", "1"), "mix", "rec")
+    registry.acquire("a", "room", "2", app_limit=2)  # pending: counts too
+    with pytest.raises(errors.ApiError) as refused:
+        registry.acquire("a", "room", "3", app_limit=2)
+    assert code_of(refused) == (400, 406)
+    assert "app a may have at most 2" in refused.value.reason
+    registry.acquire("b", "room", "1", app_limit=2)
+    clock.now += 301.0  # the pending id expired: its slot is free again
+    registry.acquire("a", "room", "3", app_limit=2)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from cloudrec_recorder.settings import load_settings
+from cloudrec_recorder.settings import SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -15,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 def test_the_sample_config_is_valid() -> None:
     settings = load_settings(REPO / "recorder" / "sample-config.yaml", environ={})
     assert settings.apps
-    assert settings.customer_secret.get_secret_value()
+    assert settings.customer_secret is not None and settings.customer_secret.get_secret_value()
 
 
 def test_environment_overrides_the_file_and_reaches_nested_fields(tmp_path: Path) -> None:
@@ -54,7 +53,7 @@ def test_secrets_do_not_show_in_the_settings_repr(tmp_path: Path) -> None:
 def test_an_unknown_field_is_refused_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("customerId: me\ncustomerSecret: s\napps: {}\nmaxConcurent: 3\n")
-    with pytest.raises(ValidationError, match="maxConcurent"):
+    with pytest.raises(SettingsError, match="maxConcurent"):
         load_settings(path, environ={})
 
 
@@ -71,3 +70,88 @@ def test_per_app_callbacks_win_over_the_global_ones(tmp_path: Path) -> None:
     settings = load_settings(path, environ={})
     assert [str(u) for u in settings.callbacks_for("a").urls] == ["http://127.0.0.1:1/global"]
     assert [str(u) for u in settings.callbacks_for("b").urls] == ["http://127.0.0.1:1/b"]
+
+
+SECRET_DIGITS = "8675309123"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        # a numeric secret is a string, not a number that fails validation (and is echoed)
+        {"CLOUDREC_RECORDER_PORT": SECRET_DIGITS},
+        {"CLOUDREC_RECORDER_APPS": f"{{a: {{janus: {{httpUrl: {SECRET_DIGITS}}}}}}}"},
+        {"CLOUDREC_RECORDER_CREDENTIALS": f"[{{customerId: t, customerSecret: {SECRET_DIGITS}}}]"},
+        {"CLOUDREC_RECORDER_CREDENTIALS": f"[{{customerId: t, customerSecret: '{SECRET_DIGITS}"},
+        {"CLOUDREC_RECORDER_EGRESS__ALLOW_CIDRS": f"[{SECRET_DIGITS}.1]"},
+    ],
+    ids=["number field", "url field", "missing field", "broken yaml", "network field"],
+)
+def test_a_settings_error_names_the_field_and_never_the_value(environ: dict[str, str]) -> None:
+    base = {
+        "CLOUDREC_RECORDER_CUSTOMER_ID": "me",
+        "CLOUDREC_RECORDER_CUSTOMER_SECRET": "s",
+        "CLOUDREC_RECORDER_APPS": "{}",
+    }
+    with pytest.raises(SettingsError) as refused:
+        load_settings(None, environ=base | environ)
+    assert SECRET_DIGITS not in str(refused.value)
+    name = next(iter(environ)).removeprefix("CLOUDREC_RECORDER_").split("__")[0].lower()
+    assert name.replace("_", "") in str(refused.value).lower().replace("_", "")
+
+
+def test_a_secret_of_digits_from_the_environment_stays_the_string_it_is() -> None:
+    settings = load_settings(
+        None,
+        environ={
+            "CLOUDREC_RECORDER_CUSTOMER_ID": "me",
+            "CLOUDREC_RECORDER_CUSTOMER_SECRET": SECRET_DIGITS,
+            "CLOUDREC_RECORDER_APPS": "{}",
+        },
+    )
+    assert settings.customer_secret is not None
+    assert settings.customer_secret.get_secret_value() == SECRET_DIGITS
+
+
+def test_a_broken_settings_file_is_reported_by_place_not_by_content(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"customerId: me\ncustomerSecret: '{SECRET_DIGITS}\napps: {{}}\n")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(path, environ={})
+    assert SECRET_DIGITS not in str(refused.value)
+    assert "line" in str(refused.value)
+
+
+def test_per_app_credentials_and_quotas_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "credentials: [{customerId: a, customerSecret: sa, appIds: [appA]}]\n"
+        "apps: {appA: {janus: {httpUrl: 'http://127.0.0.1:1/janus'},"
+        " maxConcurrentRecordings: 2, acquiresPerMinute: 30}}\n"
+        "egress: {allowCidrs: [10.20.0.0/16], allowHosts: [minio.storage.svc]}\n"
+    )
+    settings = load_settings(path, environ={})
+    assert settings.customer_id is None
+    assert settings.credentials[0].app_ids == ["appA"]
+    assert settings.apps["appA"].max_concurrent_recordings == 2
+    assert settings.max_request_body_bytes == 1024 * 1024
+    assert [str(n) for n in settings.egress.allow_cidrs] == ["10.20.0.0/16"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("apps: {}\n", "give customerId and customerSecret, or credentials"),
+        ("customerId: me\napps: {}\n", "customerId and customerSecret go together"),
+        (
+            "customerId: a\ncustomerSecret: s\napps: {}\n"
+            "credentials: [{customerId: a, customerSecret: t, appIds: [x]}]\n",
+            "every customerId must be different",
+        ),
+    ],
+)
+def test_credentials_that_cannot_work_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(path, environ={})
