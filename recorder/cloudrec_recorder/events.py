@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import httpx
 
-from cloudrec_protocol.codes import SdkErrorCode
+from cloudrec_protocol.codes import ErrorCode, SdkErrorCode
 from cloudrec_protocol.events import (
     CLOUD_RECORDING_PRODUCT_ID,
     SERVICE_TYPES,
@@ -286,6 +286,15 @@ class RecordingEvents:
         """Event 1; ``code`` is the module's own code (e.g. :class:`UploaderErrorCode`)."""
         self.emit(
             ErrorDetails(module=module, error_level=level, error_code=code, error_msg=message)
+        )
+
+    def participant_refused(self, shown_id: str) -> None:
+        """Event 1 (recorder module, minor level: not fatal): a participant is not recorded."""
+        self.error(
+            ErrorModule.RECORDER,
+            ErrorCode.INVALID_PARAMETER,
+            f"participant {shown_id} is not a uid (1..4294967295): not recorded",
+            ErrorLevel.MINOR,
         )
 
     def warning(self, module: ErrorModule, code: int) -> None:

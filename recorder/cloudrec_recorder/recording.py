@@ -63,6 +63,7 @@ from cloudrec_recorder.egress import EgressGuard, EgressRefusedError
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
+from cloudrec_recorder.participants import is_recordable, shown
 from cloudrec_recorder.ports import RecordMode, StopOutcome
 from cloudrec_recorder.restart import write_metadata
 from cloudrec_recorder.sessions import Resource
@@ -88,6 +89,8 @@ STOPPED = RecordingStatus.STOPPED
 EXITED = RecordingStatus.EXITED
 ABNORMAL = RecordingStatus.EXITED_ABNORMALLY
 
+MAX_REFUSED_REPORTED = 64
+"""Refused participant ids reported per recording (later ones are ignored silently)."""
 
 RESYNC_MIN_SECONDS = 2.0
 RESYNC_MAX_SECONDS = 10.0
@@ -198,6 +201,7 @@ class ChannelRecording:
         self._readers: dict[str, list[asyncio.Task[None]]] = {}
         self._feeds: dict[str, SubscribedFeed] = {}
         self._joined_order: list[str] = []
+        self._refused: set[str] = set()
         self._first_frame_ms: int | None = None
         self._idle_since: float | None = time.monotonic()
         self._leaving: asyncio.Task[StopOutcome] | None = None
@@ -318,6 +322,9 @@ class ChannelRecording:
 
     async def _follow(self) -> None:
         async for event in self.channel.events():
+            if isinstance(event, PublisherJoined | PublisherUpdated | PublisherLeft):
+                if not self._recordable(event.uid):
+                    continue
             if isinstance(event, PublisherJoined | PublisherUpdated):
                 await self._subscribe(event.uid)
             elif isinstance(event, PublisherLeft):
@@ -329,6 +336,16 @@ class ChannelRecording:
                 if self._leaving is None:
                     self._leaving = asyncio.create_task(self._leave(LeaveCode.INIT, abnormal=True))
                 return
+
+    def _recordable(self, uid: str) -> bool:
+        """False for a participant id outside the uid grammar (reported once, then ignored)."""
+        if is_recordable(uid):
+            return True
+        if uid not in self._refused and len(self._refused) < MAX_REFUSED_REPORTED:
+            self._refused.add(uid)
+            log.warning("Participant not recorded sid=%s id=%s: not a uid", self.sid, shown(uid))
+            self.events.participant_refused(shown(uid))
+        return False
 
     def _note_presence(self, event: ParticipantsChanged) -> None:
         present = (

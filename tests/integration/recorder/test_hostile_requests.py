@@ -1,0 +1,328 @@
+"""Any pod and any tenant against the real recorder process (issue 12, items 4, 5 and 15).
+
+One recorder process for the module, configured as a shared cluster's would be: the
+administrator's credential (every app id), a tenant credential for app ``otherapp`` only,
+quotas on ``otherapp``, a peer replica ``rz`` (a capturing HTTP server stands in for it), and
+only the test's own versitygw allowed among non-public storage addresses. Each attack is a
+helper that asserts the refusal; each runs in a test of its own, and all of them run again
+while another tenant's live recording goes on, whose HLS in the bucket must have no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.recorder import (
+    APP_ID,
+    CallbackSink,
+    RecorderProcess,
+    _serve_sink,
+    start_recorder,
+)
+from tests.fixtures.storage import new_bucket
+from tests.integration.recorder.checks import (
+    close_to,
+    download,
+    mix_request,
+    start_recording,
+    stop_recording,
+)
+from tests.media_files import decode_video
+
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.publisher import color_for
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_recorder.sessions import new_resource_id
+
+pytestmark = [pytest.mark.media, pytest.mark.timeout(240)]
+
+OTHER_APP = "otherapp"
+TENANT = "tenant-other"
+RECORDER_UID = "900001"
+CAP = 1024 * 1024
+
+
+@dataclass
+class Guarded:
+    recorder: RecorderProcess
+    tenant_secret: str
+    peer: CallbackSink
+    """Stands in for replica ``rz``: keeps every request forwarded to it."""
+
+    @property
+    def port(self) -> int:
+        return int(self.recorder.base_url.rsplit(":", 1)[1])
+
+    def tenant_auth(self) -> httpx.BasicAuth:
+        return httpx.BasicAuth(TENANT, self.tenant_secret)
+
+    def url(self, app: str, path: str) -> str:
+        return f"{self.recorder.base_url}/v1/apps/{app}/cloud_recording/{path}"
+
+
+@pytest.fixture(scope="module")
+def guarded(
+    tmp_path_factory: pytest.TempPathFactory,
+    janus: Janus,
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+) -> Iterator[Guarded]:
+    peer = CallbackSink(secret="unused")
+    peer_server = _serve_sink(peer)
+    tenant_secret = secrets.token_urlsafe(18)
+    janus_app = {"janus": {"httpUrl": janus.http_url}}
+    running = start_recorder(
+        tmp_path_factory.mktemp("guarded"),
+        janus,
+        callback_sink,
+        s3_server,
+        new_bucket(s3_server),
+        apps={
+            APP_ID: janus_app,
+            OTHER_APP: janus_app | {"maxConcurrentRecordings": 1, "acquiresPerMinute": 3},
+        },
+        credentials=[
+            {"customerId": TENANT, "customerSecret": tenant_secret, "appIds": [OTHER_APP]}
+        ],
+        peers={"rz": peer.url.removesuffix("/callbacks")},
+        maxConcurrentRecordings=8,
+    )
+    try:
+        yield Guarded(running, tenant_secret, peer)
+    finally:
+        running.process.stop()
+        peer_server.shutdown()
+        peer_server.server_close()
+
+
+async def raw_exchange(port: int, head: bytes, body: bytes = b"") -> tuple[int, dict[str, str]]:
+    """Send a request head (and maybe part of a body); read the answer's status and JSON.
+
+    The answer must come although the announced body never arrives in full: a server
+    that waited for the body before deciding would never answer (the wait fails the test).
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 15)
+        headers: dict[str, str] = {}
+        while (line := await asyncio.wait_for(reader.readline(), 15)) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        payload = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 15)
+        return int(status_line.split()[1]), json.loads(payload)
+    finally:
+        writer.close()
+
+
+def request_head(path: str, *headers: str) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: recorder", "Content-Type: application/json"]
+    return ("\r\n".join([*lines, *headers]) + "\r\n\r\n").encode()
+
+
+def basic(user: str, password: str) -> str:
+    return "Authorization: Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+# ------------------------------------------------------------------ the attacks
+
+
+async def unauthenticated_huge_body(g: Guarded) -> None:
+    path = f"/v1/apps/{APP_ID}/cloud_recording/acquire"
+    status, body = await raw_exchange(g.port, request_head(path, "Content-Length: 33554432"))
+    assert (status, body) == (401, {"message": "Unauthorized"})
+
+
+async def authenticated_body_over_the_cap(g: Guarded) -> None:
+    path = f"/v1/apps/{APP_ID}/cloud_recording/acquire"
+    auth = basic(g.recorder.customer_id, g.recorder.customer_secret)
+    declared = request_head(path, auth, f"Content-Length: {2 * CAP}")
+    assert await raw_exchange(g.port, declared) == (
+        413,
+        {"message": f"Request body too large: at most {CAP} bytes"},
+    )
+    chunk = b"x" * (CAP + 10)
+    chunked = request_head(path, auth, "Transfer-Encoding: chunked")
+    first_chunk = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    assert await raw_exchange(g.port, chunked, first_chunk) == (
+        413,
+        {"message": f"Request body too large: at most {CAP} bytes"},
+    )
+
+
+async def unauthenticated_request_for_a_peers_resource_id(g: Guarded) -> None:
+    rid = new_resource_id("rz")
+    stop = g.url(APP_ID, f"resourceid/{rid}/sid/{'0' * 32}/mode/mix/stop")
+    body = {"cname": "room", "uid": "1", "clientRequest": {}}
+    before = len(g.peer.notifications)
+    async with httpx.AsyncClient(timeout=30) as anonymous:
+        refused = await anonymous.post(stop, json=body)
+        assert (refused.status_code, refused.json()) == (401, {"message": "Unauthorized"})
+        wrong_app = await anonymous.post(stop, json=body, auth=g.tenant_auth())
+        assert wrong_app.status_code == 401
+        assert wrong_app.json()["message"].endswith("not valid for this app id")
+    assert len(g.peer.notifications) == before, "an unauthenticated request was forwarded"
+
+
+async def internal_storage_endpoints(g: Guarded, s3: S3Server) -> None:
+    recorder_port = g.port
+    s3_port = s3.endpoint.rsplit(":", 1)[1]
+    cases = {
+        "http://169.254.169.254": "169.254.169.254 is a cloud metadata address",
+        "http://2852039166": "2852039166 is a cloud metadata address",
+        "http://0xa9fea9fe": "0xa9fea9fe is a cloud metadata address",
+        "http://0251.0376.0251.0376": "is a cloud metadata address (169.254.169.254)",
+        "http://[fd00:ec2::254]": "fd00:ec2::254 is a cloud metadata address",
+        "http://[::ffff:169.254.169.254]": "a cloud metadata address (inside an IPv6 address)",
+        f"http://127.0.0.1:{recorder_port}": "127.0.0.1 is a loopback address",
+        f"http://127.0.0.2:{s3_port}": "127.0.0.2 is a loopback address",
+        f"http://localhost:{s3_port}": "host localhost resolves to",
+        "http://10.0.0.7:9200": "10.0.0.7 is a private address",
+    }
+    async with g.recorder.client() as client:
+        acquired = await client.post(
+            g.recorder.url("acquire"), json={"cname": "egress", "uid": RECORDER_UID}
+        )
+        rid = acquired.json()["resourceId"]
+        for endpoint, reason in cases.items():
+            storage = g.recorder.storage_config() | {"extensionParams": {"endpoint": endpoint}}
+            started = await client.post(
+                g.recorder.url(f"resourceid/{rid}/mode/mix/start"),
+                json={
+                    "cname": "egress",
+                    "uid": RECORDER_UID,
+                    "clientRequest": mix_request(g.recorder) | {"storageConfig": storage},
+                },
+            )
+            assert started.status_code == 400, (endpoint, started.text)
+            answer = started.json()
+            assert answer["code"] == 2, (endpoint, answer)
+            assert answer["reason"].startswith("storageConfig.extensionParams.endpoint: ")
+            assert reason in answer["reason"], (endpoint, answer["reason"])
+            assert "egress.allowCidrs" in answer["reason"]
+
+
+async def unprotected_documents(g: Guarded) -> None:
+    admin = g.recorder.auth
+    async with httpx.AsyncClient(base_url=g.recorder.base_url, timeout=30) as client:
+        for path in ("/metrics", "/docs", "/openapi.json"):
+            anonymous = await client.get(path)
+            assert (anonymous.status_code, anonymous.json()) == (401, {"message": "Unauthorized"})
+            assert (await client.get(path, auth=admin)).status_code == 200, path
+        tenant = await client.get("/metrics", auth=g.tenant_auth())
+        assert tenant.status_code == 403
+        assert (await client.get("/openapi.json", auth=g.tenant_auth())).status_code == 200
+
+
+# ------------------------------------------------------------------ one test per attack
+
+
+async def test_an_unauthenticated_32_mib_body_is_answered_401_before_it_is_read(
+    guarded: Guarded,
+) -> None:
+    await unauthenticated_huge_body(guarded)
+
+
+async def test_an_authenticated_body_over_the_cap_is_refused_413_before_it_is_read(
+    guarded: Guarded,
+) -> None:
+    await authenticated_body_over_the_cap(guarded)
+
+
+async def test_an_unauthenticated_request_is_never_forwarded_to_a_peer_replica(
+    guarded: Guarded,
+) -> None:
+    await unauthenticated_request_for_a_peers_resource_id(guarded)
+    async with guarded.recorder.client() as admin:  # the same request, authenticated
+        rid = new_resource_id("rz")
+        forwarded = await admin.post(
+            guarded.url(APP_ID, f"resourceid/{rid}/sid/{'0' * 32}/mode/mix/stop"),
+            json={"cname": "room", "uid": "1", "clientRequest": {}},
+        )
+    assert forwarded.status_code == 200 and forwarded.json() == {"ok": True}
+    assert guarded.peer.notifications[-1].body["cname"] == "room"
+
+
+async def test_storage_on_metadata_loopback_or_private_addresses_is_refused_with_code_2(
+    guarded: Guarded, s3_server: S3Server
+) -> None:
+    await internal_storage_endpoints(guarded, s3_server)
+
+
+async def test_docs_openapi_and_metrics_need_credentials_and_metrics_the_administrators(
+    guarded: Guarded,
+) -> None:
+    await unprotected_documents(guarded)
+
+
+async def test_a_tenant_credential_acts_on_its_own_app_only_within_its_quotas(
+    guarded: Guarded,
+) -> None:
+    acquire = {"cname": "quota", "uid": RECORDER_UID}
+    async with httpx.AsyncClient(timeout=30, auth=guarded.tenant_auth()) as tenant:
+        first = await tenant.post(guarded.url(OTHER_APP, "acquire"), json=acquire)
+        assert first.status_code == 200, first.text
+        elsewhere = await tenant.post(guarded.url(APP_ID, "acquire"), json=acquire)
+        assert elsewhere.status_code == 401
+        assert elsewhere.json()["message"].endswith("not valid for this app id")
+        over = [await tenant.post(guarded.url(OTHER_APP, "acquire"), json=acquire) for _ in "ab"]
+        for answer in over:
+            assert (answer.status_code, answer.json()["code"]) == (400, 406), answer.text
+            assert f"app {OTHER_APP} may have at most 1" in answer.json()["reason"]
+        async with guarded.recorder.client() as admin:  # the other tenants are unaffected
+            theirs = await admin.post(guarded.url(APP_ID, "acquire"), json=acquire)
+            assert theirs.status_code == 200, theirs.text
+        limited = await tenant.post(guarded.url(OTHER_APP, "acquire"), json=acquire)
+        assert (limited.status_code, limited.json()) == (
+            429,
+            {"message": "API rate limit exceeded"},
+        )
+
+
+# ------------------------------------------------------------------ under attack
+
+
+async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
+    guarded: Guarded, s3_server: S3Server, room: str, publish: PublishFactory, tmp_path: Path
+) -> None:
+    recorder = guarded.recorder
+    config = {
+        "channelType": 0,
+        "streamTypes": 2,
+        "maxIdleTime": 30,
+        "transcodingConfig": {"width": 320, "height": 240, "fps": 15, "bitrate": 300},
+    }
+    async with recorder.client() as client, publish(room, "1001", width=160, height=120):
+        rec = await start_recording(client, recorder, room, RECORDER_UID, config)
+        await asyncio.sleep(3)
+        for _ in range(3):
+            await asyncio.gather(
+                unauthenticated_huge_body(guarded),
+                authenticated_body_over_the_cap(guarded),
+                unauthenticated_request_for_a_peers_resource_id(guarded),
+                internal_storage_endpoints(guarded, s3_server),
+                unprotected_documents(guarded),
+            )
+        await asyncio.sleep(3)
+        stopped = await stop_recording(client, recorder, rec)
+    [playlist] = download(recorder, [stopped["serverResponse"]["fileList"]], tmp_path)
+    text = playlist.read_text()
+    assert "#EXT-X-ENDLIST" in text and "#EXT-X-DISCONTINUITY" not in text
+    times = [t for t, _ in decode_video(playlist).frames]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert times and max(gaps) < 0.25, f"largest gap between frames: {max(gaps):.2f} s"
+    assert times[-1] - times[0] > 5.0
+    last = decode_video(playlist).frames[-1][1]
+    median = np.median(last.reshape(-1, 3), axis=0)
+    assert close_to((int(median[0]), int(median[1]), int(median[2])), color_for(0))
