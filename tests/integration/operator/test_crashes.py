@@ -22,7 +22,7 @@ run = asyncio.to_thread
 
 
 def active(recorder: RecorderProcess) -> int:
-    text = httpx.get(f"{recorder.base_url}/metrics", timeout=10).text
+    text = httpx.get(f"{recorder.base_url}/metrics", auth=recorder.auth, timeout=10).text
     match = re.search(r"^cloudrec_recordings_active (\S+)$", text, re.MULTILINE)
     return int(float(match.group(1))) if match else 0
 

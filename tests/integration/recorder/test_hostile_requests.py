@@ -291,6 +291,35 @@ async def test_a_tenant_credential_acts_on_its_own_app_only_within_its_quotas(
         )
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "reason"),
+    [
+        (16, 129600, "width and height must be at most 1920 and 1920, got 16x129600"),
+        (361, 640, "width and height must be even and at least 2, got 361x640"),
+    ],
+)
+async def test_a_canvas_the_encoder_cannot_take_is_refused_with_code_2_before_recording(
+    guarded: Guarded, width: int, height: int, reason: str
+) -> None:
+    canvas = {"width": width, "height": height, "fps": 15, "bitrate": 300}
+    async with guarded.recorder.client() as client:
+        acquired = await client.post(
+            guarded.recorder.url("acquire"), json={"cname": "canvas", "uid": RECORDER_UID}
+        )
+        rid = acquired.json()["resourceId"]
+        started = await client.post(
+            guarded.recorder.url(f"resourceid/{rid}/mode/mix/start"),
+            json={
+                "cname": "canvas",
+                "uid": RECORDER_UID,
+                "clientRequest": mix_request(guarded.recorder, transcodingConfig=canvas),
+            },
+        )
+    assert started.status_code == 400, started.text
+    assert started.json()["code"] == 2
+    assert started.json()["reason"] == f"recordingConfig.transcodingConfig: {reason}"
+
+
 # ------------------------------------------------------------------ under attack
 
 
