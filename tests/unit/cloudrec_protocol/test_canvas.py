@@ -29,4 +29,3 @@ def test_a_canvas_is_accepted_only_when_the_encoder_can_take_it(
     width: int, height: int, problem: str | None
 ) -> None:
     assert canvas_problem(width, height) == problem
-
