@@ -7,6 +7,10 @@ replica unchanged (method, path, query, body, ``Authorization``) and its answer 
 as is. A forwarded request carries ``X-Cloudrec-Forwarded-By`` and is never forwarded again.
 When the owner cannot be reached the answer is the protocol's 404 / ``failed to find worker``
 (the owner is gone; the operator's restart policy takes over).
+
+Only requests that :class:`~cloudrec_recorder.edge.Edge` admitted get here: authenticated for
+the path's app id, with a body under ``maxRequestBodyBytes``. The owner checks the forwarded
+``Authorization`` again.
 """
 
 from __future__ import annotations
