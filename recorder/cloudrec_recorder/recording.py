@@ -341,10 +341,11 @@ class ChannelRecording:
         """False for a participant id outside the uid grammar (reported once, then ignored)."""
         if is_recordable(uid):
             return True
-        if uid not in self._refused and len(self._refused) < MAX_REFUSED_REPORTED:
-            self._refused.add(uid)
-            log.warning("Participant not recorded sid=%s id=%s: not a uid", self.sid, shown(uid))
-            self.events.participant_refused(shown(uid))
+        text = shown(uid)  # bounded: the raw id may be of any length
+        if text not in self._refused and len(self._refused) < MAX_REFUSED_REPORTED:
+            self._refused.add(text)
+            log.warning("Participant not recorded sid=%s id=%s: not a uid", self.sid, text)
+            self.events.participant_refused(text)
         return False
 
     def _note_presence(self, event: ParticipantsChanged) -> None:
