@@ -63,7 +63,7 @@ async def test_hostile_participant_ids_are_not_recorded_and_a_normal_publisher_h
     assert text.count("#EXT-X-ENDLIST") == 1 and "#EXT-X-DISCONTINUITY" not in text
     frames = decode_video(playlist).frames
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(frames)]
-    assert max(gaps) < 0.25, f"largest gap between frames: {max(gaps):.2f} s"
+    assert max(gaps) < 0.5, f"largest gap between frames: {max(gaps):.2f} s"
     assert close_to(colour_at(frames[-1][1], 20, 20), color_for(0))
     reports = [
         n.payload["details"]["errorMsg"]

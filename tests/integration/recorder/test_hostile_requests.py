@@ -351,7 +351,7 @@ async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
     assert "#EXT-X-ENDLIST" in text and "#EXT-X-DISCONTINUITY" not in text
     times = [t for t, _ in decode_video(playlist).frames]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert times and max(gaps) < 0.25, f"largest gap between frames: {max(gaps):.2f} s"
+    assert times and max(gaps) < 0.5, f"largest gap between frames: {max(gaps):.2f} s"
     assert times[-1] - times[0] > 5.0
     last = decode_video(playlist).frames[-1][1]
     median = np.median(last.reshape(-1, 3), axis=0)
