@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from prometheus_client import start_http_server
 from pydantic import ValidationError
 
 from cloudrec_recorder.app import create_app
@@ -88,7 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     settings.backup_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(warm_up())
     server = build_server(settings)
-    server.run()
+    metrics = None
+    if settings.metrics_port is not None:
+        # A separate listener with /metrics only and no credentials (for a Prometheus that a
+        # NetworkPolicy lets in); prometheus_client serves it from a thread of its own.
+        metrics, _ = start_http_server(
+            settings.metrics_port,
+            addr=settings.host,
+            registry=server.recorder_state.metrics.registry,
+        )
+    try:
+        server.run()
+    finally:
+        if metrics is not None:
+            metrics.shutdown()
     return 0
 
 

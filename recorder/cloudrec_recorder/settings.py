@@ -161,6 +161,11 @@ class RecorderSettings(_Model):
     """Largest request body accepted; a larger one gets 413 before it is read (and only
     after the credentials were checked: an unauthenticated body is never read)."""
 
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """When set, Prometheus metrics are also served on this port, on ``host``, without
+    credentials (and nothing else is). Unset: only ``/metrics`` on the API port, which needs
+    the credential of every app id. Restrict who reaches this port (NetworkPolicy)."""
+
     egress: EgressSettings = Field(default_factory=EgressSettings)
     """Non-public networks and hosts the recorder may send tenants' data to."""
 

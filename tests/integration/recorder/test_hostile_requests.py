@@ -41,6 +41,7 @@ from tests.integration.recorder.checks import (
 from tests.media_files import decode_video
 
 from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import free_port
 from cloudrec_devenv.publisher import color_for
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.sessions import new_resource_id
@@ -97,6 +98,7 @@ def guarded(
         ],
         peers={"rz": peer.url.removesuffix("/callbacks")},
         maxConcurrentRecordings=8,
+        metricsPort=free_port(),
     )
     try:
         yield Guarded(running, tenant_secret, peer)
@@ -227,6 +229,19 @@ async def unprotected_documents(g: Guarded) -> None:
 
 
 # ------------------------------------------------------------------ one test per attack
+
+
+async def test_the_separate_metrics_port_serves_metrics_only_and_without_credentials(
+    guarded: Guarded,
+) -> None:
+    port = guarded.recorder.settings["metricsPort"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        scraped = await client.get("/metrics")
+        assert scraped.status_code == 200
+        assert "cloudrec_recordings_active" in scraped.text
+        assert guarded.recorder.customer_secret not in scraped.text
+        acquire = await client.post(f"/v1/apps/{APP_ID}/cloud_recording/acquire", json={})
+        assert "resourceId" not in acquire.text
 
 
 async def test_an_unauthenticated_32_mib_body_is_answered_401_before_it_is_read(
