@@ -29,7 +29,7 @@ from cloudrec_recorder.settings import EgressSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EgressGuard", "EgressRefusedError", "SocketFactory"]
+__all__ = ["EgressGuard", "EgressRefusedError", "SocketFactory", "refusal_in"]
 
 SocketFactory = Callable[[tuple[Any, ...]], socket.socket]
 """aiohttp's ``socket_factory``: ``(family, type, proto, canonname, sockaddr) -> socket``."""
@@ -42,6 +42,18 @@ ALLOW_HINT = (
 
 class EgressRefusedError(OSError):
     """The recorder must not connect there; ``str()`` names the field, address and reason."""
+
+
+def refusal_in(error: BaseException) -> EgressRefusedError | None:
+    """The guard's refusal behind a client library's connection error, if that is the cause."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, EgressRefusedError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _address_of(sockaddr_host: str) -> IPAddress:
@@ -100,8 +112,10 @@ class EgressGuard:
             reason = policy.refusal(address)
             if reason is not None:
                 log.warning("Egress refused host=%s address=%s reason=%s", host, address, reason)
+                # One text per host and reason (no address), so a connector that tried several
+                # addresses re-raises this error rather than a "Multiple exceptions" summary.
                 raise EgressRefusedError(
-                    f"connection to {host} ({address}) refused: a {reason}; {ALLOW_HINT}"
+                    f"connection to {host} refused: it resolves to a {reason}; {ALLOW_HINT}"
                 )
             return socket.socket(family=family, type=type_, proto=proto)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from cloudrec_recorder.egress import refusal_in
 from cloudrec_recorder.storage.backup_copies import BackupCopies
 from cloudrec_recorder.storage.errors import (
     ERROR_FILE_PROCESSING,
@@ -222,7 +223,9 @@ class Delivery:
             except ClientError as error:
                 kind, message = self.store.classify(error)
             except Exception as error:  # connection refused, timeouts, broken connections
-                kind, message = "transient", f"{type(error).__name__}: {error}"
+                refused = refusal_in(error)
+                kind = "config" if refused is not None else "transient"
+                message = str(refused) if refused else f"{type(error).__name__}: {error}"
             if kind == "config":
                 await self.report.error(ERROR_STORAGE_CONFIG, message)
                 raise _UploadFailedError(message)
@@ -241,6 +244,11 @@ class Delivery:
                 self.bucket_ok = False
                 await self.report.error(ERROR_STORAGE_CONFIG, message)
         except Exception as error:
+            refused = refusal_in(error)
+            if refused is not None:
+                self.bucket_ok = False
+                await self.report.error(ERROR_STORAGE_CONFIG, str(refused))
+                return
             log.warning(
                 "Bucket check for recording %s failed: %s",
                 self.recording,

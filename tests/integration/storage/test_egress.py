@@ -24,7 +24,7 @@ from tests.fixtures.storage import FAST_POLICY, RecordedEvents, SpoolWriter, tar
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.egress import EgressGuard, EgressPolicy
 from cloudrec_recorder.storage.backup import BackupStore
-from cloudrec_recorder.storage.errors import ERROR_UPLOAD_FAILED
+from cloudrec_recorder.storage.errors import ERROR_STORAGE_CONFIG
 from cloudrec_recorder.storage.uploader import Uploader
 
 pytestmark = pytest.mark.storage
@@ -70,7 +70,9 @@ async def test_a_loopback_endpoint_gets_no_byte_on_any_connection_unless_allowed
         )
     assert status == "backuped"
     assert await asyncio.to_thread(s3_server.object_keys, bucket) == []
-    assert ERROR_UPLOAD_FAILED in events.codes("error")
+    assert events.codes("error") == [ERROR_STORAGE_CONFIG], events.text()
+    [(_, message)] = events.values("error")  # type: ignore[misc]
+    assert message.startswith(f"connection to {host} refused: it resolves to a loopback address")
     refusals = [r.getMessage() for r in caplog.records if "Egress refused" in r.getMessage()]
     assert refusals and all("reason=loopback address" in m for m in refusals)
 
