@@ -25,6 +25,8 @@ from cloudrec_operator.reconcile.decide import next_step
 from cloudrec_operator.reconcile.model import (
     TERMINAL_PHASES,
     Acquire,
+    Cancel,
+    Cancelled,
     Desired,
     EventRecord,
     Finish,
@@ -234,10 +236,13 @@ async def _resolve(
 
 
 def _announce(step: object, tracked: Tracked) -> Tracked:
-    """The phase before a step: Connecting before acquire (which puts the finalizer on
-    the resource before a recording can exist), Stopping before stop."""
+    """What must be on the resource before a step: Connecting before acquire (which puts
+    the finalizer on the resource before a recording can exist), Stopping before stop,
+    and before a start is sent again, that its resource id may now have started one."""
     if isinstance(step, Acquire) and tracked.phase is Phase.PENDING:
         return tracked.replace(phase=Phase.CONNECTING)
+    if isinstance(step, Start) and tracked.refused_start is not None:
+        return tracked.replace(refused_start=None)
     if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
         return tracked.replace(phase=Phase.STOPPING)
     return tracked
@@ -304,6 +309,12 @@ async def _reconcile_locked(
         if isinstance(step, Finish):
             finished = True
             break
+        if isinstance(step, Cancel):
+            # No protocol call: nothing runs at the service (the backend may be gone).
+            transition = apply_outcome(desired, tracked, step, Cancelled(), now, timing)
+            tracked = transition.tracked
+            events.extend(transition.events)
+            continue
         if backend is None or blocked is not None:
             wait = timing.transient_backoff_cap
             break

@@ -23,7 +23,8 @@ from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
 from cloudrec_operator.reconcile.held import HeldEvents
-from cloudrec_operator.reconcile.model import Phase, Tracked
+from cloudrec_operator.reconcile.model import Desired, Phase, Tracked
+from cloudrec_operator.reconcile.observe import awaits_adoption
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import Notification
@@ -138,11 +139,21 @@ class Runtime:
         return {b.callback_secret for b in self.backends.values() if b.callback_secret}
 
     def adoptable(self, cname: str, uid: str) -> Key | None:
-        """The recording waiting to adopt the recording of ``cname``/``uid`` (lost start)."""
+        """The recording waiting to adopt the recording of ``cname``/``uid``: a lost start,
+        or a start whose answer is unknown of a resource being stopped or deleted
+        (:func:`~cloudrec_operator.reconcile.observe.awaits_adoption`)."""
         for key, known in self.known.items():
-            if known.tracked.sid is not None or known.tracked.lost_start is None:
+            if known.tracked.sid is not None:
                 continue
-            spec = (self.bodies.get(key) or {}).get("spec") or {}
+            body = self.bodies.get(key) or {}
+            spec = body.get("spec") or {}
+            desired = Desired(
+                generation=1,
+                state=str(spec.get("state") or "Recording"),
+                deleting=bool((body.get("metadata") or {}).get("deletionTimestamp")),
+            )
+            if not awaits_adoption(desired, known.tracked):
+                continue
             if spec.get("channelName") == cname and str(spec.get("uid")) == uid:
                 return key
         return None

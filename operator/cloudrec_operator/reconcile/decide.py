@@ -2,6 +2,14 @@
 
 ``next_step`` is the one decision the operator's reconcile loop asks: it is
 called again after every step, so each rule only has to say what comes next.
+
+A recording that may exist at the service is never forgotten. Without a sid, a
+start with the resource id may still have begun one (its answer was lost to a
+crash or a timeout, or said "already started" without the sid): deletion and
+``state: Stopped`` then wait for it to be adopted (a callback naming its sid) or
+for the resource id to expire, and then send the start again as a query by the
+resource id. After expiry that start can begin nothing; it is answered "already
+started" (with the sid: adopted, then stopped) or "expired" (nothing ran).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from datetime import datetime, timedelta
 from .model import (
     TERMINAL_PHASES,
     Acquire,
+    Cancel,
     Desired,
     Finish,
     Idle,
@@ -49,6 +58,46 @@ def _adoption_over(tracked: Tracked, now: datetime) -> bool:
     return tracked.acquired_at is None or now - tracked.acquired_at > ADOPTION_WINDOW
 
 
+def start_may_have_run(tracked: Tracked) -> bool:
+    """No sid is known, but a start with the resource id may have begun a recording."""
+    return (
+        tracked.sid is None
+        and tracked.resource_id is not None
+        and tracked.phase not in TERMINAL_PHASES
+        and tracked.refused_start != tracked.resource_id
+    )
+
+
+def _find_unknown_start(tracked: Tracked, now: datetime, timing: Timing, nothing: Step) -> Step:
+    """The recording a start may have begun, found so that it can be stopped (see the
+    module docstring); ``nothing`` once none can exist."""
+    if not start_may_have_run(tracked):
+        return nothing
+    assert tracked.resource_id is not None
+    pending = _wait_until(tracked.retry_at, now)
+    if pending is not None:
+        return pending
+    if tracked.lost_start == tracked.resource_id:
+        # It runs; only its sid is unknown. Ask again until a callback or the answer
+        # names it (our recorder echoes the sid), for as long as adoption is possible.
+        return nothing if _adoption_over(tracked, now) else Start(tracked.resource_id)
+    expiry = _wait_until(
+        None if tracked.acquired_at is None else tracked.acquired_at + RESOURCE_ID_LIFETIME, now
+    )
+    if expiry is None:
+        return Start(tracked.resource_id)
+    # Look again now and then: a callback may adopt it before.
+    return Wait(min(expiry.delay, timing.steady_query))
+
+
+def _settle(tracked: Tracked) -> Step:
+    """``state: Stopped`` with nothing at the service: rest (Pending) or end (Failed after
+    a fatal error whose restart is now cancelled)."""
+    if tracked.phase is Phase.PENDING and tracked.resource_id is None and not tracked.restarts:
+        return Idle()
+    return Cancel()
+
+
 def _live(tracked: Tracked) -> bool:
     return tracked.sid is not None and tracked.phase in (Phase.CONNECTING, Phase.RECORDING)
 
@@ -76,18 +125,21 @@ def _due_query(desired: Desired, tracked: Tracked, now: datetime, timing: Timing
 def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing) -> Step:
     """Decide what to do next (see the module docstring)."""
     if desired.deleting:
-        return _next_step_deleting(desired, tracked, now)
+        return _next_step_deleting(desired, tracked, now, timing)
     if tracked.phase in TERMINAL_PHASES:
         return Idle()
+    stopped = desired.state == "Stopped"
+    if stopped and tracked.sid is None and not start_may_have_run(tracked):
+        return _settle(tracked)
     if desired.blocked is not None and tracked.sid is None:
         return Wait(timing.transient_backoff_cap)
+    if stopped and tracked.sid is None:
+        return _find_unknown_start(tracked, now, timing, _settle(tracked))
     pending = _wait_until(tracked.retry_at, now)
     if pending is not None:
         return pending
 
     if tracked.sid is None:
-        if desired.state == "Stopped":
-            return Idle()
         if tracked.lost_start is not None and tracked.lost_start == tracked.resource_id:
             if desired.callbacks_expected and not _adoption_over(tracked, now):
                 return Wait(timing.transient_backoff_cap)
@@ -107,16 +159,17 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
     return _due_query(desired, tracked, now, timing)
 
 
-def _next_step_deleting(desired: Desired, tracked: Tracked, now: datetime) -> Step:
+def _next_step_deleting(desired: Desired, tracked: Tracked, now: datetime, timing: Timing) -> Step:
     if not has_external_recording(tracked):
         return Finish()
-    if tracked.sid is None:
-        # Acquired but never started: a resource id alone records nothing.
-        return Finish()
     if desired.release_policy == "KeepInBackground":
-        return Release()
-    if tracked.stop_requested or tracked.phase in (Phase.STOPPING, Phase.UPLOADING):
-        # The recorder already left; nothing is billable any more.
+        return Release() if tracked.sid is not None or start_may_have_run(tracked) else Finish()
+    if tracked.sid is None:
+        # A resource id alone records nothing, but a start with it may have.
+        return _find_unknown_start(tracked, now, timing, Finish())
+    if tracked.stop_requested or tracked.phase is Phase.UPLOADING:
+        # The service took the stop, or said the recorder left: nothing is billable any
+        # more. (Stopping alone is said before stop is sent: it may never have arrived.)
         return Finish()
     pending = _wait_until(tracked.retry_at, now)
     if pending is not None:

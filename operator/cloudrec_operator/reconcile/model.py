@@ -132,6 +132,11 @@ class Tracked:
     lost_start: str | None = None
     """A start with this resource id was answered 201/7 without a sid (its first answer
     was lost): a recording runs that we can only adopt from a callback naming its sid."""
+    refused_start: str | None = None
+    """The last start with this resource id was refused (53, 406): it started nothing.
+    Cleared (and written) before a start with it is sent again."""
+    conflict_since: datetime | None = None
+    """When starts began to be refused with 53 (task conflict); bounds their retries."""
 
     def replace(self, **changes: object) -> Tracked:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -198,7 +203,15 @@ class Idle:
     """Terminal: nothing more to do until the spec changes."""
 
 
-Step = Acquire | Start | Query | Update | UpdateLayout | Stop | Release | Wait | Finish | Idle
+@dataclass(frozen=True)
+class Cancel:
+    """``state: Stopped`` and no recording exists or can appear: settle on a resting phase
+    (no protocol call; nothing at the service needs the finalizer any more)."""
+
+
+Step = (
+    Acquire | Start | Query | Update | UpdateLayout | Stop | Release | Wait | Finish | Idle | Cancel
+)
 
 
 # ---------------------------------------------------------------- outcomes
@@ -237,6 +250,11 @@ class Released:
 
 
 @dataclass(frozen=True)
+class Cancelled:
+    """The outcome of ``Cancel``."""
+
+
+@dataclass(frozen=True)
 class Failure:
     """A request failed. ``code`` is the protocol's body code (or None)."""
 
@@ -259,7 +277,17 @@ class Notified:
     """The recording the event is about (adopts a recording whose start answer was lost)."""
 
 
-Outcome = Acquired | StartAccepted | Queried | StopDone | Applied | Released | Failure | Notified
+Outcome = (
+    Acquired
+    | StartAccepted
+    | Queried
+    | StopDone
+    | Applied
+    | Released
+    | Cancelled
+    | Failure
+    | Notified
+)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,16 @@ callback. Phase rules (protocol.md §6, §7.6, §9.4):
 
 * start accepted -> Connecting (Event Connecting); query 4/5 or event 40 ->
   Recording (Event Started, Ready);
-* event 41 or query 6-7 -> Uploading (Event Stopped); event 31/32, event 11
-  exitStatus 0, query 8 (exited) or stop "uploaded"/"backuped" -> Completed
-  (Event Uploaded/Backuped, and Stopped first if it was missed);
-* query 20, event 11 exitStatus 1, event 1 errorLevel 5, or a confirmed 404
-  while recording -> FatalError: a new recording after backoff under
-  restartPolicy OnFailure, phase Failed under Never.
+* event 41, query 6-7 or stop answered 49 -> Uploading (Event Stopped); event
+  31/32, event 11 exitStatus 0, query 8 (exited), stop "uploaded"/"backuped" or
+  stop 435 (nothing recorded) -> Completed (Event Uploaded/Backuped, and Stopped
+  first if it was missed): Completed only when the service said so;
+* query 20, event 11 exitStatus 1, event 1 errorLevel 5, or a 404 from query,
+  stop or update that outlasts the failover grace (even after a stop was asked
+  for: the recording vanished without saying its files were uploaded) ->
+  FatalError: a new recording after backoff under restartPolicy OnFailure
+  (while the spec still wants one), phase Failed otherwise. A restarted
+  recording starts with empty files and upload status.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from .decide import start_may_have_run
 from .model import (
     TERMINAL_PHASES,
     Acquire,
     Acquired,
     Applied,
+    Cancelled,
     Desired,
     ErrorInfo,
     EventRecord,
@@ -56,11 +62,12 @@ ALREADY_STARTED = 7
 TASK_CONFLICT = 53
 QUOTA_EXCEEDED = 406
 #: Body codes on stop meaning "already over" (protocol.md §5.2).
-STOP_ALREADY_OVER = frozenset({49, 435})
+TASK_EXITING = 49
+NO_RECORDED_DATA = 435
 
 
 def merge_files(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
-    """Files keep their first-seen order; files of earlier recordings stay listed."""
+    """The current recording's files in first-seen order (a restart starts empty)."""
     seen = dict.fromkeys(old)
     seen.update(dict.fromkeys(new))
     return tuple(seen)
@@ -147,12 +154,10 @@ def _fatal(
     ):
         restarts = tracked.restarts + 1
         delay = backoff(restarts, timing.restart_backoff_base, timing.restart_backoff_cap)
+        # Files and upload belong to the lost recording: the new one starts empty.
         fresh = Tracked(
             phase=Phase.PENDING,
             restarts=restarts,
-            files=tracked.files,
-            upload_progress=tracked.upload_progress,
-            upload_status=tracked.upload_status,
             last_error=error,
             retry_at=_after(now, delay),
             degraded="Restarting",
@@ -204,11 +209,17 @@ def _failure_reason(failure: Failure) -> str:
 
 
 def _transient(
-    tracked: Tracked, now: datetime, timing: Timing, failure: Failure, what: str
+    tracked: Tracked,
+    now: datetime,
+    timing: Timing,
+    failure: Failure,
+    what: str,
+    reason: str | None = None,
 ) -> Transition:
     failures = tracked.failures + 1
     delay = backoff(failures, timing.transient_backoff_base, timing.transient_backoff_cap)
-    reason = "BackendUnreachable" if failure.transport else "BackendUnavailable"
+    if reason is None:
+        reason = "BackendUnreachable" if failure.transport else "BackendUnavailable"
     return Transition(
         tracked.replace(
             failures=failures,
@@ -224,9 +235,11 @@ def _transient(
 def _not_found(
     desired: Desired, tracked: Tracked, now: datetime, timing: Timing, what: str
 ) -> Transition:
-    """404 "failed to find worker" from query, update or stop (protocol.md §10 #4)."""
-    if tracked.stop_requested or tracked.phase in (Phase.STOPPING, Phase.UPLOADING):
-        return _completed(tracked, now, None, ())
+    """404 "failed to find worker" from query, update or stop (protocol.md §10 #4).
+
+    Retried with back-off first (a failover answers 404 for a while). Then the recording
+    is lost, whatever was asked of it: the service never said it finished and uploaded.
+    """
     since = tracked.not_found_since or now
     anchor = max(t for t in (tracked.started_at, tracked.failover_at, since) if t is not None)
     young = anchor != since and now - anchor < NOT_FOUND_GRACE
@@ -234,14 +247,6 @@ def _not_found(
     if young or delay is not None:
         wait = delay if delay is not None else NOT_FOUND_GRACE.total_seconds()
         return Transition(tracked.replace(not_found_since=since, retry_at=_after(now, wait)))
-    if (
-        tracked.phase is Phase.RECORDING
-        and not desired.callbacks_expected
-        and not tracked.unreachable
-    ):
-        # Query alone cannot see the leave; the recording ended by itself
-        # (maxIdleTime): the seed's OnRecorderFailure(kRecordingErrorNoUsers) path.
-        return _completed(tracked.replace(not_found_since=None), now, None, ())
     code = SdkError.RECORDER_EXPIRE_EXIT if tracked.ready else SdkError.RECORDER_INIT_FAILED
     return _fatal(
         desired, tracked, now, timing, code, f"The service no longer knows the recording ({what})"
@@ -281,6 +286,8 @@ def apply_outcome(
                 not_found_since=None,
                 unreachable=False,
                 lost_start=None,
+                refused_start=None,
+                conflict_since=None,
                 applied_layout_hash=desired.layout_hash,
                 applied_subscribe_hash=desired.subscribe_hash,
             ),
@@ -310,9 +317,34 @@ def apply_outcome(
             tracked.replace(phase=Phase.RELEASED),
             (EventRecord(Reason.RELEASED, "Released; the recording continues in the background"),),
         )
+    if isinstance(outcome, Cancelled):
+        return _cancelled(tracked)
     if isinstance(outcome, Failure):
         return _failed(desired, tracked, step, outcome, now, timing)
     return apply_notification(desired, tracked, outcome, now, timing)
+
+
+def _cancelled(tracked: Tracked) -> Transition:
+    """``state: Stopped`` and nothing runs at the service: no more starts. After a fatal
+    error (restarts) the recording was lost and its restart is cancelled: Failed, with
+    the fatal error's reason; otherwise nothing ever ran: Pending."""
+    rest = _healthy(tracked).replace(
+        resource_id=None,
+        acquired_at=None,
+        lost_start=None,
+        refused_start=None,
+        conflict_since=None,
+        ready=False,
+    )
+    if tracked.restarts:
+        return Transition(
+            rest.replace(
+                phase=Phase.FAILED,
+                failed_reason=tracked.failed_reason or "FatalError",
+                stopped_at=tracked.stopped_at,
+            )
+        )
+    return Transition(rest.replace(phase=Phase.PENDING))
 
 
 def _queried(
@@ -366,14 +398,17 @@ def _failed(
 ) -> Transition:
     what = type(step).__name__.lower()
     if isinstance(step, Stop):
-        if failure.code in STOP_ALREADY_OVER or failure.http_status == 404:
-            tracked = tracked.replace(stop_requested=True)
-            if failure.code == 435:
-                tracked = tracked.replace(
-                    last_error=_error(SdkError.NO_RECORDED_DATA, "Nothing was recorded", now)
-                )
+        if failure.code == NO_RECORDED_DATA:
+            # The service ended the recording: there was nothing to upload.
+            tracked = tracked.replace(
+                stop_requested=True,
+                last_error=_error(SdkError.NO_RECORDED_DATA, "Nothing was recorded", now),
+            )
             return _completed(_healthy(tracked), now, None, ())
-    if failure.http_status == 404 and isinstance(step, Query | Update | UpdateLayout):
+        if failure.code == TASK_EXITING:
+            # Already stopping: its end (query 8, callbacks 31/32/11) is still to come.
+            return _stopped(_healthy(tracked).replace(stop_requested=True), now, "stop requested")
+    if failure.http_status == 404 and isinstance(step, Query | Update | UpdateLayout | Stop):
         return _not_found(desired, tracked, now, timing, what)
     if isinstance(step, Start):
         if failure.code in RESOURCE_ID_UNUSABLE:
@@ -390,16 +425,10 @@ def _failed(
                 dataclasses.replace(failure, retryable=True),
                 "start (an earlier start's answer was lost)",
             )
-        if failure.code == TASK_CONFLICT and (tracked.lost_start or tracked.restarts):
-            # The lost recording (or, after a fatal error, the dead recorder's ghost in
-            # the channel) still holds this channel and uid: retry until it is gone.
-            return _transient(
-                tracked,
-                now,
-                timing,
-                dataclasses.replace(failure, retryable=True),
-                "start (the channel still holds this uid)",
-            )
+        if failure.code == TASK_CONFLICT:
+            return _conflict(tracked, step, failure, now, timing)
+        if failure.code == QUOTA_EXCEEDED:
+            tracked = tracked.replace(refused_start=step.resource_id)
     if failure.code == QUOTA_EXCEEDED:
         # "vendor_over_load": too many concurrent tasks; later, with backoff (§5.2).
         return _transient(tracked, now, timing, dataclasses.replace(failure, retryable=True), what)
@@ -422,6 +451,30 @@ def _failed(
     if isinstance(step, Acquire | Start | Query | Stop | Release):
         return _permanent(tracked, now, failure, what)
     return Transition(tracked)
+
+
+def _conflict(
+    tracked: Tracked, step: Start, failure: Failure, now: datetime, timing: Timing
+) -> Transition:
+    """53: the channel holds a recorder with this uid, and this start began nothing.
+
+    A conflict clears by itself: the lost recording ends, or the participant of a recorder
+    killed mid-start times out. Retried whatever ``restartPolicy`` says: for as long as a
+    lost recording of ours runs, otherwise for ``timing.conflict_window``.
+    """
+    since = tracked.conflict_since or now
+    refused = tracked.replace(refused_start=step.resource_id, conflict_since=since)
+    waited = (now - since).total_seconds()
+    if tracked.lost_start is None and waited >= timing.conflict_window:
+        return _permanent(refused, now, failure, "start")
+    return _transient(
+        refused,
+        now,
+        timing,
+        dataclasses.replace(failure, retryable=True),
+        "start (the channel still holds this uid)",
+        reason="TaskConflict",
+    )
 
 
 # ---------------------------------------------------------------- callbacks
@@ -571,6 +624,16 @@ NOTIFICATION_RULES: dict[int, _NotificationRule] = {
 }
 
 
+def awaits_adoption(desired: Desired, tracked: Tracked) -> bool:
+    """A callback naming a sid for this channel and uid is this resource's recording: its
+    start was answered "already started" without the sid, or (while the resource is being
+    stopped or deleted) a start's answer is unknown."""
+    if tracked.sid is not None or tracked.phase in TERMINAL_PHASES:
+        return False
+    finding = desired.deleting or desired.state == "Stopped"
+    return tracked.lost_start is not None or (finding and start_may_have_run(tracked))
+
+
 def apply_notification(
     desired: Desired, tracked: Tracked, note: Notified, now: datetime, timing: Timing
 ) -> Transition:
@@ -580,11 +643,13 @@ def apply_notification(
         # fatal error), named by a late or held event. It changes nothing here.
         return Transition(tracked)
     adopted: tuple[EventRecord, ...] = ()
-    if tracked.sid is None and tracked.lost_start and note.sid:
+    if note.sid and awaits_adoption(desired, tracked):
         tracked = tracked.replace(
             sid=note.sid,
-            resource_id=tracked.lost_start,
+            resource_id=tracked.lost_start or tracked.resource_id,
             lost_start=None,
+            refused_start=None,
+            conflict_since=None,
             phase=Phase.CONNECTING,
             started_at=now,
             ready=False,
@@ -633,4 +698,4 @@ def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Tran
     )
 
 
-__all__ = ["apply_notification", "apply_outcome", "merge_files"]
+__all__ = ["apply_notification", "apply_outcome", "awaits_adoption", "merge_files"]

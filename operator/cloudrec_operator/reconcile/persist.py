@@ -44,6 +44,7 @@ _PRIVATE_TIMES = (
     "not_found_since",
     "failover_at",
     "progress_event_at",
+    "conflict_since",
 )
 """Persisted times; ``last_query_at`` stays in memory, so steady queries write nothing."""
 _PRIVATE_VALUES = (
@@ -59,6 +60,7 @@ _PRIVATE_VALUES = (
     "failed_reason",
     "lost_start",
     "blocked_notice",
+    "refused_start",
 )
 
 

@@ -33,6 +33,10 @@ class Timing:
     restart_backoff_cap: float = 300.0
     progress_event_points: int = 10
     progress_event_interval: float = 60.0
+    conflict_window: float = 120.0
+    """Starts refused with 53 (task conflict) are retried this long, whatever
+    ``restartPolicy`` says: a recorder killed mid-start leaves its channel participant for
+    up to a minute. After that the resource fails with TaskConflict."""
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:

@@ -83,6 +83,25 @@ def test_a_lost_start_is_adoptable_by_channel_and_uid_only() -> None:
     assert rt.adoptable("room", "527") is None
 
 
+def test_a_deleted_recording_whose_start_answer_is_unknown_is_adoptable() -> None:
+    rt = runtime()
+    key = ("ns", "rec")
+    unknown = Tracked(phase=Phase.CONNECTING, resource_id="r1")
+    rt.bodies[key] = {"spec": {"channelName": "room", "uid": "527"}}
+    rt.remember(key, Known("u", unknown, {}, ""))
+    assert rt.adoptable("room", "527") is None, "it still wants to record: no guessing"
+    rt.bodies[key] = {
+        "metadata": {"deletionTimestamp": "2026-12-02T12:00:00Z"},
+        "spec": {"channelName": "room", "uid": "527"},
+    }
+    assert rt.adoptable("room", "527") == key
+    rt.bodies[key] = {"spec": {"channelName": "room", "uid": "527", "state": "Stopped"}}
+    assert rt.adoptable("room", "527") == key
+    refused = unknown.replace(refused_start="r1")
+    rt.remember(key, Known("u", refused, {}, ""))
+    assert rt.adoptable("room", "527") is None, "a refused start began nothing"
+
+
 @pytest.mark.parametrize(
     ("status", "expected"),
     [

@@ -9,6 +9,7 @@ import pytest
 from cloudrec_operator.reconcile.decide import next_step
 from cloudrec_operator.reconcile.model import (
     Acquire,
+    Cancel,
     Desired,
     Finish,
     Idle,
@@ -45,6 +46,8 @@ RUNNING = Tracked(
     applied_subscribe_hash="S",
 )
 DESIRED = Desired(generation=1, layout_hash="L", subscribe_hash="S")
+STARTING_UNKNOWN = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
+"""Acquired, and a start may have been sent: its answer is unknown (a crash, a timeout)."""
 
 CASES: list[tuple[str, Desired, Tracked, Step]] = [
     ("nothing_known_acquires", DESIRED, Tracked(), Acquire()),
@@ -129,10 +132,84 @@ CASES: list[tuple[str, Desired, Tracked, Step]] = [
         Finish(),
     ),
     (
-        "deletion_of_an_acquired_but_unstarted_recording_finishes",
+        "deletion_while_a_start_answer_is_unknown_waits_for_adoption_or_the_id_to_expire",
         Desired(generation=1, deleting=True),
-        Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3)),
+        STARTING_UNKNOWN,
+        Wait(30.0),
+    ),
+    (
+        "deletion_once_the_resource_id_expired_asks_for_its_recording_by_starting_again",
+        Desired(generation=1, deleting=True),
+        STARTING_UNKNOWN.replace(acquired_at=ago(300)),
+        Start("r1"),
+    ),
+    (
+        "deletion_after_a_refused_start_finishes_at_once",
+        Desired(generation=1, deleting=True),
+        STARTING_UNKNOWN.replace(refused_start="r1", retry_at=NOW + timedelta(seconds=8)),
         Finish(),
+    ),
+    (
+        "deletion_of_a_start_answered_already_started_asks_again_for_its_sid",
+        Desired(generation=1, deleting=True),
+        STARTING_UNKNOWN.replace(lost_start="r1"),
+        Start("r1"),
+    ),
+    (
+        "deletion_of_a_lost_start_finishes_once_adoption_is_over",
+        Desired(generation=1, deleting=True),
+        STARTING_UNKNOWN.replace(lost_start="r1", acquired_at=ago(121)),
+        Finish(),
+    ),
+    (
+        "deletion_with_keep_in_background_releases_a_start_whose_answer_is_unknown",
+        Desired(generation=1, deleting=True, release_policy="KeepInBackground"),
+        STARTING_UNKNOWN,
+        Release(),
+    ),
+    (
+        "deletion_while_stopping_sends_stop_again_until_the_service_took_it",
+        Desired(generation=1, deleting=True),
+        RUNNING.replace(phase=Phase.STOPPING),
+        Stop("r1", "s1"),
+    ),
+    (
+        "deletion_of_a_restart_waiting_out_its_backoff_finishes",
+        Desired(generation=1, deleting=True),
+        Tracked(phase=Phase.PENDING, restarts=1, retry_at=NOW + timedelta(seconds=9)),
+        Finish(),
+    ),
+    (
+        "state_stopped_while_a_restart_waits_out_its_backoff_ends_the_resource",
+        Desired(generation=2, state="Stopped"),
+        Tracked(phase=Phase.PENDING, restarts=1, retry_at=NOW + timedelta(seconds=9)),
+        Cancel(),
+    ),
+    (
+        "state_stopped_while_starts_are_refused_with_a_conflict_ends_the_resource",
+        Desired(generation=2, state="Stopped"),
+        STARTING_UNKNOWN.replace(
+            restarts=1, refused_start="r1", retry_at=NOW + timedelta(seconds=8)
+        ),
+        Cancel(),
+    ),
+    (
+        "state_stopped_with_missing_inputs_and_nothing_started_ends_the_resource",
+        Desired(generation=2, state="Stopped", blocked="Secret ns/bucket not found"),
+        STARTING_UNKNOWN.replace(refused_start="r1"),
+        Cancel(),
+    ),
+    (
+        "state_stopped_while_a_start_answer_is_unknown_waits_for_it",
+        Desired(generation=2, state="Stopped"),
+        STARTING_UNKNOWN,
+        Wait(30.0),
+    ),
+    (
+        "state_stopped_once_the_resource_id_expired_asks_for_its_recording",
+        Desired(generation=2, state="Stopped"),
+        STARTING_UNKNOWN.replace(acquired_at=ago(301)),
+        Start("r1"),
     ),
     (
         "deletion_of_a_completed_recording_finishes",

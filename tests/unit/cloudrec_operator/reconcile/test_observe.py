@@ -10,8 +10,12 @@ from cloudrec_operator.reconcile.decide import next_step
 from cloudrec_operator.reconcile.model import (
     Acquire,
     Acquired,
+    Cancel,
+    Cancelled,
     Desired,
     Failure,
+    Finish,
+    Idle,
     Notified,
     Phase,
     Queried,
@@ -35,6 +39,7 @@ TIMING = Timing()
 DESIRED = Desired(generation=1, layout_hash="L", subscribe_hash="S")
 ON_FAILURE = Desired(generation=1, restart_policy="OnFailure")
 WITH_CALLBACKS = Desired(generation=1, callbacks_expected=True)
+STOPPED = Desired(generation=2, state="Stopped")
 
 
 def ago(seconds: float) -> datetime:
@@ -131,15 +136,34 @@ def test_query_status_20_under_never_fails_the_recording() -> None:
     assert result.events[0].warning
 
 
-def test_fatal_error_under_on_failure_restarts_with_backoff_and_keeps_files() -> None:
-    before = RECORDING.replace(files=("old.m3u8",), restarts=1)
+def test_fatal_error_under_on_failure_restarts_with_backoff_and_forgets_the_dead_files() -> None:
+    before = RECORDING.replace(
+        files=("old.m3u8",), restarts=1, upload_progress=99, upload_status="backuped"
+    )
     result = apply_outcome(ON_FAILURE, before, QUERY, Queried(20), NOW, TIMING)
     after = result.tracked
     assert after.phase is Phase.PENDING
     assert after.sid is None and after.resource_id is None
     assert after.restarts == 2
-    assert after.files == ("old.m3u8",)
     assert after.retry_at == NOW + timedelta(seconds=10)
+    # status.files and the upload describe the current recording only: none yet.
+    assert after.files == () and after.upload_progress is None and after.upload_status is None
+
+
+def test_the_uploaded_event_after_a_restart_names_only_the_new_recordings_files() -> None:
+    dead = RECORDING.replace(files=("dead.m3u8", "dead0.ts"))
+    restarted = apply_outcome(ON_FAILURE, dead, QUERY, Queried(20), NOW, TIMING).tracked
+    again = restarted.replace(
+        phase=Phase.UPLOADING, resource_id="r2", sid="s2", started_at=NOW, ready=True
+    )
+    empty = apply_notification(ON_FAILURE, again, note(31, status=0, fileList=[]), NOW, TIMING)
+    assert empty.tracked.files == ()
+    assert [e.message for e in empty.events] == ["Uploaded: 0 file(s), no files"]
+    new = apply_notification(
+        ON_FAILURE, again, note(31, status=0, fileList=[{"fileName": "new.m3u8"}]), NOW, TIMING
+    )
+    assert new.tracked.files == ("new.m3u8",)
+    assert [e.message for e in new.events] == ["Uploaded: 1 file(s), new.m3u8"]
 
 
 def test_404_soon_after_start_is_not_read_as_gone() -> None:
@@ -159,12 +183,49 @@ def test_404_confirmed_after_the_retries_is_fatal_when_callbacks_announce_leaves
     assert reasons(result.events) == ["FatalError"]
 
 
-def test_404_confirmed_without_callbacks_is_the_idle_exit() -> None:
+def test_404_confirmed_without_callbacks_is_a_lost_recording_not_completion() -> None:
     ended = RECORDING.replace(not_found_since=ago(31))
     miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
     result = apply_outcome(DESIRED, ended, QUERY, miss, NOW, TIMING)
-    assert result.tracked.phase is Phase.COMPLETED
-    assert reasons(result.events) == ["Stopped"]
+    assert result.tracked.phase is Phase.FAILED
+    assert reasons(result.events) == ["FatalError"]
+
+
+MISS = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+STOPPING = RECORDING.replace(phase=Phase.STOPPING, files=("a.m3u8",), upload_progress=99)
+
+
+@pytest.mark.parametrize(
+    ("desired", "before", "step"),
+    [
+        (STOPPED, STOPPING, Stop("r1", "s1")),
+        (
+            STOPPED,
+            STOPPING.replace(phase=Phase.UPLOADING, stop_requested=True),
+            QUERY,
+        ),
+        (
+            Desired(generation=1, deleting=True),
+            STOPPING.replace(phase=Phase.UPLOADING, stop_requested=True),
+            QUERY,
+        ),
+    ],
+    ids=["stop_answered_404", "query_after_stop_answered_404", "query_while_deleting"],
+)
+def test_a_recording_that_vanishes_after_stop_was_asked_fails_and_is_never_completed(
+    desired: Desired, before: Tracked, step: Stop | Query
+) -> None:
+    first = apply_outcome(desired, before, step, MISS, NOW, TIMING)
+    assert first.tracked.phase is before.phase, "a 404 may be a failover: retried first"
+    assert first.tracked.retry_at is not None and first.events == ()
+    later = NOW + timedelta(seconds=31)
+    lost = apply_outcome(desired, first.tracked, step, MISS, later, TIMING)
+    assert lost.tracked.phase is Phase.FAILED
+    assert lost.tracked.failed_reason == "FatalError"
+    assert lost.tracked.last_error is not None
+    assert lost.tracked.last_error.code == SdkError.RECORDER_EXPIRE_EXIT
+    assert reasons(lost.events) == ["FatalError"]
+    assert lost.tracked.upload_status is None
 
 
 def test_404_after_the_backend_was_unreachable_is_a_lost_recording() -> None:
@@ -226,11 +287,22 @@ def test_stop_result_sets_the_final_phase(done: StopDone, phase: Phase, events: 
     assert "a.m3u8" in result.tracked.files
 
 
-@pytest.mark.parametrize("code", [49, 435])
-def test_stop_of_a_recording_already_over_completes(code: int) -> None:
-    over = Failure(400, code, SdkError.INVALID_OPERATION, False, "already")
-    result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), over, NOW, TIMING)
+def test_stop_with_nothing_recorded_completes_without_files() -> None:
+    nothing = Failure(206, 435, SdkError.NO_RECORDED_DATA, False, "no recorded data")
+    result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), nothing, NOW, TIMING)
     assert result.tracked.phase is Phase.COMPLETED
+    assert result.tracked.last_error is not None
+    assert result.tracked.last_error.code == SdkError.NO_RECORDED_DATA
+
+
+def test_stop_of_a_recording_already_exiting_waits_for_the_service_to_say_it_finished() -> None:
+    exiting = Failure(400, 49, SdkError.INVALID_OPERATION, False, "task is exiting")
+    result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), exiting, NOW, TIMING)
+    assert result.tracked.phase is Phase.UPLOADING and result.tracked.stop_requested
+    assert reasons(result.events) == ["Stopped"]
+    done = apply_outcome(DESIRED, result.tracked, QUERY, Queried(8), NOW, TIMING)
+    assert done.tracked.phase is Phase.COMPLETED
+    assert reasons(done.events) == ["Uploaded"]
 
 
 def test_release_keeps_the_recording_and_says_released() -> None:
@@ -429,3 +501,102 @@ def test_concurrency_quota_exceeded_is_retried_later() -> None:
     result = apply_outcome(DESIRED, Tracked(), Acquire(), over, NOW, TIMING)
     assert result.tracked.phase is Phase.PENDING
     assert result.tracked.retry_at == NOW + timedelta(seconds=1)
+
+
+CONFLICT = Failure(400, 53, SdkError.INVALID_OPERATION, False, "task conflict")
+
+
+@pytest.mark.parametrize("desired", [DESIRED, ON_FAILURE], ids=["never", "on_failure"])
+def test_a_first_start_refused_with_conflict_is_retried_within_a_window_then_fails(
+    desired: Desired,
+) -> None:
+    first = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(1))
+    retried = apply_outcome(desired, first, Start("r1"), CONFLICT, NOW, TIMING).tracked
+    assert retried.phase is Phase.CONNECTING
+    assert retried.degraded == "TaskConflict" and "retry 1 in 1s" in retried.degraded_message
+    assert retried.retry_at == NOW + timedelta(seconds=1)
+    assert retried.refused_start == "r1" and retried.conflict_since == NOW
+    later = NOW + timedelta(seconds=TIMING.conflict_window - 1)
+    still = apply_outcome(desired, retried, Start("r1"), CONFLICT, later, TIMING).tracked
+    assert still.phase is Phase.CONNECTING and still.conflict_since == NOW
+    end = NOW + timedelta(seconds=TIMING.conflict_window)
+    failed = apply_outcome(desired, still, Start("r1"), CONFLICT, end, TIMING)
+    assert failed.tracked.phase is Phase.FAILED
+    assert failed.tracked.failed_reason == "TaskConflict"
+    assert reasons(failed.events) == ["FatalError"]
+
+
+def test_a_start_accepted_after_conflicts_forgets_them() -> None:
+    refused = Tracked(
+        phase=Phase.CONNECTING, resource_id="r1", refused_start="r1", conflict_since=ago(30)
+    )
+    accepted = apply_outcome(DESIRED, refused, Start("r1"), StartAccepted("s1"), NOW, TIMING)
+    assert accepted.tracked.refused_start is None and accepted.tracked.conflict_since is None
+
+
+def test_state_stopped_while_a_restart_is_pending_ends_failed_with_the_fatal_error() -> None:
+    dead = apply_outcome(ON_FAILURE, RECORDING, QUERY, Queried(20), NOW, TIMING).tracked
+    assert dead.phase is Phase.PENDING and dead.restarts == 1
+    assert next_step(STOPPED, dead, NOW, TIMING) == Cancel()
+    ended = apply_outcome(STOPPED, dead, Cancel(), Cancelled(), NOW, TIMING).tracked
+    assert ended.phase is Phase.FAILED and ended.failed_reason == "FatalError"
+    assert ended.last_error is not None
+    assert ended.last_error.code == SdkError.RECORDER_EXPIRE_EXIT
+    assert ended.retry_at is None and ended.degraded is None
+    assert next_step(STOPPED, ended, NOW, TIMING) == Idle()
+
+
+def test_state_stopped_while_retrying_a_conflict_after_a_restart_reaches_a_final_phase() -> None:
+    # The "stuck forever": a restart retrying on 53, then state: Stopped.
+    restarting = Tracked(phase=Phase.CONNECTING, resource_id="r2", acquired_at=ago(2), restarts=1)
+    retrying = apply_outcome(ON_FAILURE, restarting, Start("r2"), CONFLICT, NOW, TIMING).tracked
+    step = next_step(STOPPED, retrying, NOW, TIMING)
+    assert step == Cancel()
+    ended = apply_outcome(STOPPED, retrying, step, Cancelled(), NOW, TIMING).tracked
+    assert ended.phase is Phase.FAILED
+    assert ended.resource_id is None
+
+
+def test_state_stopped_before_any_recording_ran_rests_pending_without_a_resource_id() -> None:
+    refused = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(2))
+    retrying = apply_outcome(DESIRED, refused, Start("r1"), CONFLICT, NOW, TIMING).tracked
+    ended = apply_outcome(STOPPED, retrying, Cancel(), Cancelled(), NOW, TIMING).tracked
+    assert ended.phase is Phase.PENDING and ended.resource_id is None
+    assert next_step(STOPPED, ended, NOW, TIMING) == Idle()
+
+
+DELETING = Desired(generation=1, deleting=True, callbacks_expected=True)
+
+
+def test_a_deleted_recording_whose_start_answer_was_lost_is_adopted_by_callback_and_stopped() -> (
+    None
+):
+    unknown = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
+    assert isinstance(next_step(DELETING, unknown, NOW, TIMING), Wait)
+    started = Notified(40, {"status": 0}, sid="s7")
+    adopted = apply_notification(DELETING, unknown, started, NOW, TIMING)
+    assert adopted.tracked.sid == "s7" and adopted.tracked.resource_id == "r1"
+    assert reasons(adopted.events) == ["Connecting", "Started"]
+    assert next_step(DELETING, adopted.tracked, NOW, TIMING) == Stop("r1", "s7")
+
+
+def test_a_callback_does_not_adopt_for_a_resource_that_still_wants_to_record() -> None:
+    # Only a lost start or a resource being stopped or deleted looks for a recording by
+    # channel and uid: a late event of an earlier recording is not adopted.
+    unknown = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
+    late = apply_notification(WITH_CALLBACKS, unknown, Notified(40, {}, sid="s0"), NOW, TIMING)
+    assert late.tracked.sid is None
+
+
+def test_a_deleted_recording_whose_start_answer_was_lost_is_found_once_its_id_expired() -> None:
+    unknown = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
+    expired = NOW + timedelta(minutes=5)
+    probe = next_step(DELETING, unknown, expired, TIMING)
+    assert probe == Start("r1")
+    # It ran: the service names it ("already started" with the sid), and it is stopped.
+    found = apply_outcome(DELETING, unknown, probe, StartAccepted("s7"), expired, TIMING)
+    assert next_step(DELETING, found.tracked, expired, TIMING) == Stop("r1", "s7")
+    # It never ran: the expired resource id is refused, and deletion proceeds.
+    gone = Failure(400, 433, SdkError.INVALID_OPERATION, False, "resourceId expired")
+    none = apply_outcome(DELETING, unknown, probe, gone, expired, TIMING)
+    assert next_step(DELETING, none.tracked, expired, TIMING) == Finish()
