@@ -14,6 +14,10 @@
   are applied;
 * start-up moves kopf's finalizer, progress and diff-base annotations under
   ``cloudrecording.io/`` and starts the signed callback receiver.
+
+Every handler has an explicit id: kopf names the progress annotation of a
+retrying handler after it, and the default id (the function's qualified name,
+``_register_reconcile.<locals>.resume``) is not a valid annotation name.
 """
 
 from __future__ import annotations
@@ -75,12 +79,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
 
 
 def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         # In-cluster service account or KUBECONFIG, through the kubernetes client.
         return kopf.login_via_client(**kwargs)
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="startup", registry=registry)
     async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
@@ -102,7 +106,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
         if opts.metrics_port is not None:
             memo["metrics_runner"] = await serve(rt, opts.callback_host, opts.metrics_port)
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="cleanup", registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         sweeper: asyncio.Task[None] | None = memo.get("sweeper")
         if sweeper is not None:
@@ -139,20 +143,21 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
         if result.blocked is not None and not result.has_recording:
             raise kopf.TemporaryError(result.blocked, delay=min(60.0, 2.0 ** min(retry, 6)))
 
-    @kopf.on.resume(*resource, registry=registry, backoff=5)
+    @kopf.on.resume(*resource, id="resume", registry=registry, backoff=5)
     async def resume(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         await _pass(body, memo, retry)
 
-    @kopf.on.create(*resource, registry=registry, backoff=5)
+    @kopf.on.create(*resource, id="create", registry=registry, backoff=5)
     async def create(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         await _pass(body, memo, retry)
 
-    @kopf.on.update(*resource, field="spec", registry=registry, backoff=5)
+    @kopf.on.update(*resource, id="update", field="spec", registry=registry, backoff=5)
     async def update(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         await _pass(body, memo, retry)
 
     @kopf.timer(
         *resource,
+        id="tick",
         interval=settings.tick,
         when=timer_needed,
         registry=registry,
@@ -160,7 +165,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
     async def tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         await _tick(memo["rt"], body)
 
-    @kopf.on.delete(*resource, optional=True, registry=registry, backoff=5)
+    @kopf.on.delete(*resource, id="delete", optional=True, registry=registry, backoff=5)
     async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         rt: Runtime = memo["rt"]
         result = await reconcile(rt, body, deleting=True)
@@ -170,7 +175,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
             )
         rt.forget((str(body.metadata.namespace), str(body.metadata.name)))
 
-    @kopf.on.event(*resource, registry=registry)
+    @kopf.on.event(*resource, id="watch", registry=registry)
     async def watch(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         # Runs after kopf indexed this event: a sid the index just learned has its
         # held callbacks applied now (callbacks arriving from here on find it).

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cloudrec_operator.api.enums import Layout, OutputFormat, RecordingMode
+from cloudrec_protocol.models import ALL_STREAMS
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
     CloudRecordingSpec,
     RecordingConfig,
@@ -75,6 +76,26 @@ def subscribe_lists(config: RecordingConfig) -> dict[str, list[str]]:
     return {key: list(value) for key, value in lists.items() if value is not None}
 
 
+UID_GROUP_SIZES = (2, 7, 12, 17, 32, 49)
+"""The most uids each ``subscribeUidGroup`` (0-5) covers (protocol.md §3.2.1)."""
+
+
+def subscribe_uid_group(config: RecordingConfig) -> int:
+    """Individual mode's ``subscribeUidGroup``: the bucket of the number of uids subscribed
+    (the union of the audio and video lists); the largest when everyone is subscribed (no
+    list, a block list or ``#allstream#``), since how many will join is not known."""
+    allow = [config.subscribe_audio_uids, config.subscribe_video_uids]
+    named = {uid for uids in allow if uids for uid in uids}
+    everyone = (
+        ALL_STREAMS in named
+        or config.unsubscribe_audio_uids is not None
+        or config.unsubscribe_video_uids is not None
+        or all(uids is None for uids in allow)
+    )
+    count = UID_GROUP_SIZES[-1] if everyone else len(named)
+    return next(group for group, most in enumerate(UID_GROUP_SIZES) if count <= most)
+
+
 def recording_config(spec: CloudRecordingSpec, secrets: StartSecrets) -> dict[str, Any]:
     config = spec.recording_config
     body: dict[str, Any] = {
@@ -101,6 +122,8 @@ def recording_config(spec: CloudRecordingSpec, secrets: StartSecrets) -> dict[st
             "bitrate": transcoding.bitrate,
             **layout_settings(transcoding),
         }
+    else:
+        body["subscribeUidGroup"] = subscribe_uid_group(config)
     body.update(subscribe_lists(config))
     return body
 

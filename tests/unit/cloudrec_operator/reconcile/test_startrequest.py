@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.reconcile.startrequest import (
     StartSecrets,
@@ -14,7 +16,13 @@ from cloudrec_operator.reconcile.startrequest import (
     subscribe_hash,
     update_client_request,
 )
-from cloudrec_protocol.models import StartRequest, UpdateLayoutRequest, UpdateRequest
+from cloudrec_protocol.enums import Mode
+from cloudrec_protocol.models import (
+    StartRequest,
+    UpdateLayoutRequest,
+    UpdateRequest,
+    check_start_for_mode,
+)
 
 SECRETS = StartSecrets(access_key="AK", secret_key="SK", token="TOKEN")
 
@@ -155,3 +163,48 @@ def test_without_stream_mode_encryption_or_tags_none_is_sent() -> None:
     body = start_client_request(spec(mode="Individual"), SECRETS)
     assert "streamMode" not in body["recordingConfig"]
     assert body["storageConfig"]["extensionParams"] == {"endpoint": "http://127.0.0.1:7070"}
+
+
+@pytest.mark.parametrize(
+    ("lists", "group"),
+    [
+        ({}, 5),
+        ({"subscribeAudioUids": ["1"], "subscribeVideoUids": ["1", "2"]}, 0),
+        ({"subscribeAudioUids": ["1", "2", "3"]}, 1),
+        ({"subscribeVideoUids": [str(uid) for uid in range(1, 13)]}, 2),
+        ({"subscribeAudioUids": [str(uid) for uid in range(1, 14)]}, 3),
+        ({"subscribeAudioUids": [str(uid) for uid in range(1, 33)]}, 4),
+        (
+            {
+                "subscribeAudioUids": [str(uid) for uid in range(1, 33)],
+                "subscribeVideoUids": [str(uid) for uid in range(30, 50)],
+            },
+            5,
+        ),
+        ({"subscribeAudioUids": ["#allstream#"]}, 5),
+        ({"unsubscribeAudioUids": ["1"]}, 5),
+    ],
+    ids=[
+        "everyone",
+        "two",
+        "three",
+        "twelve",
+        "thirteen",
+        "thirty_two",
+        "union_49",
+        "all",
+        "block",
+    ],
+)
+def test_individual_mode_sends_the_uid_group_of_the_subscribed_uids(
+    lists: dict[str, list[str]], group: int
+) -> None:
+    individual = spec(mode="Individual", **lists)
+    body = start_client_request(individual, SECRETS)
+    assert body["recordingConfig"]["subscribeUidGroup"] == group
+    request = StartRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": body})
+    check_start_for_mode(request.client_request, Mode.INDIVIDUAL)
+
+
+def test_mix_mode_sends_no_uid_group() -> None:
+    assert "subscribeUidGroup" not in start_client_request(spec(), SECRETS)["recordingConfig"]
