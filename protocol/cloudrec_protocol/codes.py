@@ -19,7 +19,7 @@ from enum import IntEnum
 from http import HTTPStatus
 from typing import Any
 
-from cloudrec_protocol.events import EventType, LeaveCode
+from cloudrec_protocol.events import ErrorModule, EventDetails, EventType, LeaveCode
 
 __all__ = [
     "GATEWAY_INVALID_APPID",
@@ -304,11 +304,11 @@ def _detail_int(details: Mapping[str, Any], key: str) -> int | None:
 def _sdk_code_for_error_event(details: Mapping[str, Any]) -> SdkErrorCode:
     module = _detail_int(details, "module")
     error_code = _detail_int(details, "errorCode")
-    if module == 1:
+    if module == ErrorModule.UPLOADER:
         if error_code == _UPLOADER_CONFIG_ERROR:
             return SdkErrorCode.UPLOADER_INIT_FAILED
         return SdkErrorCode.UPLOADER_FAILED
-    if module == 2:
+    if module == ErrorModule.CLOUD_RECORDING_SERVICE:
         if error_code == ErrorCode.UPLOAD_TIMEOUT:
             return SdkErrorCode.UPLOADER_FAILED
         if error_code == ErrorCode.SERVICE_START_TIMEOUT:
@@ -317,16 +317,25 @@ def _sdk_code_for_error_event(details: Mapping[str, Any]) -> SdkErrorCode:
     return SdkErrorCode.RECORDER_FAILED
 
 
-def sdk_code_for_event(event_type: int, details: Mapping[str, Any]) -> SdkErrorCode | None:
+def sdk_code_for_event(
+    event_type: int, details: Mapping[str, Any] | EventDetails | None
+) -> SdkErrorCode | None:
     """The seed error code an NCS event reports, or None when the event reports no error (§9.4).
 
-    `details` is the event's `payload.details` as JSON (e.g. `Notification.payload.details`).
+    `details` is the event's `payload.details` as JSON (e.g. `Notification.payload.details`)
+    or its typed model. This is the one mapping of events to error codes (§9.5).
     """
+    if details is None:
+        details = {}
+    elif isinstance(details, EventDetails):
+        details = details.to_wire()
     if event_type == EventType.CLOUD_RECORDING_ERROR:
         return _sdk_code_for_error_event(details)
     if event_type == EventType.CLOUD_RECORDING_WARNING:
         module = _detail_int(details, "module")
-        return SdkErrorCode.UPLOADER_FAILED if module == 1 else SdkErrorCode.RECORDER_FAILED
+        if module == ErrorModule.UPLOADER:
+            return SdkErrorCode.UPLOADER_FAILED
+        return SdkErrorCode.RECORDER_FAILED
     if event_type == EventType.SESSION_EXIT:
         return SdkErrorCode.RECORDER_EXPIRE_EXIT if _detail_int(details, "exitStatus") else None
     if event_type == EventType.SESSION_FAILOVER:

@@ -37,6 +37,7 @@ __all__ = [
     "EventDetails",
     "EventType",
     "ExitStatus",
+    "FileInfosDetails",
     "LeaveCode",
     "Notification",
     "Payload",
@@ -287,6 +288,13 @@ class StatusUpdateDetails(EventDetails):
     file_list: str | None = None
 
 
+class FileInfosDetails(EventDetails):
+    """4 `cloud_recording_file_infos`: the first time the playlist is made or uploaded."""
+
+    EVENT_TYPE = EventType.CLOUD_RECORDING_FILE_INFOS
+    file_list: str | list[FileInfo] | None = None
+
+
 class SessionExitDetails(EventDetails):
     """11 `session_exit`: 0 normal, 1 abnormal."""
 
@@ -383,6 +391,7 @@ DETAILS_MODELS: Mapping[EventType, type[EventDetails]] = {
         ErrorDetails,
         WarningDetails,
         StatusUpdateDetails,
+        FileInfosDetails,
         SessionExitDetails,
         SessionFailoverDetails,
         UploaderStartedDetails,

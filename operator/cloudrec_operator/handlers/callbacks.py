@@ -131,7 +131,20 @@ async def _check(
 
 
 def _notified(note: Notification) -> Notified:
-    return Notified(note.event_type, dict(note.payload.details), sid=note.payload.sid)
+    """The callback with its typed details; details that do not fit their event's model are
+    left out (the event then changes nothing) and said in the log."""
+    try:
+        details = note.typed_details()
+    except ValidationError as error:
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
+        log.warning(
+            "Callback eventType %s for sid %s: details do not fit (%s); ignored",
+            note.event_type,
+            note.payload.sid,
+            fields,
+        )
+        details = None
+    return Notified(note.event_type, details, sid=note.payload.sid)
 
 
 def _accepted(note: Notification, key: Key) -> None:

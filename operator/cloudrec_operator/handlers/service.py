@@ -34,6 +34,7 @@ from cloudrec_operator.reconcile.startrequest import (
     start_client_request,
     update_client_request,
 )
+from cloudrec_protocol.codes import RecordingStatus
 from cloudrec_protocol.errors import (
     AlreadyRunningError,
     NoRecordedDataError,
@@ -70,7 +71,7 @@ def _failure(error: ProtocolError, operation: str) -> Failure:
     return Failure(
         http_status=error.http_status,
         code=error.code,
-        sdk_code=int(error.sdk_code),
+        sdk_code=error.sdk_code,
         retryable=bool(error.retryable),
         message=str(error),
         transport=isinstance(error, TransportError),
@@ -115,7 +116,10 @@ async def execute(
         if isinstance(step, Query):
             queried = await client.query(appid, step.resource_id, step.sid, mode)
             status = queried.server_response.status
-            return Queried(-1 if status is None else status, file_names(queried.server_response))
+            typed = None
+            if status is not None and status in RecordingStatus._value2member_map_:
+                typed = RecordingStatus(status)
+            return Queried(typed, file_names(queried.server_response))
         if isinstance(step, Update):
             update = UpdateRequest.model_validate(
                 {"cname": cname, "uid": uid, "clientRequest": update_client_request(spec)}

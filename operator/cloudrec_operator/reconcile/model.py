@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from cloudrec_operator.api.enums import Phase as Phase
 from cloudrec_operator.api.enums import RecordingErrorCode
+from cloudrec_protocol.codes import RecordingStatus
+from cloudrec_protocol.events import EventDetails, EventType
 
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.RELEASED})
 
@@ -229,7 +230,8 @@ class StartAccepted:
 
 @dataclass(frozen=True)
 class Queried:
-    status: int
+    status: RecordingStatus | None
+    """None when the answer carries no status the protocol defines."""
     files: tuple[str, ...] = ()
 
 
@@ -260,7 +262,7 @@ class Failure:
 
     http_status: int | None
     code: int | None
-    sdk_code: int
+    sdk_code: RecordingErrorCode
     retryable: bool
     message: str
     transport: bool = False
@@ -271,8 +273,10 @@ class Failure:
 class Notified:
     """A verified event callback."""
 
-    event_type: int
-    details: Mapping[str, object] = field(default_factory=dict)
+    event_type: EventType | int
+    """An ``EventType``, or the number of one outside the catalogue (ignored)."""
+    details: EventDetails | None = None
+    """The typed ``details`` (None for an event without a model, or details that do not fit)."""
     sid: str | None = None
     """The recording the event is about (adopts a recording whose start answer was lost)."""
 

@@ -21,8 +21,32 @@ callback. Phase rules (protocol.md §6, §7.6, §9.4):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from cloudrec_protocol.codes import ErrorCode, RecordingStatus, is_running, sdk_code_for_event
+from cloudrec_protocol.events import (
+    BackupedDetails,
+    ErrorDetails,
+    ErrorLevel,
+    ErrorModule,
+    EventDetails,
+    EventType,
+    FileInfosDetails,
+    LeaveCode,
+    RecorderLeaveDetails,
+    RecorderSliceStartDetails,
+    RecorderStartedDetails,
+    SessionExitDetails,
+    SessionFailoverDetails,
+    StatusUpdateDetails,
+    UploadedDetails,
+    UploaderStartedDetails,
+    UploadingProgressDetails,
+)
+from cloudrec_protocol.models import FileInfo
 
 from .decide import start_may_have_run
 from .model import (
@@ -57,13 +81,8 @@ from .model import (
 from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, not_found_delay
 
 #: Body codes meaning the resource id can no longer be used: acquire again.
-RESOURCE_ID_UNUSABLE = frozenset({433, 1001})
-ALREADY_STARTED = 7
-TASK_CONFLICT = 53
-QUOTA_EXCEEDED = 406
-#: Body codes on stop meaning "already over" (protocol.md §5.2).
-TASK_EXITING = 49
-NO_RECORDED_DATA = 435
+RESOURCE_ID_UNUSABLE = frozenset({ErrorCode.RESOURCE_EXPIRED, ErrorCode.RESOURCE_UNPARSABLE})
+TOKEN_REFUSED = frozenset({ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID})
 
 
 def merge_files(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
@@ -197,13 +216,16 @@ def _permanent(tracked: Tracked, now: datetime, failure: Failure, what: str) -> 
 
 
 def _failure_reason(failure: Failure) -> str:
-    if failure.http_status == 401:
+    if failure.http_status == HTTPStatus.UNAUTHORIZED:
         return "AuthenticationFailed"
-    if failure.code in (109, 110):
+    if failure.code in TOKEN_REFUSED:
         return "TokenRejected"
-    if failure.code == 53:
+    if failure.code == ErrorCode.TASK_CONFLICT:
         return "TaskConflict"
-    if failure.sdk_code == SdkError.INVALID_PARAMETER or failure.http_status == 400:
+    if (
+        failure.sdk_code == SdkError.INVALID_PARAMETER
+        or failure.http_status == HTTPStatus.BAD_REQUEST
+    ):
         return "InvalidParameter"
     return "RequestFailed"
 
@@ -357,21 +379,21 @@ def _queried(
         files=merge_files(tracked.files, outcome.files),
     )
     status = outcome.status
-    if status in (4, 5):
+    if status is not None and is_running(status):
         return _started(tracked, now)
-    if status == 6:
+    if status is RecordingStatus.STOP_REQUESTED:
         if tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
             return Transition(tracked.replace(phase=Phase.STOPPING))
         return Transition(tracked)
-    if status == 7:
+    if status is RecordingStatus.STOPPED:
         return _stopped(tracked, now, "the service reports the recorder stopped")
-    if status == 8:
+    if status is RecordingStatus.EXITED:
         # Exited: the service finished with the session and its upload, the query's word
         # for event 11 exitStatus 0 (protocol.md §6.1, §7.6). A query-only backend learns
         # of the upload here, so it gets the same Uploaded Event as the callback path
         # (unless a callback already said some files went to the backup store).
         return _completed(tracked, now, tracked.upload_status or "uploaded", ())
-    if status == 20:
+    if status is RecordingStatus.EXITED_ABNORMALLY:
         return _fatal(
             desired,
             tracked,
@@ -380,7 +402,7 @@ def _queried(
             SdkError.RECORDER_EXPIRE_EXIT,
             "The recorder exited abnormally",
         )
-    # 0-3: still starting.
+    # Not started yet (0-3), or no status.
     if tracked.started_at is not None and now - tracked.started_at > START_CONFIRM_DEADLINE:
         return _fatal(
             desired,
@@ -398,22 +420,23 @@ def _failed(
 ) -> Transition:
     what = type(step).__name__.lower()
     if isinstance(step, Stop):
-        if failure.code == NO_RECORDED_DATA:
+        if failure.code == ErrorCode.NO_RECORDED_DATA:
             # The service ended the recording: there was nothing to upload.
             tracked = tracked.replace(
                 stop_requested=True,
                 last_error=_error(SdkError.NO_RECORDED_DATA, "Nothing was recorded", now),
             )
             return _completed(_healthy(tracked), now, None, ())
-        if failure.code == TASK_EXITING:
+        if failure.code == ErrorCode.TASK_EXITING:
             # Already stopping: its end (query 8, callbacks 31/32/11) is still to come.
             return _stopped(_healthy(tracked).replace(stop_requested=True), now, "stop requested")
-    if failure.http_status == 404 and isinstance(step, Query | Update | UpdateLayout | Stop):
+    not_found = failure.http_status == HTTPStatus.NOT_FOUND
+    if not_found and isinstance(step, Query | Update | UpdateLayout | Stop):
         return _not_found(desired, tracked, now, timing, what)
     if isinstance(step, Start):
         if failure.code in RESOURCE_ID_UNUSABLE:
             return Transition(tracked.replace(resource_id=None, acquired_at=None))
-        if failure.code == ALREADY_STARTED:
+        if failure.code == ErrorCode.ALREADY_STARTED:
             # The answer to an earlier start with this resource id was lost, and the
             # service did not echo the sid (ours does: the handler adopts it then).
             # Never start a second recording beside it: wait for a callback that names
@@ -425,11 +448,11 @@ def _failed(
                 dataclasses.replace(failure, retryable=True),
                 "start (an earlier start's answer was lost)",
             )
-        if failure.code == TASK_CONFLICT:
+        if failure.code == ErrorCode.TASK_CONFLICT:
             return _conflict(tracked, step, failure, now, timing)
-        if failure.code == QUOTA_EXCEEDED:
+        if failure.code == ErrorCode.VENDOR_OVER_LOAD:
             tracked = tracked.replace(refused_start=step.resource_id)
-    if failure.code == QUOTA_EXCEEDED:
+    if failure.code == ErrorCode.VENDOR_OVER_LOAD:
         # "vendor_over_load": too many concurrent tasks; later, with backoff (§5.2).
         return _transient(tracked, now, timing, dataclasses.replace(failure, retryable=True), what)
     if failure.retryable or failure.transport:
@@ -480,44 +503,23 @@ def _conflict(
 # ---------------------------------------------------------------- callbacks
 
 
-def _int(details: Mapping[str, object], key: str, default: int = 0) -> int:
-    value = details.get(key, default)
-    try:
-        return int(value)  # type: ignore[call-overload, no-any-return]
-    except (TypeError, ValueError):
-        return default
-
-
-def _file_names(details: Mapping[str, object]) -> tuple[str, ...]:
-    raw = details.get("fileList")
-    if isinstance(raw, str):
-        return (raw,) if raw else ()
-    names: list[str] = []
-    if isinstance(raw, list):
-        for item in raw:
-            if isinstance(item, Mapping):
-                name = item.get("fileName", item.get("filename"))
-                if isinstance(name, str):
-                    names.append(name)
-    return tuple(names)
+def _file_names(file_list: str | list[FileInfo] | None) -> tuple[str, ...]:
+    if isinstance(file_list, str):
+        return (file_list,) if file_list else ()
+    return tuple(item.file_name for item in file_list or ())
 
 
 def _on_error(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: ErrorDetails, now: datetime, t: Timing
 ) -> Transition:
-    module, level, code = _int(d, "module"), _int(d, "errorLevel"), _int(d, "errorCode")
-    message = str(d.get("errorMsg", ""))[:300]
-    if level >= 5:
-        sdk = SdkError.RECORDER_FAILED if module == 0 else SdkError.GENERAL_ERROR
-        text = f"Fatal error {code} in module {module}: {message}"
+    sdk = sdk_code_for_event(EventType.CLOUD_RECORDING_ERROR, d) or SdkError.GENERAL_ERROR
+    message = d.error_msg[:300]
+    if d.error_level >= ErrorLevel.FATAL:
+        text = f"Fatal error {d.error_code} in module {d.module}: {message}"
         return _fatal(desired, tracked, now, t, sdk, text)
-    if module == 1:
-        sdk = SdkError.UPLOADER_INIT_FAILED if code == 32 else SdkError.UPLOADER_FAILED
-        reason = Reason.UPLOADER_FAILURE
-    else:
-        sdk = SdkError.RECORDER_FAILED
-        reason = Reason.RECORDER_FAILURE
-    text = f"error {code} (level {level}): {message}"
+    uploader = d.module == ErrorModule.UPLOADER
+    reason = Reason.UPLOADER_FAILURE if uploader else Reason.RECORDER_FAILURE
+    text = f"error {d.error_code} (level {d.error_level}): {message}"
     return Transition(
         tracked.replace(last_error=_error(sdk, text, now)),
         (EventRecord(reason, f"{text} (error {int(sdk)})", warning=True),),
@@ -525,50 +527,59 @@ def _on_error(
 
 
 def _on_status(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: StatusUpdateDetails, now: datetime, t: Timing
 ) -> Transition:
-    return _queried(desired, tracked, Queried(_int(d, "status", -1), _file_names(d)), now, t)
+    status = RecordingStatus(d.status) if d.status in _STATUSES else None
+    return _queried(desired, tracked, Queried(status, _file_names(d.file_list)), now, t)
+
+
+_STATUSES = frozenset(RecordingStatus)
 
 
 def _on_files(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: FileInfosDetails, now: datetime, t: Timing
 ) -> Transition:
-    return Transition(tracked.replace(files=merge_files(tracked.files, _file_names(d))))
+    return Transition(tracked.replace(files=merge_files(tracked.files, _file_names(d.file_list))))
 
 
 def _on_exit(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: SessionExitDetails, now: datetime, t: Timing
 ) -> Transition:
-    if _int(d, "exitStatus") == 0:
+    sdk = sdk_code_for_event(EventType.SESSION_EXIT, d)
+    if sdk is None:
         # "0: normal (recording ended, files uploaded)" (protocol.md §7.6).
         return _completed(tracked, now, tracked.upload_status or "uploaded", ())
-    text = "The recording session exited abnormally"
-    return _fatal(desired, tracked, now, t, SdkError.RECORDER_EXPIRE_EXIT, text)
+    return _fatal(desired, tracked, now, t, sdk, "The recording session exited abnormally")
 
 
 def _on_failover(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: SessionFailoverDetails, now: datetime, t: Timing
 ) -> Transition:
     return Transition(tracked.replace(failover_at=now, not_found_since=None))
 
 
 def _on_uploader_started(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: UploaderStartedDetails, now: datetime, t: Timing
 ) -> Transition:
-    if _int(d, "status") == 0:
+    sdk = sdk_code_for_event(EventType.UPLOADER_STARTED, d)
+    if sdk is None:
         return Transition(tracked)
-    text = f"The uploader did not start (status {_int(d, 'status')})"
+    text = f"The uploader did not start (status {d.status})"
     return Transition(
-        tracked.replace(last_error=_error(SdkError.UPLOADER_INIT_FAILED, text, now)),
+        tracked.replace(last_error=_error(sdk, text, now)),
         (EventRecord(Reason.UPLOADER_FAILURE, text, warning=True),),
     )
 
 
 def _on_uploaded(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired,
+    tracked: Tracked,
+    d: UploadedDetails | BackupedDetails,
+    now: datetime,
+    t: Timing,
 ) -> Transition:
-    status = "uploaded" if _int(d, "_eventType") == 31 else "backuped"
-    files = _file_names(d)
+    status = "uploaded" if isinstance(d, UploadedDetails) else "backuped"
+    files = _file_names(d.file_list)
     if tracked.phase in (Phase.STOPPING, Phase.UPLOADING) or tracked.stop_requested:
         return _completed(tracked, now, status, files)
     return Transition(
@@ -577,50 +588,56 @@ def _on_uploaded(
 
 
 def _on_progress(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: UploadingProgressDetails, now: datetime, t: Timing
 ) -> Transition:
-    return _progress(tracked, _int(d, "progress"), now, t)
+    return _progress(tracked, d.progress, now, t)
 
 
 def _on_recorder_started(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired,
+    tracked: Tracked,
+    d: RecorderStartedDetails | RecorderSliceStartDetails,
+    now: datetime,
+    t: Timing,
 ) -> Transition:
-    if _int(d, "_eventType") == 40 and _int(d, "status") != 0:
-        text = "The recorder did not start"
-        return _fatal(desired, tracked, now, t, SdkError.RECORDER_INIT_FAILED, text)
+    sdk = sdk_code_for_event(d.EVENT_TYPE, d)
+    if sdk is not None:
+        return _fatal(desired, tracked, now, t, sdk, "The recorder did not start")
     return _started(tracked, now)
 
 
 def _on_leave(
-    desired: Desired, tracked: Tracked, d: Details, now: datetime, t: Timing
+    desired: Desired, tracked: Tracked, d: RecorderLeaveDetails, now: datetime, t: Timing
 ) -> Transition:
-    leave = _int(d, "leaveCode")
-    if leave == 0:
-        text = "The recorder failed to initialise"
-        return _fatal(desired, tracked, now, t, SdkError.RECORDER_INIT_FAILED, text)
-    how = "the channel was idle (maxIdleTime)" if leave & 4 else f"leaveCode {leave}"
-    if leave & 16:
+    leave = d.leave_code
+    if leave == LeaveCode.INIT:
+        sdk = sdk_code_for_event(EventType.RECORDER_LEAVE, d) or SdkError.RECORDER_INIT_FAILED
+        return _fatal(desired, tracked, now, t, sdk, "The recorder failed to initialise")
+    how = f"leaveCode {leave}"
+    if leave & LeaveCode.NO_USERS:
+        how = "the channel was idle (maxIdleTime)"
+    if leave & LeaveCode.CLIENT_LEAVE:
         how = "stop requested"
     return _stopped(tracked, now, how)
 
 
-Details = Mapping[str, object]
-_NotificationRule = Callable[[Desired, Tracked, Details, datetime, Timing], Transition]
+_Rule = Callable[[Desired, Tracked, Any, datetime, Timing], Transition]
 
-#: eventType -> rule (protocol.md §7.6; the SDK callback each one stands for in §9.4).
-NOTIFICATION_RULES: dict[int, _NotificationRule] = {
-    1: _on_error,
-    3: _on_status,
-    4: _on_files,
-    11: _on_exit,
-    12: _on_failover,
-    30: _on_uploader_started,
-    31: _on_uploaded,
-    32: _on_uploaded,
-    33: _on_progress,
-    40: _on_recorder_started,
-    41: _on_leave,
-    42: _on_recorder_started,
+#: The typed details each event brings -> its rule (protocol.md §7.6; the SDK callback
+#: each one stands for in §9.4). Events not listed change nothing.
+NOTIFICATION_RULES: dict[type[EventDetails], _Rule] = {
+    ErrorDetails: _on_error,
+    StatusUpdateDetails: _on_status,
+    FileInfosDetails: _on_files,
+    SessionExitDetails: _on_exit,
+    SessionFailoverDetails: _on_failover,
+    UploaderStartedDetails: _on_uploader_started,
+    UploadedDetails: _on_uploaded,
+    BackupedDetails: _on_uploaded,
+    UploadingProgressDetails: _on_progress,
+    RecorderStartedDetails: _on_recorder_started,
+    RecorderLeaveDetails: _on_leave,
+    RecorderSliceStartDetails: _on_recorder_started,
 }
 
 
@@ -663,10 +680,10 @@ def apply_notification(
         adopted = (
             EventRecord(Reason.CONNECTING, f"Adopted the running recording (sid {note.sid})"),
         )
-    rule = NOTIFICATION_RULES.get(note.event_type)
+    details = note.details
+    rule = None if details is None else NOTIFICATION_RULES.get(type(details))
     if rule is None or tracked.phase in TERMINAL_PHASES:
         return Transition(tracked, adopted)
-    details = {**note.details, "_eventType": note.event_type}
     result = rule(desired, tracked, details, now, timing)
     return Transition(result.tracked, adopted + result.events)
 

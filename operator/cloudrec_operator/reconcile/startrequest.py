@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cloudrec_operator.api.enums import Layout, OutputFormat, RecordingMode
-from cloudrec_protocol.models import ALL_STREAMS
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
     CloudRecordingSpec,
     RecordingConfig,
     TranscodingConfig,
 )
+from cloudrec_protocol.models import ALL_STREAMS
 
 
 @dataclass(frozen=True)

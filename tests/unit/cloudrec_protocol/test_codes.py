@@ -21,6 +21,7 @@ from cloudrec_protocol.codes import (
     sdk_code_for_event,
     sdk_code_for_response,
 )
+from cloudrec_protocol.events import parse_details
 
 
 @pytest.mark.parametrize(
@@ -171,3 +172,59 @@ def test_already_running_and_already_stopped_answers_are_recognised(
 ) -> None:
     assert is_already_running(http_status, code) is running
     assert is_already_stopped(http_status, code) is stopped
+
+
+SECTION_9_5 = [
+    # (row of protocol.md §9.5, eventType, details, the seed code)
+    ("431 NCS 12 session_failover", 12, {"newUid": 7}, SdkErrorCode.DISCONNECTED),
+    ("434 NCS 41 leaveCode & 4", 41, {"leaveCode": 4 | 16}, SdkErrorCode.NO_USERS),
+    ("436 NCS 41 leaveCode 0", 41, {"leaveCode": 0}, SdkErrorCode.RECORDER_INIT_FAILED),
+    ("436 NCS 40 status not 0", 40, {"status": 1}, SdkErrorCode.RECORDER_INIT_FAILED),
+    (
+        "437 NCS 1 module 0 errorLevel >= 4",
+        1,
+        {"module": 0, "errorLevel": 4, "errorCode": 9},
+        SdkErrorCode.RECORDER_FAILED,
+    ),
+    ("438 NCS 30 status not 0", 30, {"status": 2}, SdkErrorCode.UPLOADER_INIT_FAILED),
+    (
+        "438 NCS 1 module 1 errorCode 32",
+        1,
+        {"module": 1, "errorLevel": 3, "errorCode": 32},
+        SdkErrorCode.UPLOADER_INIT_FAILED,
+    ),
+    (
+        "439 NCS 1 module 1 errorCode 47",
+        1,
+        {"module": 1, "errorLevel": 3, "errorCode": 47},
+        SdkErrorCode.UPLOADER_FAILED,
+    ),
+    (
+        "439 NCS 1 module 1 errorCode 51",
+        1,
+        {"module": 1, "errorLevel": 3, "errorCode": 51},
+        SdkErrorCode.UPLOADER_FAILED,
+    ),
+    ("439 NCS 90 download_failed", 90, {"fileName": "a"}, SdkErrorCode.UPLOADER_FAILED),
+    ("441 NCS 11 exitStatus 1", 11, {"exitStatus": 1}, SdkErrorCode.RECORDER_EXPIRE_EXIT),
+    (
+        "441 NCS 1 cloud-service 52",
+        1,
+        {"module": 2, "errorLevel": 5, "errorCode": 52},
+        SdkErrorCode.RECORDER_EXPIRE_EXIT,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "details", "expected"),
+    [row[1:] for row in SECTION_9_5],
+    ids=[row[0] for row in SECTION_9_5],
+)
+def test_the_one_event_to_error_code_mapping_is_the_table_of_protocol_md_9_5(
+    event_type: int, details: dict[str, Any], expected: SdkErrorCode
+) -> None:
+    # The same answer from the wire JSON and from the typed details the operator decides on.
+    assert sdk_code_for_event(event_type, details) == expected
+    typed = parse_details(event_type, details)
+    assert sdk_code_for_event(event_type, typed) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 
 import pytest
 
@@ -33,6 +34,14 @@ from cloudrec_operator.reconcile.model import (
 )
 from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
 from cloudrec_operator.reconcile.timing import Timing
+from cloudrec_protocol.codes import ErrorCode, RecordingStatus, sdk_code_for_event
+from cloudrec_protocol.events import (
+    ErrorLevel,
+    ErrorModule,
+    EventType,
+    LeaveCode,
+    parse_details,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 TIMING = Timing()
@@ -76,17 +85,17 @@ def test_start_accepted_is_the_connecting_callback_and_records_the_sid() -> None
 @pytest.mark.parametrize(
     ("status", "phase", "events"),
     [
-        (1, Phase.CONNECTING, []),
-        (4, Phase.RECORDING, ["Started"]),
-        (5, Phase.RECORDING, ["Started"]),
-        (6, Phase.STOPPING, []),
-        (7, Phase.UPLOADING, ["Stopped"]),
-        (8, Phase.COMPLETED, ["Stopped", "Uploaded"]),
+        (RecordingStatus.INITIALIZED, Phase.CONNECTING, []),
+        (RecordingStatus.READY, Phase.RECORDING, ["Started"]),
+        (RecordingStatus.IN_PROGRESS, Phase.RECORDING, ["Started"]),
+        (RecordingStatus.STOP_REQUESTED, Phase.STOPPING, []),
+        (RecordingStatus.STOPPED, Phase.UPLOADING, ["Stopped"]),
+        (RecordingStatus.EXITED, Phase.COMPLETED, ["Stopped", "Uploaded"]),
     ],
     ids=["starting", "ready", "in_progress", "stop_requested", "stopped", "exited"],
 )
 def test_query_status_maps_to_phase_and_events(
-    status: int, phase: Phase, events: list[str]
+    status: RecordingStatus, phase: Phase, events: list[str]
 ) -> None:
     result = apply_outcome(DESIRED, CONNECTING, QUERY, Queried(status), NOW, TIMING)
     assert result.tracked.phase is phase
@@ -95,41 +104,51 @@ def test_query_status_maps_to_phase_and_events(
 
 def test_query_alone_sees_the_upload_finish_once_as_the_callbacks_would_say_it() -> None:
     uploading = RECORDING.replace(phase=Phase.UPLOADING, stopped_at=ago(5))
-    exited = apply_outcome(DESIRED, uploading, QUERY, Queried(8, ("a.m3u8",)), NOW, TIMING)
+    exited = apply_outcome(
+        DESIRED, uploading, QUERY, Queried(RecordingStatus.EXITED, ("a.m3u8",)), NOW, TIMING
+    )
     assert exited.tracked.phase is Phase.COMPLETED
     assert exited.tracked.upload_status == "uploaded"
     assert exited.tracked.upload_progress == 100
     assert reasons(exited.events) == ["Uploaded"]
     assert exited.events[0].message == "Uploaded: 1 file(s), a.m3u8"
     # Nothing more is said about it: neither by a later query nor by a late callback.
-    again = apply_outcome(DESIRED, exited.tracked, QUERY, Queried(8), NOW, TIMING)
-    late = apply_notification(DESIRED, exited.tracked, note(31, status=0), NOW, TIMING)
+    again = apply_outcome(
+        DESIRED, exited.tracked, QUERY, Queried(RecordingStatus.EXITED), NOW, TIMING
+    )
+    late = apply_notification(
+        DESIRED, exited.tracked, note(EventType.UPLOADED, status=0), NOW, TIMING
+    )
     assert again.events == () and late.events == ()
 
 
 def test_query_exit_after_a_backuped_callback_keeps_saying_backuped() -> None:
     uploading = RECORDING.replace(phase=Phase.UPLOADING, upload_status="backuped")
-    result = apply_outcome(DESIRED, uploading, QUERY, Queried(8), NOW, TIMING)
+    result = apply_outcome(DESIRED, uploading, QUERY, Queried(RecordingStatus.EXITED), NOW, TIMING)
     assert result.tracked.upload_status == "backuped"
     assert reasons(result.events) == ["Backuped"]
 
 
 def test_started_is_posted_once_per_recording() -> None:
-    result = apply_outcome(DESIRED, RECORDING, QUERY, Queried(5, ("a.m3u8",)), NOW, TIMING)
+    result = apply_outcome(
+        DESIRED, RECORDING, QUERY, Queried(RecordingStatus.IN_PROGRESS, ("a.m3u8",)), NOW, TIMING
+    )
     assert result.events == ()
     assert result.tracked.files == ("a.m3u8",)
 
 
 def test_recorder_that_never_becomes_ready_is_a_fatal_error() -> None:
     late = CONNECTING.replace(started_at=ago(120))
-    result = apply_outcome(DESIRED, late, QUERY, Queried(2), NOW, TIMING)
+    result = apply_outcome(DESIRED, late, QUERY, Queried(RecordingStatus.STARTING), NOW, TIMING)
     assert result.tracked.phase is Phase.FAILED
     assert result.tracked.last_error is not None
     assert result.tracked.last_error.code == SdkError.RECORDER_INIT_FAILED
 
 
 def test_query_status_20_under_never_fails_the_recording() -> None:
-    result = apply_outcome(DESIRED, RECORDING, QUERY, Queried(20), NOW, TIMING)
+    result = apply_outcome(
+        DESIRED, RECORDING, QUERY, Queried(RecordingStatus.EXITED_ABNORMALLY), NOW, TIMING
+    )
     assert result.tracked.phase is Phase.FAILED
     assert result.tracked.failed_reason == "FatalError"
     assert reasons(result.events) == ["FatalError"]
@@ -140,7 +159,9 @@ def test_fatal_error_under_on_failure_restarts_with_backoff_and_forgets_the_dead
     before = RECORDING.replace(
         files=("old.m3u8",), restarts=1, upload_progress=99, upload_status="backuped"
     )
-    result = apply_outcome(ON_FAILURE, before, QUERY, Queried(20), NOW, TIMING)
+    result = apply_outcome(
+        ON_FAILURE, before, QUERY, Queried(RecordingStatus.EXITED_ABNORMALLY), NOW, TIMING
+    )
     after = result.tracked
     assert after.phase is Phase.PENDING
     assert after.sid is None and after.resource_id is None
@@ -152,15 +173,23 @@ def test_fatal_error_under_on_failure_restarts_with_backoff_and_forgets_the_dead
 
 def test_the_uploaded_event_after_a_restart_names_only_the_new_recordings_files() -> None:
     dead = RECORDING.replace(files=("dead.m3u8", "dead0.ts"))
-    restarted = apply_outcome(ON_FAILURE, dead, QUERY, Queried(20), NOW, TIMING).tracked
+    restarted = apply_outcome(
+        ON_FAILURE, dead, QUERY, Queried(RecordingStatus.EXITED_ABNORMALLY), NOW, TIMING
+    ).tracked
     again = restarted.replace(
         phase=Phase.UPLOADING, resource_id="r2", sid="s2", started_at=NOW, ready=True
     )
-    empty = apply_notification(ON_FAILURE, again, note(31, status=0, fileList=[]), NOW, TIMING)
+    empty = apply_notification(
+        ON_FAILURE, again, note(EventType.UPLOADED, status=0, fileList=[]), NOW, TIMING
+    )
     assert empty.tracked.files == ()
     assert [e.message for e in empty.events] == ["Uploaded: 0 file(s), no files"]
     new = apply_notification(
-        ON_FAILURE, again, note(31, status=0, fileList=[{"fileName": "new.m3u8"}]), NOW, TIMING
+        ON_FAILURE,
+        again,
+        note(EventType.UPLOADED, status=0, fileList=[{"fileName": "new.m3u8"}]),
+        NOW,
+        TIMING,
     )
     assert new.tracked.files == ("new.m3u8",)
     assert [e.message for e in new.events] == ["Uploaded: 1 file(s), new.m3u8"]
@@ -168,7 +197,13 @@ def test_the_uploaded_event_after_a_restart_names_only_the_new_recordings_files(
 
 def test_404_soon_after_start_is_not_read_as_gone() -> None:
     young = CONNECTING.replace(started_at=ago(3))
-    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    miss = Failure(
+        HTTPStatus.NOT_FOUND,
+        ErrorCode.WORKER_NOT_FOUND,
+        SdkError.DISCONNECTED,
+        False,
+        "failed to find worker",
+    )
     result = apply_outcome(DESIRED, young, QUERY, miss, NOW, TIMING)
     assert result.tracked.phase is Phase.CONNECTING
     assert result.tracked.not_found_since == NOW
@@ -177,7 +212,13 @@ def test_404_soon_after_start_is_not_read_as_gone() -> None:
 
 def test_404_confirmed_after_the_retries_is_fatal_when_callbacks_announce_leaves() -> None:
     lost = RECORDING.replace(not_found_since=ago(31))
-    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    miss = Failure(
+        HTTPStatus.NOT_FOUND,
+        ErrorCode.WORKER_NOT_FOUND,
+        SdkError.DISCONNECTED,
+        False,
+        "failed to find worker",
+    )
     result = apply_outcome(WITH_CALLBACKS, lost, QUERY, miss, NOW, TIMING)
     assert result.tracked.phase is Phase.FAILED
     assert reasons(result.events) == ["FatalError"]
@@ -185,13 +226,25 @@ def test_404_confirmed_after_the_retries_is_fatal_when_callbacks_announce_leaves
 
 def test_404_confirmed_without_callbacks_is_a_lost_recording_not_completion() -> None:
     ended = RECORDING.replace(not_found_since=ago(31))
-    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    miss = Failure(
+        HTTPStatus.NOT_FOUND,
+        ErrorCode.WORKER_NOT_FOUND,
+        SdkError.DISCONNECTED,
+        False,
+        "failed to find worker",
+    )
     result = apply_outcome(DESIRED, ended, QUERY, miss, NOW, TIMING)
     assert result.tracked.phase is Phase.FAILED
     assert reasons(result.events) == ["FatalError"]
 
 
-MISS = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+MISS = Failure(
+    HTTPStatus.NOT_FOUND,
+    ErrorCode.WORKER_NOT_FOUND,
+    SdkError.DISCONNECTED,
+    False,
+    "failed to find worker",
+)
 STOPPING = RECORDING.replace(phase=Phase.STOPPING, files=("a.m3u8",), upload_progress=99)
 
 
@@ -230,7 +283,13 @@ def test_a_recording_that_vanishes_after_stop_was_asked_fails_and_is_never_compl
 
 def test_404_after_the_backend_was_unreachable_is_a_lost_recording() -> None:
     lost = RECORDING.replace(not_found_since=ago(31), unreachable=True)
-    miss = Failure(404, 404, SdkError.DISCONNECTED, False, "failed to find worker")
+    miss = Failure(
+        HTTPStatus.NOT_FOUND,
+        ErrorCode.WORKER_NOT_FOUND,
+        SdkError.DISCONNECTED,
+        False,
+        "failed to find worker",
+    )
     result = apply_outcome(DESIRED, lost, QUERY, miss, NOW, TIMING)
     assert result.tracked.phase is Phase.FAILED
 
@@ -243,16 +302,39 @@ def test_transient_failures_back_off_exponentially_and_mark_degraded() -> None:
     assert second.retry_at == NOW + timedelta(seconds=2)
     assert second.degraded == "BackendUnreachable"
     assert second.phase is Phase.RECORDING
-    recovered = apply_outcome(DESIRED, second, QUERY, Queried(5), NOW, TIMING).tracked
+    recovered = apply_outcome(
+        DESIRED, second, QUERY, Queried(RecordingStatus.IN_PROGRESS), NOW, TIMING
+    ).tracked
     assert recovered.degraded is None and recovered.failures == 0
 
 
 @pytest.mark.parametrize(
     ("failure", "reason"),
     [
-        (Failure(401, None, SdkError.CONNECT_ERROR, False, "Unauthorized"), "AuthenticationFailed"),
-        (Failure(400, 2, SdkError.INVALID_PARAMETER, False, "bad"), "InvalidParameter"),
-        (Failure(400, 110, SdkError.INVALID_PARAMETER, False, "token"), "TokenRejected"),
+        (
+            Failure(HTTPStatus.UNAUTHORIZED, None, SdkError.CONNECT_ERROR, False, "Unauthorized"),
+            "AuthenticationFailed",
+        ),
+        (
+            Failure(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.INVALID_PARAMETER,
+                SdkError.INVALID_PARAMETER,
+                False,
+                "bad",
+            ),
+            "InvalidParameter",
+        ),
+        (
+            Failure(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.TOKEN_INVALID,
+                SdkError.INVALID_PARAMETER,
+                False,
+                "token",
+            ),
+            "TokenRejected",
+        ),
     ],
     ids=["auth", "invalid_parameter", "token"],
 )
@@ -266,7 +348,13 @@ def test_permanent_start_failures_fail_without_retry(failure: Failure, reason: s
 
 def test_expired_resource_id_on_start_is_acquired_again() -> None:
     before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(200))
-    expired = Failure(400, 433, SdkError.INVALID_OPERATION, False, "expired")
+    expired = Failure(
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.RESOURCE_EXPIRED,
+        SdkError.INVALID_OPERATION,
+        False,
+        "expired",
+    )
     result = apply_outcome(DESIRED, before, Start("r1"), expired, NOW, TIMING)
     assert result.tracked.resource_id is None
 
@@ -288,7 +376,13 @@ def test_stop_result_sets_the_final_phase(done: StopDone, phase: Phase, events: 
 
 
 def test_stop_with_nothing_recorded_completes_without_files() -> None:
-    nothing = Failure(206, 435, SdkError.NO_RECORDED_DATA, False, "no recorded data")
+    nothing = Failure(
+        HTTPStatus.PARTIAL_CONTENT,
+        ErrorCode.NO_RECORDED_DATA,
+        SdkError.NO_RECORDED_DATA,
+        False,
+        "no recorded data",
+    )
     result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), nothing, NOW, TIMING)
     assert result.tracked.phase is Phase.COMPLETED
     assert result.tracked.last_error is not None
@@ -296,11 +390,19 @@ def test_stop_with_nothing_recorded_completes_without_files() -> None:
 
 
 def test_stop_of_a_recording_already_exiting_waits_for_the_service_to_say_it_finished() -> None:
-    exiting = Failure(400, 49, SdkError.INVALID_OPERATION, False, "task is exiting")
+    exiting = Failure(
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.TASK_EXITING,
+        SdkError.INVALID_OPERATION,
+        False,
+        "task is exiting",
+    )
     result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), exiting, NOW, TIMING)
     assert result.tracked.phase is Phase.UPLOADING and result.tracked.stop_requested
     assert reasons(result.events) == ["Stopped"]
-    done = apply_outcome(DESIRED, result.tracked, QUERY, Queried(8), NOW, TIMING)
+    done = apply_outcome(
+        DESIRED, result.tracked, QUERY, Queried(RecordingStatus.EXITED), NOW, TIMING
+    )
     assert done.tracked.phase is Phase.COMPLETED
     assert reasons(done.events) == ["Uploaded"]
 
@@ -311,53 +413,82 @@ def test_release_keeps_the_recording_and_says_released() -> None:
     assert reasons(result.events) == ["Released"]
 
 
-def note(event_type: int, **details: object) -> Notified:
-    return Notified(event_type, details)
+def note(event_type: EventType | int, sid: str | None = None, **details: object) -> Notified:
+    """A verified callback with the typed details its event brings."""
+    return Notified(event_type, parse_details(event_type, details), sid=sid)
 
 
 @pytest.mark.parametrize(
     ("before", "notification", "phase", "events"),
     [
-        (CONNECTING, note(40, status=0), Phase.RECORDING, ["Started"]),
-        (RECORDING, note(41, leaveCode=4), Phase.UPLOADING, ["Stopped"]),
+        (CONNECTING, note(EventType.RECORDER_STARTED, status=0), Phase.RECORDING, ["Started"]),
+        (
+            RECORDING,
+            note(EventType.RECORDER_LEAVE, leaveCode=LeaveCode.NO_USERS),
+            Phase.UPLOADING,
+            ["Stopped"],
+        ),
         (
             RECORDING.replace(phase=Phase.UPLOADING),
-            note(31, status=0, fileList=[{"fileName": "a.m3u8"}]),
+            note(EventType.UPLOADED, status=0, fileList=[{"fileName": "a.m3u8"}]),
             Phase.COMPLETED,
             ["Uploaded"],
         ),
         (
             RECORDING.replace(phase=Phase.UPLOADING),
-            note(32, status=0, fileList=[]),
+            note(EventType.BACKUPED, status=0, fileList=[]),
             Phase.COMPLETED,
             ["Backuped"],
         ),
         (
             RECORDING,
-            note(1, module=0, errorLevel=3, errorCode=7, errorMsg="x"),
+            note(
+                EventType.CLOUD_RECORDING_ERROR,
+                module=ErrorModule.RECORDER,
+                errorLevel=ErrorLevel.MEDIUM,
+                errorCode=7,
+                errorMsg="x",
+            ),
             Phase.RECORDING,
             ["RecorderFailure"],
         ),
         (
             RECORDING,
-            note(1, module=1, errorLevel=3, errorCode=47, errorMsg="x"),
+            note(
+                EventType.CLOUD_RECORDING_ERROR,
+                module=ErrorModule.UPLOADER,
+                errorLevel=ErrorLevel.MEDIUM,
+                errorCode=47,
+                errorMsg="x",
+            ),
             Phase.RECORDING,
             ["UploaderFailure"],
         ),
         (
             RECORDING,
-            note(1, module=0, errorLevel=5, errorCode=9, errorMsg="x"),
+            note(
+                EventType.CLOUD_RECORDING_ERROR,
+                module=ErrorModule.RECORDER,
+                errorLevel=ErrorLevel.FATAL,
+                errorCode=9,
+                errorMsg="x",
+            ),
             Phase.FAILED,
             ["FatalError"],
         ),
-        (RECORDING, note(11, exitStatus=1), Phase.FAILED, ["FatalError"]),
+        (RECORDING, note(EventType.SESSION_EXIT, exitStatus=1), Phase.FAILED, ["FatalError"]),
         (
             RECORDING.replace(phase=Phase.UPLOADING),
-            note(11, exitStatus=0),
+            note(EventType.SESSION_EXIT, exitStatus=0),
             Phase.COMPLETED,
             ["Uploaded"],
         ),
-        (RECORDING, note(33, progress=5000), Phase.RECORDING, ["UploadProgress"]),
+        (
+            RECORDING,
+            note(EventType.UPLOADING_PROGRESS, progress=5000),
+            Phase.RECORDING,
+            ["UploadProgress"],
+        ),
         (RECORDING, note(99), Phase.RECORDING, []),
     ],
     ids=[
@@ -397,14 +528,16 @@ def test_upload_progress_events_are_throttled_to_ten_points_or_a_minute() -> Non
     posted = []
     for step, value in enumerate(range(0, 10001, 500)):
         now = NOW + timedelta(seconds=step)
-        result = apply_notification(DESIRED, tracked, note(33, progress=value), now, TIMING)
+        result = apply_notification(
+            DESIRED, tracked, note(EventType.UPLOADING_PROGRESS, progress=value), now, TIMING
+        )
         tracked = result.tracked
         posted += [tracked.upload_progress for _ in result.events]
     assert posted == [5, 15, 25, 35, 45, 55, 65, 75, 85, 95, 100]
     later = apply_notification(
         DESIRED,
         tracked.replace(upload_progress=100, progress_event_value=40),
-        note(33, progress=4100),
+        note(EventType.UPLOADING_PROGRESS, progress=4100),
         NOW + timedelta(minutes=5),
         TIMING,
     )
@@ -415,7 +548,11 @@ def test_an_empty_recording_reports_no_upload_progress_however_long_it_runs() ->
     tracked = RECORDING
     for minute in range(30):
         result = apply_notification(
-            DESIRED, tracked, note(33, progress=0), NOW + timedelta(minutes=minute), TIMING
+            DESIRED,
+            tracked,
+            note(EventType.UPLOADING_PROGRESS, progress=0),
+            NOW + timedelta(minutes=minute),
+            TIMING,
         )
         assert result.events == () and result.tracked == tracked
 
@@ -426,7 +563,7 @@ def test_upload_progress_in_status_moves_with_its_events_not_every_callback() ->
     for step, value in enumerate(range(9000, 9990, 10)):  # a point every few seconds
         now = NOW + timedelta(seconds=3 * step)
         tracked = apply_notification(
-            DESIRED, tracked, note(33, progress=value), now, TIMING
+            DESIRED, tracked, note(EventType.UPLOADING_PROGRESS, progress=value), now, TIMING
         ).tracked
         written.add(tracked.upload_progress)
     # Five minutes of callbacks: the status changes about once a minute, not 99 times.
@@ -436,29 +573,45 @@ def test_upload_progress_in_status_moves_with_its_events_not_every_callback() ->
 
 def test_callbacks_for_a_finished_recording_change_nothing() -> None:
     done = RECORDING.replace(phase=Phase.COMPLETED)
-    result = apply_notification(DESIRED, done, note(20 + 20, status=0), NOW, TIMING)
+    result = apply_notification(
+        DESIRED, done, note(EventType.RECORDER_STARTED, status=0), NOW, TIMING
+    )
     assert result.tracked == done and result.events == ()
 
 
 def test_a_late_callback_about_an_earlier_recording_changes_nothing() -> None:
     restarted = RECORDING.replace(sid="s2", restarts=1)
-    leave = Notified(41, {"leaveCode": 4}, sid="s1")
+    leave = note(EventType.RECORDER_LEAVE, sid="s1", leaveCode=LeaveCode.NO_USERS)
     result = apply_notification(DESIRED, restarted, leave, NOW, TIMING)
     assert result.tracked == restarted and result.events == ()
     own = apply_notification(
-        DESIRED, restarted, Notified(41, {"leaveCode": 4}, sid="s2"), NOW, TIMING
+        DESIRED,
+        restarted,
+        note(EventType.RECORDER_LEAVE, sid="s2", leaveCode=LeaveCode.NO_USERS),
+        NOW,
+        TIMING,
     )
     assert own.tracked.phase is Phase.UPLOADING
 
 
 def test_start_answered_already_started_without_sid_waits_to_adopt_by_callback() -> None:
     before = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
-    lost = Failure(201, 7, SdkError.INVALID_OPERATION, False, "already started")
+    lost = Failure(
+        HTTPStatus.CREATED,
+        ErrorCode.ALREADY_STARTED,
+        SdkError.INVALID_OPERATION,
+        False,
+        "already started",
+    )
     after = apply_outcome(WITH_CALLBACKS, before, Start("r1"), lost, NOW, TIMING).tracked
     assert after.lost_start == "r1" and after.resource_id == "r1" and after.sid is None
     assert next_step(WITH_CALLBACKS, after, NOW + timedelta(seconds=5), TIMING) == Wait(60.0)
     adopted = apply_notification(
-        WITH_CALLBACKS, after, Notified(33, {"progress": 100}, sid="s9"), NOW, TIMING
+        WITH_CALLBACKS,
+        after,
+        note(EventType.UPLOADING_PROGRESS, sid="s9", progress=100),
+        NOW,
+        TIMING,
     )
     assert adopted.tracked.sid == "s9" and adopted.tracked.resource_id == "r1"
     assert adopted.tracked.lost_start is None
@@ -468,7 +621,13 @@ def test_start_answered_already_started_without_sid_waits_to_adopt_by_callback()
 def test_lost_start_without_callbacks_acquires_again_and_waits_out_conflicts() -> None:
     lost = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3), lost_start="r1")
     assert next_step(DESIRED, lost, NOW, TIMING) == Acquire()
-    conflict = Failure(400, 53, SdkError.INVALID_OPERATION, False, "task conflict")
+    conflict = Failure(
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.TASK_CONFLICT,
+        SdkError.INVALID_OPERATION,
+        False,
+        "task conflict",
+    )
     again = apply_outcome(
         DESIRED, lost.replace(resource_id="r2"), Start("r2"), conflict, NOW, TIMING
     )
@@ -490,20 +649,38 @@ def test_a_missing_input_is_announced_once_and_forgotten_when_it_appears() -> No
 
 def test_conflict_after_a_restart_is_the_dead_recorders_ghost_and_is_retried() -> None:
     after_fatal = Tracked(phase=Phase.CONNECTING, resource_id="r2", acquired_at=ago(1), restarts=1)
-    conflict = Failure(400, 53, SdkError.INVALID_OPERATION, False, "uid already in channel")
+    conflict = Failure(
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.TASK_CONFLICT,
+        SdkError.INVALID_OPERATION,
+        False,
+        "uid already in channel",
+    )
     result = apply_outcome(ON_FAILURE, after_fatal, Start("r2"), conflict, NOW, TIMING)
     assert result.tracked.phase is Phase.CONNECTING
     assert result.tracked.retry_at is not None
 
 
 def test_concurrency_quota_exceeded_is_retried_later() -> None:
-    over = Failure(400, 406, SdkError.GENERAL_ERROR, False, "vendor_over_load")
+    over = Failure(
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.VENDOR_OVER_LOAD,
+        SdkError.GENERAL_ERROR,
+        False,
+        "vendor_over_load",
+    )
     result = apply_outcome(DESIRED, Tracked(), Acquire(), over, NOW, TIMING)
     assert result.tracked.phase is Phase.PENDING
     assert result.tracked.retry_at == NOW + timedelta(seconds=1)
 
 
-CONFLICT = Failure(400, 53, SdkError.INVALID_OPERATION, False, "task conflict")
+CONFLICT = Failure(
+    HTTPStatus.BAD_REQUEST,
+    ErrorCode.TASK_CONFLICT,
+    SdkError.INVALID_OPERATION,
+    False,
+    "task conflict",
+)
 
 
 @pytest.mark.parametrize("desired", [DESIRED, ON_FAILURE], ids=["never", "on_failure"])
@@ -535,7 +712,9 @@ def test_a_start_accepted_after_conflicts_forgets_them() -> None:
 
 
 def test_state_stopped_while_a_restart_is_pending_ends_failed_with_the_fatal_error() -> None:
-    dead = apply_outcome(ON_FAILURE, RECORDING, QUERY, Queried(20), NOW, TIMING).tracked
+    dead = apply_outcome(
+        ON_FAILURE, RECORDING, QUERY, Queried(RecordingStatus.EXITED_ABNORMALLY), NOW, TIMING
+    ).tracked
     assert dead.phase is Phase.PENDING and dead.restarts == 1
     assert next_step(STOPPED, dead, NOW, TIMING) == Cancel()
     ended = apply_outcome(STOPPED, dead, Cancel(), Cancelled(), NOW, TIMING).tracked
@@ -573,7 +752,7 @@ def test_a_deleted_recording_whose_start_answer_was_lost_is_adopted_by_callback_
 ):
     unknown = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
     assert isinstance(next_step(DELETING, unknown, NOW, TIMING), Wait)
-    started = Notified(40, {"status": 0}, sid="s7")
+    started = note(EventType.RECORDER_STARTED, sid="s7", status=0)
     adopted = apply_notification(DELETING, unknown, started, NOW, TIMING)
     assert adopted.tracked.sid == "s7" and adopted.tracked.resource_id == "r1"
     assert reasons(adopted.events) == ["Connecting", "Started"]
@@ -584,7 +763,9 @@ def test_a_callback_does_not_adopt_for_a_resource_that_still_wants_to_record() -
     # Only a lost start or a resource being stopped or deleted looks for a recording by
     # channel and uid: a late event of an earlier recording is not adopted.
     unknown = Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(3))
-    late = apply_notification(WITH_CALLBACKS, unknown, Notified(40, {}, sid="s0"), NOW, TIMING)
+    late = apply_notification(
+        WITH_CALLBACKS, unknown, note(EventType.RECORDER_STARTED, sid="s0"), NOW, TIMING
+    )
     assert late.tracked.sid is None
 
 
@@ -597,6 +778,57 @@ def test_a_deleted_recording_whose_start_answer_was_lost_is_found_once_its_id_ex
     found = apply_outcome(DELETING, unknown, probe, StartAccepted("s7"), expired, TIMING)
     assert next_step(DELETING, found.tracked, expired, TIMING) == Stop("r1", "s7")
     # It never ran: the expired resource id is refused, and deletion proceeds.
-    gone = Failure(400, 433, SdkError.INVALID_OPERATION, False, "resourceId expired")
+    gone = Failure(
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.RESOURCE_EXPIRED,
+        SdkError.INVALID_OPERATION,
+        False,
+        "resourceId expired",
+    )
     none = apply_outcome(DELETING, unknown, probe, gone, expired, TIMING)
     assert next_step(DELETING, none.tracked, expired, TIMING) == Finish()
+
+
+@pytest.mark.parametrize(
+    ("details", "phase", "code"),
+    [
+        (
+            {"module": ErrorModule.CLOUD_RECORDING_SERVICE, "errorLevel": ErrorLevel.FATAL},
+            Phase.FAILED,
+            SdkError.RECORDER_EXPIRE_EXIT,
+        ),
+        (
+            {"module": ErrorModule.CLOUD_RECORDING_SERVICE, "errorLevel": ErrorLevel.MAJOR},
+            Phase.RECORDING,
+            SdkError.RECORDER_EXPIRE_EXIT,
+        ),
+        (
+            {"module": ErrorModule.UPLOADER, "errorLevel": ErrorLevel.FATAL},
+            Phase.FAILED,
+            SdkError.UPLOADER_FAILED,
+        ),
+    ],
+    ids=["service_fatal", "service_major", "uploader_fatal"],
+)
+def test_an_error_callback_gets_the_code_of_the_one_mapping_of_protocol_md_9_5(
+    details: dict[str, object], phase: Phase, code: SdkError
+) -> None:
+    error = note(
+        EventType.CLOUD_RECORDING_ERROR,
+        errorCode=ErrorCode.SERVICE_START_TIMEOUT
+        if details["module"] == ErrorModule.CLOUD_RECORDING_SERVICE
+        else 47,
+        errorMsg="x",
+        **details,
+    )
+    result = apply_notification(DESIRED, RECORDING, error, NOW, TIMING)
+    assert result.tracked.phase is phase
+    assert result.tracked.last_error is not None
+    assert result.tracked.last_error.code == code
+    assert result.tracked.last_error.code == sdk_code_for_event(error.event_type, error.details)
+
+
+def test_a_callback_whose_details_do_not_fit_changes_nothing() -> None:
+    malformed = Notified(EventType.SESSION_EXIT, None, sid="s1")
+    result = apply_notification(DESIRED, RECORDING, malformed, NOW, TIMING)
+    assert result.tracked == RECORDING and result.events == ()
