@@ -96,12 +96,8 @@ async def execute(
             return Acquired(acquired.resource_id)
         if isinstance(step, Start):
             assert secrets is not None
-            request = StartRequest.model_validate(
-                {
-                    "cname": cname,
-                    "uid": uid,
-                    "clientRequest": start_client_request(spec, secrets),
-                }
+            request = StartRequest(
+                cname=cname, uid=uid, client_request=start_client_request(spec, secrets)
             )
             try:
                 started = await client.start(appid, step.resource_id, mode, request)
@@ -121,18 +117,14 @@ async def execute(
                 typed = RecordingStatus(status)
             return Queried(typed, file_names(queried.server_response))
         if isinstance(step, Update):
-            update = UpdateRequest.model_validate(
-                {"cname": cname, "uid": uid, "clientRequest": update_client_request(spec)}
-            )
+            update = UpdateRequest(cname=cname, uid=uid, client_request=update_client_request(spec))
             await client.update(appid, step.resource_id, step.sid, mode, update)
             return Applied()
         if isinstance(step, UpdateLayout):
-            layout = UpdateLayoutRequest.model_validate(
-                {
-                    "cname": cname,
-                    "uid": uid,
-                    "clientRequest": layout_settings(spec.recording_config.transcoding_config),
-                }
+            layout = UpdateLayoutRequest(
+                cname=cname,
+                uid=uid,
+                client_request=layout_settings(spec.recording_config.transcoding_config),
             )
             await client.update_layout(appid, step.resource_id, step.sid, layout)
             return Applied()

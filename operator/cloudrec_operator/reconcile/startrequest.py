@@ -1,9 +1,8 @@
-"""The spec as the protocol's request bodies (protocol.md §3.2, §3.4, §3.5, §9.2, §9.3).
+"""The spec as the protocol's typed request bodies (protocol.md §3.2, §3.4, §3.5, §9.2, §9.3).
 
-These functions build the JSON ``clientRequest`` objects (camelCase keys,
-numbers for enums, uids as strings); the handlers validate them into the
-protocol's wire models. Secrets are passed in by the caller and only ever
-placed in the returned body.
+Each function builds the protocol's wire model (``cloudrec_protocol.models``) straight
+from the typed spec; the client sends its ``to_wire()`` form. Secrets are passed in by
+the caller and only ever placed in the returned model, where they stay ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -11,16 +10,45 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
-from cloudrec_operator.api.enums import Layout, OutputFormat, RecordingMode
+from pydantic import SecretStr
+
+from cloudrec_operator.api.enums import Layout, OutputFormat, RecordingMode, ServerSideEncryption
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
     CloudRecordingSpec,
     RecordingConfig,
     TranscodingConfig,
 )
-from cloudrec_protocol.models import ALL_STREAMS
+from cloudrec_protocol.enums import (
+    AudioProfile,
+    ChannelType,
+    DecryptionMode,
+    Mode,
+    RenderMode,
+    StorageVendor,
+    StreamMode,
+    StreamTypes,
+    SubscribeUidGroup,
+    VideoLayout,
+    VideoStreamType,
+)
+from cloudrec_protocol.models import (
+    ALL_STREAMS,
+    AudioUidList,
+    ExtensionParams,
+    FileType,
+    LayoutRegion,
+    RecordingFileConfig,
+    StartClientRequest,
+    StorageConfig,
+    StreamSubscribe,
+    UpdateClientRequest,
+    UpdateLayoutClientRequest,
+    VideoUidList,
+)
+from cloudrec_protocol.models import RecordingConfig as WireRecordingConfig
+from cloudrec_protocol.models import TranscodingConfig as WireTranscodingConfig
 
 
 @dataclass(frozen=True)
@@ -34,39 +62,41 @@ class StartSecrets:
     decryption_salt: str | None = None
 
 
-def protocol_mode(spec: CloudRecordingSpec) -> str:
+def protocol_mode(spec: CloudRecordingSpec) -> Mode:
     """The ``mode`` path segment: ``mix`` or ``individual``."""
-    return "mix" if spec.recording_config.mode is RecordingMode.MIX else "individual"
+    return Mode.MIX if spec.recording_config.mode is RecordingMode.MIX else Mode.INDIVIDUAL
 
 
-def layout_settings(transcoding: TranscodingConfig) -> dict[str, Any]:
+def _regions(transcoding: TranscodingConfig) -> list[LayoutRegion] | None:
+    if transcoding.layout is not Layout.CUSTOM or not transcoding.regions:
+        return None
+    return [
+        LayoutRegion(
+            uid=region.uid,
+            x_axis=region.x_axis,
+            y_axis=region.y_axis,
+            width=region.width,
+            height=region.height,
+            alpha=region.alpha,
+            render_mode=RenderMode(region.render_mode.code),
+        )
+        for region in transcoding.regions
+    ]
+
+
+def layout_settings(transcoding: TranscodingConfig) -> UpdateLayoutClientRequest:
     """The layout part of transcodingConfig, also the whole updateLayout body."""
-    body: dict[str, Any] = {
-        "mixedVideoLayout": transcoding.layout.code,
-        "backgroundColor": transcoding.background_color,
-    }
-    if transcoding.max_resolution_uid is not None:
-        body["maxResolutionUid"] = transcoding.max_resolution_uid
-    if transcoding.layout is Layout.CUSTOM and transcoding.regions:
-        regions = []
-        for region in transcoding.regions:
-            item: dict[str, Any] = {
-                "x_axis": region.x_axis,
-                "y_axis": region.y_axis,
-                "width": region.width,
-                "height": region.height,
-                "alpha": region.alpha,
-                "render_mode": region.render_mode.code,
-            }
-            if region.uid is not None:
-                item["uid"] = region.uid
-            regions.append(item)
-        body["layoutConfig"] = regions
-    return body
+    return UpdateLayoutClientRequest(
+        mixed_video_layout=VideoLayout(transcoding.layout.code),
+        background_color=transcoding.background_color,
+        max_resolution_uid=transcoding.max_resolution_uid,
+        layout_config=_regions(transcoding),
+    )
 
 
 def subscribe_lists(config: RecordingConfig) -> dict[str, list[str]]:
-    """The four subscription lists that are set, with the protocol's key spelling."""
+    """The four subscription lists that are set, with the protocol's key spelling (the
+    digest of the live-changeable subscription)."""
     lists = {
         "subscribeAudioUids": config.subscribe_audio_uids,
         "unSubscribeAudioUids": config.unsubscribe_audio_uids,
@@ -76,11 +106,18 @@ def subscribe_lists(config: RecordingConfig) -> dict[str, list[str]]:
     return {key: list(value) for key, value in lists.items() if value is not None}
 
 
-UID_GROUP_SIZES = (2, 7, 12, 17, 32, 49)
-"""The most uids each ``subscribeUidGroup`` (0-5) covers (protocol.md §3.2.1)."""
+UID_GROUP_SIZES = {
+    SubscribeUidGroup.UP_TO_2: 2,
+    SubscribeUidGroup.UP_TO_7: 7,
+    SubscribeUidGroup.UP_TO_12: 12,
+    SubscribeUidGroup.UP_TO_17: 17,
+    SubscribeUidGroup.UP_TO_32: 32,
+    SubscribeUidGroup.UP_TO_49: 49,
+}
+"""The most uids each ``subscribeUidGroup`` covers (protocol.md §3.2.1)."""
 
 
-def subscribe_uid_group(config: RecordingConfig) -> int:
+def subscribe_uid_group(config: RecordingConfig) -> SubscribeUidGroup:
     """Individual mode's ``subscribeUidGroup``: the bucket of the number of uids subscribed
     (the union of the audio and video lists); the largest when everyone is subscribed (no
     list, a block list or ``#allstream#``), since how many will join is not known."""
@@ -92,88 +129,111 @@ def subscribe_uid_group(config: RecordingConfig) -> int:
         or config.unsubscribe_video_uids is not None
         or all(uids is None for uids in allow)
     )
-    count = UID_GROUP_SIZES[-1] if everyone else len(named)
-    return next(group for group, most in enumerate(UID_GROUP_SIZES) if count <= most)
+    if everyone:
+        return SubscribeUidGroup.UP_TO_49
+    return next(group for group, most in UID_GROUP_SIZES.items() if len(named) <= most)
 
 
-def recording_config(spec: CloudRecordingSpec, secrets: StartSecrets) -> dict[str, Any]:
+def _list(values: list[str] | None) -> list[str] | None:
+    return None if values is None else list(values)
+
+
+def recording_config(spec: CloudRecordingSpec, secrets: StartSecrets) -> WireRecordingConfig:
     config = spec.recording_config
-    body: dict[str, Any] = {
-        "channelType": config.channel_type.code,
-        "streamTypes": config.stream_types.code,
-        "videoStreamType": config.video_stream_type.code,
-        "decryptionMode": config.decryption.mode.code,
-    }
-    if config.max_idle_time:
-        body["maxIdleTime"] = config.max_idle_time
-    if config.stream_mode is not None:
-        body["streamMode"] = config.stream_mode.wire
-    if secrets.decryption_secret is not None:
-        body["secret"] = secrets.decryption_secret
-    if secrets.decryption_salt is not None:
-        body["salt"] = secrets.decryption_salt
-    if config.mode is RecordingMode.MIX:
-        body["audioProfile"] = config.audio_profile.code
-        transcoding = config.transcoding_config
-        body["transcodingConfig"] = {
-            "width": transcoding.width,
-            "height": transcoding.height,
-            "fps": transcoding.fps,
-            "bitrate": transcoding.bitrate,
-            **layout_settings(transcoding),
-        }
-    else:
-        body["subscribeUidGroup"] = subscribe_uid_group(config)
-    body.update(subscribe_lists(config))
-    return body
+    mix = config.mode is RecordingMode.MIX
+    transcoding = config.transcoding_config
+    return WireRecordingConfig(
+        channel_type=ChannelType(config.channel_type.code),
+        stream_types=StreamTypes(config.stream_types.code),
+        video_stream_type=VideoStreamType(config.video_stream_type.code),
+        decryption_mode=DecryptionMode(config.decryption.mode.code),
+        # 0 leaves it to the service, whose default the model carries.
+        **({"max_idle_time": config.max_idle_time} if config.max_idle_time else {}),
+        stream_mode=None if config.stream_mode is None else StreamMode(config.stream_mode.wire),
+        secret=_secret(secrets.decryption_secret),
+        salt=_secret(secrets.decryption_salt),
+        audio_profile=AudioProfile(config.audio_profile.code) if mix else None,
+        transcoding_config=WireTranscodingConfig(
+            width=transcoding.width,
+            height=transcoding.height,
+            fps=transcoding.fps,
+            bitrate=transcoding.bitrate,
+            **dict(layout_settings(transcoding)),
+        )
+        if mix
+        else None,
+        subscribe_uid_group=None if mix else subscribe_uid_group(config),
+        subscribe_audio_uids=_list(config.subscribe_audio_uids),
+        un_subscribe_audio_uids=_list(config.unsubscribe_audio_uids),
+        subscribe_video_uids=_list(config.subscribe_video_uids),
+        un_subscribe_video_uids=_list(config.unsubscribe_video_uids),
+    )
 
 
-def start_client_request(spec: CloudRecordingSpec, secrets: StartSecrets) -> dict[str, Any]:
+def _secret(value: str | None) -> SecretStr | None:
+    return None if value is None else SecretStr(value)
+
+
+def _file_types(spec: CloudRecordingSpec) -> list[FileType]:
+    """``avFileType``: HLS first (the protocol's order), MP4 after it when asked for."""
+    formats = spec.recording_config.output_formats
+    types: list[FileType] = ["hls"] if OutputFormat.HLS in formats else []
+    if OutputFormat.MP4 in formats:
+        types.append("mp4")
+    return types
+
+
+def start_client_request(spec: CloudRecordingSpec, secrets: StartSecrets) -> StartClientRequest:
     """``start``'s ``clientRequest`` for the spec (SDK mapping in protocol.md §9)."""
     storage = spec.storage_config
-    storage_body: dict[str, Any] = {
-        "vendor": storage.vendor.code,
-        "region": storage.region,
-        "bucket": storage.bucket,
-        "accessKey": secrets.access_key,
-        "secretKey": secrets.secret_key,
-    }
-    if storage.file_name_prefix:
-        storage_body["fileNamePrefix"] = list(storage.file_name_prefix)
-    extension: dict[str, str] = {}
-    if storage.endpoint is not None:
-        extension["endpoint"] = storage.endpoint
-    if storage.server_side_encryption is not None:
-        extension["sse"] = storage.server_side_encryption.wire
-    if storage.object_tags:
-        extension["tag"] = urlencode([(tag.key, tag.value) for tag in storage.object_tags])
-    if extension:
-        storage_body["extensionParams"] = extension
+    return StartClientRequest(
+        token=_secret(secrets.token),
+        recording_config=recording_config(spec, secrets),
+        recording_file_config=RecordingFileConfig(av_file_type=_file_types(spec)),
+        storage_config=StorageConfig(
+            vendor=StorageVendor(storage.vendor.code),
+            region=storage.region,
+            bucket=storage.bucket,
+            access_key=SecretStr(secrets.access_key),
+            secret_key=SecretStr(secrets.secret_key),
+            file_name_prefix=list(storage.file_name_prefix) if storage.file_name_prefix else None,
+            extension_params=_extension_params(spec),
+        ),
+    )
+
+
+def _extension_params(spec: CloudRecordingSpec) -> ExtensionParams | None:
+    """``storageConfig.extensionParams``: the endpoint, server-side encryption and tags."""
+    storage = spec.storage_config
+    sse = storage.server_side_encryption
+    tags = storage.object_tags
+    if storage.endpoint is None and sse is None and not tags:
+        return None
+    return ExtensionParams(
+        endpoint=storage.endpoint,
+        sse="kms" if sse is ServerSideEncryption.KMS else None if sse is None else "aes256",
+        tag=urlencode([(tag.key, tag.value) for tag in tags]) if tags else None,
+    )
+
+
+def update_client_request(spec: CloudRecordingSpec) -> UpdateClientRequest:
+    """``update``'s ``clientRequest``: the subscription lists (none means everyone)."""
     config = spec.recording_config
-    file_types = [fmt.value.lower() for fmt in config.output_formats]
-    if OutputFormat.HLS.value.lower() in file_types:
-        file_types.remove("hls")
-        file_types.insert(0, "hls")
-    body: dict[str, Any] = {
-        "recordingConfig": recording_config(spec, secrets),
-        "recordingFileConfig": {"avFileType": file_types},
-        "storageConfig": storage_body,
-    }
-    if secrets.token is not None:
-        body["token"] = secrets.token
-    return body
-
-
-def update_client_request(spec: CloudRecordingSpec) -> dict[str, Any]:
-    """``update``'s ``clientRequest``: the subscription lists (empty means everyone)."""
-    lists = subscribe_lists(spec.recording_config)
-    audio = {k: v for k, v in lists.items() if "Audio" in k} or {
-        "subscribeAudioUids": ["#allstream#"]
-    }
-    video = {k: v for k, v in lists.items() if "Video" in k} or {
-        "subscribeVideoUids": ["#allstream#"]
-    }
-    return {"streamSubscribe": {"audioUidList": audio, "videoUidList": video}}
+    audio = AudioUidList(
+        subscribe_audio_uids=_list(config.subscribe_audio_uids),
+        un_subscribe_audio_uids=_list(config.unsubscribe_audio_uids),
+    )
+    if audio.subscribe_audio_uids is None and audio.un_subscribe_audio_uids is None:
+        audio = AudioUidList(subscribe_audio_uids=[ALL_STREAMS])
+    video = VideoUidList(
+        subscribe_video_uids=_list(config.subscribe_video_uids),
+        un_subscribe_video_uids=_list(config.unsubscribe_video_uids),
+    )
+    if video.subscribe_video_uids is None and video.un_subscribe_video_uids is None:
+        video = VideoUidList(subscribe_video_uids=[ALL_STREAMS])
+    return UpdateClientRequest(
+        stream_subscribe=StreamSubscribe(audio_uid_list=audio, video_uid_list=video)
+    )
 
 
 def _digest(value: object) -> str:
@@ -183,7 +243,7 @@ def _digest(value: object) -> str:
 
 def layout_hash(spec: CloudRecordingSpec) -> str:
     """Digest of what updateLayout would change."""
-    return _digest(layout_settings(spec.recording_config.transcoding_config))
+    return _digest(layout_settings(spec.recording_config.transcoding_config).to_wire())
 
 
 def subscribe_hash(spec: CloudRecordingSpec) -> str:

@@ -45,8 +45,13 @@ def spec(**recording: Any) -> CloudRecordingSpec:
     )
 
 
+def wire(spec_: CloudRecordingSpec) -> dict[str, Any]:
+    """The start ``clientRequest`` as sent on the wire."""
+    return start_client_request(spec_, SECRETS).to_wire()
+
+
 def test_seed_defaults_become_the_protocol_numbers() -> None:
-    body = start_client_request(spec(), SECRETS)
+    body = wire(spec())
     config = body["recordingConfig"]
     assert config["streamTypes"] == 2
     assert config["channelType"] == 0
@@ -68,23 +73,20 @@ def test_seed_defaults_become_the_protocol_numbers() -> None:
     assert body["recordingFileConfig"] == {"avFileType": ["hls"]}
 
 
-def test_max_idle_time_zero_is_left_to_the_service_default() -> None:
-    body = start_client_request(spec(maxIdleTime=0), SECRETS)
-    assert "maxIdleTime" not in body["recordingConfig"]
+def test_max_idle_time_zero_is_the_protocols_default() -> None:
+    assert wire(spec(maxIdleTime=0))["recordingConfig"]["maxIdleTime"] == 30
 
 
 def test_individual_mode_sends_no_transcoding_or_audio_profile() -> None:
-    body = start_client_request(spec(mode="Individual", streamTypes="AudioOnly"), SECRETS)
+    body = wire(spec(mode="Individual", streamTypes="AudioOnly"))
     assert "transcodingConfig" not in body["recordingConfig"]
     assert "audioProfile" not in body["recordingConfig"]
     assert body["recordingConfig"]["streamTypes"] == 0
-    assert protocol_mode(spec(mode="Individual")) == "individual"
+    assert protocol_mode(spec(mode="Individual")) is Mode.INDIVIDUAL
 
 
 def test_block_lists_use_the_protocols_un_subscribe_spelling() -> None:
-    body = start_client_request(
-        spec(unsubscribeAudioUids=["5"], subscribeVideoUids=["6", "7"]), SECRETS
-    )
+    body = wire(spec(unsubscribeAudioUids=["5"], subscribeVideoUids=["6", "7"]))
     assert body["recordingConfig"]["unSubscribeAudioUids"] == ["5"]
     assert body["recordingConfig"]["subscribeVideoUids"] == ["6", "7"]
 
@@ -96,7 +98,7 @@ def test_custom_layout_becomes_layout_config_regions() -> None:
             "regions": [{"uid": "1", "xAxis": 0.5, "yAxis": 0, "width": 0.5, "height": 1}],
         }
     )
-    layout = layout_settings(custom.recording_config.transcoding_config)
+    layout = layout_settings(custom.recording_config.transcoding_config).to_wire()
     assert layout["mixedVideoLayout"] == 3
     assert layout["layoutConfig"][0]["x_axis"] == 0.5
     assert layout["layoutConfig"][0]["uid"] == "1"
@@ -108,24 +110,28 @@ def test_start_body_validates_as_the_protocols_start_request() -> None:
         outputFormats=["MP4", "HLS"],
         unsubscribeVideoUids=["3"],
     )
-    body = start_client_request(full, SECRETS)
-    request = StartRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": body})
-    wire = request.to_wire()
-    assert wire["clientRequest"]["recordingConfig"]["transcodingConfig"]["maxResolutionUid"] == "9"
-    assert wire["clientRequest"]["recordingFileConfig"]["avFileType"] == ["hls", "mp4"]
-    assert wire["clientRequest"]["storageConfig"]["secretKey"] == "SK"
-    assert "SK" not in repr(request)
+    request = StartRequest(
+        cname="room1", uid="527", client_request=start_client_request(full, SECRETS)
+    )
+    sent = StartRequest.model_validate(request.to_wire()).to_wire()
+    assert sent["clientRequest"]["recordingConfig"]["transcodingConfig"]["maxResolutionUid"] == "9"
+    assert sent["clientRequest"]["recordingFileConfig"]["avFileType"] == ["hls", "mp4"]
+    assert sent["clientRequest"]["storageConfig"]["secretKey"] == "SK"
+    assert "SK" not in repr(request) and "SK" not in str(request.model_dump())
 
 
 def test_update_bodies_validate_as_the_protocols_requests() -> None:
     one = spec(subscribeAudioUids=["4"])
-    UpdateRequest.model_validate(
-        {"cname": "room1", "uid": "527", "clientRequest": update_client_request(one)}
-    )
+    update = UpdateRequest(cname="room1", uid="527", client_request=update_client_request(one))
+    assert UpdateRequest.model_validate(update.to_wire()) == update
     layout = layout_settings(one.recording_config.transcoding_config)
-    UpdateLayoutRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": layout})
-    assert update_client_request(spec())["streamSubscribe"]["audioUidList"] == {
+    relayout = UpdateLayoutRequest(cname="room1", uid="527", client_request=layout)
+    assert UpdateLayoutRequest.model_validate(relayout.to_wire()) == relayout
+    assert update_client_request(spec()).to_wire()["streamSubscribe"]["audioUidList"] == {
         "subscribeAudioUids": ["#allstream#"]
+    }
+    assert update.to_wire()["clientRequest"]["streamSubscribe"]["audioUidList"] == {
+        "subscribeAudioUids": ["4"]
     }
 
 
@@ -147,7 +153,7 @@ def test_stream_mode_encryption_and_tags_reach_the_start_request_in_the_protocol
         "serverSideEncryption": "KMS",
         "objectTags": [{"key": "team", "value": "rtc"}, {"key": "keep", "value": "30 days"}],
     }
-    body = start_client_request(CloudRecordingSpec.load(manifest), SECRETS)
+    body = wire(CloudRecordingSpec.load(manifest))
     assert body["recordingConfig"]["streamMode"] == "standard"
     assert body["storageConfig"]["extensionParams"] == {
         "endpoint": "http://127.0.0.1:7070",
@@ -160,7 +166,7 @@ def test_stream_mode_encryption_and_tags_reach_the_start_request_in_the_protocol
 
 
 def test_without_stream_mode_encryption_or_tags_none_is_sent() -> None:
-    body = start_client_request(spec(mode="Individual"), SECRETS)
+    body = wire(spec(mode="Individual"))
     assert "streamMode" not in body["recordingConfig"]
     assert body["storageConfig"]["extensionParams"] == {"endpoint": "http://127.0.0.1:7070"}
 
@@ -200,11 +206,11 @@ def test_individual_mode_sends_the_uid_group_of_the_subscribed_uids(
     lists: dict[str, list[str]], group: int
 ) -> None:
     individual = spec(mode="Individual", **lists)
-    body = start_client_request(individual, SECRETS)
+    body = wire(individual)
     assert body["recordingConfig"]["subscribeUidGroup"] == group
     request = StartRequest.model_validate({"cname": "room1", "uid": "527", "clientRequest": body})
     check_start_for_mode(request.client_request, Mode.INDIVIDUAL)
 
 
 def test_mix_mode_sends_no_uid_group() -> None:
-    assert "subscribeUidGroup" not in start_client_request(spec(), SECRETS)["recordingConfig"]
+    assert "subscribeUidGroup" not in wire(spec())["recordingConfig"]
