@@ -110,6 +110,9 @@ async def test_a_killed_recorder_is_a_fatal_error_then_a_new_recording_or_failed
             )
             assert again["status"]["restarts"] == 1
             assert again["status"]["phase"] == "Recording"
+            # Status describes the new recording only: none of the dead one's files.
+            listed = [f["fileName"] for f in again["status"].get("files") or []]
+            assert not [name for name in listed if first_sid in name], listed
         else:
             again = await run(env.wait_phase, "fatal", "Failed", 90.0)
             ready_condition = env.condition(again, "Ready")
