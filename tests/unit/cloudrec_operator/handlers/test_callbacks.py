@@ -17,13 +17,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.client.recording import RecordingClient
-from cloudrec_operator.handlers.callbacks import build_app, expire_held
+from cloudrec_operator.handlers.callbacks import _notified, build_app, expire_held
 from cloudrec_operator.handlers.runtime import Backend, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.held import HeldEvents, HoldLimits
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
-from cloudrec_protocol.events import sign
+from cloudrec_protocol.events import EventType, Notification, RecorderStartedDetails, sign
 
 SECRET = "callback-secret-of-the-backend"
 
@@ -146,3 +146,16 @@ async def test_held_events_never_claimed_are_dropped_and_counted_as_unknown(
     expire_held(rt, time.monotonic() + 121)
     assert "sid-never-started" not in rt.held
     assert counted("cloudrec_callbacks_rejected_total", reason="unknown_recording") == before + 1
+
+
+def test_a_callback_reaches_the_decisions_with_its_typed_details_or_none_when_they_do_not_fit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started = _notified(Notification.model_validate_json(notice("s1")))
+    assert isinstance(started.details, RecorderStartedDetails)
+    assert started.event_type == EventType.RECORDER_STARTED and started.sid == "s1"
+    raw = json.loads(notice("s1", event_type=EventType.RECORDER_LEAVE))
+    raw["payload"]["details"] = {"msgName": "recorder_leave"}
+    leave = _notified(Notification.model_validate(raw))
+    assert leave.details is None
+    assert "leaveCode" in caplog.text and "ignored" in caplog.text
