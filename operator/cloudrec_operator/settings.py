@@ -38,6 +38,9 @@ class Settings:
     """Seconds after start of the first query."""
     steady_query: float = 30.0
     """Seconds between queries of a confirmed recording (at most maxIdleTime)."""
+    resource_id_lifetime: float = 300.0
+    """Seconds a resource id may be used by start (the service's validity, protocol.md §3.1):
+    acquired again before it; a start whose answer was lost is known harmless after it."""
     request_retries: int = 0
     """Resends inside one protocol call; the reconcile loop has its own backoff."""
     log_format: str = "json"
@@ -90,6 +93,12 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         "--steady-query", type=float, default=float(_env("STEADY_QUERY", "30") or 30)
     )
     parser.add_argument(
+        "--resource-id-lifetime",
+        type=float,
+        default=float(_env("RESOURCE_ID_LIFETIME", "300") or 300),
+        help="seconds the backend keeps an unused resource id valid (default 300)",
+    )
+    parser.add_argument(
         "--request-retries", type=int, default=int(_env("REQUEST_RETRIES", "0") or 0)
     )
     parser.add_argument(
@@ -116,6 +125,7 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         tick=args.tick,
         first_query=args.first_query,
         steady_query=args.steady_query,
+        resource_id_lifetime=args.resource_id_lifetime,
         request_retries=args.request_retries,
         log_format=args.log_format,
         verbose=args.verbose,

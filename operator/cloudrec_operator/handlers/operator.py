@@ -98,7 +98,11 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
         settings.batching.worker_limit = None
         opts: Settings = memo["options"]
         kube = memo["kube_factory"](opts.kubeconfig)
-        timing = Timing(first_query=opts.first_query, steady_query=opts.steady_query)
+        timing = Timing(
+            first_query=opts.first_query,
+            steady_query=opts.steady_query,
+            resource_id_lifetime=opts.resource_id_lifetime,
+        )
         rt = Runtime(settings=opts, kube=kube, timing=timing, index=kwargs[SID_INDEX])
         memo["rt"] = rt
         memo["sweeper"] = asyncio.get_running_loop().create_task(sweep_held(rt))

@@ -34,7 +34,7 @@ from .model import (
     UpdateLayout,
     Wait,
 )
-from .timing import RESOURCE_ID_LIFETIME, RESOURCE_ID_MARGIN, Timing, query_interval
+from .timing import RESOURCE_ID_MARGIN, Timing, query_interval
 
 
 def has_external_recording(tracked: Tracked) -> bool:
@@ -44,10 +44,16 @@ def has_external_recording(tracked: Tracked) -> bool:
     return tracked.resource_id is not None
 
 
-def resource_id_expired(tracked: Tracked, now: datetime) -> bool:
+def _lifetime(timing: Timing) -> timedelta:
+    return timedelta(seconds=timing.resource_id_lifetime)
+
+
+def resource_id_expired(tracked: Tracked, now: datetime, timing: Timing) -> bool:
+    """Too old to start with: acquire again (a margin before the service's expiry)."""
     if tracked.acquired_at is None:
         return True
-    return now - tracked.acquired_at >= RESOURCE_ID_LIFETIME - RESOURCE_ID_MARGIN
+    life = _lifetime(timing)
+    return now - tracked.acquired_at >= life - min(RESOURCE_ID_MARGIN, life / 4)
 
 
 ADOPTION_WINDOW = timedelta(minutes=2)
@@ -82,7 +88,7 @@ def _find_unknown_start(tracked: Tracked, now: datetime, timing: Timing, nothing
         # names it (our recorder echoes the sid), for as long as adoption is possible.
         return nothing if _adoption_over(tracked, now) else Start(tracked.resource_id)
     expiry = _wait_until(
-        None if tracked.acquired_at is None else tracked.acquired_at + RESOURCE_ID_LIFETIME, now
+        None if tracked.acquired_at is None else tracked.acquired_at + _lifetime(timing), now
     )
     if expiry is None:
         return Start(tracked.resource_id)
@@ -144,7 +150,7 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
             if desired.callbacks_expected and not _adoption_over(tracked, now):
                 return Wait(timing.transient_backoff_cap)
             return Acquire()
-        if tracked.resource_id is None or resource_id_expired(tracked, now):
+        if tracked.resource_id is None or resource_id_expired(tracked, now, timing):
             return Acquire()
         return Start(tracked.resource_id)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-RESOURCE_ID_LIFETIME = timedelta(minutes=5)
-"""A resource id must be used by start within 5 minutes (protocol.md §3.1)."""
 RESOURCE_ID_MARGIN = timedelta(seconds=30)
-"""Re-acquire this long before the protocol's expiry, to leave room for start."""
+"""Re-acquire this long before the resource id's expiry (at most a quarter of its life),
+to leave room for start."""
 START_CONFIRM_DEADLINE = timedelta(seconds=90)
 """No status 4/5 this long after the sid: the start failed (protocol.md §6.1)."""
 NOT_FOUND_GRACE = timedelta(seconds=30)
@@ -33,6 +32,9 @@ class Timing:
     restart_backoff_cap: float = 300.0
     progress_event_points: int = 10
     progress_event_interval: float = 60.0
+    resource_id_lifetime: float = 300.0
+    """A resource id must be used by start within 5 minutes (protocol.md §3.1); a backend
+    may say otherwise (``--resource-id-lifetime``)."""
     conflict_window: float = 120.0
     """Starts refused with 53 (task conflict) are retried this long, whatever
     ``restartPolicy`` says: a recorder killed mid-start leaves its channel participant for

@@ -31,3 +31,8 @@ def test_environment_sets_what_the_command_line_does_not(monkeypatch: pytest.Mon
     assert settings.callback_port == 9000
     assert settings.steady_query == 45.0
     assert parse(["-A"]).namespaces == ()
+
+
+def test_the_resource_id_lifetime_follows_the_backend() -> None:
+    assert parse([]).resource_id_lifetime == 300.0
+    assert parse(["--resource-id-lifetime", "30"]).resource_id_lifetime == 30.0

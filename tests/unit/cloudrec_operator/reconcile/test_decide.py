@@ -241,3 +241,20 @@ def test_query_interval_never_exceeds_max_idle_time() -> None:
     short_idle = Desired(generation=1, layout_hash="L", subscribe_hash="S", max_idle_time=5)
     step = next_step(short_idle, RUNNING.replace(last_query_at=ago(0)), NOW, TIMING)
     assert isinstance(step, Wait) and step.delay == pytest.approx(5.0)
+
+
+def test_a_backend_with_a_short_resource_id_life_is_acquired_again_and_probed_sooner() -> None:
+    short = Timing(resource_id_lifetime=30.0)
+    deleting = Desired(generation=1, deleting=True)
+    assert next_step(DESIRED, STARTING_UNKNOWN.replace(acquired_at=ago(22)), NOW, short) == Start(
+        "r1"
+    )
+    assert next_step(DESIRED, STARTING_UNKNOWN.replace(acquired_at=ago(23)), NOW, short) == (
+        Acquire()
+    )
+    assert next_step(deleting, STARTING_UNKNOWN.replace(acquired_at=ago(20)), NOW, short) == (
+        Wait(10.0)
+    )
+    assert next_step(deleting, STARTING_UNKNOWN.replace(acquired_at=ago(30)), NOW, short) == (
+        Start("r1")
+    )
