@@ -128,6 +128,23 @@ def _due_query(desired: Desired, tracked: Tracked, now: datetime, timing: Timing
     return Query(tracked.resource_id, tracked.sid)
 
 
+def _start(desired: Desired, tracked: Tracked, now: datetime, timing: Timing) -> Step:
+    """The next step towards a recording while no sid is known."""
+    if tracked.lost_start is not None and tracked.lost_start == tracked.resource_id:
+        if desired.callbacks_expected and not _adoption_over(tracked, now):
+            return Wait(timing.transient_backoff_cap)
+        return Acquire()
+    if tracked.resource_id is None:
+        return Acquire()
+    if resource_id_expired(tracked, now, timing) and not start_may_have_run(tracked):
+        return Acquire()
+    # Unused and fresh, or a start with it may have run: start (again) with it. A start
+    # that ran is then named ("already started"); an expired unused id is refused (433)
+    # and acquired again. A new resource id instead would meet the running recording as
+    # a conflict (53) and lose it.
+    return Start(tracked.resource_id)
+
+
 def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing) -> Step:
     """Decide what to do next (see the module docstring)."""
     if desired.deleting:
@@ -146,13 +163,7 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
         return pending
 
     if tracked.sid is None:
-        if tracked.lost_start is not None and tracked.lost_start == tracked.resource_id:
-            if desired.callbacks_expected and not _adoption_over(tracked, now):
-                return Wait(timing.transient_backoff_cap)
-            return Acquire()
-        if tracked.resource_id is None or resource_id_expired(tracked, now, timing):
-            return Acquire()
-        return Start(tracked.resource_id)
+        return _start(desired, tracked, now, timing)
 
     assert tracked.resource_id is not None
     if desired.state == "Stopped" and not tracked.stop_requested and _live(tracked):

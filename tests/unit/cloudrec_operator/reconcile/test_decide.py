@@ -58,10 +58,16 @@ CASES: list[tuple[str, Desired, Tracked, Step]] = [
         Start("r1"),
     ),
     (
-        "resource_id_older_than_its_life_is_acquired_again",
+        "unused_resource_id_older_than_its_life_is_acquired_again",
+        DESIRED,
+        Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(290), refused_start="r1"),
+        Acquire(),
+    ),
+    (
+        "an_old_resource_id_a_start_may_have_used_is_asked_again_not_replaced",
         DESIRED,
         Tracked(phase=Phase.CONNECTING, resource_id="r1", acquired_at=ago(290)),
-        Acquire(),
+        Start("r1"),
     ),
     (
         "running_recording_is_queried_when_due",
@@ -249,9 +255,8 @@ def test_a_backend_with_a_short_resource_id_life_is_acquired_again_and_probed_so
     assert next_step(DESIRED, STARTING_UNKNOWN.replace(acquired_at=ago(22)), NOW, short) == Start(
         "r1"
     )
-    assert next_step(DESIRED, STARTING_UNKNOWN.replace(acquired_at=ago(23)), NOW, short) == (
-        Acquire()
-    )
+    unused = STARTING_UNKNOWN.replace(refused_start="r1")
+    assert next_step(DESIRED, unused.replace(acquired_at=ago(23)), NOW, short) == Acquire()
     assert next_step(deleting, STARTING_UNKNOWN.replace(acquired_at=ago(20)), NOW, short) == (
         Wait(10.0)
     )
