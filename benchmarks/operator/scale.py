@@ -1,19 +1,22 @@
-"""N CloudRecordings applied at once against the local control plane and recorder.
+"""N CloudRecordings applied at once against the local control plane and a recording backend.
 
-Starts a real control plane, Janus, versitygw, the recorder and the operator (each its own
-process), creates empty rooms (``--per-room`` recorder uids share one room), applies N
-CloudRecordings in one ``kubectl apply`` and measures:
+Starts a real control plane (with an audit log of the writes counted), the recording backend
+(``--backend recorder``: Janus, versitygw and the recorder, as ``make demo`` runs them;
+``--backend load``: the load backend of :mod:`benchmarks.operator.loadbackend`, which answers
+the protocol at once and sends the signed callbacks, so the operator is measured apart from
+the recorder) and the operator, each its own process; applies N CloudRecordings in one
+``kubectl apply`` and measures:
 
 * apply -> Ready True, per recording (p50, p99, max), from one watch stream;
-* Kubernetes API writes per recording per minute once steady: the apiserver's own
-  ``apiserver_request_total`` for mutating verbs on cloudrecordings and events, over
-  ``--steady`` seconds that start ``--settle`` seconds after the last Ready;
-* the operator process's CPU (user + system) over the whole run and over the steady
-  window, and its peak resident memory (``VmHWM``);
-* during the ramp (apply -> all Ready): API writes per recording by verb and resource, and
-  the CPU seconds of every process (API server, etcd, Janus, recorder, operator);
 * a baseline in the same run: the same ``kubectl apply`` before the operator starts (API
-  server and etcd CPU, wall time), deleted again before the measured apply.
+  server and etcd CPU, wall time), deleted again before the measured apply;
+* API writes per recording from its creation to the status write that made it Ready, by
+  what they were, from the audit log (:mod:`benchmarks.operator.writes`); and during the
+  ramp (apply -> all Ready) by verb and resource from ``apiserver_request_total``;
+* the CPU seconds of every process during the ramp, the operator's per recording;
+* once steady: writes per recording per minute over ``--steady`` seconds that start
+  ``--settle`` seconds after the last Ready; the operator's CPU then and its peak resident
+  memory (``VmHWM``).
 
 Run inside the test network namespace (``hack/netns-run``): the recorder joins Janus rooms.
 """
@@ -36,16 +39,20 @@ from typing import Any
 
 import httpx
 import yaml
-from tests.fixtures.recorder import CallbackSink, start_recorder
 
+from benchmarks.operator.backends import Target, full_stack, load_backend
+from benchmarks.operator.writes import (
+    api_writes,
+    audit_args,
+    difference,
+    per_recording,
+    read_audit,
+)
 from cloudrec_devenv.controlplane import ControlPlane
-from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import ManagedProcess, free_port
-from cloudrec_devenv.s3 import S3Server
 
 NAMESPACE = "bench"
 CALLBACK_SECRET = "bench-" + secrets.token_hex(8)
-WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -59,26 +66,8 @@ def peak_rss_mb(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
-def api_writes(plane: ControlPlane) -> dict[str, float]:
-    """Mutating requests on cloudrecordings and events so far, by ``verb resource/subresource``."""
-    with plane.http_client() as client:
-        text = client.get("/metrics").text
-    writes: dict[str, float] = {}
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
-        if labels.get("verb") in WRITE_VERBS and labels.get("resource") in (
-            "cloudrecordings",
-            "events",
-        ):
-            kind = f"{labels['verb']} {labels['resource']}/{labels.get('subresource', '')}"
-            writes[kind] = writes.get(kind, 0.0) + float(line.rsplit(" ", 1)[1])
-    return writes
-
-
 def manifests(
-    count: int, per_room: int, recorder: Any, namespace: str = NAMESPACE
+    count: int, per_room: int, target: Target, namespace: str = NAMESPACE
 ) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = [
         {
@@ -86,9 +75,9 @@ def manifests(
             "kind": "Secret",
             "metadata": {"name": "recorder", "namespace": namespace},
             "stringData": {
-                "customerId": recorder.customer_id,
-                "customerSecret": recorder.customer_secret,
-                "callbackSecret": CALLBACK_SECRET,
+                "customerId": target.customer_id,
+                "customerSecret": target.customer_secret,
+                "callbackSecret": target.callback_secret,
             },
         },
         {
@@ -96,8 +85,8 @@ def manifests(
             "kind": "Secret",
             "metadata": {"name": "bucket", "namespace": namespace},
             "stringData": {
-                "accessKey": recorder.s3.access_key,
-                "secretKey": recorder.s3.secret_key,
+                "accessKey": target.access_key,
+                "secretKey": target.secret_key,
             },
         },
         {
@@ -105,10 +94,10 @@ def manifests(
             "kind": "RecordingBackend",
             "metadata": {"name": "local", "namespace": namespace},
             "spec": {
-                "url": recorder.base_url,
+                "url": target.url,
                 "credentialsSecretRef": {"name": "recorder"},
                 "callbackSecretRef": {"name": "recorder"},
-                "defaultAppId": recorder.app_id,
+                "defaultAppId": target.app_id,
             },
         },
     ]
@@ -125,8 +114,8 @@ def manifests(
                     "recordingConfig": {"maxIdleTime": 86400, "streamTypes": "AudioOnly"},
                     "storageConfig": {
                         "vendor": "S3Compatible",
-                        "bucket": recorder.bucket,
-                        "endpoint": recorder.s3.endpoint,
+                        "bucket": target.bucket,
+                        "endpoint": target.s3_endpoint,
                         "credentialsSecretRef": {"name": "bucket"},
                     },
                 },
@@ -167,13 +156,13 @@ class ReadyWatch(threading.Thread):
                     self.first_ready.setdefault(item["metadata"]["name"], time.monotonic())
 
 
-def apply_baseline(plane: ControlPlane, args: argparse.Namespace, recorder: Any) -> dict[str, Any]:
+def apply_baseline(plane: ControlPlane, args: argparse.Namespace, target: Target) -> dict[str, Any]:
     """The same apply with no operator running: what the API server needs just to store the
     N objects (wall time of ``kubectl apply``, API server and etcd CPU). Removed again before
     the operator starts."""
     namespace = "bench-baseline"
     plane.kubectl("create", "namespace", namespace)
-    docs = manifests(args.count, args.per_room, recorder, namespace)
+    docs = manifests(args.count, args.per_room, target, namespace)
     pids = plane.pids()
     cpu = {name: cpu_seconds(pids[name]) for name in ("kube-apiserver", "etcd")}
     started = time.monotonic()
@@ -189,69 +178,72 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def start_operator(work: Path, plane: ControlPlane, callback_port: int) -> ManagedProcess:
+    liveness = free_port()
+    operator = ManagedProcess(
+        "operator",
+        [
+            sys.executable,
+            "-m",
+            "cloudrec_operator",
+            "-A",
+            "--kubeconfig",
+            str(plane.kubeconfig),
+            "--callback-host",
+            "127.0.0.1",
+            "--callback-port",
+            str(callback_port),
+            "--liveness",
+            f"http://127.0.0.1:{liveness}/healthz",
+        ],
+        work / "operator.log",
+    )
+    operator.start()
+    operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
+    return operator
+
+
+def start_backend(
+    args: argparse.Namespace, work: Path, stack: list[Any], callback_url: str
+) -> Target:
+    if args.backend == "load":
+        return load_backend(
+            work,
+            stack,
+            callback_url=callback_url,
+            secret=CALLBACK_SECRET,
+            latency=args.latency,
+            progress_interval=args.progress_interval,
+        )
+    return full_stack(
+        work,
+        stack,
+        count=args.count,
+        per_room=args.per_room,
+        callback_url=callback_url,
+        secret=CALLBACK_SECRET,
+    )
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    plane = ControlPlane(work / "controlplane").start()
+    audit = work / "audit"
+    plane = ControlPlane(work / "controlplane", apiserver_args=audit_args(audit)).start()
     stack: list[Any] = [plane]
     try:
         plane.install_crds()
         plane.kubectl("create", "namespace", NAMESPACE)
-        janus = Janus(work / "janus").start()
-        stack.append(janus)
-        rooms = (args.count + args.per_room - 1) // args.per_room
-        for room in range(rooms):
-            janus.create_room(f"bench-room-{room}")
-        s3 = S3Server(work / "s3").start()
-        stack.append(s3)
-        bucket = "bench-" + secrets.token_hex(4)
-        s3.create_bucket(bucket)
         callback_port = free_port()
-        sink = CallbackSink(secret=CALLBACK_SECRET)
-        recorder = start_recorder(
-            work / "recorder",
-            janus,
-            sink,
-            s3,
-            bucket,
-            callbacks={
-                "urls": [f"http://127.0.0.1:{callback_port}/callbacks"],
-                "secret": CALLBACK_SECRET,
-            },
-            maxConcurrentRecordings=args.count + 10,
-            resourceIdTtlSeconds=300,
-            progressIntervalSeconds=60,  # the service's pace (the test fixture's is 5 s)
-        )
-        stack.append(recorder.process)
-        baseline = apply_baseline(plane, args, recorder)
-        liveness = free_port()
-        operator = ManagedProcess(
-            "operator",
-            [
-                sys.executable,
-                "-m",
-                "cloudrec_operator",
-                "-A",
-                "--kubeconfig",
-                str(plane.kubeconfig),
-                "--callback-host",
-                "127.0.0.1",
-                "--callback-port",
-                str(callback_port),
-                "--liveness",
-                f"http://127.0.0.1:{liveness}/healthz",
-            ],
-            work / "operator.log",
-        )
-        operator.start()
+        callback_url = f"http://127.0.0.1:{callback_port}/callbacks"
+        target = start_backend(args, work, stack, callback_url)
+        baseline = apply_baseline(plane, args, target)
+        operator = start_operator(work, plane, callback_port)
         stack.append(operator)
-        operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
-        others = {"janus": janus.process.pid, "recorder": recorder.process.pid}
-        pids = {**plane.pids(), **{k: v for k, v in others.items() if v is not None}}
-        pids["operator"] = operator.pid
+        pids = {**plane.pids(), **target.pids, "operator": operator.pid}
         ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
         ramp_writes = api_writes(plane)
-        docs = manifests(args.count, args.per_room, recorder)
+        docs = manifests(args.count, args.per_room, target)
         watch = ReadyWatch(plane, args.timeout)
         watch.start()
         time.sleep(1.0)  # the watch is open before the first object exists
@@ -262,36 +254,43 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             time.sleep(0.1)
         first_ready = {name: at - applied for name, at in dict(watch.first_ready).items()}
         all_ready = time.monotonic()
+        ramp_end = time.time()
         ramp_cpu = {
-            name: round(cpu_seconds(pids[name]) - before, 1) for name, before in ramp_cpu.items()
+            name: round(cpu_seconds(pids[name]) - before, 2) for name, before in ramp_cpu.items()
         }
-        ramp_writes = {
-            kind: count - ramp_writes.get(kind, 0.0)
-            for kind, count in api_writes(plane).items()
-            if count - ramp_writes.get(kind, 0.0) > 0
-        }
+        ramp_writes = difference(api_writes(plane), ramp_writes)
         time.sleep(args.settle)
         writes_before, cpu_before = api_writes(plane), cpu_seconds(operator.pid)
         time.sleep(args.steady)
         writes_after, cpu_after = api_writes(plane), cpu_seconds(operator.pid)
         latencies = list(first_ready.values())
-        steady_writes = {
-            kind: count - writes_before.get(kind, 0.0)
-            for kind, count in writes_after.items()
-            if count - writes_before.get(kind, 0.0) > 0
-        }
+        steady_writes = difference(writes_after, writes_before)
+        written = per_recording(list(read_audit(audit / "audit.log")), NAMESPACE, ramp_end)
+        p99 = round(percentile(latencies, 0.99), 2) if latencies else None
         result = {
+            "backend": args.backend,
             "count": args.count,
             "ready": len(first_ready),
             "ready_p50_s": round(statistics.median(latencies), 2) if latencies else None,
-            "ready_p99_s": round(percentile(latencies, 0.99), 2) if latencies else None,
+            "ready_p99_s": p99,
             "ready_max_s": round(max(latencies), 2) if latencies else None,
             "all_ready_after_s": round(all_ready - applied, 1),
             "baseline_apply_without_operator": baseline,
+            "ready_p99_minus_apply_alone_s": None
+            if p99 is None
+            else round(p99 - baseline["apply_s"], 2),
+            "writes_per_recording_creation_to_ready": written.writes,
+            "writes_creation_to_ready_by_kind": written.by_kind,
+            "writes_refused_per_recording": written.failed,
+            "writes_after_ready_in_ramp_by_kind": written.after_ready,
+            "recordings_in_audit": written.recordings,
             "ramp_writes_per_recording": {
                 kind: round(count / args.count, 2) for kind, count in ramp_writes.items()
             },
             "ramp_cpu_s_by_process": ramp_cpu,
+            "operator_cpu_ms_per_recording_ramp": round(
+                1000 * ramp_cpu["operator"] / max(1, args.count), 1
+            ),
             "steady_window_s": args.steady,
             "steady_writes_per_recording_per_minute": round(
                 sum(steady_writes.values()) / max(1, len(first_ready)) / (args.steady / 60), 3
@@ -313,6 +312,18 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.operator")
     parser.add_argument("--count", type=int, default=500)
+    parser.add_argument(
+        "--backend",
+        choices=("recorder", "load"),
+        default="recorder",
+        help="recorder: Janus, versitygw and the recorder; load: the load backend alone",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="load backend: start answer -> event 40, s"
+    )
+    parser.add_argument(
+        "--progress-interval", type=float, default=60.0, help="load backend: event 33 every s"
+    )
     parser.add_argument("--per-room", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--settle", type=float, default=60.0)

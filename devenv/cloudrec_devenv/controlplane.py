@@ -76,6 +76,7 @@ class ControlPlane:
         *,
         controllers: Sequence[str] = CONTROLLERS,
         start_timeout: float = START_TIMEOUT,
+        apiserver_args: Sequence[str] = (),
     ) -> None:
         self._owns_workdir = workdir is None
         self.workdir = Path(
@@ -83,6 +84,8 @@ class ControlPlane:
         ).resolve()
         self.controllers = tuple(controllers)
         self.start_timeout = start_timeout
+        self.apiserver_args = tuple(apiserver_args)
+        """Extra kube-apiserver flags (the operator benchmark's audit log)."""
         self.kubeconfig = self.workdir / "kubeconfig"
         self.pki = self.workdir / "pki"
         self.logs = self.workdir / "logs"
@@ -299,6 +302,7 @@ class ControlPlane:
                 # A loopback address may not be published as the `kubernetes` endpoint.
                 "--endpoint-reconciler-type=none",
                 "--profiling=false",
+                *self.apiserver_args,
             ],
         )
         with self.http_client(timeout=5.0) as client:
@@ -321,6 +325,7 @@ class ControlPlane:
                 "--secure-port=0",
                 f"--service-account-private-key-file={self.pki / 'sa.key'}",
                 "--profiling=false",
+                *self.apiserver_args,
             ],
         )
         if "serviceaccount-controller" in self.controllers:

@@ -1,0 +1,223 @@
+"""Counting the Kubernetes API writes of the operator benchmark.
+
+Two sources, both the API server's own:
+
+* ``apiserver_request_total`` (``/metrics``): mutating requests on cloudrecordings and
+  events, by ``verb resource/subresource``, between two moments (the ramp, the steady window);
+* the **audit log** (``--audit-policy-file``, :data:`AUDIT_POLICY`): one line per write on a
+  CloudRecording or an Event, with the object's name (an Event's from its
+  ``involvedObject``), the user agent and the time it was stored. :func:`per_recording`
+  counts each recording's writes from its creation to the write that made it Ready,
+  by what they were (:func:`kind_of`), leaving out the create itself (``kubectl apply``);
+  Ready is the status write that sets the Ready condition True (status writes are logged
+  with their request).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cloudrec_devenv.controlplane import ControlPlane
+
+WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE")
+AUDIT_VERBS = ("create", "update", "patch", "delete")
+
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Request
+    verbs: ["create"]
+    resources: [{group: "", resources: ["events"]}]
+  - level: Request
+    verbs: ["update", "patch"]
+    resources: [{group: "cloudrecording.io", resources: ["cloudrecordings"]}]
+  - level: Request
+    verbs: ["create", "update", "patch", "delete"]
+    resources: [{group: "cloudrecording.io", resources: ["cloudrecordings/status"]}]
+  - level: Metadata
+    verbs: ["create", "delete"]
+    resources: [{group: "cloudrecording.io", resources: ["cloudrecordings"]}]
+  - level: None
+"""
+
+
+def audit_args(workdir: Path) -> list[str]:
+    """kube-apiserver flags for an audit log of the writes counted here."""
+    policy = workdir / "audit-policy.yaml"
+    policy.parent.mkdir(parents=True, exist_ok=True)
+    policy.write_text(AUDIT_POLICY)
+    return [
+        f"--audit-policy-file={policy}",
+        f"--audit-log-path={workdir / 'audit.log'}",
+        "--audit-log-format=json",
+        "--audit-log-maxsize=0",
+    ]
+
+
+def api_writes(plane: ControlPlane) -> dict[str, float]:
+    """Mutating requests on cloudrecordings and events so far, by ``verb resource/subresource``."""
+    with plane.http_client() as client:
+        text = client.get("/metrics").text
+    writes: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+        if labels.get("verb") in WRITE_VERBS and labels.get("resource") in (
+            "cloudrecordings",
+            "events",
+        ):
+            kind = f"{labels['verb']} {labels['resource']}/{labels.get('subresource', '')}"
+            writes[kind] = writes.get(kind, 0.0) + float(line.rsplit(" ", 1)[1])
+    return writes
+
+
+def difference(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write the audit log holds."""
+
+    namespace: str
+    name: str
+    """The CloudRecording written, or the one an Event is about."""
+    kind: str
+    at: float
+    """When it was stored (epoch seconds)."""
+    code: int
+    agent: str
+    ready: bool = False
+    """A status write that says Ready=True."""
+
+
+def kind_of(entry: Mapping[str, object]) -> str:
+    """What a write was, in words: the verb, the resource, and for metadata patches which
+    part of the metadata they change (finalizers, which annotations)."""
+    ref = entry.get("objectRef") or {}
+    assert isinstance(ref, Mapping)
+    verb, resource = str(entry.get("verb")), str(ref.get("resource"))
+    if resource == "events":
+        request = entry.get("requestObject") or {}
+        reason = request.get("reason", "?") if isinstance(request, Mapping) else "?"
+        return f"create Event {reason}"
+    if ref.get("subresource") == "status":
+        return f"{verb} status"
+    if verb != "patch" and verb != "update":
+        return f"{verb} cloudrecording"
+    request = entry.get("requestObject")
+    parts: list[str] = []
+    if isinstance(request, list):  # a JSON patch (the finalizer removal)
+        parts = sorted({str(op.get("path", "?")) for op in request if isinstance(op, Mapping)})
+    elif isinstance(request, Mapping):
+        meta = request.get("metadata") or {}
+        if isinstance(meta, Mapping):
+            if "finalizers" in meta:
+                parts.append("finalizers")
+            parts.extend(sorted(str(a) for a in (meta.get("annotations") or {})))
+        parts.extend(sorted(k for k in request if k != "metadata"))
+    return f"{verb} metadata [{', '.join(parts) or '-'}]"
+
+
+def read_audit(path: Path) -> Iterator[Write]:
+    """Every completed write on a CloudRecording or an Event in the audit log."""
+    if not path.exists():
+        return
+    with path.open() as lines:
+        for line in lines:
+            entry = json.loads(line)
+            if entry.get("stage") != "ResponseComplete" or entry.get("verb") not in AUDIT_VERBS:
+                continue
+            ref = entry.get("objectRef") or {}
+            name = ref.get("name", "")
+            if ref.get("resource") == "events":
+                involved = (entry.get("requestObject") or {}).get("involvedObject") or {}
+                if involved.get("kind") != "CloudRecording":
+                    continue
+                name = involved.get("name", "")
+            elif ref.get("resource") != "cloudrecordings":
+                continue
+            if not name and entry.get("verb") == "create":
+                name = ((entry.get("responseObject") or {}).get("metadata") or {}).get("name", "")
+            stored = datetime.fromisoformat(entry["stageTimestamp"].replace("Z", "+00:00"))
+            code = int((entry.get("responseStatus") or {}).get("code", 0))
+            yield Write(
+                namespace=str(ref.get("namespace", "")),
+                name=str(name),
+                kind=kind_of(entry),
+                at=stored.timestamp(),
+                code=code,
+                agent=str(entry.get("userAgent", "")).split("/")[0],
+                ready=code < 400 and _says_ready(entry.get("requestObject")),
+            )
+
+
+def _says_ready(request: object) -> bool:
+    status = request.get("status") if isinstance(request, Mapping) else None
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    return any(
+        isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"
+        for c in conditions or ()
+    )
+
+
+@dataclass(frozen=True)
+class PerRecording:
+    recordings: int
+    """Recordings both created and made Ready in the audit log."""
+    writes: float
+    """Writes per recording from creation to Ready, the create itself left out."""
+    by_kind: dict[str, float]
+    """The same by what the write was (and who sent it)."""
+    failed: float
+    """Of them, writes the API server refused (conflicts), per recording."""
+    after_ready: dict[str, float]
+    """Writes per recording after Ready until the end of the ramp window, by kind."""
+
+
+def per_recording(writes: list[Write], namespace: str, until: float) -> PerRecording:
+    """Each recording's writes from its creation up to and including the status write that
+    made it Ready, and after that until ``until`` (epoch seconds)."""
+    created: dict[str, float] = {}
+    ready_at: dict[str, float] = {}
+    for write in writes:
+        if write.namespace != namespace:
+            continue
+        if write.kind == "create cloudrecording":
+            created.setdefault(write.name, write.at)
+        if write.ready:
+            ready_at.setdefault(write.name, write.at)
+    counted = [name for name in ready_at if name in created]
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    failed = 0
+    for write in writes:
+        if write.namespace != namespace or write.name not in ready_at:
+            continue
+        if write.kind == "create cloudrecording" or write.name not in created:
+            continue
+        if write.at < created[write.name]:
+            continue
+        label = f"{write.kind} ({write.agent})"
+        if write.at <= ready_at[write.name]:
+            before[label] += 1
+            failed += write.code >= 400
+        elif write.at <= until:
+            after[label] += 1
+    n = max(1, len(counted))
+    return PerRecording(
+        recordings=len(counted),
+        writes=round(sum(before.values()) / n, 2),
+        by_kind={k: round(v / n, 2) for k, v in before.most_common()},
+        failed=round(failed / n, 2),
+        after_ready={k: round(v / n, 2) for k, v in after.most_common()},
+    )

@@ -1,0 +1,79 @@
+"""The operator benchmark counts each recording's writes from its creation to Ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from benchmarks.operator.writes import Write, kind_of, per_recording
+
+
+@pytest.mark.parametrize(
+    ("entry", "kind"),
+    [
+        (
+            {
+                "verb": "patch",
+                "objectRef": {"resource": "cloudrecordings"},
+                "requestObject": {"metadata": {"finalizers": ["x"], "annotations": {"a/b": "1"}}},
+            },
+            "patch metadata [finalizers, a/b]",
+        ),
+        (
+            {
+                "verb": "patch",
+                "objectRef": {"resource": "cloudrecordings"},
+                "requestObject": [{"op": "test", "path": "/metadata/finalizers/0"}],
+            },
+            "patch metadata [/metadata/finalizers/0]",
+        ),
+        (
+            {
+                "verb": "patch",
+                "objectRef": {"resource": "cloudrecordings", "subresource": "status"},
+            },
+            "patch status",
+        ),
+        (
+            {
+                "verb": "create",
+                "objectRef": {"resource": "events"},
+                "requestObject": {"reason": "Started"},
+            },
+            "create Event Started",
+        ),
+        ({"verb": "create", "objectRef": {"resource": "cloudrecordings"}}, "create cloudrecording"),
+    ],
+)
+def test_each_write_is_named_by_what_it_changes(entry: dict[str, Any], kind: str) -> None:
+    assert kind_of(entry) == kind
+
+
+def _write(name: str, kind: str, at: float, *, ready: bool = False, code: int = 200) -> Write:
+    return Write("bench", name, kind, at, code, "kopf", ready)
+
+
+def test_writes_are_counted_from_the_create_to_the_status_write_that_made_it_ready() -> None:
+    writes = [
+        _write("a", "create cloudrecording", 1.0),
+        _write("a", "patch metadata [finalizers]", 2.0),
+        _write("a", "patch status", 3.0, code=409),
+        _write("a", "patch status", 4.0, ready=True),
+        _write("a", "create Event Started", 5.0),
+        _write("b", "create cloudrecording", 1.0),
+        _write("b", "patch status", 2.0, ready=True),
+        _write("c", "create cloudrecording", 1.0),  # never Ready: not counted
+        _write("c", "patch status", 2.0),
+        Write("other", "a", "patch status", 2.0, 200, "kopf", False),  # another namespace
+    ]
+
+    counted = per_recording(writes, "bench", until=10.0)
+
+    assert counted.recordings == 2
+    assert counted.writes == 2.0  # a: 3, b: 1
+    assert counted.by_kind == {
+        "patch status (kopf)": 1.5,
+        "patch metadata [finalizers] (kopf)": 0.5,
+    }
+    assert counted.failed == 0.5
+    assert counted.after_ready == {"create Event Started (kopf)": 0.5}
