@@ -325,7 +325,6 @@ class ControlPlane:
                 "--secure-port=0",
                 f"--service-account-private-key-file={self.pki / 'sa.key'}",
                 "--profiling=false",
-                *self.apiserver_args,
             ],
         )
         if "serviceaccount-controller" in self.controllers:
