@@ -24,11 +24,11 @@ Run inside the test network namespace (``hack/netns-run``): the recorder joins J
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -53,6 +53,7 @@ from cloudrec_devenv.process import ManagedProcess, free_port
 
 NAMESPACE = "bench"
 CALLBACK_SECRET = "bench-" + secrets.token_hex(8)
+PATH = f"/apis/cloudrecording.io/v1alpha1/namespaces/{NAMESPACE}/cloudrecordings"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -125,35 +126,74 @@ def manifests(
 
 
 class ReadyWatch(threading.Thread):
-    """Notes when each CloudRecording first shows ``Ready=True``, from one watch stream.
+    """Notes when each CloudRecording first shows ``Ready=True``, from a watch stream.
 
     (Polling a LIST of N objects four times a second cost the API server more CPU than the
-    operator's writes at N=500, and would be part of what is measured.)
+    operator's writes at N=500, and would be part of what is measured.) A stream the API
+    server ends or drops is opened again from the last resourceVersion it delivered (a LIST
+    first when that version is too old), so no Ready is missed; ``errors`` counts the
+    reconnections.
     """
 
     def __init__(self, plane: ControlPlane, timeout: float) -> None:
         super().__init__(name="ready-watch", daemon=True)
         self.plane, self.timeout = plane, timeout
         self.first_ready: dict[str, float] = {}
+        self.reconnects = 0
+        self._version = ""
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def run(self) -> None:
-        with contextlib.suppress(httpx.HTTPError):  # the plane stops at the end of the run
-            self._watch()
+        deadline = time.monotonic() + self.timeout
+        while not self._stopped.is_set() and time.monotonic() < deadline:
+            try:
+                if not self._version:
+                    self._list()
+                self._watch(deadline)
+            except (httpx.HTTPError, ValueError):
+                if not self.plane.running():
+                    return
+            self.reconnects += 1
+            time.sleep(0.2)
 
-    def _watch(self) -> None:
-        path = f"/apis/cloudrecording.io/v1alpha1/namespaces/{NAMESPACE}/cloudrecordings"
-        params = {"watch": "1", "timeoutSeconds": str(int(self.timeout))}
+    def _note(self, item: dict[str, Any]) -> None:
+        conditions = (item.get("status") or {}).get("conditions", [])
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+            self.first_ready.setdefault(item["metadata"]["name"], time.monotonic())
+
+    def _list(self) -> None:
+        with self.plane.http_client(timeout=60) as client:
+            listed = client.get(PATH).raise_for_status().json()
+        for item in listed.get("items") or ():
+            self._note(item)
+        self._version = str(listed["metadata"]["resourceVersion"])
+
+    def _watch(self, deadline: float) -> None:
+        seconds = max(1, int(deadline - time.monotonic()))
+        params = {
+            "watch": "1",
+            "timeoutSeconds": str(seconds),
+            "resourceVersion": self._version,
+            "allowWatchBookmarks": "true",
+        }
         with (
-            self.plane.http_client(timeout=self.timeout + 30) as client,
-            client.stream("GET", path, params=params) as response,
+            self.plane.http_client(timeout=seconds + 30) as client,
+            client.stream("GET", PATH, params=params) as response,
         ):
             for line in response.iter_lines():
                 if not line:
                     continue
-                item = json.loads(line).get("object") or {}
-                conditions = (item.get("status") or {}).get("conditions", [])
-                if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
-                    self.first_ready.setdefault(item["metadata"]["name"], time.monotonic())
+                event = json.loads(line)
+                item = event.get("object") or {}
+                if event.get("type") == "ERROR":  # 410 Gone: too old; list again
+                    self._version = ""
+                    return
+                self._version = str((item.get("metadata") or {}).get("resourceVersion", ""))
+                if event.get("type") != "BOOKMARK":
+                    self._note(item)
 
 
 def apply_baseline(plane: ControlPlane, args: argparse.Namespace, target: Target) -> dict[str, Any]:
@@ -203,6 +243,13 @@ def start_operator(work: Path, plane: ControlPlane, callback_port: int) -> Manag
     return operator
 
 
+def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
+    """py-spy (if installed) sampling the operator without pausing it, during the ramp."""
+    argv = ["py-spy", "record", "--pid", str(pid), "--nonblocking", "--rate", "20"]
+    argv += ["--format", "raw", "--output", output]
+    return ManagedProcess("py-spy", argv, work / "py-spy.log").start()
+
+
 def start_backend(
     args: argparse.Namespace, work: Path, stack: list[Any], callback_url: str
 ) -> Target:
@@ -246,6 +293,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         docs = manifests(args.count, args.per_room, target)
         watch = ReadyWatch(plane, args.timeout)
         watch.start()
+        profiler = start_profiler(args.profile, operator.pid, work) if args.profile else None
         time.sleep(1.0)  # the watch is open before the first object exists
         applied = time.monotonic()
         plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=600)
@@ -254,6 +302,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             time.sleep(0.1)
         first_ready = {name: at - applied for name, at in dict(watch.first_ready).items()}
         all_ready = time.monotonic()
+        watch.stop()
+        if profiler is not None:
+            profiler.stop(signal.SIGINT)
         ramp_end = time.time()
         ramp_cpu = {
             name: round(cpu_seconds(pids[name]) - before, 2) for name, before in ramp_cpu.items()
@@ -275,6 +326,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "ready_p99_s": p99,
             "ready_max_s": round(max(latencies), 2) if latencies else None,
             "all_ready_after_s": round(all_ready - applied, 1),
+            "watch_reconnects": watch.reconnects,
             "baseline_apply_without_operator": baseline,
             "ready_p99_minus_apply_alone_s": None
             if p99 is None
@@ -328,6 +380,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--settle", type=float, default=60.0)
     parser.add_argument("--steady", type=float, default=180.0)
+    parser.add_argument(
+        "--profile", default=None, help="py-spy's collapsed stacks of the operator's ramp here"
+    )
     parser.add_argument("--workdir", default=None, help="keep logs here (default: a temp dir)")
     args, _ = parser.parse_known_args(argv)
     if args.workdir:
