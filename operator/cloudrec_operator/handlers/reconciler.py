@@ -248,6 +248,22 @@ def _announce(step: object, tracked: Tracked) -> Tracked:
     return tracked
 
 
+def _with_start_hashes(step: object, tracked: Tracked, desired: Desired) -> Tracked:
+    """Before a new recording's first acquire: the live-change hashes its start will apply.
+
+    They ride in the tracking annotation on the write that adds the finalizer, so the
+    start's answer needs no annotation write of its own (one write less per recording).
+    They are only read once a sid is known, and a start always sets them to the spec it
+    sends: if that spec differs (it changed before a later pass started), the annotation is
+    written after the start as before.
+    """
+    if not isinstance(step, Acquire):
+        return tracked
+    return tracked.replace(
+        applied_layout_hash=desired.layout_hash, applied_subscribe_hash=desired.subscribe_hash
+    )
+
+
 async def reconcile(
     rt: Runtime,
     body: Mapping[str, Any],
@@ -328,7 +344,7 @@ async def _reconcile_locked(
                 break
         announced = _announce(step, tracked)
         if announced is not tracked:
-            tracked = announced
+            tracked = _with_start_hashes(step, announced, desired)
             # Before acquire only the finalizer must be on (a metadata write); the phase
             # Connecting reaches the status with the resource id a moment later, which
             # saves one of a new recording's writes.
