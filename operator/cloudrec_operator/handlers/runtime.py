@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,9 +92,15 @@ class Runtime:
     open its client once, not once each."""
     notices: OrderedDict[str, None] = field(default_factory=OrderedDict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    phase_counts: Counter[Phase] = field(default_factory=Counter)
+    """Known recordings by phase (the ``cloudrec_recordings`` gauge)."""
     quiet_until: dict[Key, tuple[str, float]] = field(default_factory=dict)
     """Per recording: the resourceVersion of the last tick's pass and when its next step is
     due (see :meth:`tick_due`); any other pass clears it."""
+
+    def __post_init__(self) -> None:
+        for phase in Phase:
+            RECORDINGS.labels(phase=str(phase)).set(0)
 
     def tick_due(self, key: Key, version: str) -> bool:
         """Whether the query timer's tick should run a pass: not while the last tick's pass
@@ -109,22 +115,30 @@ class Runtime:
         return self.locks[key]
 
     def remember(self, key: Key, known: Known) -> None:
+        old = self.known.get(key)
         self.known[key] = known
-        self._count_phases()
+        self._count_phase(old, known)
 
     def forget(self, key: Key) -> None:
-        self.known.pop(key, None)
+        old = self.known.pop(key, None)
         self.quiet_until.pop(key, None)
         self.bodies.pop(key, None)
         self.locks.pop(key, None)
-        self._count_phases()
+        self._count_phase(old, None)
 
-    def _count_phases(self) -> None:
-        counts = dict.fromkeys(Phase, 0)
-        for known in self.known.values():
-            counts[known.tracked.phase] += 1
-        for phase, count in counts.items():
-            RECORDINGS.labels(phase=str(phase)).set(count)
+    def _count_phase(self, old: Known | None, new: Known | None) -> None:
+        """Keep the per-phase gauge; O(1) per write (a count over every recording at every
+        write was 5 % of the operator's CPU at 200 recordings)."""
+        before = None if old is None else old.tracked.phase
+        after = None if new is None else new.tracked.phase
+        if before is after:
+            return
+        if before is not None:
+            self.phase_counts[before] -= 1
+            RECORDINGS.labels(phase=str(before)).set(self.phase_counts[before])
+        if after is not None:
+            self.phase_counts[after] += 1
+            RECORDINGS.labels(phase=str(after)).set(self.phase_counts[after])
 
     def owner(self, sid: str) -> Key | None:
         """The CloudRecording whose status names ``sid``, as far as the index knows."""

@@ -72,6 +72,20 @@ def test_phase_gauge_counts_the_recordings_known() -> None:
     assert value == 2
 
 
+def test_phase_gauge_follows_a_recording_that_moves_on_or_is_forgotten() -> None:
+    rt = runtime()
+    rt.remember(("ns", "a"), Known("u", Tracked(phase=Phase.RECORDING), {}, ""))
+    rt.remember(("ns", "b"), Known("u", Tracked(phase=Phase.RECORDING), {}, ""))
+    rt.remember(("ns", "a"), Known("u", Tracked(phase=Phase.STOPPING), {}, ""))
+    rt.forget(("ns", "b"))
+    rt.forget(("ns", "never-known"))
+
+    def count(phase: str) -> float | None:
+        return REGISTRY.get_sample_value("cloudrec_recordings", {"phase": phase})
+
+    assert (count("Recording"), count("Stopping"), count("Pending")) == (0, 1, 0)
+
+
 def test_a_lost_start_is_adoptable_by_channel_and_uid_only() -> None:
     rt = runtime()
     key = ("ns", "rec")
