@@ -332,6 +332,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             if p99 is None
             else round(p99 - baseline["apply_s"], 2),
             "writes_per_recording_creation_to_ready": written.writes,
+            "writes_per_recording_starting": written.starting,
             "writes_creation_to_ready_by_kind": written.by_kind,
             "writes_refused_per_recording": written.failed,
             "writes_after_ready_in_ramp_by_kind": written.after_ready,

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cloudrec_devenv.controlplane import ControlPlane
 
@@ -128,10 +129,56 @@ def kind_of(entry: Mapping[str, object]) -> str:
     return f"{verb} metadata [{', '.join(parts) or '-'}]"
 
 
+TRACKING = "cloudrecording.io/tracking"
+
+
+class Changes:
+    """What each write changed against the same recording's previous write: the status
+    fields, and the keys of the operator's tracking annotation (JSON)."""
+
+    def __init__(self) -> None:
+        self._status: dict[tuple[str, str], dict[str, Any]] = {}
+        self._tracking: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def describe(self, key: tuple[str, str], entry: Mapping[str, Any], kind: str) -> str:
+        request = entry.get("requestObject")
+        if kind.endswith("status") and isinstance(request, Mapping):
+            status = dict(request.get("status") or {})
+            old = self._status.get(key, {})
+            merged = {k: v for k, v in {**old, **status}.items() if v is not None}
+            self._status[key] = merged
+            changed = sorted(
+                k for k in set(merged) | set(old) if _norm(merged.get(k)) != _norm(old.get(k))
+            )
+            return f"{kind} [{', '.join(changed) or '-'}]"
+        if kind.startswith("patch metadata") and isinstance(request, Mapping):
+            raw = ((request.get("metadata") or {}).get("annotations") or {}).get(TRACKING)
+            if raw is None:
+                return kind
+            try:
+                new = json.loads(raw) if raw else {}
+            except ValueError:
+                return kind
+            new = new if isinstance(new, dict) else {}
+            old = self._tracking.get(key, {})
+            self._tracking[key] = new
+            changed = sorted(k for k in set(new) | set(old) if new.get(k) != old.get(k))
+            return kind.replace(TRACKING, f"tracking: {', '.join(changed) or '-'}")
+        return kind
+
+
+def _norm(value: Any) -> Any:
+    """Conditions compared by type, status and reason (not their times)."""
+    if isinstance(value, list) and all(isinstance(c, Mapping) and "type" in c for c in value):
+        return sorted((c.get("type"), c.get("status"), c.get("reason")) for c in value)
+    return value
+
+
 def read_audit(path: Path) -> Iterator[Write]:
     """Every completed write on a CloudRecording or an Event in the audit log."""
     if not path.exists():
         return
+    changes = Changes()
     with path.open() as lines:
         for line in lines:
             entry = json.loads(line)
@@ -150,10 +197,14 @@ def read_audit(path: Path) -> Iterator[Write]:
                 name = ((entry.get("responseObject") or {}).get("metadata") or {}).get("name", "")
             stored = datetime.fromisoformat(entry["stageTimestamp"].replace("Z", "+00:00"))
             code = int((entry.get("responseStatus") or {}).get("code", 0))
+            key = (str(ref.get("namespace", "")), str(name))
+            kind = kind_of(entry)
+            if code < 400:
+                kind = changes.describe(key, entry, kind)
             yield Write(
-                namespace=str(ref.get("namespace", "")),
-                name=str(name),
-                kind=kind_of(entry),
+                namespace=key[0],
+                name=key[1],
+                kind=kind,
                 at=stored.timestamp(),
                 code=code,
                 agent=str(entry.get("userAgent", "")).split("/")[0],
@@ -182,6 +233,10 @@ class PerRecording:
     """Of them, writes the API server refused (conflicts), per recording."""
     after_ready: dict[str, float]
     """Writes per recording after Ready until the end of the ramp window, by kind."""
+    starting: float
+    """Writes per recording from creation to the end of the ramp, the create and the
+    writes that report upload progress left out: everything starting it cost, the
+    Connecting and Started Events included even when posted just after the Ready write."""
 
 
 def per_recording(writes: list[Write], namespace: str, until: float) -> PerRecording:
@@ -214,10 +269,18 @@ def per_recording(writes: list[Write], namespace: str, until: float) -> PerRecor
         elif write.at <= until:
             after[label] += 1
     n = max(1, len(counted))
+    progress = sum(v for k, v in after.items() if is_progress(k))
+    starting = sum(before.values()) + sum(after.values()) - progress
     return PerRecording(
         recordings=len(counted),
         writes=round(sum(before.values()) / n, 2),
         by_kind={k: round(v / n, 2) for k, v in before.most_common()},
         failed=round(failed / n, 2),
         after_ready={k: round(v / n, 2) for k, v in after.most_common()},
+        starting=round(starting / n, 2),
     )
+
+
+def is_progress(kind: str) -> bool:
+    """A write that reports upload progress (event 33): its Event, status, annotation."""
+    return any(mark in kind for mark in ("UploadProgress", "status [upload]", "progress_event"))

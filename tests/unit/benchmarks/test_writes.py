@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from benchmarks.operator.writes import Write, kind_of, per_recording
+from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
 
 
 @pytest.mark.parametrize(
@@ -60,6 +60,7 @@ def test_writes_are_counted_from_the_create_to_the_status_write_that_made_it_rea
         _write("a", "patch status", 3.0, code=409),
         _write("a", "patch status", 4.0, ready=True),
         _write("a", "create Event Started", 5.0),
+        _write("a", "create Event UploadProgress", 6.0),
         _write("b", "create cloudrecording", 1.0),
         _write("b", "patch status", 2.0, ready=True),
         _write("c", "create cloudrecording", 1.0),  # never Ready: not counted
@@ -76,4 +77,39 @@ def test_writes_are_counted_from_the_create_to_the_status_write_that_made_it_rea
         "patch metadata [finalizers] (kopf)": 0.5,
     }
     assert counted.failed == 0.5
-    assert counted.after_ready == {"create Event Started (kopf)": 0.5}
+    assert counted.after_ready == {
+        "create Event Started (kopf)": 0.5,
+        "create Event UploadProgress (kopf)": 0.5,
+    }
+    assert counted.starting == 2.5  # a: 3 + Started, b: 1; progress is not starting
+
+
+def test_a_write_is_named_by_the_status_fields_and_tracking_keys_it_changed() -> None:
+    changes = Changes()
+    key = ("bench", "a")
+
+    def status(**fields: Any) -> dict[str, Any]:
+        return {"requestObject": {"status": fields}}
+
+    def tracking(value: str) -> dict[str, Any]:
+        annotations = {"cloudrecording.io/tracking": value}
+        return {"requestObject": {"metadata": {"annotations": annotations}}}
+
+    assert changes.describe(key, status(phase="Connecting", resourceId="r"), "patch status") == (
+        "patch status [phase, resourceId]"
+    )
+    assert (
+        changes.describe(
+            key, status(phase="Connecting", resourceId="r", recordingId="s"), "patch status"
+        )
+        == "patch status [recordingId]"
+    )
+    assert changes.describe(
+        key, tracking('{"a": 1}'), "patch metadata [cloudrecording.io/tracking]"
+    ) == ("patch metadata [tracking: a]")
+    assert (
+        changes.describe(
+            key, tracking('{"a": 1, "ready": true}'), "patch metadata [cloudrecording.io/tracking]"
+        )
+        == "patch metadata [tracking: ready]"
+    )
