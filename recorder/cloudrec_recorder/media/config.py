@@ -130,6 +130,10 @@ class MixConfig:
     """...or this large (the service's ≈ 2 h / ≈ 2 GB)."""
     x264_preset: str = "veryfast"
     encoder_threads: int = 0  # 0: one x264 thread up to 1280x720, two above
+    video_stopped_seconds: float = 3.5
+    """A uid without a new frame for this long shows its background picture, if it has one
+    (protocol.md §3.2.2: "shown when a user's video stops > 3.5 s"); without a picture its
+    last frame stays."""
 
     def __post_init__(self) -> None:
         problem = canvas_problem(self.width, self.height)

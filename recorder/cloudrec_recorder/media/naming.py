@@ -18,6 +18,7 @@ __all__ = [
     "mix_playlist_name",
     "mix_segment_name",
     "safe_cname",
+    "snapshot_name",
     "temporary_name",
     "utc_stamp",
 ]
@@ -50,6 +51,11 @@ def individual_merged_playlist_name(sid: str, cname: str, uid: str) -> str:
 
 def individual_segment_name(sid: str, cname: str, uid: str, track: Track, epoch_ms: int) -> str:
     return filenames.individual_slice(sid, cname, uid, track, epoch_ms)
+
+
+def snapshot_name(sid: str, cname: str, uid: str, epoch_ms: int) -> str:
+    """A snapshot of `uid`'s video taken at `epoch_ms`: the video slice stem, ``.jpg``."""
+    return filenames.individual_slice(sid, cname, uid, "video", epoch_ms, extension="jpg")
 
 
 def temporary_name(name: str) -> str:

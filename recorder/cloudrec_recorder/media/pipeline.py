@@ -26,6 +26,7 @@ import av
 from cloudrec_protocol.filenames import Track
 from cloudrec_recorder.media import naming
 from cloudrec_recorder.media.audio import AudioMixer
+from cloudrec_recorder.media.background import NO_BACKGROUNDS, Backgrounds
 from cloudrec_recorder.media.compose import Compositor
 from cloudrec_recorder.media.config import (
     IndividualConfig,
@@ -50,7 +51,14 @@ from cloudrec_recorder.media.mp4 import Mp4Limits
 from cloudrec_recorder.media.output import Output, OutputNames
 from cloudrec_recorder.media.spool import FileReady, write_text_atomically
 
-__all__ = ["IndividualRecording", "MediaPipelineError", "MixRecording", "RecordingNames"]
+__all__ = [
+    "ErrorCallback",
+    "IndividualRecording",
+    "MediaPipelineError",
+    "MixRecording",
+    "RecordingNames",
+    "RecordingWorker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +88,7 @@ class RecordingNames:
     cname: str
 
 
-class _Recording:
+class RecordingWorker:
     """The worker thread, the inputs and the stop protocol shared by both modes."""
 
     def __init__(
@@ -226,7 +234,7 @@ def _schedule(segment_seconds: float, first_segment_seconds: float | None) -> Se
     return SegmentSchedule(segment_seconds, first_segment_seconds)
 
 
-class MixRecording(_Recording):
+class MixRecording(RecordingWorker):
     """All uids composed into one canvas with one mixed audio track (mix mode)."""
 
     def __init__(
@@ -246,6 +254,9 @@ class MixRecording(_Recording):
             tuple(config.regions),
             config.background_color,
         )
+        self._backgrounds = NO_BACKGROUNDS
+        self._arrived: dict[str, float] | None = None
+        """uid -> when its newest frame came, kept only while uids have pictures."""
         self._participants: list[str] = []
         self._explicit_participants = False
         self._layout_version = 0
@@ -260,6 +271,9 @@ class MixRecording(_Recording):
                 if uid not in self._participants:
                     self._participants.append(uid)
                     self._layout_version += 1
+        arrived = self._arrived
+        if arrived is not None:
+            arrived[uid] = time.monotonic()
         super().push_video(uid, frame)
 
     def set_participants(self, uids: Sequence[str]) -> None:
@@ -286,6 +300,7 @@ class MixRecording(_Recording):
         max_resolution_uid: str | None = None,
         regions: Sequence[RegionSpec] = (),
         background_color: str = "#000000",
+        backgrounds: Backgrounds = NO_BACKGROUNDS,
     ) -> None:
         """Replace the whole layout (updateLayout semantics); applies from the next frame."""
         parse_color(background_color)
@@ -294,6 +309,18 @@ class MixRecording(_Recording):
         with self._lock:
             self._layout = (layout, max_resolution_uid, tuple(regions), background_color)
             self._layout_version += 1
+        self.set_backgrounds(backgrounds)
+
+    def set_backgrounds(self, backgrounds: Backgrounds) -> None:
+        """Replace the background pictures; applies from the next frame (scaled then, once)."""
+        with self._lock:
+            self._backgrounds = backgrounds
+            self._layout_version += 1
+            if not backgrounds.has_user_pictures:
+                self._arrived = None
+            elif self._arrived is None:
+                now = time.monotonic()
+                self._arrived = dict.fromkeys(self._latest, now)
 
     # ------------------------------------------------------------------ worker side
     def _setup(self) -> None:
@@ -349,6 +376,7 @@ class MixRecording(_Recording):
             if version == self._seen_version:
                 return
             layout, max_uid, regions, background = self._layout
+            backgrounds = self._backgrounds
             participants = list(self._participants)
         cfg = self.config
         placed = compute_layout(
@@ -359,12 +387,19 @@ class MixRecording(_Recording):
             max_resolution_uid=max_uid,
             regions=regions,
         )
-        self._compositor.set_layout(placed, background)
+        self._compositor.set_layout(placed, background, backgrounds)
         self._seen_version = version
 
     def _video_frame(self) -> av.VideoFrame:
         self._apply_layout()
-        return self._compositor.compose(self._latest)
+        arrived = self._arrived
+        if arrived is None:
+            return self._compositor.compose(self._latest)
+        since = time.monotonic() - self.config.video_stopped_seconds
+        flowing = {
+            uid: frame for uid, frame in self._latest.items() if arrived.get(uid, 0.0) >= since
+        }
+        return self._compositor.compose(flowing)
 
     def _produce(self, horizon: float, *, final: bool) -> float:
         assert self._output is not None
@@ -397,7 +432,7 @@ class _Member:
     """The audio as sent, not transcoded (streamMode original)."""
 
 
-class IndividualRecording(_Recording):
+class IndividualRecording(RecordingWorker):
     """One video HLS and one audio HLS per uid (individual mode).
 
     A uid's video output starts with its first video frame, at that frame's size (rounded down
