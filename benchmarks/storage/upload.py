@@ -68,6 +68,9 @@ class QuietEvents:
     async def uploader_warning(self, code: int, message: str) -> None:
         raise AssertionError(f"uploader warning {code}: {message}")
 
+    async def snapshot_uploaded(self, file_name: str) -> None:
+        self.count += 1
+
     async def uploader_error(self, code: int, message: str) -> None:
         raise AssertionError(f"uploader error {code}: {message}")
 

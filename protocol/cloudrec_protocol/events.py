@@ -44,9 +44,11 @@ __all__ = [
     "RecorderLeaveDetails",
     "RecorderSliceStartDetails",
     "RecorderStartedDetails",
+    "RecorderWarningCode",
     "ServiceType",
     "SessionExitDetails",
     "SessionFailoverDetails",
+    "SnapshotFileDetails",
     "StatusUpdateDetails",
     "StreamState",
     "StreamStateChangedDetails",
@@ -187,6 +189,16 @@ class LeaveCode(IntEnum):
     CLIENT_LEAVE = 16
 
 
+class RecorderWarningCode(IntEnum):
+    """`warnCode` of the `cloud_recording_warning` events (module 0, the recorder) that the
+    self-hosted recorder sends. Derived: protocol.md refers the recorder's codes to the RTC
+    SDK's tables, which have none for these; `warnMsg` says more."""
+
+    BACKGROUND_IMAGE_UNAVAILABLE = 1801
+    """A background picture of the layout could not be fetched or decoded; the recording goes
+    on with the background colour."""
+
+
 class StreamState(IntEnum):
     """`state` of events 43/44."""
 
@@ -277,6 +289,8 @@ class WarningDetails(EventDetails):
     EVENT_TYPE = EventType.CLOUD_RECORDING_WARNING
     module: int
     warn_code: int
+    warn_msg: str | None = None
+    """The self-hosted recorder's explanation (not in protocol.md; absent from the service)."""
 
 
 class StatusUpdateDetails(EventDetails):
@@ -385,6 +399,14 @@ class VideoStreamStateChangedDetails(StreamStateChangedDetails):
     EVENT_TYPE = EventType.RECORDER_VIDEO_STREAM_STATE_CHANGED
 
 
+class SnapshotFileDetails(EventDetails):
+    """45 `recorder_snapshot_file`: a snapshot JPG is in the customer's bucket."""
+
+    EVENT_TYPE = EventType.RECORDER_SNAPSHOT_FILE
+    file_name: str = Field(validation_alias=AliasChoices("fileName", "filename", "file_name"))
+    """`<fileNamePrefix>/<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg`."""
+
+
 DETAILS_MODELS: Mapping[EventType, type[EventDetails]] = {
     model.EVENT_TYPE: model
     for model in (
@@ -403,6 +425,7 @@ DETAILS_MODELS: Mapping[EventType, type[EventDetails]] = {
         RecorderSliceStartDetails,
         AudioStreamStateChangedDetails,
         VideoStreamStateChangedDetails,
+        SnapshotFileDetails,
     )
 }
 """Typed `details` model of each event type that has one."""

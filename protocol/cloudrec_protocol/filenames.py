@@ -5,7 +5,9 @@
 - individual: playlist `<sid>_<cname>__uid_s_<uid>__uid_e_<type>.m3u8`, slices the same stem
   followed by `_<utc>.ts`; with `streamMode` `standard` also the merged audio+video playlist
   `<sid>_<cname>__uid_s_<uid>__uid_e_av.m3u8` (a master playlist over the uid's audio and video
-  playlists; the service's own name for it, derived: protocol.md §8 names no merged file).
+  playlists; the service's own name for it, derived: protocol.md §8 names no merged file);
+- snapshots (individual mode): `<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg`, `<utc>`
+  the capture time (the service's snapshot documentation; not in protocol.md §8).
 
 `<utc>` is `yyyyMMddHHmmssSSS` in UTC and `<type>` is `audio` or `video`. Special characters
 in `cname` become `-`: the documented set (``! @ # $ % ^ & * ( ) + _ . = [ ] { } ~ , ; : ? < >``
@@ -25,6 +27,7 @@ __all__ = [
     "individual_merged_playlist",
     "individual_playlist",
     "individual_slice",
+    "individual_snapshot",
     "mix_mp4",
     "mix_playlist",
     "mix_slice",
@@ -85,6 +88,11 @@ def individual_slice(
 ) -> str:
     """An individual mode slice of one uid's audio or video starting at `utc_ms`."""
     return f"{_individual_stem(sid, cname, uid, track)}_{utc_stamp(utc_ms)}.{extension}"
+
+
+def individual_snapshot(sid: str, cname: str, uid: str, utc_ms: int) -> str:
+    """A JPG snapshot of one uid's video captured at `utc_ms`."""
+    return individual_slice(sid, cname, uid, "video", utc_ms, extension="jpg")
 
 
 def parse_individual(file_name: str) -> tuple[str, Track] | None:

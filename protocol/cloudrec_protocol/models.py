@@ -134,6 +134,8 @@ DEFAULT_MAX_IDLE_TIME = 30
 MAX_UID = 2**32 - 1
 MAX_CNAME_BYTES = 63
 MAX_FILE_NAME_PREFIX_CHARS = 128
+MIN_CAPTURE_INTERVAL = 1
+MAX_CAPTURE_INTERVAL = 3600
 
 _CNAME_RE = re.compile(r"[a-zA-Z0-9 !#$%&()+\-:;<=.>?@\[\]^_{}~,|]+")
 _UID_RE = re.compile(r"[1-9][0-9]{0,9}")
@@ -462,10 +464,13 @@ class RecordingFileConfig(WireModel):
 
 
 class SnapshotConfig(WireModel):
-    """`start` `clientRequest.snapshotConfig` (individual mode only)."""
+    """`start` `clientRequest.snapshotConfig` (individual mode only, §3.2.4)."""
 
-    capture_interval: int = Field(default=10, ge=5, le=3600)
+    capture_interval: int = Field(default=10, ge=MIN_CAPTURE_INTERVAL, le=MAX_CAPTURE_INTERVAL)
+    """Seconds between two JPGs of a uid. protocol.md DISAGREE: [5, 3600] in the current docs,
+    [1, 3600] in the older ones; both are accepted (a client of either kind works)."""
     file_type: list[Literal["jpg"]] = Field(min_length=1, max_length=1)
+    """Only `["jpg"]`."""
 
 
 class ExtensionParams(WireModel):
@@ -575,6 +580,14 @@ class StartResponse(WireModel):
     sid: str
 
 
+def _check_snapshot_subscription(config: RecordingConfig) -> None:
+    """§3.2.4: snapshots need video, and an audio allow-list needs a video one."""
+    if config.stream_types == StreamTypes.AUDIO_ONLY:
+        raise ValueError("snapshotConfig needs streamTypes 1 or 2 (video)")
+    if config.subscribe_audio_uids is not None and config.subscribe_video_uids is None:
+        raise ValueError("snapshotConfig: subscribeAudioUids needs subscribeVideoUids too")
+
+
 def check_start_for_mode(request: StartClientRequest, mode: Mode) -> None:
     """Raise `ValueError` (protocol code 2) when `request` breaks a rule of `mode` (§3.2)."""
     config = request.recording_config
@@ -588,6 +601,8 @@ def check_start_for_mode(request: StartClientRequest, mode: Mode) -> None:
             raise ValueError("mp4 files are only for mix and web mode")
         if request.recording_file_config is None and request.snapshot_config is None:
             raise ValueError("recordingFileConfig or snapshotConfig is required")
+        if request.snapshot_config is not None:
+            _check_snapshot_subscription(config)
     else:
         if request.snapshot_config is not None:
             raise ValueError("snapshotConfig is only for individual mode")

@@ -50,7 +50,9 @@ from cloudrec_protocol.events import (
     RecorderLeaveDetails,
     RecorderSliceStartDetails,
     RecorderStartedDetails,
+    RecorderWarningCode,
     SessionExitDetails,
+    SnapshotFileDetails,
     StreamState,
     UploadedDetails,
     UploaderErrorCode,
@@ -297,8 +299,16 @@ class RecordingEvents:
             ErrorLevel.MINOR,
         )
 
-    def warning(self, module: ErrorModule, code: int) -> None:
-        self.emit(WarningDetails(module=module, warn_code=code))
+    def warning(self, module: ErrorModule, code: int, message: str | None = None) -> None:
+        self.emit(WarningDetails(module=module, warn_code=code, warn_msg=message))
+
+    def snapshot_file(self, file_name: str) -> None:
+        """45: snapshot ``file_name`` (the object key) is in the bucket."""
+        self.emit(SnapshotFileDetails(file_name=file_name))
+
+    def background_image_unavailable(self, reason: str) -> None:
+        """2 from the recorder: a background picture is not shown (the colour is)."""
+        self.warning(ErrorModule.RECORDER, RecorderWarningCode.BACKGROUND_IMAGE_UNAVAILABLE, reason)
 
     def session_exit(self, abnormal: bool = False) -> None:
         status = ExitStatus.ABNORMAL if abnormal else ExitStatus.NORMAL
@@ -341,3 +351,6 @@ class UploaderEvents:
 
     async def uploader_error(self, code: UploaderErrorCode, message: str) -> None:
         self.events.error(ErrorModule.UPLOADER, code, message)
+
+    async def snapshot_uploaded(self, file_name: str) -> None:
+        self.events.snapshot_file(file_name)

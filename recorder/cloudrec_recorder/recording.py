@@ -27,6 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -42,6 +43,7 @@ from cloudrec_protocol.models import (
     StreamSubscribe,
 )
 from cloudrec_recorder import errors
+from cloudrec_recorder.backgrounds import LayoutPictures, layout_refusal
 from cloudrec_recorder.channel.encoded import EncodedAudio
 from cloudrec_recorder.channel.errors import (
     ChannelError,
@@ -62,13 +64,16 @@ from cloudrec_recorder.channel.room import (
 from cloudrec_recorder.egress import EgressGuard, EgressRefusedError
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.media import config as media
+from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
+from cloudrec_recorder.media.snapshot import SnapshotRecording
+from cloudrec_recorder.media.spool import FileReady
 from cloudrec_recorder.participants import is_recordable, shown
 from cloudrec_recorder.ports import RecordMode, StopOutcome
 from cloudrec_recorder.restart import write_metadata
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
-from cloudrec_recorder.startplan import media_layout, plan_start
+from cloudrec_recorder.startplan import StartPlan, media_layout, plan_start
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.storage.spool import remove_delivered
@@ -105,6 +110,20 @@ def resync_interval(max_idle_time: float) -> float:
     flooding Janus with listings (each is one request).
     """
     return min(RESYNC_MAX_SECONDS, max(RESYNC_MIN_SECONDS, max_idle_time / 3))
+
+
+def individual_pipeline(
+    spool: Path, names: RecordingNames, plan: StartPlan, on_file_ready: FileReady
+) -> RecordingGroup:
+    """Individual mode: the per-uid HLS (``recordingFileConfig``), the snapshots
+    (``snapshotConfig``) or both, fed the same frames."""
+    assert isinstance(plan.media, media.IndividualConfig)
+    members: list[IndividualRecording | SnapshotRecording] = []
+    if plan.records_media:
+        members.append(IndividualRecording(spool, names, plan.media, on_file_ready))
+    if plan.snapshots is not None:
+        members.append(SnapshotRecording(spool, names, plan.snapshots, on_file_ready))
+    return RecordingGroup(members)
 
 
 def file_list(
@@ -157,12 +176,20 @@ class ChannelRecording:
         self.mp4 = plan.mp4
         self.spool = settings.spool_dir / sid
         names = RecordingNames(sid=sid, cname=resource.cname)
+        self.pictures: LayoutPictures | None = None
         if isinstance(plan.media, media.MixConfig):
-            self.pipeline: MixRecording | IndividualRecording = MixRecording(
+            self.pipeline: MixRecording | RecordingGroup = MixRecording(
                 self.spool, names, plan.media, self._file_ready
             )
+            self.pictures = LayoutPictures(
+                settings.background_images,
+                (plan.media.width, plan.media.height),
+                self.pipeline.set_backgrounds,
+                self._picture_unavailable,
+            )
         else:
-            self.pipeline = IndividualRecording(self.spool, names, plan.media, self._file_ready)
+            self.pipeline = individual_pipeline(self.spool, names, plan, self._file_ready)
+        self.snapshots_only = not plan.records_media
         self.settings = settings
         self.appid = appid
         self.mode = mode
@@ -171,7 +198,7 @@ class ChannelRecording:
         self.events = events
         self.on_exit = on_exit
         self._copies_audio = (
-            isinstance(self.pipeline, IndividualRecording) and self.pipeline.copies_audio
+            isinstance(self.pipeline, RecordingGroup) and self.pipeline.copies_audio
         )
         self.subscription: Subscription = from_config(config)
         self.channel = JanusChannel(
@@ -244,6 +271,9 @@ class ChannelRecording:
             self.events.uploader_could_not_start()
         self._status = READY
         self.events.recorder_started()
+        tc = self.config.transcoding_config
+        if self.pictures is not None and tc is not None and isinstance(self.pipeline, MixRecording):
+            self.pipeline.set_backgrounds(self.pictures.show(tc))
         self._spawn(self._follow())
         self._spawn(self._idle_watch())
 
@@ -252,11 +282,18 @@ class ChannelRecording:
         self._apply_participants()
 
     async def update_layout(self, layout: LayoutSettings) -> None:
-        if isinstance(self.pipeline, MixRecording):
+        if isinstance(self.pipeline, MixRecording) and self.pictures is not None:
+            refused = layout_refusal(layout, self.settings.background_images, "clientRequest")
+            if refused is not None:
+                raise errors.invalid_parameter(refused)
+            arguments = media_layout(layout)
             try:
-                self.pipeline.set_layout(**media_layout(layout))  # type: ignore[arg-type]
+                self.pipeline.check_layout(**arguments)  # type: ignore[arg-type]
             except ValueError as exc:
                 raise errors.invalid_parameter(f"clientRequest: {exc}") from None
+            # the pictures held already come with the layout; the others follow when fetched
+            backgrounds = self.pictures.show(layout)
+            self.pipeline.set_layout(**arguments, backgrounds=backgrounds)  # type: ignore[arg-type]
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         if self._leaving is None:
@@ -268,6 +305,8 @@ class ChannelRecording:
         return result
 
     def server_response(self) -> ServerResponse:
+        if self.snapshots_only:  # §3.3: "individual with snapshots only"
+            return ServerResponse(status=self._status, slice_start_time=self._first_frame_ms or 0)
         mode, files = file_list(self.mode, self.mp4, self._files())
         return ServerResponse(
             status=self._status,
@@ -276,7 +315,19 @@ class ChannelRecording:
             slice_start_time=self._first_frame_ms or 0,
         )
 
+    def _stop_response(self, uploading_status: str) -> ServerResponse:
+        """§3.6: the files and the upload state; only the upload state for snapshots."""
+        if self.snapshots_only:
+            return ServerResponse(uploading_status=uploading_status)
+        mode, files = file_list(self.mode, self.mp4, self._files())
+        return ServerResponse(
+            file_list_mode=mode, file_list=files, uploading_status=uploading_status
+        )
+
     # -------------------------------------------------------------- internals
+
+    def _picture_unavailable(self, field: str, reason: str) -> None:
+        self.events.background_image_unavailable(f"{field}: {reason}")
 
     def _spawn(self, coro: Coroutine[object, object, object]) -> None:
         task: asyncio.Task[object] = asyncio.ensure_future(coro)
@@ -378,7 +429,8 @@ class ChannelRecording:
         try:
             feed = await self.channel.subscribe(
                 uid,
-                audio=types != StreamTypes.VIDEO_ONLY,
+                # a snapshot task has no use for audio: it is not even decoded
+                audio=types != StreamTypes.VIDEO_ONLY and not self.snapshots_only,
                 video=types != StreamTypes.AUDIO_ONLY,
                 substream=substream,
                 encoded_audio=self._copies_audio,
@@ -432,7 +484,7 @@ class ChannelRecording:
 
     async def _read_encoded(self, uid: str, packets: asyncio.Queue[EncodedAudio]) -> None:
         """streamMode original: the audio's packets as sent go to the pipeline untouched."""
-        assert isinstance(self.pipeline, IndividualRecording)
+        assert isinstance(self.pipeline, RecordingGroup)
         while True:
             packet = await packets.get()
             if self.subscription.audio.admits(uid):
@@ -446,7 +498,8 @@ class ChannelRecording:
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
             self._first_frame_ms = int(time.time() * 1000)
             self._status = RECORDING
-            self.events.slice_start(self._first_frame_ms)
+            if not self.snapshots_only:  # snapshots have no slices
+                self.events.slice_start(self._first_frame_ms)
 
     async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
         self._status = STOP_REQUESTED
@@ -457,6 +510,8 @@ class ChannelRecording:
             await self._stop_readers(uid)
         with contextlib.suppress(Exception):
             await self.channel.leave()
+        if self.pictures is not None:
+            await self.pictures.aclose()
         self.events.recorder_leave(leave_code)
         try:
             await self.pipeline.stop()
@@ -466,13 +521,8 @@ class ChannelRecording:
             abnormal = True
         self._abnormal = abnormal
         self._status = STOPPED
-        mode, files = file_list(self.mode, self.mp4, self._files())
         outcome = StopOutcome(
-            server_response=ServerResponse(
-                file_list_mode=mode,
-                file_list=files,
-                uploading_status="unknown",
-            ),
+            server_response=self._stop_response("unknown"),
             had_media=self._first_frame_ms is not None,
         )
         # The upload finishes in the background whoever asked to leave (sync stop waits on it).
@@ -527,13 +577,8 @@ class ChannelRecording:
                     await self._close_uploader()
                 else:  # re-uploading from the backup goes on
                     self._spawn(self._close_uploader(after_delivery=True))
-        mode, files = file_list(self.mode, self.mp4, self._files())
         self._final = StopOutcome(
-            server_response=ServerResponse(
-                file_list_mode=mode,
-                file_list=files,
-                uploading_status=status,
-            ),
+            server_response=self._stop_response(status),
             had_media=outcome.had_media,
         )
         abnormal = getattr(self, "_abnormal", False)

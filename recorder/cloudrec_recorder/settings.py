@@ -138,6 +138,30 @@ class EgressSettings(_Model):
     to: their DNS is trusted."""
 
 
+class BackgroundImageSettings(_Model):
+    """Where a mix's background pictures (``backgroundImage``, ``defaultUserBackgroundImage``,
+    ``backgroundConfig[].image_url``) may be fetched from."""
+
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Host names (or IP addresses) pictures may come from, over HTTP or HTTPS;
+    ``*.example.com`` allows every name under ``example.com``. Empty (the default): a
+    request naming a picture is refused (400, code 2: background images are not allowed)."""
+
+    allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Loopback, link-local, private or other non-public networks an allowed host may
+    resolve to. By default none: such an address is refused when the picture is fetched
+    (a warning event; the recording shows the colour)."""
+
+    max_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
+    """Largest picture file fetched (the protocol's 6 MB); a bigger one is not shown."""
+
+    max_pixels: int = Field(default=4096 * 4096, ge=4)
+    """Largest picture (width x height) decoded; a bigger one is not shown."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """A picture that has not arrived within this time is not shown."""
+
+
 class RecorderSettings(_Model):
     """Everything the recorder process needs."""
 
@@ -174,6 +198,9 @@ class RecorderSettings(_Model):
 
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     """Default callbacks for apps without their own."""
+
+    background_images: BackgroundImageSettings = Field(default_factory=BackgroundImageSettings)
+    """Where mix background pictures may come from (by default nowhere: none are allowed)."""
 
     spool_dir: Path = Path("/var/spool/cloudrec")
     """Where segments are written as they are produced (the hand-over to the uploader)."""

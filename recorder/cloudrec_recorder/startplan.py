@@ -5,8 +5,10 @@ wire model's own rules: what it cannot do is refused with 400 / code 2 naming th
 (decryption, web page recording, postponed transcoding, Azure, vendors or regions it cannot
 reach), and the rest becomes a :class:`StartPlan`: the storage target (with the server-side
 encryption and object tags of ``extensionParams``), the media pipeline's configuration (the
-documented fallbacks applied) and the individual ``streamMode``. No I/O happens here; the
-recording (:mod:`cloudrec_recorder.recording`) joins the channel with the plan.
+documented fallbacks applied), the individual ``streamMode`` and snapshots. A mix naming a
+background picture the recorder may not fetch (``backgroundImages.allowedHosts``) is refused
+here too. No I/O happens here; the recording (:mod:`cloudrec_recorder.recording`) joins the
+channel with the plan.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from dataclasses import dataclass
 from cloudrec_protocol.enums import DecryptionMode, StreamMode
 from cloudrec_protocol.models import LayoutSettings, RecordingConfig, StartClientRequest
 from cloudrec_recorder import errors
+from cloudrec_recorder.backgrounds import layout_refusal
 from cloudrec_recorder.channel.room import janus_id
 from cloudrec_recorder.media import config as media
+from cloudrec_recorder.media.snapshot import SnapshotConfig
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.storage.target import StorageTarget, target_from_storage_config
@@ -48,6 +52,10 @@ class StartPlan:
     media: media.MixConfig | media.IndividualConfig
     """The pipeline's configuration for the mode."""
     individual: bool
+    records_media: bool = True
+    """Playable files are written (false: a snapshot-only task)."""
+    snapshots: SnapshotConfig | None = None
+    """JPG snapshots (individual mode's ``snapshotConfig``)."""
 
 
 def media_layout(layout: LayoutSettings) -> dict[str, object]:
@@ -182,4 +190,19 @@ def plan_start(
         )
     except ValueError as exc:
         raise errors.invalid_parameter(f"recordingConfig.transcodingConfig: {exc}") from None
-    return StartPlan(config=config, target=target, mp4=mp4, media=pipeline, individual=individual)
+    tc = config.transcoding_config
+    where = "clientRequest.recordingConfig.transcodingConfig"
+    if not individual and tc is not None:
+        refused = layout_refusal(tc, settings.background_images, where)
+        if refused is not None:
+            raise errors.invalid_parameter(refused)
+    snapshot = request.snapshot_config
+    return StartPlan(
+        config=config,
+        target=target,
+        mp4=mp4,
+        media=pipeline,
+        individual=individual,
+        records_media=not individual or request.recording_file_config is not None,
+        snapshots=SnapshotConfig(interval_seconds=snapshot.capture_interval) if snapshot else None,
+    )

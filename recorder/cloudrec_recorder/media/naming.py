@@ -55,7 +55,7 @@ def individual_segment_name(sid: str, cname: str, uid: str, track: Track, epoch_
 
 def snapshot_name(sid: str, cname: str, uid: str, epoch_ms: int) -> str:
     """A snapshot of `uid`'s video taken at `epoch_ms`: the video slice stem, ``.jpg``."""
-    return filenames.individual_slice(sid, cname, uid, "video", epoch_ms, extension="jpg")
+    return filenames.individual_snapshot(sid, cname, uid, epoch_ms)
 
 
 def temporary_name(name: str) -> str:

@@ -303,24 +303,37 @@ class MixRecording(RecordingWorker):
         backgrounds: Backgrounds = NO_BACKGROUNDS,
     ) -> None:
         """Replace the whole layout (updateLayout semantics); applies from the next frame."""
+        self.check_layout(layout, regions=regions, background_color=background_color)
+        with self._lock:
+            self._layout = (layout, max_resolution_uid, tuple(regions), background_color)
+            self._store_backgrounds(backgrounds)
+
+    @staticmethod
+    def check_layout(
+        layout: VideoLayout,
+        *,
+        max_resolution_uid: str | None = None,
+        regions: Sequence[RegionSpec] = (),
+        background_color: str = "#000000",
+    ) -> None:
+        """``ValueError`` naming what ``set_layout`` would refuse in these arguments."""
         parse_color(background_color)
         if len(regions) > 17:
             raise ValueError(f"layoutConfig holds at most 17 regions, got {len(regions)}")
-        with self._lock:
-            self._layout = (layout, max_resolution_uid, tuple(regions), background_color)
-            self._layout_version += 1
-        self.set_backgrounds(backgrounds)
 
     def set_backgrounds(self, backgrounds: Backgrounds) -> None:
         """Replace the background pictures; applies from the next frame (scaled then, once)."""
         with self._lock:
-            self._backgrounds = backgrounds
-            self._layout_version += 1
-            if not backgrounds.has_user_pictures:
-                self._arrived = None
-            elif self._arrived is None:
-                now = time.monotonic()
-                self._arrived = dict.fromkeys(self._latest, now)
+            self._store_backgrounds(backgrounds)
+
+    def _store_backgrounds(self, backgrounds: Backgrounds) -> None:
+        """Under the lock: the pictures, and arrival times kept only while uids have some."""
+        self._backgrounds = backgrounds
+        self._layout_version += 1
+        if not backgrounds.has_user_pictures:
+            self._arrived = None
+        elif self._arrived is None:
+            self._arrived = dict.fromkeys(self._latest, time.monotonic())
 
     # ------------------------------------------------------------------ worker side
     def _setup(self) -> None:

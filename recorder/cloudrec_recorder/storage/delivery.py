@@ -27,6 +27,7 @@ from cloudrec_recorder.storage.errors import (
     ERROR_UPLOAD_FAILED,
     backoff_delays,
 )
+from cloudrec_recorder.storage.files import is_snapshot, object_key
 from cloudrec_recorder.storage.journal import UploadJournal
 from cloudrec_recorder.storage.ledger import Media, Playlist, PlaylistUpload, UploadLedger
 from cloudrec_recorder.storage.objectstore import ObjectStore, file_md5, md5, read_with_md5
@@ -135,6 +136,9 @@ class Delivery:
         had_copy = media.state == "backuped" or media.in_backup
         media.state = "uploaded"
         media.uploaded_at = time.monotonic()
+        if is_snapshot(media.name):
+            key = object_key(self.target.prefix, media.name)
+            self._spawn(self.report.emit(self.report.sink.snapshot_uploaded, key))
         if had_copy:
             if media.reported_backup:
                 self.report.reuploaded.append(media.name)

@@ -2,7 +2,8 @@
 
 Names follow protocol.md §8: ``<sid>_<cname>.m3u8``, ``<sid>_<cname>_<utc>.ts``,
 ``<sid>_<cname>_<index>.mp4`` in mix mode and
-``<sid>_<cname>__uid_s_<uid>__uid_e_<type>[_<utc>].<ext>`` in individual mode,
+``<sid>_<cname>__uid_s_<uid>__uid_e_<type>[_<utc>].<ext>`` in individual mode (snapshots:
+``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg``),
 ``<utc>`` being ``yyyyMMddHHmmssSSS`` in UTC. The writer's temporary files start
 with ``.tmp-``; the uploader's own bookkeeping files start with ``.cloudrec-``.
 """
@@ -19,6 +20,7 @@ TrackType = Literal["audio", "video", "audio_and_video"]
 
 PLAYLIST_SUFFIXES = (".m3u8",)
 PLAYABLE_SUFFIXES = (".m3u8", ".mp4")
+SNAPSHOT_SUFFIX = ".jpg"
 
 _INDIVIDUAL = re.compile(r"__uid_s_(?P<uid>.+?)__uid_e_(?P<type>audio|video|av)")
 _UTC = re.compile(r"_(?P<utc>\d{17})\.[A-Za-z0-9]+$")
@@ -57,6 +59,11 @@ def is_output_name(name: str) -> bool:
 
 def is_playlist(name: str) -> bool:
     return name.endswith(PLAYLIST_SUFFIXES)
+
+
+def is_snapshot(name: str) -> bool:
+    """A snapshot (``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg``), not playable media."""
+    return name.endswith(SNAPSHOT_SUFFIX)
 
 
 def slice_time_ms(name: str) -> int | None:
@@ -160,6 +167,7 @@ __all__ = [
     "grown_playlist",
     "is_output_name",
     "is_playlist",
+    "is_snapshot",
     "object_key",
     "playlist_prefix",
     "playlist_segments",

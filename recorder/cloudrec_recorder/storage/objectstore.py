@@ -263,6 +263,8 @@ def content_type(name: str) -> str:
         return "video/mp4"
     if name.endswith(".webm"):
         return "video/webm"
+    if name.endswith(".jpg"):
+        return "image/jpeg"
     return "application/octet-stream"
 
 

@@ -34,6 +34,9 @@ class EventSink(Protocol):
 
     async def uploader_error(self, code: UploaderErrorCode, message: str) -> None: ...
 
+    async def snapshot_uploaded(self, file_name: str) -> None:
+        """Snapshot ``file_name`` (the object key) is in the customer's bucket (event 45)."""
+
 
 class UploadReporter:
     """Sends one recording's uploader events; ``scrub`` removes credentials from messages."""

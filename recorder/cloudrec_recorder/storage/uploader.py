@@ -21,10 +21,11 @@ How a recording's files travel (``Uploader``):
   down (later files go straight to the backup, so recording never waits for a
   dead bucket) and a background task probes the bucket and re-uploads the
   backed-up files, segments before the playlists that list them.
-* Events (``EventSink``): ``uploader_started`` (30) at start; ``backuped`` (32)
-  for files that went to the backup, with warning 32; ``uploaded`` (31) for files
-  re-uploaded from the backup, with warning 31, and at the end for the
-  recording's playable files; ``progress`` (33) every ``progress_interval`` and a
+* Events (``EventSink``): ``uploader_started`` (30) at start; ``snapshot_uploaded`` (the
+  recorder's event 45) for each snapshot JPG as it reaches the bucket, directly or
+  re-uploaded; ``backuped`` (32) for files that went to the backup, with warning 32;
+  ``uploaded`` (31) for files re-uploaded from the backup, with warning 31, and at the end
+  for the recording's playable files; ``progress`` (33) every ``progress_interval`` and a
   final 10000; ``uploader_error`` 32 (storage configuration), 47 (upload failed)
   or 51 (unreadable spool file), once per outage.
 * Progress is the delivered share (bucket or backup) of the bytes recorded so

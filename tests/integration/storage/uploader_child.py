@@ -40,6 +40,9 @@ class PrintedEvents:
     async def uploader_warning(self, code: int, message: str) -> None:
         print(f"event warning {code} {message}", flush=True)
 
+    async def snapshot_uploaded(self, file_name: str) -> None:
+        print(f"event snapshot {file_name}", flush=True)
+
     async def uploader_error(self, code: int, message: str) -> None:
         print(f"event error {code} {message}", flush=True)
 

@@ -8,6 +8,7 @@ from cloudrec_protocol.filenames import (
     file_cname,
     individual_playlist,
     individual_slice,
+    individual_snapshot,
     mix_mp4,
     mix_playlist,
     mix_slice,
@@ -55,11 +56,18 @@ def test_individual_files_name_the_uid_and_the_track() -> None:
     )
 
 
+def test_a_snapshot_is_named_like_a_video_slice_with_jpg() -> None:
+    assert individual_snapshot("sid1", "my room", "42", T) == (
+        "sid1_my-room__uid_s_42__uid_e_video_20190710021611626.jpg"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("sid1_room__uid_s_42__uid_e_audio.m3u8", ("42", "audio")),
         ("sid1_room__uid_s_7__uid_e_video_20190710021611626.ts", ("7", "video")),
+        ("sid1_room__uid_s_7__uid_e_video_20190710021611626.jpg", ("7", "video")),
         ("sid1_room.m3u8", None),
         ("sid1_room_20190710021611626.ts", None),
     ],

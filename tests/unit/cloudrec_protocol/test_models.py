@@ -572,3 +572,65 @@ def test_null_and_empty_strings_mean_absent_only_on_optional_fields() -> None:
         StorageConfig.model_validate(storage(bucket=""))
     with pytest.raises(ValidationError, match="vendor"):
         StorageConfig.model_validate(storage(vendor=None))
+
+
+@pytest.mark.parametrize(
+    ("mode", "recording", "files", "snapshot", "message"),
+    [
+        (Mode.INDIVIDUAL, {"streamTypes": 1}, None, {"fileType": ["jpg"]}, None),
+        (Mode.INDIVIDUAL, {}, ["hls"], {"captureInterval": 5, "fileType": ["jpg"]}, None),
+        (Mode.INDIVIDUAL, {}, None, {"captureInterval": 1, "fileType": ["jpg"]}, None),
+        (Mode.INDIVIDUAL, {"streamTypes": 0}, None, {"fileType": ["jpg"]}, "streamTypes 1 or 2"),
+        (
+            Mode.INDIVIDUAL,
+            {"subscribeAudioUids": ["1"]},
+            None,
+            {"fileType": ["jpg"]},
+            "subscribeVideoUids",
+        ),
+        (Mode.MIX, {}, ["hls"], {"fileType": ["jpg"]}, "only for individual"),
+    ],
+    ids=[
+        "snapshots-only",
+        "recording-and-snapshots",
+        "one-second-interval-of-the-older-docs",
+        "audio-only",
+        "audio-list-without-video-list",
+        "mix",
+    ],
+)
+def test_snapshot_tasks_are_checked_against_their_rules(
+    mode: Mode,
+    recording: dict[str, Any],
+    files: list[str] | None,
+    snapshot: dict[str, Any],
+    message: str | None,
+) -> None:
+    body: dict[str, Any] = {
+        "storageConfig": storage(),
+        "recordingConfig": {"subscribeUidGroup": 0, **recording},
+        "snapshotConfig": snapshot,
+    }
+    if files is not None:
+        body["recordingFileConfig"] = {"avFileType": files}
+    request = StartClientRequest.model_validate(body)
+    if message is None:
+        check_start_for_mode(request, mode)
+    else:
+        with pytest.raises(ValueError, match=message):
+            check_start_for_mode(request, mode)
+
+
+@pytest.mark.parametrize(
+    "snapshot",
+    [
+        {"captureInterval": 0, "fileType": ["jpg"]},
+        {"captureInterval": 3601, "fileType": ["jpg"]},
+        {"fileType": ["png"]},
+        {"captureInterval": 10},
+    ],
+    ids=["interval-0", "interval-3601", "png", "no-file-type"],
+)
+def test_a_snapshot_config_outside_its_ranges_is_invalid(snapshot: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        StartClientRequest.model_validate({"storageConfig": storage(), "snapshotConfig": snapshot})
