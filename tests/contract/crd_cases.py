@@ -225,6 +225,39 @@ BAD_CASES: tuple[BadCase, ...] = (
         cel=True,
     ),
     BadCase(
+        "snapshots-in-mix-mode",
+        {f"{RC}.snapshotConfig": {"captureInterval": 5}},
+        f"{RC}.snapshotConfig is allowed only in Individual mode",
+        cel=True,
+    ),
+    BadCase(
+        "snapshots-without-video",
+        {f"{RC}.mode": "Individual", f"{RC}.streamTypes": "AudioOnly", f"{RC}.snapshotConfig": {}},
+        f"{RC}.snapshotConfig needs video: streamTypes is AudioOnly",
+        cel=True,
+    ),
+    BadCase(
+        "no-output-and-no-snapshots",
+        {f"{RC}.outputFormats": []},
+        f"{RC}.outputFormats may be empty only with snapshotConfig",
+        cel=True,
+    ),
+    BadCase(
+        "snapshot-interval-above-3600",
+        {f"{RC}.mode": "Individual", f"{RC}.snapshotConfig": {"captureInterval": 3601}},
+        f"{RC}.snapshotConfig.captureInterval in body should be less than or equal to 3600",
+    ),
+    BadCase(
+        "background-image-not-http",
+        {f"{TC}.backgroundImage": "file:///etc/passwd"},
+        f"{TC}.backgroundImage in body should match",
+    ),
+    BadCase(
+        "user-background-image-without-uid",
+        {f"{TC}.userBackgroundImages": [{"imageUrl": "https://img.example.com/a.png"}]},
+        f"{TC}.userBackgroundImages[0].uid: Required",
+    ),
+    BadCase(
         "s3-compatible-storage-without-endpoint",
         {"spec.storageConfig.endpoint": DELETE},
         "spec.storageConfig.endpoint is required when vendor is S3Compatible",

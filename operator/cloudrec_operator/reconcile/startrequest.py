@@ -36,10 +36,12 @@ from cloudrec_protocol.enums import (
 from cloudrec_protocol.models import (
     ALL_STREAMS,
     AudioUidList,
+    BackgroundConfig,
     ExtensionParams,
     FileType,
     LayoutRegion,
     RecordingFileConfig,
+    SnapshotConfig,
     StartClientRequest,
     StorageConfig,
     StreamSubscribe,
@@ -91,7 +93,24 @@ def layout_settings(transcoding: TranscodingConfig) -> UpdateLayoutClientRequest
         background_color=transcoding.background_color,
         max_resolution_uid=transcoding.max_resolution_uid,
         layout_config=_regions(transcoding),
+        background_image=transcoding.background_image,
+        default_user_background_image=transcoding.default_user_background_image,
+        background_config=_user_backgrounds(transcoding),
     )
+
+
+def _user_backgrounds(transcoding: TranscodingConfig) -> list[BackgroundConfig] | None:
+    """``backgroundConfig``: the per-uid pictures, if any."""
+    if not transcoding.user_background_images:
+        return None
+    return [
+        BackgroundConfig(
+            uid=item.uid,
+            image_url=item.image_url,
+            render_mode=RenderMode(item.render_mode.code),
+        )
+        for item in transcoding.user_background_images
+    ]
 
 
 def subscribe_lists(config: RecordingConfig) -> dict[str, list[str]]:
@@ -183,13 +202,24 @@ def _file_types(spec: CloudRecordingSpec) -> list[FileType]:
     return types
 
 
+def _snapshot_config(spec: CloudRecordingSpec) -> SnapshotConfig | None:
+    """``snapshotConfig``: JPGs every ``captureInterval`` seconds (Individual mode)."""
+    snapshots = spec.recording_config.snapshot_config
+    if snapshots is None:
+        return None
+    return SnapshotConfig(capture_interval=snapshots.capture_interval, file_type=["jpg"])
+
+
 def start_client_request(spec: CloudRecordingSpec, secrets: StartSecrets) -> StartClientRequest:
     """``start``'s ``clientRequest`` for the spec (SDK mapping in protocol.md §9)."""
     storage = spec.storage_config
+    types = _file_types(spec)
     return StartClientRequest(
         token=_secret(secrets.token),
         recording_config=recording_config(spec, secrets),
-        recording_file_config=RecordingFileConfig(av_file_type=_file_types(spec)),
+        # no file types: a snapshot-only task, which has no recordingFileConfig (§3.2.3)
+        recording_file_config=RecordingFileConfig(av_file_type=types) if types else None,
+        snapshot_config=_snapshot_config(spec),
         storage_config=StorageConfig(
             vendor=StorageVendor(storage.vendor.code),
             region=storage.region,

@@ -179,6 +179,31 @@ class LayoutRegion(CrdModel):
     """Cropped fills the region and crops the video; Fit shows all of it, letterboxed."""
 
 
+IMAGE_URL_PATTERN = r"^https?://[^\s]+$"
+MAX_USER_BACKGROUNDS = 32
+
+
+def _image_url() -> Any:
+    return Field(default=None, min_length=8, max_length=2048, pattern=IMAGE_URL_PATTERN)
+
+
+class UserBackgroundImage(CrdModel):
+    """The picture shown in one uid's region while that uid sends no video."""
+
+    uid: str = Field(max_length=10, pattern=UID_PATTERN)
+    """The uid whose region shows the picture."""
+    image_url: str = Field(min_length=8, max_length=2048, pattern=IMAGE_URL_PATTERN)
+    """http:// or https:// URL of a JPG or PNG picture (the self-hosted recorder fetches only
+    from the hosts its backgroundImages.allowedHosts setting names)."""
+    render_mode: RenderMode = RenderMode.CROPPED
+    """Cropped fills the region and crops the picture; Fit shows all of it, letterboxed."""
+
+    @field_validator("uid")
+    @classmethod
+    def _uid_range(cls, value: str) -> str:
+        return uid_in_range(value)
+
+
 class TranscodingConfig(CrdModel):
     """The mixed video (Mix mode only; ignored in Individual mode)."""
 
@@ -227,6 +252,19 @@ class TranscodingConfig(CrdModel):
     """Canvas background colour as #RRGGBB."""
     regions: list[LayoutRegion] | None = Field(default=None, max_length=MAX_REGIONS)
     """Regions of the Custom layout (at most 17; Custom only)."""
+    background_image: str | None = _image_url()
+    """http:// or https:// URL of a JPG or PNG picture filling the canvas (cropped) under the
+    videos, shown once it is downloaded; the backgroundColor shows until then or if it fails
+    (a warning). The self-hosted recorder fetches only from the hosts its
+    backgroundImages.allowedHosts setting names."""
+    default_user_background_image: str | None = _image_url()
+    """URL of the picture shown in the region of a uid that sends no video (or whose video
+    stopped more than 3.5 s ago), unless userBackgroundImages gives that uid its own."""
+    user_background_images: list[UserBackgroundImage] | None = Field(
+        default=None, max_length=MAX_USER_BACKGROUNDS
+    )
+    """Per-uid pictures shown while the uid sends no video (at most 32; protocol
+    backgroundConfig)."""
 
     @field_validator("max_resolution_uid")
     @classmethod
@@ -264,6 +302,14 @@ def _exclusive(media: str) -> dict[str, str]:
     )
 
 
+class SnapshotConfig(CrdModel):
+    """JPG snapshots of each uid's video (Individual mode only)."""
+
+    capture_interval: int = Field(default=10, ge=1, le=3600)
+    """Seconds between two snapshots of a uid: 1..3600 (default 10). The hosted service's
+    current documentation allows 5..3600; the self-hosted recorder takes 1..3600."""
+
+
 class RecordingConfig(CrdModel):
     """What is recorded and how (the seed's RecordingConfig plus the protocol's additions)."""
 
@@ -291,6 +337,20 @@ class RecordingConfig(CrdModel):
                 "!has(self.streamMode) || self.streamMode != 'Original' || "
                 "(has(self.streamTypes) && self.streamTypes == 'AudioOnly')",
                 "spec.recordingConfig.streamMode Original needs streamTypes AudioOnly",
+            ),
+            cel(
+                "!has(self.snapshotConfig) || (has(self.mode) && self.mode == 'Individual')",
+                "spec.recordingConfig.snapshotConfig is allowed only in Individual mode",
+            ),
+            cel(
+                "!has(self.snapshotConfig) || !has(self.streamTypes) || "
+                "self.streamTypes != 'AudioOnly'",
+                "spec.recordingConfig.snapshotConfig needs video: streamTypes is AudioOnly",
+            ),
+            cel(
+                "!has(self.outputFormats) || size(self.outputFormats) > 0 || "
+                "has(self.snapshotConfig)",
+                "spec.recordingConfig.outputFormats may be empty only with snapshotConfig",
             ),
         )
     )
@@ -347,11 +407,17 @@ class RecordingConfig(CrdModel):
     """Record video from everyone but these uids (at most 32). Excludes subscribeVideoUids."""
     output_formats: list[OutputFormat] = Field(
         default_factory=lambda: [OutputFormat.HLS],
-        min_length=1,
         max_length=2,
         json_schema_extra={"default": ["HLS"], "x-kubernetes-list-type": "set"},
     )
-    """Files to write: HLS (default), or HLS and MP4 (MP4 only with HLS, in Mix mode)."""
+    """Files to write: HLS (default), or HLS and MP4 (MP4 only with HLS, in Mix mode);
+    empty with snapshotConfig for snapshots only."""
+    snapshot_config: SnapshotConfig | None = Field(
+        default=None, json_schema_extra=_immutable("spec.recordingConfig.snapshotConfig")
+    )
+    """JPG snapshots of each uid's video every captureInterval seconds, uploaded next to the
+    recording (Individual mode only; not with streamTypes AudioOnly). With outputFormats
+    empty the task takes snapshots only. Immutable."""
     hls_segment_seconds: int | None = Field(default=None, ge=1, le=60)
     """Length of an HLS segment in seconds (self-hosted recorder; the service's own
     default when unset)."""
@@ -426,6 +492,18 @@ class RecordingConfig(CrdModel):
                 raise ValueError(
                     "spec.recordingConfig.outputFormats: MP4 is allowed only in Mix mode"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _snapshot_rules(self) -> Self:
+        path = "spec.recordingConfig"
+        if self.snapshot_config is not None:
+            if self.mode is not RecordingMode.INDIVIDUAL:
+                raise ValueError(f"{path}.snapshotConfig is allowed only in Individual mode")
+            if self.stream_types is StreamTypes.AUDIO_ONLY:
+                raise ValueError(f"{path}.snapshotConfig needs video: streamTypes is AudioOnly")
+        elif not self.output_formats:
+            raise ValueError(f"{path}.outputFormats may be empty only with snapshotConfig")
         return self
 
     @property

@@ -18,6 +18,7 @@ from cloudrec_operator.reconcile.startrequest import (
 )
 from cloudrec_protocol.enums import Mode
 from cloudrec_protocol.models import (
+    StartClientRequest,
     StartRequest,
     UpdateLayoutRequest,
     UpdateRequest,
@@ -214,3 +215,38 @@ def test_individual_mode_sends_the_uid_group_of_the_subscribed_uids(
 
 def test_mix_mode_sends_no_uid_group() -> None:
     assert "subscribeUidGroup" not in wire(spec())["recordingConfig"]
+
+
+def test_a_snapshot_only_spec_starts_a_snapshot_task_without_recording_files() -> None:
+    snapshots = spec(mode="Individual", outputFormats=[], snapshotConfig={"captureInterval": 2})
+    wire = start_client_request(snapshots, SECRETS).to_wire()
+    assert wire["snapshotConfig"] == {"captureInterval": 2, "fileType": ["jpg"]}
+    assert "recordingFileConfig" not in wire
+    check_start_for_mode(StartClientRequest.model_validate(wire), Mode.INDIVIDUAL)
+    both = start_client_request(spec(mode="Individual", snapshotConfig={}), SECRETS).to_wire()
+    assert both["snapshotConfig"]["captureInterval"] == 10
+    assert both["recordingFileConfig"] == {"avFileType": ["hls"]}
+    assert "snapshotConfig" not in start_client_request(spec(mode="Individual"), SECRETS).to_wire()
+
+
+def test_background_pictures_reach_the_start_and_update_layout_bodies() -> None:
+    pictured = spec(
+        transcodingConfig={
+            "backgroundImage": "https://img.example.com/canvas.jpg",
+            "defaultUserBackgroundImage": "https://img.example.com/user.png",
+            "userBackgroundImages": [
+                {"uid": "7", "imageUrl": "https://img.example.com/7.png", "renderMode": "Fit"}
+            ],
+        }
+    )
+    wire = start_client_request(pictured, SECRETS).to_wire()
+    transcoding = wire["recordingConfig"]["transcodingConfig"]
+    assert transcoding["backgroundImage"] == "https://img.example.com/canvas.jpg"
+    assert transcoding["defaultUserBackgroundImage"] == "https://img.example.com/user.png"
+    assert transcoding["backgroundConfig"] == [
+        {"uid": "7", "image_url": "https://img.example.com/7.png", "render_mode": 1}
+    ]
+    layout = layout_settings(pictured.recording_config.transcoding_config).to_wire()
+    assert layout["backgroundImage"] == "https://img.example.com/canvas.jpg"
+    assert layout["backgroundConfig"] == transcoding["backgroundConfig"]
+    assert layout_hash(pictured) != layout_hash(spec())
