@@ -229,6 +229,7 @@ BASE = {
 """Each endpoint's clientRequest with every optional field set (to a value not its default)."""
 
 M = "start mix"
+SNAP = {"fileType": ["jpg"]}
 IND = "start individual"
 RC = "recordingConfig"
 TC = "recordingConfig.transcodingConfig"
@@ -298,6 +299,14 @@ TABLE: list[Row] = [
     *optional(M, f"{TC}.backgroundImage", ""),
     *optional(M, f"{TC}.defaultUserBackgroundImage", ""),
     *optional(M, f"{TC}.backgroundConfig", [], Means(f"request.{TC}.backgroundConfig", [])),
+    # a recorder that allows no picture hosts (the default) refuses every picture by name
+    Row(M, f"{TC}.backgroundImage", "https://img.example.com/a.jpg", Refused("backgroundImage")),
+    Row(
+        M,
+        f"{TC}.backgroundConfig",
+        [{"uid": "7", "image_url": "https://img.example.com/7.png"}],
+        Refused("backgroundConfig[0].image_url: background images are not allowed"),
+    ),
     *optional(M, f"{REGION}.uid", ""),
     *optional(M, f"{REGION}.alpha", 0, Means("media.regions.0.alpha", 0)),
     *optional(M, f"{REGION}.render_mode", 0),
@@ -394,6 +403,16 @@ TABLE: list[Row] = [
     Row(IND, f"{RC}.subscribeUidGroup", 6, Refused("subscribeUidGroup")),
     *optional(IND, "snapshotConfig", {}, Refused("snapshotConfig.fileType")),
     Row(IND, "snapshotConfig.fileType", ["png"], Refused("fileType")),
+    # snapshots (§3.2.4): both documented interval ranges, only with video
+    Row(IND, "snapshotConfig", {"fileType": ["jpg"]}, Means("snapshots.interval_seconds", 10)),
+    Row(
+        IND,
+        "snapshotConfig",
+        SNAP | {"captureInterval": "1"},
+        Means("snapshots.interval_seconds", 1),
+    ),
+    Row(IND, "snapshotConfig", SNAP | {"captureInterval": 3601}, Refused("captureInterval")),
+    Row(IND, "snapshotConfig", SNAP | {"captureInterval": 0}, Refused("captureInterval")),
     Row(IND, TC, {}, Refused("transcodingConfig")),
     Row(IND, "recordingFileConfig.avFileType", ["hls", "mp4"], Refused("mp4")),
     # update
@@ -631,6 +650,7 @@ async def _understood(
             ),  # type: ignore[arg-type]
             "upload": plan.target.object_params(),
             "mp4": plan.mp4,
+            "snapshots": _plain(plan.snapshots) if plan.snapshots else None,
         }
     started, rid, uid = await recorder.start("mix", mix_start())
     assert started.status_code == 200, started.text
