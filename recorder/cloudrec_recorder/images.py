@@ -30,6 +30,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 import httpx
 
+from cloudrec_recorder.egress.addresses import embedded_ipv4, refusal_reason
 from cloudrec_recorder.settings import BackgroundImageSettings
 from cloudrec_recorder.tls import tls_context
 
@@ -92,25 +93,21 @@ IPAddress = IPv4Address | IPv6Address
 def address_refusal(address: IPAddress, settings: BackgroundImageSettings) -> str | None:
     """Why the recorder may not fetch a picture from ``address`` (None: it may).
 
-    The recorder's one check of a picture's address: public addresses pass, any other only
-    inside ``backgroundImages.allowedNetworks``.
+    The kinds of address are the egress guard's (:func:`~cloudrec_recorder.egress.addresses.
+    refusal_reason`: loopback, link-local, private, cloud metadata, reserved, also inside IPv6
+    forms); a non-public address passes only inside ``backgroundImages.allowedNetworks``.
     """
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if any(address.version == net.version and address in net for net in settings.allowed_networks):
+    candidates: list[IPAddress] = [address]
+    if isinstance(address, IPv6Address) and (inner := embedded_ipv4(address)) is not None:
+        candidates.append(inner)
+    for candidate in candidates:
+        for net in settings.allowed_networks:
+            if candidate.version == net.version and candidate in net:
+                return None
+    reason = refusal_reason(address)
+    if reason is None:
         return None
-    for kind, test in (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
-        ("private", address.is_private),
-    ):
-        if test:
-            return f"{address} is a {kind} address (backgroundImages.allowedNetworks)"
-    if not address.is_global:
-        return f"{address} is not a public address (backgroundImages.allowedNetworks)"
-    return None
+    return f"{address} is a {reason} (backgroundImages.allowedNetworks)"
 
 
 async def _checked_address(host: str, port: int, settings: BackgroundImageSettings) -> IPAddress:
