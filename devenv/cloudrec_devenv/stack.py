@@ -189,6 +189,11 @@ class Stack:
     def start_operator(self, timeout: float = 90.0) -> ManagedProcess:
         """``python -m cloudrec_operator`` on every namespace; waits for liveness and metrics."""
         plane = self.require_control_plane()
+        key = self.workdir / "operator" / "state.key"
+        if not key.exists():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            key.write_text(secrets.token_hex(32))
+            key.chmod(0o600)
         process = ManagedProcess(
             "operator",
             [
@@ -210,6 +215,8 @@ class Stack:
                 "1",
                 "--steady-query",
                 "3",
+                "--state-key-file",
+                str(key),
             ],
             self.workdir / "operator" / "operator.log",
             env=plane.env(),

@@ -43,6 +43,14 @@ class Settings:
     acquired again before it; a start whose answer was lost is known harmless after it."""
     request_retries: int = 0
     """Resends inside one protocol call; the reconcile loop has its own backoff."""
+    state_key: bytes | None = field(default=None, repr=False)
+    """Key that signs the operator's tracking annotation (``--state-key-file`` or
+    ``CLOUDREC_STATE_KEY``); a random key per process when unset (docs/security.md)."""
+    backend_hosts: tuple[str, ...] = ()
+    """Hosts a namespaced RecordingBackend may name (``host``, ``*.suffix`` or an IP
+    network); empty allows every host. ClusterRecordingBackends are the admin's own."""
+    callback_window: float = 300.0
+    """Seconds a callback's ``notifyMs`` may differ from now (replays are refused)."""
     log_format: str = "json"
     """json (structured) or plain."""
     verbose: bool = False
@@ -102,6 +110,25 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         "--request-retries", type=int, default=int(_env("REQUEST_RETRIES", "0") or 0)
     )
     parser.add_argument(
+        "--state-key-file",
+        default=_env("STATE_KEY_FILE"),
+        help="file holding the key that signs the tracking annotation "
+        "(or CLOUDREC_STATE_KEY); a random key per process when absent",
+    )
+    parser.add_argument(
+        "--backend-host",
+        action="append",
+        default=None,
+        help="host a namespaced RecordingBackend may use (repeatable; host, *.suffix or "
+        "CIDR; or CLOUDREC_BACKEND_HOSTS, comma-separated); every host when absent",
+    )
+    parser.add_argument(
+        "--callback-window",
+        type=float,
+        default=float(_env("CALLBACK_WINDOW", "300") or 300),
+        help="seconds a callback's notifyMs may be away from now (default 300)",
+    )
+    parser.add_argument(
         "--log-format", choices=("json", "plain"), default=_env("LOG_FORMAT", "json")
     )
     parser.add_argument("--verbose", "-v", action="store_true")
@@ -112,6 +139,7 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
     elif not args.all_namespaces and _env("NAMESPACES"):
         namespaces = tuple(n for n in (_env("NAMESPACES") or "").split(",") if n)
     liveness = None if (args.liveness or "").lower() in ("", "none") else args.liveness
+    hosts = args.backend_host or [h for h in (_env("BACKEND_HOSTS") or "").split(",")]
     return Settings(
         namespaces=namespaces,
         kubeconfig=args.kubeconfig or None,
@@ -127,6 +155,9 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         steady_query=args.steady_query,
         resource_id_lifetime=args.resource_id_lifetime,
         request_retries=args.request_retries,
+        state_key=_state_key(args.state_key_file),
+        backend_hosts=tuple(h.strip() for h in hosts if h.strip()),
+        callback_window=args.callback_window,
         log_format=args.log_format,
         verbose=args.verbose,
     )
@@ -134,3 +165,15 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
 
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value else None
+
+
+def _state_key(path: str | None) -> bytes | None:
+    """The state key from ``path`` or ``CLOUDREC_STATE_KEY`` (surrounding blanks dropped)."""
+    if path:
+        with open(path, "rb") as handle:
+            key = handle.read().strip()
+    else:
+        key = (_env("STATE_KEY") or "").strip().encode()
+    if key and len(key) < 16:
+        raise SystemExit("the state key must be at least 16 bytes")
+    return key or None

@@ -61,9 +61,12 @@ __all__ = [
     "TransportError",
     "error_class_for",
     "error_from_response",
+    "not_the_protocol",
 ]
 
 MAX_REASON_CHARS = 300
+MAX_PROTOCOL_REASON_CHARS = 120
+"""Characters of a service's own error text (`reason`, `message`) kept in an error."""
 _REDACTED = "[redacted]"
 
 
@@ -217,8 +220,12 @@ def error_from_response(
     """The typed error for a non-200 answer (pure).
 
     `body` is the raw body (bytes or text) or its parsed JSON object. A body with `code` is a
-    service error, one with `message` a gateway error; anything else becomes the reason text.
-    Every string in `redact` is removed from the reason.
+    service error, one with `message` a gateway error, and their text (at most
+    `MAX_PROTOCOL_REASON_CHARS`) becomes the reason. Anything else is not the protocol's: its
+    reason is the status code and a fixed text, never the body, which would otherwise be
+    echoed to whoever reads the error (a backend URL pointed at another service would have
+    its answers shown in the CloudRecording's status and Events). Every string in `redact`
+    is removed from the reason.
     """
     parsed = _parse_body(body)
     parsed_body: ErrorBody | GatewayErrorBody | None = None
@@ -235,13 +242,24 @@ def error_from_response(
                 reason = parsed_body.message
         except ValidationError:
             parsed_body = None
-            reason = json.dumps(parsed, separators=(",", ":"), default=str)
-    elif isinstance(parsed, str):
-        reason = parsed
-    if not reason:
+    if parsed_body is None and parsed not in (None, ""):
+        reason = not_the_protocol(http_status)
+    elif not reason:
         reason = _default_reason(http_status)
+    else:
+        reason = _clean(reason, redact)
+        if len(reason) > MAX_PROTOCOL_REASON_CHARS:
+            reason = reason[: MAX_PROTOCOL_REASON_CHARS - 1] + "…"
     cls = error_class_for(http_status, code)
     return cls(_clean(reason, redact), http_status=http_status, code=code, body=parsed_body)
+
+
+def not_the_protocol(http_status: int) -> str:
+    """The fixed reason of an answer whose body is not a recording service error."""
+    return (
+        f"HTTP {http_status} {_default_reason(http_status)}: the answer is not a recording "
+        "service error (its body is not shown)"
+    )
 
 
 def _default_reason(http_status: int) -> str:

@@ -81,5 +81,10 @@ app.kubernetes.io/component: recorder
   verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["namespaces"]
-  verbs: ["list", "watch"]
+  verbs: ["get", "list", "watch"]  # get: allowedNamespaces of ClusterRecordingBackends
+{{- end -}}
+
+{{/* The Secret holding the key that signs the operator's tracking annotation. */}}
+{{- define "cro.operator.stateKeySecret" -}}
+{{- .Values.operator.stateKey.existingSecret | default (printf "%s-state-key" (include "cro.fullname" .)) -}}
 {{- end -}}

@@ -404,7 +404,7 @@ def _parse(response: httpx.Response, model: type[_ModelT]) -> _ModelT:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
+        where = (".".join(str(part) for part in first["loc"]) or "body")[:64]
         raise ResponseError(
             f"unexpected 200 body for {model.__name__}: {where}: {first['msg']}",
             http_status=response.status_code,

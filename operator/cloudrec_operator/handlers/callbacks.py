@@ -1,26 +1,38 @@
 """The signed event callback receiver (protocol.md §7), served with aiohttp.
 
-``POST /callbacks``: the raw body's signature is checked with the secret of
-the backend of the recording the event names (found by sid in kopf's index),
-duplicates are dropped by noticeId, and the event is applied by a reconcile
-pass in the background, so the sender gets its 200 well within its 10 s budget.
+Every sender is named before any signature is computed, so an unsigned or forged body
+costs one HMAC at most, whatever the number of backends (docs/security.md):
+
+* ``POST /callbacks/namespaces/<ns>/recordingbackends/<name>`` and
+  ``POST /callbacks/clusterrecordingbackends/<name>``: the backend is in the path; the
+  body is checked with that backend's callback secret alone, then parsed. An event it
+  signs may only be about a recording that uses that backend.
+* ``POST /callbacks`` (and ``/``): the body's sid names the recording, whose backend's
+  secret checks it. A sid not known yet is checked against the backends of the (at most
+  ``MAX_WAITING_BACKENDS``) recordings waiting for that channel and uid.
+
+A callback whose ``notifyMs`` is further than ``--callback-window`` (default 5 minutes)
+from now is refused (a replay); duplicates are dropped by noticeId, in memory and through
+``status.appliedCallbacks`` (which outlives a restart). The event is applied by a
+reconcile pass in the background, so the sender gets its 200 well within its 10 s budget.
 
 The first events of a recording are sent while the service answers ``start``,
 before the operator has stored the sid and long before the index learns it
-from the watch. Such an event, if signed with the callback secret of a backend
-this process uses, is answered 200 (delivered, §7.2) and held
-(``reconcile.held``); ``release_held`` applies it, checked again against its
-own backend's secret, as soon as the recording is known: after the reconcile
-pass that stored the sid, or when the index learns it. An event still unclaimed
-after two minutes is dropped and counted as ``unknown_recording``; with the
-buffer full the sender is told to try again later (503).
+from the watch. Such an event, once verified, is answered 200 (delivered, §7.2) and
+held (``reconcile.held``, capped by count and bytes per backend and in all);
+``release_held`` applies it, checked again against its own recording's backend, as soon
+as the recording is known. An event still unclaimed after two minutes is dropped and
+counted as ``unknown_recording``; with the buffer full the sender is told to try again
+later (503).
 
-``GET /metrics`` serves the Prometheus metrics.
+``GET /metrics`` serves the Prometheus metrics (eventType labels: the catalogue's event
+types, anything else is ``other``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -42,6 +54,7 @@ from cloudrec_operator.reconcile.model import Notified
 from cloudrec_protocol.events import (
     SIGNATURE_HEADER,
     SIGNATURE_V2_HEADER,
+    EventType,
     Notification,
     verify,
 )
@@ -53,9 +66,20 @@ log = logging.getLogger("cloudrec_operator.callbacks")
 
 CALLBACK_PATH = "/callbacks"
 READY_PATH = "/readyz"
+NAMESPACED_PATH = CALLBACK_PATH + "/namespaces/{namespace}/recordingbackends/{name}"
+CLUSTER_PATH = CALLBACK_PATH + "/clusterrecordingbackends/{name}"
 MAX_BODY = 1 << 20
+MAX_WAITING_BACKENDS = 4
+"""Backends tried for a sid not known yet on the shared path (one per waiting recording
+of the channel and uid; the per-backend paths need one)."""
 EXPIRY_SWEEP_SECONDS = 5.0
 _SIGNATURES = (SIGNATURE_HEADER.lower(), SIGNATURE_V2_HEADER.lower())
+_EVENT_TYPES = frozenset(int(t) for t in EventType)
+
+
+def event_label(event_type: int) -> str:
+    """The metric label of an eventType: the catalogue's numbers, anything else ``other``."""
+    return str(event_type) if event_type in _EVENT_TYPES else "other"
 
 
 def _reject(reason: str, status: int, message: str) -> web.Response:
@@ -64,31 +88,91 @@ def _reject(reason: str, status: int, message: str) -> web.Response:
     return web.json_response({"ok": False, "reason": reason}, status=status)
 
 
-def build_app(rt: Runtime) -> web.Application:
-    async def receive(request: web.Request) -> web.Response:
-        raw = await request.read()
-        if len(raw) > MAX_BODY:
-            return _reject("malformed", 413, "body too large")
-        try:
-            note = Notification.model_validate_json(raw)
-        except ValidationError:
-            return _reject("malformed", 400, "body is not a cloud recording notification")
-        signatures = {k: v for k, v in request.headers.items() if k.lower() in _SIGNATURES}
-        # No await from the lookup to holding: the index cannot learn the sid in between.
-        key = rt.owner(note.payload.sid) or rt.adoptable(note.payload.cname, note.payload.uid)
-        body = rt.bodies.get(key) if key is not None else None
-        if key is None or body is None:
-            return _hold(rt, HeldCallback(raw, signatures, note))
-        refused = await _check(rt, key, body, raw, signatures)
-        if refused is not None:
-            return _reject(refused, 401, f"{_REFUSALS[refused]} for {key[0]}/{key[1]}")
-        if rt.seen_notice(note.dedupe_key()):
-            CALLBACKS_REJECTED.labels(reason="duplicate").inc()
-            return web.json_response({"ok": True, "duplicate": True})
-        _accepted(note, key)
-        rt.spawn(_apply(rt, key, _notified(note)))
-        return web.json_response({"ok": True})
+def _parse(raw: bytes) -> Notification | None:
+    try:
+        return Notification.model_validate_json(raw)
+    except ValidationError:
+        return None
 
+
+def _stale(rt: Runtime, note: Notification) -> web.Response | None:
+    """A refusal when ``notifyMs`` is outside the freshness window (a replay), else None."""
+    window = rt.settings.callback_window
+    away = abs(time.time() * 1000 - note.notify_ms) / 1000
+    if away <= window:
+        return None
+    return _reject(
+        "stale",
+        400,
+        f"notifyMs is {away:.0f} s away from the operator's clock (window {window:.0f} s)",
+    )
+
+
+def _duplicate(rt: Runtime, key: Key | None, note: Notification) -> bool:
+    """Seen before: by this process, or applied to the recording (``appliedCallbacks``)."""
+    notice = note.dedupe_key()
+    known = rt.known.get(key) if key is not None else None
+    if known is not None and notice in known.tracked.notices:
+        return True
+    return rt.seen_notice(notice)
+
+
+async def _receive(rt: Runtime, request: web.Request) -> web.Response:
+    raw = await request.read()
+    if len(raw) > MAX_BODY:
+        return _reject("malformed", 413, "body too large")
+    note = _parse(raw)
+    if note is None:
+        return _reject("malformed", 400, "body is not a cloud recording notification")
+    stale = _stale(rt, note)
+    if stale is not None:
+        return stale
+    signatures = _signatures(request)
+    # No await from the lookup to holding: the index cannot learn the sid in between.
+    key = rt.owner(note.payload.sid) or rt.adoptable(note.payload.cname, note.payload.uid)
+    body = rt.bodies.get(key) if key is not None else None
+    if key is None or body is None:
+        return _hold_unsigned_path(rt, HeldCallback(raw, signatures, note))
+    refused = await _check(rt, key, body, raw, signatures)
+    if refused is not None:
+        return _reject(refused, 401, f"{_REFUSALS[refused]} for {key[0]}/{key[1]}")
+    return _deliver(rt, key, note)
+
+
+async def _receive_for_backend(rt: Runtime, request: web.Request) -> web.Response:
+    info = request.match_info
+    namespace = info.get("namespace")
+    kind = "RecordingBackend" if namespace is not None else "ClusterRecordingBackend"
+    backend_key = (kind, namespace or "", info["name"])
+    raw = await request.read()
+    backend = rt.backends.get(backend_key)
+    if backend is None or backend.callback_secret is None:
+        return _reject("unknown_backend", 404, f"no {kind} {_named(backend_key)} in use")
+    signatures = _signatures(request)
+    if not verify(raw, signatures, backend.callback_secret):
+        return _reject("bad_signature", 401, f"bad signature for {_named(backend_key)}")
+    note = _parse(raw)
+    if note is None:
+        return _reject("malformed", 400, "body is not a cloud recording notification")
+    stale = _stale(rt, note)
+    if stale is not None:
+        return stale
+    key = rt.owner(note.payload.sid)
+    if key is None:
+        key = rt.adoptable(note.payload.cname, note.payload.uid, backend_key)
+    if key is None or rt.bodies.get(key) is None:
+        return _hold(rt, HeldCallback(raw, signatures, note), _named(backend_key))
+    if rt.backend_key_of(key) != backend_key:
+        return _reject(
+            "wrong_backend",
+            401,
+            f"{_named(backend_key)} signed an event for {key[0]}/{key[1]}, "
+            "which uses another backend",
+        )
+    return _deliver(rt, key, note)
+
+
+def build_app(rt: Runtime) -> web.Application:
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(
             body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
@@ -100,11 +184,36 @@ def build_app(rt: Runtime) -> web.Application:
         return web.json_response({"status": "ready"})
 
     app = web.Application(client_max_size=MAX_BODY)
-    app.router.add_post(CALLBACK_PATH, receive)
-    app.router.add_post("/", receive)
+    app.router.add_post(CALLBACK_PATH, functools.partial(_receive, rt))
+    app.router.add_post(NAMESPACED_PATH, functools.partial(_receive_for_backend, rt))
+    app.router.add_post(CLUSTER_PATH, functools.partial(_receive_for_backend, rt))
+    app.router.add_post("/", functools.partial(_receive, rt))
     app.router.add_get("/metrics", metrics)
     app.router.add_get(READY_PATH, ready)
     return app
+
+
+def _signatures(request: web.Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items() if k.lower() in _SIGNATURES}
+
+
+def _short(text: str) -> str:
+    """A sender's string as logs show it: printable, at most 64 characters."""
+    return repr(text[:64])
+
+
+def _named(backend_key: tuple[str, str, str]) -> str:
+    _, namespace, name = backend_key
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _deliver(rt: Runtime, key: Key, note: Notification) -> web.Response:
+    if _duplicate(rt, key, note):
+        CALLBACKS_REJECTED.labels(reason="duplicate").inc()
+        return web.json_response({"ok": True, "duplicate": True})
+    _accepted(note, key)
+    rt.spawn(_apply(rt, key, _notified(note)))
+    return web.json_response({"ok": True})
 
 
 _REFUSALS = {
@@ -139,16 +248,18 @@ def _notified(note: Notification) -> Notified:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
         log.warning(
             "Callback eventType %s for sid %s: details do not fit (%s); ignored",
-            note.event_type,
-            note.payload.sid,
-            fields,
+            event_label(note.event_type),
+            _short(note.payload.sid),
+            fields[:200],
         )
         details = None
-    return Notified(note.event_type, details, sid=note.payload.sid)
+    return Notified(
+        note.event_type, details, sid=note.payload.sid, notice_id=note.dedupe_key()
+    )
 
 
 def _accepted(note: Notification, key: Key) -> None:
-    CALLBACKS_RECEIVED.labels(event_type=str(note.event_type)).inc()
+    CALLBACKS_RECEIVED.labels(event_type=event_label(note.event_type)).inc()
     log.info(
         "Received callback eventType %s for CloudRecording %s/%s",
         note.event_type,
@@ -157,27 +268,41 @@ def _accepted(note: Notification, key: Key) -> None:
     )
 
 
-def _hold(rt: Runtime, held: HeldCallback) -> web.Response:
-    """Keep a callback for a sid no CloudRecording is known to have yet (module docstring)."""
+def _hold_unsigned_path(rt: Runtime, held: HeldCallback) -> web.Response:
+    """A callback on the shared path for a sid not known yet: held when the backend of a
+    recording waiting for its channel and uid signed it (at most a few HMACs)."""
+    payload = held.note.payload
+    for backend_key, secret in rt.waiting_backends(payload.cname, payload.uid)[
+        :MAX_WAITING_BACKENDS
+    ]:
+        if verify(held.raw, held.signatures, secret):
+            return _hold(rt, held, _named(backend_key))
+    # Not signed by the backend of any recording waiting for it: nothing vouches for it.
+    # The sender retries.
+    return _reject("unknown_recording", 404, f"no CloudRecording has sid {_short(payload.sid)}")
+
+
+def _hold(rt: Runtime, held: HeldCallback, group: str) -> web.Response:
+    """Keep a verified callback for a sid no CloudRecording is known to have yet
+    (module docstring); ``group`` is the backend that signed it."""
     sid = held.note.payload.sid
     expire_held(rt, time.monotonic())
-    if not any(verify(held.raw, held.signatures, s) for s in rt.callback_secrets()):
-        # Not signed by any backend in use: nothing vouches for it. The sender retries.
-        return _reject("unknown_recording", 404, f"no CloudRecording has sid {sid}")
     notice = held.note.dedupe_key()
     if notice in rt.notices:
         CALLBACKS_REJECTED.labels(reason="duplicate").inc()
         return web.json_response({"ok": True, "duplicate": True})
-    if not rt.held.hold(sid, held, time.monotonic()):
+    if not rt.held.hold(sid, held, time.monotonic(), size=len(held.raw), group=group):
         return _reject(
-            "unknown_recording", 503, f"too many callbacks wait for their recording (sid {sid})"
+            "unknown_recording",
+            503,
+            f"too many callbacks wait for their recording (sid {_short(sid)})",
         )
     rt.seen_notice(notice)
     CALLBACKS_HELD.inc()
     log.info(
         "Holding callback eventType %s for sid %s until its CloudRecording is known",
-        held.note.event_type,
-        sid,
+        event_label(held.note.event_type),
+        _short(sid),
     )
     return web.json_response({"ok": True, "held": True})
 
@@ -214,8 +339,8 @@ def expire_held(rt: Runtime, now: float) -> None:
         CALLBACKS_REJECTED.labels(reason="unknown_recording").inc()
         log.warning(
             "Dropped callback eventType %s: no CloudRecording took sid %s in time",
-            item.note.event_type,
-            item.note.payload.sid,
+            event_label(item.note.event_type),
+            _short(item.note.payload.sid),
         )
 
 

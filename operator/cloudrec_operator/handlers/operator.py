@@ -104,6 +104,13 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
             resource_id_lifetime=opts.resource_id_lifetime,
         )
         rt = Runtime(settings=opts, kube=kube, timing=timing, index=kwargs[SID_INDEX])
+        if opts.state_key is not None:
+            rt.state_key = opts.state_key
+        else:
+            log.warning(
+                "No state key (--state-key-file, CLOUDREC_STATE_KEY): the tracking annotation "
+                "is signed with a key of this process only and is ignored after a restart"
+            )
         memo["rt"] = rt
         memo["sweeper"] = asyncio.get_running_loop().create_task(sweep_held(rt))
         memo["runner"] = await serve(rt, opts.callback_host, opts.callback_port)

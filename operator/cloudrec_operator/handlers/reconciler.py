@@ -41,13 +41,14 @@ from cloudrec_operator.reconcile.model import (
 )
 from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
 from cloudrec_operator.reconcile.persist import (
-    TRACKING_ANNOTATION,
+    MAX_NOTICES,
     build_status,
     load_tracked,
     spec_hashes,
     tracking_annotation,
 )
 from cloudrec_operator.reconcile.startrequest import StartSecrets
+from cloudrec_operator.reconcile.tracking import TRACKING_ANNOTATION, Sealing, owner_of
 
 from .finalizer import FINALIZER, finalizer_change
 from .ports import MissingInputError, missing_input
@@ -72,8 +73,8 @@ class PassResult:
     has_recording: bool = False
 
 
-EMPTY_TRACKING = tracking_annotation(Tracked())
-"""The annotation of a recording with no bookkeeping yet (not written)."""
+TRACKING_IGNORED = "TrackingIgnored"
+"""Warning Event reason: the tracking annotation was not this operator's (``tracking``)."""
 
 
 def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -157,14 +158,14 @@ async def _persist(
         desired.blocked if tracked.sid is None else None,
         desired.blocked_reason,
     )
-    annotation = tracking_annotation(tracked)
-    if known.annotation == "" and annotation == EMPTY_TRACKING:
-        annotation = ""  # nothing to keep yet: no write
+    annotation = tracking_annotation(tracked, _sealing(rt, key, body))
     meta = _meta(body)
     current = [str(f) for f in meta.get("finalizers") or ()]
     present = known.finalizer if known.finalizer is not None else FINALIZER in current
     change = finalizer_change(meta, status, present)
-    annotations = {TRACKING_ANNOTATION: annotation} if annotation != known.annotation else None
+    annotations: dict[str, str | None] | None = None
+    if annotation != known.annotation:
+        annotations = {TRACKING_ANNOTATION: annotation or None}
     if change == "add":
         # Before the status that says a recording exists, and before acquire. The list is
         # replaced only over the version it was read from (read again on a conflict), so
@@ -209,16 +210,28 @@ async def _post(rt: Runtime, body: Mapping[str, Any], events: list[EventRecord])
         KUBE_WRITES.labels(kind="event").inc()
 
 
-def _load_known(rt: Runtime, key: Key, body: Mapping[str, Any]) -> Known:
+def _sealing(rt: Runtime, key: Key, body: Mapping[str, Any]) -> Sealing:
+    """The operator's state key, bound to this object (namespace, name, metadata.uid)."""
+    return Sealing(rt.state_key, owner_of(key[0], key[1], str(_meta(body).get("uid", ""))))
+
+
+def _load_known(rt: Runtime, key: Key, body: Mapping[str, Any]) -> tuple[Known, EventRecord | None]:
+    """What is known of the recording, and a Warning when its tracking annotation was
+    ignored (not written by this operator for this object, or out of range)."""
     meta = _meta(body)
     uid = str(meta.get("uid", ""))
     known = rt.known.get(key)
     if known is not None and known.uid == uid:
-        return known
+        return known, None
     annotations = meta.get("annotations") or {}
     status = body.get("status") or {}
-    tracked = load_tracked(status, annotations)
-    return Known(uid, tracked, _normal(status), str(annotations.get(TRACKING_ANNOTATION, "")))
+    tracked, problem = load_tracked(status, annotations, _sealing(rt, key, body))
+    raw = str(annotations.get(TRACKING_ANNOTATION, ""))
+    ignored = None
+    if problem is not None:
+        log.warning("CloudRecording %s/%s: %s", key[0], key[1], problem)
+        ignored = EventRecord(TRACKING_IGNORED, problem, warning=True)
+    return Known(uid, tracked, _normal(status), raw), ignored
 
 
 async def _resolve(
@@ -299,17 +312,20 @@ async def _reconcile_locked(
     namespace = key[0]
     meta = _meta(body)
     spec = CloudRecordingSpec.load(body.get("spec") or {})
-    known = _load_known(rt, key, body)
+    known, ignored = _load_known(rt, key, body)
     tracked = known.tracked
     backend, blocked = await _resolve(rt, spec, namespace)
     desired = _desired(spec, meta, backend, blocked, deleting)
-    events: list[EventRecord] = []
+    events: list[EventRecord] = [] if ignored is None else [ignored]
     timing = rt.timing
 
     if notification is not None:
         transition = apply_notification(desired, tracked, notification, _now(), timing)
         tracked = transition.tracked
         events.extend(transition.events)
+        if notification.notice_id and notification.notice_id not in tracked.notices:
+            notices = (*tracked.notices, notification.notice_id)[-MAX_NOTICES:]
+            tracked = tracked.replace(notices=notices)
 
     secrets: StartSecrets | None = None
     wait: float | None = None

@@ -11,6 +11,7 @@ held for a sid not known yet, and the notice ids already applied.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
@@ -19,20 +20,30 @@ from typing import Any
 
 from cloudrec_operator.api.enums import BackendKind
 from cloudrec_operator.api.v1alpha1.cloudrecording import BackendRef, CloudRecordingSpec
-from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
+from cloudrec_operator.api.v1alpha1.recordingbackend import (
+    ClusterRecordingBackendSpec,
+    RecordingBackendSpec,
+)
 from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
 from cloudrec_operator.reconcile.held import HeldEvents
 from cloudrec_operator.reconcile.model import Desired, Phase, Tracked
 from cloudrec_operator.reconcile.observe import awaits_adoption
+from cloudrec_operator.reconcile.scope import (
+    Refusal,
+    cluster_backend_refusal,
+    namespaced_backend_refusal,
+)
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import Notification
 
-from .ports import KubeApi
+from .ports import KubeApi, MissingInputError
 
 Key = tuple[str, str]
 """(namespace, name) of a CloudRecording."""
+BackendKey = tuple[str, str, str]
+"""(kind, namespace or "" for a ClusterRecordingBackend, name): how backends are cached."""
 
 BACKEND_CACHE_SECONDS = 60.0
 
@@ -94,6 +105,11 @@ class Runtime:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     phase_counts: Counter[Phase] = field(default_factory=Counter)
     """Known recordings by phase (the ``cloudrec_recordings`` gauge)."""
+    namespace_labels: dict[str, tuple[float, dict[str, str]]] = field(default_factory=dict)
+    """Labels of the namespaces using scoped ClusterRecordingBackends (cached a minute)."""
+    state_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """Signs the tracking annotation (``reconcile.tracking``): the settings' ``state_key``;
+    a random one per process without it (bookkeeping then does not survive a restart)."""
     quiet_until: dict[Key, tuple[str, float]] = field(default_factory=dict)
     """Per recording: the resourceVersion of the last tick's pass and when its next step is
     due (see :meth:`tick_due`); any other pass clears it."""
@@ -148,17 +164,42 @@ class Runtime:
             return key
         return None
 
-    def callback_secrets(self) -> set[str]:
-        """The callback secrets of the backends this process has loaded."""
-        return {b.callback_secret for b in self.backends.values() if b.callback_secret}
+    def backend_key_of(self, key: Key) -> BackendKey | None:
+        """The backend cache key of the recording ``key`` (from its last known body)."""
+        spec = (self.bodies.get(key) or {}).get("spec") or {}
+        ref = spec.get("backendRef") or {}
+        if not ref.get("name"):
+            return None
+        kind = str(ref.get("kind") or BackendKind.RECORDING_BACKEND)
+        cluster = kind == BackendKind.CLUSTER_RECORDING_BACKEND
+        return (kind, "" if cluster else key[0], str(ref["name"]))
 
-    def adoptable(self, cname: str, uid: str) -> Key | None:
-        """The recording waiting to adopt the recording of ``cname``/``uid``: a lost start,
-        or a start whose answer is unknown of a resource being stopped or deleted
-        (:func:`~cloudrec_operator.reconcile.observe.awaits_adoption`)."""
+    def _waiting(self, cname: str, uid: str) -> Iterable[Key]:
+        """Recordings of ``cname``/``uid`` with no sid yet (their start may be in flight)."""
         for key, known in self.known.items():
             if known.tracked.sid is not None:
                 continue
+            spec = (self.bodies.get(key) or {}).get("spec") or {}
+            if spec.get("channelName") == cname and str(spec.get("uid")) == uid:
+                yield key
+
+    def waiting_backends(self, cname: str, uid: str) -> list[tuple[BackendKey, str]]:
+        """The distinct loaded backends (key, callback secret) of the recordings waiting
+        for ``cname``/``uid``: the only ones whose signature may make a callback held."""
+        found: dict[BackendKey, str] = {}
+        for key in self._waiting(cname, uid):
+            backend_key = self.backend_key_of(key)
+            backend = self.backends.get(backend_key) if backend_key is not None else None
+            if backend_key is not None and backend is not None and backend.callback_secret:
+                found.setdefault(backend_key, backend.callback_secret)
+        return list(found.items())
+
+    def adoptable(self, cname: str, uid: str, backend: BackendKey | None = None) -> Key | None:
+        """The recording waiting to adopt the recording of ``cname``/``uid``: a lost start,
+        or a start whose answer is unknown of a resource being stopped or deleted
+        (:func:`~cloudrec_operator.reconcile.observe.awaits_adoption`); on ``backend`` when
+        given (a backend's callback never adopts another backend's recording)."""
+        for key in self._waiting(cname, uid):
             body = self.bodies.get(key) or {}
             spec = body.get("spec") or {}
             desired = Desired(
@@ -166,9 +207,9 @@ class Runtime:
                 state=str(spec.get("state") or "Recording"),
                 deleting=bool((body.get("metadata") or {}).get("deletionTimestamp")),
             )
-            if not awaits_adoption(desired, known.tracked):
+            if not awaits_adoption(desired, self.known[key].tracked):
                 continue
-            if spec.get("channelName") == cname and str(spec.get("uid")) == uid:
+            if backend is None or self.backend_key_of(key) == backend:
                 return key
         return None
 
@@ -189,10 +230,18 @@ class Runtime:
     # ------------------------------------------------------------ backends
 
     async def backend(self, spec: CloudRecordingSpec, namespace: str) -> Backend:
-        """The backend the recording refers to, with its credentials (cached a minute).
+        """The backend the recording refers to, with its credentials (cached a minute),
+        when the recording may use it (``reconcile.scope``).
 
-        Raises a ``LookupError`` naming what is missing.
+        Raises a ``LookupError`` naming what is missing or not allowed.
         """
+        backend = await self._backend(spec, namespace)
+        refusal = await self._refusal(backend, spec, namespace)
+        if refusal is not None:
+            raise MissingInputError(refusal.reason, refusal.message)
+        return backend
+
+    async def _backend(self, spec: CloudRecordingSpec, namespace: str) -> Backend:
         ref = spec.backend_ref
         cluster = ref.kind is BackendKind.CLUSTER_RECORDING_BACKEND
         where = "" if cluster else namespace
@@ -216,7 +265,8 @@ class Runtime:
         cached: Backend | None,
     ) -> Backend:
         raw = await self.kube.backend(str(ref.kind), namespace, ref.name)
-        backend_spec = RecordingBackendSpec.load(raw.get("spec", {}))
+        model = ClusterRecordingBackendSpec if cluster else RecordingBackendSpec
+        backend_spec = model.load(raw.get("spec", {}))
         creds = backend_spec.credentials_secret_ref
         secret_ns = (creds.namespace or self.settings.operator_namespace) if cluster else namespace
         customer_id = await self.kube.secret_value(secret_ns, creds.name, creds.customer_id_key)
@@ -256,6 +306,29 @@ class Runtime:
         backend = Backend(backend_spec, client, callback_secret, fingerprint, time.monotonic())
         self.backends[cache_key] = backend
         return backend
+
+    async def _refusal(
+        self, backend: Backend, spec: CloudRecordingSpec, namespace: str
+    ) -> Refusal | None:
+        """Whether this recording may use ``backend`` (``reconcile.scope``)."""
+        ref = spec.backend_ref
+        if not isinstance(backend.spec, ClusterRecordingBackendSpec):
+            return namespaced_backend_refusal(
+                ref.name, namespace, backend.spec.url, self.settings.backend_hosts
+            )
+        labels: dict[str, str] = {}
+        if backend.spec.allowed_namespaces is not None:
+            labels = await self._namespace_labels(namespace)
+        app_id = spec.app_id or backend.spec.default_app_id
+        return cluster_backend_refusal(ref.name, backend.spec, namespace, labels, app_id)
+
+    async def _namespace_labels(self, namespace: str) -> dict[str, str]:
+        cached = self.namespace_labels.get(namespace)
+        if cached is not None and time.monotonic() - cached[0] < BACKEND_CACHE_SECONDS:
+            return cached[1]
+        labels = await self.kube.namespace_labels(namespace)
+        self.namespace_labels[namespace] = (time.monotonic(), labels)
+        return labels
 
     def drop_backend_cache(self) -> None:
         for backend in self.backends.values():

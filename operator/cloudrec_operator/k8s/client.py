@@ -119,6 +119,18 @@ class Kube:
             self._secrets[cache_key] = (time.monotonic() + SECRET_CACHE_SECONDS, data)
             return data
 
+    # ------------------------------------------------------------ namespaces
+
+    async def namespace_labels(self, name: str) -> dict[str, str]:
+        """The labels of Namespace ``name`` (scoped ClusterRecordingBackends)."""
+        try:
+            namespace = await self._run(self._core.read_namespace, name)
+        except ApiException as error:
+            raise MissingInputError(
+                "NamespaceNotReadable", f"Reading Namespace {name} failed: HTTP {error.status}"
+            ) from None
+        return dict(namespace.metadata.labels or {})
+
     # ------------------------------------------------------------ backends
 
     async def backend(self, kind: str, namespace: str, name: str) -> dict[str, Any]:

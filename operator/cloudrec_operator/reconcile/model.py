@@ -138,6 +138,9 @@ class Tracked:
     Cleared (and written) before a start with it is sent again."""
     conflict_since: datetime | None = None
     """When starts began to be refused with 53 (task conflict); bounds their retries."""
+    notices: tuple[str, ...] = ()
+    """Notice ids of the last callbacks applied (newest last), so a callback delivered
+    again after an operator restart is still a duplicate (``tracking.MAX_NOTICES``)."""
 
     def replace(self, **changes: object) -> Tracked:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -279,6 +282,8 @@ class Notified:
     """The typed ``details`` (None for an event without a model, or details that do not fit)."""
     sid: str | None = None
     """The recording the event is about (adopts a recording whose start answer was lost)."""
+    notice_id: str | None = None
+    """The callback's noticeId, remembered once applied (``Tracked.notices``)."""
 
 
 Outcome = (

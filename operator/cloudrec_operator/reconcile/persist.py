@@ -10,7 +10,7 @@ differ from what the resource holds.
 
 from __future__ import annotations
 
-import json
+import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,8 @@ from cloudrec_operator.api.conditions import (
 )
 from cloudrec_operator.api.enums import ConditionStatus, RecordingErrorCode
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
+    MAX_STATUS_FILE_NAME,
+    MAX_STATUS_FILES,
     CloudRecordingSpec,
     CloudRecordingStatus,
     RecordedFile,
@@ -35,33 +37,22 @@ from cloudrec_operator.api.v1alpha1.cloudrecording import (
 
 from .model import ErrorInfo, Phase, Tracked
 from .startrequest import layout_hash, subscribe_hash
-
-TRACKING_ANNOTATION = "cloudrecording.io/tracking"
+from .tracking import (
+    TIME_FIELDS,
+    TRACKING_ANNOTATION,
+    VALUE_FIELDS,
+    Sealing,
+    open_sealed,
+    seal,
+)
 
 _UPLOAD_STATES = {"uploaded": "Uploaded", "backuped": "Backuped", "unknown": "Unknown"}
-_PRIVATE_TIMES = (
-    "retry_at",
-    "not_found_since",
-    "failover_at",
-    "progress_event_at",
-    "conflict_since",
-)
+_PRIVATE_TIMES = TIME_FIELDS
 """Persisted times; ``last_query_at`` stays in memory, so steady queries write nothing."""
-_PRIVATE_VALUES = (
-    "failures",
-    "unreachable",
-    "stop_requested",
-    "ready",
-    "applied_layout_hash",
-    "applied_subscribe_hash",
-    "progress_event_value",
-    "degraded",
-    "degraded_message",
-    "failed_reason",
-    "lost_start",
-    "blocked_notice",
-    "refused_start",
-)
+_PRIVATE_VALUES = VALUE_FIELDS
+MAX_NOTICES = 32
+"""Notice ids of applied callbacks kept in ``status.appliedCallbacks`` (de-duplication
+that survives a restart, in the status write the callback causes anyway)."""
 
 
 def _time(value: object) -> datetime | None:
@@ -80,19 +71,15 @@ def _stamp(value: datetime | None) -> str | None:
 
 
 def load_tracked(
-    status: Mapping[str, Any] | None, annotations: Mapping[str, str] | None
-) -> Tracked:
-    """Rebuild what the operator knows from the resource."""
+    status: Mapping[str, Any] | None,
+    annotations: Mapping[str, str] | None,
+    sealing: Sealing,
+) -> tuple[Tracked, str | None]:
+    """Rebuild what the operator knows from the resource, and why the annotation was
+    ignored (``tracking``: unsigned, another object's, out of range), if it was."""
     parsed = CloudRecordingStatus.load(status or {})
-    private: dict[str, Any] = {}
-    raw = (annotations or {}).get(TRACKING_ANNOTATION)
-    if raw:
-        try:
-            loaded = json.loads(raw)
-            if isinstance(loaded, dict):
-                private = loaded
-        except ValueError:
-            private = {}
+    opened = open_sealed((annotations or {}).get(TRACKING_ANNOTATION), sealing)
+    private = opened.state.model_dump(exclude_unset=True)
     upload = parsed.upload or UploadStatus()
     error = parsed.last_error
     fields: dict[str, Any] = {
@@ -106,6 +93,7 @@ def load_tracked(
         "upload_progress": upload.progress,
         "upload_status": upload.status.value.lower() if upload.status else None,
         "files": tuple(f.file_name for f in parsed.files or ()),
+        "notices": tuple(parsed.applied_callbacks or ()),
         "last_error": None
         if error is None
         else ErrorInfo(int(error.code), error.message, _time(error.time) or datetime.now(UTC)),
@@ -114,15 +102,15 @@ def load_tracked(
         fields[name] = _time(private.get(name))
     defaults = Tracked()
     for name in _PRIVATE_VALUES:
-        value = private.get(name, getattr(defaults, name))
-        fields[name] = value
-    if "ready" not in private:
+        value = private.get(name)
+        fields[name] = getattr(defaults, name) if value is None else value
+    if private.get("ready") is None:
         fields["ready"] = fields["phase"] in (Phase.RECORDING,)
-    return Tracked(**fields)
+    return Tracked(**fields), opened.problem
 
 
-def tracking_annotation(tracked: Tracked) -> str:
-    """The operator's annotation value for ``tracked`` (stable JSON)."""
+def tracking_state(tracked: Tracked) -> dict[str, Any]:
+    """The bookkeeping of ``tracked`` that differs from the defaults (JSON values)."""
     data: dict[str, Any] = {}
     defaults = Tracked()
     for name in _PRIVATE_TIMES:
@@ -132,8 +120,15 @@ def tracking_annotation(tracked: Tracked) -> str:
     for name in _PRIVATE_VALUES:
         value = getattr(tracked, name)
         if value != getattr(defaults, name):
-            data[name] = value
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+            data[name] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+def tracking_annotation(tracked: Tracked, sealing: Sealing) -> str:
+    """The operator's annotation value for ``tracked``: stable JSON, signed for the object
+    (``tracking``); empty when there is no bookkeeping to keep."""
+    state = tracking_state(tracked)
+    return seal(state, sealing) if state else ""
 
 
 def _condition(type_: str, true: bool, reason: str, message: str, generation: int) -> Condition:
@@ -254,6 +249,7 @@ def build_status(
             message=tracked.last_error.message,
             time=tracked.last_error.time.replace(microsecond=0),
         )
+    listed = listed_files(tracked.files)
     status = CloudRecordingStatus(
         observed_generation=generation,
         phase=tracked.phase,
@@ -263,12 +259,21 @@ def build_status(
         started_at=_seconds(tracked.started_at),
         stopped_at=_seconds(tracked.stopped_at),
         upload=upload,
-        files=[RecordedFile(file_name=name) for name in tracked.files] or None,
+        files=[RecordedFile(file_name=name) for name in listed] or None,
+        files_omitted=(len(tracked.files) - len(listed)) or None,
         last_error=error,
         restarts=tracked.restarts or None,
+        applied_callbacks=list(tracked.notices[-MAX_NOTICES:]) or None,
         conditions=conditions,
     )
     return status.dump()
+
+
+def listed_files(files: tuple[str, ...]) -> list[str]:
+    """The file names the status lists: the first ``MAX_STATUS_FILES`` that are not empty
+    and fit ``MAX_STATUS_FILE_NAME`` (a service's answer never makes the status invalid)."""
+    fitting = (name for name in files if 0 < len(name) <= MAX_STATUS_FILE_NAME)
+    return list(itertools.islice(fitting, MAX_STATUS_FILES))
 
 
 def _seconds(value: datetime | None) -> datetime | None:

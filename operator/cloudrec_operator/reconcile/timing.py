@@ -41,9 +41,15 @@ class Timing:
     up to a minute. After that the resource fails with TaskConflict."""
 
 
+MAX_BACKOFF_EXPONENT = 30
+"""``backoff`` doubles at most this many times: ``2 ** attempt`` of an unbounded attempt
+count would stall the event loop (every cap in use is reached long before)."""
+
+
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff: base, 2*base, 4*base ... capped (attempt >= 1)."""
-    return float(min(cap, base * 2 ** max(0, attempt - 1)))
+    exponent = min(MAX_BACKOFF_EXPONENT, max(0, attempt - 1))
+    return float(min(cap, base * 2**exponent))
 
 
 def query_interval(

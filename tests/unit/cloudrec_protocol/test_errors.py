@@ -8,7 +8,7 @@ import pytest
 
 from cloudrec_protocol.codes import SdkErrorCode
 from cloudrec_protocol.errors import (
-    MAX_REASON_CHARS,
+    MAX_PROTOCOL_REASON_CHARS,
     AlreadyRunningError,
     AlreadyStoppedError,
     AuthenticationError,
@@ -25,6 +25,7 @@ from cloudrec_protocol.errors import (
     ServiceError,
     TransportError,
     error_from_response,
+    not_the_protocol,
 )
 from cloudrec_protocol.models import ErrorBody, GatewayErrorBody
 
@@ -83,7 +84,8 @@ from cloudrec_protocol.models import ErrorBody, GatewayErrorBody
             b"<html>gateway timeout</html>",
             ServiceError,
             None,
-            "<html>gateway timeout</html>",
+            "HTTP 504 Gateway Timeout: the answer is not a recording service error "
+            "(its body is not shown)",
             430,
             True,
         ),
@@ -137,14 +139,31 @@ def test_the_reason_is_stripped_of_secrets_and_truncated() -> None:
     error = error_from_response(400, body, redact=["topsecret-123"])
     assert "topsecret-123" not in str(error)
     assert "[redacted]" in error.reason
-    assert len(error.reason) == MAX_REASON_CHARS
+    assert len(error.reason) == MAX_PROTOCOL_REASON_CHARS
 
 
 def test_a_malformed_code_is_reported_without_crashing() -> None:
     error = error_from_response(400, {"code": "not-a-number"})
     assert type(error) is InvalidRequestError
     assert error.code is None
-    assert "not-a-number" in error.reason
+    assert "not-a-number" not in error.reason
+    assert error.reason == not_the_protocol(400)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"username":"admin","roles":["superuser"],"password_hash":"$2a$10$abc"}',
+        b"root:x:0:0:root:/root:/bin/bash",
+        b"<html><title>Internal admin</title></html>",
+        {"code": {"nested": "secret"}},
+    ],
+)
+def test_an_answer_that_is_not_the_protocols_is_never_echoed(body: Any) -> None:
+    error = error_from_response(403, body)
+    assert error.reason == not_the_protocol(403)
+    for word in ("admin", "root", "secret", "html"):
+        assert word not in str(error)
 
 
 def test_a_transport_error_is_a_retryable_connect_error() -> None:

@@ -79,6 +79,10 @@ MAX_PIXELS = 1920 * 1080
 MAX_SUBSCRIBE_UIDS = 32
 MAX_REGIONS = 17
 MAX_FILE_NAME_PREFIX = 128
+MAX_STATUS_FILES = 1024
+"""Files listed in the status at most (``filesOmitted`` counts the rest)."""
+MAX_STATUS_FILE_NAME = 1024
+"""Characters of a file name listed in the status at most."""
 
 Fps = Literal[1, 7, 10, 15, 24, 30, 60]
 SubscribeUid = Annotated[str, Field(min_length=1, max_length=11, pattern=SUBSCRIBE_UID_PATTERN)]
@@ -692,7 +696,7 @@ class UploadStatus(CrdModel):
 class RecordedFile(CrdModel):
     """One file (playlist or MP4) the recording produced."""
 
-    file_name: str = Field(min_length=1, max_length=1024)
+    file_name: str = Field(min_length=1, max_length=MAX_STATUS_FILE_NAME)
     """Object key of the file in the bucket (an .m3u8 playlist or an .mp4)."""
     track_type: TrackType | None = None
     """What the file holds: Audio, Video or AudioAndVideo."""
@@ -746,12 +750,20 @@ class CloudRecordingStatus(CrdModel):
     """When the recording stopped."""
     upload: UploadStatus | None = None
     """Progress of the upload to the bucket."""
-    files: list[RecordedFile] | None = Field(default=None, max_length=1024)
-    """The files the recording produced."""
+    files: list[RecordedFile] | None = Field(default=None, max_length=MAX_STATUS_FILES)
+    """The files the recording produced (the first 1024 with names of at most 1024
+    characters; filesOmitted counts the rest)."""
+    files_omitted: int | None = Field(default=None, ge=0)
+    """How many more files the recording produced than files lists."""
     last_error: RecordingError | None = None
     """The last error the recording service reported."""
     restarts: int | None = Field(default=None, ge=0)
     """How many times the recording was restarted after a fatal error."""
+    applied_callbacks: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        default=None, max_length=32
+    )
+    """Notice ids of the last signed callbacks applied (newest last), so one delivered
+    again, even after an operator restart, is not applied twice."""
     conditions: list[Condition] = conditions_field()
     """Ready (first), Recording, Uploaded and Degraded."""
 

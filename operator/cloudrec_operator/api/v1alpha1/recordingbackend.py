@@ -6,9 +6,11 @@ service or our self-hosted recorder (cert-manager Issuer / ClusterIssuer style).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import ipaddress
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cloudrec_operator.api.base import ApiObject, CrdModel
 from cloudrec_operator.api.conditions import Condition, conditions_field
@@ -19,13 +21,64 @@ from cloudrec_operator.api.v1alpha1.common import (
 )
 
 __all__ = [
+    "BACKEND_URL_PATTERN",
     "BackendCredentialsRef",
     "CallbackSecretRef",
     "ClusterRecordingBackend",
+    "ClusterRecordingBackendSpec",
+    "LabelSelector",
+    "LabelSelectorRequirement",
     "RecordingBackend",
     "RecordingBackendSpec",
     "RecordingBackendStatus",
 ]
+
+
+_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+BACKEND_URL_PATTERN = (
+    rf"^https?://({_LABEL}(\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(:[0-9]{{1,5}})?"
+    r"(/[-A-Za-z0-9._~!$&'()*+,;=:%/]*)?$"
+)
+"""A backend base URL: scheme, host (name or [IPv6]), optional port and path; no user
+information, query or fragment, so the operator's requests go to the path it builds under
+the base and nowhere else (docs/security.md)."""
+
+
+def backend_url(value: str) -> str:
+    """Check a backend URL beyond its pattern (port range, IP literal), naming the field."""
+    parts = urlsplit(value)
+    if parts.username is not None or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("spec.url must not carry user information, a query or a fragment")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise ValueError("spec.url has an invalid port") from None
+    host = parts.hostname or ""
+    if host.startswith("[") or ":" in host:
+        ipaddress.ip_address(host.strip("[]"))
+    return value
+
+
+class LabelSelectorRequirement(CrdModel):
+    """One label requirement: key, operator and values (Kubernetes label selector)."""
+
+    key: str = Field(min_length=1, max_length=317)
+    """The label key."""
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    """In, NotIn, Exists or DoesNotExist."""
+    values: list[Annotated[str, Field(max_length=63)]] | None = Field(default=None, max_length=64)
+    """Values for In and NotIn; empty for Exists and DoesNotExist."""
+
+
+class LabelSelector(CrdModel):
+    """A Kubernetes label selector; an empty selector selects everything."""
+
+    match_labels: dict[str, Annotated[str, Field(max_length=63)]] | None = Field(
+        default=None, max_length=64
+    )
+    """Labels that must all be present with these values."""
+    match_expressions: list[LabelSelectorRequirement] | None = Field(default=None, max_length=64)
+    """Requirements that must all hold."""
 
 
 class BackendCredentialsRef(CrdModel):
@@ -68,8 +121,9 @@ class CallbackSecretRef(CrdModel):
 class RecordingBackendSpec(CrdModel):
     """How to reach a recording service and authenticate to it."""
 
-    url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://[^\s]+$")
-    """Base URL of the service, e.g. https://api.agora.io or http://recorder.ns.svc:8080."""
+    url: str = Field(min_length=1, max_length=2048, pattern=BACKEND_URL_PATTERN)
+    """Base URL of the service, e.g. https://api.agora.io or http://recorder.ns.svc:8080:
+    scheme, host, optional port and path; no user information, query or fragment."""
     service_kind: ServiceKind = ServiceKind.SELF_HOSTED
     """Hosted (the cloud recording service) or SelfHosted (the recorder in this project)."""
     credentials_secret_ref: BackendCredentialsRef
@@ -83,6 +137,23 @@ class RecordingBackendSpec(CrdModel):
     without it."""
     request_timeout_seconds: int = Field(default=10, ge=1, le=300)
     """Timeout of one request to the service, in seconds (default 10)."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return backend_url(value)
+
+
+class ClusterRecordingBackendSpec(RecordingBackendSpec):
+    """A cluster-wide backend: the namespaced backend's fields plus who may use it."""
+
+    allowed_namespaces: LabelSelector | None = None
+    """Namespaces whose CloudRecordings may use this backend (a label selector on the
+    Namespace; kubernetes.io/metadata.name holds its name). Every namespace when unset."""
+    allowed_app_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}
+    )
+    """App IDs CloudRecordings may record through this backend; any when unset."""
 
 
 class RecordingBackendStatus(CrdModel):
@@ -130,7 +201,7 @@ class ClusterRecordingBackend(ApiObject):
     """Kind of the object."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Standard object metadata."""
-    spec: RecordingBackendSpec
+    spec: ClusterRecordingBackendSpec
     """How to reach the service."""
     status: RecordingBackendStatus | None = None
     """The observed state, written by the operator."""

@@ -18,14 +18,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.handlers.callbacks import _notified, build_app, expire_held
-from cloudrec_operator.handlers.runtime import Backend, Runtime
+from cloudrec_operator.handlers.runtime import Backend, Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.held import HeldEvents, HoldLimits
+from cloudrec_operator.reconcile.model import Tracked
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import EventType, Notification, RecorderStartedDetails, sign
 
 SECRET = "callback-secret-of-the-backend"
+PATH = "/callbacks/namespaces/ns/recordingbackends/local"
+"""The callback path of the one backend the runtime knows."""
 
 
 class NoKube:
@@ -37,12 +40,14 @@ class NoKube:
         pass
 
 
-def notice(sid: str, event_type: int = 40, notice_id: str | None = None) -> bytes:
+def notice(
+    sid: str, event_type: int = 40, notice_id: str | None = None, notify_ms: int | None = None
+) -> bytes:
     body = {
         "noticeId": notice_id or str(uuid.uuid4()),
         "productId": 3,
         "eventType": event_type,
-        "notifyMs": 1764000000000,
+        "notifyMs": int(time.time() * 1000) if notify_ms is None else notify_ms,
         "payload": {
             "cname": "room",
             "uid": "527",
@@ -91,30 +96,100 @@ async def test_a_signed_event_for_a_sid_not_known_yet_is_answered_200_and_held(
     rt, http = receiver
     held_before = counted("cloudrec_callbacks_held_total")
     raw = notice("sid-early")
-    answer = await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    answer = await http.post(PATH, data=raw, headers=sign(raw, SECRET))
     assert answer.status == 200
     assert await answer.json() == {"ok": True, "held": True}
     assert "sid-early" in rt.held
     assert counted("cloudrec_callbacks_held_total") == held_before + 1
     # Its resend is a duplicate, not a second held copy.
-    again = await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    again = await http.post(PATH, data=raw, headers=sign(raw, SECRET))
     assert await again.json() == {"ok": True, "duplicate": True}
     [held] = rt.held.claim("sid-early")
     assert held.raw == raw and held.note.event_type == 40
 
 
-async def test_an_event_no_backend_in_use_signed_is_not_held(
+async def test_an_event_its_backend_did_not_sign_is_refused_and_not_held(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    before = counted("cloudrec_callbacks_rejected_total", reason="bad_signature")
+    raw = notice("sid-forged")
+    forged = await http.post(PATH, data=raw, headers=sign(raw, "someone-else"))
+    unsigned = await http.post(PATH, data=raw)
+    assert (forged.status, unsigned.status) == (401, 401)
+    assert len(rt.held) == 0
+    after = counted("cloudrec_callbacks_rejected_total", reason="bad_signature")
+    assert after == before + 2
+
+
+async def test_on_the_shared_path_an_event_no_waiting_recording_vouches_for_is_not_held(
     receiver: tuple[Runtime, TestClient[object, object]],
 ) -> None:
     rt, http = receiver
     before = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
-    raw = notice("sid-forged")
-    forged = await http.post("/callbacks", data=raw, headers=sign(raw, "someone-else"))
+    raw = notice("sid-unknown")
+    signed = await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
     unsigned = await http.post("/callbacks", data=raw)
-    assert (forged.status, unsigned.status) == (404, 404)
+    assert (signed.status, unsigned.status) == (404, 404)
     assert len(rt.held) == 0
     after = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
     assert after == before + 2
+
+
+async def test_a_backend_not_in_use_is_refused_by_its_path_alone(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    _, http = receiver
+    raw = notice("sid-x")
+    answer = await http.post(
+        "/callbacks/clusterrecordingbackends/nobody", data=raw, headers=sign(raw, SECRET)
+    )
+    assert answer.status == 404
+    assert await answer.json() == {"ok": False, "reason": "unknown_backend"}
+
+
+@pytest.mark.parametrize("age_seconds", [24 * 3600, 301, -301])
+async def test_a_signed_event_outside_the_freshness_window_is_refused_as_a_replay(
+    receiver: tuple[Runtime, TestClient[object, object]], age_seconds: int
+) -> None:
+    rt, http = receiver
+    raw = notice("sid-old", notify_ms=int((time.time() - age_seconds) * 1000))
+    answer = await http.post(PATH, data=raw, headers=sign(raw, SECRET))
+    assert answer.status == 400
+    assert await answer.json() == {"ok": False, "reason": "stale"}
+    assert len(rt.held) == 0
+
+
+async def test_a_notice_applied_before_a_restart_is_still_a_duplicate(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    key = ("ns", "rec")
+    rt.bodies[key] = {
+        "metadata": {"namespace": "ns", "name": "rec"},
+        "spec": {"backendRef": {"name": "local"}, "channelName": "room", "uid": "527"},
+    }
+    # What a fresh process loads from status.appliedCallbacks: no in-memory notices.
+    rt.known[key] = Known("uid", Tracked(sid="sid-live", notices=("applied-before",)), {}, "")
+    rt.index = {"sid-live": [key]}
+    raw = notice("sid-live", notice_id="applied-before")
+    answer = await http.post(PATH, data=raw, headers=sign(raw, SECRET))
+    assert await answer.json() == {"ok": True, "duplicate": True}
+
+
+async def test_an_event_type_outside_the_catalogue_is_counted_as_other(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    key = ("ns", "rec")
+    rt.bodies[key] = {"spec": {"backendRef": {"name": "local"}}}
+    rt.index = {"sid-live": [key]}
+    before = counted("cloudrec_callbacks_received_total", event_type="other")
+    for event_type in (987654321, 123456789):
+        raw = notice("sid-live", event_type=event_type)
+        assert (await http.post(PATH, data=raw, headers=sign(raw, SECRET))).status == 200
+    assert counted("cloudrec_callbacks_received_total", event_type="other") == before + 2
+    assert counted("cloudrec_callbacks_received_total", event_type="987654321") == 0
 
 
 async def test_with_the_buffer_full_the_sender_is_told_to_retry_and_nothing_is_lost(
@@ -124,12 +199,12 @@ async def test_with_the_buffer_full_the_sender_is_told_to_retry_and_nothing_is_l
     raws = [notice(sid) for sid in ("a", "a", "a", "b", "c")]
     answers = []
     for raw in raws:
-        answers.append((await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))).status)
+        answers.append((await http.post(PATH, data=raw, headers=sign(raw, SECRET))).status)
     # Two for "a" at most, three in all.
     assert answers == [200, 200, 503, 200, 503]
     # A refused event was not remembered as seen: its resend is held once there is room.
     rt.held.claim("a")
-    resent = await http.post("/callbacks", data=raws[4], headers=sign(raws[4], SECRET))
+    resent = await http.post(PATH, data=raws[4], headers=sign(raws[4], SECRET))
     assert await resent.json() == {"ok": True, "held": True}
     assert [h.raw for h in rt.held.claim("c")] == [raws[4]]
 
@@ -139,7 +214,7 @@ async def test_held_events_never_claimed_are_dropped_and_counted_as_unknown(
 ) -> None:
     rt, http = receiver
     raw = notice("sid-never-started")
-    await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    await http.post(PATH, data=raw, headers=sign(raw, SECRET))
     before = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
     expire_held(rt, time.monotonic() + 60)
     assert "sid-never-started" in rt.held

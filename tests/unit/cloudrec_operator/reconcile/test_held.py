@@ -49,3 +49,28 @@ def test_the_total_is_capped_until_claims_or_expiry_make_room() -> None:
     assert held.hold("s4", 4, now=10.0)
     assert held.claim("s3") == [3] and held.claim("s4") == [4]
     assert len(held) == 0
+
+
+def test_held_bytes_are_capped_in_all_and_claims_or_expiry_give_them_back() -> None:
+    held: HeldEvents[int] = HeldEvents(
+        HoldLimits(total_bytes=1000, per_group_bytes=1000, seconds=10.0)
+    )
+    assert held.hold("s1", 1, now=0.0, size=600, group="a")
+    assert not held.hold("s2", 2, now=0.0, size=600, group="b")
+    assert held.hold("s2", 3, now=1.0, size=400, group="b")
+    assert held.bytes == 1000
+    assert held.claim("s1") == [1]
+    assert held.bytes == 400
+    assert held.expire(now=11.0) == [3]
+    assert held.bytes == 0 and len(held) == 0
+
+
+def test_one_backend_cannot_take_the_room_of_the_others() -> None:
+    held: HeldEvents[int] = HeldEvents(
+        HoldLimits(per_sid=100, total=100, per_group=3, per_group_bytes=10_000)
+    )
+    for number in range(3):
+        assert held.hold(f"hostile-{number}", number, now=0.0, size=100, group="tenant")
+    assert not held.hold("hostile-9", 9, now=0.0, size=100, group="tenant")
+    assert held.hold("legit", 42, now=0.0, size=100, group="other")
+    assert held.claim("legit") == [42]

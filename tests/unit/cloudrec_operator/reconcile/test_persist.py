@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tests.unit.cloudrec_operator.reconcile.test_startrequest import spec
 
+from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingStatus
 from cloudrec_operator.reconcile.model import ErrorInfo, Phase, Tracked
 from cloudrec_operator.reconcile.persist import (
-    TRACKING_ANNOTATION,
     build_status,
     load_tracked,
     tracking_annotation,
+)
+from cloudrec_operator.reconcile.timing import backoff
+from cloudrec_operator.reconcile.tracking import (
+    MAX_FAILURES,
+    NOT_OURS,
+    TRACKING_ANNOTATION,
+    Sealing,
+    owner_of,
+    seal,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -30,7 +41,9 @@ TRACKED = Tracked(
     failures=2,
     retry_at=NOW + timedelta(seconds=4),
     applied_layout_hash="abc",
+    notices=("n1", "n2"),
 )
+SEALING = Sealing(b"k" * 32, owner_of("team-a", "rec", "0b1e-uid"))
 
 
 def conditions(status: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -39,8 +52,76 @@ def conditions(status: dict[str, object]) -> dict[str, dict[str, object]]:
 
 def test_status_and_annotation_round_trip() -> None:
     status = build_status(spec(), TRACKED, 3, None, NOW)
-    annotations = {TRACKING_ANNOTATION: tracking_annotation(TRACKED)}
-    assert load_tracked(status, annotations) == TRACKED
+    annotations = {TRACKING_ANNOTATION: tracking_annotation(TRACKED, SEALING)}
+    assert load_tracked(status, annotations, SEALING) == (TRACKED, None)
+
+
+def test_no_bookkeeping_means_no_annotation() -> None:
+    assert tracking_annotation(Tracked(), SEALING) == ""
+
+
+def _forged(state: dict[str, object]) -> dict[str, str]:
+    return {TRACKING_ANNOTATION: json.dumps({"sig": "0" * 64, "state": state})}
+
+
+@pytest.mark.parametrize(
+    ("what", "annotations", "sealing"),
+    [
+        ("unsigned plain JSON", {TRACKING_ANNOTATION: '{"failures": 4000000000}'}, SEALING),
+        ("a forged signature", _forged({"lost_start": "their-resource-id"}), SEALING),
+        ("not JSON", {TRACKING_ANNOTATION: "{{{"}, SEALING),
+        ("a JSON list", {TRACKING_ANNOTATION: "[1, 2]"}, SEALING),
+        ("a megabyte", {TRACKING_ANNOTATION: "x" * (1 << 20)}, SEALING),
+        (
+            "another object's seal",
+            {TRACKING_ANNOTATION: tracking_annotation(TRACKED, SEALING)},
+            Sealing(SEALING.key, owner_of("team-b", "rec", "0b1e-uid")),
+        ),
+        (
+            "a seal of another key",
+            {TRACKING_ANNOTATION: tracking_annotation(TRACKED, Sealing(b"x" * 32, SEALING.owner))},
+            SEALING,
+        ),
+    ],
+)
+def test_an_annotation_the_operator_did_not_write_is_ignored_with_a_reason(
+    what: str, annotations: dict[str, str], sealing: Sealing
+) -> None:
+    status = build_status(spec(), TRACKED, 3, None, NOW)
+    tracked, problem = load_tracked(status, annotations, sealing)
+    assert problem == NOT_OURS, what
+    assert tracked.failures == 0 and tracked.lost_start is None
+    assert tracked.sid == "s1"  # the status (users cannot write it) still counts
+
+
+def test_out_of_range_values_even_correctly_signed_are_ignored_naming_the_field() -> None:
+    raw = seal({"progress_event_value": 101}, SEALING)
+    tracked, problem = load_tracked({}, {TRACKING_ANNOTATION: raw}, SEALING)
+    assert problem is not None and "progress_event_value" in problem
+    assert tracked.progress_event_value is None
+
+
+def test_what_the_operator_writes_stays_within_the_bounds_it_reads() -> None:
+    huge = TRACKED.replace(failures=MAX_FAILURES * 5, degraded_message="x" * 5000)
+    tracked, problem = load_tracked(
+        {}, {TRACKING_ANNOTATION: tracking_annotation(huge, SEALING)}, SEALING
+    )
+    assert problem is None
+    assert tracked.failures == MAX_FAILURES
+    assert len(tracked.degraded_message) == 1024
+
+
+def test_applied_callbacks_are_kept_in_the_status_newest_32() -> None:
+    many = TRACKED.replace(notices=tuple(f"n{i}" for i in range(99)))
+    status = build_status(spec(), many, 3, None, NOW)
+    assert status["appliedCallbacks"][-1] == "n98" and len(status["appliedCallbacks"]) == 32
+    tracked, _ = load_tracked(status, {}, SEALING)
+    assert tracked.notices == tuple(f"n{i}" for i in range(67, 99))
+
+
+@pytest.mark.parametrize("attempt", [1, 7, 64, 4_000_000_000])
+def test_the_backoff_is_capped_for_any_attempt_count(attempt: int) -> None:
+    assert backoff(attempt, 1.0, 60.0) <= 60.0
 
 
 def test_ready_is_true_with_observed_generation_once_recording() -> None:
@@ -84,3 +165,12 @@ def test_private_bookkeeping_stays_out_of_the_status() -> None:
     status = build_status(spec(), TRACKED, 3, None, NOW)
     assert "failures" not in str(status)
     assert "retry" not in str(status)
+
+
+def test_a_status_with_too_many_or_too_long_file_names_still_builds_and_counts_the_rest() -> None:
+    names = (*(f"seg{i}.ts" for i in range(1500)), "x" * 5000 + ".m3u8", "")
+    status = build_status(spec(), TRACKED.replace(files=names), 3, None, NOW)
+    assert CloudRecordingStatus.load(status).files is not None
+    assert len(status["files"]) == 1024
+    assert status["files"][0]["fileName"] == "seg0.ts"
+    assert status["filesOmitted"] == 1502 - 1024
