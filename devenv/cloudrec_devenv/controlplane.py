@@ -294,7 +294,12 @@ class ControlPlane:
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+                # RBAC for every user (the chart's and tenants' Roles are what is tested), and
+                # ValidatingAdmissionPolicy (on by default since 1.30) named, so the chart's
+                # Secret-reference policy is always enforced here: its CEL asks the
+                # authorizer whether the requesting user may read each referenced Secret.
                 "--authorization-mode=RBAC",
+                "--enable-admission-plugins=ValidatingAdmissionPolicy",
                 "--allow-privileged=true",
                 # Pods are never scheduled here; the serviceaccount controller still
                 # creates `default` ServiceAccounts, but no pod waits for one.

@@ -77,3 +77,34 @@ def test_backend_kinds_and_scopes(
     assert obj.dump()["kind"] == kind
     assert model.KIND == kind
     assert model.NAMESPACED is namespaced
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.7:9200/_security/user/admin?x=",
+        "http://10.0.0.7:9200/_security/user/admin#",
+        "http://admin:secret@10.0.0.7:9200/",
+        "http://admin@10.0.0.7/",
+        "http://10.0.0.7:99999/",
+        "http://[not:an:address]/",
+        "http://10.0.0.7/a\\b",
+    ],
+)
+def test_a_backend_url_carries_no_query_fragment_or_user_information(url: str) -> None:
+    with pytest.raises(ValidationError, match="url"):
+        RecordingBackendSpec.model_validate({**SPEC, "url": url})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.agora.io",
+        "http://recorder.media.svc:8080",
+        "http://recorder.media.svc.cluster.local:8080/base/path",
+        "http://[fd00::1]:8080/",
+        "https://api.sd-rtn.com/v1;edge=eu/",
+    ],
+)
+def test_ordinary_backend_urls_are_accepted(url: str) -> None:
+    assert RecordingBackendSpec.model_validate({**SPEC, "url": url}).url == url

@@ -1,0 +1,199 @@
+"""A namespace user, or any pod, attacking through the operator (docs/security.md).
+
+The real operator, recorder, Janus and versitygw: a forged tracking annotation, a backend
+URL aimed at another service, a foreign answer, and replayed callbacks are refused with a
+clear message, and the recording of the namespace keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.operator import CALLBACK_SECRET, RECORDER_UID, RecordingEnv, _backend, ready
+
+from cloudrec_protocol.events import RecorderStartedDetails, make_notification, sign
+
+pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(240)]
+
+run = asyncio.to_thread
+TRACKING = "cloudrecording.io/tracking"
+MARKER = "ADMIN-ONLY-" + secrets.token_hex(6)
+"""What the attacked service answers: it must never reach status, conditions or Events."""
+
+
+async def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.post(url, content=body, headers=headers)
+
+
+def warnings(env: RecordingEnv, name: str, reason: str) -> list[str]:
+    return [m for t, r, m in env.events(name) if t == "Warning" and r == reason]
+
+
+async def test_a_forged_tracking_annotation_is_ignored_with_a_warning_and_the_recording_runs(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    forged = {
+        "failures": 4000000000,
+        "retry_at": "2100-01-01T00:00:00Z",
+        "lost_start": "resource-id-of-another-tenant",
+    }
+    manifest = env.manifest("forged", room)
+    manifest["metadata"]["annotations"] = {TRACKING: json.dumps(forged)}
+    async with publish(room, "1001", width=160, height=120):
+        await run(env.kubectl, "apply", "-f", "-", input=yaml.safe_dump(manifest))
+        recording = await run(env.wait, "forged", ready, 90.0, "Ready True")
+        [message] = await run(warnings, env, "forged", "TrackingIgnored")
+        assert "not signed by this operator" in message
+        assert recording["status"]["phase"] == "Recording"
+        # The operator wrote its own, signed annotation over the forged one.
+        written = json.loads(recording["metadata"]["annotations"].get(TRACKING) or "{}")
+        assert "failures" not in json.dumps(written.get("state", {}))
+        assert set(written) <= {"sig", "state"}
+        # The user rewrites it while the recording runs: the operator's value wins.
+        await run(
+            env.kubectl,
+            "annotate",
+            "--overwrite",
+            "cloudrecording",
+            "forged",
+            f"{TRACKING}={json.dumps({'failures': 4000000000})}",
+        )
+        await asyncio.sleep(2)
+        assert env.operator.running()
+        assert (await run(env.get, "forged"))["status"]["phase"] == "Recording"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.7:9200/_security/user/admin?x=",
+        "http://10.0.0.7:9200/_security/user/admin#",
+        "http://admin:secret@10.0.0.7:9200/",
+        "http://10.0.0.7:9200/ path",
+    ],
+    ids=["query", "fragment", "userinfo", "blank"],
+)
+def test_a_backend_url_with_a_query_fragment_or_user_information_is_refused(
+    recordings: RecordingEnv, url: str
+) -> None:
+    doc = _backend("aimed", url, callbacks=False)
+    refused = recordings.plane.kubectl(
+        "-n", recordings.namespace, "apply", "-f", "-", input=yaml.safe_dump(doc), check=False
+    )
+    assert refused.returncode != 0
+    assert "spec.url" in refused.stderr
+    assert not recordings.kubectl("get", "recordingbackends", "aimed", "--ignore-not-found")
+
+
+class ForeignService(http.server.BaseHTTPRequestHandler):
+    """Another service of the cluster the user aims a backend at: it answers every
+    request with something only administrators should see."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = json.dumps({"users": [{"name": "admin", "token": MARKER}]}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer  # noqa: N815
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def foreign_service() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ForeignService)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/internal/ops"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_an_answer_that_is_not_the_protocols_shows_only_its_status_code(
+    recordings: RecordingEnv, room: str, foreign_service: str
+) -> None:
+    env = recordings
+    doc = _backend("foreign", foreign_service, callbacks=False)
+    await run(env.kubectl, "apply", "-f", "-", input=yaml.safe_dump(doc))
+    await run(env.apply, "aimed-elsewhere", room, backendRef={"name": "foreign"})
+
+    def told(obj: dict[str, Any]) -> bool:
+        return "HTTP 403" in json.dumps(obj.get("status") or {})
+
+    recording = await run(env.wait, "aimed-elsewhere", told, 60.0, "the 403 in the status")
+    seen = json.dumps(recording["status"]) + json.dumps(await run(env.events, "aimed-elsewhere"))
+    assert "not a recording service error" in seen
+    assert MARKER not in seen and "admin" not in seen
+
+
+async def test_a_replayed_or_day_old_callback_is_refused_even_after_an_operator_restart(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    async with publish(room, "1001", width=160, height=120):
+        await run(env.apply, "replayed", room)
+        recording = await run(env.wait, "replayed", ready, 90.0, "Ready True")
+        sid = recording["status"]["recordingId"]
+        now_ms = int(time.time() * 1000)
+        note = make_notification(
+            cname=room,
+            uid=RECORDER_UID,
+            sid=sid,
+            sequence=900,
+            details=RecorderStartedDetails(),
+            now_ms=now_ms,
+            notice_id=str(uuid.uuid4()),
+        )
+        raw = note.model_dump_json(by_alias=True).encode()
+        url = env.operator.callback_url
+        first = await post(url, raw, sign(raw, CALLBACK_SECRET))
+        assert first.json() == {"ok": True}
+        await run(
+            env.wait,
+            "replayed",
+            lambda o: note.notice_id in (o.get("status") or {}).get("appliedCallbacks", []),
+            30.0,
+            "the notice in status.appliedCallbacks",
+        )
+        env.operator.kill()
+        env.operator.start()
+        # Until the restarted operator has resumed the recording it answers 404 (the
+        # sender retries); the first other answer must name the resend a duplicate.
+        deadline = time.monotonic() + 60
+        while True:
+            again = await post(url, raw, sign(raw, CALLBACK_SECRET))
+            if again.status_code != 404 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert again.json() == {"ok": True, "duplicate": True}
+        old = note.model_copy(update={"notify_ms": now_ms - 24 * 3600 * 1000, "notice_id": "x"})
+        stale = old.model_dump_json(by_alias=True).encode()
+        refused = await post(url, stale, sign(stale, CALLBACK_SECRET))
+        assert (refused.status_code, refused.json()["reason"]) == (400, "stale")
+        # On the backend's own path an unsigned megabyte costs one HMAC and is refused.
+        path = f"/callbacks/namespaces/{env.namespace}/recordingbackends/local"
+        junk = await post(url.removesuffix("/callbacks") + path, b"{" * 1_000_000, {})
+        assert (junk.status_code, junk.json()["reason"]) == (401, "bad_signature")
+        assert (await run(env.get, "replayed"))["status"]["phase"] == "Recording"
