@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -108,7 +109,7 @@ class ManagedProcess:
         url: str,
         *,
         timeout: float = 60.0,
-        verify: bool | str = False,
+        verify: bool | str | ssl.SSLContext = False,
         ok: Callable[[httpx.Response], bool] | None = None,
         **client_kwargs: object,
     ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -55,28 +57,38 @@ def launch_recorder(
     env: Mapping[str, str] | None = None,
     stop_timeout: float = 60.0,
     ready_within: float = 60.0,
+    tls: tuple[Path, Path, Path] | None = None,
 ) -> ManagedProcess:
     """``python -m <module> --config <directory>/recorder.yaml``; returns once ``/readyz`` is 200.
 
     ``settings`` are the recorder's (camelCase, as in ``recorder/sample-config.yaml``) and
     must hold ``host`` and ``port``. The file is written 0600: it holds the customer
     secret. The log is ``<directory>/recorder.log``. A recorder that does not get ready
-    is stopped before the error is raised.
+    is stopped before the error is raised. ``tls`` (certificate, key, CA files) serves
+    HTTPS.
     """
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "recorder.yaml"
     config.touch(mode=0o600)
     config.write_text(yaml.safe_dump(dict(settings), sort_keys=False))
+    argv: list[str | os.PathLike[str]] = [sys.executable, "-m", module, "--config", config]
+    scheme: str = "http"
+    verify: ssl.SSLContext | bool = False
+    if tls is not None:
+        argv += ["--tls-cert-file", tls[0], "--tls-key-file", tls[1], "--tls-ca-file", tls[2]]
+        scheme, verify = "https", ssl.create_default_context(cafile=str(tls[2]))
     process = ManagedProcess(
         "recorder",
-        [sys.executable, "-m", module, "--config", config],
+        argv,
         directory / "recorder.log",
         env=env,
         stop_timeout=stop_timeout,
     ).start()
     try:
         process.wait_http(
-            f"http://{settings['host']}:{settings['port']}/readyz", timeout=ready_within
+            f"{scheme}://{settings['host']}:{settings['port']}/readyz",
+            timeout=ready_within,
+            verify=verify,
         )
     except BaseException:
         process.stop()

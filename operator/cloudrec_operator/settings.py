@@ -49,6 +49,8 @@ class Settings:
     backend_hosts: tuple[str, ...] = ()
     """Hosts a namespaced RecordingBackend may name (``host``, ``*.suffix`` or an IP
     network); empty allows every host. ClusterRecordingBackends are the admin's own."""
+    ca_file: str | None = None
+    """A CA bundle trusted for backends besides the system's (the recorder's private CA)."""
     callback_window: float = 300.0
     """Seconds a callback's ``notifyMs`` may differ from now (replays are refused)."""
     log_format: str = "json"
@@ -123,6 +125,11 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         "CIDR; or CLOUDREC_BACKEND_HOSTS, comma-separated); every host when absent",
     )
     parser.add_argument(
+        "--ca-file",
+        default=_env("CA_FILE"),
+        help="CA bundle trusted for backends besides the system's (a private recorder CA)",
+    )
+    parser.add_argument(
         "--callback-window",
         type=float,
         default=float(_env("CALLBACK_WINDOW", "300") or 300),
@@ -157,6 +164,7 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         request_retries=args.request_retries,
         state_key=_state_key(args.state_key_file),
         backend_hosts=tuple(h.strip() for h in hosts if h.strip()),
+        ca_file=args.ca_file or None,
         callback_window=args.callback_window,
         log_format=args.log_format,
         verbose=args.verbose,

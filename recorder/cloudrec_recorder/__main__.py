@@ -4,6 +4,10 @@ SIGTERM (or SIGINT) drains before the server stops: the recorder answers new
 ``acquire``/``start`` with 503 / code 501 and ``/readyz`` with 503, stops every
 running recording (leave, finish the files, upload), flushes pending callbacks,
 and only then lets uvicorn close its socket and exit.
+
+``--tls-cert-file`` and ``--tls-key-file`` serve the API over HTTPS (the chart mounts a
+``kubernetes.io/tls`` Secret, e.g. from cert-manager; docs/security.md);
+``--tls-ca-file`` is the CA the replicas trust when they forward to each other.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import argparse
 import asyncio
 import logging
 import signal
+import ssl
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -61,8 +67,29 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
-def build_server(settings: RecorderSettings) -> DrainingServer:
-    app = create_app(settings, RecordingBuilder(settings), background=[recover_leftovers])
+@dataclass(frozen=True)
+class Tls:
+    """HTTPS for the API: the server's certificate and key, and the CA of the peers."""
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    ca_file: Path | None = None
+
+    def peer_verify(self) -> ssl.SSLContext | bool:
+        """How forwarded requests check a peer replica's certificate."""
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+
+def build_server(settings: RecorderSettings, tls: Tls | None = None) -> DrainingServer:
+    tls = tls or Tls()
+    app = create_app(
+        settings,
+        RecordingBuilder(settings),
+        background=[recover_leftovers],
+        peer_verify=tls.peer_verify(),
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -70,6 +97,8 @@ def build_server(settings: RecorderSettings) -> DrainingServer:
         log_level="info",
         access_log=False,
         lifespan="on",
+        ssl_certfile=tls.cert_file,
+        ssl_keyfile=tls.key_file,
     )
     return DrainingServer(config, app.state.recorder)
 
@@ -77,7 +106,12 @@ def build_server(settings: RecorderSettings) -> DrainingServer:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cloudrec_recorder", description=__doc__)
     parser.add_argument("--config", type=Path, help="YAML or JSON settings file")
+    parser.add_argument("--tls-cert-file", type=Path, help="serve HTTPS with this certificate")
+    parser.add_argument("--tls-key-file", type=Path, help="the certificate's private key")
+    parser.add_argument("--tls-ca-file", type=Path, help="CA that peer replicas' certificates use")
     args = parser.parse_args(argv)
+    if (args.tls_cert_file is None) != (args.tls_key_file is None):
+        parser.error("--tls-cert-file and --tls-key-file go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     try:
@@ -88,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
     settings.backup_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(warm_up())
-    server = build_server(settings)
+    server = build_server(settings, Tls(args.tls_cert_file, args.tls_key_file, args.tls_ca_file))
     metrics = None
     if settings.metrics_port is not None:
         # A separate listener with /metrics only and no credentials (for a Prometheus that a

@@ -23,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -388,8 +389,10 @@ def create_app(
     settings: RecorderSettings,
     factory: RecordingFactory,
     background: Sequence[BackgroundJob] = (),
+    peer_verify: ssl.SSLContext | bool = True,
 ) -> FastAPI:
-    """The ASGI app; ``factory`` builds the recordings; ``background`` jobs run alongside."""
+    """The ASGI app; ``factory`` builds the recordings; ``background`` jobs run alongside;
+    ``peer_verify`` checks the certificates of peer replicas (HTTPS forwarding)."""
     metrics = Metrics()
     state = RecorderState(
         settings=settings,
@@ -404,7 +407,7 @@ def create_app(
         acquire_rate=AcquireRate(),
     )
 
-    peers = httpx.AsyncClient()
+    peers = httpx.AsyncClient(verify=peer_verify)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

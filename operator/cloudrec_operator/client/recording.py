@@ -216,11 +216,15 @@ MAX_IN_FLIGHT = 64
 
 
 @functools.cache
-def tls_context() -> ssl.SSLContext:
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
     """One TLS context for every protocol client of the process: building one loads the CA
     bundle (about 1 MB and 20-30 ms of CPU each), which a client per backend load paid again
-    and again."""
-    return ssl.create_default_context()
+    and again. ``ca_file`` adds a private CA (the self-hosted recorder's, e.g. from
+    cert-manager) to the system's."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 class RecordingClient:
@@ -235,6 +239,7 @@ class RecordingClient:
     * `backoff`: delays before each resend; the last one repeats.
     * `transport`: an httpx transport (e.g. `httpx.ASGITransport` for an in-process server).
     * `on_request`: metrics hook called after every attempt.
+    * `ca_file`: a CA bundle trusted besides the system's (a private recorder CA).
 
     Usage::
 
@@ -253,6 +258,7 @@ class RecordingClient:
         backoff: Sequence[float] = DEFAULT_BACKOFF,
         transport: httpx.AsyncBaseTransport | None = None,
         on_request: OnRequest | None = None,
+        ca_file: str | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be > 0")
@@ -270,7 +276,7 @@ class RecordingClient:
             },
             timeout=timeout,
             transport=transport,
-            verify=tls_context(),
+            verify=tls_context(ca_file),
             limits=httpx.Limits(
                 max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT
             ),

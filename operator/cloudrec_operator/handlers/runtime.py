@@ -302,6 +302,7 @@ class Runtime:
             timeout=float(backend_spec.request_timeout_seconds),
             retries=self.settings.request_retries,
             on_request=_observe_request,
+            ca_file=self.settings.ca_file,
         )
         backend = Backend(backend_spec, client, callback_secret, fingerprint, time.monotonic())
         self.backends[cache_key] = backend
