@@ -14,15 +14,30 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from tests.fixtures.controlplane import fresh_namespace
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import CALLBACK_SECRET, RECORDER_UID, RecordingEnv, _backend, ready
+from tests.fixtures.operator import (
+    CALLBACK_SECRET,
+    FAST_QUERIES,
+    RECORDER_UID,
+    OperatorProcess,
+    RecordingEnv,
+    _backend,
+    condition,
+    prepare_recordings,
+    ready,
+)
+from tests.fixtures.recorder import RecorderProcess
 
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.process import free_port
 from cloudrec_protocol.events import RecorderStartedDetails, make_notification, sign
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(240)]
@@ -197,3 +212,88 @@ async def test_a_replayed_or_day_old_callback_is_refused_even_after_an_operator_
         junk = await post(url.removesuffix("/callbacks") + path, b"{" * 1_000_000, {})
         assert (junk.status_code, junk.json()["reason"]) == (401, "bad_signature")
         assert (await run(env.get, "replayed"))["status"]["phase"] == "Recording"
+
+
+GUARDED_PREFIX = "crec-guard-"
+ALLOWED_HOST = "recorder.allowed.example"
+
+
+@pytest.fixture(scope="module")
+def guarded_operator(
+    tmp_path_factory: pytest.TempPathFactory,
+    control_plane: ControlPlane,
+    crds_installed: list[Path],
+) -> Iterator[OperatorProcess]:
+    """An operator whose administrator allows namespaced backends on one host only."""
+    operator = OperatorProcess(
+        workdir=tmp_path_factory.mktemp("guarded-operator"),
+        kubeconfig=control_plane.kubeconfig,
+        callback_port=free_port(),
+        liveness_port=free_port(),
+        namespaces=(f"{GUARDED_PREFIX}*",),
+        options=(*FAST_QUERIES, "--backend-host", ALLOWED_HOST),
+    )
+    operator.start()
+    try:
+        yield operator
+    finally:
+        operator.stop()
+
+
+def reason_is(expected: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda obj: condition(obj, "Ready").get("reason") == expected
+
+
+async def test_backends_the_administrator_did_not_allow_for_a_namespace_are_not_used(
+    control_plane: ControlPlane,
+    guarded_operator: OperatorProcess,
+    operator_recorder: RecorderProcess,
+    request: pytest.FixtureRequest,
+    room: str,
+    publish: PublishFactory,
+) -> None:
+    rec = operator_recorder
+    with (
+        fresh_namespace(control_plane, request, GUARDED_PREFIX + "red-", 20) as red,
+        fresh_namespace(control_plane, request, GUARDED_PREFIX + "blue-", 20) as blue,
+    ):
+        control_plane.kubectl("label", "namespace", blue, "tenant=blue")
+        red_env = prepare_recordings(control_plane, red, rec, guarded_operator)
+        blue_env = prepare_recordings(control_plane, blue, rec, guarded_operator)
+        shared = f"shared-{secrets.token_hex(3)}"
+        cluster_backend = {
+            "apiVersion": "cloudrecording.io/v1alpha1",
+            "kind": "ClusterRecordingBackend",
+            "metadata": {"name": shared},
+            "spec": {
+                "url": rec.base_url,
+                "credentialsSecretRef": {"name": "recorder-credentials", "namespace": blue},
+                "allowedNamespaces": {"matchLabels": {"tenant": "blue"}},
+                "allowedAppIds": [rec.app_id],
+            },
+        }
+        await run(control_plane.kubectl, "apply", "-f", "-", input=yaml.safe_dump(cluster_backend))
+        via_shared = {"backendRef": {"kind": "ClusterRecordingBackend", "name": shared}}
+        try:
+            # A namespaced backend on a host the administrator did not allow.
+            await run(red_env.apply, "own-host", room)
+            refused = await run(
+                red_env.wait, "own-host", reason_is("BackendHostNotAllowed"), 60.0, "refusal"
+            )
+            message = condition(refused, "Ready")["message"]
+            assert f"RecordingBackend {red}/local: host 127.0.0.1" in message
+            assert "phase" not in refused["status"] or refused["status"]["phase"] == "Pending"
+            # The shared backend serves namespaces labelled tenant=blue, and one app id.
+            await run(red_env.apply, "not-for-red", room, **via_shared)
+            await run(red_env.wait, "not-for-red", reason_is("BackendNotAllowed"), 60.0, "no")
+            await run(blue_env.apply, "other-app", room, appId="another-app", **via_shared)
+            await run(blue_env.wait, "other-app", reason_is("AppIdNotAllowed"), 60.0, "no")
+            async with publish(room, "1001", width=160, height=120):
+                await run(blue_env.apply, "blue-records", room, **via_shared)
+                await run(blue_env.wait, "blue-records", ready, 90.0, "Ready True")
+            warned = [r for t, r, _ in await run(red_env.events, "not-for-red") if t == "Warning"]
+            assert "BackendNotAllowed" in warned
+        finally:
+            for env in (red_env, blue_env):
+                env.kubectl("delete", "cloudrecordings", "--all", "--wait=false", check=False)
+            control_plane.kubectl("delete", "clusterrecordingbackend", shared, check=False)

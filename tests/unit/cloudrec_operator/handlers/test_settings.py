@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cloudrec_operator.settings import parse
@@ -36,3 +38,23 @@ def test_environment_sets_what_the_command_line_does_not(monkeypatch: pytest.Mon
 def test_the_resource_id_lifetime_follows_the_backend() -> None:
     assert parse([]).resource_id_lifetime == 300.0
     assert parse(["--resource-id-lifetime", "30"]).resource_id_lifetime == 30.0
+
+
+def test_the_security_settings_and_a_state_key_that_never_shows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = tmp_path / "state.key"
+    key.write_text("k" * 40 + "\n")
+    monkeypatch.setenv("CLOUDREC_BACKEND_HOSTS", "a.example, *.b.example,10.0.0.0/8")
+    settings = parse(["--state-key-file", str(key), "--callback-window", "60"])
+    assert settings.state_key == b"k" * 40
+    assert settings.backend_hosts == ("a.example", "*.b.example", "10.0.0.0/8")
+    assert settings.callback_window == 60.0
+    assert "kkkk" not in repr(settings)
+    assert parse(["--backend-host", "only.example"]).backend_hosts == ("only.example",)
+
+
+def test_a_short_state_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDREC_STATE_KEY", "short")
+    with pytest.raises(SystemExit, match="at least 16 bytes"):
+        parse([])
