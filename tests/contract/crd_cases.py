@@ -103,8 +103,18 @@ BAD_CASES: tuple[BadCase, ...] = (
     ),
     BadCase(
         "width-above-1920",
-        {f"{TC}.width": 1921},
+        {f"{TC}.width": 1922},
         f"{TC}.width in body should be less than or equal to 1920",
+    ),
+    BadCase(
+        "odd-canvas-width",
+        {f"{TC}.width": 321},
+        f"{TC}.width in body should be a multiple of 2",
+    ),
+    BadCase(
+        "a-canvas-the-encoder-cannot-hold",
+        {f"{TC}.width": 16, f"{TC}.height": 129600},
+        f"{TC}.height in body should be less than or equal to 1920",
     ),
     BadCase(
         "canvas-above-1920x1080-pixels",

@@ -39,6 +39,14 @@ from cloudrec_operator.api.enums import (
     UploadState,
     VideoStreamType,
 )
+from cloudrec_protocol.canvas import (
+    MAX_CANVAS_HEIGHT,
+    MAX_CANVAS_PIXELS,
+    MAX_CANVAS_WIDTH,
+    MIN_CANVAS_SIDE,
+    canvas_problem,
+)
+
 from cloudrec_operator.api.v1alpha1.common import (
     DNS_SUBDOMAIN_PATTERN,
     SECRET_KEY_PATTERN,
@@ -74,8 +82,9 @@ FILE_NAME_PREFIX_PART_PATTERN = r"^[A-Za-z0-9]+$"
 """One directory of ``fileNamePrefix``: letters and digits only."""
 FPS_VALUES = (1, 7, 10, 15, 24, 30, 60)
 """Frame rates the protocol supports."""
-MAX_PIXELS = 1920 * 1080
-"""The largest canvas, in pixels (width x height)."""
+MAX_PIXELS = MAX_CANVAS_PIXELS
+"""The largest canvas, in pixels (width x height): the encoder's bound
+(``cloudrec_protocol.canvas``, the one definition the recorder uses too)."""
 MAX_SUBSCRIBE_UIDS = 32
 MAX_REGIONS = 17
 MAX_FILE_NAME_PREFIX = 128
@@ -217,9 +226,10 @@ class TranscodingConfig(CrdModel):
     model_config = ConfigDict(
         json_schema_extra=validations(
             cel(
-                "!has(self.width) || !has(self.height) || self.width * self.height <= 2073600",
+                "!has(self.width) || !has(self.height) || "
+                f"self.width * self.height <= {MAX_CANVAS_PIXELS}",
                 "spec.recordingConfig.transcodingConfig: width x height must not exceed "
-                "1920x1080 (2073600 pixels)",
+                f"1920x1080 ({MAX_CANVAS_PIXELS} pixels)",
             ),
             cel(
                 "!has(self.maxResolutionUid) || (has(self.layout) && self.layout == 'Vertical')",
@@ -239,10 +249,12 @@ class TranscodingConfig(CrdModel):
         )
     )
 
-    width: int = Field(default=360, ge=16, le=1920)
-    """Canvas width in pixels (default 360, at most 1920; width x height at most 1920x1080)."""
-    height: int = Field(default=640, ge=16, le=1920 * 1080 // 16)
-    """Canvas height in pixels (default 640; width x height at most 1920x1080)."""
+    width: int = Field(default=360, ge=MIN_CANVAS_SIDE, le=MAX_CANVAS_WIDTH, multiple_of=2)
+    """Canvas width in pixels: even, 2..1920 (default 360; width x height at most
+    1920x1080)."""
+    height: int = Field(default=640, ge=MIN_CANVAS_SIDE, le=MAX_CANVAS_HEIGHT, multiple_of=2)
+    """Canvas height in pixels: even, 2..1920 (default 640; width x height at most
+    1920x1080)."""
     fps: Fps = 15
     """Frame rate: 1, 7, 10, 15 (default), 24, 30 or 60."""
     bitrate: int = Field(default=500, ge=1, le=6500)
@@ -278,8 +290,13 @@ class TranscodingConfig(CrdModel):
     @model_validator(mode="after")
     def _layout_rules(self) -> Self:
         path = "spec.recordingConfig.transcodingConfig"
-        if self.width * self.height > MAX_PIXELS:
-            raise ValueError(f"{path}: width x height must not exceed 1920x1080 (2073600 pixels)")
+        if self.width * self.height > MAX_CANVAS_PIXELS:
+            raise ValueError(
+                f"{path}: width x height must not exceed 1920x1080 ({MAX_CANVAS_PIXELS} pixels)"
+            )
+        problem = canvas_problem(self.width, self.height)  # the encoder's own check
+        if problem is not None:
+            raise ValueError(f"{path}: {problem}")
         if self.max_resolution_uid is not None and self.layout is not Layout.VERTICAL:
             raise ValueError(f"{path}.maxResolutionUid is allowed only with the Vertical layout")
         if self.regions is not None and self.layout is not Layout.CUSTOM:

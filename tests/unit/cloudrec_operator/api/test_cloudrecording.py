@@ -34,6 +34,7 @@ from cloudrec_operator.api.v1alpha1 import (
     StorageConfig,
     TranscodingConfig,
 )
+from cloudrec_protocol.canvas import canvas_problem
 
 SPEC: dict[str, Any] = {
     "backendRef": {"name": "self-hosted"},
@@ -145,8 +146,11 @@ def test_uids_in_range_are_accepted(uid: str) -> None:
 @pytest.mark.parametrize(
     ("config", "fragment"),
     [
-        ({"width": 1921}, "less than or equal to 1920"),
-        ({"width": 1920, "height": 1081}, "must not exceed 1920x1080"),
+        ({"width": 1922}, "less than or equal to 1920"),
+        ({"width": 1920, "height": 1082}, "must not exceed 1920x1080"),
+        ({"width": 321}, "multiple of 2"),
+        ({"height": 241}, "multiple of 2"),
+        ({"width": 16, "height": 129600}, "less than or equal to 1920"),
         ({"fps": 12}, "fps"),
         ({"bitrate": 6501}, "less than or equal to 6500"),
         ({"bitrate": 0}, "greater than or equal to 1"),
@@ -172,8 +176,11 @@ def test_uids_in_range_are_accepted(uid: str) -> None:
         ),
     ],
     ids=[
-        "width-1921",
+        "width-1922",
         "more-than-1080p-pixels",
+        "odd-width",
+        "odd-height",
+        "a-canvas-the-encoder-cannot-hold",
         "fps-12",
         "bitrate-6501",
         "bitrate-0",
@@ -354,3 +361,17 @@ def test_status_dumps_times_as_rfc3339_utc_and_parses_back() -> None:
 def test_upload_progress_is_a_percentage(progress: int) -> None:
     with pytest.raises(ValidationError, match="progress"):
         CloudRecordingStatus.model_validate({"upload": {"progress": progress}})
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(w, h) for w in (1, 2, 15, 16, 320, 321, 1080, 1920, 1922) for h in (2, 239, 1080, 1082, 1920)]
+    + [(16, 129600), (1440, 1440), (1080, 1920)],
+)
+def test_the_crd_accepts_exactly_the_canvases_the_encoder_accepts(width: int, height: int) -> None:
+    try:
+        TranscodingConfig.model_validate({"width": width, "height": height})
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted is (canvas_problem(width, height) is None)
