@@ -119,8 +119,15 @@ def test_chart_crds_are_the_generated_ones(control_plane: ControlPlane) -> None:
             "callbacks.ingress.enabled=true",
         ),
         ("operator.watchNamespace=default", "recorder.enabled=true"),
+        (
+            "recorder.enabled=true",
+            "recorder.tls.secretName=recorder-tls",
+            "recorder.configRevision=r2",
+            "operator.backendHosts={recorder.media.svc,10.0.0.0/8}",
+            "operator.stateKey.existingSecret=my-state-key",
+        ),
     ],
-    ids=["cluster-wide-with-recorder", "single-namespace"],
+    ids=["cluster-wide-with-recorder", "single-namespace", "hardened"],
 )
 def test_chart_output_passes_a_server_side_dry_run(
     control_plane: ControlPlane, crds_installed: None, sets: tuple[str, ...]
