@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import itertools
 import json
 import secrets
 import threading
@@ -35,6 +36,8 @@ from tests.fixtures.operator import (
     ready,
 )
 from tests.fixtures.recorder import RecorderProcess
+from tests.integration.recorder.checks import download
+from tests.media_files import decode_video
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import free_port
@@ -164,7 +167,7 @@ async def test_an_answer_that_is_not_the_protocols_shows_only_its_status_code(
 
 
 async def test_a_replayed_or_day_old_callback_is_refused_even_after_an_operator_restart(
-    recordings: RecordingEnv, room: str, publish: PublishFactory
+    recordings: RecordingEnv, room: str, publish: PublishFactory, tmp_path: Path
 ) -> None:
     env = recordings
     async with publish(room, "1001", width=160, height=120):
@@ -181,7 +184,7 @@ async def test_a_replayed_or_day_old_callback_is_refused_even_after_an_operator_
             now_ms=now_ms,
             notice_id=str(uuid.uuid4()),
         )
-        raw = note.model_dump_json(by_alias=True).encode()
+        raw = note.to_wire_json()
         url = env.operator.callback_url
         first = await post(url, raw, sign(raw, CALLBACK_SECRET))
         assert first.json() == {"ok": True}
@@ -204,7 +207,7 @@ async def test_a_replayed_or_day_old_callback_is_refused_even_after_an_operator_
             await asyncio.sleep(0.5)
         assert again.json() == {"ok": True, "duplicate": True}
         old = note.model_copy(update={"notify_ms": now_ms - 24 * 3600 * 1000, "notice_id": "x"})
-        stale = old.model_dump_json(by_alias=True).encode()
+        stale = old.to_wire_json()
         refused = await post(url, stale, sign(stale, CALLBACK_SECRET))
         assert (refused.status_code, refused.json()["reason"]) == (400, "stale")
         # On the backend's own path an unsigned megabyte costs one HMAC and is refused.
@@ -212,6 +215,16 @@ async def test_a_replayed_or_day_old_callback_is_refused_even_after_an_operator_
         junk = await post(url.removesuffix("/callbacks") + path, b"{" * 1_000_000, {})
         assert (junk.status_code, junk.json()["reason"]) == (401, "bad_signature")
         assert (await run(env.get, "replayed"))["status"]["phase"] == "Recording"
+        await asyncio.sleep(2)
+        await run(env.patch_spec, "replayed", {"state": "Stopped"})
+        done = await run(env.wait_phase, "replayed", "Completed", 60.0)
+    # Through the attacks and the operator's restart the recording ran on: its uploaded
+    # video has no gap.
+    playlists = [f["fileName"] for f in done["status"]["files"] if f["fileName"].endswith(".m3u8")]
+    [playlist] = await run(download, env.recorder, playlists, tmp_path)
+    times = [t for t, _ in (await run(decode_video, playlist)).frames]
+    assert times and times[-1] - times[0] > 5.0
+    assert max(b - a for a, b in itertools.pairwise(times)) < 1.0
 
 
 GUARDED_PREFIX = "crec-guard-"
