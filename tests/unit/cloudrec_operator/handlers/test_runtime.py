@@ -16,6 +16,7 @@ from cloudrec_operator.handlers.finalizer import (
     timer_needed,
 )
 from cloudrec_operator.handlers.operator import sid_index_entry
+from cloudrec_operator.handlers.ports import MissingInputError
 from cloudrec_operator.handlers.runtime import Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.model import Phase, Tracked
@@ -216,3 +217,39 @@ def test_a_tick_runs_a_pass_only_when_something_may_be_due() -> None:
     assert rt.tick_due(key, "10")  # due now
     rt.forget(key)
     assert key not in rt.quiet_until
+
+
+async def test_a_backend_on_a_host_the_administrator_did_not_allow_is_not_used() -> None:
+    settings = Settings(backend_hosts=("recorder.media.svc",))
+    rt = Runtime(settings=settings, kube=CountingKube(), timing=Timing())  # type: ignore[arg-type]
+    spec = CloudRecordingSpec.load(
+        {
+            "backendRef": {"name": "local"},
+            "channelName": "room",
+            "uid": "1",
+            "storageConfig": {
+                "vendor": "S3Compatible",
+                "bucket": "b",
+                "endpoint": "http://s3.invalid",
+                "credentialsSecretRef": {"name": "bucket"},
+            },
+        }
+    )
+    try:
+        with pytest.raises(MissingInputError) as refused:
+            await rt.backend(spec, "team-a")
+        assert refused.value.reason == "BackendHostNotAllowed"
+        assert "RecordingBackend team-a/local: host recorder.invalid" in refused.value.message
+    finally:
+        await rt.aclose()
+
+
+def test_a_lost_start_is_adopted_only_through_its_own_backend() -> None:
+    rt = runtime()
+    key = ("team-a", "rec")
+    rt.bodies[key] = {"spec": {"backendRef": {"name": "mine"}, "channelName": "c", "uid": "7"}}
+    rt.remember(key, Known("u", Tracked(lost_start="rid"), {}, ""))
+    assert rt.adoptable("c", "7") == key
+    assert rt.adoptable("c", "7", ("RecordingBackend", "team-a", "mine")) == key
+    assert rt.adoptable("c", "7", ("ClusterRecordingBackend", "", "shared")) is None
+    assert rt.adoptable("c", "7", ("RecordingBackend", "team-b", "mine")) is None
