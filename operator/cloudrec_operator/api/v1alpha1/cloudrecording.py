@@ -39,20 +39,19 @@ from cloudrec_operator.api.enums import (
     UploadState,
     VideoStreamType,
 )
-from cloudrec_protocol.canvas import (
-    MAX_CANVAS_HEIGHT,
-    MAX_CANVAS_PIXELS,
-    MAX_CANVAS_WIDTH,
-    MIN_CANVAS_SIDE,
-    canvas_problem,
-)
-
 from cloudrec_operator.api.v1alpha1.common import (
     DNS_SUBDOMAIN_PATTERN,
     SECRET_KEY_PATTERN,
     UID_MAX,
     UID_PATTERN,
     uid_in_range,
+)
+from cloudrec_protocol.canvas import (
+    MAX_CANVAS_HEIGHT,
+    MAX_CANVAS_PIXELS,
+    MAX_CANVAS_WIDTH,
+    MIN_CANVAS_SIDE,
+    canvas_problem,
 )
 
 __all__ = [
