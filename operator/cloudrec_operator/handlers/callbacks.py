@@ -35,7 +35,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -111,10 +111,20 @@ def _stale(rt: Runtime, note: Notification) -> web.Response | None:
 def _duplicate(rt: Runtime, key: Key | None, note: Notification) -> bool:
     """Seen before: by this process, or applied to the recording (``appliedCallbacks``)."""
     notice = note.dedupe_key()
-    known = rt.known.get(key) if key is not None else None
-    if known is not None and notice in known.tracked.notices:
+    if key is not None and notice in _applied(rt, key):
         return True
     return rt.seen_notice(notice)
+
+
+def _applied(rt: Runtime, key: Key) -> Collection[str]:
+    """The notice ids applied to the recording: as this process knows them, or (not loaded
+    yet, e.g. right after a restart) as its last watched body says."""
+    known = rt.known.get(key)
+    if known is not None:
+        return known.tracked.notices
+    status = (rt.bodies.get(key) or {}).get("status") or {}
+    applied = status.get("appliedCallbacks")
+    return [str(n) for n in applied] if isinstance(applied, list) else []
 
 
 async def _receive(rt: Runtime, request: web.Request) -> web.Response:

@@ -234,3 +234,19 @@ def test_a_callback_reaches_the_decisions_with_its_typed_details_or_none_when_th
     leave = _notified(Notification.model_validate(raw))
     assert leave.details is None
     assert "leaveCode" in caplog.text and "ignored" in caplog.text
+
+
+async def test_right_after_a_restart_the_watched_status_names_the_applied_notices(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    key = ("ns", "rec")
+    # Watched, not reconciled yet: only the body (with its status) is known.
+    rt.bodies[key] = {
+        "spec": {"backendRef": {"name": "local"}},
+        "status": {"recordingId": "sid-live", "appliedCallbacks": ["applied-before"]},
+    }
+    rt.index = {"sid-live": [key]}
+    raw = notice("sid-live", notice_id="applied-before")
+    answer = await http.post(PATH, data=raw, headers=sign(raw, SECRET))
+    assert await answer.json() == {"ok": True, "duplicate": True}
