@@ -124,9 +124,9 @@ class ForeignService(http.server.BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        body = json.dumps({"users": [{"name": "admin", "token": MARKER}]}).encode()
+        body = f"users:\n  admin: {{token: {MARKER}}}\n".encode()
         self.send_response(403)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
