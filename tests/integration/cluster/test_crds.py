@@ -259,8 +259,8 @@ def test_kubectl_explain_describes_the_transcoding_fields(control_plane: Control
     text = " ".join(result.stdout.split())
     assert "Canvas, frame rate, bitrate and layout of the mixed video (Mix mode only)." in text
     for field, words in {
-        "width": "Canvas width in pixels (default 360, at most 1920",
-        "height": "Canvas height in pixels (default 640",
+        "width": "Canvas width in pixels: even, 2..1920 (default 360",
+        "height": "Canvas height in pixels: even, 2..1920 (default 640",
         "fps": "Frame rate: 1, 7, 10, 15 (default), 24, 30 or 60.",
         "bitrate": "Video bitrate in Kbps (default 500, at most 6500).",
         "layout": "Float (first user fills the canvas",
