@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,17 +41,18 @@ run = asyncio.to_thread
 
 
 def notification(sid: str, cname: str, uid: str, event_type: int, **details: Any) -> bytes:
+    now_ms = int(time.time() * 1000)  # fresh: the receiver refuses notifyMs 5 min away
     body = {
         "noticeId": str(uuid.uuid4()),
         "productId": 3,
         "eventType": event_type,
-        "notifyMs": 1764000000000,
+        "notifyMs": now_ms,
         "payload": {
             "cname": cname,
             "uid": uid,
             "sid": sid,
             "sequence": 99,
-            "sendts": 1764000000000,
+            "sendts": now_ms,
             "serviceType": 0,
             "details": {"msgName": "x", **details},
         },
