@@ -263,9 +263,7 @@ def _notified(note: Notification) -> Notified:
             fields[:200],
         )
         details = None
-    return Notified(
-        note.event_type, details, sid=note.payload.sid, notice_id=note.dedupe_key()
-    )
+    return Notified(note.event_type, details, sid=note.payload.sid, notice_id=note.dedupe_key())
 
 
 def _accepted(note: Notification, key: Key) -> None:

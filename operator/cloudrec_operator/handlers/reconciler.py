@@ -302,6 +302,14 @@ async def reconcile(
         return result
 
 
+def _noted(tracked: Tracked, notification: Notified) -> Tracked:
+    """``tracked`` remembering the callback's notice id (``status.appliedCallbacks``)."""
+    notice = notification.notice_id
+    if not notice or notice in tracked.notices:
+        return tracked
+    return tracked.replace(notices=(*tracked.notices, notice)[-MAX_NOTICES:])
+
+
 async def _reconcile_locked(
     rt: Runtime,
     key: Key,
@@ -321,11 +329,8 @@ async def _reconcile_locked(
 
     if notification is not None:
         transition = apply_notification(desired, tracked, notification, _now(), timing)
-        tracked = transition.tracked
+        tracked = _noted(transition.tracked, notification)
         events.extend(transition.events)
-        if notification.notice_id and notification.notice_id not in tracked.notices:
-            notices = (*tracked.notices, notification.notice_id)[-MAX_NOTICES:]
-            tracked = tracked.replace(notices=notices)
 
     secrets: StartSecrets | None = None
     wait: float | None = None
