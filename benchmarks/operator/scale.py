@@ -244,8 +244,10 @@ def start_operator(work: Path, plane: ControlPlane, callback_port: int) -> Manag
 
 
 def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
-    """py-spy (if installed) sampling the operator without pausing it, during the ramp."""
-    argv = ["py-spy", "record", "--pid", str(pid), "--nonblocking", "--rate", "20"]
+    """py-spy (the dev extra's, beside this interpreter) sampling the operator without pausing
+    it, during the ramp."""
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    argv = [py_spy, "record", "--pid", str(pid), "--nonblocking", "--rate", "20"]
     argv += ["--format", "raw", "--output", output]
     return ManagedProcess("py-spy", argv, work / "py-spy.log").start()
 
