@@ -279,3 +279,26 @@ def test_standby_replicas_get_a_kopf_peering_object(
     install(control_plane, release, "operator.replicas=2")
     peerings = control_plane.kubectl("get", "clusterkopfpeerings", "-o", "name").stdout.split()
     assert "clusterkopfpeering.kopf.dev/rec-cloud-recording-operator" in peerings
+
+
+def test_prometheus_scrapes_the_recorder_on_its_metrics_port_which_needs_no_credentials(
+    control_plane: ControlPlane,
+) -> None:
+    docs = render(control_plane, "recorder.enabled=true", "serviceMonitor.enabled=true")
+    monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    # The recorder's API port answers /metrics only to the admin credential: never scraped.
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+    recorder = next(d for d in docs if d["kind"] == "StatefulSet")
+    container = recorder["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert env["CLOUDREC_RECORDER_METRICS_PORT"] == str(ports["metrics"])
+    service = next(
+        d
+        for d in docs
+        if d["kind"] == "Service"
+        and d["metadata"]["name"] == "rel-cloud-recording-operator-recorder"
+    )
+    assert {"name": "metrics", "port": ports["metrics"], "targetPort": "metrics"} in service[
+        "spec"
+    ]["ports"]
