@@ -5,7 +5,8 @@
 directories under :attr:`S3Server.data_dir`, objects are plain files, so a
 test can also look at what landed on disk. :meth:`S3Server.stop` followed by
 :meth:`S3Server.start` restarts it on the same port with the same data
-(outage tests). Object metadata lives in extended attributes; where the
+(outage tests); :meth:`S3Server.pause` / :meth:`S3Server.resume` freeze it instead (a
+store that hangs: connections open, no answer). Object metadata lives in extended attributes; where the
 filesystem has none, a sidecar directory holds it instead.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -97,6 +99,17 @@ class S3Server:
         if self._process is not None:
             self._process.stop()
             self._process = None
+
+    def pause(self) -> None:
+        """SIGSTOP the server: connections are accepted by the kernel but never answered
+        (a store that hangs), until :meth:`resume`."""
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a server that :meth:`pause` stopped."""
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGCONT)
 
     @property
     def pid(self) -> int | None:
