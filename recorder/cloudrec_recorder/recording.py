@@ -230,7 +230,9 @@ class ChannelRecording:
         self._joined_order: list[str] = []
         self._refused: set[str] = set()
         self._first_frame_ms: int | None = None
-        self._idle_since: float | None = time.monotonic()
+        self._idle_since: float | None = None
+        """Since when the channel has had nobody to record; None while someone is there. The
+        clock starts in :meth:`start`, once the channel is joined and the uploader runs."""
         self._leaving: asyncio.Task[StopOutcome] | None = None
         self._final: StopOutcome | None = None
 
@@ -274,6 +276,11 @@ class ChannelRecording:
         tc = self.config.transcoding_config
         if self.pictures is not None and tc is not None and isinstance(self.pipeline, MixRecording):
             self.pipeline.set_backgrounds(self.pictures.show(tc))
+        # The idle clock starts now, from who is in the channel now: a start held up (a slow
+        # store, a slow join) does not count as idle time.
+        self._note_presence(
+            ParticipantsChanged(self.channel.participants, frozenset(self.channel.publishers))
+        )
         self._spawn(self._follow())
         self._spawn(self._idle_watch())
 
