@@ -4,9 +4,9 @@
 (``python -m cloudrec_operator``) watching the run's two namespaces, a recorder whose callbacks
 go to that operator and to the session's callback sink (the run's record of every recording),
 and a versitygw of the run's own (frozen with SIGSTOP). The control plane and Janus are the
-session's. :meth:`ChaosStack.execute` does one :class:`~cloudrec_operator.devenv.chaos.plan.Step`
+session's. :meth:`ChaosStack.execute` does one :class:`~cloudrec_devenv.chaos.plan.Step`
 (decided by the pure planner); :meth:`ChaosStack.observe` gathers what the invariants
-(:mod:`cloudrec_operator.devenv.chaos.invariants`) are checked against.
+(:mod:`cloudrec_devenv.chaos.invariants`) are checked against.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ import httpx
 from tests.fixtures.operator import OperatorProcess, RecordingEnv
 from tests.fixtures.recorder import CallbackSink, RecorderProcess
 
-from cloudrec_operator.devenv.chaos.invariants import (
+from cloudrec_devenv.chaos.invariants import (
     FINAL_PHASES,
     Notice,
     RecordingLife,
     recording_lives,
 )
-from cloudrec_operator.devenv.chaos.plan import Action, ChurnConfig, PlannedResource, Step
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.chaos.plan import Action, ChurnConfig, PlannedResource, Step
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
 
 API = "/apis/cloudrecording.io/v1alpha1"
 MAX_IDLE = 5

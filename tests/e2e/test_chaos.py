@@ -2,7 +2,7 @@
 
 Everything is real: kube-apiserver, the operator and the recorder as processes, Janus with
 publishers in two rooms, versitygw. The steps come from the pure planner
-(:mod:`cloudrec_operator.devenv.chaos.plan`): creates in two namespaces under both release and
+(:mod:`cloudrec_devenv.chaos.plan`): creates in two namespaces under both release and
 both restart policies, ``state: Stopped``, deletes within seconds or later, layout and
 subscription changes, the operator SIGKILLed (mid-start, mid-stop, anywhere) and started again
 within 0-3 s, the recorder SIGKILLed and started again, the store frozen with SIGSTOP.
@@ -38,7 +38,7 @@ from tests.fixtures.operator import CALLBACK_SECRET, OperatorProcess, prepare_re
 from tests.fixtures.recorder import CallbackSink, start_recorder
 from tests.fixtures.storage import new_bucket
 
-from cloudrec_operator.devenv.chaos.invariants import (
+from cloudrec_devenv.chaos.invariants import (
     FINAL_PHASES,
     overlapping_recordings,
     playlist_problems,
@@ -46,11 +46,11 @@ from cloudrec_operator.devenv.chaos.invariants import (
     stuck_resources,
     unwanted_recordings,
 )
-from cloudrec_operator.devenv.chaos.plan import ChurnConfig, Step, schedule
-from cloudrec_operator.devenv.controlplane import ControlPlane
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.process import free_port
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.chaos.plan import ChurnConfig, Step, schedule
+from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import free_port
+from cloudrec_devenv.s3 import S3Server
 
 SHORT_SEED = 20261202
 MINUTES = float(os.environ.get("CHAOS_MINUTES") or 1.0)

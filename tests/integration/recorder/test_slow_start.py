@@ -30,9 +30,9 @@ from tests.integration.recorder.checks import (
 )
 from tests.media_files import decode_video
 
-from cloudrec_operator.devenv.janus import Janus
-from cloudrec_operator.devenv.publisher import color_for
-from cloudrec_operator.devenv.s3 import S3Server
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.publisher import color_for
+from cloudrec_devenv.s3 import S3Server
 
 pytestmark = [pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloudrec_operator.api.enums import ConditionStatus, Phase
-from cloudrec_operator.protocol.events import EventType
+from cloudrec_protocol.events import EventType
 
 __all__ = [
     "FINAL_PHASES",
