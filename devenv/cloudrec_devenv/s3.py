@@ -6,8 +6,8 @@ directories under :attr:`S3Server.data_dir`, objects are plain files, so a
 test can also look at what landed on disk. :meth:`S3Server.stop` followed by
 :meth:`S3Server.start` restarts it on the same port with the same data
 (outage tests); :meth:`S3Server.pause` / :meth:`S3Server.resume` freeze it instead (a
-store that hangs: connections open, no answer). Object metadata lives in extended attributes; where the
-filesystem has none, a sidecar directory holds it instead.
+store that hangs: connections open, no answer). Object metadata lives in extended
+attributes; where the filesystem has none, a sidecar directory holds it instead.
 """
 
 from __future__ import annotations

@@ -71,9 +71,7 @@ pytestmark = [
 
 def chaos_config() -> ChurnConfig:
     """One minute and eight resources by default; ``CHAOS_MINUTES`` scales both."""
-    return ChurnConfig(
-        seed=SEED, duration=60.0 * MINUTES, resources=max(8, round(7 * MINUTES))
-    )
+    return ChurnConfig(seed=SEED, duration=60.0 * MINUTES, resources=max(8, round(7 * MINUTES)))
 
 
 @pytest.fixture

@@ -94,9 +94,7 @@ def recording_lives(
         ends = [n.at_ms for n in seen if n.event_type in _ENDED]
         ends += [k for k in recorder_kills_ms if k >= began]
         first = seen[0]
-        lives.append(
-            RecordingLife(first.cname, first.uid, sid, began, min(ends) if ends else None)
-        )
+        lives.append(RecordingLife(first.cname, first.uid, sid, began, min(ends) if ends else None))
     return sorted(lives, key=lambda life: (life.cname, life.uid, life.began_ms))
 
 
@@ -184,9 +182,7 @@ def stuck_resources(resources: Iterable[Mapping[str, Any]]) -> list[str]:
     return found
 
 
-def playlist_problems(
-    playlists: Mapping[str, str | None], keys: Collection[str]
-) -> list[str]:
+def playlist_problems(playlists: Mapping[str, str | None], keys: Collection[str]) -> list[str]:
     """Playlists (key -> text, None when missing) that do not end or miss segments."""
     found = []
     for key, text in sorted(playlists.items()):
@@ -202,7 +198,9 @@ def playlist_problems(
             if line and not line.startswith("#") and folder + line not in keys
         ]
         if missing:
-            found.append(f"{key}: {len(missing)} listed segment(s) not in the bucket: {missing[:3]}")
+            found.append(
+                f"{key}: {len(missing)} listed segment(s) not in the bucket: {missing[:3]}"
+            )
     return found
 
 
