@@ -51,6 +51,13 @@ test-unit: install ## Unit and contract tests only (no servers)
 test-cluster: install tools ## Cluster tests only (real etcd, kube-apiserver, kube-controller-manager)
 	hack/netns-run $(PY) -m pytest -m cluster $(PYTEST_ARGS)
 
+SEED ?= $(shell date +%s)
+MINUTES ?= 5
+
+.PHONY: chaos
+chaos: install tools ## A seeded churn with crashes and a frozen store: make chaos SEED=7 MINUTES=5
+	CHAOS_SEED=$(SEED) CHAOS_MINUTES=$(MINUTES) hack/netns-run $(PY) -m pytest tests/e2e/test_chaos.py -s $(PYTEST_ARGS)
+
 .PHONY: lint
 lint: install ## ruff, mypy strict and the import-linter contracts
 	$(BIN)/ruff check .
