@@ -20,7 +20,7 @@ is made and the duration is over.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
@@ -338,8 +338,3 @@ def schedule(config: ChurnConfig) -> list[Step]:
         if len(book.steps) > 10_000:
             raise RuntimeError("the churn does not end")  # a planner bug, not a run's
     return book.steps
-
-
-def with_seed(config: ChurnConfig, seed: int) -> ChurnConfig:
-    """The same churn sizes under another seed."""
-    return replace(config, seed=seed)
