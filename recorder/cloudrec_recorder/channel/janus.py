@@ -71,6 +71,7 @@ from cloudrec_recorder.channel.room import (
     RoomState,
     janus_id,
     publisher_join_request,
+    recorder_display,
     relayed_substream,
     subscription_streams,
     substream_request,
@@ -147,7 +148,7 @@ class JanusChannel:
         self.http_url = http_url
         self.room = room
         self.uid = uid
-        self.display = display if display is not None else f"recorder {uid}"
+        self.display = display if display is not None else recorder_display(uid)
         self.resync_interval = resync_interval
         self.connect_timeout = connect_timeout
         self._token = token

@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "JANUS_MAX_ID",
+    "RECORDER_DISPLAY_PREFIX",
     "SUBSTREAM_HIGH",
     "SUBSTREAM_LOW",
     "ChannelClosed",
@@ -31,9 +32,11 @@ __all__ = [
     "PublisherUpdated",
     "RoomState",
     "StreamInfo",
+    "is_recorder",
     "janus_id",
     "parse_publisher",
     "publisher_join_request",
+    "recorder_display",
     "relayed_substream",
     "subscription_streams",
     "substream_request",
@@ -176,6 +179,22 @@ def janus_id(value: str, *, string_ids: bool, what: str = "id") -> str | int:
     return number
 
 
+RECORDER_DISPLAY_PREFIX = "cloudrec-recorder "
+"""How a recorder names itself in a room. Other recorders in the channel (a second recording
+of it, e.g. Mix and Individual side by side) are not users: they never count as someone in the
+room, so recordings do not keep each other from leaving an idle channel."""
+
+
+def recorder_display(uid: str) -> str:
+    """The display name a recorder joins with."""
+    return f"{RECORDER_DISPLAY_PREFIX}{uid}"
+
+
+def is_recorder(display: object) -> bool:
+    """Whether a participant's display name says it is a recorder."""
+    return isinstance(display, str) and display.startswith(RECORDER_DISPLAY_PREFIX)
+
+
 def publisher_join_request(
     room: str | int, uid: str | int, display: str, token: str | None
 ) -> dict[str, Any]:
@@ -263,7 +282,8 @@ def substream_request(
 
 @dataclass
 class RoomState:
-    """The room as one participant (``self_uid``) sees it."""
+    """The room as one participant (``self_uid``) sees it; recorders (itself and others,
+    :func:`is_recorder`) are not counted among the participants."""
 
     self_uid: str
     participants: set[str] = field(default_factory=set)
@@ -272,6 +292,10 @@ class RoomState:
     epoch: int = 0
     """Counts applied events; a listing requested at epoch E cannot undo a later change."""
     _touched: dict[str, int] = field(default_factory=dict)
+
+    def _other(self, uid: str, entry: Mapping[str, Any]) -> bool:
+        """Someone else than this recorder or another recorder."""
+        return uid != self.self_uid and not is_recorder(entry.get("display"))
 
     def _touch(self, uid: str) -> None:
         self._touched[uid] = self.epoch
@@ -287,7 +311,7 @@ class RoomState:
         events: list[ChannelEvent] = []
         for entry in entries:
             info = parse_publisher(entry)
-            if info.uid == self.self_uid or entry.get("dummy"):
+            if not self._other(info.uid, entry) or entry.get("dummy"):
                 continue
             self._touch(info.uid)
             self.participants.add(info.uid)
@@ -311,7 +335,7 @@ class RoomState:
         before = self._snapshot()
         for attendee in data.get("attendees", []):
             uid = _id(attendee["id"])
-            if uid != self.self_uid:
+            if self._other(uid, attendee):
                 self._touch(uid)
                 self.participants.add(uid)
         events = self._add_publishers(data.get("publishers", []))
@@ -330,7 +354,7 @@ class RoomState:
             events += self._add_publishers(data["publishers"])
         if "joining" in data:
             uid = _id(data["joining"]["id"])
-            if uid != self.self_uid:
+            if self._other(uid, data["joining"]):
                 self._touch(uid)
                 self.participants.add(uid)
         if "unpublished" in data:
@@ -362,7 +386,7 @@ class RoomState:
         publishing: set[str] = set()
         for entry in entries:
             uid = _id(entry["id"])
-            if uid == self.self_uid:
+            if not self._other(uid, entry):
                 continue
             present.add(uid)
             if entry.get("publisher"):

@@ -333,3 +333,18 @@ async def test_a_channel_that_disappears_ends_the_recording_abnormally(
         exit_event = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 11, 20)
         assert exit_event.payload["details"]["exitStatus"] == 1
         assert await query_status(client, recorder, rec) == 20
+
+
+async def test_two_recordings_of_one_channel_both_leave_it_once_the_publishers_are_gone(
+    recorder: RecorderProcess, room: str, publish: PublishFactory
+) -> None:
+    # The other recorder in the room is no user: it must not keep this one from idling.
+    async with recorder.client() as client:
+        first = await start_recording(client, recorder, room, "900011", mix_config(maxIdleTime=5))
+        second = await start_recording(client, recorder, room, "900012", mix_config(maxIdleTime=5))
+        async with publish(room, uids(1), width=160, height=120):
+            await wait_status(client, recorder, first, 5)
+            await wait_status(client, recorder, second, 5)
+        for rec in (first, second):
+            leave = await asyncio.to_thread(recorder.sink.wait_for, rec.sid, 41, 20)
+            assert leave.payload["details"]["leaveCode"] == 4

@@ -24,8 +24,10 @@ from cloudrec_recorder.channel.room import (
     PublisherUpdated,
     RoomState,
     StreamInfo,
+    is_recorder,
     parse_publisher,
     publisher_join_request,
+    recorder_display,
     relayed_substream,
     subscription_streams,
     substream_request,
@@ -274,3 +276,27 @@ def test_janus_error_codes_map_to_typed_errors(code: int, kind: type[JanusApiErr
     error = error_for(code, "reason")
     assert type(error) is kind
     assert (error.code, error.reason) == (code, "reason")
+
+
+def test_other_recorders_in_the_channel_are_not_counted_as_participants() -> None:
+    other = recorder_display("900002")
+    state = RoomState(ME)
+    assert (
+        state.apply_joined({"publishers": [], "attendees": [{"id": "900002", "display": other}]})
+        == []
+    )
+    assert (
+        state.apply_event({"joining": {"id": "900003", "display": recorder_display("900003")}})
+        == []
+    )
+    assert state.apply_event({"joining": {"id": "viewer", "display": "recorder fan"}}) == [
+        ParticipantsChanged(frozenset({"viewer"}), frozenset())
+    ]
+    listing = [{"id": "900002", "display": other}, {"id": "viewer", "display": "recorder fan"}]
+    assert state.apply_listing(listing, requested_at=state.epoch) == []
+    assert state.participants == {"viewer"}
+
+
+def test_a_recorder_joins_under_a_display_name_that_marks_it_as_one() -> None:
+    assert is_recorder(recorder_display("900001"))
+    assert not is_recorder("recorder 900001") and not is_recorder(None)
