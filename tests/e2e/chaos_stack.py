@@ -38,6 +38,15 @@ API = "/apis/cloudrecording.io/v1alpha1"
 MAX_IDLE = 5
 
 
+def _check(response: httpx.Response) -> None:
+    """The run's own requests must succeed: a refusal is a bug of the run (or of the CRDs)."""
+    if response.is_error:
+        raise AssertionError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:600]}"
+        )
+
+
 @dataclass
 class Observation:
     """What the run sees at one moment."""
@@ -69,43 +78,64 @@ class ChaosStack:
     deleted: dict[str, PlannedResource] = field(default_factory=dict)
     planned: dict[str, PlannedResource] = field(default_factory=dict)
     _resume: threading.Timer | None = None
+    _restarts: dict[str, threading.Thread] = field(default_factory=dict)
+    _restart_errors: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ steps
 
     def execute(self, step: Step) -> None:
-        """Do ``step`` now (the caller waits for its time)."""
+        """Do ``step`` now (the caller waits for its time).
+
+        A killed process is started again in the background after ``step.seconds``, so the
+        churn goes on while it comes up (as it would for a real user); a later kill of the
+        same process waits until that restart is done.
+        """
         r = step.resource
-        try:
-            if step.action == Action.CREATE and r is not None:
-                self._create(r)
-            elif step.action == Action.STOP and r is not None:
-                self._patch(r, {"state": "Stopped"})
-            elif step.action == Action.DELETE and r is not None:
-                self._delete(r)
-            elif step.action == Action.LAYOUT and r is not None:
-                self._patch(r, {"recordingConfig": {"transcodingConfig": {"layout": step.value}}})
-            elif step.action == Action.SUBSCRIPTION and r is not None:
-                self._patch(r, {"recordingConfig": {"subscribeAudioUids": [step.value]}})
-            elif step.action == Action.KILL_OPERATOR:
-                self.operator.kill()
-                time.sleep(step.seconds)
-                self.operator.start()
-            elif step.action == Action.KILL_RECORDER:
-                self.recorder.process.kill()
-                self.recorder_kills_ms.append(int(time.time() * 1000))
-                time.sleep(step.seconds)
-                self._start_recorder()
-            elif step.action == Action.PAUSE_STORE:
-                self.store.pause()
-                self._resume = threading.Timer(step.seconds, self.store.resume)
-                self._resume.start()
-        except httpx.HTTPError as exc:
-            self.log(f"  {step.action.value} failed: {exc!r}")
-            self.done[f"{step.action.value}Failed"] += 1
-            return
+        if step.action == Action.CREATE and r is not None:
+            self._create(r)
+        elif step.action == Action.STOP and r is not None:
+            self._patch(r, {"state": "Stopped"})
+        elif step.action == Action.DELETE and r is not None:
+            self._delete(r)
+        elif step.action == Action.LAYOUT and r is not None:
+            self._patch(r, {"recordingConfig": {"transcodingConfig": {"layout": step.value}}})
+        elif step.action == Action.SUBSCRIPTION and r is not None:
+            self._patch(r, {"recordingConfig": {"subscribeAudioUids": [step.value]}})
+        elif step.action == Action.KILL_OPERATOR:
+            self._await_restart("operator")
+            self.operator.kill()
+            self._restart("operator", step.seconds, self.operator.start)
+        elif step.action == Action.KILL_RECORDER:
+            self._await_restart("recorder")
+            self.recorder.process.kill()
+            self.recorder_kills_ms.append(int(time.time() * 1000))
+            self._restart("recorder", step.seconds, self._start_recorder)
+        elif step.action == Action.PAUSE_STORE:
+            self.store.pause()
+            self._resume = threading.Timer(step.seconds, self.store.resume)
+            self._resume.start()
         self.done[step.action.value] += 1
         if step.moment is not None:
             self.done[f"{step.action.value}{step.moment.value}"] += 1
+
+    def _restart(self, what: str, after: float, start: Callable[[], object]) -> None:
+        def run() -> None:
+            time.sleep(after)
+            try:
+                start()
+            except BaseException as error:  # reported by _await_restart
+                self._restart_errors.append(f"{what} did not start again: {error}")
+
+        thread = threading.Thread(target=run, name=f"restart-{what}", daemon=True)
+        self._restarts[what] = thread
+        thread.start()
+
+    def _await_restart(self, what: str) -> None:
+        thread = self._restarts.pop(what, None)
+        if thread is not None:
+            thread.join(180)
+        if self._restart_errors:
+            raise RuntimeError("; ".join(self._restart_errors))
 
     def _start_recorder(self) -> None:
         self.recorder.process.start()
@@ -116,6 +146,8 @@ class ChaosStack:
         if self._resume is not None:
             self._resume.cancel()
         self.store.resume()
+        self._await_restart("operator")
+        self._await_restart("recorder")
         self.operator.ensure_running()
         if not self.recorder.process.running():
             self._start_recorder()
@@ -139,25 +171,28 @@ class ChaosStack:
                 "streamTypes": r.stream_types,
                 "transcodingConfig": {"width": 160, "height": 120, "fps": 10, "bitrate": 200},
             },
-            storageConfig={"fileNamePrefix": ["chaos", f"s{self.config.seed}", r.name]},
+            storageConfig={
+                "fileNamePrefix": ["chaos", f"s{self.config.seed}", r.name.replace("-", "")]
+            },
         )
         self.planned[r.name] = r
         with self.plane.http_client() as client:
             path = f"{API}/namespaces/{env.namespace}/cloudrecordings"
-            client.post(path, json=manifest).raise_for_status()
+            _check(client.post(path, json=manifest))
 
     def _patch(self, r: PlannedResource, spec: dict[str, Any]) -> None:
         with self.plane.http_client() as client:
-            client.patch(
+            response = client.patch(
                 self._path(r),
                 content=json.dumps({"spec": spec}),
                 headers={"Content-Type": "application/merge-patch+json"},
-            ).raise_for_status()
+            )
+            _check(response)
 
     def _delete(self, r: PlannedResource) -> None:
         self.deleted[r.name] = r
         with self.plane.http_client() as client:
-            client.delete(self._path(r)).raise_for_status()
+            _check(client.delete(self._path(r)))
 
     # ---------------------------------------------------------------- observe
 

@@ -189,7 +189,7 @@ def end_violations(stack: ChaosStack) -> tuple[list[str], str]:
     keys = stack.bucket_keys()
     found = (
         stuck_resources(seen.resources)
-        + unwanted_recordings(seen.in_channels, set())
+        + unwanted_recordings(seen.in_channels, stack.wanted(seen.resources))
         + overlapping_recordings(seen.lives)
         + playlist_problems(stack.playlists(seen.resources), keys)
     )
