@@ -13,7 +13,8 @@ Then the run checks, as a user would, what must hold after a bounded settle time
    wants it, and every resource in phase Recording names the sid the recorder records;
 2. after the publishers left: no resource stuck (every one final, or retrying with a visible
    reason; deleted ones gone), no two recordings of one resource at once, and every Completed
-   resource's playlists end with ``#EXT-X-ENDLIST`` and list only segments in the bucket.
+   resource's playlists end with ``#EXT-X-ENDLIST`` and list only segments in the bucket, and
+   the recorder said its recording exited (a recording that died is never Completed).
 
 The seed, the steps and the figures are printed, so a failure replays with
 ``make chaos SEED=<seed> MINUTES=<minutes>``. ``make test`` runs a short seed (one minute of
@@ -44,6 +45,7 @@ from cloudrec_devenv.chaos.invariants import (
     playlist_problems,
     sid_mismatches,
     stuck_resources,
+    unfinished_completions,
     unwanted_recordings,
 )
 from cloudrec_devenv.chaos.plan import ChurnConfig, Step, schedule
@@ -192,6 +194,7 @@ def end_violations(stack: ChaosStack) -> tuple[list[str], str]:
         + unwanted_recordings(seen.in_channels, stack.wanted(seen.resources))
         + overlapping_recordings(seen.lives)
         + playlist_problems(stack.playlists(seen.resources), keys)
+        + unfinished_completions(seen.resources, stack.notices())
     )
     return found, stack.figures(seen.resources, seen.lives)
 

@@ -11,7 +11,9 @@ means the invariant holds:
   is recording;
 * :func:`stuck_resources`: every resource is final, or retrying with a visible reason;
 * :func:`playlist_problems`: a Completed resource's playlists end (``#EXT-X-ENDLIST``) and
-  every segment they list is in the bucket.
+  every segment they list is in the bucket;
+* :func:`unfinished_completions`: a resource is Completed only for a recording the recorder
+  said has finished (its exit notification), never for one that died.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "recording_lives",
     "sid_mismatches",
     "stuck_resources",
+    "unfinished_completions",
     "unwanted_recordings",
 ]
 
@@ -200,6 +203,22 @@ def playlist_problems(playlists: Mapping[str, str | None], keys: Collection[str]
         if missing:
             found.append(
                 f"{key}: {len(missing)} listed segment(s) not in the bucket: {missing[:3]}"
+            )
+    return found
+
+
+def unfinished_completions(
+    resources: Iterable[Mapping[str, Any]], notices: Iterable[Notice]
+) -> list[str]:
+    """Completed resources whose recording never told of its exit (it died or never ran)."""
+    exited = {n.sid for n in notices if n.event_type == EventType.SESSION_EXIT}
+    found = []
+    for obj in resources:
+        status = obj.get("status") or {}
+        sid = status.get("recordingId")
+        if status.get("phase") == Phase.COMPLETED and sid not in exited:
+            found.append(
+                f"{_name(obj)}: Completed, but the recorder never said recording {sid} exited"
             )
     return found
 

@@ -14,6 +14,7 @@ from cloudrec_devenv.chaos.invariants import (
     recording_lives,
     sid_mismatches,
     stuck_resources,
+    unfinished_completions,
     unwanted_recordings,
 )
 from cloudrec_protocol.events import EventType
@@ -173,3 +174,14 @@ def test_a_completed_playlist_must_end_and_every_segment_it_lists_be_there(
     assert len(found) == len(problems)
     for line, expected in zip(found, problems, strict=True):
         assert expected in line
+
+
+def test_completed_is_true_only_for_a_recording_the_recorder_said_had_exited() -> None:
+    resources = [
+        resource("finished", "Completed", sid="s1"),
+        resource("died", "Completed", sid="s2", uid="800002"),
+        resource("running", "Recording", sid="s3", uid="800003"),
+    ]
+    notices = [notice(1, STARTED, "s1"), notice(9, EXITED, "s1"), notice(2, STARTED, "s2")]
+    found = unfinished_completions(resources, notices)
+    assert len(found) == 1 and "ns/died" in found[0] and "s2" in found[0]
