@@ -269,9 +269,12 @@ class ChaosStack:
     def figures(self, resources: list[dict[str, Any]], lives: list[RecordingLife]) -> str:
         phases = Counter(str((o.get("status") or {}).get("phase")) for o in resources)
         restarts = sum(int((o.get("status") or {}).get("restarts") or 0) for o in resources)
+        killed = sum(1 for life in lives if life.ended_ms in self.recorder_kills_ms)
+        with_files = sum(1 for o in resources if (o.get("status") or {}).get("files"))
         return (
             f"steps done {dict(sorted(self.done.items()))}; "
             f"final phases {dict(sorted(phases.items()))} (+{len(self.deleted)} deleted); "
-            f"recordings at the recorder {len(lives)}; restarts {restarts}; "
+            f"recordings at the recorder {len(lives)} ({killed} killed by a recorder kill); "
+            f"resources listing files {with_files}; restarts {restarts}; "
             f"operator starts {self.operator.starts}"
         )
