@@ -11,6 +11,7 @@ the audio, and nothing of a kind the resource did not ask for.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,13 @@ def check_mix(case: Case, files: list[dict[str, Any]], env: RecordingEnv, into: 
 def check_individual(
     case: Case, files: list[dict[str, Any]], env: RecordingEnv, into: Path
 ) -> None:
-    playlists = {
-        (f["uid"], f["trackType"]): f["fileName"] for f in files if f["fileName"].endswith(".m3u8")
-    }
+    # The uid and track as the protocol's file name spells them (status.files carries no uid
+    # for them yet): <sid>_<cname>__uid_s_<uid>__uid_e_<audio|video>.m3u8
+    playlists = {}
+    for f in files:
+        match = re.search(r"__uid_s_(\d+)__uid_e_(audio|video)\.m3u8$", f["fileName"])
+        if match:
+            playlists[(match.group(1), match.group(2).capitalize())] = f["fileName"]
     tracks = {"audio": "Audio", "video": "Video"}
     expected = {(uid, tracks[kind]) for uid in PUBLISHERS for kind in kinds(case)}
     assert set(playlists) == expected, sorted(playlists)
