@@ -123,7 +123,8 @@ async def test_a_participant_that_does_not_publish_counts_as_present(
     janus: Janus, room: str
 ) -> None:
     async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
-        async with JanusChannel(janus.http_url, room, "viewer", token=None):
+        # A viewer joins as a participant but not as a recorder (recorders ignore each other).
+        async with JanusChannel(janus.http_url, room, "viewer", token=None, display="viewer"):
             changed = await wait_for_event(channel, lambda e: isinstance(e, ParticipantsChanged))
             assert changed == ParticipantsChanged(frozenset({"viewer"}), frozenset())
         gone = await wait_for_event(channel, lambda e: isinstance(e, ParticipantsChanged))
