@@ -97,7 +97,8 @@ def guarded(
             {"customerId": TENANT, "customerSecret": tenant_secret, "appIds": [OTHER_APP]}
         ],
         peers={"rz": peer.url.removesuffix("/callbacks")},
-        maxConcurrentRecordings=8,
+        # Acquired ids count until they expire: room for every test of the module on one recorder.
+        maxConcurrentRecordings=64,
         metricsPort=free_port(),
     )
     try:
