@@ -104,9 +104,22 @@ async def publish(
         await asyncio.sleep(0.01)
 
 
-def run_all(jobs: Sequence[Awaitable[None]]) -> None:
+def run_all(jobs: Sequence[Awaitable[None]], at_once: int = 4) -> None:
+    """Run the recordings, at most `at_once` at a time.
+
+    Each recording's worker thread encodes in real time and shares the GIL with the publishers'
+    event loop; many at once on a small machine starve the publishers (their frames come late,
+    the mix plays silence and the background), which would test the machine, not the pipeline.
+    """
+
     async def main() -> None:
-        await asyncio.gather(*jobs)
+        slots = asyncio.Semaphore(at_once)
+
+        async def one(job: Awaitable[None]) -> None:
+            async with slots:
+                await job
+
+        await asyncio.gather(*(one(job) for job in jobs))
 
     asyncio.run(main())
 

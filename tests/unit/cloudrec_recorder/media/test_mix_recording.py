@@ -1,7 +1,7 @@
 """MixRecording end to end: synthetic publishers in, decoded HLS/MP4 checked.
 
-All recordings of this module run at once (one module fixture, a few seconds of wall time);
-each test then checks one property of what they wrote.
+The recordings of this module run in one module fixture, a few at a time (about twenty seconds
+of wall time); each test then checks one property of what they wrote.
 """
 
 from __future__ import annotations
