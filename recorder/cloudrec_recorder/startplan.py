@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from cloudrec_protocol.enums import DecryptionMode, StreamMode
 from cloudrec_protocol.models import LayoutSettings, RecordingConfig, StartClientRequest
+from cloudrec_protocol.vendors import StorageConfigError
 from cloudrec_recorder import errors
 from cloudrec_recorder.backgrounds import layout_refusal
 from cloudrec_recorder.channel.room import janus_id
@@ -26,7 +27,6 @@ from cloudrec_recorder.media.snapshot import SnapshotConfig
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.storage.target import StorageTarget, target_from_storage_config
-from cloudrec_recorder.storage.vendors import StorageConfigError
 
 __all__ = [
     "NO_DECRYPTION",

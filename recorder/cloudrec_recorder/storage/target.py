@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
-from cloudrec_recorder.storage.vendors import StorageConfigError, resolve_endpoint
+from cloudrec_protocol.vendors import StorageConfigError, resolve_endpoint
 
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9]+$")
 

@@ -6,6 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from cloudrec_protocol.vendors import StorageConfigError
 from cloudrec_recorder.storage.target import (
     SealedTargetError,
     StorageTarget,
@@ -14,7 +15,6 @@ from cloudrec_recorder.storage.target import (
     seal_target,
     target_from_storage_config,
 )
-from cloudrec_recorder.storage.vendors import StorageConfigError
 
 ACCESS = "AKIAEXAMPLEACCESS"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

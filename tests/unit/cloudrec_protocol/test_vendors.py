@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudrec_recorder.storage.vendors import S3Endpoint, StorageConfigError, resolve_endpoint
+from cloudrec_protocol.vendors import S3Endpoint, StorageConfigError, resolve_endpoint
 
 CASES = [
     # (vendor, region, endpoint override, expected)
