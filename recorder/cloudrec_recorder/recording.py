@@ -35,6 +35,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from cloudrec_protocol.codes import RecordingStatus
 from cloudrec_protocol.enums import ChannelType, StreamTypes, VideoStreamType
 from cloudrec_protocol.events import LeaveCode
+from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_protocol.models import (
     FileInfo,
     LayoutSettings,
@@ -76,6 +77,7 @@ from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.startplan import StartPlan, media_layout, plan_start
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
+from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.spool import remove_delivered
 from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
@@ -220,6 +222,13 @@ class ChannelRecording:
             if settings.storage_encryption_key
             else None,
             egress=egress,
+            manifest=ManifestSource(
+                sid=sid,
+                cname=resource.cname,
+                uid=resource.uid,
+                secret=events.target.secret.get_secret_value() if events.target.secret else None,
+                timeline=self._timeline,
+            ),
         )
         self._status: int = INITIALIZED
         self._loop = asyncio.get_running_loop()
@@ -235,6 +244,16 @@ class ChannelRecording:
         clock starts in :meth:`start`, once the channel is joined and the uploader runs."""
         self._leaving: asyncio.Task[StopOutcome] | None = None
         self._final: StopOutcome | None = None
+        self._stopped_ms: int | None = None
+
+    def _timeline(self) -> list[TimelineEntry]:
+        """What the manifest says of the recording's course: its first media and its end."""
+        entries = []
+        if self._first_frame_ms is not None:
+            entries.append(TimelineEntry(kind=TimelineKind.STARTED, at_ms=self._first_frame_ms))
+        if self._stopped_ms is not None:
+            entries.append(TimelineEntry(kind=TimelineKind.STOPPED, at_ms=self._stopped_ms))
+        return entries
 
     # -------------------------------------------------------------- API
 
@@ -510,6 +529,7 @@ class ChannelRecording:
 
     async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
         self._status = STOP_REQUESTED
+        self._stopped_ms = int(time.time() * 1000)
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()

@@ -30,7 +30,7 @@ from cloudrec_recorder.storage.errors import (
 from cloudrec_recorder.storage.files import is_snapshot, object_key
 from cloudrec_recorder.storage.journal import UploadJournal
 from cloudrec_recorder.storage.ledger import Media, Playlist, PlaylistUpload, UploadLedger
-from cloudrec_recorder.storage.objectstore import ObjectStore, file_md5, md5, read_with_md5
+from cloudrec_recorder.storage.objectstore import ObjectStore, file_digests, md5, read_with_digests
 from cloudrec_recorder.storage.policy import UploadPolicy
 from cloudrec_recorder.storage.reporter import UploadReporter
 from cloudrec_recorder.storage.target import StorageTarget
@@ -108,9 +108,11 @@ class Delivery:
         size = source.stat().st_size
         small = size <= self.policy.multipart_threshold
         if small:
-            data, digest = await asyncio.to_thread(read_with_md5, source)
+            data, digest, sha256 = await asyncio.to_thread(read_with_digests, source)
         else:
-            data, digest = b"", await asyncio.to_thread(file_md5, source)
+            data = b""
+            digest, sha256 = await asyncio.to_thread(file_digests, source)
+        media.sha256 = sha256
         if self.journal.digest(media.name) == digest.hex():
             self._mark_uploaded(media)
             return
@@ -214,6 +216,21 @@ class Delivery:
         self.bucket_ok = False
         self.pump_playlists()
         self._changed()
+
+    # ------------------------------------------------------------------ the manifest
+
+    async def put_manifest(self, name: str, data: bytes) -> bool:
+        """Upload the manifest (after every other object); False when it failed for good,
+        reported like any other upload failure (``uploader_error`` 47 or 32)."""
+        try:
+            await self._with_retries(lambda: self.store.put_bytes(name, data, md5(data)))
+        except _UploadFailedError:
+            return False
+        except Exception:
+            log.exception("Upload of %s for recording %s failed", name, self.recording)
+            await self.report.error(ERROR_UPLOAD_FAILED, f"the manifest {name} was not uploaded")
+            return False
+        return True
 
     # ------------------------------------------------------------------ the bucket
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cloudrec_protocol.manifest import ManifestObject
 from cloudrec_recorder.storage.files import (
     FileInfo,
     grown_playlist,
@@ -46,6 +47,8 @@ class Media:
     reported_backup: bool = False
     in_backup: bool = False
     uploaded_at: float | None = None
+    sha256: str | None = None
+    """Lowercase hex SHA-256 of the bytes uploaded (for the manifest), once read."""
 
 
 @dataclass(slots=True)
@@ -199,6 +202,24 @@ class UploadLedger:
         return all(m.state == "uploaded" for m in self.media.values()) and all(
             not p.busy and p.uploaded_version == p.version for p in self.playlists.values()
         )
+
+    def manifest_objects(self, key: Callable[[str], str]) -> tuple[ManifestObject, ...]:
+        """What the manifest lists: every file in the bucket, with ``key(name)`` its object key,
+        its size and SHA-256 (a playlist's newest version, the one the bucket holds once
+        everything is delivered), sorted by key."""
+        objects = [
+            ManifestObject(key=key(m.name), size=m.size, sha256=m.sha256)
+            for m in self.media.values()
+            if m.state == "uploaded" and m.sha256 is not None
+        ]
+        objects += [
+            ManifestObject(
+                key=key(p.name), size=len(p.data), sha256=hashlib.sha256(p.data).hexdigest()
+            )
+            for p in self.playlists.values()
+            if p.uploaded_version == p.version and p.version > 0
+        ]
+        return tuple(sorted(objects, key=lambda o: o.key))
 
     def playable_files(self, info: Callable[[str, int], FileInfo]) -> tuple[FileInfo, ...]:
         """The ``fileList``: playlists and MP4s, each with its first slice time."""

@@ -43,9 +43,9 @@ __all__ = [
     "SHARED_CLIENT_CONNECTIONS",
     "ObjectStore",
     "content_type",
-    "file_md5",
+    "file_digests",
     "md5",
-    "read_with_md5",
+    "read_with_digests",
 ]
 
 _S3_CLIENTS: ClientPool[S3Client] = ClientPool()
@@ -238,19 +238,21 @@ def md5(data: bytes) -> bytes:
     return hashlib.md5(data, usedforsecurity=False).digest()
 
 
-def file_md5(path: Path) -> bytes:
-    """The MD5 digest of a file, read in 1 MiB chunks."""
+def file_digests(path: Path) -> tuple[bytes, str]:
+    """A file's MD5 digest and lowercase hex SHA-256 (for the manifest), read in 1 MiB chunks."""
     digest = hashlib.md5(usedforsecurity=False)
+    sha256 = hashlib.sha256()
     with path.open("rb") as src:
         while chunk := src.read(1 << 20):
             digest.update(chunk)
-    return digest.digest()
+            sha256.update(chunk)
+    return digest.digest(), sha256.hexdigest()
 
 
-def read_with_md5(path: Path) -> tuple[bytes, bytes]:
-    """A small file's bytes and their MD5 digest."""
+def read_with_digests(path: Path) -> tuple[bytes, bytes, str]:
+    """A small file's bytes, their MD5 digest and lowercase hex SHA-256."""
     data = path.read_bytes()
-    return data, md5(data)
+    return data, md5(data), hashlib.sha256(data).hexdigest()
 
 
 def content_type(name: str) -> str:
@@ -265,6 +267,8 @@ def content_type(name: str) -> str:
         return "video/webm"
     if name.endswith(".jpg"):
         return "image/jpeg"
+    if name.endswith(".json"):
+        return "application/json"
     return "application/octet-stream"
 
 

@@ -30,6 +30,10 @@ How a recording's files travel (``Uploader``):
   or 51 (unreadable spool file), once per outage.
 * Progress is the delivered share (bucket or backup) of the bytes recorded so
   far, 0-10000. It never goes down and stays below 10000 until ``finish``.
+* The manifest (our extension, :mod:`cloudrec_protocol.manifest`): when every file is in the
+  bucket, ``<sid>_<cname>.manifest.json`` goes up last, listing every object with its size
+  and SHA-256 and the recording's timeline, signed with the callback secret; then event 31.
+  Its failure is reported like any upload failure (``uploader_error`` 47).
 * Restart safety: the storage target is sealed (encrypted, see
   :mod:`cloudrec_recorder.storage.target`) into the spool directory, uploads are
   journalled there (``.cloudrec-uploaded``), and a fully delivered recording gets
@@ -66,6 +70,7 @@ from cloudrec_recorder.storage.files import (
 )
 from cloudrec_recorder.storage.journal import JOURNAL_FILE, UploadJournal
 from cloudrec_recorder.storage.ledger import Media, Playlist, UploadLedger
+from cloudrec_recorder.storage.manifest import ManifestSource, manifest_document
 from cloudrec_recorder.storage.objectstore import ObjectStore
 from cloudrec_recorder.storage.policy import UploadPolicy
 from cloudrec_recorder.storage.reporter import EventSink, UploadReporter
@@ -111,14 +116,17 @@ class Uploader:
         sealing_key: Fernet | None = None,
         backup_bucket: BackupBucket | None = None,
         egress: EgressGuard | None = None,
+        manifest: ManifestSource | None = None,
     ) -> None:
         """``egress`` checks every connection's address (the recorder always passes one;
-        None: the endpoint is the caller's own, as in storage tests and benchmarks)."""
+        None: the endpoint is the caller's own, as in storage tests and benchmarks);
+        ``manifest``: what the manifest needs (None: no manifest is written)."""
         self.target = storage
         self.spool_dir = spool_dir
         self.recording = spool_dir.name
         self.policy = policy or UploadPolicy()
         self._fernet = sealing_key
+        self.manifest = manifest
         self.store = ObjectStore(storage, self.policy, egress=egress)
         self.ledger = UploadLedger()
         self.journal = UploadJournal(spool_dir)
@@ -331,10 +339,21 @@ class Uploader:
             # this is the moment everything is in the bucket.
             self._final = UploadResult("uploaded", self.playable_files())
             await self.report.emit(self.report.sink.progress, self.progress())
+        await self._put_manifest()
         await self.report.emit(self.report.sink.uploaded, self.playable_files())
         await asyncio.to_thread(write_atomically, self.spool_dir / DELIVERED_FILE, b"")
         await self.copies.drop_all()
         self._delivered.set()
+
+    async def _put_manifest(self) -> None:
+        """The manifest, last: every object now in the bucket, with its size and SHA-256."""
+        if self.manifest is None:
+            return
+        objects = self.ledger.manifest_objects(lambda name: object_key(self.target.prefix, name))
+        data = manifest_document(self.manifest, objects)
+        if await self.delivery.put_manifest(self.manifest.name, data):
+            log.info("Recording %s: manifest of %d objects uploaded", self.recording, len(objects))
+        await self.report.flush()
 
     # ------------------------------------------------------------------ background
 
