@@ -1,5 +1,8 @@
 """``python -m cloudrec_operator``: settings -> kopf registry -> ``kopf.operator``.
 
+``python -m cloudrec_operator verify s3://bucket/prefix/<sid> ...`` checks recordings' files
+against their signed manifests instead (``cloudrec_operator.verify``).
+
 See ``cloudrec_operator.settings`` for the options (``--help``). ``--kubeconfig`` is put into
 ``KUBECONFIG`` before the Kubernetes client is imported (it reads the variable on import).
 """
@@ -41,7 +44,12 @@ async def run(settings: Settings) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = parse(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["verify"]:
+        from cloudrec_operator.verify import main as verify
+
+        return verify(args[1:])
+    settings = parse(args)
     if settings.kubeconfig:
         os.environ["KUBECONFIG"] = settings.kubeconfig
     asyncio.run(run(settings))

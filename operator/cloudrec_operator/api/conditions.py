@@ -6,7 +6,9 @@ Condition types used by CloudRecording (kstatus style: ``Ready`` plus
 * ``Ready``: the recording is in the state the spec asks for;
 * ``Recording``: the recorder is in the channel and recording;
 * ``Uploaded``: every file is in the bucket (or the backup store);
-* ``Degraded``: something failed that the operator could not fix.
+* ``Degraded``: something failed that the operator could not fix;
+* ``Verified``: the bucket holds every object the recording's signed manifest lists, as it
+  lists them (False names the missing or changed ones; Unknown without a manifest).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "RECORDING",
     "STALLED",
     "UPLOADED",
+    "VERIFIED",
     "Condition",
     "conditions_field",
     "find_condition",
@@ -39,6 +42,8 @@ RECORDING = "Recording"
 """The recorder is in the channel and recording."""
 UPLOADED = "Uploaded"
 """Every recorded file reached the bucket or the backup store."""
+VERIFIED = "Verified"
+"""The bucket matches the recording's signed manifest (object keys, sizes, optionally SHA-256)."""
 DEGRADED = "Degraded"
 """A failure the operator could not repair on its own."""
 STALLED = "Stalled"

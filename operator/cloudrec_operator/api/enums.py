@@ -34,6 +34,7 @@ __all__ = [
     "StreamTypes",
     "TrackType",
     "UploadState",
+    "Verification",
     "VideoStreamType",
 ]
 
@@ -237,6 +238,17 @@ class ServiceKind(StrEnum):
 
     HOSTED = "Hosted"
     SELF_HOSTED = "SelfHosted"
+
+
+class Verification(StrEnum):
+    """How the operator checks the bucket against the recording's manifest once it completes."""
+
+    SIZE = "Size"
+    """Every object the manifest lists is there with its size (one HEAD per object)."""
+    HASH = "Hash"
+    """As Size, and every object is read whole and its SHA-256 compared."""
+    NONE = "None"
+    """No verification (no Verified condition)."""
 
 
 class ConditionStatus(StrEnum):

@@ -18,6 +18,7 @@ from cloudrec_operator.crdgen.schema import structural_schema
 __all__ = ["RESOURCES", "PrinterColumn", "Resource", "build_crd", "crd_file_name"]
 
 READY_JSONPATH = '.status.conditions[?(@.type=="Ready")].status'
+VERIFIED_JSONPATH = '.status.conditions[?(@.type=="Verified")].status'
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,12 @@ RESOURCES: tuple[Resource, ...] = (
             PrinterColumn("Ready", "string", READY_JSONPATH, "Whether the spec is satisfied"),
             PrinterColumn(
                 "Upload %", "integer", ".status.upload.progress", "Percent of data uploaded"
+            ),
+            PrinterColumn(
+                "Verified",
+                "string",
+                VERIFIED_JSONPATH,
+                "Whether the bucket matches the recording's signed manifest",
             ),
             AGE,
             PrinterColumn("Recording ID", "string", ".status.recordingId", "The sid", priority=1),

@@ -39,6 +39,7 @@ from .callbacks import release_held, serve, sweep_held
 from .finalizer import FINALIZER, PREFIX, timer_needed
 from .reconciler import reconcile
 from .runtime import Key, Runtime
+from .verifying import VERIFY_ANNOTATION
 
 GROUP = "cloudrecording.io"
 VERSION = "v1alpha1"
@@ -76,6 +77,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     """Register every handler of the operator on ``registry``."""
     _register_lifecycle(registry)
     _register_reconcile(registry, settings)
+    _register_verification(registry)
 
 
 def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
@@ -136,6 +138,22 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
     def probe(memo: kopf.Memo, **_: Any) -> int:
         rt: Runtime | None = memo.get("rt")
         return 0 if rt is None else len(rt.known)
+
+
+def _register_verification(registry: kopf.OperatorRegistry) -> None:
+    @kopf.on.field(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id="reverify",
+        field=("metadata", "annotations", VERIFY_ANNOTATION),
+        registry=registry,
+        backoff=5,
+    )
+    async def reverify(body: kopf.Body, memo: kopf.Memo, new: Any, **_: Any) -> None:
+        # A new value of the annotation asks for the bucket to be checked again.
+        if new:
+            await reconcile(memo["rt"], body, reverify=True)
 
 
 def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> None:

@@ -49,11 +49,18 @@ from cloudrec_operator.reconcile.persist import (
 )
 from cloudrec_operator.reconcile.startrequest import StartSecrets
 from cloudrec_operator.reconcile.tracking import TRACKING_ANNOTATION, Sealing, owner_of
+from cloudrec_operator.reconcile.verification import (
+    VerificationResult,
+    verification_due,
+    verification_event,
+    verification_without_bucket,
+)
 
 from .finalizer import FINALIZER, finalizer_change
 from .ports import MissingInputError, missing_input
 from .runtime import Backend, Key, Known, Runtime
 from .service import app_id, execute
+from .verifying import start_verification
 
 log = logging.getLogger("cloudrec_operator.reconcile")
 
@@ -145,6 +152,7 @@ async def _persist(
     known: Known,
     *,
     with_status: bool = True,
+    verified: VerificationResult | None = None,
 ) -> Known:
     """Write what changed: the tracking annotation and finalizer, then (``with_status``)
     the status. Without it the status stays for the next write, which carries it anyway."""
@@ -157,6 +165,7 @@ async def _persist(
         _now(),
         desired.blocked if tracked.sid is None else None,
         desired.blocked_reason,
+        verified,
     )
     annotation = tracking_annotation(tracked, _sealing(rt, key, body))
     meta = _meta(body)
@@ -277,6 +286,35 @@ def _with_start_hashes(step: object, tracked: Tracked, desired: Desired) -> Trac
     )
 
 
+def _verify(
+    rt: Runtime,
+    key: Key,
+    spec: CloudRecordingSpec,
+    tracked: Tracked,
+    known: Known,
+    backend: Backend | None,
+    *,
+    reverify: bool,
+) -> VerificationResult | None:
+    """A result known without the bucket, or None (a check may have started in the
+    background: its result comes with a later pass)."""
+    try:
+        conditions = CloudRecordingStatus.load(known.status or {}).conditions
+    except ValueError:
+        conditions = []
+    due = verification_due(
+        spec.verification, tracked.phase, tracked.upload_status, conditions, requested=reverify
+    )
+    if not due or backend is None or tracked.sid is None:
+        return None
+    result = verification_without_bucket(
+        backend.spec.service_kind, backend.callback_secret is not None
+    )
+    if result is None:
+        start_verification(rt, key, spec, tracked.sid, backend)
+    return result
+
+
 async def reconcile(
     rt: Runtime,
     body: Mapping[str, Any],
@@ -284,8 +322,13 @@ async def reconcile(
     notification: Notified | None = None,
     deleting: bool = False,
     tick: bool = False,
+    verified: VerificationResult | None = None,
+    reverify: bool = False,
 ) -> PassResult:
     """One pass (see the module docstring); safe to call at any time, any number of times.
+
+    ``verified``: a manifest check's result, for the ``Verified`` condition and its Event;
+    ``reverify``: check the bucket again even if it was checked (``handlers.verifying``).
 
     A ``tick`` pass (the query timer's) that finds nothing due notes when its next step is
     (:meth:`Runtime.tick_due`); any other pass clears that.
@@ -295,7 +338,9 @@ async def reconcile(
     async with rt.lock(key):
         rt.bodies[key] = body
         rt.quiet_until.pop(key, None)
-        result = await _reconcile_locked(rt, key, body, notification, deleting)
+        result = await _reconcile_locked(
+            rt, key, body, notification, deleting, verified=verified, reverify=reverify
+        )
         if tick and result.wait is not None:
             version = str(meta.get("resourceVersion"))
             rt.quiet_until[key] = (version, time.monotonic() + result.wait)
@@ -316,6 +361,9 @@ async def _reconcile_locked(
     body: Mapping[str, Any],
     notification: Notified | None,
     deleting: bool,
+    *,
+    verified: VerificationResult | None = None,
+    reverify: bool = False,
 ) -> PassResult:
     namespace = key[0]
     meta = _meta(body)
@@ -382,8 +430,10 @@ async def _reconcile_locked(
         noticed = note_blocked(desired, tracked)
         tracked = noticed.tracked
         events.extend(noticed.events)
+    verified = verified or _verify(rt, key, spec, tracked, known, backend, reverify=reverify)
+    events.extend(verification_event(v) for v in (verified,) if v is not None)
     try:
-        known = await _persist(rt, key, body, spec, desired, tracked, known)
+        known = await _persist(rt, key, body, spec, desired, tracked, known, verified=verified)
     except Exception:
         if not desired.deleting:
             raise

@@ -110,6 +110,8 @@ class Runtime:
     state_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Signs the tracking annotation (``reconcile.tracking``): the settings' ``state_key``;
     a random one per process without it (bookkeeping then does not survive a restart)."""
+    verifying: set[Key] = field(default_factory=set)
+    """Recordings whose bucket is being checked against their manifest (one check each)."""
     quiet_until: dict[Key, tuple[str, float]] = field(default_factory=dict)
     """Per recording: the resourceVersion of the last tick's pass and when its next step is
     due (see :meth:`tick_due`); any other pass clears it."""

@@ -38,6 +38,9 @@ class Reason(enum.StrEnum):
     UPLOADER_FAILURE = "UploaderFailure"
     FATAL_ERROR = "FatalError"
     RELEASED = "Released"
+    VERIFIED = "Verified"
+    VERIFICATION_FAILED = "VerificationFailed"
+    VERIFICATION_UNKNOWN = "VerificationUnknown"
 
 
 SdkError = RecordingErrorCode

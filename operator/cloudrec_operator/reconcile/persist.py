@@ -45,6 +45,7 @@ from .tracking import (
     open_sealed,
     seal,
 )
+from .verification import VerificationResult, with_verified
 
 _UPLOAD_STATES = {"uploaded": "Uploaded", "backuped": "Backuped", "unknown": "Unknown"}
 _PRIVATE_TIMES = TIME_FIELDS
@@ -175,8 +176,10 @@ def build_status(
     now: datetime,
     blocked: str | None = None,
     blocked_reason: str = "",
+    verified: VerificationResult | None = None,
 ) -> dict[str, Any]:
-    """The complete ``status`` document for ``tracked`` (Kubernetes form)."""
+    """The complete ``status`` document for ``tracked`` (Kubernetes form); ``verified``
+    sets the ``Verified`` condition (otherwise it stays as it was)."""
     old = CloudRecordingStatus.load(previous or {})
     conditions = list(old.conditions)
     conditions = set_condition(
@@ -232,6 +235,8 @@ def build_status(
         ),
         now,
     )
+    if verified is not None:
+        conditions = with_verified(conditions, verified, generation, now)
     upload = None
     if tracked.upload_progress is not None or tracked.upload_status is not None:
         upload = UploadStatus(

@@ -37,6 +37,7 @@ from cloudrec_operator.api.enums import (
     StreamTypes,
     TrackType,
     UploadState,
+    Verification,
     VideoStreamType,
 )
 from cloudrec_operator.api.v1alpha1.common import (
@@ -687,6 +688,12 @@ class CloudRecordingSpec(CrdModel):
     restart_policy: RestartPolicy = RestartPolicy.NEVER
     """What to do after a fatal error: Never (default) or OnFailure (start a new
     recording)."""
+    verification: Verification = Verification.SIZE
+    """How the bucket is checked against the recording's signed manifest once it completes
+    (condition Verified): Size (default; every listed object is there with its size), Hash
+    (and its SHA-256, reading every object) or None. Self-hosted backends only; a hosted
+    backend writes no manifest (Verified Unknown). Annotate the resource with
+    cloudrecording.io/verify (any new value) to check again."""
 
     @field_validator("uid")
     @classmethod
@@ -781,7 +788,7 @@ class CloudRecordingStatus(CrdModel):
     """Notice ids of the last signed callbacks applied (newest last), so one delivered
     again, even after an operator restart, is not applied twice."""
     conditions: list[Condition] = conditions_field()
-    """Ready (first), Recording, Uploaded and Degraded."""
+    """Ready (first), Recording, Uploaded, Degraded, Stalled and Verified."""
 
 
 # -------------------------------------------------------------------- resource
