@@ -171,6 +171,14 @@ class S3Server:
         finally:
             body.close()
 
+    def put_object(self, bucket: str, key: str, data: bytes) -> None:
+        """Write (or overwrite) one object through the S3 API."""
+        self._client().put_object(Bucket=bucket, Key=key, Body=data)
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete one object through the S3 API."""
+        self._client().delete_object(Bucket=bucket, Key=key)
+
     def object_tags(self, bucket: str, key: str) -> dict[str, str]:
         """The tags of one object (S3 object tagging), as a dict."""
         tag_set = self._client().get_object_tagging(Bucket=bucket, Key=key)["TagSet"]

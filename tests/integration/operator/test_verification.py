@@ -1,0 +1,153 @@
+"""A completed recording's signed manifest, checked by the operator and by the verify CLI.
+
+Real operator, recorder, Janus and versitygw: the recorder uploads
+``<sid>_<cname>.manifest.json`` last; the operator reads it with the resource's storage
+credentials and sets ``Verified``. Then the bucket is tampered with behind everyone's back
+(a segment deleted, another one changed) and both the CLI and the condition (re-checked
+through the ``cloudrecording.io/verify`` annotation) name those objects; a manifest edited to
+hide that (its signature kept) fails the signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv, condition, ready
+
+pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(300)]
+
+
+def verified(obj: dict[str, Any]) -> bool:
+    return condition(obj, "Verified").get("status") in ("True", "False", "Unknown")
+
+
+async def record(
+    env: RecordingEnv, name: str, room: str, publish: PublishFactory
+) -> dict[str, Any]:
+    """A short recording, stopped with ``state: Stopped``; the resource once Verified is set."""
+    async with publish(room, ["1001"], width=160, height=120):
+        await asyncio.to_thread(env.apply, name, room)
+        await asyncio.to_thread(env.wait, name, ready, 60.0, "Ready True")
+        await asyncio.sleep(5)
+        await asyncio.to_thread(env.patch_spec, name, {"state": "Stopped"})
+        await asyncio.to_thread(env.wait_phase, name, "Completed", 90.0)
+    return await asyncio.to_thread(env.wait, name, verified, 60.0, "a Verified condition")
+
+
+def recording_keys(env: RecordingEnv, obj: dict[str, Any]) -> list[str]:
+    prefix = "/".join(obj["spec"]["storageConfig"]["fileNamePrefix"]) + "/"
+    sid = obj["status"]["recordingId"]
+    return [
+        key
+        for key in env.recorder.s3.object_keys(env.recorder.bucket)
+        if key.startswith(prefix + sid)
+    ]
+
+
+def verify_cli(
+    env: RecordingEnv, obj: dict[str, Any], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m cloudrec_operator verify s3://bucket/<prefix>/<sid>`` as a user runs it."""
+    s3 = env.recorder.s3
+    prefix = "/".join(obj["spec"]["storageConfig"]["fileNamePrefix"])
+    target = f"s3://{env.recorder.bucket}/{prefix}/{obj['status']['recordingId']}"
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        "AWS_ENDPOINT_URL": s3.endpoint,
+        "CLOUDREC_MANIFEST_SECRET": CALLBACK_SECRET,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "cloudrec_operator", "verify", target, *extra],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def reverify(env: RecordingEnv, name: str, token: str) -> dict[str, Any]:
+    env.kubectl(
+        "annotate", "--overwrite", "cloudrecording", name, f"cloudrecording.io/verify={token}"
+    )
+    return env.wait(
+        name,
+        lambda o: condition(o, "Verified").get("status") == "False",
+        60.0,
+        "Verified False",
+    )
+
+
+async def test_a_completed_recording_is_verified_and_a_deleted_or_changed_segment_is_named(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    obj = await record(env, "verified", room, publish)
+    check = condition(obj, "Verified")
+    assert (check["status"], check["reason"]) == ("True", "Verified"), check
+    assert "Verified" in await asyncio.to_thread(env.reasons, "verified")
+    keys = recording_keys(env, obj)
+    [manifest_key] = [k for k in keys if k.endswith(".manifest.json")]
+    manifest = json.loads(env.recorder.s3.get_object(env.recorder.bucket, manifest_key))
+    listed = {item["key"] for item in manifest["objects"]}
+    assert listed == set(keys) - {manifest_key}  # every object the recording wrote
+    assert [entry["kind"] for entry in manifest["timeline"]] == ["Started", "Stopped"]
+    passed = await asyncio.to_thread(verify_cli, env, obj, "--hash")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert f"verified s3://{env.recorder.bucket}/{manifest_key}" in passed.stdout
+
+    segments = sorted(k for k in keys if k.endswith(".ts"))
+    assert len(segments) >= 3, segments
+    deleted, resized, flipped = segments[0], segments[1], segments[2]
+    s3, bucket = env.recorder.s3, env.recorder.bucket
+    s3.delete_object(bucket, deleted)
+    s3.put_object(bucket, resized, s3.get_object(bucket, resized) + b"\0")
+    same_size = bytearray(s3.get_object(bucket, flipped))
+    same_size[-1] ^= 0xFF
+    s3.put_object(bucket, flipped, bytes(same_size))
+
+    sizes = await asyncio.to_thread(verify_cli, env, obj)
+    assert sizes.returncode == 1, sizes.stdout + sizes.stderr
+    assert f"  missing: {deleted}" in sizes.stdout
+    assert f"  sizechanged: {resized}" in sizes.stdout
+    assert flipped not in sizes.stdout  # same size: only a full read tells
+    hashes = await asyncio.to_thread(verify_cli, env, obj, "--hash")
+    assert hashes.returncode == 1
+    assert f"  contentchanged: {flipped}" in hashes.stdout
+
+    again = await asyncio.to_thread(reverify, env, "verified", "after-tampering")
+    check = condition(again, "Verified")
+    assert check["reason"] == "ObjectsMissing"
+    assert deleted in check["message"] and resized in check["message"]
+    assert "VerificationFailed" in await asyncio.to_thread(env.reasons, "verified")
+
+
+async def test_a_manifest_edited_to_hide_a_deleted_segment_fails_its_signature(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    obj = await record(env, "forged", room, publish)
+    assert condition(obj, "Verified")["status"] == "True"
+    keys = recording_keys(env, obj)
+    [manifest_key] = [k for k in keys if k.endswith(".manifest.json")]
+    s3, bucket = env.recorder.s3, env.recorder.bucket
+    manifest = json.loads(s3.get_object(bucket, manifest_key))
+    deleted = next(item["key"] for item in manifest["objects"] if item["key"].endswith(".ts"))
+    s3.delete_object(bucket, deleted)
+    manifest["objects"] = [item for item in manifest["objects"] if item["key"] != deleted]
+    s3.put_object(bucket, manifest_key, json.dumps(manifest).encode())  # signature kept
+
+    forged = await asyncio.to_thread(verify_cli, env, obj)
+    assert forged.returncode == 1, forged.stdout + forged.stderr
+    assert "SignatureInvalid" in forged.stdout
+
+    again = await asyncio.to_thread(reverify, env, "forged", "after-forgery")
+    assert condition(again, "Verified")["reason"] == "SignatureInvalid"
