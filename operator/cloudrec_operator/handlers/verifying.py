@@ -5,7 +5,7 @@ A reconcile pass that finds a recording due (``reconcile.verification``) starts
 credentials Secret, the endpoint as the recorder resolves it), runs the check
 (``client.verification``) with the backend's callback secret, and hands the result to a new
 pass, which sets the ``Verified`` condition and posts the Event. One check per recording at a
-time; re-verification is asked for with the ``cloudrecording.io/verify`` annotation.
+time; re-verification is asked for with the ``verify.cloudrecording.io/request`` annotation.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ __all__ = [
 
 log = logging.getLogger("cloudrec_operator.verify")
 
-VERIFY_ANNOTATION = "cloudrecording.io/verify"
-"""Set (to any new value) on a CloudRecording to check its bucket again."""
+VERIFY_ANNOTATION = "verify.cloudrecording.io/request"
+"""Set (to any new value) on a CloudRecording to check its bucket again. Not under
+``cloudrecording.io/``: kopf leaves its own storage prefix out of what it compares, so a
+change there would never reach a handler."""
 VERIFY_TIMEOUT = 600.0
 """A check that takes longer ends Unknown (BucketUnreadable)."""
 

@@ -33,6 +33,7 @@ from tests.integration.recorder.checks import (
 from tests.media_files import decode_video
 
 from cloudrec_devenv.publisher import color_for
+from cloudrec_protocol.manifest import is_manifest_name
 from cloudrec_recorder.media.naming import safe_cname
 from cloudrec_recorder.storage.files import slice_time_ms
 
@@ -75,8 +76,11 @@ async def start_snapshots(
 
 
 def keys_of(recorder: RecorderProcess, rec: Started, bucket: str | None = None) -> list[str]:
+    """The recording's media objects (not its manifest, docs/verification.md)."""
     return sorted(
-        k for k in recorder.s3.object_keys(bucket or recorder.bucket) if f"/{rec.sid}_" in k
+        k
+        for k in recorder.s3.object_keys(bucket or recorder.bucket)
+        if f"/{rec.sid}_" in k and not is_manifest_name(k)
     )
 
 

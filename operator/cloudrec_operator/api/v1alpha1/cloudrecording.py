@@ -693,7 +693,7 @@ class CloudRecordingSpec(CrdModel):
     (condition Verified): Size (default; every listed object is there with its size), Hash
     (and its SHA-256, reading every object) or None. Self-hosted backends only; a hosted
     backend writes no manifest (Verified Unknown). Annotate the resource with
-    cloudrecording.io/verify (any new value) to check again."""
+    verify.cloudrecording.io/request (any new value) to check again."""
 
     @field_validator("uid")
     @classmethod
