@@ -28,7 +28,7 @@ from cloudrec_operator.client.bucket import Bucket, BucketAccess, BucketError
 from cloudrec_operator.client.verification import Verdict, verify_manifest
 from cloudrec_protocol.manifest import is_manifest_name
 
-__all__ = ["SECRET_ENV", "main", "parse_target"]
+__all__ = ["SECRET_ENV", "Target", "main", "parse_target"]
 
 SECRET_ENV = "CLOUDREC_MANIFEST_SECRET"
 

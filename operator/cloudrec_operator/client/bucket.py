@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
@@ -55,6 +53,10 @@ class Bucket:
         self._client: S3Client | None = None
 
     async def __aenter__(self) -> Bucket:
+        # Imported on first use: an operator that never verifies never loads the S3 client.
+        from aiobotocore.config import AioConfig
+        from aiobotocore.session import get_session
+
         a = self.access
         config = AioConfig(
             connect_timeout=min(self._timeout, 10.0),

@@ -295,6 +295,7 @@ def _verify(
     backend: Backend | None,
     *,
     reverify: bool,
+    deleting: bool,
 ) -> VerificationResult | None:
     """A result known without the bucket, or None (a check may have started in the
     background: its result comes with a later pass)."""
@@ -305,7 +306,7 @@ def _verify(
     due = verification_due(
         spec.verification, tracked.phase, tracked.upload_status, conditions, requested=reverify
     )
-    if not due or backend is None or tracked.sid is None:
+    if not due or backend is None or tracked.sid is None or deleting:
         return None
     result = verification_without_bucket(
         backend.spec.service_kind, backend.callback_secret is not None
@@ -430,7 +431,9 @@ async def _reconcile_locked(
         noticed = note_blocked(desired, tracked)
         tracked = noticed.tracked
         events.extend(noticed.events)
-    verified = verified or _verify(rt, key, spec, tracked, known, backend, reverify=reverify)
+    verified = verified or _verify(
+        rt, key, spec, tracked, known, backend, reverify=reverify, deleting=desired.deleting
+    )
     events.extend(verification_event(v) for v in (verified,) if v is not None)
     try:
         known = await _persist(rt, key, body, spec, desired, tracked, known, verified=verified)

@@ -125,6 +125,13 @@ def start_verification(
             body = rt.bodies.get(key)
             if body is not None:
                 await reconcile(rt, body, verified=result)
+        except Exception as error:  # the resource went away meanwhile, the API is down...
+            log.warning(
+                "CloudRecording %s/%s: verification result not written: %s",
+                key[0],
+                key[1],
+                type(error).__name__,
+            )
         finally:
             rt.verifying.discard(key)
 

@@ -4,8 +4,8 @@ Real operator, recorder, Janus and versitygw: the recorder uploads
 ``<sid>_<cname>.manifest.json`` last; the operator reads it with the resource's storage
 credentials and sets ``Verified``. Then the bucket is tampered with behind everyone's back
 (a segment deleted, another one changed) and both the CLI and the condition (re-checked
-through the ``cloudrecording.io/verify`` annotation) name those objects; a manifest edited to
-hide that (its signature kept) fails the signature.
+through the ``verify.cloudrecording.io/request`` annotation) name those objects; a manifest
+edited to hide that (its signature kept) fails the signature.
 """
 
 from __future__ import annotations
@@ -76,7 +76,11 @@ def verify_cli(
 
 def reverify(env: RecordingEnv, name: str, token: str) -> dict[str, Any]:
     env.kubectl(
-        "annotate", "--overwrite", "cloudrecording", name, f"cloudrecording.io/verify={token}"
+        "annotate",
+        "--overwrite",
+        "cloudrecording",
+        name,
+        f"verify.cloudrecording.io/request={token}",
     )
     return env.wait(
         name,
