@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         help="signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1)",
     )
     parser.add_argument(
-        "--addressing-style", choices=("path", "virtual"), default="path", help="default: path"
+        "--addressing-style",
+        choices=("path", "virtual"),
+        help="default: path with an endpoint URL (S3-compatible stores), virtual without (AWS)",
     )
     return parser
 
@@ -122,7 +124,7 @@ async def _run(args: argparse.Namespace, secret: str, targets: list[Target], out
             bucket=target.bucket,
             endpoint=args.endpoint_url,
             region=args.region,
-            addressing_style=args.addressing_style,
+            addressing_style=args.addressing_style or ("path" if args.endpoint_url else "virtual"),
         )
         async with Bucket(access) as bucket:
             try:
