@@ -98,6 +98,9 @@ async def test_a_completed_recording_is_verified_and_a_deleted_or_changed_segmen
     check = condition(obj, "Verified")
     assert (check["status"], check["reason"]) == ("True", "Verified"), check
     assert "Verified" in await asyncio.to_thread(env.reasons, "verified")
+    table = await asyncio.to_thread(env.kubectl, "get", "crec", "verified")
+    header, row = table.splitlines()[:2]
+    assert row[header.index("VERIFIED") :].split()[0] == "True", table  # the kubectl column
     keys = recording_keys(env, obj)
     [manifest_key] = [k for k in keys if k.endswith(".manifest.json")]
     manifest = json.loads(env.recorder.s3.get_object(env.recorder.bucket, manifest_key))
