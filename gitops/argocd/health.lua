@@ -8,6 +8,7 @@
 --   Pending, Connecting, Stopping, Uploading  -> Progressing
 --   Recording, Completed, Released            -> Healthy
 --   Failed                                    -> Degraded
+--   Completed, but Verified False (files missing or changed in the bucket) -> Degraded
 --   status older than the spec (observedGeneration < generation) -> Progressing
 local hs = { status = "Progressing", message = "Waiting for the operator to observe the recording" }
 
@@ -24,9 +25,12 @@ if generation ~= nil and (observed == nil or observed < generation) then
 end
 
 local ready = nil
+local verified = nil
 for _, condition in ipairs(status.conditions or {}) do
   if condition.type == "Ready" then
     ready = condition
+  elseif condition.type == "Verified" then
+    verified = condition
   end
 end
 
@@ -52,6 +56,9 @@ elseif phase == "Recording" then
     hs.status = "Healthy"
     hs.message = describe("Recording")
   end
+elseif phase == "Completed" and verified ~= nil and verified.status == "False" then
+  hs.status = "Degraded"
+  hs.message = verified.message or "The bucket does not hold the files the recording made"
 elseif phase == "Completed" then
   hs.status = "Healthy"
   hs.message = describe("The recording is complete and its files are uploaded")

@@ -115,6 +115,24 @@ def test_argocd_health_maps_the_phase_to_argo_health(obj: dict[str, Any], expect
     assert health(obj)[0] == expected
 
 
+def test_a_completed_recording_whose_bucket_lost_files_is_degraded_naming_them() -> None:
+    obj = recording("Completed", ready="True")
+    obj["status"]["conditions"].append(
+        {
+            "type": "Verified",
+            "status": "False",
+            "reason": "ObjectsMissing",
+            "message": "1 of 9 object(s) not as the manifest says: p/s_r_1.ts: Missing",
+        }
+    )
+    assert health(obj) == (
+        "Degraded",
+        "1 of 9 object(s) not as the manifest says: p/s_r_1.ts: Missing",
+    )
+    obj["status"]["conditions"][-1]["status"] = "True"
+    assert health(obj)[0] == "Healthy"
+
+
 def test_argocd_health_explains_a_failure_with_the_ready_message() -> None:
     obj = recording("Failed", ready="False", message="Storage credentials were rejected")
     assert health(obj) == ("Degraded", "Storage credentials were rejected")
