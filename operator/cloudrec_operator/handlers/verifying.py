@@ -114,6 +114,8 @@ def start_verification(
         from .reconciler import reconcile
 
         try:
+            async with rt.lock(key):
+                pass  # the pass that started the check has written its status and Events
             result = await check_bucket(rt, spec, key[0], sid, backend)
             log.info(
                 "CloudRecording %s/%s verification: %s (%s)",
