@@ -118,8 +118,7 @@ async def test_the_chart_rbac_is_enough_for_a_whole_recording(
         await run(env.patch_spec, "least-privilege", {"state": "Stopped"})
         done = await run(env.wait_phase, "least-privilege", "Completed", 90.0)
     assert done["status"]["files"]
-    reasons = await run(env.reasons, "least-privilege")
-    assert "Started" in reasons and "Stopped" in reasons
+    await run(env.wait_reasons, "least-privilege", "Started", "Stopped")
     await run(env.kubectl, "delete", "cloudrecording", "least-privilege", "--wait=false")
     await run(
         env.kubectl, "wait", "--for=delete", "cloudrecording/least-privilege", "--timeout=60s"

@@ -45,13 +45,12 @@ async def test_apply_records_until_the_channel_is_idle_and_lists_the_uploaded_fi
         assert (
             env.condition(ready, "Ready")["observedGeneration"] == ready["metadata"]["generation"]
         )
-        reasons = await asyncio.to_thread(env.reasons, "lifecycle")
+        reasons = await asyncio.to_thread(env.wait_reasons, "lifecycle", "Started")
         assert reasons[:2] == ["Connecting", "Started"]
         await asyncio.sleep(6)
     done = await asyncio.to_thread(env.wait_phase, "lifecycle", "Completed", 90.0)
     status = done["status"]
-    reasons = await asyncio.to_thread(env.reasons, "lifecycle")
-    assert "Stopped" in reasons and "Uploaded" in reasons
+    reasons = await asyncio.to_thread(env.wait_reasons, "lifecycle", "Stopped", "Uploaded")
     assert reasons.index("Stopped") < reasons.index("Uploaded")
     assert status["upload"]["status"] == "Uploaded"
     assert status["upload"]["progress"] == 100

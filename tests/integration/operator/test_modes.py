@@ -45,7 +45,7 @@ async def test_an_individual_cloudrecording_records_each_uid_and_completes_with_
         await run(env.patch_spec, "individual", {"state": "Stopped"})
         done = await run(env.wait_phase, "individual", "Completed", 90.0)
     assert env.condition(done, "Uploaded")["status"] == "True"
-    reasons = await run(env.reasons, "individual")
+    reasons = await run(env.wait_reasons, "individual", "Stopped", "Uploaded")
     assert [r for r in reasons if r in ("Connecting", "Started", "Stopped", "Uploaded")] == [
         "Connecting",
         "Started",

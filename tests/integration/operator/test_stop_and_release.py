@@ -24,8 +24,9 @@ async def test_state_stopped_stops_the_recording_and_keeps_the_resource_with_its
         await run(env.patch_spec, "gitops-stop", {"state": "Stopped"})
         done = await run(env.wait_phase, "gitops-stop", "Completed", 60.0)
     status = done["status"]
-    reasons = await run(env.reasons, "gitops-stop")
-    assert "Stopped" in reasons and "Uploaded" in reasons
+    # the operator posts a pass's Events after writing its status: wait for them
+    await run(env.wait_event, "gitops-stop", "Stopped", 30.0)
+    await run(env.wait_event, "gitops-stop", "Uploaded", 30.0)
     assert "requested" in " ".join(
         m for _, r, m in await run(env.events, "gitops-stop") if r == "Stopped"
     )

@@ -97,7 +97,7 @@ async def test_a_completed_recording_is_verified_and_a_deleted_or_changed_segmen
     obj = await record(env, "verified", room, publish)
     check = condition(obj, "Verified")
     assert (check["status"], check["reason"]) == ("True", "Verified"), check
-    assert "Verified" in await asyncio.to_thread(env.reasons, "verified")
+    await asyncio.to_thread(env.wait_reasons, "verified", "Verified")
     table = await asyncio.to_thread(env.kubectl, "get", "crec", "verified")
     header, row = table.splitlines()[:2]
     assert row[header.index("VERIFIED") :].split()[0] == "True", table  # the kubectl column
@@ -134,7 +134,7 @@ async def test_a_completed_recording_is_verified_and_a_deleted_or_changed_segmen
     check = condition(again, "Verified")
     assert check["reason"] == "ObjectsMissing"
     assert deleted in check["message"] and resized in check["message"]
-    assert "VerificationFailed" in await asyncio.to_thread(env.reasons, "verified")
+    await asyncio.to_thread(env.wait_reasons, "verified", "VerificationFailed")
 
 
 async def test_a_manifest_edited_to_hide_a_deleted_segment_fails_its_signature(
