@@ -81,6 +81,7 @@ from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.spool import remove_delivered
 from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
+from cloudrec_recorder.stored_video import read_encoded_video, video_tap_for
 from cloudrec_recorder.subscription import Subscription, from_config, from_update
 
 log = logging.getLogger(__name__)
@@ -460,6 +461,7 @@ class ChannelRecording:
                 video=types != StreamTypes.AUDIO_ONLY,
                 substream=substream,
                 encoded_audio=self._copies_audio,
+                encoded_video=video_tap_for(self.pipeline),
             )
         except ChannelError as exc:
             log.warning("Subscribe failed sid=%s uid=%s error=%s", self.sid, uid, exc)
@@ -476,6 +478,10 @@ class ChannelRecording:
                 self.events.stream_state(kind, uid, receiving=True)
         if feed.encoded_audio is not None:
             readers.append(asyncio.create_task(self._read_encoded(uid, feed.encoded_audio)))
+        if feed.encoded_video is not None and isinstance(self.pipeline, RecordingGroup):
+            admits, pipeline = self.subscription.video.admits, self.pipeline
+            coro = read_encoded_video(uid, feed.encoded_video, pipeline, admits, self._got_frame)
+            readers.append(asyncio.create_task(coro))
         self._readers[uid] = readers
 
     async def _unsubscribe(self, uid: str) -> None:

@@ -110,11 +110,15 @@ def mix_config(config: RecordingConfig, mp4: bool, settings: RecorderSettings) -
 def individual_config(
     config: RecordingConfig, settings: RecorderSettings
 ) -> media.IndividualConfig:
-    """One audio and one video HLS per uid, plus what ``streamMode`` adds."""
+    """One audio and one video HLS per uid, plus what ``streamMode`` adds; the video stored
+    as received unless ``streamMode`` standard needs it re-encoded."""
+    stream_mode = config.stream_mode or StreamMode.DEFAULT
     return media.IndividualConfig(
         stream_types=config.stream_types,
         segment_seconds=settings.hls_segment_seconds,
-        stream_mode=config.stream_mode or StreamMode.DEFAULT,
+        stream_mode=stream_mode,
+        # stored as received (protocol.md §8 slices); standard's merged playlist needs TS
+        video_as_sent=stream_mode is not StreamMode.STANDARD,
     )
 
 

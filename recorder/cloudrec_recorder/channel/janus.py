@@ -55,6 +55,7 @@ from cloudrec_recorder.channel.encoded import (
     EncodedAudio,
     tap_encoded_audio,
 )
+from cloudrec_recorder.channel.encoded_video import EncodedVideoTap, tap_encoded_video
 from cloudrec_recorder.channel.errors import (
     VIDEOROOM_NO_SUCH_FEED,
     ChannelError,
@@ -98,6 +99,8 @@ class SubscribedFeed:
     video: MediaStreamTrack | None = None
     encoded_audio: asyncio.Queue[EncodedAudio] | None = None
     """The audio's Opus packets as sent (``subscribe(..., encoded_audio=True)``)."""
+    encoded_video: EncodedVideoTap | None = None
+    """The video's encoded frames as sent (``subscribe(..., encoded_video=...)``)."""
     video_mid: str | None = None
     """The subscription's mid for the video stream (what ``configure`` names)."""
     substream: int | None = None
@@ -283,11 +286,13 @@ class JanusChannel:
         video: bool = True,
         substream: int | None = None,
         encoded_audio: bool = False,
+        encoded_video: EncodedVideoTap | None = None,
     ) -> SubscribedFeed:
         """Receive ``uid``'s audio and/or video; returns once media is connected.
 
         ``encoded_audio`` also gives the audio's Opus packets as sent
-        (:attr:`SubscribedFeed.encoded_audio`, see :mod:`.encoded`).
+        (:attr:`SubscribedFeed.encoded_audio`, see :mod:`.encoded`); ``encoded_video``
+        taps the video's encoded frames (see :mod:`.encoded_video`).
 
         ``substream`` (0-2, see ``SUBSTREAM_HIGH``/``SUBSTREAM_LOW``) is asked
         for only when the publisher sends simulcast. A kind the publisher does
@@ -304,6 +309,7 @@ class JanusChannel:
         feed = SubscribedFeed(uid)
         if encoded_audio and audio:
             feed.encoded_audio = asyncio.Queue(ENCODED_QUEUE_PACKETS)
+        feed.encoded_video = encoded_video if video else None
         if not mids:
             return feed
         self._feeds[uid] = feed
@@ -473,3 +479,5 @@ def _take_tracks(feed: SubscribedFeed, pc: RTCPeerConnection) -> None:
                 tap_encoded_audio(transceiver, feed.encoded_audio)
         elif track.kind == "video" and feed.video is None:
             feed.video = track
+            if feed.encoded_video is not None:
+                tap_encoded_video(transceiver, feed.encoded_video)

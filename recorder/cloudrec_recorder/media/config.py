@@ -153,10 +153,13 @@ class MixConfig:
 class IndividualConfig:
     """An individual recording: one audio and one video HLS per uid, each at the uid's own size.
 
-    Video is re-encoded at `fps` on a fixed clock at the size of the uid's first frame (rounded
-    down to even numbers); later frames of another size are scaled to it. `stream_mode`
-    `standard` adds, per uid with both audio and video, a merged audio+video playlist over the
-    two (no extra encoding).
+    With `video_as_sent` (what a start gets unless its streamMode is standard) each uid's
+    video is stored as received, not decoded: VP8 in WebM slices, H.264 in TS slices
+    (protocol.md §8). Otherwise it is re-encoded (H.264 in TS) at `fps` on a fixed clock at
+    the size of the uid's first frame (rounded down to even numbers); later frames of another
+    size are scaled to it. `stream_mode` `standard` adds, per uid with both audio and video, a
+    merged audio+video playlist over the two (no extra encoding); it needs TS slices, so it
+    re-encodes the video.
     """
 
     fps: int = 15
@@ -168,12 +171,16 @@ class IndividualConfig:
     first_segment_seconds: float | None = 2.0
     x264_preset: str = "veryfast"
     encoder_threads: int = 0  # 0: one x264 thread up to 1280x720, two above
+    video_as_sent: bool = False
+    """Store each uid's video as received (what a start asks for unless streamMode standard)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.fps <= 60:
             raise ValueError(f"fps must be in [1, 60], got {self.fps}")
         if not 1 <= self.bitrate_kbps <= 6500:
             raise ValueError(f"bitrate must be in [1, 6500] kbps, got {self.bitrate_kbps}")
+        if self.video_as_sent and self.stream_mode is StreamMode.STANDARD:
+            raise ValueError("streamMode standard re-encodes the video (its merged playlist)")
         _check_segment_seconds(self.segment_seconds, self.first_segment_seconds)
 
 

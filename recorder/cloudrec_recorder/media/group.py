@@ -46,6 +46,30 @@ class RecordingGroup:
         recording = self.recording
         return recording is not None and recording.copies_audio
 
+    @property
+    def copies_video(self) -> bool:
+        """Video is kept as sent: `push_video_packet` feeds the recording."""
+        recording = self.recording
+        return recording is not None and recording.copies_video
+
+    @property
+    def decodes_video(self) -> bool:
+        """A member needs decoded pictures (`push_video`): snapshots, or re-encoded video."""
+        return any(
+            not isinstance(m, IndividualRecording) or not m.copies_video for m in self.members
+        )
+
+    def push_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
+        """Stored video: the encoded frame goes to the recording (snapshots need pictures)."""
+        recording = self.recording
+        if recording is not None:
+            recording.push_video_packet(uid, codec, data, timestamp)
+
+    def wants_keyframe(self, uid: str) -> bool:
+        """The recording's stored video of `uid` asks for a keyframe (once)."""
+        recording = self.recording
+        return recording is not None and recording.wants_keyframe(uid)
+
     def start(self) -> None:
         for member in self.members:
             member.start()

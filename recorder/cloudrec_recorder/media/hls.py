@@ -1,4 +1,4 @@
-"""The HLS writer: MPEG-TS segments cut on keyframes and a growing playlist, in the spool.
+"""The HLS writer: MPEG-TS (or WebM) segments cut on keyframes and a growing playlist, in the spool.
 
 Segment boundaries follow a fixed schedule (`SegmentSchedule`); the video encoder is told to start
 a keyframe at each boundary, so every segment starts with one. A segment is written as
@@ -98,6 +98,7 @@ class HlsWriter:
         *,
         lead: int = 0,
         lead_frame_seconds: float = 0.0,
+        container_format: str = "mpegts",
     ) -> None:
         self.spool_dir = spool_dir
         self.playlist_name = playlist_name
@@ -109,6 +110,7 @@ class HlsWriter:
         self._lead = lead
         self._lead_seconds = lead_frame_seconds
         self._lead_is_video = self._templates[lead].type == "video"
+        self._format = container_format
         self._names: list[str] = []
         self._entries: list[str] = []
         """Each completed segment's playlist lines, rendered once (not at every rewrite)."""
@@ -130,9 +132,23 @@ class HlsWriter:
         """At least one segment is complete (cheap: asked at every frame)."""
         return bool(self._names)
 
+    @property
+    def is_open(self) -> bool:
+        """A segment is being written."""
+        return self._container is not None
+
+    @property
+    def next_cut(self) -> float:
+        """Where the open segment ends: at the first lead keyframe from this output time on."""
+        return self._next_cut
+
+    def replace_templates(self, templates: Sequence[av.VideoStream | av.AudioStream]) -> None:
+        """The streams' parameters from the next segment on (a new picture size, say)."""
+        self._templates = list(templates)
+
     def _open(self, start: float) -> None:
         name = self._segment_name(self._start_ms + round(start * 1000))
-        container = av.open(str(self.spool_dir / temporary_name(name)), "w", format="mpegts")
+        container = av.open(str(self.spool_dir / temporary_name(name)), "w", format=self._format)
         self._streams = [
             container.add_stream_from_template(t, opaque=True) for t in self._templates
         ]

@@ -49,8 +49,10 @@ def individual_merged_playlist_name(sid: str, cname: str, uid: str) -> str:
     return filenames.individual_merged_playlist(sid, cname, uid)
 
 
-def individual_segment_name(sid: str, cname: str, uid: str, track: Track, epoch_ms: int) -> str:
-    return filenames.individual_slice(sid, cname, uid, track, epoch_ms)
+def individual_segment_name(
+    sid: str, cname: str, uid: str, track: Track, epoch_ms: int, extension: str = "ts"
+) -> str:
+    return filenames.individual_slice(sid, cname, uid, track, epoch_ms, extension)
 
 
 def snapshot_name(sid: str, cname: str, uid: str, epoch_ms: int) -> str:

@@ -27,6 +27,7 @@ from cloudrec_protocol.filenames import Track
 from cloudrec_recorder.media import naming
 from cloudrec_recorder.media.audio import AudioMixer
 from cloudrec_recorder.media.background import NO_BACKGROUNDS, Backgrounds
+from cloudrec_recorder.media.bitstream import stored_video
 from cloudrec_recorder.media.compose import Compositor
 from cloudrec_recorder.media.config import (
     IndividualConfig,
@@ -43,6 +44,7 @@ from cloudrec_recorder.media.config import (
     parse_color,
 )
 from cloudrec_recorder.media.copied import OPUS_RATE, CopiedAudioOutput
+from cloudrec_recorder.media.copied_video import VIDEO_RATE, CopiedVideoOutput
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.layout import Region, compute_layout
@@ -63,6 +65,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 AUDIO_QUEUE_FRAMES = 250  # per uid: 5 s of 20 ms frames
+VIDEO_QUEUE_FRAMES = 150  # per uid: 5 s at 30 fps
 
 
 ErrorCallback = Callable[[BaseException], None]
@@ -443,6 +446,8 @@ class _Member:
     """The merged audio+video playlist, once written (streamMode standard)."""
     copied: CopiedAudioOutput | None = None
     """The audio as sent, not transcoded (streamMode original)."""
+    copied_video: CopiedVideoOutput | None = None
+    """The video as sent, not transcoded (``video_as_sent``)."""
 
 
 class IndividualRecording(RecordingWorker):
@@ -466,14 +471,41 @@ class IndividualRecording(RecordingWorker):
         self.config = config
         self._members: dict[str, _Member] = {}
         self._packets_in: dict[str, deque[tuple[bytes, int]]] = {}
+        self._video_in: dict[str, deque[tuple[str, bytes, int]]] = {}
+        self._keyframe_wanted: set[str] = set()
+        self._unstorable: set[str] = set()
 
     @property
     def copies_audio(self) -> bool:
         """Audio is kept as sent (streamMode original): `push_audio_packet`, not `push_audio`."""
         return self.config.stream_mode is StreamMode.ORIGINAL
 
+    @property
+    def copies_video(self) -> bool:
+        """Video is kept as sent: `push_video_packet`, not `push_video`."""
+        return self.config.video_as_sent and self.config.stream_types.has_video
+
     def set_participants(self, uids: Sequence[str]) -> None:
         """Accepted for symmetry with MixRecording; outputs start with each uid's first frame."""
+
+    def push_video(self, uid: str, frame: av.VideoFrame) -> None:
+        if not self.copies_video:
+            super().push_video(uid, frame)
+
+    def push_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
+        """Queue one encoded video frame of `uid` as sent (`codec` its RTP name), at
+        `timestamp` (90 kHz from the uid's first frame); never blocks, the oldest is dropped."""
+        queue = self._video_in.get(uid)
+        if queue is None:
+            queue = self._video_in.setdefault(uid, deque(maxlen=VIDEO_QUEUE_FRAMES))
+        queue.append((codec, data, timestamp))
+
+    def wants_keyframe(self, uid: str) -> bool:
+        """`uid`'s stored video asks for a keyframe (once: the caller sends the request)."""
+        if uid in self._keyframe_wanted:
+            self._keyframe_wanted.discard(uid)
+            return True
+        return False
 
     def push_audio_packet(self, uid: str, data: bytes, timestamp: int) -> None:
         """Queue one Opus packet of `uid` as sent, at `timestamp` (48 kHz samples from the
@@ -488,12 +520,16 @@ class IndividualRecording(RecordingWorker):
         self._latest.pop(uid, None)
         self._audio_in.pop(uid, None)
         self._packets_in.pop(uid, None)
+        self._video_in.pop(uid, None)
 
     def _drain_audio(self) -> None:
         super()._drain_audio()
         for uid, queue in list(self._packets_in.items()):
             while queue:
                 self._accept_packet(uid, *queue.popleft())
+        for uid, frames in list(self._video_in.items()):
+            while frames:
+                self._accept_video_packet(uid, *frames.popleft())
 
     def _accept_packet(self, uid: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
@@ -513,6 +549,30 @@ class IndividualRecording(RecordingWorker):
                 start_epoch_ms=start_ms,
             )
         member.copied.write(data, timestamp)
+
+    def _accept_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
+        member = self._members.setdefault(uid, _Member())
+        if member.copied_video is None:
+            if stored_video(codec) is None:
+                if uid not in self._unstorable:
+                    self._unstorable.add(uid)
+                    log.warning("video of uid=%s is %s: not stored (no container)", uid, codec)
+                return
+            sid, cname = self.names.sid, self.names.cname
+            start_ms = round(time.time() * 1000) - timestamp * 1000 // VIDEO_RATE
+            member.copied_video = CopiedVideoOutput(
+                self.spool_dir,
+                naming.individual_playlist_name(sid, cname, uid, "video"),
+                lambda ms, ext: naming.individual_segment_name(sid, cname, uid, "video", ms, ext),
+                self._schedule(),
+                self._on_file_ready,
+                codec=codec,
+                uid=uid,
+                start_epoch_ms=start_ms,
+            )
+        member.copied_video.write(data, timestamp)
+        if member.copied_video.wants_keyframe:
+            self._keyframe_wanted.add(uid)
 
     def _setup(self) -> None:
         pass
@@ -590,7 +650,11 @@ class IndividualRecording(RecordingWorker):
     def _outputs(self) -> list[MediaOutput]:
         outputs: list[MediaOutput] = []
         for member in list(self._members.values()):
-            outputs += [o for o in (member.video, member.audio, member.copied) if o is not None]
+            outputs += [
+                o
+                for o in (member.video, member.audio, member.copied, member.copied_video)
+                if o is not None
+            ]
         return outputs
 
     def _publish_files(self) -> None:
