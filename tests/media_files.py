@@ -3,6 +3,10 @@
 ``decode_video(path)`` gives every frame as an RGB array with its time and the stream's size
 and rate; ``decode_audio(path)`` the samples as mono floats with the rate and channel count;
 ``stream_kinds(path)`` which kinds of streams the file holds.
+
+An individual recording stores VP8 as it was sent, in WebM slices listed by an HLS playlist
+(protocol.md §8); FFmpeg's HLS demuxer refuses ``.webm`` segments (its list of allowed segment
+extensions), so such a playlist is read slice by slice (``slices``), each a whole WebM file.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DecodedVideo", "decode_audio", "decode_video", "stream_kinds"]
+__all__ = ["DecodedVideo", "decode_audio", "decode_video", "slices", "stream_kinds"]
 
 
 @dataclass
@@ -28,7 +32,30 @@ class DecodedVideo:
     rate: Fraction | None
 
 
+def slices(path: Path) -> list[Path]:
+    """The slices a playlist lists (next to it), in order; ``[path]`` for any other file."""
+    if path.suffix != ".m3u8":
+        return [path]
+    lines = path.read_text().splitlines()
+    return [path.parent / line for line in lines if line and not line.startswith("#")]
+
+
+def _webm_slices(path: Path) -> list[Path] | None:
+    parts = slices(path)
+    return parts if path.suffix == ".m3u8" and parts and parts[0].suffix == ".webm" else None
+
+
 def decode_video(path: Path) -> DecodedVideo:
+    parts = _webm_slices(path)
+    if parts is not None:
+        decoded = [_decode_one(part) for part in parts]
+        first = decoded[0]
+        frames = [frame for one in decoded for frame in one.frames]
+        return DecodedVideo(frames, first.width, first.height, first.rate)
+    return _decode_one(path)
+
+
+def _decode_one(path: Path) -> DecodedVideo:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = [
@@ -52,5 +79,6 @@ def decode_audio(path: Path) -> tuple[npt.NDArray[np.float32], int, int]:
 
 
 def stream_kinds(path: Path) -> list[str]:
-    with av.open(str(path)) as container:
+    parts = _webm_slices(path)
+    with av.open(str(parts[0] if parts else path)) as container:
         return sorted(stream.type for stream in container.streams)
