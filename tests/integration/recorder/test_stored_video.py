@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.media, pytest.mark.timeout(180)]
 
 RECORDER_UID = "920001"
 WIDTH, HEIGHT, FPS = 320, 180, 15
+SEGMENT_SECONDS = 4  # the recorder's default hls_segment_seconds
 
 
 def sent_picture(index: int, uid: str) -> npt.NDArray[np.int16]:
@@ -72,6 +73,12 @@ async def test_individual_mode_stores_each_uids_vp8_as_sent_in_webm_slices_match
         # the publisher's encoder makes keyframes only on request: several slices, each
         # opening on a keyframe, show the recorder asked at each segment boundary
         assert len(parts) >= 2, video.read_text()
+        lengths = [
+            float(line[8:].rstrip(","))
+            for line in video.read_text().splitlines()
+            if line.startswith("#EXTINF:")
+        ]
+        assert all(length <= SEGMENT_SECONDS + 1 for length in lengths[:-1]), lengths
         for part in parts:
             assert first_packet(part) == ("vp8", WIDTH, HEIGHT, True), part
         decoded = decode_video(video)

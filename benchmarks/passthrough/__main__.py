@@ -1,0 +1,122 @@
+"""`python -m benchmarks.passthrough [--seconds=30] [--warmup=8] [--publishers=4]`.
+
+What storing each uid's video as received costs the recorder, against re-encoding it: inside
+``hack/netns-run`` (Janus needs its veth), one Janus and one versitygw; per mode (``as-sent``,
+``re-encoded``, :mod:`benchmarks.passthrough.case`) a fresh ``python -m cloudrec_recorder``
+process records N publisher processes (640x360 15 fps VP8 each, as
+``benchmarks.recorder``) in individual mode, video only. An idle recorder process (started,
+nothing recorded) is measured the same way as the baseline. Prints a markdown table; raw numbers
+go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.passthrough.case import MODES, Measured, record
+from benchmarks.recorder.case import start_publishers, start_recorder, stop_all
+from benchmarks.recorder.procstat import cpu_seconds
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.s3 import S3Server
+
+
+def _option(argv: list[str], name: str, default: str) -> str:
+    for arg in argv:
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def _idle(work: Path, janus: Janus, s3: S3Server, seconds: float) -> float:
+    """Core/s of a recorder process that records nothing (its baseline)."""
+    recorder, *_ = start_recorder(work / "recorder-idle", janus, s3)
+    try:
+        assert recorder.pid is not None
+        time.sleep(3)
+        before, t0 = cpu_seconds(recorder.pid), time.monotonic()
+        time.sleep(seconds)
+        return (cpu_seconds(recorder.pid) - before) / (time.monotonic() - t0)
+    finally:
+        recorder.stop()
+
+
+def _case(
+    mode: str, count: int, seconds: float, warmup: float, work: Path, janus: Janus, s3: S3Server
+) -> Measured:
+    room = f"pass{count}x{secrets.token_hex(3)}"
+    janus.create_room(room, publishers=max(16, count + 2))
+    publishers = start_publishers(work / f"publishers-{mode}", janus, room, count)
+    bucket = "bench-" + secrets.token_hex(4)
+    s3.create_bucket(bucket)
+    try:
+        recorder, base_url, customer_id, customer_secret = start_recorder(
+            work / f"recorder-{mode}", janus, s3
+        )
+        try:
+            assert recorder.pid is not None
+            return asyncio.run(
+                record(
+                    pid=recorder.pid,
+                    base_url=base_url,
+                    customer_id=customer_id,
+                    customer_secret=customer_secret,
+                    room=room,
+                    mode=mode,
+                    count=count,
+                    s3=s3,
+                    bucket=bucket,
+                    seconds=seconds,
+                    warmup=warmup,
+                )
+            )
+        finally:
+            recorder.stop()
+    finally:
+        stop_all(publishers)
+        janus.destroy_room(room)
+
+
+def main(argv: list[str]) -> int:
+    seconds = float(_option(argv, "seconds", "30"))
+    warmup = float(_option(argv, "warmup", "8"))
+    count = int(_option(argv, "publishers", "4"))
+    if not 0 < warmup < seconds:
+        raise SystemExit("--warmup must be between 0 and --seconds")
+    if not os.environ.get("CLOUDREC_NETNS"):
+        raise SystemExit(
+            "run this inside the network namespace (Janus needs its veth): "
+            "hack/netns-run .venv/bin/python -m benchmarks passthrough"
+        )
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-passthrough-") as tmp:
+        work = Path(tmp)
+        with Janus(work / "janus", debug_level=3) as janus, S3Server(work / "s3") as s3:
+            idle = _idle(work, janus, s3, seconds - warmup)
+            print(f"  idle recorder: {idle:.4f} core/s", file=sys.stderr, flush=True)
+            for mode in MODES:
+                result = _case(mode, count, seconds, warmup, work, janus, s3)
+                print(f"  {mode}: {result}", file=sys.stderr, flush=True)
+                rows.append((mode, result))
+    print(f"{count} publishers, {seconds:g} s per mode; idle recorder {idle:.4f} core/s\n")
+    print(
+        "| video | core/s recorder (of it event-loop thread) | core/s per stream above idle | "
+        "slices | HLS s stored (all uids) | peak RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|")
+    for mode, r in rows:
+        print(
+            f"| {mode} | {r.core_per_second:.3f} ({r.loop_core_per_second:.3f}) | "
+            f"{(r.core_per_second - idle) / count:.4f} | {', '.join(r.slice_types)} | "
+            f"{r.recorded_s:.1f} | {r.peak_rss_mib:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

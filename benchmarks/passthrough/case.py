@@ -1,0 +1,148 @@
+"""One case: N publishers, a fresh recorder process, one individual mode recording (video only).
+
+``as-sent`` is an individual start without ``streamMode`` (each uid's VP8 stored as received in
+WebM slices, aiortc's decoder not fed); ``re-encoded`` is the same start with ``streamMode``
+``standard``, which re-encodes each uid's video to H.264 (the transcoding path). CPU of the
+recorder process (``/proc/<pid>/stat``, every thread) is sampled ``warmup`` seconds after the
+start request and ``seconds`` after it, then the recording stops; the event-loop thread
+(receiving: ICE/DTLS/SRTP, RTP depacketising, jitter buffers) is given apart, and the CPU of the
+other threads by name. "Recorded" is read back from the bucket: the ``#EXTINF`` sum of every
+video playlist in the stop response's file list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.recorder.case import APP_ID, RECORDER_UID
+from benchmarks.recorder.procstat import cpu_seconds, memory_mib
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_operator.client.recording import RecordingClient
+from cloudrec_protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
+
+MODES: dict[str, dict[str, str]] = {"as-sent": {}, "re-encoded": {"streamMode": "standard"}}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One mode's figures (core/s over the steady part)."""
+
+    core_per_second: float
+    loop_core_per_second: float
+    threads: dict[str, float]
+    """Core/s per thread name."""
+    peak_rss_mib: float
+    playlists: int
+    recorded_s: float
+    """``#EXTINF`` sum over every stored playlist."""
+    slice_types: list[str]
+
+
+def thread_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (``/proc/<pid>/task/*/comm``), summed over same names."""
+    totals: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            seconds = cpu_seconds(pid, int(task.name))
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
+        totals[name] = totals.get(name, 0.0) + seconds
+    return totals
+
+
+def _start_request(
+    room: str, mode: str, s3: S3Server, bucket: str, prefix: str, count: int
+) -> StartRequest:
+    client_request = StartClientRequest.model_validate(
+        {
+            "recordingConfig": {
+                "channelType": 0,
+                "streamTypes": 1,
+                "maxIdleTime": 30,
+                "subscribeUidGroup": 0 if count <= 2 else 1 if count <= 7 else 2,
+                **MODES[mode],
+            },
+            "recordingFileConfig": {"avFileType": ["hls"]},
+            "storageConfig": {
+                "vendor": 11,
+                "region": 0,
+                "bucket": bucket,
+                "accessKey": s3.access_key,
+                "secretKey": s3.secret_key,
+                "fileNamePrefix": [prefix],
+                "extensionParams": {"endpoint": s3.endpoint},
+            },
+        }
+    )
+    return StartRequest(cname=room, uid=RECORDER_UID, client_request=client_request)
+
+
+async def record(
+    *,
+    pid: int,
+    base_url: str,
+    customer_id: str,
+    customer_secret: str,
+    room: str,
+    mode: str,
+    count: int,
+    s3: S3Server,
+    bucket: str,
+    seconds: float,
+    warmup: float,
+) -> Measured:
+    """Acquire, start, record ``seconds``, stop; the recorder process's CPU and what it stored."""
+    async with RecordingClient(base_url, customer_id, customer_secret, timeout=30.0) as client:
+        acquired = await client.acquire(APP_ID, room, RECORDER_UID, AcquireClientRequest())
+        t_start = time.monotonic()
+        prefix = f"p{room}"
+        request = _start_request(room, mode, s3, bucket, prefix, count)
+        started = await client.start(APP_ID, acquired.resource_id, "individual", request)
+        await asyncio.sleep(max(0.0, t_start + warmup - time.monotonic()))
+        t1, cpu1, loop1, named1 = (
+            time.monotonic(),
+            cpu_seconds(pid),
+            cpu_seconds(pid, pid),
+            thread_seconds(pid),
+        )
+        await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
+        t2, cpu2, loop2, named2 = (
+            time.monotonic(),
+            cpu_seconds(pid),
+            cpu_seconds(pid, pid),
+            thread_seconds(pid),
+        )
+        rss = memory_mib(pid, "VmHWM")
+        stopped = await client.stop(
+            APP_ID, acquired.resource_id, started.sid, "individual", room, RECORDER_UID
+        )
+    files = stopped.server_response.file_list
+    keys = [f.file_name for f in files] if isinstance(files, list) else []
+    recorded, slices = 0.0, list[str]()
+    for key in keys:
+        text = (await asyncio.to_thread(s3.get_object, bucket, key)).decode()
+        recorded += sum(
+            float(line.split(":", 1)[1].split(",", 1)[0])
+            for line in text.splitlines()
+            if line.startswith("#EXTINF:")
+        )
+        slices += [line.rsplit(".", 1)[-1] for line in text.splitlines() if line[:1] not in "#"]
+    wall = t2 - t1
+    per_thread = {
+        name: round((named2.get(name, 0.0) - named1.get(name, 0.0)) / wall, 4)
+        for name in sorted(named2)
+        if named2.get(name, 0.0) - named1.get(name, 0.0) > 0
+    }
+    return Measured(
+        core_per_second=(cpu2 - cpu1) / wall,
+        loop_core_per_second=(loop2 - loop1) / wall,
+        threads=per_thread,
+        peak_rss_mib=rss,
+        playlists=len(keys),
+        recorded_s=recorded,
+        slice_types=sorted(set(slices)),
+    )
