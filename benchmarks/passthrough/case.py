@@ -5,9 +5,10 @@ WebM slices, aiortc's decoder not fed); ``re-encoded`` is the same start with ``
 ``standard``, which re-encodes each uid's video to H.264 (the transcoding path). CPU of the
 recorder process (``/proc/<pid>/stat``, every thread) is sampled ``warmup`` seconds after the
 start request and ``seconds`` after it, then the recording stops; the event-loop thread
-(receiving: ICE/DTLS/SRTP, RTP depacketising, jitter buffers) is given apart, and the CPU of the
-other threads by name. "Recorded" is read back from the bucket: the ``#EXTINF`` sum of every
-video playlist in the stop response's file list.
+(receiving: ICE/DTLS/SRTP, RTP depacketising, jitter buffers; signalling; uploads) is given
+apart from the other threads (the media worker, aiortc's decoders when fed). "Recorded" is
+read back from the bucket: the ``#EXTINF`` sum of every video playlist in the stop response's
+file list.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from benchmarks.recorder.case import APP_ID, RECORDER_UID
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib
@@ -32,26 +32,11 @@ class Measured:
 
     core_per_second: float
     loop_core_per_second: float
-    threads: dict[str, float]
-    """Core/s per thread name."""
     peak_rss_mib: float
     playlists: int
     recorded_s: float
     """``#EXTINF`` sum over every stored playlist."""
     slice_types: list[str]
-
-
-def thread_seconds(pid: int) -> dict[str, float]:
-    """CPU seconds per thread name (``/proc/<pid>/task/*/comm``), summed over same names."""
-    totals: dict[str, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            name = (task / "comm").read_text().strip()
-            seconds = cpu_seconds(pid, int(task.name))
-        except (OSError, ValueError):
-            continue  # the thread ended meanwhile
-        totals[name] = totals.get(name, 0.0) + seconds
-    return totals
 
 
 def _start_request(
@@ -103,19 +88,9 @@ async def record(
         request = _start_request(room, mode, s3, bucket, prefix, count)
         started = await client.start(APP_ID, acquired.resource_id, "individual", request)
         await asyncio.sleep(max(0.0, t_start + warmup - time.monotonic()))
-        t1, cpu1, loop1, named1 = (
-            time.monotonic(),
-            cpu_seconds(pid),
-            cpu_seconds(pid, pid),
-            thread_seconds(pid),
-        )
+        t1, cpu1, loop1 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
         await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
-        t2, cpu2, loop2, named2 = (
-            time.monotonic(),
-            cpu_seconds(pid),
-            cpu_seconds(pid, pid),
-            thread_seconds(pid),
-        )
+        t2, cpu2, loop2 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
         rss = memory_mib(pid, "VmHWM")
         stopped = await client.stop(
             APP_ID, acquired.resource_id, started.sid, "individual", room, RECORDER_UID
@@ -132,15 +107,9 @@ async def record(
         )
         slices += [line.rsplit(".", 1)[-1] for line in text.splitlines() if line[:1] not in "#"]
     wall = t2 - t1
-    per_thread = {
-        name: round((named2.get(name, 0.0) - named1.get(name, 0.0)) / wall, 4)
-        for name in sorted(named2)
-        if named2.get(name, 0.0) - named1.get(name, 0.0) > 0
-    }
     return Measured(
         core_per_second=(cpu2 - cpu1) / wall,
         loop_core_per_second=(loop2 - loop1) / wall,
-        threads=per_thread,
         peak_rss_mib=rss,
         playlists=len(keys),
         recorded_s=recorded,
