@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from aiortc import RTCRtpTransceiver
 
 __all__ = ["ENCODED_VIDEO_QUEUE_FRAMES", "EncodedVideo", "EncodedVideoTap", "tap_encoded_video"]
+
+logger = logging.getLogger(__name__)
 
 ENCODED_VIDEO_QUEUE_FRAMES = 300
 """Frames held per subscription (10 s at 30 fps); beyond that the oldest is dropped."""
@@ -63,7 +66,6 @@ class EncodedVideoTap:
         self.decode = decode
         """Frames also go to aiortc's decoder (the track yields pictures); else they do not."""
         self._receiver: Any = None
-        self._ssrc: int | None = None
         self._pending: asyncio.Task[None] | None = None
 
     def offer(self, codec: str, data: bytes, timestamp: int) -> None:
@@ -73,17 +75,21 @@ class EncodedVideoTap:
         self.frames.put_nowait(EncodedVideo(codec, data, timestamp))
 
     def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe (one PLI in flight at a time)."""
-        receiver, ssrc = self._receiver, self._ssrc
-        if receiver is None:
+        """Ask the publisher for a keyframe: a PLI for each media SSRC heard in the last 10 s
+        (not the retransmission ones; one request in flight at a time)."""
+        receiver = self._receiver
+        if receiver is None or (self._pending is not None and not self._pending.done()):
             return
-        if ssrc is None:
-            ssrcs = [s.source for s in receiver.getSynchronizationSources()]
-            if not ssrcs:
-                return
-            ssrc = self._ssrc = ssrcs[0]
-        if self._pending is None or self._pending.done():
-            self._pending = asyncio.ensure_future(receiver._send_rtcp_pli(ssrc))
+        rtx = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+        ssrcs = [s.source for s in receiver.getSynchronizationSources() if s.source not in rtx]
+        if ssrcs:
+            self._pending = asyncio.ensure_future(self._send_plis(receiver, ssrcs))
+
+    @staticmethod
+    async def _send_plis(receiver: Any, ssrcs: list[int]) -> None:
+        for ssrc in ssrcs:
+            await receiver._send_rtcp_pli(ssrc)
+        logger.debug("keyframe requested ssrcs=%s", ssrcs)
 
     def attach(self, transceiver: RTCRtpTransceiver) -> None:
         receiver = transceiver.receiver
