@@ -25,7 +25,13 @@ from typing import Any
 
 from aiortc import RTCRtpTransceiver
 
-__all__ = ["ENCODED_VIDEO_QUEUE_FRAMES", "EncodedVideo", "EncodedVideoTap", "tap_encoded_video"]
+__all__ = [
+    "ENCODED_VIDEO_QUEUE_FRAMES",
+    "EncodedVideo",
+    "EncodedVideoTap",
+    "TappedDecoderQueue",
+    "tap_encoded_video",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +48,7 @@ class EncodedVideo:
     timestamp: int
 
 
-class _DecoderFeed(queue.Queue[Any]):
+class TappedDecoderQueue(queue.Queue[Any]):
     """The receiver's decoder queue, tapped: every frame is copied out first."""
 
     def __init__(self, tap: EncodedVideoTap) -> None:
@@ -94,7 +100,7 @@ class EncodedVideoTap:
     def attach(self, transceiver: RTCRtpTransceiver) -> None:
         receiver = transceiver.receiver
         self._receiver = receiver
-        receiver._RTCRtpReceiver__decoder_queue = _DecoderFeed(self)  # type: ignore[attr-defined]
+        receiver._RTCRtpReceiver__decoder_queue = TappedDecoderQueue(self)  # type: ignore[attr-defined]
 
 
 def tap_encoded_video(transceiver: RTCRtpTransceiver, tap: EncodedVideoTap) -> None:
