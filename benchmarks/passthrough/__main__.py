@@ -1,12 +1,12 @@
-"""`python -m benchmarks.passthrough [--seconds=30] [--warmup=8] [--publishers=4]`.
+"""`python -m benchmarks.passthrough [--seconds=30] [--warmup=8] [--publishers=1,4]`.
 
 What storing each uid's video as received costs the recorder, against re-encoding it: inside
-``hack/netns-run`` (Janus needs its veth), one Janus and one versitygw; per mode (``as-sent``,
-``re-encoded``, :mod:`benchmarks.passthrough.case`) a fresh ``python -m cloudrec_recorder``
-process records N publisher processes (640x360 15 fps VP8 each, as
-``benchmarks.recorder``) in individual mode, video only. An idle recorder process (started,
-nothing recorded) is measured the same way as the baseline. Prints a markdown table; raw numbers
-go to stderr.
+``hack/netns-run`` (Janus needs its veth), one Janus and one versitygw; per publisher count and
+mode (``as-sent``, ``re-encoded``, :mod:`benchmarks.passthrough.case`) a fresh
+``python -m cloudrec_recorder`` process records N publisher processes (640x360 15 fps VP8
+each, as ``benchmarks.recorder``) in individual mode, video only. An idle recorder process
+(started, nothing recorded) is measured the same way as the baseline. Prints a markdown table;
+raw numbers go to stderr.
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ def _case(
 ) -> Measured:
     room = f"pass{count}x{secrets.token_hex(3)}"
     janus.create_room(room, publishers=max(16, count + 2))
-    publishers = start_publishers(work / f"publishers-{mode}", janus, room, count)
+    publishers = start_publishers(work / f"publishers-{mode}-{count}", janus, room, count)
     bucket = "bench-" + secrets.token_hex(4)
     s3.create_bucket(bucket)
     try:
         recorder, base_url, customer_id, customer_secret = start_recorder(
-            work / f"recorder-{mode}", janus, s3
+            work / f"recorder-{mode}-{count}", janus, s3
         )
         try:
             assert recorder.pid is not None
@@ -85,7 +85,7 @@ def _case(
 def main(argv: list[str]) -> int:
     seconds = float(_option(argv, "seconds", "30"))
     warmup = float(_option(argv, "warmup", "8"))
-    count = int(_option(argv, "publishers", "4"))
+    counts = [int(n) for n in _option(argv, "publishers", "1,4").split(",")]
     if not 0 < warmup < seconds:
         raise SystemExit("--warmup must be between 0 and --seconds")
     if not os.environ.get("CLOUDREC_NETNS"):
@@ -99,19 +99,20 @@ def main(argv: list[str]) -> int:
         with Janus(work / "janus", debug_level=3) as janus, S3Server(work / "s3") as s3:
             idle = _idle(work, janus, s3, seconds - warmup)
             print(f"  idle recorder: {idle:.4f} core/s", file=sys.stderr, flush=True)
-            for mode in MODES:
-                result = _case(mode, count, seconds, warmup, work, janus, s3)
-                print(f"  {mode}: {result}", file=sys.stderr, flush=True)
-                rows.append((mode, result))
-    print(f"{count} publishers, {seconds:g} s per mode; idle recorder {idle:.4f} core/s\n")
+            for count in counts:
+                for mode in MODES:
+                    result = _case(mode, count, seconds, warmup, work, janus, s3)
+                    print(f"  {count} {mode}: {result}", file=sys.stderr, flush=True)
+                    rows.append((count, mode, result))
+    print(f"{seconds:g} s per case; idle recorder {idle:.4f} core/s\n")
     print(
-        "| video | core/s recorder (of it event-loop thread) | core/s per stream above idle | "
-        "slices | HLS s stored (all uids) | peak RSS MiB |"
+        "| publishers | video | core/s recorder (of it event-loop thread) | "
+        "core/s per stream above idle | slices | HLS s stored (all uids) | peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|")
-    for mode, r in rows:
+    print("|---|---|---|---|---|---|---|")
+    for count, mode, r in rows:
         print(
-            f"| {mode} | {r.core_per_second:.3f} ({r.loop_core_per_second:.3f}) | "
+            f"| {count} | {mode} | {r.core_per_second:.3f} ({r.loop_core_per_second:.3f}) | "
             f"{(r.core_per_second - idle) / count:.4f} | {', '.join(r.slice_types)} | "
             f"{r.recorded_s:.1f} | {r.peak_rss_mib:.0f} |"
         )
