@@ -5,15 +5,18 @@ What storing each uid's video as received costs the recorder, against re-encodin
 mode (``as-sent``, ``re-encoded``, :mod:`benchmarks.passthrough.case`) a fresh
 ``python -m cloudrec_recorder`` process records N publisher processes (640x360 15 fps VP8
 each, as ``benchmarks.recorder``) in individual mode, video only. An idle recorder process
-(started, nothing recorded) is measured the same way as the baseline. Prints a markdown table;
-raw numbers go to stderr.
+(started, nothing recorded) is measured the same way as the baseline, and a bare subscriber
+process receiving the same N streams (:mod:`benchmarks.passthrough.receive`) as the floor.
+Prints a markdown table; raw numbers go to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from benchmarks.passthrough.case import MODES, Measured, record
 from benchmarks.recorder.case import start_publishers, start_recorder, stop_all
+from benchmarks.recorder.floor import publisher_uid
 from benchmarks.recorder.procstat import cpu_seconds
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
@@ -44,6 +48,27 @@ def _idle(work: Path, janus: Janus, s3: S3Server, seconds: float) -> float:
         return (cpu_seconds(recorder.pid) - before) / (time.monotonic() - t0)
     finally:
         recorder.stop()
+
+
+def _receive_only(count: int, seconds: float, warmup: float, work: Path, janus: Janus) -> float:
+    """Core/s of a bare subscriber process receiving the N streams (the receive floor)."""
+    room = f"recv{count}x{secrets.token_hex(3)}"
+    janus.create_room(room, publishers=max(16, count + 2))
+    publishers = start_publishers(work / f"publishers-receive-{count}", janus, room, count)
+    try:
+        uids = ",".join(publisher_uid(i) for i in range(count))
+        args = [janus.http_url, room, uids, str(warmup), str(seconds - warmup)]
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.passthrough.receive", *args],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )
+        return float(json.loads(done.stdout.splitlines()[-1])["core_per_second"])
+    finally:
+        stop_all(publishers)
+        janus.destroy_room(room)
 
 
 def _case(
@@ -94,12 +119,16 @@ def main(argv: list[str]) -> int:
             "hack/netns-run .venv/bin/python -m benchmarks passthrough"
         )
     rows = []
+    floors: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-passthrough-") as tmp:
         work = Path(tmp)
         with Janus(work / "janus", debug_level=3) as janus, S3Server(work / "s3") as s3:
             idle = _idle(work, janus, s3, seconds - warmup)
             print(f"  idle recorder: {idle:.4f} core/s", file=sys.stderr, flush=True)
             for count in counts:
+                floor = _receive_only(count, seconds, warmup, work, janus)
+                print(f"  {count} receive-only: {floor:.4f} core/s", file=sys.stderr, flush=True)
+                floors[count] = floor
                 for mode in MODES:
                     result = _case(mode, count, seconds, warmup, work, janus, s3)
                     print(f"  {count} {mode}: {result}", file=sys.stderr, flush=True)
@@ -107,14 +136,15 @@ def main(argv: list[str]) -> int:
     print(f"{seconds:g} s per case; idle recorder {idle:.4f} core/s\n")
     print(
         "| publishers | video | core/s recorder (of it event-loop thread) | "
-        "core/s per stream above idle | slices | HLS s stored (all uids) | peak RSS MiB |"
+        "core/s per stream above idle | receive-only floor, core/s per stream | "
+        "slices | HLS s stored (all uids) | peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for count, mode, r in rows:
         print(
             f"| {count} | {mode} | {r.core_per_second:.3f} ({r.loop_core_per_second:.3f}) | "
-            f"{(r.core_per_second - idle) / count:.4f} | {', '.join(r.slice_types)} | "
-            f"{r.recorded_s:.1f} | {r.peak_rss_mib:.0f} |"
+            f"{(r.core_per_second - idle) / count:.4f} | {floors[count] / count:.4f} | "
+            f"{', '.join(r.slice_types)} | {r.recorded_s:.1f} | {r.peak_rss_mib:.0f} |"
         )
     return 0
 
