@@ -9,8 +9,8 @@ from pathlib import Path
 
 import av
 from tests.media_files import decode_video, slices
+from tests.unit.cloudrec_recorder.media.senders import H264Sender, Vp8Sender
 from tests.unit.cloudrec_recorder.media.synth import close_to
-from tests.unit.cloudrec_recorder.media.vp8 import Vp8Sender
 
 from cloudrec_recorder.media.config import IndividualConfig, OutputFile, StreamTypes, TrackType
 from cloudrec_recorder.media.group import RecordingGroup
@@ -32,12 +32,12 @@ def stored(tmp_path: Path) -> IndividualRecording:
 
 
 async def send(
-    recording: IndividualRecording, frames: int, *, join_at: int = 0
+    recording: IndividualRecording, frames: int, *, join_at: int = 0, codec: str = "VP8"
 ) -> tuple[list[OutputFile], list[int]]:
     """``frames`` frames (red, then blue from the middle), the recording getting them from frame
     ``join_at`` on (a subscription to a running stream); a keyframe first and then only when the
     recording asks. Returns the files and the frames after which it asked."""
-    sender = Vp8Sender(160, 120)
+    sender = Vp8Sender(160, 120) if codec == "VP8" else H264Sender(160, 120)
     recording.start()
     asked: list[int] = []
     wanted = False
@@ -46,7 +46,7 @@ async def send(
         data = sender.frame(RED if n < frames // 2 else BLUE, keyframe=key)
         if n < join_at:
             continue
-        recording.push_video_packet("11", "VP8", data, (n - join_at) * TICKS)
+        recording.push_video_packet("11", codec, data, (n - join_at) * TICKS)
         await asyncio.sleep(0.06)
         if recording.wants_keyframe("11"):
             asked.append(n)
@@ -98,3 +98,18 @@ def test_with_snapshots_the_recording_stores_packets_and_the_snapshots_get_pictu
     )
     assert group.copies_video and group.decodes_video
     assert RecordingGroup([stored(tmp_path)]).decodes_video is False
+
+
+def test_stored_h264_is_cut_into_ts_slices_that_each_open_on_a_keyframe(tmp_path: Path) -> None:
+    recording = stored(tmp_path)
+    files, _ = asyncio.run(send(recording, 45, codec="H264"))
+    parts = slices(tmp_path / files[0].name)
+    assert len(parts) >= 2 and all(p.suffix == ".ts" for p in parts)
+    for part in parts:
+        with av.open(str(part)) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264"
+            assert next(p for p in container.demux(stream) if p.size).is_keyframe, part
+    frames = decode_video(tmp_path / files[0].name).frames
+    assert len(frames) == 45
+    assert close_to(frames[0][1][60, 80], RED) and close_to(frames[-1][1][60, 80], BLUE)

@@ -4,7 +4,7 @@ codec is stored, when a stream asks for a keyframe, and which starts store video
 from __future__ import annotations
 
 import pytest
-from tests.unit.cloudrec_recorder.media.vp8 import Vp8Sender
+from tests.unit.cloudrec_recorder.media.senders import Vp8Sender
 
 from cloudrec_protocol.enums import StreamMode
 from cloudrec_protocol.models import RecordingConfig
