@@ -7,13 +7,14 @@ recorder process (``/proc/<pid>/stat``, every thread) is sampled ``warmup`` seco
 start request and ``seconds`` after it, then the recording stops; the event-loop thread
 (receiving: ICE/DTLS/SRTP, RTP depacketising, jitter buffers; signalling; uploads) is given
 apart from the other threads (the media worker, aiortc's decoders when fed). "Recorded" is
-read back from the bucket: the ``#EXTINF`` sum of every video playlist in the stop response's
-file list.
+read back from the bucket: the ``#EXTINF`` sum of every video playlist in the bucket once they
+are final (the stop response is not needed: under heavy load it can time out).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from benchmarks.recorder.case import APP_ID, RECORDER_UID
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_operator.client.recording import RecordingClient
+from cloudrec_protocol.errors import ProtocolError
 from cloudrec_protocol.models import AcquireClientRequest, StartClientRequest, StartRequest
 
 MODES: dict[str, dict[str, str]] = {"as-sent": {}, "re-encoded": {"streamMode": "standard"}}
@@ -37,6 +39,22 @@ class Measured:
     recorded_s: float
     """``#EXTINF`` sum over every stored playlist."""
     slice_types: list[str]
+
+
+async def _final_playlists(s3: S3Server, bucket: str, prefix: str, count: int) -> list[str]:
+    """The video playlists in the bucket once all ``count`` carry ``#EXT-X-ENDLIST`` (60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        keys = [
+            k
+            for k in await asyncio.to_thread(s3.object_keys, bucket)
+            if k.startswith(prefix + "/") and k.endswith("_video.m3u8")
+        ]
+        texts = [(await asyncio.to_thread(s3.get_object, bucket, k)).decode() for k in keys]
+        ended = sum("#EXT-X-ENDLIST" in text for text in texts)
+        if ended >= count or time.monotonic() > deadline:
+            return keys
+        await asyncio.sleep(1)
 
 
 def _start_request(
@@ -92,11 +110,13 @@ async def record(
         await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
         t2, cpu2, loop2 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
         rss = memory_mib(pid, "VmHWM")
-        stopped = await client.stop(
-            APP_ID, acquired.resource_id, started.sid, "individual", room, RECORDER_UID
-        )
-    files = stopped.server_response.file_list
-    keys = [f.file_name for f in files] if isinstance(files, list) else []
+        try:  # under heavy load a synchronous stop can outlast the client's timeout
+            await client.stop(
+                APP_ID, acquired.resource_id, started.sid, "individual", room, RECORDER_UID
+            )
+        except ProtocolError as exc:
+            print(f"  stop: {exc}", file=sys.stderr, flush=True)
+        keys = await _final_playlists(s3, bucket, prefix, count)
     recorded, slices = 0.0, list[str]()
     for key in keys:
         text = (await asyncio.to_thread(s3.get_object, bucket, key)).decode()
