@@ -113,6 +113,9 @@ class Tracked:
     """Percent, 0-100."""
     upload_status: str | None = None
     files: tuple[str, ...] = ()
+    """The files ``status.files`` lists (``files.merge_files``)."""
+    files_omitted: int = 0
+    """How many other files the recording has (``status.filesOmitted``)."""
     last_error: ErrorInfo | None = None
     failures: int = 0
     """Consecutive transient failures (drives the backoff)."""

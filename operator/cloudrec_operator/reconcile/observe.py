@@ -49,6 +49,7 @@ from cloudrec_protocol.events import (
 from cloudrec_protocol.models import FileInfo
 
 from .decide import start_may_have_run
+from .files import merge_files
 from .model import (
     TERMINAL_PHASES,
     Acquire,
@@ -85,11 +86,10 @@ RESOURCE_ID_UNUSABLE = frozenset({ErrorCode.RESOURCE_EXPIRED, ErrorCode.RESOURCE
 TOKEN_REFUSED = frozenset({ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID})
 
 
-def merge_files(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
-    """The current recording's files in first-seen order (a restart starts empty)."""
-    seen = dict.fromkeys(old)
-    seen.update(dict.fromkeys(new))
-    return tuple(seen)
+def _with_files(tracked: Tracked, report: tuple[str, ...]) -> Tracked:
+    """``tracked`` with the files of a report merged in (a restart starts empty)."""
+    files, omitted = merge_files(tracked.files, tracked.files_omitted, report)
+    return tracked.replace(files=files, files_omitted=omitted)
 
 
 def _healthy(tracked: Tracked) -> Tracked:
@@ -123,7 +123,7 @@ def _completed(
     events.extend(first.events)
     status = upload_status or tracked.upload_status
     # Every file of the recording (those seen before, by query or callback, and these).
-    every = merge_files(tracked.files, files)
+    every = _with_files(tracked, files)
     if tracked.phase is not Phase.COMPLETED:
         if status == "uploaded":
             events.append(EventRecord(Reason.UPLOADED, _files_message("Uploaded", every)))
@@ -141,17 +141,19 @@ def _completed(
             phase=Phase.COMPLETED,
             upload_status=status,
             upload_progress=progress,
-            files=every,
+            files=every.files,
+            files_omitted=every.files_omitted,
             ready=tracked.ready,
         ),
         tuple(events),
     )
 
 
-def _files_message(prefix: str, files: tuple[str, ...]) -> str:
+def _files_message(prefix: str, tracked: Tracked) -> str:
+    files = tracked.files
     playlists = [f for f in files if f.endswith(".m3u8")]
     shown = playlists[0] if playlists else (files[0] if files else "no files")
-    return f"{prefix}: {len(files)} file(s), {shown}"
+    return f"{prefix}: {len(files) + tracked.files_omitted} file(s), {shown}"
 
 
 def _error(code: int, message: str, now: datetime) -> ErrorInfo:
@@ -327,9 +329,7 @@ def apply_outcome(
         if outcome.upload_status in ("uploaded", "backuped"):
             done = _completed(first.tracked, now, outcome.upload_status, outcome.files)
             return Transition(done.tracked, first.events + done.events)
-        return Transition(
-            first.tracked.replace(files=merge_files(tracked.files, outcome.files)), first.events
-        )
+        return Transition(_with_files(first.tracked, outcome.files), first.events)
     if isinstance(outcome, Applied):
         if isinstance(step, UpdateLayout):
             return Transition(_healthy(tracked).replace(applied_layout_hash=desired.layout_hash))
@@ -372,11 +372,9 @@ def _cancelled(tracked: Tracked) -> Transition:
 def _queried(
     desired: Desired, tracked: Tracked, outcome: Queried, now: datetime, timing: Timing
 ) -> Transition:
-    tracked = tracked.replace(
-        last_query_at=now,
-        not_found_since=None,
-        unreachable=False,
-        files=merge_files(tracked.files, outcome.files),
+    tracked = _with_files(
+        tracked.replace(last_query_at=now, not_found_since=None, unreachable=False),
+        outcome.files,
     )
     status = outcome.status
     if status is not None and is_running(status):
@@ -539,7 +537,7 @@ _STATUSES = frozenset(RecordingStatus)
 def _on_files(
     desired: Desired, tracked: Tracked, d: FileInfosDetails, now: datetime, t: Timing
 ) -> Transition:
-    return Transition(tracked.replace(files=merge_files(tracked.files, _file_names(d.file_list))))
+    return Transition(_with_files(tracked, _file_names(d.file_list)))
 
 
 def _on_exit(
@@ -582,9 +580,7 @@ def _on_uploaded(
     files = _file_names(d.file_list)
     if tracked.phase in (Phase.STOPPING, Phase.UPLOADING) or tracked.stop_requested:
         return _completed(tracked, now, status, files)
-    return Transition(
-        tracked.replace(files=merge_files(tracked.files, files), upload_status=status)
-    )
+    return Transition(_with_files(tracked, files).replace(upload_status=status))
 
 
 def _on_progress(
@@ -715,4 +711,4 @@ def _progress(tracked: Tracked, raw: int, now: datetime, timing: Timing) -> Tran
     )
 
 
-__all__ = ["apply_notification", "apply_outcome", "awaits_adoption", "merge_files"]
+__all__ = ["apply_notification", "apply_outcome", "awaits_adoption"]

@@ -10,7 +10,6 @@ differ from what the resource holds.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +25,6 @@ from cloudrec_operator.api.conditions import (
 )
 from cloudrec_operator.api.enums import ConditionStatus, RecordingErrorCode
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
-    MAX_STATUS_FILE_NAME,
-    MAX_STATUS_FILES,
     CloudRecordingSpec,
     CloudRecordingStatus,
     RecordedFile,
@@ -35,6 +32,7 @@ from cloudrec_operator.api.v1alpha1.cloudrecording import (
     UploadStatus,
 )
 
+from .files import listable
 from .model import ErrorInfo, Phase, Tracked
 from .startrequest import layout_hash, subscribe_hash
 from .tracking import (
@@ -94,6 +92,7 @@ def load_tracked(
         "upload_progress": upload.progress,
         "upload_status": upload.status.value.lower() if upload.status else None,
         "files": tuple(f.file_name for f in parsed.files or ()),
+        "files_omitted": parsed.files_omitted or 0,
         "notices": tuple(parsed.applied_callbacks or ()),
         "last_error": None
         if error is None
@@ -254,7 +253,6 @@ def build_status(
             message=tracked.last_error.message,
             time=tracked.last_error.time.replace(microsecond=0),
         )
-    listed = listed_files(tracked.files)
     status = CloudRecordingStatus(
         observed_generation=generation,
         phase=tracked.phase,
@@ -264,21 +262,14 @@ def build_status(
         started_at=_seconds(tracked.started_at),
         stopped_at=_seconds(tracked.stopped_at),
         upload=upload,
-        files=[RecordedFile(file_name=name) for name in listed] or None,
-        files_omitted=(len(tracked.files) - len(listed)) or None,
+        files=[RecordedFile(file_name=name) for name in tracked.files if listable(name)] or None,
+        files_omitted=tracked.files_omitted or None,
         last_error=error,
         restarts=tracked.restarts or None,
         applied_callbacks=list(tracked.notices[-MAX_NOTICES:]) or None,
         conditions=conditions,
     )
     return status.dump()
-
-
-def listed_files(files: tuple[str, ...]) -> list[str]:
-    """The file names the status lists: the first ``MAX_STATUS_FILES`` that are not empty
-    and fit ``MAX_STATUS_FILE_NAME`` (a service's answer never makes the status invalid)."""
-    fitting = (name for name in files if 0 < len(name) <= MAX_STATUS_FILE_NAME)
-    return list(itertools.islice(fitting, MAX_STATUS_FILES))
 
 
 def _seconds(value: datetime | None) -> datetime | None:

@@ -9,6 +9,7 @@ import pytest
 from tests.unit.cloudrec_operator.reconcile.test_startrequest import spec
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingStatus
+from cloudrec_operator.reconcile.files import merge_files
 from cloudrec_operator.reconcile.model import ErrorInfo, Phase, Tracked
 from cloudrec_operator.reconcile.persist import (
     build_status,
@@ -35,6 +36,7 @@ TRACKED = Tracked(
     started_at=NOW - timedelta(seconds=19),
     ready=True,
     files=("a.m3u8", "a0.ts"),
+    files_omitted=3,
     upload_progress=40,
     restarts=1,
     last_error=ErrorInfo(441, "The recorder exited", NOW),
@@ -169,8 +171,25 @@ def test_private_bookkeeping_stays_out_of_the_status() -> None:
 
 def test_a_status_with_too_many_or_too_long_file_names_still_builds_and_counts_the_rest() -> None:
     names = (*(f"seg{i}.ts" for i in range(1500)), "x" * 5000 + ".m3u8", "")
-    status = build_status(spec(), TRACKED.replace(files=names), 3, None, NOW)
+    files, omitted = merge_files((), 0, names)
+    status = build_status(spec(), TRACKED.replace(files=files, files_omitted=omitted), 3, None, NOW)
     assert CloudRecordingStatus.load(status).files is not None
     assert len(status["files"]) == 1024
     assert status["files"][0]["fileName"] == "seg0.ts"
     assert status["filesOmitted"] == 1502 - 1024
+
+
+def test_the_count_of_omitted_files_survives_an_operator_restart() -> None:
+    """The operator writes the status, restarts (rebuilds from the status alone), then
+    the service's next full list names the same 1502 files and then two more."""
+    names = tuple(f"seg{i}.ts" for i in range(1502))
+    files, omitted = merge_files((), 0, names)
+    tracked = TRACKED.replace(files=files, files_omitted=omitted)
+    written = build_status(spec(), tracked, 3, None, NOW)
+
+    restarted, _ = load_tracked(written, {}, SEALING)
+    assert build_status(spec(), restarted, 3, written, NOW)["filesOmitted"] == 478
+    files, omitted = merge_files(restarted.files, restarted.files_omitted, names)
+    assert (len(files), omitted) == (1024, 478)
+    files, omitted = merge_files(files, omitted, (*names, "seg1502.ts", "seg1503.ts"))
+    assert omitted == 480
