@@ -11,6 +11,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+MIN_STATE_KEY = 16
+"""Bytes of the state key at least."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -46,6 +49,10 @@ class Settings:
     state_key: bytes | None = field(default=None, repr=False)
     """Key that signs the operator's tracking annotation (``--state-key-file`` or
     ``CLOUDREC_STATE_KEY``); a random key per process when unset (docs/security.md)."""
+    state_key_secret: str | None = None
+    """Secret in ``operator_namespace`` (key ``stateKey``) holding the state key, created
+    with a random key at the first start when it does not exist (``--state-key-secret``):
+    the chart's default, so ``helm template`` renders no random value (GitOps)."""
     backend_hosts: tuple[str, ...] = ()
     """Hosts a namespaced RecordingBackend may name (``host``, ``*.suffix`` or an IP
     network); empty allows every host. ClusterRecordingBackends are the admin's own."""
@@ -118,6 +125,12 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         "(or CLOUDREC_STATE_KEY); a random key per process when absent",
     )
     parser.add_argument(
+        "--state-key-secret",
+        default=_env("STATE_KEY_SECRET"),
+        help="Secret in the operator namespace (key stateKey) holding that key; created "
+        "with a random key when it does not exist",
+    )
+    parser.add_argument(
         "--backend-host",
         action="append",
         default=None,
@@ -163,6 +176,7 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         resource_id_lifetime=args.resource_id_lifetime,
         request_retries=args.request_retries,
         state_key=_state_key(args.state_key_file),
+        state_key_secret=args.state_key_secret or None,
         backend_hosts=tuple(h.strip() for h in hosts if h.strip()),
         ca_file=args.ca_file or None,
         callback_window=args.callback_window,
@@ -182,6 +196,6 @@ def _state_key(path: str | None) -> bytes | None:
             key = handle.read().strip()
     else:
         key = (_env("STATE_KEY") or "").strip().encode()
-    if key and len(key) < 16:
-        raise SystemExit("the state key must be at least 16 bytes")
+    if key and len(key) < MIN_STATE_KEY:
+        raise SystemExit(f"the state key must be at least {MIN_STATE_KEY} bytes")
     return key or None

@@ -33,10 +33,11 @@ from aiohttp import web
 
 from cloudrec_operator.metrics import RECONCILE_ERRORS
 from cloudrec_operator.reconcile.timing import Timing
-from cloudrec_operator.settings import Settings
+from cloudrec_operator.settings import MIN_STATE_KEY, Settings
 
 from .callbacks import release_held, serve, sweep_held
 from .finalizer import FINALIZER, PREFIX, timer_needed
+from .ports import KubeApi
 from .reconciler import reconcile
 from .runtime import Key, Runtime
 from .verifying import VERIFY_ANNOTATION
@@ -80,6 +81,20 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     _register_verification(registry)
 
 
+async def _state_key_from_secret(kube: KubeApi, opts: Settings) -> bytes:
+    """The state key from (or created in) ``--state-key-secret``; a clear stop otherwise."""
+    name = f"{opts.operator_namespace}/{opts.state_key_secret}"
+    try:
+        key = await kube.state_key(opts.operator_namespace, opts.state_key_secret or "")
+    except (LookupError, RuntimeError) as error:
+        raise kopf.PermanentError(f"No state key: {error}") from None
+    if len(key) < MIN_STATE_KEY:
+        raise kopf.PermanentError(
+            f"No state key: stateKey in Secret {name} is shorter than {MIN_STATE_KEY} bytes"
+        )
+    return key
+
+
 def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -108,6 +123,8 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
         rt = Runtime(settings=opts, kube=kube, timing=timing, index=kwargs[SID_INDEX])
         if opts.state_key is not None:
             rt.state_key = opts.state_key
+        elif opts.state_key_secret:
+            rt.state_key = await _state_key_from_secret(kube, opts)
         else:
             log.warning(
                 "No state key (--state-key-file, CLOUDREC_STATE_KEY): the tracking annotation "

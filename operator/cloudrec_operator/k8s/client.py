@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ GROUP = "cloudrecording.io"
 VERSION = "v1alpha1"
 PLURAL = "cloudrecordings"
 COMPONENT = "cloudrec-operator"
+STATE_KEY = "stateKey"
+"""The key of the operator's state key Secret (``--state-key-secret``)."""
 SECRET_CACHE_SECONDS = 5.0
 """How long a Secret read serves other recordings (a changed Secret is seen this much later)."""
 
@@ -94,6 +97,47 @@ class Kube:
                 "SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}"
             )
         return base64.b64decode(data[key]).decode("utf-8")
+
+    async def state_key(self, namespace: str, name: str) -> bytes:
+        """The operator's state key: key ``stateKey`` of Secret ``namespace/name``, which
+        is created with a random key when it does not exist (the first start; a replica
+        starting at the same time reads the key the other one created)."""
+        try:
+            secret = await self._run(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise RuntimeError(
+                    f"Reading Secret {namespace}/{name} failed: HTTP {error.status}"
+                ) from None
+            secret = await self._create_state_key(namespace, name)
+        value = (secret.data or {}).get(STATE_KEY)
+        if not value:
+            raise MissingInputError(
+                "SecretKeyNotFound", f"Secret {namespace}/{name} has no key {STATE_KEY!r}"
+            )
+        return base64.b64decode(value).strip()
+
+    async def _create_state_key(self, namespace: str, name: str) -> Any:
+        key = base64.b64encode(secrets.token_urlsafe(36).encode()).decode()
+        body = kubernetes.client.V1Secret(
+            metadata=kubernetes.client.V1ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels={"app.kubernetes.io/managed-by": COMPONENT},
+            ),
+            type="Opaque",
+            data={STATE_KEY: key},
+        )
+        try:
+            created = await self._run(self._core.create_namespaced_secret, namespace, body)
+        except ApiException as error:
+            if error.status != 409:
+                raise RuntimeError(
+                    f"Creating Secret {namespace}/{name} failed: HTTP {error.status}"
+                ) from None
+            return await self._run(self._core.read_namespaced_secret, name, namespace)
+        log.info("Created the state key Secret %s/%s", namespace, name)
+        return created
 
     async def _secret_data(self, namespace: str, name: str) -> Mapping[str, str]:
         cache_key = (namespace, name)

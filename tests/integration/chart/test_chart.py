@@ -146,6 +146,22 @@ def test_chart_output_passes_a_server_side_dry_run(
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    "sets",
+    [(), ("recorder.enabled=true", "operator.replicas=2")],
+    ids=["defaults", "with-recorder"],
+)
+def test_helm_template_renders_the_same_manifests_every_time_for_gitops(
+    control_plane: ControlPlane, sets: tuple[str, ...]
+) -> None:
+    """Argo CD renders with ``helm template`` on every sync: a value that changes from
+    render to render (a random key) would be a change to apply at every sync."""
+    first, second = render(control_plane, *sets), render(control_plane, *sets)
+    assert first == second
+    secrets = [d for d in first if d["kind"] == "Secret"]
+    assert not [d for d in secrets if "stateKey" in (d.get("data") or {})]
+
+
 def test_helm_install_creates_every_object_of_the_release(
     control_plane: ControlPlane, release: str
 ) -> None:
@@ -218,6 +234,9 @@ def test_operator_service_account_can_do_what_the_operator_does_and_no_more(
         assert not can_i(control_plane, sa, verb, resource, elsewhere), f"can {verb} {resource}"
     assert can_i(control_plane, sa, "get", "clusterrecordingbackends.cloudrecording.io", elsewhere)
     assert can_i(control_plane, sa, "watch", "customresourcedefinitions.apiextensions.k8s.io", "")
+    # Its state key Secret: created in its own namespace at its first start, nowhere else.
+    assert can_i(control_plane, sa, "create", "secrets", release)
+    assert not can_i(control_plane, sa, "create", "secrets", elsewhere)
 
 
 def test_single_namespace_mode_grants_rights_in_that_namespace_only(
@@ -266,6 +285,7 @@ def test_operator_deployment_args_are_what_the_operator_accepts(
     assert settings.metrics_port == ports["metrics"]
     assert settings.liveness == f"http://0.0.0.0:{ports['health']}/healthz"
     assert settings.peering == "rel-cloud-recording-operator"
+    assert settings.state_key_secret == "rel-cloud-recording-operator-state-key"
     probe = container["livenessProbe"]["httpGet"]
     assert (probe["path"], probe["port"]) == ("/healthz", "health")
     # Readiness is the callback receiver's own route, served on the callback port.

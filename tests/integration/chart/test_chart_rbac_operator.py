@@ -10,9 +10,11 @@ Stopped``) and is deleted (its finalizer removed) without a single Forbidden ans
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +37,7 @@ pytestmark = [
 
 CHART = REPO_ROOT / "charts" / "cloud-recording-operator"
 SERVICE_ACCOUNT = "rec-cloud-recording-operator-operator"
+STATE_KEY_SECRET = "rec-cloud-recording-operator-state-key"
 run = asyncio.to_thread
 
 
@@ -57,7 +60,8 @@ def least_privilege_operator(
     namespace: str,
     tmp_path: Path,
 ) -> Iterator[tuple[str, ManagedProcess]]:
-    """The chart in single-namespace mode, and the operator running as its ServiceAccount."""
+    """The chart in single-namespace mode, and the operator running as its ServiceAccount
+    (yields the watched namespace, the operator and the release namespace)."""
     watched = f"rbac-{secrets.token_hex(4)}"
     control_plane.kubectl("create", "namespace", watched)
     helm = [str(tool("helm")), "install", "rec", str(CHART), "-n", namespace]
@@ -67,6 +71,7 @@ def least_privilege_operator(
     liveness = free_port()
     argv = [sys.executable, "-m", "cloudrec_operator", "--namespace", watched]
     argv += ["--kubeconfig", str(kubeconfig), "--operator-namespace", namespace]
+    argv += ["--state-key-secret", STATE_KEY_SECRET]  # as the chart's Deployment passes it
     argv += ["--callback-host", "127.0.0.1", "--callback-port", str(free_port())]
     argv += ["--liveness", f"http://127.0.0.1:{liveness}/healthz"]
     argv += ["--tick", "1", "--first-query", "1", "--steady-query", "3", "--verbose"]
@@ -82,6 +87,9 @@ def least_privilege_operator(
         )
         operator.stop()
         control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)
+        # Its cluster-scoped objects would keep the next test's release from installing.
+        uninstall = [str(tool("helm")), "uninstall", "rec", "-n", namespace, "--wait=false"]
+        subprocess.run(uninstall, check=False, capture_output=True, env=control_plane.env())
 
 
 async def test_the_chart_rbac_is_enough_for_a_whole_recording(
@@ -125,3 +133,42 @@ async def test_the_chart_rbac_is_enough_for_a_whole_recording(
     )
     log = operator.log_path.read_text(errors="replace")
     assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+
+
+def state_key(cp: ControlPlane, namespace: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        got = cp.kubectl(
+            "get",
+            "secret",
+            STATE_KEY_SECRET,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.data.stateKey}",
+            check=False,
+        )
+        if got.returncode == 0 or time.monotonic() > deadline:
+            return got.stdout
+        time.sleep(0.5)
+
+
+def test_the_operator_creates_its_state_key_secret_at_first_start_and_keeps_it_on_restart(
+    control_plane: ControlPlane,
+    least_privilege_operator: tuple[str, ManagedProcess],
+    namespace: str,
+) -> None:
+    """The chart renders no key (stable ``helm template`` for GitOps): the operator, as the
+    chart's ServiceAccount, creates the Secret itself, and a restart reads the same key."""
+    _, operator = least_privilege_operator
+    first = state_key(control_plane, namespace)
+    assert len(base64.b64decode(first)) >= 16
+    operator.stop()
+    operator.start()
+    liveness = operator.argv[operator.argv.index("--liveness") + 1]
+    operator.wait_http(liveness, timeout=60)
+    assert state_key(control_plane, namespace) == first
+    log = operator.log_path.read_text(errors="replace")
+    assert log.count("Created the state key Secret") == 1, log[-3000:]
+    assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+    assert first not in log and base64.b64decode(first).decode() not in log

@@ -58,3 +58,12 @@ def test_a_short_state_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOUDREC_STATE_KEY", "short")
     with pytest.raises(SystemExit, match="at least 16 bytes"):
         parse([])
+
+
+def test_the_state_key_secret_is_named_by_flag_or_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert parse([]).state_key_secret is None
+    assert parse(["--state-key-secret", "rec-state-key"]).state_key_secret == "rec-state-key"
+    monkeypatch.setenv("CLOUDREC_STATE_KEY_SECRET", "from-env")
+    assert parse([]).state_key_secret == "from-env"
