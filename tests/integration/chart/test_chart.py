@@ -8,6 +8,7 @@ not more, in both RBAC modes.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -160,6 +161,37 @@ def test_helm_template_renders_the_same_manifests_every_time_for_gitops(
     assert first == second
     secrets = [d for d in first if d["kind"] == "Secret"]
     assert not [d for d in secrets if "stateKey" in (d.get("data") or {})]
+
+
+def test_the_recorder_api_admits_only_operator_and_recorder_pods_and_no_secret_is_hashed(
+    control_plane: ControlPlane,
+) -> None:
+    """Issue 12 items 11 and 17 as the chart renders them (no CNI here enforces a policy):
+    the recorder API port admits the operator and the other replicas only, the operator's
+    callback port the recorders (and what the values add); the recorder pod template
+    carries no hash of its configuration (an unsalted hash of the customer secret), only
+    the revision the administrator chose."""
+    secret = "customer-" + uuid.uuid4().hex
+    docs = render(
+        control_plane,
+        "recorder.enabled=true",
+        f"recorder.config.customerSecret={secret}",
+        "recorder.configRevision=r7",
+    )
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    recorder = policies["rel-cloud-recording-operator-recorder"]
+    [api] = [rule for rule in recorder["ingress"] if rule["ports"][0]["port"] == "http"]
+    admitted = [
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in api["from"]
+    ]
+    assert admitted == ["operator", "recorder"]
+    assert "rel-cloud-recording-operator-operator" in policies
+    [statefulset] = [d for d in docs if d["kind"] == "StatefulSet"]
+    annotations = statefulset["spec"]["template"]["metadata"].get("annotations") or {}
+    assert annotations == {"cloudrecording.io/config-revision": "r7"}
+    rendered = yaml.safe_dump_all([d for d in docs if d["kind"] != "Secret"])
+    assert "checksum" not in rendered
+    assert hashlib.sha256(secret.encode()).hexdigest() not in rendered
 
 
 def test_helm_install_creates_every_object_of_the_release(
