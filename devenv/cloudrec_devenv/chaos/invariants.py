@@ -9,7 +9,8 @@ means the invariant holds:
 * :func:`unwanted_recordings`: no recording in a channel without a resource that wants it;
 * :func:`sid_mismatches`: a recording resource's ``status.recordingId`` is the sid the recorder
   is recording;
-* :func:`stuck_resources`: every resource is final, or retrying with a visible reason;
+* :func:`stuck_resources`: every resource is final (or rests as ``state: Stopped`` asks, nothing
+  started), or retrying with a visible reason;
 * :func:`playlist_problems`: a Completed resource's playlists end (``#EXT-X-ENDLIST``) and
   every segment they list is in the bucket;
 * :func:`unfinished_completions`: a resource is Completed only for a recording the recorder
@@ -22,7 +23,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cloudrec_operator.api.enums import ConditionStatus, Phase
+from cloudrec_operator.api.enums import ConditionStatus, DesiredState, Phase
 from cloudrec_protocol.events import EventType
 
 __all__ = [
@@ -160,8 +161,21 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     return {}
 
 
+def _stopped_before_start(obj: Mapping[str, Any]) -> bool:
+    """At rest as asked: ``state: Stopped`` before any recording began (phase Pending,
+    Ready True with the reason Stopped: the spec is satisfied, nothing is waited for)."""
+    ready = _condition(obj, "Ready")
+    return (
+        (obj.get("status") or {}).get("phase") == Phase.PENDING
+        and (obj.get("spec") or {}).get("state") == DesiredState.STOPPED
+        and ready.get("status") == ConditionStatus.TRUE
+        and ready.get("reason") == DesiredState.STOPPED
+    )
+
+
 def stuck_resources(resources: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Resources neither final nor retrying with a visible reason (Degraded True, a message).
+    """Resources neither final, nor at rest as ``state: Stopped`` asks before any recording
+    began, nor retrying with a visible reason (Degraded True, a message).
 
     A resource being deleted is stuck whatever its phase: its finalizer should be off.
     """
@@ -172,7 +186,7 @@ def stuck_resources(resources: Iterable[Mapping[str, Any]]) -> list[str]:
         if obj.get("metadata", {}).get("deletionTimestamp"):
             found.append(f"{_name(obj)}: still there after its deletion (phase {phase})")
             continue
-        if phase in FINAL_PHASES:
+        if phase in FINAL_PHASES or _stopped_before_start(obj):
             continue
         degraded = _condition(obj, "Degraded")
         if degraded.get("status") == ConditionStatus.TRUE and degraded.get("message"):

@@ -23,7 +23,7 @@ from cloudrec_operator.api.conditions import (
     Condition,
     set_condition,
 )
-from cloudrec_operator.api.enums import ConditionStatus, RecordingErrorCode
+from cloudrec_operator.api.enums import ConditionStatus, DesiredState, RecordingErrorCode
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
     CloudRecordingSpec,
     CloudRecordingStatus,
@@ -141,10 +141,22 @@ def _condition(type_: str, true: bool, reason: str, message: str, generation: in
     )
 
 
+STOPPED_BEFORE_START = "Not recording: spec.state is Stopped and no recording was started"
+"""The Ready message of a resource resting in Pending because it was stopped before any
+recording began (nothing runs at the service, and nothing will until state is Recording)."""
+
+
 def _ready(
-    tracked: Tracked, generation: int, blocked: str | None, blocked_reason: str
+    tracked: Tracked,
+    generation: int,
+    blocked: str | None,
+    blocked_reason: str,
+    stopped: bool = False,
 ) -> Condition:
     phase = tracked.phase
+    if phase is Phase.PENDING and stopped and tracked.resource_id is None:
+        # The spec is satisfied: nothing runs, and nothing is waited for.
+        return _condition(READY, True, DesiredState.STOPPED, STOPPED_BEFORE_START, generation)
     if phase is Phase.FAILED:
         reason = tracked.failed_reason or "Failed"
         message = tracked.last_error.message if tracked.last_error else "The recording failed"
@@ -182,7 +194,9 @@ def build_status(
     old = CloudRecordingStatus.load(previous or {})
     conditions = list(old.conditions)
     conditions = set_condition(
-        conditions, _ready(tracked, generation, blocked, blocked_reason), now
+        conditions,
+        _ready(tracked, generation, blocked, blocked_reason, spec.state is DesiredState.STOPPED),
+        now,
     )
     recording = tracked.phase is Phase.RECORDING and tracked.ready
     conditions = set_condition(

@@ -65,5 +65,7 @@ async def test_state_stopped_while_a_conflict_is_retried_ends_the_resource_witho
         assert rested["status"]["phase"] == "Pending"
         assert not rested["status"].get("resourceId")
         assert condition(rested, "Degraded")["status"] == "False"
+        said = condition(rested, "Ready")
+        assert (said["status"], said["reason"]) == ("True", "Stopped"), said
         # The recording that holds the channel is untouched.
         assert (await run(env.status, "holder"))["phase"] == "Recording"

@@ -36,13 +36,14 @@ def resource(
     uid: str = "800001",
     deleting: bool = False,
     conditions: list[dict[str, str]] | None = None,
+    state: str = "Recording",
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": "ns"}
     if deleting:
         meta["deletionTimestamp"] = "2026-12-02T12:00:00Z"
     return {
         "metadata": meta,
-        "spec": {"channelName": "room", "uid": uid},
+        "spec": {"channelName": "room", "uid": uid, "state": state},
         "status": {"phase": phase, "recordingId": sid, "conditions": conditions or []},
     }
 
@@ -113,6 +114,10 @@ def test_a_recording_resource_must_name_the_sid_the_recorder_records() -> None:
     assert "ns/ghost" in found[1] and "records nothing" in found[1]
 
 
+STOPPED_READY = {"type": "Ready", "status": "True", "reason": "Stopped", "message": "idle"}
+WAITING = {"type": "Ready", "status": "False", "reason": "Pending", "message": "Waiting"}
+
+
 @pytest.mark.parametrize(
     ("obj", "stuck"),
     [
@@ -136,6 +141,10 @@ def test_a_recording_resource_must_name_the_sid_the_recorder_records() -> None:
             True,
         ),
         (resource("a", "Completed", deleting=True), True),
+        (resource("a", "Pending", state="Stopped", conditions=[STOPPED_READY]), False),
+        (resource("a", "Pending", state="Stopped", conditions=[WAITING]), True),
+        (resource("a", "Pending", conditions=[STOPPED_READY]), True),
+        (resource("a", "Connecting", state="Stopped", conditions=[STOPPED_READY]), True),
     ],
     ids=[
         "completed",
@@ -146,6 +155,10 @@ def test_a_recording_resource_must_name_the_sid_the_recorder_records() -> None:
         "retrying-visibly",
         "not-degraded",
         "deleted-but-there",
+        "stopped-before-any-start-at-rest",
+        "stopped-but-says-it-waits-to-start",
+        "at-rest-but-the-spec-wants-a-recording",
+        "stopped-but-a-start-may-run",
     ],
 )
 def test_a_resource_neither_final_nor_visibly_retrying_is_stuck(

@@ -186,6 +186,12 @@ CASES: list[tuple[str, Desired, Tracked, Step]] = [
         Finish(),
     ),
     (
+        "state_stopped_before_the_operator_ever_saw_the_resource_starts_nothing_and_rests",
+        Desired(generation=2, state="Stopped", restart_policy="OnFailure"),
+        Tracked(),
+        Idle(),
+    ),
+    (
         "state_stopped_while_a_restart_waits_out_its_backoff_ends_the_resource",
         Desired(generation=2, state="Stopped"),
         Tracked(phase=Phase.PENDING, restarts=1, retry_at=NOW + timedelta(seconds=9)),

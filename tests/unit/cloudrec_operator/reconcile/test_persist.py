@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.unit.cloudrec_operator.reconcile.test_startrequest import spec
 
+from cloudrec_operator.api.enums import DesiredState
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingStatus
 from cloudrec_operator.reconcile.files import merge_files
 from cloudrec_operator.reconcile.model import ErrorInfo, Phase, Tracked
@@ -140,6 +141,25 @@ def test_terminal_failure_sets_ready_false_with_its_reason() -> None:
     ready = conditions(build_status(spec(), failed, 1, None, NOW))["Ready"]
     assert ready["status"] == "False"
     assert ready["reason"] == "AuthenticationFailed"
+
+
+@pytest.mark.parametrize(
+    "tracked",
+    [Tracked(), Tracked(phase=Phase.PENDING, last_error=ErrorInfo(53, "conflict", NOW))],
+    ids=["never-seen-before-the-stop", "starts-refused-then-cancelled"],
+)
+def test_a_resource_stopped_before_any_recording_began_says_so_and_is_ready(
+    tracked: Tracked,
+) -> None:
+    stopped = spec().model_copy(update={"state": DesiredState.STOPPED})
+    ready = conditions(build_status(stopped, tracked, 2, None, NOW))["Ready"]
+    assert (ready["status"], ready["reason"], ready["observedGeneration"]) == ("True", "Stopped", 2)
+    assert ready["message"] == "Not recording: spec.state is Stopped and no recording was started"
+
+
+def test_a_pending_resource_that_wants_a_recording_is_waiting_for_it() -> None:
+    ready = conditions(build_status(spec(), Tracked(), 1, None, NOW))["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "Pending")
 
 
 def test_missing_input_names_what_is_missing_in_ready_and_degraded() -> None:
