@@ -2,7 +2,8 @@
 
 ``decode_video(path)`` gives every frame as an RGB array with its time and the stream's size
 and rate; ``decode_audio(path)`` the samples as mono floats with the rate and channel count;
-``stream_kinds(path)`` which kinds of streams the file holds.
+``stream_kinds(path)`` which kinds of streams the file holds; ``decode_jpg(data)`` a snapshot
+(the bytes of one JPG) as an RGB array.
 
 An individual recording stores VP8 as it was sent, in WebM slices listed by an HLS playlist
 (protocol.md §8); FFmpeg's HLS demuxer refuses ``.webm`` segments (its list of allowed segment
@@ -11,6 +12,7 @@ extensions), so such a playlist is read slice by slice (``slices``), each a whol
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +21,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DecodedVideo", "decode_audio", "decode_video", "slices", "stream_kinds"]
+__all__ = ["DecodedVideo", "decode_audio", "decode_jpg", "decode_video", "slices", "stream_kinds"]
 
 
 @dataclass
@@ -82,3 +84,10 @@ def stream_kinds(path: Path) -> list[str]:
     parts = _webm_slices(path)
     with av.open(str(parts[0] if parts else path)) as container:
         return sorted(stream.type for stream in container.streams)
+
+
+def decode_jpg(data: bytes) -> npt.NDArray[np.uint8]:
+    """The picture of one JPG file's bytes, as an RGB array."""
+    with av.open(io.BytesIO(data), mode="r", format="jpeg_pipe") as container:
+        frame = next(container.decode(video=0))
+        return np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)

@@ -6,6 +6,10 @@ VideoOnly and AudioVideo in both modes; HLS alone and HLS with MP4 (MP4 exists i
 Each is stopped with ``state: Stopped``, must end Completed, and what it lists in
 ``status.files`` is downloaded and decoded: the publishers' colours in the video, their tones in
 the audio, and nothing of a kind the resource did not ask for.
+
+Snapshots (Individual mode, ``snapshotConfig``) are checked in the bucket: a snapshot-only
+resource and one that records HLS too each upload JPGs of every publisher, decoded to the
+publisher's colour.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import numpy.typing as npt
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, ready
-from tests.integration.recorder.checks import colour_at, download, tone_strength
-from tests.media_files import decode_audio, decode_video, stream_kinds
+from tests.integration.recorder.checks import close_to, colour_at, download, tone_strength
+from tests.media_files import decode_audio, decode_jpg, decode_video, stream_kinds
 
 from cloudrec_devenv.publisher import color_for, tone_for
 
@@ -160,4 +164,68 @@ async def test_every_mode_stream_type_and_format_records_the_publishers_into_the
             await run(check, case, obj["status"]["files"], env, into)
         except AssertionError as error:
             failures.append(f"{case.name}: {error}")
+    assert not failures, "\n".join(failures)
+
+
+SNAPSHOT_INTERVAL = 2
+SNAPSHOT_CASES = {
+    # name -> (streamTypes, outputFormats)
+    "individual-snapshots-only": ("VideoOnly", []),
+    "individual-hls-and-snapshots": ("AudioVideo", ["HLS"]),
+}
+
+
+def snapshots_of(env: RecordingEnv, sid: str, uid: str) -> list[str]:
+    """The JPG keys of ``uid``'s video in recording ``sid``, in capture order (protocol.md
+    §3.2.4: ``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg``)."""
+    pattern = re.compile(rf"/{re.escape(sid)}_[^/]*__uid_s_{uid}__uid_e_video_[0-9]{{17}}\.jpg$")
+    return sorted(k for k in env.recorder.s3.object_keys(env.recorder.bucket) if pattern.search(k))
+
+
+async def test_snapshots_through_a_cloudrecording_upload_a_jpg_of_each_publisher_in_its_colour(
+    recordings: RecordingEnv, room: str, publish: PublishFactory
+) -> None:
+    env = recordings
+    run = asyncio.to_thread
+    async with publish(room, PUBLISHERS, width=160, height=120, fps=15):
+        for number, (name, (streams, formats)) in enumerate(SNAPSHOT_CASES.items()):
+            config = {
+                "mode": "Individual",
+                "streamTypes": streams,
+                "outputFormats": formats,
+                "maxIdleTime": 30,
+                "snapshotConfig": {"captureInterval": SNAPSHOT_INTERVAL},
+            }
+            await run(env.apply, name, room, uid=str(920101 + number), recordingConfig=config)
+        for name in SNAPSHOT_CASES:
+            await run(env.wait, name, ready, 90.0, "Ready True")
+        await asyncio.sleep(RECORD_SECONDS)
+        for name in SNAPSHOT_CASES:
+            await run(env.patch_spec, name, {"state": "Stopped"})
+        done = {
+            name: await run(env.wait_phase, name, "Completed", 120.0) for name in SNAPSHOT_CASES
+        }
+    failures = []
+    for name, obj in done.items():
+        sid = obj["status"]["recordingId"]
+        keys = await run(env.recorder.s3.object_keys, env.recorder.bucket)
+        mine = [k for k in keys if f"/{sid}_" in k]
+        playlists = [k for k in mine if k.endswith(".m3u8")]
+        if bool(playlists) != bool(SNAPSHOT_CASES[name][1]):
+            failures.append(
+                f"{name}: playlists {playlists} for outputFormats {SNAPSHOT_CASES[name][1]}"
+            )
+        for index, uid in enumerate(PUBLISHERS):
+            jpgs = await run(snapshots_of, env, sid, uid)
+            # Eight seconds and more at one JPG every two: a few of each publisher.
+            if len(jpgs) < 3:
+                failures.append(f"{name}: uid {uid} has {len(jpgs)} snapshot(s): {jpgs}")
+                continue
+            for key in (jpgs[0], jpgs[-1]):
+                picture = decode_jpg(
+                    await run(env.recorder.s3.get_object, env.recorder.bucket, key)
+                )
+                seen = colour_at(picture, 20, 20)
+                if picture.shape[:2] != (120, 160) or not close_to(seen, color_for(index)):
+                    failures.append(f"{name}: {key} is {picture.shape[:2]} in {seen}")
     assert not failures, "\n".join(failures)

@@ -10,13 +10,11 @@ file list (§3.3, §3.6).
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 import secrets
 import time
 from typing import Any
 
-import av
 import httpx
 import numpy as np
 import pytest
@@ -30,7 +28,7 @@ from tests.integration.recorder.checks import (
     stop_recording,
     wait_status,
 )
-from tests.media_files import decode_video
+from tests.media_files import decode_jpg, decode_video
 
 from cloudrec_devenv.publisher import color_for
 from cloudrec_protocol.manifest import is_manifest_name
@@ -84,12 +82,6 @@ def keys_of(recorder: RecorderProcess, rec: Started, bucket: str | None = None) 
     )
 
 
-def decoded_jpg(data: bytes) -> np.ndarray:
-    with av.open(io.BytesIO(data), format="jpeg_pipe") as container:
-        frame = next(container.decode(video=0))
-        return np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
-
-
 async def snapshot_events(recorder: RecorderProcess, rec: Started, count: int) -> list[str]:
     """The ``fileName`` of every event 45 of ``rec``, once ``count`` arrived (or 20 s passed)."""
     deadline = time.monotonic() + 20
@@ -136,7 +128,7 @@ async def test_a_snapshot_task_uploads_a_jpg_of_each_publisher_every_interval_an
         for key in mine:
             assert key.startswith("/".join(prefix) + "/")
             image = await asyncio.to_thread(recorder.s3.get_object, recorder.bucket, key)
-            picture = decoded_jpg(image)
+            picture = decode_jpg(image)
             assert picture.shape == (120, 160, 3)
             assert close_to(colour_at(picture, 20, 20), color_for(index)), key
     assert sorted(await snapshot_events(recorder, rec, len(keys))) == keys
@@ -178,7 +170,7 @@ async def test_recording_and_snapshots_in_one_task_give_the_hls_files_and_the_jp
     jpgs = [k for k in keys if k.endswith(".jpg")]
     assert len(jpgs) >= 2
     image = await asyncio.to_thread(recorder.s3.get_object, recorder.bucket, jpgs[-1])
-    assert close_to(colour_at(decoded_jpg(image), 20, 20), color_for(0))
+    assert close_to(colour_at(decode_jpg(image), 20, 20), color_for(0))
     assert sorted(await snapshot_events(recorder, rec, len(jpgs))) == jpgs
 
 
@@ -204,4 +196,4 @@ async def test_snapshots_a_bucket_refused_reach_it_from_the_backup_with_their_ev
     keys = await asyncio.to_thread(keys_of, recorder, rec, bucket)
     assert keys == sorted(events)
     image = await asyncio.to_thread(recorder.s3.get_object, bucket, keys[0])
-    assert close_to(colour_at(decoded_jpg(image), 20, 20), color_for(0))
+    assert close_to(colour_at(decode_jpg(image), 20, 20), color_for(0))
