@@ -2,14 +2,15 @@
 
 The reconcile loop (``next_step``, then the step's answer through ``apply_outcome``) is
 played against a small in-memory recording service, for every combination of the desired
-state (Recording, Stopped), deletion or not, and where the resource is (nothing started, a
-start in flight that did or did not begin a recording, a restart waiting out its back-off,
-recording, stopping). While the service answers, the resource reaches what was asked: a
-final phase that tells the truth (Completed for a recording that was stopped and uploaded,
-Failed for one that was lost, Pending with nothing at the service when it was stopped before
-any recording began), its deletion with nothing left recording, or a confirmed recording.
-While the service is down, it keeps retrying with a visible reason and a growing back-off, and
-never lets go of a recording that may run.
+state (Recording, Stopped), deletion (releasePolicy Stop or KeepInBackground) or none, and
+where the resource is (nothing started, a start in flight that did or did not begin a
+recording, a restart waiting out its back-off, recording, stopping). While the service
+answers, the resource reaches what was asked: a final phase that tells the truth (Completed
+for a recording that was stopped and uploaded, Failed for one that was lost, Pending with
+nothing at the service when it was stopped before any recording began), its deletion with
+nothing left recording (or Released, left running on purpose), or a confirmed recording.
+While the service is down, it keeps retrying with a visible reason and a growing back-off,
+and never lets go of a recording that may run.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Service:
     sids: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
 
     def answer(self, step: Step, now: datetime) -> Outcome:
+        if isinstance(step, Release):
+            return Released()  # no protocol call: the recording is left as it is
         if not self.up:
             return Failure(None, None, SdkError.CONNECT_ERROR, True, "refused", transport=True)
         if isinstance(step, Acquire):
@@ -111,8 +114,6 @@ class Service:
         if isinstance(step, Stop):
             self.running = None
             return StopDone(("a.m3u8", "a0.ts"), "uploaded")
-        if isinstance(step, Release):
-            return Released()
         raise AssertionError(f"unexpected step {step}")
 
 
@@ -221,38 +222,49 @@ SITUATIONS: dict[str, tuple[Tracked, str | None]] = {
 RECORDED = {"start-in-flight-that-began-a-recording", "recording", "stopping"}
 """Situations where a recording runs at the service, to be stopped and uploaded."""
 
+KEPT, DELETED, DELETED_IN_BACKGROUND = "kept", "deleted", "deleted-keep-in-background"
 GRID = [
-    (state, deleting, situation)
+    (state, deletion, situation)
     for state in ("Recording", "Stopped")
-    for deleting in (False, True)
+    for deletion in (KEPT, DELETED, DELETED_IN_BACKGROUND)
     for situation in SITUATIONS
 ]
 
 
-def grid_id(case: tuple[str, bool, str]) -> str:
-    state, deleting, situation = case
-    return f"{state}-{'deleting' if deleting else 'kept'}-{situation}"
+def grid_id(case: tuple[str, str, str]) -> str:
+    return "-".join(case)
 
 
-def setup(state: str, deleting: bool, situation: str, up: bool) -> tuple[Desired, Tracked, Service]:
+def setup(state: str, deletion: str, situation: str, up: bool) -> tuple[Desired, Tracked, Service]:
     tracked, running = SITUATIONS[situation]
     service = Service(up=up, running=running)
     if tracked.resource_id is not None:
         service.issued[tracked.resource_id] = tracked.acquired_at or T0
         if running is not None:
             service.started.add(tracked.resource_id)
-    desired = Desired(generation=2, state=state, restart_policy="OnFailure", deleting=deleting)
+    desired = Desired(
+        generation=2,
+        state=state,
+        restart_policy="OnFailure",
+        deleting=deletion != KEPT,
+        release_policy="KeepInBackground" if deletion == DELETED_IN_BACKGROUND else "Stop",
+    )
     return desired, tracked, service
 
 
-@pytest.mark.parametrize(("state", "deleting", "situation"), GRID, ids=map(grid_id, GRID))
+@pytest.mark.parametrize(("state", "deletion", "situation"), GRID, ids=map(grid_id, GRID))
 def test_with_the_service_answering_every_resource_reaches_what_was_asked_truthfully(
-    state: str, deleting: bool, situation: str
+    state: str, deletion: str, situation: str
 ) -> None:
-    desired, tracked, service = setup(state, deleting, situation, up=True)
+    desired, tracked, service = setup(state, deletion, situation, up=True)
     run = play(desired, tracked, service)
     end = run.tracked
-    if deleting:
+    if deletion == DELETED_IN_BACKGROUND:
+        # Left running on purpose: Released where a recording may run, gone otherwise.
+        may_run = situation in RECORDED or situation == "start-in-flight-that-began-nothing"
+        released = isinstance(run.last, Release) and end.phase is Phase.RELEASED
+        assert released if may_run else isinstance(run.last, Finish), (run.last, end)
+    elif deletion == DELETED:
         assert isinstance(run.last, Finish), f"deletion never finished: {run.last} {end}"
         assert service.running is None, "a recording runs with no resource left"
     elif state == "Recording":
@@ -273,13 +285,17 @@ def test_with_the_service_answering_every_resource_reaches_what_was_asked_truthf
             assert end.failed_reason == "FatalError" and end.last_error == LOST
 
 
-@pytest.mark.parametrize(("state", "deleting", "situation"), GRID, ids=map(grid_id, GRID))
+@pytest.mark.parametrize(("state", "deletion", "situation"), GRID, ids=map(grid_id, GRID))
 def test_with_the_service_down_every_resource_ends_or_retries_visibly_with_backoff(
-    state: str, deleting: bool, situation: str
+    state: str, deletion: str, situation: str
 ) -> None:
-    desired, tracked, service = setup(state, deleting, situation, up=False)
+    desired, tracked, service = setup(state, deletion, situation, up=False)
     run = play(desired, tracked, service)
     end = run.tracked
+    if isinstance(run.last, Release):
+        # Released without a call: the recording (if any) runs on, on purpose.
+        assert deletion == DELETED_IN_BACKGROUND and end.phase is Phase.RELEASED
+        return
     at_rest = isinstance(run.last, Idle) and (
         end.phase in TERMINAL_PHASES
         or (state == "Stopped" and end.phase is Phase.PENDING and end.resource_id is None)
@@ -288,7 +304,7 @@ def test_with_the_service_down_every_resource_ends_or_retries_visibly_with_backo
         # Only where nothing can run at the service: nothing was started, or a lost
         # recording's restart was cancelled.
         assert situation in ("nothing-started", "restart-waiting-out-its-backoff")
-        assert not deleting
+        assert deletion == KEPT
         return
     if isinstance(run.last, Finish):
         assert situation in ("nothing-started", "restart-waiting-out-its-backoff")
