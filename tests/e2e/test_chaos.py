@@ -43,6 +43,7 @@ from cloudrec_devenv.chaos.invariants import (
     FINAL_PHASES,
     overlapping_recordings,
     playlist_problems,
+    rests_stopped,
     sid_mismatches,
     stuck_resources,
     unfinished_completions,
@@ -180,7 +181,7 @@ def unsettled(stack: ChaosStack) -> list[str]:
     busy = [
         f"{o['metadata']['name']} {(o.get('status') or {}).get('phase')}"
         for o in seen.resources
-        if (o.get("status") or {}).get("phase") not in FINAL_PHASES
+        if ((o.get("status") or {}).get("phase") not in FINAL_PHASES and not rests_stopped(o))
         or o["metadata"].get("deletionTimestamp")
     ]
     return busy + [f"{room}: {sorted(uids)}" for room, uids in seen.in_channels.items() if uids]

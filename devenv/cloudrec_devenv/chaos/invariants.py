@@ -33,6 +33,7 @@ __all__ = [
     "overlapping_recordings",
     "playlist_problems",
     "recording_lives",
+    "rests_stopped",
     "sid_mismatches",
     "stuck_resources",
     "unfinished_completions",
@@ -161,7 +162,7 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     return {}
 
 
-def _stopped_before_start(obj: Mapping[str, Any]) -> bool:
+def rests_stopped(obj: Mapping[str, Any]) -> bool:
     """At rest as asked: ``state: Stopped`` before any recording began (phase Pending,
     Ready True with the reason Stopped: the spec is satisfied, nothing is waited for)."""
     ready = _condition(obj, "Ready")
@@ -186,7 +187,7 @@ def stuck_resources(resources: Iterable[Mapping[str, Any]]) -> list[str]:
         if obj.get("metadata", {}).get("deletionTimestamp"):
             found.append(f"{_name(obj)}: still there after its deletion (phase {phase})")
             continue
-        if phase in FINAL_PHASES or _stopped_before_start(obj):
+        if phase in FINAL_PHASES or rests_stopped(obj):
             continue
         degraded = _condition(obj, "Degraded")
         if degraded.get("status") == ConditionStatus.TRUE and degraded.get("message"):
