@@ -16,7 +16,8 @@ from cloudrec_recorder.channel.errors import (
     TokenRejectedError,
     UidConflictError,
 )
-from cloudrec_recorder.channel.janus import JanusChannel, SubscribedFeed
+from cloudrec_recorder.channel.feed import SubscribedFeed
+from cloudrec_recorder.channel.janus import JanusChannel
 from cloudrec_recorder.channel.room import (
     SUBSTREAM_HIGH,
     SUBSTREAM_LOW,

@@ -20,7 +20,9 @@ The recorder joins as a *publisher-type participant that never publishes*,
 with participant id = its uid, so it appears in the room like the SDK's
 recorder uid does. Each subscription is its own Janus handle and aiortc
 ``RTCPeerConnection`` (so ``unsubscribe`` drops exactly one publisher); Janus
-sends the SDP offer, aiortc answers with a complete SDP (half-trickle).
+sends the SDP offer, aiortc answers with a complete SDP (half-trickle): see
+:mod:`~cloudrec_recorder.channel.feed`. A simulcast subscription is kept on the
+substream it asked for by :mod:`~cloudrec_recorder.channel.substream`.
 
 Who is in the room comes from Janus' events (rooms made by the launcher have
 ``notify_joining``, so participants that do not publish are announced too) and
@@ -39,31 +41,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import (
-    MediaStreamTrack,
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCSessionDescription,
-)
+from aiortc import RTCIceServer
 
-from cloudrec_recorder.channel.encoded import (
-    ENCODED_QUEUE_PACKETS,
-    EncodedAudio,
-    tap_encoded_audio,
-)
-from cloudrec_recorder.channel.encoded_video import EncodedVideoTap, tap_encoded_video
+from cloudrec_recorder.channel.encoded import ENCODED_QUEUE_PACKETS
+from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
 from cloudrec_recorder.channel.errors import (
     VIDEOROOM_NO_SUCH_FEED,
     ChannelError,
     JanusApiError,
-    MediaConnectError,
     RoomNotFoundError,
     SessionLostError,
 )
+from cloudrec_recorder.channel.feed import SubscribedFeed, SubscriberJoin, connect_feed
 from cloudrec_recorder.channel.room import (
     ChannelClosed,
     ChannelEvent,
@@ -73,52 +64,14 @@ from cloudrec_recorder.channel.room import (
     janus_id,
     publisher_join_request,
     recorder_display,
-    relayed_substream,
-    subscription_streams,
     substream_request,
 )
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
+from cloudrec_recorder.channel.substream import keep_substream
 
 __all__ = ["JanusChannel", "SubscribedFeed"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class SubscribedFeed:
-    """The tracks received from one publisher.
-
-    ``audio`` / ``video`` are aiortc ``MediaStreamTrack``s whose ``recv()``
-    yields decoded ``av.AudioFrame`` / ``av.VideoFrame``; None when not asked
-    for or not published. After the publisher leaves or :meth:`JanusChannel.unsubscribe`,
-    ``recv()`` raises ``aiortc.mediastreams.MediaStreamError``.
-    """
-
-    uid: str
-    audio: MediaStreamTrack | None = None
-    video: MediaStreamTrack | None = None
-    encoded_audio: asyncio.Queue[EncodedAudio] | None = None
-    """The audio's Opus packets as sent (``subscribe(..., encoded_audio=True)``)."""
-    encoded_video: EncodedVideoTap | None = None
-    """The video's encoded frames as sent (``subscribe(..., encoded_video=...)``)."""
-    video_mid: str | None = None
-    """The subscription's mid for the video stream (what ``configure`` names)."""
-    substream: int | None = None
-    """The simulcast substream asked for (None: Janus' default, the largest)."""
-    relayed_substream: int | None = None
-    """The substream Janus last said it relays to this subscription."""
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    _handle: JanusHandle | None = None
-    _pc: RTCPeerConnection | None = None
-
-    async def close(self) -> None:
-        if self.closed.is_set():
-            return
-        self.closed.set()
-        if self._handle is not None:
-            await self._handle.detach()
-        if self._pc is not None:
-            await self._pc.close()
 
 
 class JanusChannel:
@@ -324,105 +277,38 @@ class JanusChannel:
     async def _connect_feed(
         self, feed: SubscribedFeed, publisher: PublisherInfo, mids: list[str], substream: int | None
     ) -> None:
-        handle = feed._handle = await self._session.attach()
-        up = asyncio.Event()
-
-        def on_message(message: Message) -> None:
-            kind = message.get("janus")
-            if kind == "webrtcup":
-                up.set()
-            elif kind in ("hangup", "detached"):
-                feed.closed.set()
-            elif kind == "event":
-                relayed = relayed_substream(message.get("plugindata", {}).get("data", {}))
-                if relayed is not None:
-                    feed.relayed_substream = relayed
-
-        handle.listener = on_message
-        streams = subscription_streams(publisher, self._feed_id(publisher.uid), mids, substream)
-        body: Message = {
-            "request": "join",
-            "ptype": "subscriber",
-            "room": self._room_id,
-            "streams": streams,
-        }
-        if self._private_id is not None:
-            body["private_id"] = self._private_id
-        data, offer = await handle.message(body)
-        if offer is None:
-            raise ChannelError(f"Janus sent no SDP offer for {publisher.uid}")
-        for stream in data.get("streams", []):
-            if stream.get("type") == "video" and stream.get("active", True):
-                feed.video_mid = str(stream["mid"])
-        pc = feed._pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type=offer["type"]))
-        _take_tracks(feed, pc)
-        await pc.setLocalDescription(await pc.createAnswer())
-        answer = pc.localDescription
-        await handle.message(
-            {"request": "start"}, jsep={"type": answer.type, "sdp": answer.sdp, "trickle": False}
+        join = SubscriberJoin(self._room_id, self._feed_id(publisher.uid), self._private_id)
+        await connect_feed(
+            self._session,
+            feed,
+            publisher,
+            mids,
+            substream,
+            join=join,
+            ice_servers=self._ice_servers,
+            connect_timeout=self.connect_timeout,
         )
-        try:
-            await asyncio.wait_for(up.wait(), self.connect_timeout)
-        except TimeoutError as exc:
-            raise MediaConnectError(
-                f"no WebRTC connection for {publisher.uid} within {self.connect_timeout:.0f}s "
-                f"(ICE state {pc.iceConnectionState})"
-            ) from exc
-        if any("substream" in stream for stream in streams):
-            feed.substream = substream
-            self._spawn(self._keep_substream(feed))
+        if feed.substream is not None:
+            self._spawn(
+                keep_substream(
+                    feed, self.set_substream, recheck=self.substream_recheck, room=self.room
+                )
+            )
 
     def _feed_id(self, uid: str) -> str | int:
         """A publisher's id as requests carry it (it came from Janus, so it converts)."""
         return janus_id(uid, string_ids=self.string_ids, what="feed")
 
-    async def _keep_substream(self, feed: SubscribedFeed) -> None:
-        """Ask again while Janus relays another substream than ``feed`` asked for.
-
-        Janus switches layers only at a keyframe of the wanted one, and asks the
-        publisher for keyframes when a subscription starts or is reconfigured.
-        A keyframe lost then (or a request swallowed by Janus' one-per-second
-        limit) leaves the subscription on the wrong layer for as long as the
-        publisher sends no keyframe of its own, which for a browser can be
-        minutes. So: check every ``substream_recheck`` seconds, and while Janus
-        relays another layer, configure again (backing off to 30 s, since a
-        publisher may not be sending the wanted layer at all).
-        """
-        delay = self.substream_recheck
-        while not feed.closed.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(feed.closed.wait(), delay)
-            if feed.closed.is_set() or feed.substream is None:
-                return
-            if feed.relayed_substream == feed.substream:
-                delay = self.substream_recheck
-                continue
-            logger.info(
-                "Asking again for a simulcast substream room=%s uid=%s wanted=%s relayed=%s",
-                self.room,
-                feed.uid,
-                feed.substream,
-                feed.relayed_substream,
-            )
-            try:
-                await self.set_substream(feed.uid, feed.substream)
-            except ChannelError as exc:
-                logger.warning(
-                    "Substream request failed room=%s uid=%s error=%s", self.room, feed.uid, exc
-                )
-            delay = min(delay * 2, 30.0)
-
     async def set_substream(self, uid: str, substream: int) -> bool:
         """Ask for simulcast ``substream`` of ``uid``'s video; False if it does not simulcast."""
         feed = self._feeds.get(uid)
         publisher = self._state.publishers.get(uid)
-        if feed is None or publisher is None or feed._handle is None:
+        if feed is None or publisher is None or not feed.attached:
             return False
         body = substream_request(publisher, feed.video_mid, substream)
         if body is None:
             return False
-        await feed._handle.message(body)
+        await feed.configure(body)
         feed.substream = substream
         return True
 
@@ -467,17 +353,3 @@ class JanusChannel:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.leave()
-
-
-def _take_tracks(feed: SubscribedFeed, pc: RTCPeerConnection) -> None:
-    """The feed's first audio and video track (and the audio's packets, when asked for)."""
-    for transceiver in pc.getTransceivers():
-        track = transceiver.receiver.track
-        if track.kind == "audio" and feed.audio is None:
-            feed.audio = track
-            if feed.encoded_audio is not None:
-                tap_encoded_audio(transceiver, feed.encoded_audio)
-        elif track.kind == "video" and feed.video is None:
-            feed.video = track
-            if feed.encoded_video is not None:
-                tap_encoded_video(transceiver, feed.encoded_video)
