@@ -1,29 +1,60 @@
-"""The recorder's interface types: what the API (``app``) needs of a recording, and what the
-running recorder holds. The app, the recordings and the restart logic meet here, so none of
-them imports another's module for its types.
+"""The recorder's interface types: what the API (``app``) needs of a recording, what the
+running recorder holds, and what a recording drives (its channel, media pipeline, upload and
+events). The app, the recordings and the restart logic meet here, so none of them imports
+another's module for its types; the recording's own parts are Protocols, so unit tests drive
+a recording through in-process fakes (the Janus client, the encoders and the uploader are
+tested against the real servers in the integration tests).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+import av
+
+from cloudrec_protocol.events import LeaveCode
 from cloudrec_protocol.models import (
     LayoutSettings,
     ServerResponse,
     StartClientRequest,
     StreamSubscribe,
 )
+from cloudrec_recorder.channel.encoded import EncodedAudio
+from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
+from cloudrec_recorder.channel.room import ChannelEvent, PublisherInfo
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
+from cloudrec_recorder.media.background import Backgrounds
+from cloudrec_recorder.media.config import OutputFile, RegionSpec, VideoLayout
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.quotas import AcquireRate
 from cloudrec_recorder.sessions import Resource, SessionRegistry
 from cloudrec_recorder.settings import RecorderSettings
+from cloudrec_recorder.storage.files import FileInfo as StoredFile
+from cloudrec_recorder.storage.uploader import UploadResult
 
-__all__ = ["RecordMode", "RecorderState", "Recording", "RecordingFactory", "StopOutcome"]
+__all__ = [
+    "AddressCheck",
+    "Channel",
+    "Feed",
+    "MediaParts",
+    "MediaPipeline",
+    "MediaTrack",
+    "Mixer",
+    "PacketSink",
+    "Pictures",
+    "RecordMode",
+    "RecorderState",
+    "Recording",
+    "RecordingEventSink",
+    "RecordingFactory",
+    "StopOutcome",
+    "Upload",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +135,198 @@ class RecorderState:
             except Exception:
                 log.exception("Drain failed to stop recording sid=%s", session.sid)
         await self.sender.flush(10.0)
+
+
+# ------------------------------------------------------------------ what a recording drives
+
+
+class MediaTrack(Protocol):
+    """A received track (aiortc's ``MediaStreamTrack``): ``recv()`` gives decoded
+    ``av.AudioFrame`` / ``av.VideoFrame`` values until the track ends (``MediaStreamError``)."""
+
+    async def recv(self) -> object: ...
+
+
+class Feed(Protocol):
+    """One publisher's tracks as subscribed
+    (:class:`~cloudrec_recorder.channel.feed.SubscribedFeed`)."""
+
+    @property
+    def audio(self) -> MediaTrack | None: ...
+
+    @property
+    def video(self) -> MediaTrack | None: ...
+
+    @property
+    def encoded_audio(self) -> asyncio.Queue[EncodedAudio] | None:
+        """The audio's packets as sent (asked for with ``encoded_audio=True``)."""
+
+    @property
+    def encoded_video(self) -> EncodedVideoTap | None:
+        """The video's encoded frames as sent (asked for with ``encoded_video``)."""
+
+
+class Channel(Protocol):
+    """The channel a recording joins (:class:`~cloudrec_recorder.channel.janus.JanusChannel`).
+
+    ``join`` raises the :mod:`~cloudrec_recorder.channel.errors` (no room, uid taken, token
+    refused, unreachable); ``events`` yields the room's changes from the join on and ends
+    after :class:`~cloudrec_recorder.channel.room.ChannelClosed`.
+    """
+
+    @property
+    def room(self) -> str: ...
+
+    @property
+    def uid(self) -> str: ...
+
+    @property
+    def participants(self) -> frozenset[str]:
+        """Everyone else in the room, publishing or not (recorders excluded)."""
+
+    @property
+    def publishers(self) -> Mapping[str, PublisherInfo]: ...
+
+    async def join(self) -> None: ...
+
+    def events(self) -> AsyncIterator[ChannelEvent]: ...
+
+    async def subscribe(
+        self,
+        uid: str,
+        *,
+        audio: bool,
+        video: bool,
+        substream: int | None,
+        encoded_audio: bool,
+        encoded_video: EncodedVideoTap | None,
+    ) -> Feed: ...
+
+    async def unsubscribe(self, uid: str) -> None: ...
+
+    async def leave(self) -> None: ...
+
+
+class MediaPipeline(Protocol):
+    """The files a recording writes from the frames it is fed (mix or individual, from
+    :mod:`~cloudrec_recorder.media`). ``start`` makes output time 0; ``stop`` finishes every
+    file and may raise when the pipeline failed."""
+
+    def start(self) -> None: ...
+
+    def push_video(self, uid: str, frame: av.VideoFrame) -> None: ...
+
+    def push_audio(self, uid: str, frame: av.AudioFrame) -> None: ...
+
+    def remove(self, uid: str) -> None: ...
+
+    async def stop(self) -> list[OutputFile]: ...
+
+    def files(self) -> list[OutputFile]: ...
+
+    def start_of(self, name: str) -> int | None:
+        """An MP4 part's first media time (ms since the epoch), None when unknown."""
+
+
+class Mixer(MediaPipeline, Protocol):
+    """A mix pipeline: one canvas whose layout and shown participants follow the recording."""
+
+    def set_participants(self, uids: Sequence[str]) -> None: ...
+
+    def check_layout(
+        self,
+        layout: VideoLayout,
+        *,
+        max_resolution_uid: str | None = None,
+        regions: Sequence[RegionSpec] = (),
+        background_color: str = "#000000",
+    ) -> None:
+        """``ValueError`` naming what :meth:`set_layout` would refuse."""
+
+    def set_layout(
+        self,
+        layout: VideoLayout,
+        *,
+        max_resolution_uid: str | None = None,
+        regions: Sequence[RegionSpec] = (),
+        background_color: str = "#000000",
+        backgrounds: Backgrounds = ...,
+    ) -> None: ...
+
+    def set_backgrounds(self, backgrounds: Backgrounds) -> None: ...
+
+
+class PacketSink(Protocol):
+    """A pipeline that records audio packets as sent (individual ``streamMode`` original)."""
+
+    def push_audio_packet(self, uid: str, data: bytes, timestamp: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class MediaParts:
+    """A recording's media: its pipeline and what else that pipeline is."""
+
+    pipeline: MediaPipeline
+    mixer: Mixer | None = None
+    """The pipeline when it mixes (layout and shown participants follow the recording)."""
+    packets: PacketSink | None = None
+    """The pipeline when it records audio packets as sent (subscriptions then ask for them)."""
+    pictures: Pictures | None = None
+    """A mix's background pictures."""
+
+
+class Pictures(Protocol):
+    """A mix's background pictures (:class:`~cloudrec_recorder.backgrounds.LayoutPictures`)."""
+
+    def show(self, layout: LayoutSettings) -> Backgrounds:
+        """The pictures held now; the missing ones are fetched and applied later."""
+
+    async def aclose(self) -> None: ...
+
+
+class Upload(Protocol):
+    """The recording's upload to its bucket
+    (:class:`~cloudrec_recorder.storage.uploader.Uploader`)."""
+
+    async def start(self) -> None: ...
+
+    def file_ready(self, name: str, start_ms: int | None = None) -> None: ...
+
+    def playable_files(self) -> Sequence[StoredFile]: ...
+
+    async def finish(self, within: float) -> UploadResult: ...
+
+    async def wait_delivered(self, within: float) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
+class RecordingEventSink(Protocol):
+    """The notifications a recording sends itself
+    (:class:`~cloudrec_recorder.events.RecordingEvents`)."""
+
+    def recorder_started(self) -> None: ...
+
+    def recorder_leave(self, leave_code: LeaveCode) -> None: ...
+
+    def slice_start(self, start_ms: int) -> None: ...
+
+    def stream_state(self, kind: str, stream_uid: str, receiving: bool) -> None: ...
+
+    def participant_refused(self, shown_id: str) -> None: ...
+
+    def background_image_unavailable(self, reason: str) -> None: ...
+
+    def session_exit(self, abnormal: bool = False) -> None: ...
+
+    def recorder_failed(self, message: str) -> None: ...
+
+    def uploader_could_not_start(self) -> None: ...
+
+
+class AddressCheck(Protocol):
+    """Whether the recorder may send data to a URL
+    (:class:`~cloudrec_recorder.egress.EgressGuard`)."""
+
+    async def check_url(self, url: str, field: str) -> None:
+        """Raise :class:`~cloudrec_recorder.egress.EgressRefusedError` when not allowed."""

@@ -1,7 +1,11 @@
 """One recording: a channel (Janus room) + a media pipeline + an uploader.
 
 :class:`RecordingBuilder` is the app's factory: it validates the start request (decryption,
-storage, canvas) and builds a :class:`ChannelRecording`. The recording
+storage, canvas: :func:`~cloudrec_recorder.startplan.plan_start`) and builds a
+:class:`ChannelRecording` from the real parts (a Janus channel, the encoders, the uploader).
+The recording drives its parts through the Protocols of :mod:`~cloudrec_recorder.ports`
+only, and follows the channel with a :class:`~cloudrec_recorder.following.ChannelFollower`.
+The recording
 
 1. joins the room ``cname`` as participant ``uid`` with the token (status 1-3; Janus' refusals
    become protocol errors: no room -> 400/401, uid taken -> 400/53, token refused -> 400/110,
@@ -14,7 +18,8 @@ storage, canvas) and builds a :class:`ChannelRecording`. The recording
    nobody ever sends media records nothing (no silence, no encoder, no uploads; ``stop``
    answers 206/435), so an idle recording costs a Janus session and nothing more;
 4. leaves after ``maxIdleTime`` with nobody in the room (Communication) or no publisher
-   (Live): events 41 (leaveCode 4) and, once the files are delivered, 11;
+   (Live): events 41 (leaveCode 4) and, once the files are delivered, 11 (the idle clock,
+   :mod:`~cloudrec_recorder.idle`, starts once the channel is joined and the uploader runs);
 5. on ``stop``: leaves (event 41, leaveCode 16; status 6), finishes the files (status 7),
    waits for the upload (sync stop) or lets it go on (``async_stop``), then status 8 and
    event 11.
@@ -29,11 +34,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 
-import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-
 from cloudrec_protocol.codes import RecordingStatus
-from cloudrec_protocol.enums import ChannelType, StreamTypes, VideoStreamType
 from cloudrec_protocol.events import LeaveCode
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_protocol.models import (
@@ -45,44 +46,41 @@ from cloudrec_protocol.models import (
 )
 from cloudrec_recorder import errors
 from cloudrec_recorder.backgrounds import LayoutPictures, layout_refusal
-from cloudrec_recorder.channel.encoded import EncodedAudio
 from cloudrec_recorder.channel.errors import (
     ChannelError,
     RoomNotFoundError,
     TokenRejectedError,
     UidConflictError,
 )
-from cloudrec_recorder.channel.janus import JanusChannel, SubscribedFeed
-from cloudrec_recorder.channel.room import (
-    SUBSTREAM_HIGH,
-    SUBSTREAM_LOW,
-    ChannelClosed,
-    ParticipantsChanged,
-    PublisherJoined,
-    PublisherLeft,
-    PublisherUpdated,
-)
+from cloudrec_recorder.channel.janus import JanusChannel
 from cloudrec_recorder.egress import EgressGuard, EgressRefusedError
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
+from cloudrec_recorder.following import ChannelFollower
 from cloudrec_recorder.media import config as media
 from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
 from cloudrec_recorder.media.snapshot import SnapshotRecording
 from cloudrec_recorder.media.spool import FileReady
-from cloudrec_recorder.participants import is_recordable, shown
-from cloudrec_recorder.ports import RecordMode, StopOutcome
+from cloudrec_recorder.ports import (
+    AddressCheck,
+    Channel,
+    MediaParts,
+    RecordingEventSink,
+    RecordMode,
+    StopOutcome,
+    Upload,
+)
 from cloudrec_recorder.restart import write_metadata
 from cloudrec_recorder.sessions import Resource
 from cloudrec_recorder.settings import RecorderSettings
-from cloudrec_recorder.startplan import StartPlan, media_layout, plan_start
+from cloudrec_recorder.startplan import MixLayout, StartPlan, media_layout, plan_start
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.storage.manifest import ManifestSource
-from cloudrec_recorder.storage.spool import remove_delivered
 from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
-from cloudrec_recorder.stored_video import read_encoded_video, video_tap_for
-from cloudrec_recorder.subscription import Subscription, from_config, from_update
+from cloudrec_recorder.subscription import from_update
+from cloudrec_recorder.upload import RecordingUpload
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +95,16 @@ STOPPED = RecordingStatus.STOPPED
 EXITED = RecordingStatus.EXITED
 ABNORMAL = RecordingStatus.EXITED_ABNORMALLY
 
-MAX_REFUSED_REPORTED = 64
-"""Refused participant ids reported per recording (later ones are ignored silently)."""
-
 RESYNC_MIN_SECONDS = 2.0
 RESYNC_MAX_SECONDS = 10.0
+IDLE_CHECK_SECONDS = 0.5
+"""How often a recording looks at its idle clock."""
+
+MediaFactory = Callable[[FileReady], MediaParts]
+"""Builds a recording's media parts, given where the pipeline reports each finished file."""
+Timeline = Callable[[], list[TimelineEntry]]
+UploadFactory = Callable[[Timeline], Upload]
+"""Builds a recording's upload, given where its manifest's timeline comes from."""
 
 
 def resync_interval(max_idle_time: float) -> float:
@@ -147,107 +150,71 @@ class ChannelRecording:
 
     def __init__(
         self,
-        settings: RecorderSettings,
+        plan: StartPlan,
         *,
+        settings: RecorderSettings,
         appid: str,
-        resource: Resource,
         sid: str,
         mode: RecordMode,
-        request: StartClientRequest,
-        events: RecordingEvents,
+        spool: Path,
+        channel: Channel,
+        media: MediaFactory,
+        uploader: UploadFactory,
+        events: RecordingEventSink,
         on_exit: Callable[[], None],
-        egress: EgressGuard,
+        egress: AddressCheck,
+        idle_check_seconds: float = IDLE_CHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        plan = plan_start(
-            settings,
-            appid=appid,
-            resource=resource,
-            individual=mode == RecordMode.INDIVIDUAL,
-            request=request,
-        )
-        self.egress = egress
-        explicit = request.storage_config.extension_params
-        self._endpoint_field = (
-            "storageConfig.extensionParams.endpoint"
-            if explicit is not None and explicit.endpoint
-            else "storageConfig.region"
-        )
-        app = settings.app(appid)
-        assert app is not None  # plan_start checked it
-        config = plan.config
+        self.plan = plan
+        self.config = plan.config
         self.target = plan.target
-        self.mp4 = plan.mp4
-        self.spool = settings.spool_dir / sid
-        names = RecordingNames(sid=sid, cname=resource.cname)
-        self.pictures: LayoutPictures | None = None
-        if isinstance(plan.media, media.MixConfig):
-            self.pipeline: MixRecording | RecordingGroup = MixRecording(
-                self.spool, names, plan.media, self._file_ready
-            )
-            self.pictures = LayoutPictures(
-                settings.background_images,
-                (plan.media.width, plan.media.height),
-                self.pipeline.set_backgrounds,
-                self._picture_unavailable,
-            )
-        else:
-            self.pipeline = individual_pipeline(self.spool, names, plan, self._file_ready)
-        self.snapshots_only = not plan.records_media
         self.settings = settings
         self.appid = appid
-        self.mode = mode
         self.sid = sid
-        self.config = config
+        self.mode = mode
+        self.spool = spool
+        self.channel = channel
+        self._first_frame_ms: int | None = None
+        self._stopped_ms: int | None = None
+        self.upload = RecordingUpload(
+            uploader(self.timeline),
+            spool,
+            prefix=plan.target.prefix,
+            sid=sid,
+            drain_timeout=settings.drain_timeout_seconds,
+            keep_delivered_spool=settings.keep_delivered_spool,
+        )
         self.events = events
         self.on_exit = on_exit
-        self._copies_audio = (
-            isinstance(self.pipeline, RecordingGroup) and self.pipeline.copies_audio
+        self.egress = egress
+        self.media = media(self._file_ready)
+        self.pipeline = self.media.pipeline
+        self.snapshots_only = not plan.records_media
+        self.following = ChannelFollower(
+            channel,
+            self.media,
+            events,
+            config=plan.config,
+            snapshots_only=self.snapshots_only,
+            sid=sid,
+            on_frame=self._got_frame,
+            clock=clock,
         )
-        self.subscription: Subscription = from_config(config)
-        self.channel = JanusChannel(
-            str(app.janus.http_url),
-            room=resource.cname,
-            uid=resource.uid,
-            token=request.token.get_secret_value() if request.token else None,
-            api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
-            string_ids=app.janus.string_ids,
-            resync_interval=resync_interval(config.max_idle_time),
-        )
-        self.uploader = Uploader(
-            self.target,
-            self.spool,
-            BackupStore(settings.backup_dir),
-            UploaderEvents(events),
-            policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
-            sealing_key=fernet_for(settings.storage_encryption_key)
-            if settings.storage_encryption_key
-            else None,
-            egress=egress,
-            manifest=ManifestSource(
-                sid=sid,
-                cname=resource.cname,
-                uid=resource.uid,
-                secret=events.target.secret.get_secret_value() if events.target.secret else None,
-                timeline=self._timeline,
-            ),
-        )
+        self._idle_check_seconds = idle_check_seconds
         self._status: int = INITIALIZED
-        self._loop = asyncio.get_running_loop()
-        self._uploader_running = False
         self._tasks: set[asyncio.Task[object]] = set()
-        self._readers: dict[str, list[asyncio.Task[None]]] = {}
-        self._feeds: dict[str, SubscribedFeed] = {}
-        self._joined_order: list[str] = []
-        self._refused: set[str] = set()
-        self._first_frame_ms: int | None = None
-        self._idle_since: float | None = None
-        """Since when the channel has had nobody to record; None while someone is there. The
-        clock starts in :meth:`start`, once the channel is joined and the uploader runs."""
         self._leaving: asyncio.Task[StopOutcome] | None = None
+        self._finishing: asyncio.Task[StopOutcome] | None = None
+        self._abnormal = False
         self._final: StopOutcome | None = None
-        self._stopped_ms: int | None = None
 
-    def _timeline(self) -> list[TimelineEntry]:
+    # -------------------------------------------------------------- API
+
+    def status(self) -> int:
+        return self._status
+
+    def timeline(self) -> list[TimelineEntry]:
         """What the manifest says of the recording's course: its first media and its end."""
         entries = []
         if self._first_frame_ms is not None:
@@ -256,15 +223,10 @@ class ChannelRecording:
             entries.append(TimelineEntry(kind=TimelineKind.STOPPED, at_ms=self._stopped_ms))
         return entries
 
-    # -------------------------------------------------------------- API
-
-    def status(self) -> int:
-        return self._status
-
     async def start(self) -> None:
         self._status = STARTING
         try:
-            await self.egress.check_url(self.target.endpoint, self._endpoint_field)
+            await self.egress.check_url(self.target.endpoint, self.plan.endpoint_field)
         except EgressRefusedError as exc:
             raise errors.invalid_parameter(str(exc)) from None
         try:
@@ -285,42 +247,47 @@ class ChannelRecording:
             uid=self.channel.uid,
             mode=self.mode.value,
         )
-        try:
-            await self.uploader.start()
-            self._uploader_running = True
-        except Exception as exc:  # the bucket is checked again on every upload
-            log.warning("Uploader did not start sid=%s error=%s", self.sid, type(exc).__name__)
+        if not await self.upload.start():
             self.events.uploader_could_not_start()
         self._status = READY
         self.events.recorder_started()
         tc = self.config.transcoding_config
-        if self.pictures is not None and tc is not None and isinstance(self.pipeline, MixRecording):
-            self.pipeline.set_backgrounds(self.pictures.show(tc))
+        if self.media.pictures is not None and tc is not None and self.media.mixer is not None:
+            self.media.mixer.set_backgrounds(self.media.pictures.show(tc))
         # The idle clock starts now, from who is in the channel now: a start held up (a slow
         # store, a slow join) does not count as idle time.
-        self._note_presence(
-            ParticipantsChanged(self.channel.participants, frozenset(self.channel.publishers))
-        )
-        self._spawn(self._follow())
+        self.following.note_presence(self.channel.participants, frozenset(self.channel.publishers))
+        self._spawn(self.following.follow(self._channel_closed))
         self._spawn(self._idle_watch())
 
     async def update(self, subscribe: StreamSubscribe) -> None:
-        self.subscription = from_update(self.config.stream_types, subscribe)
-        self._apply_participants()
+        self.following.update(from_update(self.config.stream_types, subscribe))
 
     async def update_layout(self, layout: LayoutSettings) -> None:
-        if isinstance(self.pipeline, MixRecording) and self.pictures is not None:
-            refused = layout_refusal(layout, self.settings.background_images, "clientRequest")
-            if refused is not None:
-                raise errors.invalid_parameter(refused)
-            arguments = media_layout(layout)
-            try:
-                self.pipeline.check_layout(**arguments)  # type: ignore[arg-type]
-            except ValueError as exc:
-                raise errors.invalid_parameter(f"clientRequest: {exc}") from None
-            # the pictures held already come with the layout; the others follow when fetched
-            backgrounds = self.pictures.show(layout)
-            self.pipeline.set_layout(**arguments, backgrounds=backgrounds)  # type: ignore[arg-type]
+        mixer, pictures = self.media.mixer, self.media.pictures
+        if mixer is None or pictures is None:
+            return
+        refused = layout_refusal(layout, self.settings.background_images, "clientRequest")
+        if refused is not None:
+            raise errors.invalid_parameter(refused)
+        wanted: MixLayout = media_layout(layout)
+        try:
+            mixer.check_layout(
+                wanted.layout,
+                max_resolution_uid=wanted.max_resolution_uid,
+                regions=wanted.regions,
+                background_color=wanted.background_color,
+            )
+        except ValueError as exc:
+            raise errors.invalid_parameter(f"clientRequest: {exc}") from None
+        # the pictures held already come with the layout; the others follow when fetched
+        mixer.set_layout(
+            wanted.layout,
+            max_resolution_uid=wanted.max_resolution_uid,
+            regions=wanted.regions,
+            background_color=wanted.background_color,
+            backgrounds=pictures.show(layout),
+        )
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         if self._leaving is None:
@@ -334,7 +301,7 @@ class ChannelRecording:
     def server_response(self) -> ServerResponse:
         if self.snapshots_only:  # §3.3: "individual with snapshots only"
             return ServerResponse(status=self._status, slice_start_time=self._first_frame_ms or 0)
-        mode, files = file_list(self.mode, self.mp4, self._files())
+        mode, files = file_list(self.mode, self.plan.mp4, self.upload.files(self.pipeline))
         return ServerResponse(
             status=self._status,
             file_list_mode=mode,
@@ -346,15 +313,12 @@ class ChannelRecording:
         """§3.6: the files and the upload state; only the upload state for snapshots."""
         if self.snapshots_only:
             return ServerResponse(uploading_status=uploading_status)
-        mode, files = file_list(self.mode, self.mp4, self._files())
+        mode, files = file_list(self.mode, self.plan.mp4, self.upload.files(self.pipeline))
         return ServerResponse(
             file_list_mode=mode, file_list=files, uploading_status=uploading_status
         )
 
     # -------------------------------------------------------------- internals
-
-    def _picture_unavailable(self, field: str, reason: str) -> None:
-        self.events.background_image_unavailable(f"{field}: {reason}")
 
     def _spawn(self, coro: Coroutine[object, object, object]) -> None:
         task: asyncio.Task[object] = asyncio.ensure_future(coro)
@@ -363,165 +327,24 @@ class ChannelRecording:
 
     def _file_ready(self, name: str) -> None:
         """Called by the media worker thread: hand the file to the uploader on the loop."""
-        if self._uploader_running:
+        if self.upload.running:
             start = self.pipeline.start_of(name) if name.endswith(".mp4") else None
-            self._loop.call_soon_threadsafe(self.uploader.file_ready, name, start)
+            self.upload.hand_over(name, start)
 
-    def _files(self) -> list[StoredFile]:
-        if self._uploader_running:
-            return list(self.uploader.playable_files())
-        out = []
-        for f in self.pipeline.files():
-            out.append(
-                StoredFile(
-                    file_name=self.target_key(f.name),
-                    track_type=f.track_type.value,
-                    uid=f.uid,
-                    mixed_all_user=f.mixed_all_user,
-                    is_playable=f.is_playable,
-                    slice_start_time=f.slice_start_time_ms,
-                )
-            )
-        return out
-
-    def target_key(self, name: str) -> str:
-        return "/".join((*self.target.prefix, name))
-
-    def _apply_participants(self) -> None:
-        if isinstance(self.pipeline, MixRecording):
-            shown = [u for u in self._joined_order if self.subscription.video.admits(u)]
-            if self.subscription.video.enabled:
-                self.pipeline.set_participants(shown)
-            for uid in self._joined_order:
-                if not self.subscription.audio.admits(uid) and not self.subscription.video.admits(
-                    uid
-                ):
-                    self.pipeline.remove(uid)
-
-    async def _follow(self) -> None:
-        async for event in self.channel.events():
-            if isinstance(event, PublisherJoined | PublisherUpdated | PublisherLeft):
-                if not self._recordable(event.uid):
-                    continue
-            if isinstance(event, PublisherJoined | PublisherUpdated):
-                await self._subscribe(event.uid)
-            elif isinstance(event, PublisherLeft):
-                await self._unsubscribe(event.uid)
-            elif isinstance(event, ParticipantsChanged):
-                self._note_presence(event)
-            elif isinstance(event, ChannelClosed):
-                log.info("Channel closed sid=%s reason=%s", self.sid, event.reason)
-                if self._leaving is None:
-                    self._leaving = asyncio.create_task(self._leave(LeaveCode.INIT, abnormal=True))
-                return
-
-    def _recordable(self, uid: str) -> bool:
-        """False for a participant id outside the uid grammar (reported once, then ignored)."""
-        if is_recordable(uid):
-            return True
-        text = shown(uid)  # bounded: the raw id may be of any length
-        if text not in self._refused and len(self._refused) < MAX_REFUSED_REPORTED:
-            self._refused.add(text)
-            log.warning("Participant not recorded sid=%s id=%s: not a uid", self.sid, text)
-            self.events.participant_refused(text)
-        return False
-
-    def _note_presence(self, event: ParticipantsChanged) -> None:
-        present = (
-            event.publishers if self.config.channel_type == ChannelType.LIVE else event.participants
-        )
-        if present:
-            self._idle_since = None
-        elif self._idle_since is None:
-            self._idle_since = time.monotonic()
+    def _channel_closed(self, reason: str) -> None:
+        log.info("Channel closed sid=%s reason=%s", self.sid, reason)
+        if self._leaving is None:
+            self._leaving = asyncio.create_task(self._leave(LeaveCode.INIT, abnormal=True))
 
     async def _idle_watch(self) -> None:
         while self._leaving is None:
-            await asyncio.sleep(0.5)
-            idle = self._idle_since
-            if idle is not None and time.monotonic() - idle >= self.config.max_idle_time:
+            await asyncio.sleep(self._idle_check_seconds)
+            if self._leaving is None and self.following.idle_expired():
                 log.info(
                     "Leaving idle channel sid=%s after=%ss", self.sid, self.config.max_idle_time
                 )
                 self._leaving = asyncio.create_task(self._leave(LeaveCode.NO_USERS))
                 return
-
-    async def _subscribe(self, uid: str) -> None:
-        types = self.config.stream_types
-        substream = (
-            SUBSTREAM_LOW
-            if self.config.video_stream_type == VideoStreamType.LOW
-            else SUBSTREAM_HIGH
-        )
-        try:
-            feed = await self.channel.subscribe(
-                uid,
-                # a snapshot task has no use for audio: it is not even decoded
-                audio=types != StreamTypes.VIDEO_ONLY and not self.snapshots_only,
-                video=types != StreamTypes.AUDIO_ONLY,
-                substream=substream,
-                encoded_audio=self._copies_audio,
-                encoded_video=video_tap_for(self.pipeline),
-            )
-        except ChannelError as exc:
-            log.warning("Subscribe failed sid=%s uid=%s error=%s", self.sid, uid, exc)
-            return
-        await self._stop_readers(uid)
-        self._feeds[uid] = feed
-        if uid not in self._joined_order:
-            self._joined_order.append(uid)
-        self._apply_participants()
-        readers = []
-        for kind, track in (("audio", feed.audio), ("video", feed.video)):
-            if track is not None:
-                readers.append(asyncio.create_task(self._read(uid, kind, track)))
-                self.events.stream_state(kind, uid, receiving=True)
-        if feed.encoded_audio is not None:
-            readers.append(asyncio.create_task(self._read_encoded(uid, feed.encoded_audio)))
-        if feed.encoded_video is not None and isinstance(self.pipeline, RecordingGroup):
-            admits, pipeline = self.subscription.video.admits, self.pipeline
-            coro = read_encoded_video(uid, feed.encoded_video, pipeline, admits, self._got_frame)
-            readers.append(asyncio.create_task(coro))
-        self._readers[uid] = readers
-
-    async def _unsubscribe(self, uid: str) -> None:
-        await self._stop_readers(uid)
-        if uid in self._joined_order:
-            self._joined_order.remove(uid)
-        self.pipeline.remove(uid)
-        self._apply_participants()
-        self._feeds.pop(uid, None)
-        with contextlib.suppress(ChannelError):
-            await self.channel.unsubscribe(uid)
-
-    async def _stop_readers(self, uid: str) -> None:
-        for task in self._readers.pop(uid, []):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def _read(self, uid: str, kind: str, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                frame = await track.recv()
-                if isinstance(frame, av.VideoFrame):
-                    if self.subscription.video.admits(uid):
-                        self._got_frame()
-                        self.pipeline.push_video(uid, frame)
-                elif isinstance(frame, av.AudioFrame) and self.subscription.audio.admits(uid):
-                    self._got_frame()
-                    self.pipeline.push_audio(uid, frame)
-        except MediaStreamError:
-            self.events.stream_state(kind, uid, receiving=False)
-
-    async def _read_encoded(self, uid: str, packets: asyncio.Queue[EncodedAudio]) -> None:
-        """streamMode original: the audio's packets as sent go to the pipeline untouched."""
-        assert isinstance(self.pipeline, RecordingGroup)
-        while True:
-            packet = await packets.get()
-            if self.subscription.audio.admits(uid):
-                self._got_frame()
-                self.pipeline.push_audio_packet(uid, packet.data, packet.timestamp)
 
     def _got_frame(self) -> None:
         if self._first_frame_ms is None:
@@ -539,12 +362,11 @@ class ChannelRecording:
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()
-        for uid in list(self._readers):
-            await self._stop_readers(uid)
+        await self.following.stop_readers()
         with contextlib.suppress(Exception):
             await self.channel.leave()
-        if self.pictures is not None:
-            await self.pictures.aclose()
+        if self.media.pictures is not None:
+            await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
         try:
             await self.pipeline.stop()
@@ -564,14 +386,11 @@ class ChannelRecording:
 
     async def _finish_upload(self, wait_seconds: float | None) -> StopOutcome:
         """Finish the upload (shared by every caller), then status 8 and event 11."""
-        if self._final is None:
-            if not hasattr(self, "_finishing"):
-                self._finishing: asyncio.Task[StopOutcome] = asyncio.create_task(
-                    self._do_finish(), name="finish-upload"
-                )
-            task = self._finishing
-        else:
+        if self._final is not None:
             return self._final
+        if self._finishing is None:
+            self._finishing = asyncio.create_task(self._do_finish(), name="finish-upload")
+        task = self._finishing
         if wait_seconds is None:
             return await asyncio.shield(task)
         try:
@@ -582,49 +401,29 @@ class ChannelRecording:
             outcome.upload_timed_out = True
             return outcome
 
-    async def _close_uploader(self, *, after_delivery: bool = False) -> None:
-        if after_delivery:
-            await self.uploader.wait_delivered(24 * 3600.0)
-        with contextlib.suppress(Exception):
-            await self.uploader.aclose()
-        if after_delivery:
-            await self._drop_spool()
-
-    async def _drop_spool(self) -> None:
-        """Free the disk once every file is in the bucket (unless the settings keep it)."""
-        if not self.settings.keep_delivered_spool:
-            await asyncio.to_thread(remove_delivered, self.spool)
-
     async def _do_finish(self) -> StopOutcome:
         assert self._leaving is not None
         outcome = await self._leaving
-        status = "unknown"
-        if self._uploader_running:
-            try:
-                result = await self.uploader.finish(self.settings.drain_timeout_seconds)
-                status = result.status
-                if status == "uploaded":
-                    await self.uploader.wait_delivered(10.0)  # event 31 with the file list
-            finally:
-                if status == "uploaded":
-                    await self._close_uploader()
-                else:  # re-uploading from the backup goes on
-                    self._spawn(self._close_uploader(after_delivery=True))
+        status = await self.upload.finish()
         self._final = StopOutcome(
             server_response=self._stop_response(status),
             had_media=outcome.had_media,
         )
-        abnormal = getattr(self, "_abnormal", False)
-        self._status = ABNORMAL if abnormal else EXITED
-        self.events.session_exit(abnormal=abnormal)
+        self._status = ABNORMAL if self._abnormal else EXITED
+        self.events.session_exit(abnormal=self._abnormal)
         self.on_exit()
         if status == "uploaded":
-            await self._drop_spool()
+            await self.upload.drop_spool()
         return self._final
 
 
+# ------------------------------------------------------------------ the factory
+
+
 class RecordingBuilder:
-    """The app's :class:`~cloudrec_recorder.app.RecordingFactory` for Janus channels."""
+    """The app's :class:`~cloudrec_recorder.ports.RecordingFactory` for Janus channels: the
+    request checked (:func:`~cloudrec_recorder.startplan.plan_start`, 400 naming the field),
+    then a :class:`ChannelRecording` of the real parts."""
 
     def __init__(self, settings: RecorderSettings) -> None:
         self.settings = settings
@@ -641,17 +440,92 @@ class RecordingBuilder:
         events: RecordingEvents,
         on_exit: Callable[[], None],
     ) -> ChannelRecording:
-        return ChannelRecording(
-            self.settings,
+        settings = self.settings
+        plan = plan_start(
+            settings,
             appid=appid,
             resource=resource,
+            individual=mode == RecordMode.INDIVIDUAL,
+            request=request,
+        )
+        app = settings.app(appid)
+        assert app is not None  # plan_start checked it
+        spool = settings.spool_dir / sid
+        channel = JanusChannel(
+            str(app.janus.http_url),
+            room=resource.cname,
+            uid=resource.uid,
+            token=request.token.get_secret_value() if request.token else None,
+            api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
+            string_ids=app.janus.string_ids,
+            resync_interval=resync_interval(plan.config.max_idle_time),
+        )
+        secret = events.target.secret
+
+        def uploader(timeline: Timeline) -> Uploader:
+            return Uploader(
+                plan.target,
+                spool,
+                BackupStore(settings.backup_dir),
+                UploaderEvents(events),
+                policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
+                sealing_key=fernet_for(settings.storage_encryption_key)
+                if settings.storage_encryption_key
+                else None,
+                egress=self.egress,
+                manifest=ManifestSource(
+                    sid=sid,
+                    cname=resource.cname,
+                    uid=resource.uid,
+                    secret=secret.get_secret_value() if secret else None,
+                    timeline=timeline,
+                ),
+            )
+
+        names = RecordingNames(sid=sid, cname=resource.cname)
+
+        def media_parts(on_file_ready: FileReady) -> MediaParts:
+            return self._media(plan, spool, names, events, on_file_ready)
+
+        return ChannelRecording(
+            plan,
+            settings=settings,
+            appid=appid,
             sid=sid,
             mode=mode,
-            request=request,
+            spool=spool,
+            channel=channel,
+            media=media_parts,
+            uploader=uploader,
             events=events,
             on_exit=on_exit,
             egress=self.egress,
         )
 
+    def _media(
+        self,
+        plan: StartPlan,
+        spool: Path,
+        names: RecordingNames,
+        events: RecordingEvents,
+        on_file_ready: FileReady,
+    ) -> MediaParts:
+        """The mix (with its background pictures) or the individual pipeline of ``plan``."""
+        if isinstance(plan.media, media.MixConfig):
+            mix = MixRecording(spool, names, plan.media, on_file_ready)
 
-__all__ = ["ChannelRecording", "RecordingBuilder", "file_list"]
+            def unavailable(field: str, reason: str) -> None:
+                events.background_image_unavailable(f"{field}: {reason}")
+
+            pictures = LayoutPictures(
+                self.settings.background_images,
+                (plan.media.width, plan.media.height),
+                mix.set_backgrounds,
+                unavailable,
+            )
+            return MediaParts(mix, mixer=mix, pictures=pictures)
+        group = individual_pipeline(spool, names, plan, on_file_ready)
+        return MediaParts(group, packets=group if group.copies_audio else None)
+
+
+__all__ = ["ChannelRecording", "MediaFactory", "RecordingBuilder", "UploadFactory", "file_list"]

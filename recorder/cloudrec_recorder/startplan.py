@@ -30,6 +30,7 @@ from cloudrec_recorder.storage.target import StorageTarget, target_from_storage_
 
 __all__ = [
     "NO_DECRYPTION",
+    "MixLayout",
     "StartPlan",
     "media_layout",
     "mix_config",
@@ -56,10 +57,22 @@ class StartPlan:
     """Playable files are written (false: a snapshot-only task)."""
     snapshots: SnapshotConfig | None = None
     """JPG snapshots (individual mode's ``snapshotConfig``)."""
+    endpoint_field: str = "storageConfig.region"
+    """The request field that gave the bucket's endpoint (what an egress refusal names)."""
 
 
-def media_layout(layout: LayoutSettings) -> dict[str, object]:
-    """The pipeline's ``set_layout`` arguments for a transcodingConfig / updateLayout body."""
+@dataclass(frozen=True)
+class MixLayout:
+    """A mix's layout as the pipeline takes it (``set_layout`` / ``check_layout``)."""
+
+    layout: media.VideoLayout
+    max_resolution_uid: str | None
+    regions: tuple[media.RegionSpec, ...]
+    background_color: str
+
+
+def media_layout(layout: LayoutSettings) -> MixLayout:
+    """The pipeline's layout for a transcodingConfig / updateLayout body."""
     regions = tuple(
         media.RegionSpec(
             x=r.x_axis,
@@ -72,12 +85,12 @@ def media_layout(layout: LayoutSettings) -> dict[str, object]:
         )
         for r in layout.layout_config or ()
     )
-    return {
-        "layout": media.VideoLayout(int(layout.mixed_video_layout)),
-        "max_resolution_uid": layout.max_resolution_uid,
-        "regions": regions,
-        "background_color": layout.background_color,
-    }
+    return MixLayout(
+        layout=media.VideoLayout(int(layout.mixed_video_layout)),
+        max_resolution_uid=layout.max_resolution_uid,
+        regions=regions,
+        background_color=layout.background_color,
+    )
 
 
 def mix_config(config: RecordingConfig, mp4: bool, settings: RecorderSettings) -> media.MixConfig:
@@ -100,9 +113,9 @@ def mix_config(config: RecordingConfig, mp4: bool, settings: RecorderSettings) -
         height=tc.height,
         fps=media.effective_fps(tc.fps),
         bitrate_kbps=tc.bitrate,
-        layout=layout["layout"],  # type: ignore[arg-type]
+        layout=layout.layout,
         max_resolution_uid=tc.max_resolution_uid,
-        regions=layout["regions"],  # type: ignore[arg-type]
+        regions=layout.regions,
         background_color=tc.background_color,
     )
 
@@ -201,6 +214,7 @@ def plan_start(
         if refused is not None:
             raise errors.invalid_parameter(refused)
     snapshot = request.snapshot_config
+    explicit = request.storage_config.extension_params
     return StartPlan(
         config=config,
         target=target,
@@ -209,4 +223,9 @@ def plan_start(
         individual=individual,
         records_media=not individual or request.recording_file_config is not None,
         snapshots=SnapshotConfig(interval_seconds=snapshot.capture_interval) if snapshot else None,
+        endpoint_field=(
+            "storageConfig.extensionParams.endpoint"
+            if explicit is not None and explicit.endpoint
+            else "storageConfig.region"
+        ),
     )

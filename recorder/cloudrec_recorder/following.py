@@ -1,0 +1,220 @@
+"""Following a joined channel for one recording: subscriptions, readers, who is present.
+
+:class:`ChannelFollower` turns the channel's events into the recording's media: each
+recordable publisher (:mod:`~cloudrec_recorder.participants`) is subscribed per
+``streamTypes`` and ``videoStreamType``, and a reader per track feeds the frames that the
+allow/block lists admit (:mod:`~cloudrec_recorder.subscription`) to the pipeline, so an
+``update`` takes effect at once; a publisher that leaves is unsubscribed and removed from the
+mix. Who is in the channel feeds the idle clock (:mod:`~cloudrec_recorder.idle`). The
+recording owns the lifecycle: it starts :meth:`ChannelFollower.follow` once started, hears of
+every admitted frame (``on_frame``) and of the channel closing (``on_closed``), and stops the
+readers when it leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import av
+from aiortc.mediastreams import MediaStreamError
+
+from cloudrec_protocol.enums import StreamTypes, VideoStreamType
+from cloudrec_protocol.models import RecordingConfig
+from cloudrec_recorder.channel.encoded import EncodedAudio
+from cloudrec_recorder.channel.errors import ChannelError
+from cloudrec_recorder.channel.room import (
+    SUBSTREAM_HIGH,
+    SUBSTREAM_LOW,
+    ChannelClosed,
+    ParticipantsChanged,
+    PublisherJoined,
+    PublisherLeft,
+    PublisherUpdated,
+)
+from cloudrec_recorder.idle import IdleClock
+from cloudrec_recorder.media.group import RecordingGroup
+from cloudrec_recorder.participants import is_recordable, shown
+from cloudrec_recorder.ports import (
+    Channel,
+    MediaParts,
+    MediaTrack,
+    RecordingEventSink,
+)
+from cloudrec_recorder.stored_video import read_encoded_video, video_tap_for
+from cloudrec_recorder.subscription import Subscription, from_config
+
+__all__ = ["MAX_REFUSED_REPORTED", "ChannelFollower"]
+
+log = logging.getLogger(__name__)
+
+MAX_REFUSED_REPORTED = 64
+"""Refused participant ids reported per recording (later ones are ignored silently)."""
+
+
+class ChannelFollower:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        media: MediaParts,
+        events: RecordingEventSink,
+        *,
+        config: RecordingConfig,
+        snapshots_only: bool,
+        sid: str,
+        on_frame: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.channel = channel
+        self.media = media
+        self.events = events
+        self.sid = sid
+        self.subscription: Subscription = from_config(config)
+        self.idle = IdleClock(config.channel_type, config.max_idle_time)
+        self._clock = clock
+        self._on_frame = on_frame
+        types = config.stream_types
+        # a snapshot task has no use for audio: it is not even decoded
+        self._audio = types != StreamTypes.VIDEO_ONLY and not snapshots_only
+        self._video = types != StreamTypes.AUDIO_ONLY
+        self._substream = (
+            SUBSTREAM_LOW if config.video_stream_type == VideoStreamType.LOW else SUBSTREAM_HIGH
+        )
+        self._readers: dict[str, list[asyncio.Task[None]]] = {}
+        self._joined_order: list[str] = []
+        self._refused: set[str] = set()
+
+    def note_presence(self, participants: frozenset[str], publishers: frozenset[str]) -> None:
+        """Who is in the channel now (the idle clock)."""
+        self.idle.note(participants, publishers, self._clock())
+
+    def idle_expired(self) -> bool:
+        return self.idle.expired(self._clock())
+
+    def update(self, subscription: Subscription) -> None:
+        """New allow/block lists: they apply to the next frame read."""
+        self.subscription = subscription
+        self._apply_participants()
+
+    async def follow(self, on_closed: Callable[[str], None]) -> None:
+        """Follow the channel's events until it closes (then ``on_closed(reason)``)."""
+        async for event in self.channel.events():
+            if isinstance(event, PublisherJoined | PublisherUpdated | PublisherLeft):
+                if not self._recordable(event.uid):
+                    continue
+            if isinstance(event, PublisherJoined | PublisherUpdated):
+                await self._subscribe(event.uid)
+            elif isinstance(event, PublisherLeft):
+                await self._unsubscribe(event.uid)
+            elif isinstance(event, ParticipantsChanged):
+                self.note_presence(event.participants, event.publishers)
+            elif isinstance(event, ChannelClosed):
+                on_closed(event.reason)
+                return
+
+    async def stop_readers(self) -> None:
+        """Stop reading every subscription (the recording leaves)."""
+        for uid in list(self._readers):
+            await self._stop_readers(uid)
+
+    # -------------------------------------------------------------- internals
+
+    def _apply_participants(self) -> None:
+        mixer = self.media.mixer
+        if mixer is None:
+            return
+        if self.subscription.video.enabled:
+            mixer.set_participants(
+                [u for u in self._joined_order if self.subscription.video.admits(u)]
+            )
+        for uid in self._joined_order:
+            audio, video = self.subscription.wants(uid)
+            if not audio and not video:
+                mixer.remove(uid)
+
+    def _recordable(self, uid: str) -> bool:
+        """False for a participant id outside the uid grammar (reported once, then ignored)."""
+        if is_recordable(uid):
+            return True
+        text = shown(uid)  # bounded: the raw id may be of any length
+        if text not in self._refused and len(self._refused) < MAX_REFUSED_REPORTED:
+            self._refused.add(text)
+            log.warning("Participant not recorded sid=%s id=%s: not a uid", self.sid, text)
+            self.events.participant_refused(text)
+        return False
+
+    async def _subscribe(self, uid: str) -> None:
+        try:
+            feed = await self.channel.subscribe(
+                uid,
+                audio=self._audio,
+                video=self._video,
+                substream=self._substream,
+                encoded_audio=self.media.packets is not None,
+                encoded_video=video_tap_for(self.media.pipeline),
+            )
+        except ChannelError as exc:
+            log.warning("Subscribe failed sid=%s uid=%s error=%s", self.sid, uid, exc)
+            return
+        await self._stop_readers(uid)
+        if uid not in self._joined_order:
+            self._joined_order.append(uid)
+        self._apply_participants()
+        readers = []
+        for kind, track in (("audio", feed.audio), ("video", feed.video)):
+            if track is not None:
+                readers.append(asyncio.create_task(self._read(uid, kind, track)))
+                self.events.stream_state(kind, uid, receiving=True)
+        if feed.encoded_audio is not None:
+            readers.append(asyncio.create_task(self._read_encoded(uid, feed.encoded_audio)))
+        pipeline = self.media.pipeline
+        if feed.encoded_video is not None and isinstance(pipeline, RecordingGroup):
+            admits = self.subscription.video.admits
+            coro = read_encoded_video(uid, feed.encoded_video, pipeline, admits, self._on_frame)
+            readers.append(asyncio.create_task(coro))
+        self._readers[uid] = readers
+
+    async def _unsubscribe(self, uid: str) -> None:
+        await self._stop_readers(uid)
+        if uid in self._joined_order:
+            self._joined_order.remove(uid)
+        self.media.pipeline.remove(uid)
+        self._apply_participants()
+        with contextlib.suppress(ChannelError):
+            await self.channel.unsubscribe(uid)
+
+    async def _stop_readers(self, uid: str) -> None:
+        for task in self._readers.pop(uid, []):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _read(self, uid: str, kind: str, track: MediaTrack) -> None:
+        pipeline = self.media.pipeline
+        try:
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, av.VideoFrame):
+                    if self.subscription.video.admits(uid):
+                        self._on_frame()
+                        pipeline.push_video(uid, frame)
+                elif isinstance(frame, av.AudioFrame) and self.subscription.audio.admits(uid):
+                    self._on_frame()
+                    pipeline.push_audio(uid, frame)
+        except MediaStreamError:
+            self.events.stream_state(kind, uid, receiving=False)
+
+    async def _read_encoded(self, uid: str, packets: asyncio.Queue[EncodedAudio]) -> None:
+        """streamMode original: the audio's packets as sent go to the pipeline untouched."""
+        sink = self.media.packets
+        assert sink is not None
+        while True:
+            packet = await packets.get()
+            if self.subscription.audio.admits(uid):
+                self._on_frame()
+                sink.push_audio_packet(uid, packet.data, packet.timestamp)

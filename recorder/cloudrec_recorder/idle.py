@@ -1,0 +1,45 @@
+"""A recording's idle clock (pure): since when its channel has had nobody to record.
+
+A Communication channel has somebody to record while anyone else is in it, a Live channel
+while anyone publishes (the audience does not count). The recording leaves once the channel
+has had nobody for ``maxIdleTime`` seconds. The clock is fed only once the recording is
+started (joined, its uploader running), from who is in the channel then: a start held up by
+a slow join or a slow store is not idle time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloudrec_protocol.enums import ChannelType
+
+__all__ = ["IdleClock", "has_somebody"]
+
+
+def has_somebody(
+    channel_type: ChannelType, participants: frozenset[str], publishers: frozenset[str]
+) -> bool:
+    """Whether the channel has somebody to record (publishers only count in a Live channel)."""
+    return bool(publishers if channel_type == ChannelType.LIVE else participants)
+
+
+@dataclass
+class IdleClock:
+    """Since when the channel has had nobody to record; times are monotonic seconds."""
+
+    channel_type: ChannelType
+    max_idle_time: float
+    idle_since: float | None = None
+    """None while somebody is there (or before the first :meth:`note`)."""
+
+    def note(self, participants: frozenset[str], publishers: frozenset[str], now: float) -> None:
+        """Who is in the channel at ``now``: somebody stops the clock, nobody starts it (a
+        clock already running keeps its start)."""
+        if has_somebody(self.channel_type, participants, publishers):
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = now
+
+    def expired(self, now: float) -> bool:
+        """The channel has had nobody for ``max_idle_time`` seconds at ``now``."""
+        return self.idle_since is not None and now - self.idle_since >= self.max_idle_time
