@@ -19,6 +19,7 @@ import av
 from aiortc.mediastreams import MediaStreamError
 
 from cloudrec_protocol.events import LeaveCode
+from cloudrec_protocol.manifest import TimelineEntry
 from cloudrec_protocol.models import LayoutSettings, StartClientRequest
 from cloudrec_recorder.channel.encoded import EncodedAudio
 from cloudrec_recorder.channel.room import (
@@ -337,6 +338,12 @@ class FakeUploader:
         self.closed = asyncio.Event()
         self.delivered = asyncio.Event()
         """Set by the test for a backup's re-upload that reached the bucket."""
+        self.timeline: Callable[[], list[TimelineEntry]] = list
+
+    def with_timeline(self, timeline: Callable[[], list[TimelineEntry]]) -> FakeUploader:
+        """The uploader of a recording whose manifest timeline is ``timeline``."""
+        self.timeline = timeline
+        return self
 
     async def start(self) -> None:
         if self.start_gate is not None:
@@ -576,7 +583,7 @@ def rig(
         spool=spool / "sid1",
         channel=channel,
         media=media,
-        uploader=uploader,
+        uploader=lambda timeline: uploader.with_timeline(timeline),
         events=events,
         on_exit=lambda: exits.append("exit"),
         egress=egress,

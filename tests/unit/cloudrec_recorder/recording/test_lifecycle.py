@@ -23,6 +23,7 @@ from tests.unit.cloudrec_recorder.recording.fakes import (
 
 from cloudrec_protocol.codes import RecordingStatus
 from cloudrec_protocol.events import LeaveCode
+from cloudrec_protocol.manifest import TimelineKind
 from cloudrec_recorder.channel.errors import (
     ChannelError,
     JanusUnreachableError,
@@ -95,6 +96,9 @@ async def test_a_recording_joins_records_its_first_publisher_and_stops_with_the_
     assert r.exits == ["exit"]
     assert r.pipeline.stopped and r.channel.left and r.pictures.closed
     assert r.uploader.closed.is_set()
+    started, stopped = r.uploader.timeline()  # what the manifest says of the course
+    assert (started.kind, started.at_ms) == (TimelineKind.STARTED, slice_start)
+    assert stopped.kind == TimelineKind.STOPPED and stopped.at_ms >= slice_start
 
 
 async def test_an_mp4_part_is_handed_to_the_uploader_with_its_first_media_time(
