@@ -22,6 +22,7 @@ from cloudrec_protocol.events import LeaveCode
 from cloudrec_protocol.manifest import TimelineEntry
 from cloudrec_protocol.models import LayoutSettings, StartClientRequest
 from cloudrec_recorder.channel.encoded import EncodedAudio
+from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
 from cloudrec_recorder.channel.room import (
     ChannelClosed,
     ChannelEvent,
@@ -77,6 +78,7 @@ class FakeFeed:
     audio: FakeTrack | None = None
     video: FakeTrack | None = None
     encoded_audio: asyncio.Queue[EncodedAudio] | None = None
+    encoded_video: EncodedVideoTap | None = None
 
 
 @dataclass
@@ -171,7 +173,14 @@ class FakeChannel:
                 return
 
     async def subscribe(
-        self, uid: str, *, audio: bool, video: bool, substream: int | None, encoded_audio: bool
+        self,
+        uid: str,
+        *,
+        audio: bool,
+        video: bool,
+        substream: int | None,
+        encoded_audio: bool,
+        encoded_video: EncodedVideoTap | None,
     ) -> FakeFeed:
         self.subscribed.append(Subscribed(uid, audio, video, substream, encoded_audio))
         self.subscribed_signal.set()
