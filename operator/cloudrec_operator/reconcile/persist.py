@@ -105,7 +105,7 @@ def load_tracked(
         value = private.get(name)
         fields[name] = getattr(defaults, name) if value is None else value
     if private.get("ready") is None:
-        fields["ready"] = fields["phase"] in (Phase.RECORDING,)
+        fields["ready"] = _derived_ready(fields["phase"])
     return Tracked(**fields), opened.problem
 
 
@@ -119,9 +119,19 @@ def tracking_state(tracked: Tracked) -> dict[str, Any]:
             data[name] = _stamp(value)
     for name in _PRIVATE_VALUES:
         value = getattr(tracked, name)
-        if value != getattr(defaults, name):
+        if name == "ready":
+            # Derived from the phase when absent (``load_tracked``): kept only when it
+            # differs, so a recording becoming Ready needs no annotation write.
+            if value != _derived_ready(tracked.phase):
+                data[name] = value
+        elif value != getattr(defaults, name):
             data[name] = list(value) if isinstance(value, tuple) else value
     return data
+
+
+def _derived_ready(phase: Phase) -> bool:
+    """``ready`` when the annotation does not hold it: a recording in phase Recording is."""
+    return phase is Phase.RECORDING
 
 
 def tracking_annotation(tracked: Tracked, sealing: Sealing) -> str:

@@ -63,6 +63,23 @@ def test_no_bookkeeping_means_no_annotation() -> None:
     assert tracking_annotation(Tracked(), SEALING) == ""
 
 
+def test_a_recording_becoming_ready_changes_nothing_in_the_annotation() -> None:
+    connecting = TRACKED.replace(phase=Phase.CONNECTING, ready=False)
+    recording = TRACKED.replace(phase=Phase.RECORDING, ready=True)
+    assert tracking_annotation(connecting, SEALING) == tracking_annotation(recording, SEALING)
+
+
+@pytest.mark.parametrize(
+    ("phase", "ready"),
+    [(Phase.RECORDING, False), (Phase.RECORDING, True), (Phase.STOPPING, True)],
+)
+def test_ready_round_trips_also_where_it_differs_from_the_phase(phase: Phase, ready: bool) -> None:
+    tracked = TRACKED.replace(phase=phase, ready=ready)
+    status = build_status(spec(), tracked, 3, None, NOW)
+    annotations = {TRACKING_ANNOTATION: tracking_annotation(tracked, SEALING)}
+    assert load_tracked(status, annotations, SEALING) == (tracked, None)
+
+
 def _forged(state: dict[str, object]) -> dict[str, str]:
     return {TRACKING_ANNOTATION: json.dumps({"sig": "0" * 64, "state": state})}
 
