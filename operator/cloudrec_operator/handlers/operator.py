@@ -3,17 +3,19 @@
 * create, update (spec only) and resume run a reconcile pass; a missing
   Secret or backend raises a TemporaryError so kopf retries with backoff
   until it appears;
-* a timer runs a pass every ``tick`` seconds while an external recording
-  exists (its ``when`` filter), which is also what keeps kopf's finalizer on
-  the resource only as long as there is a recording to stop;
-* deletion (optional handler, called while the finalizer blocks it) applies
-  ``releasePolicy``;
+* every pass sets when the recording's next one runs (``schedule``: one event-loop timer
+  per recording, at the time its next query, retry or backoff is due, at least every
+  ``tick`` seconds while a recording may exist);
+* deletion is handled while a recording may exist (``timer_needed``), which is also what
+  keeps kopf's finalizer on the resource only as long as there is a recording to stop;
 * an index, ``recording_by_sid`` (``status.recordingId`` -> namespace and
   name), is how the callback receiver finds a recording; when a watch event
   (or a pass that stored a sid) makes a sid known, the callbacks held for it
   are applied;
-* start-up moves kopf's finalizer, progress and diff-base annotations under
-  ``cloudrecording.io/`` and starts the signed callback receiver.
+* start-up moves kopf's finalizer and progress annotations (written only while a handler
+  retries) under ``cloudrecording.io/``, keeps kopf's last-handled spec in memory
+  (``diffbase``: no write of its own per recording) and starts the signed callback
+  receiver.
 
 Every handler has an explicit id: kopf names the progress annotation of a
 retrying handler after it, and the default id (the function's qualified name,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -36,10 +39,12 @@ from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import MIN_STATE_KEY, Settings
 
 from .callbacks import release_held, serve, sweep_held
+from .diffbase import MemoryDiffBaseStorage
 from .finalizer import FINALIZER, PREFIX, timer_needed
 from .ports import KubeApi
 from .reconciler import reconcile
 from .runtime import Key, Runtime
+from .schedule import PassScheduler
 from .verifying import VERIFY_ANNOTATION
 
 GROUP = "cloudrecording.io"
@@ -62,16 +67,17 @@ def _key(body: kopf.Body) -> Key:
     return (str(body.metadata.namespace), str(body.metadata.name))
 
 
-async def _tick(rt: Runtime, body: kopf.Body) -> None:
-    """The query timer: a pass when something may be due (queries, retries, backoffs)."""
-    if not rt.tick_due(_key(body), str(body.metadata.get("resourceVersion"))):
+async def _scheduled(rt: Runtime, key: Key) -> None:
+    """A pass whose time has come (queries, retries, backoffs: ``schedule``)."""
+    body = rt.bodies.get(key)
+    if body is None:
         return
     try:
-        await reconcile(rt, body, tick=True)
-    except Exception as error:  # the next tick tries again
+        await reconcile(rt, body)
+    except Exception as error:  # the pass set the next one (``--tick`` s) before raising
         RECONCILE_ERRORS.inc()
         log.error("Reconcile pass failed: %s", type(error).__name__)
-    release_held(rt, _key(body))
+    release_held(rt, key)
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
@@ -105,12 +111,10 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
     async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=PREFIX, key="last-handled-configuration"
-        )
+        diffbase = MemoryDiffBaseStorage()
+        settings.persistence.diffbase_storage = diffbase
+        memo["diffbase"] = diffbase
         settings.posting.enabled = False
-        # A timer stops when its recording ends; re-check soon so the finalizer goes soon.
-        settings.background.cancellation_polling = 1.0
         settings.execution.max_workers = 32
         settings.batching.worker_limit = None
         opts: Settings = memo["options"]
@@ -121,6 +125,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
             resource_id_lifetime=opts.resource_id_lifetime,
         )
         rt = Runtime(settings=opts, kube=kube, timing=timing, index=kwargs[SID_INDEX])
+        rt.passes = PassScheduler(functools.partial(_scheduled, rt))
         if opts.state_key is not None:
             rt.state_key = opts.state_key
         elif opts.state_key_secret:
@@ -201,17 +206,9 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
     async def update(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         await _pass(body, memo, retry)
 
-    @kopf.timer(
-        *resource,
-        id="tick",
-        interval=settings.tick,
-        when=timer_needed,
-        registry=registry,
-    )
-    async def tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        await _tick(memo["rt"], body)
-
-    @kopf.on.delete(*resource, id="delete", optional=True, registry=registry, backoff=5)
+    # Not optional while a recording may exist (``timer_needed``): kopf then keeps the
+    # finalizer on exactly as long as the operator's own writes do.
+    @kopf.on.delete(*resource, id="delete", when=timer_needed, registry=registry, backoff=5)
     async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         rt: Runtime = memo["rt"]
         result = await reconcile(rt, body, deleting=True)
@@ -231,6 +228,7 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
         key = _key(body)
         if event.get("type") == "DELETED":
             rt.forget(key)
+            memo["diffbase"].forget(str(body.metadata.uid))
         else:
             rt.bodies[key] = body
             sid = body.status.get("recordingId")

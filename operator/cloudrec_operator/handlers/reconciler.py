@@ -12,7 +12,6 @@ once; status is patched only when it differs from what the resource holds.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,9 +55,10 @@ from cloudrec_operator.reconcile.verification import (
     verification_without_bucket,
 )
 
-from .finalizer import FINALIZER, finalizer_change
+from .finalizer import FINALIZER, finalizer_change, has_external_recording, timer_needed
 from .ports import MissingInputError, missing_input
 from .runtime import Backend, Key, Known, Runtime
+from .schedule import next_pass_delay
 from .service import app_id, execute
 from .verifying import start_verification
 
@@ -322,7 +322,6 @@ async def reconcile(
     *,
     notification: Notified | None = None,
     deleting: bool = False,
-    tick: bool = False,
     verified: VerificationResult | None = None,
     reverify: bool = False,
 ) -> PassResult:
@@ -331,21 +330,37 @@ async def reconcile(
     ``verified``: a manifest check's result, for the ``Verified`` condition and its Event;
     ``reverify``: check the bucket again even if it was checked (``handlers.verifying``).
 
-    A ``tick`` pass (the query timer's) that finds nothing due notes when its next step is
-    (:meth:`Runtime.tick_due`); any other pass clears that.
+    Every pass sets when the recording's next one runs (``schedule``): when its next step
+    is due, at least every ``--tick`` seconds while a recording may exist, else never.
     """
     meta = _meta(body)
     key: Key = (str(meta.get("namespace")), str(meta.get("name")))
     async with rt.lock(key):
         rt.bodies[key] = body
-        rt.quiet_until.pop(key, None)
-        result = await _reconcile_locked(
-            rt, key, body, notification, deleting, verified=verified, reverify=reverify
-        )
-        if tick and result.wait is not None:
-            version = str(meta.get("resourceVersion"))
-            rt.quiet_until[key] = (version, time.monotonic() + result.wait)
+        try:
+            result = await _reconcile_locked(
+                rt, key, body, notification, deleting, verified=verified, reverify=reverify
+            )
+        except Exception:
+            _schedule(rt, key, body, None)
+            raise
+        _schedule(rt, key, body, result.wait)
         return result
+
+
+def _schedule(rt: Runtime, key: Key, body: Mapping[str, Any], wait: float | None) -> None:
+    """Set the recording's next pass (``schedule.next_pass_delay``)."""
+    if rt.passes is None:
+        return
+    known = rt.known.get(key)
+    if known is None:
+        live = timer_needed(body.get("status") or {}, _meta(body))
+    else:
+        finalizer = known.finalizer
+        if finalizer is None:
+            finalizer = FINALIZER in (_meta(body).get("finalizers") or ())
+        live = finalizer or has_external_recording(known.status)
+    rt.passes.set(key, next_pass_delay(wait, live, rt.settings.tick))
 
 
 def _noted(tracked: Tracked, notification: Notified) -> Tracked:

@@ -39,6 +39,7 @@ from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import Notification
 
 from .ports import KubeApi, MissingInputError
+from .schedule import PassScheduler
 
 Key = tuple[str, str]
 """(namespace, name) of a CloudRecording."""
@@ -112,20 +113,12 @@ class Runtime:
     a random one per process without it (bookkeeping then does not survive a restart)."""
     verifying: set[Key] = field(default_factory=set)
     """Recordings whose bucket is being checked against their manifest (one check each)."""
-    quiet_until: dict[Key, tuple[str, float]] = field(default_factory=dict)
-    """Per recording: the resourceVersion of the last tick's pass and when its next step is
-    due (see :meth:`tick_due`); any other pass clears it."""
+    passes: PassScheduler[Key] | None = None
+    """When each recording's next pass runs (``schedule``); set at start-up."""
 
     def __post_init__(self) -> None:
         for phase in Phase:
             RECORDINGS.labels(phase=str(phase)).set(0)
-
-    def tick_due(self, key: Key, version: str) -> bool:
-        """Whether the query timer's tick should run a pass: not while the last tick's pass
-        said nothing is due yet and nothing (no other pass, no new resourceVersion) came
-        since; at 500 recordings the timer ticks a hundred times a second."""
-        quiet = self.quiet_until.get(key)
-        return quiet is None or quiet[0] != version or time.monotonic() >= quiet[1]
 
     def lock(self, key: Key) -> asyncio.Lock:
         if key not in self.locks:
@@ -139,7 +132,8 @@ class Runtime:
 
     def forget(self, key: Key) -> None:
         old = self.known.pop(key, None)
-        self.quiet_until.pop(key, None)
+        if self.passes is not None:
+            self.passes.cancel(key)
         self.bodies.pop(key, None)
         self.locks.pop(key, None)
         self._count_phase(old, None)
@@ -338,6 +332,8 @@ class Runtime:
             backend.loaded_at = 0.0
 
     async def aclose(self) -> None:
+        if self.passes is not None:
+            self.passes.close()
         for backend in self.backends.values():
             await backend.client.aclose()
         self.backends.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from cloudrec_operator.handlers.finalizer import (
 from cloudrec_operator.handlers.operator import sid_index_entry
 from cloudrec_operator.handlers.ports import MissingInputError
 from cloudrec_operator.handlers.runtime import Known, Runtime
+from cloudrec_operator.handlers.schedule import MIN_DELAY, PassScheduler, next_pass_delay
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.model import Phase, Tracked
 from cloudrec_operator.reconcile.timing import Timing
@@ -206,17 +206,52 @@ def test_the_query_timer_runs_while_a_recording_exists_or_the_finalizer_is_on() 
     assert not timer_needed({"phase": "Pending"}, {})
 
 
-def test_a_tick_runs_a_pass_only_when_something_may_be_due() -> None:
+@pytest.mark.parametrize(
+    ("wait", "live", "delay"),
+    [
+        (30.0, True, 30.0),  # the next query of a confirmed recording: not before it is due
+        (2.0, True, 2.0),
+        (8.0, False, 8.0),  # a retry before any recording exists
+        (None, True, 5.0),  # a recording that may exist is looked at every tick
+        (None, False, None),  # nothing to do and nothing to stop: no pass at all
+        (0.0, True, MIN_DELAY),  # never a busy loop
+    ],
+)
+def test_the_next_pass_runs_when_its_step_is_due(
+    wait: float | None, live: bool, delay: float | None
+) -> None:
+    assert next_pass_delay(wait, live, tick=5.0) == delay
+
+
+async def test_a_scheduled_pass_runs_once_at_its_latest_time() -> None:
+    ran: list[str] = []
+
+    async def run(key: str) -> None:
+        ran.append(key)
+
+    passes: PassScheduler[str] = PassScheduler(run)
+    passes.set("a", 0.05)
+    passes.set("a", 0.01)  # replaces the first time
+    passes.set("b", 0.01)
+    passes.set("b", None)  # cancelled
+    await asyncio.sleep(0.15)
+    assert ran == ["a"]
+    assert "a" not in passes
+
+
+async def test_forgetting_a_recording_cancels_its_next_pass() -> None:
+    ran: list[tuple[str, str]] = []
+
+    async def run(key: tuple[str, str]) -> None:
+        ran.append(key)
+
     rt = runtime()
+    rt.passes = PassScheduler(run)
     key = ("ns", "rec")
-    assert rt.tick_due(key, "10")  # nothing known: a pass
-    rt.quiet_until[key] = ("10", time.monotonic() + 30)
-    assert not rt.tick_due(key, "10")  # the next query is 30 s away and nothing changed
-    assert rt.tick_due(key, "11")  # the resource changed since
-    rt.quiet_until[key] = ("10", time.monotonic() - 1)
-    assert rt.tick_due(key, "10")  # due now
+    rt.passes.set(key, 0.01)
     rt.forget(key)
-    assert key not in rt.quiet_until
+    await asyncio.sleep(0.05)
+    assert ran == []
 
 
 async def test_a_backend_on_a_host_the_administrator_did_not_allow_is_not_used() -> None:
