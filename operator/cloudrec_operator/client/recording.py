@@ -211,7 +211,7 @@ def outcome_label(http_status: int | None) -> str:
 # ------------------------------------------------------------------ client
 
 
-MAX_IN_FLIGHT = 64
+MAX_IN_FLIGHT = 16
 """Requests one client has on the wire at once (and connections it keeps alive)."""
 
 
