@@ -45,7 +45,6 @@ from pydantic import ValidationError
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.metrics import (
     CALLBACKS_HELD,
-    CALLBACKS_RECEIVED,
     CALLBACKS_REJECTED,
     RECONCILE_ERRORS,
     REGISTRY,
@@ -54,11 +53,14 @@ from cloudrec_operator.reconcile.model import Notified
 from cloudrec_protocol.events import (
     SIGNATURE_HEADER,
     SIGNATURE_V2_HEADER,
-    EventType,
     Notification,
     verify,
 )
 
+from .notices import accepted as _accepted
+from .notices import event_label
+from .notices import notified as _notified
+from .notices import short as _short
 from .reconciler import reconcile
 from .runtime import HeldCallback, Key, Runtime
 
@@ -74,12 +76,6 @@ MAX_WAITING_BACKENDS = 4
 of the channel and uid; the per-backend paths need one)."""
 EXPIRY_SWEEP_SECONDS = 5.0
 _SIGNATURES = (SIGNATURE_HEADER.lower(), SIGNATURE_V2_HEADER.lower())
-_EVENT_TYPES = frozenset(int(t) for t in EventType)
-
-
-def event_label(event_type: int) -> str:
-    """The metric label of an eventType: the catalogue's numbers, anything else ``other``."""
-    return str(event_type) if event_type in _EVENT_TYPES else "other"
 
 
 def _reject(reason: str, status: int, message: str) -> web.Response:
@@ -207,11 +203,6 @@ def _signatures(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() in _SIGNATURES}
 
 
-def _short(text: str) -> str:
-    """A sender's string as logs show it: printable, at most 64 characters."""
-    return repr(text[:64])
-
-
 def _named(backend_key: tuple[str, str, str]) -> str:
     _, namespace, name = backend_key
     return f"{namespace}/{name}" if namespace else name
@@ -247,33 +238,6 @@ async def _check(
     if not verify(raw, signatures, backend.callback_secret):
         return "bad_signature"
     return None
-
-
-def _notified(note: Notification) -> Notified:
-    """The callback with its typed details; details that do not fit their event's model are
-    left out (the event then changes nothing) and said in the log."""
-    try:
-        details = note.typed_details()
-    except ValidationError as error:
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
-        log.warning(
-            "Callback eventType %s for sid %s: details do not fit (%s); ignored",
-            event_label(note.event_type),
-            _short(note.payload.sid),
-            fields[:200],
-        )
-        details = None
-    return Notified(note.event_type, details, sid=note.payload.sid, notice_id=note.dedupe_key())
-
-
-def _accepted(note: Notification, key: Key) -> None:
-    CALLBACKS_RECEIVED.labels(event_type=event_label(note.event_type)).inc()
-    log.info(
-        "Received callback eventType %s for CloudRecording %s/%s",
-        note.event_type,
-        key[0],
-        key[1],
-    )
 
 
 def _hold_unsigned_path(rt: Runtime, held: HeldCallback) -> web.Response:

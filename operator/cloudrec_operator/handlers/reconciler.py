@@ -40,7 +40,6 @@ from cloudrec_operator.reconcile.model import (
 )
 from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
 from cloudrec_operator.reconcile.persist import (
-    MAX_NOTICES,
     build_status,
     load_tracked,
     spec_hashes,
@@ -56,6 +55,7 @@ from cloudrec_operator.reconcile.verification import (
 )
 
 from .finalizer import FINALIZER, finalizer_change, has_external_recording, timer_needed
+from .notices import noted, take_held
 from .ports import MissingInputError, missing_input
 from .runtime import Backend, Key, Known, Runtime
 from .schedule import next_pass_delay
@@ -363,14 +363,6 @@ def _schedule(rt: Runtime, key: Key, body: Mapping[str, Any], wait: float | None
     rt.passes.set(key, next_pass_delay(wait, live, rt.settings.tick))
 
 
-def _noted(tracked: Tracked, notification: Notified) -> Tracked:
-    """``tracked`` remembering the callback's notice id (``status.appliedCallbacks``)."""
-    notice = notification.notice_id
-    if not notice or notice in tracked.notices:
-        return tracked
-    return tracked.replace(notices=(*tracked.notices, notice)[-MAX_NOTICES:])
-
-
 async def _reconcile_locked(
     rt: Runtime,
     key: Key,
@@ -393,7 +385,7 @@ async def _reconcile_locked(
 
     if notification is not None:
         transition = apply_notification(desired, tracked, notification, _now(), timing)
-        tracked = _noted(transition.tracked, notification)
+        tracked = noted(transition.tracked, notification)
         events.extend(transition.events)
 
     secrets: StartSecrets | None = None
@@ -440,6 +432,7 @@ async def _reconcile_locked(
         transition = apply_outcome(desired, tracked, step, outcome, _now(), timing)
         tracked = transition.tracked
         events.extend(transition.events)
+        tracked = take_held(rt, key, step, backend, desired, tracked, events)
         if isinstance(step, CRASH_SAFE_STEPS):
             known = await _persist(rt, key, body, spec, desired, tracked, known)
     if tracked.sid is None:

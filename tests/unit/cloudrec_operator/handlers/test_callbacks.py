@@ -18,10 +18,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.handlers.callbacks import _notified, build_app, expire_held
-from cloudrec_operator.handlers.runtime import Backend, Known, Runtime
+from cloudrec_operator.handlers.notices import take_held
+from cloudrec_operator.handlers.runtime import Backend, HeldCallback, Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.held import HeldEvents, HoldLimits
-from cloudrec_operator.reconcile.model import Tracked
+from cloudrec_operator.reconcile.model import Desired, EventRecord, Phase, Start, Stop, Tracked
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import EventType, Notification, RecorderStartedDetails, sign
@@ -250,3 +251,44 @@ async def test_right_after_a_restart_the_watched_status_names_the_applied_notice
     raw = notice("sid-live", notice_id="applied-before")
     answer = await http.post(PATH, data=raw, headers=sign(raw, SECRET))
     assert await answer.json() == {"ok": True, "duplicate": True}
+
+
+async def test_events_held_for_the_sid_a_start_returns_are_applied_in_the_same_pass(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    raw = notice("sid-fresh")
+    await http.post(PATH, data=raw, headers=sign(raw, SECRET))
+    backend = rt.backends[("RecordingBackend", "ns", "local")]
+    started = Tracked(phase=Phase.CONNECTING, resource_id="r1", sid="sid-fresh")
+    events: list[EventRecord] = []
+    ready = take_held(
+        rt, ("ns", "rec"), Start("r1"), backend, Desired(generation=1), started, events
+    )
+    assert (ready.phase, ready.ready) == (Phase.RECORDING, True)
+    assert ready.notices == (Notification.model_validate_json(raw).dedupe_key(),)
+    assert "sid-fresh" not in rt.held
+    # Any other step leaves what is held to the pass that stores the sid.
+    await http.post(PATH, data=notice("sid-later"), headers=sign(notice("sid-later"), SECRET))
+    later = Tracked(phase=Phase.CONNECTING, resource_id="r2", sid="sid-later")
+    assert (
+        take_held(
+            rt, ("ns", "rec"), Stop("r2", "sid-later"), backend, Desired(generation=1), later, []
+        )
+        is later
+    )
+
+
+async def test_a_held_event_signed_by_another_backend_is_not_applied_by_the_start(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, _ = receiver
+    raw = notice("sid-other")
+    note = Notification.model_validate_json(raw)
+    rt.held.hold("sid-other", HeldCallback(raw, sign(raw, "another-secret"), note), 0.0)
+    backend = rt.backends[("RecordingBackend", "ns", "local")]
+    started = Tracked(phase=Phase.CONNECTING, resource_id="r1", sid="sid-other")
+    assert (
+        take_held(rt, ("ns", "rec"), Start("r1"), backend, Desired(generation=1), started, [])
+        == started
+    )
