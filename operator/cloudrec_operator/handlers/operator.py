@@ -39,7 +39,7 @@ from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import MIN_STATE_KEY, Settings
 
 from .callbacks import release_held, serve, sweep_held
-from .diffbase import MemoryDiffBaseStorage
+from .diffbase import MemoryDiffBaseStorage, QuietProgressStorage
 from .finalizer import FINALIZER, PREFIX, timer_needed
 from .ports import KubeApi
 from .reconciler import reconcile
@@ -110,7 +110,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.startup(id="startup", registry=registry)
     async def startup(memo: kopf.Memo, settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         settings.persistence.finalizer = FINALIZER
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+        settings.persistence.progress_storage = QuietProgressStorage(prefix=PREFIX)
         diffbase = MemoryDiffBaseStorage()
         settings.persistence.diffbase_storage = diffbase
         memo["diffbase"] = diffbase

@@ -1,0 +1,71 @@
+"""kopf's bookkeeping kept from costing writes: its last-handled spec in memory, its
+progress annotations without a marker write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from cloudrec_operator.handlers.diffbase import MemoryDiffBaseStorage, QuietProgressStorage
+
+
+def body(spec: dict[str, Any], **extra: Any) -> kopf.Body:
+    raw: dict[str, Any] = {
+        "apiVersion": "cloudrecording.io/v1alpha1",
+        "kind": "CloudRecording",
+        "metadata": {"name": "rec", "namespace": "ns", "uid": "u1", **extra.pop("meta", {})},
+        "spec": spec,
+        **extra,
+    }
+    return kopf.Body(raw)
+
+
+SPEC = {"channelName": "room", "uid": "1"}
+
+
+def test_the_operators_own_writes_leave_the_handled_essence_unchanged() -> None:
+    storage = MemoryDiffBaseStorage()
+    created = storage.build(body=body(SPEC))
+    written = storage.build(
+        body=body(
+            SPEC,
+            status={"phase": "Recording", "recordingId": "s1"},
+            meta={
+                "finalizers": ["cloudrecording.io/finalizer"],
+                "resourceVersion": "42",
+                "annotations": {
+                    "cloudrecording.io/tracking": "{}",
+                    "kubectl.kubernetes.io/last-applied-configuration": "{...}",
+                },
+            },
+        )
+    )
+    assert written == created == {"spec": SPEC}
+
+
+def test_a_spec_change_or_a_users_annotation_is_a_change() -> None:
+    storage = MemoryDiffBaseStorage()
+    handled = storage.build(body=body(SPEC))
+    assert storage.build(body=body({**SPEC, "state": "Stopped"})) != handled
+    labelled = storage.build(body=body(SPEC, meta={"annotations": {"team": "a"}}))
+    assert labelled == {"spec": SPEC, "metadata": {"annotations": {"team": "a"}}}
+
+
+def test_the_handled_essence_is_kept_per_object_and_forgotten_on_deletion() -> None:
+    storage = MemoryDiffBaseStorage()
+    obj = body(SPEC)
+    assert storage.fetch(body=obj) is None  # never handled: kopf's create
+    patch = kopf.Patch()
+    storage.store(body=obj, patch=patch, essence=storage.build(body=obj))
+    assert storage.fetch(body=obj) == {"spec": SPEC}
+    assert not patch  # nothing to write
+    storage.forget("u1")
+    assert len(storage) == 0
+
+
+def test_a_retrying_handlers_progress_is_stored_without_a_marker_annotation() -> None:
+    storage = QuietProgressStorage(prefix="cloudrecording.io")
+    patch = kopf.Patch()
+    storage.store(key=kopf.HandlerId("create"), record={"retries": 1}, body=body(SPEC), patch=patch)
+    assert list(patch["metadata"]["annotations"]) == ["cloudrecording.io/create"]
