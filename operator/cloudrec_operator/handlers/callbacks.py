@@ -42,7 +42,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.metrics import (
     CALLBACKS_HELD,
     CALLBACKS_REJECTED,
@@ -61,7 +60,7 @@ from .notices import accepted as _accepted
 from .notices import event_label
 from .notices import notified as _notified
 from .notices import short as _short
-from .reconciler import reconcile
+from .reconciler import parsed_spec, reconcile
 from .runtime import HeldCallback, Key, Runtime
 
 log = logging.getLogger("cloudrec_operator.callbacks")
@@ -229,7 +228,7 @@ async def _check(
     """None when the callback is signed with the secret of the recording's backend,
     otherwise the reason to refuse it (no_secret, bad_signature)."""
     try:
-        spec = CloudRecordingSpec.load(body.get("spec") or {})
+        spec, _ = parsed_spec(rt, key, body)
         backend = await rt.backend(spec, key[0])
     except (LookupError, ValidationError):
         return "no_secret"

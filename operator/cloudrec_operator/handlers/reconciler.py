@@ -111,14 +111,33 @@ async def _start_secrets(rt: Runtime, spec: CloudRecordingSpec, namespace: str) 
     return StartSecrets(access_key, secret_key, token, decryption_secret, decryption_salt)
 
 
+def parsed_spec(
+    rt: Runtime, key: Key, body: Mapping[str, Any]
+) -> tuple[CloudRecordingSpec, tuple[str, str]]:
+    """The recording's parsed spec and its live-change hashes, parsed once per generation
+    (the API server raises ``metadata.generation`` at every spec change)."""
+    meta = _meta(body)
+    generation = meta.get("generation")
+    stamp = (str(meta.get("uid", "")), int(generation or 0))
+    cached = rt.specs.get(key)
+    if generation and cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    spec = CloudRecordingSpec.load(body.get("spec") or {})
+    hashes = spec_hashes(spec)
+    if generation:
+        rt.specs[key] = (stamp, spec, hashes)
+    return spec, hashes
+
+
 def _desired(
     spec: CloudRecordingSpec,
+    hashes: tuple[str, str],
     meta: Mapping[str, Any],
     backend: Backend | None,
     blocked: MissingInputError | None,
     deleting: bool,
 ) -> Desired:
-    layout, subscribe = spec_hashes(spec)
+    layout, subscribe = hashes
     return Desired(
         generation=int(meta.get("generation") or 1),
         state=str(spec.state),
@@ -157,17 +176,23 @@ async def _persist(
     """Write what changed: the tracking annotation and finalizer, then (``with_status``)
     the status. Without it the status stays for the next write, which carries it anyway."""
     namespace, name = key
-    status = build_status(
-        spec,
-        tracked,
-        desired.generation,
-        known.status,
-        _now(),
-        desired.blocked if tracked.sid is None else None,
-        desired.blocked_reason,
-        verified,
-    )
-    annotation = tracking_annotation(tracked, _sealing(rt, key, body))
+    blocked = desired.blocked if tracked.sid is None else None
+    built: tuple[object, ...] | None
+    built = (tracked, desired.generation, blocked, desired.blocked_reason, verified)
+    if known.built == built:
+        status, annotation = known.status, known.annotation
+    else:
+        status = build_status(
+            spec,
+            tracked,
+            desired.generation,
+            known.status,
+            _now(),
+            blocked,
+            desired.blocked_reason,
+            verified,
+        )
+        annotation = tracking_annotation(tracked, _sealing(rt, key, body))
     meta = _meta(body)
     current = [str(f) for f in meta.get("finalizers") or ()]
     present = known.finalizer if known.finalizer is not None else FINALIZER in current
@@ -187,6 +212,8 @@ async def _persist(
         await rt.kube.patch_metadata(namespace, name, annotations=annotations)
         KUBE_WRITES.labels(kind="metadata").inc()
     if not with_status:
+        if status != known.status:
+            built = None
         status = known.status
     elif status != known.status:
         patch: dict[str, Any] = dict(status)
@@ -200,7 +227,7 @@ async def _persist(
         removed = await rt.kube.remove_finalizer(namespace, name, FINALIZER, index)
         KUBE_WRITES.labels(kind="metadata").inc()
         finalizer = False if removed else None  # None: read it from the next body
-    updated = Known(known.uid, tracked, status, annotation, finalizer=finalizer)
+    updated = Known(known.uid, tracked, status, annotation, finalizer=finalizer, built=built)
     rt.remember(key, updated)
     return updated
 
@@ -375,11 +402,11 @@ async def _reconcile_locked(
 ) -> PassResult:
     namespace = key[0]
     meta = _meta(body)
-    spec = CloudRecordingSpec.load(body.get("spec") or {})
+    spec, hashes = parsed_spec(rt, key, body)
     known, ignored = _load_known(rt, key, body)
     tracked = known.tracked
     backend, blocked = await _resolve(rt, spec, namespace)
-    desired = _desired(spec, meta, backend, blocked, deleting)
+    desired = _desired(spec, hashes, meta, backend, blocked, deleting)
     events: list[EventRecord] = [] if ignored is None else [ignored]
     timing = rt.timing
 
@@ -416,7 +443,7 @@ async def _reconcile_locked(
                 secrets = await _start_secrets(rt, spec, namespace)
             except LookupError as error:
                 blocked = missing_input(error)
-                desired = _desired(spec, meta, backend, blocked, deleting)
+                desired = _desired(spec, hashes, meta, backend, blocked, deleting)
                 wait = timing.transient_backoff_cap
                 break
         announced = _announce(step, tracked)
@@ -458,4 +485,4 @@ async def _reconcile_locked(
     )
 
 
-__all__ = ["PassResult", "reconcile"]
+__all__ = ["PassResult", "parsed_spec", "reconcile"]

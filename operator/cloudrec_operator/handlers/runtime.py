@@ -71,6 +71,9 @@ class Known:
     finalizer: bool | None = None
     """Whether our finalizer is on, as this process last wrote it (None: as the body says;
     the body a pass is given may predate the write)."""
+    built: tuple[object, ...] | None = None
+    """What ``status`` and ``annotation`` were built from by this process (None: read from
+    the resource): a pass whose inputs are the same builds neither again."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,10 @@ class Runtime:
     verifying: set[Key] = field(default_factory=set)
     """Recordings whose bucket is being checked against their manifest (one check each)."""
     passes: PassScheduler[Key] | None = None
+    specs: dict[Key, tuple[tuple[str, int], CloudRecordingSpec, tuple[str, str]]] = field(
+        default_factory=dict
+    )
+    """Per recording: its parsed spec and live-change hashes, for (uid, generation)."""
     """When each recording's next pass runs (``schedule``); set at start-up."""
 
     def __post_init__(self) -> None:
@@ -135,6 +142,7 @@ class Runtime:
         if self.passes is not None:
             self.passes.cancel(key)
         self.bodies.pop(key, None)
+        self.specs.pop(key, None)
         self.locks.pop(key, None)
         self._count_phase(old, None)
 

@@ -78,6 +78,19 @@ class Kube:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: func(*args, **kwargs))
 
+    async def _write(self, func: Any, *args: Any, **kwargs: Any) -> None:
+        """A write whose answer is not needed: the response body (the whole object, or an
+        Event model) is neither decoded nor deserialized, only drained. An error answer
+        still raises ``ApiException``."""
+
+        def call() -> None:
+            response = func(*args, _preload_content=False, **kwargs)
+            response.read()
+            response.release_conn()
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, call)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._api.close()
@@ -226,7 +239,7 @@ class Kube:
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Replace the status fields given (merge patch on the status subresource)."""
         self.writes += 1
-        await self._run(
+        await self._write(
             self._custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
@@ -242,7 +255,7 @@ class Kube:
         """One write to a CloudRecording (merge patch, or JSON patch for a list body)."""
         self.writes += 1
         extra = {"_content_type": content_type} if content_type else {}
-        await self._run(
+        await self._write(
             self._custom.patch_namespaced_custom_object,
             GROUP,
             VERSION,
@@ -351,32 +364,36 @@ class Kube:
         meta = obj.get("metadata", {})
         now = datetime.now(UTC)
         namespace = meta.get("namespace", "default")
-        body = kubernetes.client.CoreV1Event(
-            metadata=kubernetes.client.V1ObjectMeta(
-                generate_name=f"{meta.get('name', 'cloudrecording')}.", namespace=namespace
-            ),
-            involved_object=kubernetes.client.V1ObjectReference(
-                api_version=f"{GROUP}/{VERSION}",
-                kind="CloudRecording",
-                name=meta.get("name"),
-                namespace=namespace,
-                uid=meta.get("uid"),
-                resource_version=meta.get("resourceVersion"),
-            ),
-            reason=reason,
-            message=message[:1024],
-            type="Warning" if warning else "Normal",
-            first_timestamp=now,
-            last_timestamp=now,
-            event_time=now,
-            count=1,
-            source=kubernetes.client.V1EventSource(component=COMPONENT),
-            reporting_component=COMPONENT,
-            reporting_instance=COMPONENT,
-            action=reason,
-        )
+        stamp = now.isoformat(timespec="microseconds")
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "generateName": f"{meta.get('name', 'cloudrecording')}.",
+                "namespace": namespace,
+            },
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "CloudRecording",
+                "name": meta.get("name"),
+                "namespace": namespace,
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "eventTime": stamp,
+            "count": 1,
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": COMPONENT,
+            "action": reason,
+        }
         self.writes += 1
         try:
-            await self._run(self._core.create_namespaced_event, namespace, body)
+            await self._write(self._core.create_namespaced_event, namespace, body)
         except ApiException as error:
             log.warning("Posting Event %s failed: HTTP %s", reason, error.status)
