@@ -16,10 +16,12 @@ from cloudrec_operator.handlers.finalizer import (
 )
 from cloudrec_operator.handlers.operator import sid_index_entry
 from cloudrec_operator.handlers.ports import MissingInputError
+from cloudrec_operator.handlers.reconciler import parsed_spec
 from cloudrec_operator.handlers.runtime import Known, Runtime
 from cloudrec_operator.handlers.schedule import MIN_DELAY, PassScheduler, next_pass_delay
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.model import Phase, Tracked
+from cloudrec_operator.reconcile.persist import spec_hashes
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 
@@ -288,3 +290,35 @@ def test_a_lost_start_is_adopted_only_through_its_own_backend() -> None:
     assert rt.adoptable("c", "7", ("RecordingBackend", "team-a", "mine")) == key
     assert rt.adoptable("c", "7", ("ClusterRecordingBackend", "", "shared")) is None
     assert rt.adoptable("c", "7", ("RecordingBackend", "team-b", "mine")) is None
+
+
+def recording_body(generation: int, channel: str, uid: str = "u1") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "ns", "name": "rec", "uid": uid, "generation": generation},
+        "spec": {
+            "backendRef": {"name": "local"},
+            "channelName": channel,
+            "uid": "1",
+            "storageConfig": {
+                "vendor": "S3Compatible",
+                "bucket": "b",
+                "endpoint": "http://s3.invalid",
+                "credentialsSecretRef": {"name": "bucket"},
+            },
+        },
+    }
+
+
+def test_a_spec_is_parsed_once_per_generation_of_its_object() -> None:
+    rt = runtime()
+    key = ("ns", "rec")
+    first, hashes = parsed_spec(rt, key, recording_body(1, "room"))
+    again, _ = parsed_spec(rt, key, recording_body(1, "room"))
+    assert again is first
+    changed, _ = parsed_spec(rt, key, recording_body(2, "other-room"))
+    assert changed.channel_name == "other-room"
+    recreated, _ = parsed_spec(rt, key, recording_body(2, "third-room", uid="u2"))
+    assert recreated.channel_name == "third-room"
+    assert hashes == spec_hashes(first)
+    rt.forget(key)
+    assert key not in rt.specs
