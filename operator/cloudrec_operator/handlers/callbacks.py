@@ -328,7 +328,7 @@ async def _apply(rt: Runtime, key: tuple[str, str], notified: Notified) -> None:
         return
     try:
         await reconcile(rt, body, notification=notified)
-    except Exception as error:  # logged; the timer's next pass repeats the work
+    except Exception as error:  # logged; the next scheduled pass repeats the work
         RECONCILE_ERRORS.inc()
         log.error("Applying a callback to %s/%s failed: %s", key[0], key[1], type(error).__name__)
     release_held(rt, key)

@@ -4,8 +4,8 @@ The finalizer is there exactly while a recording may exist at the service (phase
 Connecting to Uploading, or Pending between a lost recording and its restart). The operator
 writes it itself, in the same metadata patch as the tracking annotation and before
 ``acquire``, so it is on the resource before a recording exists, and removes it with the
-write that ends the recording. kopf, which keeps a finalizer for the query timer, sees the
-same truth at every step (:func:`timer_needed`) instead of racing the handler's writes
+write that ends the recording. kopf, which keeps a finalizer for the deletion handler, sees
+the same truth at every step (:func:`timer_needed`) instead of racing the handler's writes
 with resourceVersion-guarded patches of its own (which failed after each of them).
 """
 
@@ -20,7 +20,7 @@ LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
 
 
 def has_external_recording(status: Mapping[str, Any], **_: Any) -> bool:
-    """The timer's filter: a recording exists (or is about to, after a restart backoff)."""
+    """A recording exists (or is about to, after a restart backoff)."""
     phase = status.get("phase")
     if phase in LIVE_PHASES:
         return True
@@ -28,12 +28,14 @@ def has_external_recording(status: Mapping[str, Any], **_: Any) -> bool:
 
 
 def timer_needed(status: Mapping[str, Any], meta: Mapping[str, Any], **_: Any) -> bool:
-    """The query timer's ``when``: a recording exists, or our finalizer is still on.
+    """A recording may exist, or our finalizer is still on: the deletion handler's ``when``
+    (kopf keeps its finalizer while a non-optional deletion handler matches), and what keeps
+    a recording's passes coming at least every ``--tick`` (``schedule``).
 
-    kopf keeps a finalizer while a timer matches, so with the finalizer in this filter kopf
-    never adds or removes it on its own while the operator's writes are under way (it used
-    to, and every such patch conflicted with the next write); it only adds it if a recording
-    exists without it (the operator's write failed) and removes it after deletion handlers.
+    With the finalizer in this filter kopf never adds or removes it on its own while the
+    operator's writes are under way (it used to, and every such patch conflicted with the
+    next write); it only adds it if a recording exists without it (the operator's write
+    failed) and removes it after the deletion handler.
     """
     return has_external_recording(status) or FINALIZER in (meta.get("finalizers") or ())
 

@@ -1,7 +1,7 @@
 """What the operator process holds between handler calls.
 
 One ``Runtime`` per process: settings, the Kubernetes facade, protocol clients
-per backend, a lock per CloudRecording (handlers, the timer and callbacks never
+per backend, a lock per CloudRecording (handlers, scheduled passes and callbacks never
 act on one recording at the same time), the last known state of each
 recording, kopf's sid index (``recording_by_sid``: sid -> namespace and name,
 from ``status.recordingId``) that the callback receiver reads, the callbacks
