@@ -206,10 +206,12 @@ def apply_baseline(plane: ControlPlane, args: argparse.Namespace, target: Target
     pids = plane.pids()
     cpu = {name: cpu_seconds(pids[name]) for name in ("kube-apiserver", "etcd")}
     started = time.monotonic()
-    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=600)
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=args.timeout)
     wall = time.monotonic() - started
     used = {name: round(cpu_seconds(pids[name]) - before, 1) for name, before in cpu.items()}
-    plane.kubectl("delete", "cloudrecordings", "--all", "-n", namespace, "--wait", timeout=600)
+    plane.kubectl(
+        "delete", "cloudrecordings", "--all", "-n", namespace, "--wait", timeout=args.timeout
+    )
     return {"apply_s": round(wall, 1), "cpu_s_by_process": used}
 
 
@@ -298,7 +300,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         profiler = start_profiler(args.profile, operator.pid, work) if args.profile else None
         time.sleep(1.0)  # the watch is open before the first object exists
         applied = time.monotonic()
-        plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=600)
+        plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=args.timeout)
         deadline = applied + args.timeout
         while len(watch.first_ready) < args.count and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -380,7 +382,9 @@ def main(argv: list[str] | None = None) -> None:
         "--progress-interval", type=float, default=60.0, help="load backend: event 33 every s"
     )
     parser.add_argument("--per-room", type=int, default=10)
-    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="the applies, deletion and all Ready, s"
+    )
     parser.add_argument("--settle", type=float, default=60.0)
     parser.add_argument("--steady", type=float, default=180.0)
     parser.add_argument(
