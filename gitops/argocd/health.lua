@@ -5,7 +5,7 @@
 -- (see gitops/argocd/argocd-cm.yaml). Argo CD runs this chunk with the live
 -- object in the global `obj` and reads the table it returns.
 --
---   Pending, Connecting, Stopping, Uploading  -> Progressing
+--   Pending, Queued, Connecting, Stopping, Uploading -> Progressing
 --   Recording, Completed, Released            -> Healthy
 --   Failed                                    -> Degraded
 --   Completed, but Verified False (files missing or changed in the bucket) -> Degraded

@@ -12,6 +12,13 @@ RECORDINGS = Gauge(
     ["phase"],
     registry=REGISTRY,
 )
+QUEUE_DEPTH = Gauge(
+    "cloudrec_queue_depth",
+    "CloudRecordings waiting in a backend's queue for capacity (phase Queued), by backend "
+    "(kind/namespace/name, or kind/name for a ClusterRecordingBackend)",
+    ["backend"],
+    registry=REGISTRY,
+)
 CALLBACKS_RECEIVED = Counter(
     "cloudrec_callbacks_received_total",
     "Event callbacks received and applied, by eventType",

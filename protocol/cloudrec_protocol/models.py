@@ -80,6 +80,7 @@ __all__ = [
     "AppsCollection",
     "AudioUidList",
     "BackgroundConfig",
+    "CapacityResponse",
     "Cname",
     "ErrorBody",
     "ExtensionParams",
@@ -321,6 +322,20 @@ class AcquireResponse(WireModel):
     cname: str | None = None
     uid: str | None = None
     resource_id: str
+
+
+class CapacityResponse(WireModel):
+    """`capacity` 200 body: our extension, answered by the self-hosted recorder only.
+
+    ``available`` is how many more recordings an ``acquire`` for this app id would be given
+    now (the process's and the app's limits, counting resource ids acquired and not yet
+    started); ``maxConcurrentRecordings`` and ``active`` are the process's own figures.
+    """
+
+    max_concurrent_recordings: int = Field(ge=0)
+    active: int = Field(ge=0)
+    pending: int = Field(ge=0)
+    available: int = Field(ge=0)
 
 
 # ------------------------------------------------------------------ start (§3.2)

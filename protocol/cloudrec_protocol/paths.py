@@ -13,6 +13,7 @@ from cloudrec_protocol.enums import Mode
 
 __all__ = [
     "ACQUIRE_TEMPLATE",
+    "CAPACITY_TEMPLATE",
     "NCS_IP_PATH",
     "PREFIX_TEMPLATE",
     "QUERY_TEMPLATE",
@@ -21,6 +22,7 @@ __all__ = [
     "UPDATE_LAYOUT_TEMPLATE",
     "UPDATE_TEMPLATE",
     "acquire_path",
+    "capacity_path",
     "query_path",
     "start_path",
     "stop_path",
@@ -39,6 +41,8 @@ UPDATE_LAYOUT_TEMPLATE = (
     PREFIX_TEMPLATE + "/resourceid/{resourceid}/sid/{sid}/mode/mix/updateLayout"
 )
 NCS_IP_PATH = "/v1/ncs/ip"
+CAPACITY_TEMPLATE = PREFIX_TEMPLATE + "/capacity"
+"""Our extension (docs/backends.md): how many more recordings the self-hosted recorder takes."""
 
 
 def _segment(value: str) -> str:
@@ -92,3 +96,8 @@ def update_layout_path(appid: str, resource_id: str, sid: str) -> str:
     return UPDATE_LAYOUT_TEMPLATE.format(
         appid=_segment(appid), resourceid=_segment(resource_id), sid=_segment(sid)
     )
+
+
+def capacity_path(appid: str) -> str:
+    """`GET` path of capacity (our extension; the hosted service has no such call)."""
+    return CAPACITY_TEMPLATE.format(appid=_segment(appid))

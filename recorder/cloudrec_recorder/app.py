@@ -2,7 +2,8 @@
 
 Routes under ``/v1/apps/{appid}/cloud_recording/``: ``acquire``, ``start`` (modes
 ``mix`` and ``individual``), ``query``, ``update``, ``updateLayout`` (mix only) and
-``stop``; plus ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
+``stop``; our extension ``capacity`` (GET: how many more recordings ``acquire`` takes);
+plus ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
 
 Every request passes :class:`~cloudrec_recorder.edge.Edge` first: credentials (scoped to
 app ids), the body cap, ``/metrics`` / ``/docs`` / ``/openapi.json`` behind credentials,
@@ -40,6 +41,7 @@ from cloudrec_protocol.enums import Mode
 from cloudrec_protocol.models import (
     AcquireRequest,
     AcquireResponse,
+    CapacityResponse,
     ErrorBody,
     GatewayErrorBody,
     QueryResponse,
@@ -166,6 +168,23 @@ async def acquire(appid: str, body: AcquireRequest, state: StateDep) -> JSONResp
     )
     log.info("Acquired resource appid=%s cname=%s uid=%s", appid, body.cname, body.uid)
     out = AcquireResponse(cname=body.cname, uid=body.uid, resource_id=resource.resource_id)
+    return JSONResponse(out.to_wire())
+
+
+@router.get(f"{PREFIX}/capacity", response_model=CapacityResponse)
+async def capacity(appid: str, state: StateDep) -> JSONResponse:
+    """Our extension: how many more recordings ``acquire`` would take now for this app id
+    (the operator's queue asks it instead of trying an acquire; docs/backends.md)."""
+    app = state.settings.app(appid)
+    if app is None:
+        raise errors.invalid_appid()
+    active, pending, available = state.registry.capacity(appid, app.max_concurrent_recordings)
+    out = CapacityResponse(
+        max_concurrent_recordings=state.registry.max_active,
+        active=active,
+        pending=pending,
+        available=available,
+    )
     return JSONResponse(out.to_wire())
 
 

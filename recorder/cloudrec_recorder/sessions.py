@@ -7,7 +7,8 @@ Pure bookkeeping with an injected clock (no I/O), so every rule is unit-tested:
 * a resource id is single use and valid ``resource_ttl`` seconds before start (``433``);
   its appid/cname/uid must match at start (``432``); a second start is ``201``/``7``;
 * appid + cname + uid identify one live task (``53``); at most ``max_active`` tasks
-  run at once (``406``), counting resource ids reserved but not yet started;
+  run at once (``406``), counting resource ids reserved but not yet started and starts
+  still joining the channel;
 * a started session answers query/update/stop until ``resourceExpiredHour`` after its
   start, then ``404``; an exited session stays queryable (status 8/20, stop ``49``) for
   ``exited_retention`` seconds, then it is forgotten (``404``);
@@ -121,7 +122,7 @@ class SessionRegistry(Generic[T]):
         self._collect()
         if self.draining:
             raise errors.draining()
-        if self.active_count() + self._pending_count() >= self.max_active:
+        if self._held_count() >= self.max_active:
             raise errors.over_load(self.max_active)
         if app_limit is not None and self._app_count(appid) >= app_limit:
             raise errors.app_over_load(appid, app_limit)
@@ -166,7 +167,7 @@ class SessionRegistry(Generic[T]):
             raise errors.resource_expired()
         if self._live_session_for((appid, cname, uid)) is not None:
             raise errors.task_conflict(cname, uid)
-        if self.active_count() >= self.max_active:
+        if self.active_count() + self._starting() >= self.max_active:
             raise errors.over_load(self.max_active)
         resource.started = True
         return resource
@@ -217,6 +218,31 @@ class SessionRegistry(Generic[T]):
     def active_count(self) -> int:
         return sum(1 for s in self._sessions.values() if s.exited_at is None)
 
+    def capacity(self, appid: str, app_limit: int | None = None) -> tuple[int, int, int]:
+        """(active, pending, available): how many more ``acquire`` calls for ``appid`` would
+        be given a resource id now (the answer of our ``capacity`` extension)."""
+        self._collect()
+        active, pending = self.active_count(), self._pending_count()
+        available = 0 if self.draining else max(0, self.max_active - self._held_count())
+        if app_limit is not None:
+            available = min(available, max(0, app_limit - self._app_count(appid)))
+        return active, pending, available
+
+    def _starting(self, appid: str | None = None) -> int:
+        """Resource ids (of ``appid``, or any) claimed by a ``start`` that has not registered
+        its session yet (the recorder is joining the channel): they hold their place as a
+        recording does."""
+        registered = {id(s.resource) for s in self._sessions.values()}
+        return sum(
+            1
+            for r in self._resources.values()
+            if r.started and id(r) not in registered and appid in (None, r.appid)
+        )
+
+    def _held_count(self) -> int:
+        """Places taken: running recordings, starts under way, unstarted resource ids."""
+        return self.active_count() + self._starting() + self._pending_count()
+
     def _pending_count(self) -> int:
         now = self.clock()
         return sum(
@@ -226,15 +252,17 @@ class SessionRegistry(Generic[T]):
         )
 
     def _app_count(self, appid: str) -> int:
-        """This app's live recordings and its resource ids still waiting for ``start``."""
+        """This app's live recordings, starts under way and resource ids waiting for
+        ``start``."""
         now = self.clock()
         live = sum(1 for s in self._sessions.values() if s.exited_at is None and s.key[0] == appid)
+        starting = self._starting(appid)
         pending = sum(
             1
             for r in self._resources.values()
             if r.appid == appid and not r.started and now - r.acquired_at <= self.resource_ttl
         )
-        return live + pending
+        return live + starting + pending
 
     def _live_session_for(self, key: tuple[str, str, str]) -> Session[T] | None:
         return next((s for s in self.live_sessions() if s.key == key), None)

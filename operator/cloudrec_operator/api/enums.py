@@ -192,6 +192,8 @@ class Phase(StrEnum):
     """Where a CloudRecording is in its life."""
 
     PENDING = "Pending"
+    QUEUED = "Queued"
+    """The backend is at capacity: waiting in its queue (``status.queuePosition``)."""
     CONNECTING = "Connecting"
     RECORDING = "Recording"
     STOPPING = "Stopping"

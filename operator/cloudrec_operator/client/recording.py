@@ -44,6 +44,7 @@ from cloudrec_protocol.models import (
     AcquireClientRequest,
     AcquireRequest,
     AcquireResponse,
+    CapacityResponse,
     QueryResponse,
     StartRequest,
     StartResponse,
@@ -56,6 +57,7 @@ from cloudrec_protocol.models import (
 )
 from cloudrec_protocol.paths import (
     acquire_path,
+    capacity_path,
     query_path,
     start_path,
     stop_path,
@@ -73,6 +75,7 @@ __all__ = [
     "backoff_schedule",
     "basic_auth",
     "build_acquire",
+    "build_capacity",
     "build_query",
     "build_start",
     "build_stop",
@@ -129,6 +132,11 @@ def build_acquire(
     """acquire: `POST …/acquire` with `{cname, uid, clientRequest}`."""
     body = AcquireRequest(cname=cname, uid=uid, client_request=client_request)
     return RequestSpec("acquire", "POST", acquire_path(appid), body.to_wire_json())
+
+
+def build_capacity(appid: str) -> RequestSpec:
+    """capacity (our extension, self-hosted recorder only): `GET …/capacity`, no body."""
+    return RequestSpec("capacity", "GET", capacity_path(appid), None)
 
 
 def build_start(
@@ -312,6 +320,11 @@ class RecordingClient:
         spec = build_acquire(appid, cname, uid, client_request)
         return _parse(await self._send(spec), AcquireResponse)
 
+    async def capacity(self, appid: str) -> CapacityResponse:
+        """How many more recordings the self-hosted recorder takes now (never resent: the
+        queue asks again a moment later)."""
+        return _parse(await self._send(build_capacity(appid), retries=0), CapacityResponse)
+
     async def start(
         self, appid: str, resource_id: str, mode: Mode | str, request: StartRequest
     ) -> StartResponse:
@@ -353,8 +366,9 @@ class RecordingClient:
 
     # -------------------------------------------------------------- transport
 
-    async def _send(self, spec: RequestSpec) -> httpx.Response:
+    async def _send(self, spec: RequestSpec, retries: int | None = None) -> httpx.Response:
         timeout = max(self._timeout, spec.min_timeout)
+        retries = self._retries if retries is None else retries
         attempt = 0
         while True:
             started = time.monotonic()
@@ -375,7 +389,7 @@ class RecordingClient:
                     return response
                 error = error_from_response(status, response.content, redact=self._redact)
             self._report(spec, started, status)
-            if not should_retry(error, attempt, self._retries):
+            if not should_retry(error, attempt, retries):
                 raise error
             delay = self._schedule[attempt]
             logger.warning(
@@ -385,7 +399,7 @@ class RecordingClient:
                 outcome_label(status),
                 delay,
                 attempt + 2,
-                self._retries + 1,
+                retries + 1,
             )
             await asyncio.sleep(delay)
             attempt += 1

@@ -84,6 +84,9 @@ RESOURCES: tuple[Resource, ...] = (
             PrinterColumn("Phase", "string", ".status.phase", "Where the recording is"),
             PrinterColumn("Ready", "string", READY_JSONPATH, "Whether the spec is satisfied"),
             PrinterColumn(
+                "Queue", "integer", ".status.queuePosition", "Place in the backend's queue"
+            ),
+            PrinterColumn(
                 "Upload %", "integer", ".status.upload.progress", "Percent of data uploaded"
             ),
             PrinterColumn(

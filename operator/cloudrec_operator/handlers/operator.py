@@ -8,6 +8,9 @@
   ``tick`` seconds while a recording may exist);
 * deletion is handled while a recording may exist (``timer_needed``), which is also what
   keeps kopf's finalizer on the resource only as long as there is a recording to stop;
+* an index, ``queued_by_backend`` (the recordings whose status says Queued, per backend),
+  is what the queue loop (``queues.serve_queues``, started at start-up) orders; kopf fills
+  it from the initial listing before any handler runs, so a restart keeps the queue;
 * an index, ``recording_by_sid`` (``status.recordingId`` -> namespace and
   name), is how the callback receiver finds a recording; when a watch event
   (or a pass that stored a sid) makes a sid known, the callbacks held for it
@@ -35,6 +38,7 @@ import kopf
 from aiohttp import web
 
 from cloudrec_operator.metrics import RECONCILE_ERRORS
+from cloudrec_operator.reconcile.model import Tracked
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import MIN_STATE_KEY, Settings
 
@@ -42,6 +46,7 @@ from .callbacks import release_held, serve, sweep_held
 from .diffbase import MemoryDiffBaseStorage, QuietProgressStorage
 from .finalizer import FINALIZER, PREFIX, timer_needed
 from .ports import KubeApi
+from .queues import QUEUE_INDEX, QueueServer, backend_room, queue_index_entry, serve_queues
 from .reconciler import reconcile
 from .runtime import Key, Runtime
 from .schedule import PassScheduler
@@ -78,6 +83,32 @@ async def _scheduled(rt: Runtime, key: Key) -> None:
         RECONCILE_ERRORS.inc()
         log.error("Reconcile pass failed: %s", type(error).__name__)
     release_held(rt, key)
+
+
+def _queue_server(rt: Runtime) -> QueueServer:
+    """The queue loop's view of the runtime (``queues.QueueServer``)."""
+
+    def tracked(key: Key) -> Tracked | None:
+        known = rt.known.get(key)
+        return None if known is None else known.tracked
+
+    def status(key: Key) -> Mapping[str, Any]:
+        known = rt.known.get(key)
+        if known is not None:
+            return known.status
+        return (rt.bodies.get(key) or {}).get("status") or {}
+
+    async def run_pass(body: Mapping[str, Any]) -> None:
+        await reconcile(rt, body)
+
+    return QueueServer(
+        queues=rt.queues,
+        bodies=rt.bodies,
+        tracked=tracked,
+        status=status,
+        room=backend_room(rt.backend, rt.bodies),
+        run_pass=run_pass,
+    )
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
@@ -137,17 +168,20 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
             )
         memo["rt"] = rt
         memo["sweeper"] = asyncio.get_running_loop().create_task(sweep_held(rt))
+        rt.queues.index = kwargs[QUEUE_INDEX]
+        memo["queues"] = asyncio.get_running_loop().create_task(serve_queues(_queue_server(rt)))
         memo["runner"] = await serve(rt, opts.callback_host, opts.callback_port)
         if opts.metrics_port is not None:
             memo["metrics_runner"] = await serve(rt, opts.callback_host, opts.metrics_port)
 
     @kopf.on.cleanup(id="cleanup", registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-        sweeper: asyncio.Task[None] | None = memo.get("sweeper")
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        for job in ("sweeper", "queues"):
+            task: asyncio.Task[None] | None = memo.get(job)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for name in ("runner", "metrics_runner"):
             runner: web.AppRunner | None = memo.get(name)
             if runner is not None:
@@ -180,6 +214,12 @@ def _register_verification(registry: kopf.OperatorRegistry) -> None:
 
 def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     resource = (GROUP, VERSION, PLURAL)
+
+    @kopf.index(*resource, id=QUEUE_INDEX, registry=registry)
+    async def queued_by_backend(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[Any, Any]:
+        return dict(queue_index_entry(str(namespace), name, body))
 
     @kopf.index(*resource, id=SID_INDEX, registry=registry)
     async def recording_by_sid(

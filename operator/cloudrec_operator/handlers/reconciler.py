@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cloudrec_operator.api.enums import DecryptionMode
+from cloudrec_operator.api.enums import DecryptionMode, ServiceKind
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec, CloudRecordingStatus
 from cloudrec_operator.metrics import KUBE_WRITES
 from cloudrec_operator.reconcile.decide import next_step
@@ -27,15 +27,18 @@ from cloudrec_operator.reconcile.model import (
     Cancel,
     Cancelled,
     Desired,
+    Enqueue,
     EventRecord,
     Finish,
     Idle,
     Notified,
     Phase,
     Release,
+    Seat,
     Start,
     Stop,
     Tracked,
+    Transition,
     Wait,
 )
 from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
@@ -45,7 +48,9 @@ from cloudrec_operator.reconcile.persist import (
     spec_hashes,
     tracking_annotation,
 )
+from cloudrec_operator.reconcile.queue import Waiter, enqueued, fresh, seat
 from cloudrec_operator.reconcile.startrequest import StartSecrets
+from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.reconcile.tracking import TRACKING_ANNOTATION, Sealing, owner_of
 from cloudrec_operator.reconcile.verification import (
     VerificationResult,
@@ -57,7 +62,8 @@ from cloudrec_operator.reconcile.verification import (
 from .finalizer import FINALIZER, finalizer_change, has_external_recording, timer_needed
 from .notices import noted, take_held
 from .ports import MissingInputError, missing_input
-from .runtime import Backend, Key, Known, Runtime
+from .queues import waiter_of
+from .runtime import Backend, BackendKey, Key, Known, Runtime
 from .schedule import next_pass_delay
 from .service import app_id, execute
 from .verifying import start_verification
@@ -136,6 +142,7 @@ def _desired(
     backend: Backend | None,
     blocked: MissingInputError | None,
     deleting: bool,
+    queue: Seat | None = None,
 ) -> Desired:
     layout, subscribe = hashes
     return Desired(
@@ -151,6 +158,8 @@ def _desired(
         callbacks_expected=backend is not None and backend.callback_secret is not None,
         blocked=None if blocked is None else blocked.message,
         blocked_reason="" if blocked is None else blocked.reason,
+        queue=queue,
+        capacity_known=backend is not None and backend.spec.service_kind is ServiceKind.SELF_HOSTED,
     )
 
 
@@ -177,8 +186,9 @@ async def _persist(
     the status. Without it the status stays for the next write, which carries it anyway."""
     namespace, name = key
     blocked = desired.blocked if tracked.sid is None else None
+    position = None if desired.queue is None else desired.queue.position
     built: tuple[object, ...] | None
-    built = (tracked, desired.generation, blocked, desired.blocked_reason, verified)
+    built = (tracked, desired.generation, blocked, desired.blocked_reason, verified, position)
     if known.built == built:
         status, annotation = known.status, known.annotation
     else:
@@ -191,6 +201,7 @@ async def _persist(
             blocked,
             desired.blocked_reason,
             verified,
+            position,
         )
         annotation = tracking_annotation(tracked, _sealing(rt, key, body))
     meta = _meta(body)
@@ -284,12 +295,32 @@ async def _resolve(
     return backend, None
 
 
+def _seat(rt: Runtime, backend: BackendKey | None, me: Waiter, tracked: Tracked) -> Seat | None:
+    """The recording's place in its backend's queue (``reconcile.queue.seat``): looked up
+    only while it is queued or has not asked the service for anything yet."""
+    queued = tracked.phase is Phase.QUEUED
+    if not queued and not fresh(tracked):
+        return None
+    return seat(me, rt.queues.waiting(backend), queued, me.key in rt.queues.granted)
+
+
+def _without_service(
+    desired: Desired, tracked: Tracked, step: Cancel | Enqueue, now: datetime, timing: Timing
+) -> Transition:
+    """The steps that need no protocol call: settle a stopped recording, join the queue."""
+    if isinstance(step, Enqueue):
+        return enqueued(desired, tracked)
+    return apply_outcome(desired, tracked, step, Cancelled(), now, timing)
+
+
 def _announce(step: object, tracked: Tracked) -> Tracked:
     """What must be on the resource before a step: Connecting before acquire (which puts
     the finalizer on the resource before a recording can exist), Stopping before stop,
     and before a start is sent again, that its resource id may now have started one."""
-    if isinstance(step, Acquire) and tracked.phase is Phase.PENDING:
+    if isinstance(step, Acquire) and tracked.phase in (Phase.PENDING, Phase.QUEUED):
         return tracked.replace(phase=Phase.CONNECTING)
+    if isinstance(step, Start) and tracked.phase is Phase.QUEUED:
+        return tracked.replace(phase=Phase.CONNECTING, refused_start=None)
     if isinstance(step, Start) and tracked.refused_start is not None:
         return tracked.replace(refused_start=None)
     if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
@@ -405,8 +436,12 @@ async def _reconcile_locked(
     spec, hashes = parsed_spec(rt, key, body)
     known, ignored = _load_known(rt, key, body)
     tracked = known.tracked
+    before = tracked.phase
     backend, blocked = await _resolve(rt, spec, namespace)
-    desired = _desired(spec, hashes, meta, backend, blocked, deleting)
+    backend_key = rt.backend_key_of(key)
+    me = waiter_of(namespace, key[1], body)
+    place = _seat(rt, backend_key, me, tracked)
+    desired = _desired(spec, hashes, meta, backend, blocked, deleting, place)
     events: list[EventRecord] = [] if ignored is None else [ignored]
     timing = rt.timing
 
@@ -429,9 +464,9 @@ async def _reconcile_locked(
         if isinstance(step, Finish):
             finished = True
             break
-        if isinstance(step, Cancel):
+        if isinstance(step, Cancel | Enqueue):
             # No protocol call: nothing runs at the service (the backend may be gone).
-            transition = apply_outcome(desired, tracked, step, Cancelled(), now, timing)
+            transition = _without_service(desired, tracked, step, now, timing)
             tracked = transition.tracked
             events.extend(transition.events)
             continue
@@ -443,7 +478,7 @@ async def _reconcile_locked(
                 secrets = await _start_secrets(rt, spec, namespace)
             except LookupError as error:
                 blocked = missing_input(error)
-                desired = _desired(spec, hashes, meta, backend, blocked, deleting)
+                desired = _desired(spec, hashes, meta, backend, blocked, deleting, place)
                 wait = timing.transient_backoff_cap
                 break
         announced = _announce(step, tracked)
@@ -457,6 +492,7 @@ async def _reconcile_locked(
             )
         outcome = await execute(step, spec, backend, secrets)
         transition = apply_outcome(desired, tracked, step, outcome, _now(), timing)
+        rt.queues.moved(tracked.phase, transition.tracked.phase)
         tracked = transition.tracked
         events.extend(transition.events)
         tracked = take_held(rt, key, step, backend, desired, tracked, events)
@@ -476,6 +512,7 @@ async def _reconcile_locked(
         if not desired.deleting:
             raise
     await _post(rt, body, events)
+    rt.queues.note(backend_key, me, before, tracked.phase)
     return PassResult(
         phase=tracked.phase,
         wait=wait,

@@ -29,6 +29,7 @@ from cloudrec_operator.metrics import PROTOCOL_LATENCY, RECORDINGS
 from cloudrec_operator.reconcile.held import HeldEvents
 from cloudrec_operator.reconcile.model import Desired, Phase, Tracked
 from cloudrec_operator.reconcile.observe import awaits_adoption
+from cloudrec_operator.reconcile.queue import Waiter
 from cloudrec_operator.reconcile.scope import (
     Refusal,
     cluster_backend_refusal,
@@ -39,6 +40,7 @@ from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import Notification
 
 from .ports import KubeApi, MissingInputError
+from .queues import Queues, backend_key
 from .schedule import PassScheduler
 
 Key = tuple[str, str]
@@ -122,6 +124,8 @@ class Runtime:
     )
     """Per recording: its parsed spec and live-change hashes, for (uid, generation)."""
     """When each recording's next pass runs (``schedule``); set at start-up."""
+    queues: Queues = field(default_factory=Queues)
+    """The backends' queues (``handlers.queues``)."""
 
     def __post_init__(self) -> None:
         for phase in Phase:
@@ -139,6 +143,8 @@ class Runtime:
 
     def forget(self, key: Key) -> None:
         old = self.known.pop(key, None)
+        before = Phase.PENDING if old is None else old.tracked.phase
+        self.queues.note(self.backend_key_of(key), Waiter(*key), before, None)
         if self.passes is not None:
             self.passes.cancel(key)
         self.bodies.pop(key, None)
@@ -170,13 +176,7 @@ class Runtime:
 
     def backend_key_of(self, key: Key) -> BackendKey | None:
         """The backend cache key of the recording ``key`` (from its last known body)."""
-        spec = (self.bodies.get(key) or {}).get("spec") or {}
-        ref = spec.get("backendRef") or {}
-        if not ref.get("name"):
-            return None
-        kind = str(ref.get("kind") or BackendKind.RECORDING_BACKEND)
-        cluster = kind == BackendKind.CLUSTER_RECORDING_BACKEND
-        return (kind, "" if cluster else key[0], str(ref["name"]))
+        return backend_key(key[0], (self.bodies.get(key) or {}).get("spec") or {})
 
     def _waiting(self, cname: str, uid: str) -> Iterable[Key]:
         """Recordings of ``cname``/``uid`` with no sid yet (their start may be in flight)."""

@@ -34,6 +34,7 @@ from .model import (
     UpdateLayout,
     Wait,
 )
+from .queue import queue_step
 from .timing import RESOURCE_ID_MARGIN, Timing, query_interval
 
 
@@ -158,6 +159,9 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
         return Wait(timing.transient_backoff_cap)
     if stopped and tracked.sid is None:
         return _find_unknown_start(tracked, now, timing, _settle(tracked))
+    queued = queue_step(desired, tracked)  # waiting for the backend's capacity (queue.py)
+    if queued is not None:
+        return queued
     pending = _wait_until(tracked.retry_at, now)
     if pending is not None:
         return pending

@@ -67,6 +67,16 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True)
+class Seat:
+    """Where the recording stands in its backend's queue (``reconcile.queue``)."""
+
+    position: int
+    """1 starts next."""
+    admitted: bool = False
+    """The queue lets it try to start now (capacity freed, or the hosted back-off ran out)."""
+
+
+@dataclass(frozen=True)
 class Desired:
     """What the resource asks for, as far as the decisions care."""
 
@@ -89,6 +99,10 @@ class Desired:
     """Why the inputs are incomplete (a Secret or backend is missing), or None."""
     blocked_reason: str = ""
     """CamelCase reason for ``blocked`` (SecretNotFound, BackendNotFound, ...)."""
+    queue: Seat | None = None
+    """Its place in the backend's queue; None while nobody waits there for capacity."""
+    capacity_known: bool = False
+    """The backend answers the capacity query (self-hosted): no blind back-off while queued."""
 
 
 @dataclass(frozen=True)
@@ -214,13 +228,29 @@ class Idle:
 
 
 @dataclass(frozen=True)
+class Enqueue:
+    """Join the backend's queue without asking the service (others already wait there)."""
+
+
+@dataclass(frozen=True)
 class Cancel:
     """``state: Stopped`` and no recording exists or can appear: settle on a resting phase
     (no protocol call; nothing at the service needs the finalizer any more)."""
 
 
 Step = (
-    Acquire | Start | Query | Update | UpdateLayout | Stop | Release | Wait | Finish | Idle | Cancel
+    Acquire
+    | Start
+    | Query
+    | Update
+    | UpdateLayout
+    | Stop
+    | Release
+    | Wait
+    | Finish
+    | Idle
+    | Cancel
+    | Enqueue
 )
 
 

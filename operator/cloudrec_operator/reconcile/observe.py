@@ -79,6 +79,7 @@ from .model import (
     Update,
     UpdateLayout,
 )
+from .queue import at_capacity
 from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, not_found_delay
 
 #: Body codes meaning the resource id can no longer be used: acquire again.
@@ -450,6 +451,9 @@ def _failed(
             return _conflict(tracked, step, failure, now, timing)
         if failure.code == ErrorCode.VENDOR_OVER_LOAD:
             tracked = tracked.replace(refused_start=step.resource_id)
+    if failure.code == ErrorCode.VENDOR_OVER_LOAD and isinstance(step, Acquire | Start):
+        # The backend is at capacity: wait in its queue for room (queue.py).
+        return at_capacity(desired, tracked, failure.message, now, timing)
     if failure.code == ErrorCode.VENDOR_OVER_LOAD:
         # "vendor_over_load": too many concurrent tasks; later, with backoff (§5.2).
         return _transient(tracked, now, timing, dataclasses.replace(failure, retryable=True), what)

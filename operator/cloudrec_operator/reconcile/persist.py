@@ -34,6 +34,8 @@ from cloudrec_operator.api.v1alpha1.cloudrecording import (
 
 from .files import listable
 from .model import ErrorInfo, Phase, Tracked
+from .queue import QUEUED
+from .queue import queue_position as queue_position_of
 from .startrequest import layout_hash, subscribe_hash
 from .tracking import (
     TIME_FIELDS,
@@ -162,6 +164,7 @@ def _ready(
     blocked: str | None,
     blocked_reason: str,
     stopped: bool = False,
+    position: int | None = None,
 ) -> Condition:
     phase = tracked.phase
     if phase is Phase.PENDING and stopped and tracked.resource_id is None:
@@ -182,6 +185,10 @@ def _ready(
     }
     if phase in confirmed and (tracked.ready or phase is not Phase.RECORDING):
         return _condition(READY, True, str(phase), confirmed[phase], generation)
+    if phase is Phase.QUEUED:
+        place = "" if position is None else f" at position {position}"
+        message = f"The backend is at capacity; waiting in its queue{place}"
+        return _condition(READY, False, QUEUED, message, generation)
     waiting = {
         Phase.PENDING: "Waiting to start the recording",
         Phase.CONNECTING: "Waiting for the service to confirm the recorder runs",
@@ -198,14 +205,26 @@ def build_status(
     blocked: str | None = None,
     blocked_reason: str = "",
     verified: VerificationResult | None = None,
+    queue_position: int | None = None,
 ) -> dict[str, Any]:
     """The complete ``status`` document for ``tracked`` (Kubernetes form); ``verified``
-    sets the ``Verified`` condition (otherwise it stays as it was)."""
+    sets the ``Verified`` condition (otherwise it stays as it was); ``queue_position`` is
+    its place in the backend's queue (kept from ``previous`` when not given)."""
     old = CloudRecordingStatus.load(previous or {})
+    position = queue_position_of(
+        tracked.phase, queue_position if queue_position is not None else old.queue_position
+    )
     conditions = list(old.conditions)
     conditions = set_condition(
         conditions,
-        _ready(tracked, generation, blocked, blocked_reason, spec.state is DesiredState.STOPPED),
+        _ready(
+            tracked,
+            generation,
+            blocked,
+            blocked_reason,
+            spec.state is DesiredState.STOPPED,
+            position,
+        ),
         now,
     )
     recording = tracked.phase is Phase.RECORDING and tracked.ready
@@ -280,6 +299,7 @@ def build_status(
     status = CloudRecordingStatus(
         observed_generation=generation,
         phase=tracked.phase,
+        queue_position=position,
         recording_id=tracked.sid,
         resource_id=tracked.resource_id,
         resource_acquired_at=_seconds(tracked.acquired_at),

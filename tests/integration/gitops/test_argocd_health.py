@@ -85,6 +85,7 @@ def recording(
     [
         (recording(None), "Progressing"),
         (recording("Pending", ready="False"), "Progressing"),
+        (recording("Queued", ready="False"), "Progressing"),
         (recording("Connecting", ready="False"), "Progressing"),
         (recording("Recording", ready="True"), "Healthy"),
         (recording("Recording", ready="False"), "Degraded"),
@@ -99,6 +100,7 @@ def recording(
     ids=[
         "no-status-yet",
         "pending",
+        "queued",
         "connecting",
         "recording-ready",
         "recording-not-ready",

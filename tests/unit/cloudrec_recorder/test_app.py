@@ -136,6 +136,26 @@ async def test_acquire_beyond_the_limit_is_code_406(client: httpx.AsyncClient) -
     assert response.json()["code"] == 406
 
 
+async def test_the_capacity_extension_counts_acquired_resource_ids_down_to_zero(
+    client: httpx.AsyncClient,
+) -> None:
+    free = await client.get(url("capacity"), headers=AUTH)
+    assert free.status_code == 200
+    assert free.json() == {"maxConcurrentRecordings": 2, "active": 0, "pending": 0, "available": 2}
+    for uid in ("1", "2"):
+        await client.post(url("acquire"), json={"cname": "r", "uid": uid}, headers=AUTH)
+    full = await client.get(url("capacity"), headers=AUTH)
+    assert full.json() == {"maxConcurrentRecordings": 2, "active": 0, "pending": 2, "available": 0}
+
+
+async def test_the_capacity_extension_needs_credentials_and_a_served_app_id(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.get(url("capacity"))).status_code == 401
+    other = await client.get(url("capacity", appid="other"), headers=AUTH)
+    assert (other.status_code, other.json()["code"]) == (400, 400)
+
+
 async def test_query_of_an_unknown_sid_is_404_failed_to_find_worker(
     client: httpx.AsyncClient,
 ) -> None:

@@ -113,6 +113,52 @@ def test_acquire_beyond_the_concurrency_limit_is_over_load(
     assert code_of(exc) == (400, 406)
 
 
+def test_capacity_counts_running_recordings_and_unstarted_resource_ids(
+    registry: SessionRegistry[str], clock: Clock
+) -> None:
+    assert registry.capacity("app") == (0, 0, 2)
+    first = registry.acquire("app", "room", "1")
+    registry.register(registry.claim(first.resource_id, "app", "room", "1"), "mix", "rec")
+    registry.acquire("app", "room", "2")
+    assert registry.capacity("app") == (1, 1, 0)
+    clock.now += 301  # the unstarted resource id expired: its place is free again
+    assert registry.capacity("app") == (1, 0, 1)
+    assert registry.capacity("app", app_limit=1) == (1, 0, 0)
+
+
+def test_a_start_still_joining_the_channel_holds_its_place(
+    registry: SessionRegistry[str],
+) -> None:
+    first = registry.acquire("app", "room", "1")
+    registry.acquire("app", "room", "2")
+    registry.claim(first.resource_id, "app", "room", "1")  # joining: no session yet
+    assert registry.capacity("app") == (0, 1, 0)
+    with pytest.raises(errors.ApiError) as exc:
+        registry.acquire("app", "room", "3")
+    assert code_of(exc) == (400, 406)
+
+
+def test_a_start_that_failed_gives_its_place_back_to_its_resource_id(
+    registry: SessionRegistry[str],
+) -> None:
+    first = registry.acquire("app", "room", "1")
+    registry.unclaim(registry.claim(first.resource_id, "app", "room", "1"))
+    assert registry.capacity("app") == (0, 1, 1)
+
+
+def test_an_app_limit_counts_starts_still_joining(registry: SessionRegistry[str]) -> None:
+    first = registry.acquire("app", "room", "1", app_limit=1)
+    registry.claim(first.resource_id, "app", "room", "1")
+    with pytest.raises(errors.ApiError) as exc:
+        registry.acquire("app", "room", "2", app_limit=1)
+    assert code_of(exc) == (400, 406)
+
+
+def test_a_draining_recorder_has_no_capacity(registry: SessionRegistry[str]) -> None:
+    registry.draining = True
+    assert registry.capacity("app") == (0, 0, 0)
+
+
 def test_an_exited_recording_frees_its_slot(registry: SessionRegistry[str]) -> None:
     for uid in ("1", "2"):
         resource = registry.acquire("app", "room", uid)

@@ -694,6 +694,10 @@ class CloudRecordingSpec(CrdModel):
     (and its SHA-256, reading every object) or None. Self-hosted backends only; a hosted
     backend writes no manifest (Verified Unknown). Annotate the resource with
     verify.cloudrecording.io/request (any new value) to check again."""
+    priority: int = Field(default=0, ge=-1000000, le=1000000)
+    """Place in the backend's queue while the backend is at capacity (phase Queued):
+    higher starts first, then the older resource (creationTimestamp, then name). Default 0;
+    -1000000..1000000. May be changed while queued."""
 
     @field_validator("uid")
     @classmethod
@@ -760,7 +764,10 @@ class CloudRecordingStatus(CrdModel):
     observed_generation: int | None = Field(default=None, ge=0)
     """The .metadata.generation the operator last acted on."""
     phase: Phase | None = None
-    """Pending, Connecting, Recording, Stopping, Uploading, Completed, Failed or Released."""
+    """Pending, Queued, Connecting, Recording, Stopping, Uploading, Completed, Failed or
+    Released."""
+    queue_position: int | None = Field(default=None, ge=1)
+    """While Queued: the place in the backend's queue (1 starts next)."""
     recording_id: str | None = Field(default=None, max_length=1024)
     """The recording id (the protocol's sid)."""
     resource_id: str | None = Field(default=None, max_length=4096)

@@ -44,12 +44,13 @@ def test_no_category_shadows_a_resource_name() -> None:
     assert not names & categories
 
 
-def test_printer_columns_are_channel_phase_ready_upload_verified_age_then_wide_ones() -> None:
+def test_printer_columns_are_channel_phase_ready_queue_upload_verified_age_then_wide_ones() -> None:
     columns = crd_of("CloudRecording")["spec"]["versions"][0]["additionalPrinterColumns"]
     assert [(c["name"], c.get("priority", 0)) for c in columns] == [
         ("Channel", 0),
         ("Phase", 0),
         ("Ready", 0),
+        ("Queue", 0),
         ("Upload %", 0),
         ("Verified", 0),
         ("Age", 0),

@@ -661,7 +661,7 @@ def test_conflict_after_a_restart_is_the_dead_recorders_ghost_and_is_retried() -
     assert result.tracked.retry_at is not None
 
 
-def test_concurrency_quota_exceeded_is_retried_later() -> None:
+def test_concurrency_quota_exceeded_queues_the_recording_and_retries_later() -> None:
     over = Failure(
         HTTPStatus.BAD_REQUEST,
         ErrorCode.VENDOR_OVER_LOAD,
@@ -670,7 +670,7 @@ def test_concurrency_quota_exceeded_is_retried_later() -> None:
         "vendor_over_load",
     )
     result = apply_outcome(DESIRED, Tracked(), Acquire(), over, NOW, TIMING)
-    assert result.tracked.phase is Phase.PENDING
+    assert result.tracked.phase is Phase.QUEUED
     assert result.tracked.retry_at == NOW + timedelta(seconds=1)
 
 
