@@ -20,15 +20,22 @@ from typing import Any
 
 import yaml
 
+from cloudrec_operator.api.names import (
+    CLOUDRECORDINGS,
+    CLUSTERRECORDINGBACKENDS,
+    RECORDINGBACKENDS,
+    crd_name,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CRDS_DIR = REPO_ROOT / "crds"
 REFERENCE_DIR = REPO_ROOT / "docs" / "reference"
 
 PAGES: dict[str, tuple[str, ...]] = {
-    "cloudrecording.md": ("cloudrecordings.cloudrecording.io.yaml",),
+    "cloudrecording.md": (f"{crd_name(CLOUDRECORDINGS)}.yaml",),
     "recordingbackend.md": (
-        "recordingbackends.cloudrecording.io.yaml",
-        "clusterrecordingbackends.cloudrecording.io.yaml",
+        f"{crd_name(RECORDINGBACKENDS)}.yaml",
+        f"{crd_name(CLUSTERRECORDINGBACKENDS)}.yaml",
     ),
 }
 """Page name -> the CRD files it documents, in order."""

@@ -50,10 +50,11 @@ from benchmarks.operator.writes import (
 )
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import ManagedProcess, free_port
+from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, api_path
 
 NAMESPACE = "bench"
 CALLBACK_SECRET = "bench-" + secrets.token_hex(8)
-PATH = f"/apis/cloudrecording.io/v1alpha1/namespaces/{NAMESPACE}/cloudrecordings"
+PATH = api_path(CLOUDRECORDINGS, NAMESPACE)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,7 +92,7 @@ def manifests(
             },
         },
         {
-            "apiVersion": "cloudrecording.io/v1alpha1",
+            "apiVersion": API_VERSION,
             "kind": "RecordingBackend",
             "metadata": {"name": "local", "namespace": namespace},
             "spec": {
@@ -105,7 +106,7 @@ def manifests(
     for i in range(count):
         docs.append(
             {
-                "apiVersion": "cloudrecording.io/v1alpha1",
+                "apiVersion": API_VERSION,
                 "kind": "CloudRecording",
                 "metadata": {"name": f"bench-{i:04d}", "namespace": namespace},
                 "spec": {
@@ -210,7 +211,7 @@ def apply_baseline(plane: ControlPlane, args: argparse.Namespace, target: Target
     wall = time.monotonic() - started
     used = {name: round(cpu_seconds(pids[name]) - before, 1) for name, before in cpu.items()}
     plane.kubectl(
-        "delete", "cloudrecordings", "--all", "-n", namespace, "--wait", timeout=args.timeout
+        "delete", CLOUDRECORDINGS, "--all", "-n", namespace, "--wait", timeout=args.timeout
     )
     return {"apply_s": round(wall, 1), "cpu_s_by_process": used}
 

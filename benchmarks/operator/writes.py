@@ -25,27 +25,28 @@ from pathlib import Path
 from typing import Any
 
 from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_operator.api.names import CLOUDRECORDINGS, GROUP, TRACKING_ANNOTATION
 
 WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE")
 AUDIT_VERBS = ("create", "update", "patch", "delete")
 
-AUDIT_POLICY = """\
+AUDIT_POLICY = f"""\
 apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
   - level: Request
     verbs: ["create"]
-    resources: [{group: "", resources: ["events"]}]
+    resources: [{{group: "", resources: ["events"]}}]
   - level: Request
     verbs: ["update", "patch"]
-    resources: [{group: "cloudrecording.io", resources: ["cloudrecordings"]}]
+    resources: [{{group: "{GROUP}", resources: ["{CLOUDRECORDINGS}"]}}]
   - level: Request
     verbs: ["create", "update", "patch", "delete"]
-    resources: [{group: "cloudrecording.io", resources: ["cloudrecordings/status"]}]
+    resources: [{{group: "{GROUP}", resources: ["{CLOUDRECORDINGS}/status"]}}]
   - level: Metadata
     verbs: ["create", "delete"]
-    resources: [{group: "cloudrecording.io", resources: ["cloudrecordings"]}]
+    resources: [{{group: "{GROUP}", resources: ["{CLOUDRECORDINGS}"]}}]
   - level: None
 """
 
@@ -73,7 +74,7 @@ def api_writes(plane: ControlPlane) -> dict[str, float]:
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
         if labels.get("verb") in WRITE_VERBS and labels.get("resource") in (
-            "cloudrecordings",
+            CLOUDRECORDINGS,
             "events",
         ):
             kind = f"{labels['verb']} {labels['resource']}/{labels.get('subresource', '')}"
@@ -129,7 +130,7 @@ def kind_of(entry: Mapping[str, object]) -> str:
     return f"{verb} metadata [{', '.join(parts) or '-'}]"
 
 
-TRACKING = "cloudrecording.io/tracking"
+TRACKING = TRACKING_ANNOTATION
 
 
 class Changes:
@@ -191,7 +192,7 @@ def read_audit(path: Path) -> Iterator[Write]:
                 if involved.get("kind") != "CloudRecording":
                     continue
                 name = involved.get("name", "")
-            elif ref.get("resource") != "cloudrecordings":
+            elif ref.get("resource") != CLOUDRECORDINGS:
                 continue
             if not name and entry.get("verb") == "create":
                 name = ((entry.get("responseObject") or {}).get("metadata") or {}).get("name", "")

@@ -46,6 +46,7 @@ from cloudrec_devenv.controlplane import ControlPlane, KubectlError
 from cloudrec_devenv.janus import DEFAULT_ICE_INTERFACE
 from cloudrec_devenv.stack import Stack
 from cloudrec_devenv.tools import REPO_ROOT, system_tool, tool
+from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, api_path
 
 __all__ = [
     "BUCKET",
@@ -129,7 +130,7 @@ def secrets_manifest(stack: Stack) -> list[dict[str, Any]]:
 def backend_manifest(recorder_url: str) -> dict[str, Any]:
     """The RecordingBackend: the self-hosted recorder, signed callbacks verified."""
     return {
-        "apiVersion": "cloudrecording.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "RecordingBackend",
         "metadata": {"name": BACKEND, "namespace": NAMESPACE},
         "spec": {
@@ -146,7 +147,7 @@ def backend_manifest(recorder_url: str) -> dict[str, Any]:
 def recording_manifest(s3_endpoint: str, *, layout: str = "BestFit") -> dict[str, Any]:
     """The CloudRecording the demo applies: Mix of both publishers, HLS and MP4."""
     return {
-        "apiVersion": "cloudrecording.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "CloudRecording",
         "metadata": {"name": RECORDING, "namespace": NAMESPACE},
         "spec": {
@@ -281,7 +282,7 @@ def _get_json(plane: ControlPlane, path: str) -> dict[str, Any]:
 def _recording(plane: ControlPlane) -> dict[str, Any]:
     return _get_json(
         plane,
-        f"/apis/cloudrecording.io/v1alpha1/namespaces/{NAMESPACE}/cloudrecordings/{RECORDING}",
+        api_path(CLOUDRECORDINGS, NAMESPACE, RECORDING),
     )
 
 

@@ -28,16 +28,20 @@ __all__ = [
     "individual_playlist",
     "individual_slice",
     "individual_snapshot",
+    "is_snapshot",
     "mix_mp4",
     "mix_playlist",
     "mix_slice",
     "parse_individual",
+    "parse_utc_stamp",
     "utc_stamp",
 ]
 
 Track = Literal["audio", "video"]
 
 _SPECIAL = re.compile(r"[^A-Za-z0-9-]")
+_STAMP = re.compile(r"_(?P<utc>[0-9]{17})\.[A-Za-z0-9]+$")
+SNAPSHOT_EXTENSION = "jpg"
 _INDIVIDUAL = re.compile(r"__uid_s_(?P<uid>[0-9]+)__uid_e_(?P<track>audio|video)(?:_[0-9]{17})?\.")
 
 
@@ -50,6 +54,18 @@ def utc_stamp(utc_ms: int) -> str:
     """`yyyyMMddHHmmssSSS` (UTC) of a time in ms since the epoch."""
     moment = datetime.fromtimestamp(utc_ms // 1000, tz=UTC)
     return f"{moment:%Y%m%d%H%M%S}{utc_ms % 1000:03d}"
+
+
+def parse_utc_stamp(file_name: str) -> int | None:
+    """The `<utc>` a slice or snapshot name ends with, in ms since the epoch; None without one."""
+    match = _STAMP.search(file_name)
+    if match is None:
+        return None
+    try:
+        moment = datetime.strptime(match["utc"], "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000)
 
 
 def mix_playlist(sid: str, cname: str) -> str:
@@ -92,7 +108,12 @@ def individual_slice(
 
 def individual_snapshot(sid: str, cname: str, uid: str, utc_ms: int) -> str:
     """A JPG snapshot of one uid's video captured at `utc_ms`."""
-    return individual_slice(sid, cname, uid, "video", utc_ms, extension="jpg")
+    return individual_slice(sid, cname, uid, "video", utc_ms, extension=SNAPSHOT_EXTENSION)
+
+
+def is_snapshot(file_name: str) -> bool:
+    """A snapshot JPG (`individual_snapshot`), not playable media."""
+    return file_name.endswith(f".{SNAPSHOT_EXTENSION}")
 
 
 def parse_individual(file_name: str) -> tuple[str, Track] | None:

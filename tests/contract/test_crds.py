@@ -17,6 +17,7 @@ from tests.contract.crd_cases import (
     sample_files,
 )
 
+from cloudrec_operator.api.names import crd_name
 from cloudrec_operator.api.v1alpha1 import CloudRecording, ClusterRecordingBackend, RecordingBackend
 from cloudrec_operator.crdgen.crd import RESOURCES, build_crd
 from cloudrec_operator.crdgen.lint import lint_crd
@@ -142,5 +143,5 @@ def test_bad_cases_are_twenty_or_more_and_uniquely_named() -> None:
 
 def test_crd_yaml_parses_back_to_what_crdgen_builds() -> None:
     for resource in RESOURCES:
-        name = f"{resource.plural}.cloudrecording.io.yaml"
+        name = f"{crd_name(resource.plural)}.yaml"
         assert yaml.safe_load((CRDS_DIR / name).read_text()) == build_crd(resource)

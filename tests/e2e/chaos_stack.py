@@ -33,8 +33,9 @@ from cloudrec_devenv.chaos.plan import Action, ChurnConfig, PlannedResource, Ste
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
+from cloudrec_operator.api.names import API_VERSION
 
-API = "/apis/cloudrecording.io/v1alpha1"
+API = f"/apis/{API_VERSION}"
 MAX_IDLE = 5
 
 

@@ -54,6 +54,7 @@ from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import free_port
 from cloudrec_devenv.s3 import S3Server
+from cloudrec_operator.api.names import CLOUDRECORDINGS
 
 SHORT_SEED = 20261202
 MINUTES = float(os.environ.get("CHAOS_MINUTES") or 1.0)
@@ -144,7 +145,7 @@ def chaos(
         )
         # Nothing is left recording: every resource deleted with releasePolicy Stop.
         for env in envs:
-            env.kubectl("delete", "cloudrecordings", "--all", "--wait=false", check=False)
+            env.kubectl("delete", CLOUDRECORDINGS, "--all", "--wait=false", check=False)
 
 
 def run_steps(stack: ChaosStack, steps: list[Step]) -> None:

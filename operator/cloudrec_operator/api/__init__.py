@@ -3,5 +3,6 @@
 Pure pydantic: this package imports neither kopf, kubernetes nor httpx.
 """
 
-GROUP = "cloudrecording.io"
-"""The API group of every resource in this package."""
+from cloudrec_operator.api.names import GROUP
+
+__all__ = ["GROUP"]

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-PREFIX = "cloudrecording.io"
-FINALIZER = f"{PREFIX}/finalizer"
+from cloudrec_operator.api.names import FINALIZER, GROUP
+
+PREFIX = GROUP
+"""kopf's own annotations go under the API group too."""
 LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import kopf
 from aiohttp import web
 
+from cloudrec_operator.api.names import CLOUDRECORDINGS, GROUP, VERSION
 from cloudrec_operator.metrics import RECONCILE_ERRORS
 from cloudrec_operator.reconcile.model import Tracked
 from cloudrec_operator.reconcile.timing import Timing
@@ -52,9 +53,6 @@ from .runtime import Key, Runtime
 from .schedule import PassScheduler
 from .verifying import VERIFY_ANNOTATION
 
-GROUP = "cloudrecording.io"
-VERSION = "v1alpha1"
-PLURAL = "cloudrecordings"
 SID_INDEX = "recording_by_sid"
 
 log = logging.getLogger("cloudrec_operator")
@@ -200,7 +198,7 @@ def _register_verification(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.field(
         GROUP,
         VERSION,
-        PLURAL,
+        CLOUDRECORDINGS,
         id="reverify",
         field=("metadata", "annotations", VERIFY_ANNOTATION),
         registry=registry,
@@ -213,7 +211,7 @@ def _register_verification(registry: kopf.OperatorRegistry) -> None:
 
 
 def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    resource = (GROUP, VERSION, PLURAL)
+    resource = (GROUP, VERSION, CLOUDRECORDINGS)
 
     @kopf.index(*resource, id=QUEUE_INDEX, registry=registry)
     async def queued_by_backend(

@@ -50,6 +50,7 @@ from cloudrec_operator.reconcile.persist import (
 )
 from cloudrec_operator.reconcile.queue import Waiter, enqueued, fresh, seat
 from cloudrec_operator.reconcile.startrequest import StartSecrets
+from cloudrec_operator.reconcile.support import UNSUPPORTED_REASON, unsupported
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.reconcile.tracking import TRACKING_ANNOTATION, Sealing, owner_of
 from cloudrec_operator.reconcile.verification import (
@@ -291,6 +292,12 @@ async def _resolve(
     if app_id(spec, backend) is None:
         return backend, MissingInputError(
             "AppIdNotSet", "Neither spec.appId nor the backend's defaultAppId is set"
+        )
+    refused = unsupported(spec, backend.spec.service_kind)
+    if refused is not None:
+        ref = spec.backend_ref
+        return backend, MissingInputError(
+            UNSUPPORTED_REASON, refused.message(f"{ref.kind.value}/{ref.name}")
         )
     return backend, None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.metrics import PROTOCOL_ERRORS
+from cloudrec_operator.reconcile.files import from_file_list
 from cloudrec_operator.reconcile.model import (
     Acquire,
     Acquired,
@@ -43,8 +44,6 @@ from cloudrec_protocol.errors import (
 )
 from cloudrec_protocol.models import (
     AcquireClientRequest,
-    FileInfo,
-    ServerResponse,
     StartRequest,
     UpdateLayoutRequest,
     UpdateRequest,
@@ -55,15 +54,6 @@ from .runtime import Backend
 
 def app_id(spec: CloudRecordingSpec, backend: Backend) -> str | None:
     return spec.app_id or backend.spec.default_app_id
-
-
-def file_names(response: ServerResponse) -> tuple[str, ...]:
-    raw = response.file_list
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        return (raw,) if raw else ()
-    return tuple(item.file_name for item in raw if isinstance(item, FileInfo))
 
 
 def _failure(error: ProtocolError, operation: str) -> Failure:
@@ -115,7 +105,7 @@ async def execute(
             typed = None
             if status is not None and status in RecordingStatus._value2member_map_:
                 typed = RecordingStatus(status)
-            return Queried(typed, file_names(queried.server_response))
+            return Queried(typed, from_file_list(queried.server_response.file_list))
         if isinstance(step, Update):
             update = UpdateRequest(cname=cname, uid=uid, client_request=update_client_request(spec))
             await client.update(appid, step.resource_id, step.sid, mode, update)
@@ -134,7 +124,9 @@ async def execute(
             except NoRecordedDataError as error:
                 return _failure(error, operation)
             response = stopped.server_response
-            return StopDone(file_names(response), (response.uploading_status or "unknown").lower())
+            return StopDone(
+                from_file_list(response.file_list), (response.uploading_status or "unknown").lower()
+            )
         if isinstance(step, Release):
             return Released()
     except ProtocolError as error:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 
 from cloudrec_operator.api.enums import Verification
+from cloudrec_operator.api.names import GROUP
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
 from cloudrec_operator.client.bucket import Bucket, BucketAccess
 from cloudrec_operator.client.verification import verify_manifest
@@ -34,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger("cloudrec_operator.verify")
 
-VERIFY_ANNOTATION = "verify.cloudrecording.io/request"
+VERIFY_ANNOTATION = f"verify.{GROUP}/request"
 """Set (to any new value) on a CloudRecording to check its bucket again. Not under
 ``cloudrecording.io/``: kopf leaves its own storage prefix out of what it compares, so a
 change there would never reach a handler."""

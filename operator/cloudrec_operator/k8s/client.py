@@ -15,9 +15,15 @@ from typing import Any, TypeVar
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
-GROUP = "cloudrecording.io"
-VERSION = "v1alpha1"
-PLURAL = "cloudrecordings"
+from cloudrec_operator.api.names import (
+    API_VERSION,
+    CLOUDRECORDINGS,
+    CLUSTERRECORDINGBACKENDS,
+    GROUP,
+    RECORDINGBACKENDS,
+    VERSION,
+)
+
 COMPONENT = "cloudrec-operator"
 STATE_KEY = "stateKey"
 """The key of the operator's state key Secret (``--state-key-secret``)."""
@@ -198,7 +204,7 @@ class Kube:
                     self._custom.get_cluster_custom_object,
                     GROUP,
                     VERSION,
-                    "clusterrecordingbackends",
+                    CLUSTERRECORDINGBACKENDS,
                     name,
                 )
             else:
@@ -207,7 +213,7 @@ class Kube:
                     GROUP,
                     VERSION,
                     namespace,
-                    "recordingbackends",
+                    RECORDINGBACKENDS,
                     name,
                 )
         except ApiException as error:
@@ -227,7 +233,7 @@ class Kube:
                 GROUP,
                 VERSION,
                 namespace,
-                PLURAL,
+                CLOUDRECORDINGS,
                 name,
             )
         except ApiException as error:
@@ -244,7 +250,7 @@ class Kube:
             GROUP,
             VERSION,
             namespace,
-            PLURAL,
+            CLOUDRECORDINGS,
             name,
             {"status": dict(status)},
         )
@@ -260,7 +266,7 @@ class Kube:
             GROUP,
             VERSION,
             namespace,
-            PLURAL,
+            CLOUDRECORDINGS,
             name,
             body,
             **extra,
@@ -373,7 +379,7 @@ class Kube:
                 "namespace": namespace,
             },
             "involvedObject": {
-                "apiVersion": f"{GROUP}/{VERSION}",
+                "apiVersion": API_VERSION,
                 "kind": "CloudRecording",
                 "name": meta.get("name"),
                 "namespace": namespace,

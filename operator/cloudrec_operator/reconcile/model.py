@@ -22,6 +22,8 @@ from cloudrec_operator.api.enums import RecordingErrorCode
 from cloudrec_protocol.codes import RecordingStatus
 from cloudrec_protocol.events import EventDetails, EventType
 
+from .files import FileRecord, Listed
+
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.RELEASED})
 
 
@@ -41,6 +43,7 @@ class Reason(enum.StrEnum):
     VERIFIED = "Verified"
     VERIFICATION_FAILED = "VerificationFailed"
     VERIFICATION_UNKNOWN = "VerificationUnknown"
+    SNAPSHOT_UPLOADED = "SnapshotUploaded"
 
 
 SdkError = RecordingErrorCode
@@ -126,10 +129,14 @@ class Tracked:
     upload_progress: int | None = None
     """Percent, 0-100."""
     upload_status: str | None = None
-    files: tuple[str, ...] = ()
-    """The files ``status.files`` lists (``files.merge_files``)."""
+    files: tuple[FileRecord, ...] = ()
+    """``status.files``: the current recording's files, first seen first (``files.Listed``)."""
     files_omitted: int = 0
-    """How many other files the recording has (``status.filesOmitted``)."""
+    """``status.filesOmitted``: files reported but not listed."""
+    snapshots_omitted: int = 0
+    """Of those, snapshots (kept in the annotation: each is reported once)."""
+    snapshot_event_at: datetime | None = None
+    """When the last SnapshotUploaded Event was posted (they are throttled)."""
     last_error: ErrorInfo | None = None
     failures: int = 0
     """Consecutive transient failures (drives the backoff)."""
@@ -164,6 +171,20 @@ class Tracked:
 
     def replace(self, **changes: object) -> Tracked:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def listed(self) -> Listed:
+        return Listed(self.files, self.files_omitted, self.snapshots_omitted)
+
+    def with_files(self, new: tuple[FileRecord, ...], *, one_by_one: bool = False) -> Tracked:
+        """This state with the files of one report added (``files.Listed.merge``)."""
+        if not new:
+            return self
+        merged = self.listed().merge(new, one_by_one=one_by_one)
+        return self.replace(
+            files=merged.files,
+            files_omitted=merged.omitted,
+            snapshots_omitted=merged.snapshots_omitted,
+        )
 
 
 # ---------------------------------------------------------------- steps
@@ -271,12 +292,12 @@ class StartAccepted:
 class Queried:
     status: RecordingStatus | None
     """None when the answer carries no status the protocol defines."""
-    files: tuple[str, ...] = ()
+    files: tuple[FileRecord, ...] = ()
 
 
 @dataclass(frozen=True)
 class StopDone:
-    files: tuple[str, ...] = ()
+    files: tuple[FileRecord, ...] = ()
     upload_status: str = "unknown"
 
 

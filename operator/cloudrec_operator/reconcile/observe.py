@@ -41,15 +41,15 @@ from cloudrec_protocol.events import (
     RecorderStartedDetails,
     SessionExitDetails,
     SessionFailoverDetails,
+    SnapshotFileDetails,
     StatusUpdateDetails,
     UploadedDetails,
     UploaderStartedDetails,
     UploadingProgressDetails,
 )
-from cloudrec_protocol.models import FileInfo
 
 from .decide import start_may_have_run
-from .files import merge_files
+from .files import FileRecord, Listed, from_file_list, from_snapshot
 from .model import (
     TERMINAL_PHASES,
     Acquire,
@@ -87,12 +87,6 @@ RESOURCE_ID_UNUSABLE = frozenset({ErrorCode.RESOURCE_EXPIRED, ErrorCode.RESOURCE
 TOKEN_REFUSED = frozenset({ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID})
 
 
-def _with_files(tracked: Tracked, report: tuple[str, ...]) -> Tracked:
-    """``tracked`` with the files of a report merged in (a restart starts empty)."""
-    files, omitted = merge_files(tracked.files, tracked.files_omitted, report)
-    return tracked.replace(files=files, files_omitted=omitted)
-
-
 def _healthy(tracked: Tracked) -> Tracked:
     return tracked.replace(failures=0, retry_at=None, degraded=None, degraded_message="")
 
@@ -116,7 +110,7 @@ def _stopped(tracked: Tracked, now: datetime, how: str) -> Transition:
 
 
 def _completed(
-    tracked: Tracked, now: datetime, upload_status: str | None, files: tuple[str, ...]
+    tracked: Tracked, now: datetime, upload_status: str | None, files: tuple[FileRecord, ...]
 ) -> Transition:
     events: list[EventRecord] = []
     first = _stopped(tracked, now, "the recorder left the channel")
@@ -124,7 +118,8 @@ def _completed(
     events.extend(first.events)
     status = upload_status or tracked.upload_status
     # Every file of the recording (those seen before, by query or callback, and these).
-    every = _with_files(tracked, files)
+    tracked = tracked.with_files(files)
+    every = tracked.listed()
     if tracked.phase is not Phase.COMPLETED:
         if status == "uploaded":
             events.append(EventRecord(Reason.UPLOADED, _files_message("Uploaded", every)))
@@ -142,19 +137,17 @@ def _completed(
             phase=Phase.COMPLETED,
             upload_status=status,
             upload_progress=progress,
-            files=every.files,
-            files_omitted=every.files_omitted,
             ready=tracked.ready,
         ),
         tuple(events),
     )
 
 
-def _files_message(prefix: str, tracked: Tracked) -> str:
-    files = tracked.files
-    playlists = [f for f in files if f.endswith(".m3u8")]
-    shown = playlists[0] if playlists else (files[0] if files else "no files")
-    return f"{prefix}: {len(files) + tracked.files_omitted} file(s), {shown}"
+def _files_message(prefix: str, listed: Listed) -> str:
+    names = listed.names()
+    playlists = [f for f in names if f.endswith(".m3u8")]
+    shown = playlists[0] if playlists else (names[0] if names else "no files")
+    return f"{prefix}: {len(names) + listed.omitted} file(s), {shown}"
 
 
 def _error(code: int, message: str, now: datetime) -> ErrorInfo:
@@ -330,7 +323,7 @@ def apply_outcome(
         if outcome.upload_status in ("uploaded", "backuped"):
             done = _completed(first.tracked, now, outcome.upload_status, outcome.files)
             return Transition(done.tracked, first.events + done.events)
-        return Transition(_with_files(first.tracked, outcome.files), first.events)
+        return Transition(first.tracked.with_files(outcome.files), first.events)
     if isinstance(outcome, Applied):
         if isinstance(step, UpdateLayout):
             return Transition(_healthy(tracked).replace(applied_layout_hash=desired.layout_hash))
@@ -373,10 +366,9 @@ def _cancelled(tracked: Tracked) -> Transition:
 def _queried(
     desired: Desired, tracked: Tracked, outcome: Queried, now: datetime, timing: Timing
 ) -> Transition:
-    tracked = _with_files(
-        tracked.replace(last_query_at=now, not_found_since=None, unreachable=False),
-        outcome.files,
-    )
+    tracked = tracked.replace(
+        last_query_at=now, not_found_since=None, unreachable=False
+    ).with_files(outcome.files)
     status = outcome.status
     if status is not None and is_running(status):
         return _started(tracked, now)
@@ -505,12 +497,6 @@ def _conflict(
 # ---------------------------------------------------------------- callbacks
 
 
-def _file_names(file_list: str | list[FileInfo] | None) -> tuple[str, ...]:
-    if isinstance(file_list, str):
-        return (file_list,) if file_list else ()
-    return tuple(item.file_name for item in file_list or ())
-
-
 def _on_error(
     desired: Desired, tracked: Tracked, d: ErrorDetails, now: datetime, t: Timing
 ) -> Transition:
@@ -532,7 +518,7 @@ def _on_status(
     desired: Desired, tracked: Tracked, d: StatusUpdateDetails, now: datetime, t: Timing
 ) -> Transition:
     status = RecordingStatus(d.status) if d.status in _STATUSES else None
-    return _queried(desired, tracked, Queried(status, _file_names(d.file_list)), now, t)
+    return _queried(desired, tracked, Queried(status, from_file_list(d.file_list)), now, t)
 
 
 _STATUSES = frozenset(RecordingStatus)
@@ -541,7 +527,33 @@ _STATUSES = frozenset(RecordingStatus)
 def _on_files(
     desired: Desired, tracked: Tracked, d: FileInfosDetails, now: datetime, t: Timing
 ) -> Transition:
-    return Transition(_with_files(tracked, _file_names(d.file_list)))
+    return Transition(tracked.with_files(from_file_list(d.file_list)))
+
+
+def _on_snapshot(
+    desired: Desired, tracked: Tracked, d: SnapshotFileDetails, now: datetime, t: Timing
+) -> Transition:
+    """45: a snapshot JPG is in the bucket. Listed in status.files; a SnapshotUploaded
+    Event for each uid's first one and then at most one every ``progress_event_interval``
+    seconds (a snapshot task makes one every few seconds per uid)."""
+    snapshot = from_snapshot(d)
+    if tracked.sid is None or snapshot.name in tracked.listed().names():
+        # no recording (a late event of one lost before a restart), or listed already
+        return Transition(tracked)
+    before = tracked.files
+    tracked = tracked.with_files((snapshot,), one_by_one=True)
+    first_of_uid = (
+        snapshot.uid is not None
+        and len(tracked.files) > len(before)  # listed (the list has room)
+        and not any(f.snapshot and f.uid == snapshot.uid for f in before)
+    )
+    last = tracked.snapshot_event_at
+    due = first_of_uid or last is None or (now - last).total_seconds() >= t.progress_event_interval
+    if not due:
+        return Transition(tracked)
+    whose = f"uid {snapshot.uid}" if snapshot.uid is not None else "a uid"
+    event = EventRecord(Reason.SNAPSHOT_UPLOADED, f"Snapshot of {whose} uploaded: {snapshot.name}")
+    return Transition(tracked.replace(snapshot_event_at=now), (event,))
 
 
 def _on_exit(
@@ -581,10 +593,10 @@ def _on_uploaded(
     t: Timing,
 ) -> Transition:
     status = "uploaded" if isinstance(d, UploadedDetails) else "backuped"
-    files = _file_names(d.file_list)
+    files = from_file_list(d.file_list)
     if tracked.phase in (Phase.STOPPING, Phase.UPLOADING) or tracked.stop_requested:
         return _completed(tracked, now, status, files)
-    return Transition(_with_files(tracked, files).replace(upload_status=status))
+    return Transition(tracked.with_files(files).replace(upload_status=status))
 
 
 def _on_progress(
@@ -638,7 +650,14 @@ NOTIFICATION_RULES: dict[type[EventDetails], _Rule] = {
     RecorderStartedDetails: _on_recorder_started,
     RecorderLeaveDetails: _on_leave,
     RecorderSliceStartDetails: _on_recorder_started,
+    SnapshotFileDetails: _on_snapshot,
 }
+
+
+AFTER_THE_END: frozenset[type[EventDetails]] = frozenset({SnapshotFileDetails})
+"""Events still applied once the recording is Completed: a snapshot's event 45 is sent when
+the JPG reaches the bucket and delivered on its own, so it may come after the stop answer
+or the query that completed the recording. It only lists the file."""
 
 
 def awaits_adoption(desired: Desired, tracked: Tracked) -> bool:
@@ -682,7 +701,8 @@ def apply_notification(
         )
     details = note.details
     rule = None if details is None else NOTIFICATION_RULES.get(type(details))
-    if rule is None or tracked.phase in TERMINAL_PHASES:
+    late = type(details) in AFTER_THE_END and tracked.phase is Phase.COMPLETED
+    if rule is None or (tracked.phase in TERMINAL_PHASES and not late):
         return Transition(tracked, adopted)
     result = rule(desired, tracked, details, now, timing)
     return Transition(result.tracked, adopted + result.events)

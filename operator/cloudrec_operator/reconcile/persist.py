@@ -27,12 +27,11 @@ from cloudrec_operator.api.enums import ConditionStatus, DesiredState, Recording
 from cloudrec_operator.api.v1alpha1.cloudrecording import (
     CloudRecordingSpec,
     CloudRecordingStatus,
-    RecordedFile,
     RecordingError,
     UploadStatus,
 )
 
-from .files import listable
+from .files import from_status
 from .model import ErrorInfo, Phase, Tracked
 from .queue import QUEUED
 from .queue import queue_position as queue_position_of
@@ -93,7 +92,7 @@ def load_tracked(
         "restarts": parsed.restarts or 0,
         "upload_progress": upload.progress,
         "upload_status": upload.status.value.lower() if upload.status else None,
-        "files": tuple(f.file_name for f in parsed.files or ()),
+        "files": tuple(from_status(f) for f in parsed.files or ()),
         "files_omitted": parsed.files_omitted or 0,
         "notices": tuple(parsed.applied_callbacks or ()),
         "last_error": None
@@ -306,7 +305,7 @@ def build_status(
         started_at=_seconds(tracked.started_at),
         stopped_at=_seconds(tracked.stopped_at),
         upload=upload,
-        files=[RecordedFile(file_name=name) for name in tracked.files if listable(name)] or None,
+        files=[f.to_status() for f in tracked.files] or None,
         files_omitted=tracked.files_omitted or None,
         last_error=error,
         restarts=tracked.restarts or None,

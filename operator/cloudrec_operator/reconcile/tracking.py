@@ -27,7 +27,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-TRACKING_ANNOTATION = "cloudrecording.io/tracking"
+from cloudrec_operator.api.names import TRACKING_ANNOTATION
+
 MAX_FAILURES = 1000
 """Consecutive transient failures counted at most (the back-off is capped long before)."""
 MAX_ANNOTATION = 16384
@@ -63,6 +64,8 @@ class TrackingState(BaseModel):
     blocked_notice: Text | None = None
     refused_start: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     conflict_since: datetime | None = None
+    snapshots_omitted: int = Field(default=0, ge=0)
+    snapshot_event_at: datetime | None = None
 
 
 TIME_FIELDS = (
@@ -71,6 +74,7 @@ TIME_FIELDS = (
     "failover_at",
     "progress_event_at",
     "conflict_since",
+    "snapshot_event_at",
 )
 """The fields of ``TrackingState`` that hold times."""
 VALUE_FIELDS = tuple(name for name in TrackingState.model_fields if name not in TIME_FIELDS)

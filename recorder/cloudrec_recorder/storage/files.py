@@ -13,17 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
+
+from cloudrec_protocol import filenames
 
 TrackType = Literal["audio", "video", "audio_and_video"]
 
 PLAYLIST_SUFFIXES = (".m3u8",)
 PLAYABLE_SUFFIXES = (".m3u8", ".mp4")
-SNAPSHOT_SUFFIX = ".jpg"
 
 _INDIVIDUAL = re.compile(r"__uid_s_(?P<uid>.+?)__uid_e_(?P<type>audio|video|av)")
-_UTC = re.compile(r"_(?P<utc>\d{17})\.[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -61,21 +60,11 @@ def is_playlist(name: str) -> bool:
     return name.endswith(PLAYLIST_SUFFIXES)
 
 
-def is_snapshot(name: str) -> bool:
-    """A snapshot (``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg``), not playable media."""
-    return name.endswith(SNAPSHOT_SUFFIX)
+is_snapshot = filenames.is_snapshot
+"""A snapshot (``<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg``), not playable media."""
 
-
-def slice_time_ms(name: str) -> int | None:
-    """The ``<utc>`` of a slice name as epoch milliseconds, if it has one."""
-    match = _UTC.search(name)
-    if match is None:
-        return None
-    try:
-        stamp = datetime.strptime(match["utc"], "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return int(stamp.timestamp() * 1000)
+slice_time_ms = filenames.parse_utc_stamp
+"""The ``<utc>`` of a slice name as epoch milliseconds, if it has one."""
 
 
 def _listed(text: str) -> Iterator[tuple[str, int]]:

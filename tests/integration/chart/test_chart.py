@@ -19,6 +19,12 @@ import yaml
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.tools import REPO_ROOT, tool
+from cloudrec_operator.api.names import (
+    CLOUDRECORDINGS,
+    CLUSTERRECORDINGBACKENDS,
+    RECORDINGBACKENDS,
+    crd_name,
+)
 from cloudrec_operator.handlers.callbacks import READY_PATH
 from cloudrec_operator.settings import parse
 
@@ -92,7 +98,7 @@ def test_chart_values_schema_rejects_a_bad_value_naming_it(control_plane: Contro
 def test_chart_renders_the_crds_gated_and_kept_on_uninstall(control_plane: ControlPlane) -> None:
     crds = [d for d in render(control_plane) if d["kind"] == "CustomResourceDefinition"]
     names = {d["metadata"]["name"] for d in crds}
-    assert "cloudrecordings.cloudrecording.io" in names
+    assert crd_name(CLOUDRECORDINGS) in names
     assert all(d["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for d in crds)
     without = render(control_plane, "crds.install=false")
     assert not [d for d in without if d["kind"] == "CustomResourceDefinition"]
@@ -232,23 +238,23 @@ def test_helm_install_creates_every_object_of_the_release(
 
 
 OPERATOR_CAN = [
-    ("patch", "cloudrecordings.cloudrecording.io"),
-    ("watch", "cloudrecordings.cloudrecording.io"),
-    ("patch", "cloudrecordings.cloudrecording.io/status"),
-    ("get", "recordingbackends.cloudrecording.io"),
+    ("patch", crd_name(CLOUDRECORDINGS)),
+    ("watch", crd_name(CLOUDRECORDINGS)),
+    ("patch", crd_name(CLOUDRECORDINGS) + "/status"),
+    ("get", crd_name(RECORDINGBACKENDS)),
     ("get", "secrets"),
     ("create", "events"),
 ]
 OPERATOR_CANNOT = [
-    ("delete", "cloudrecordings.cloudrecording.io"),
-    ("create", "cloudrecordings.cloudrecording.io"),
+    ("delete", crd_name(CLOUDRECORDINGS)),
+    ("create", crd_name(CLOUDRECORDINGS)),
     ("list", "secrets"),
     ("update", "secrets"),
     ("delete", "secrets"),
     ("create", "pods"),
-    ("update", "recordingbackends.cloudrecording.io"),
-    ("update", "cloudrecordings.cloudrecording.io"),
-    ("list", "recordingbackends.cloudrecording.io"),
+    ("update", crd_name(RECORDINGBACKENDS)),
+    ("update", crd_name(CLOUDRECORDINGS)),
+    ("list", crd_name(RECORDINGBACKENDS)),
     ("delete", "events"),
     ("create", "rolebindings.rbac.authorization.k8s.io"),
 ]
@@ -264,7 +270,7 @@ def test_operator_service_account_can_do_what_the_operator_does_and_no_more(
         assert can_i(control_plane, sa, verb, resource, elsewhere), f"cannot {verb} {resource}"
     for verb, resource in OPERATOR_CANNOT:
         assert not can_i(control_plane, sa, verb, resource, elsewhere), f"can {verb} {resource}"
-    assert can_i(control_plane, sa, "get", "clusterrecordingbackends.cloudrecording.io", elsewhere)
+    assert can_i(control_plane, sa, "get", crd_name(CLUSTERRECORDINGBACKENDS), elsewhere)
     assert can_i(control_plane, sa, "watch", "customresourcedefinitions.apiextensions.k8s.io", "")
     # Its state key Secret: created in its own namespace at its first start, nowhere else.
     assert can_i(control_plane, sa, "create", "secrets", release)
@@ -282,9 +288,7 @@ def test_single_namespace_mode_grants_rights_in_that_namespace_only(
         for verb, resource in OPERATOR_CAN:
             assert can_i(control_plane, sa, verb, resource, watched), f"cannot {verb} {resource}"
             assert not can_i(control_plane, sa, verb, resource, "default"), f"can {verb} {resource}"
-        assert not can_i(
-            control_plane, sa, "get", "clusterrecordingbackends.cloudrecording.io", watched
-        )
+        assert not can_i(control_plane, sa, "get", crd_name(CLUSTERRECORDINGBACKENDS), watched)
         # kopf still discovers resources: CRDs and namespaces, read-only.
         assert can_i(
             control_plane, sa, "watch", "customresourcedefinitions.apiextensions.k8s.io", ""

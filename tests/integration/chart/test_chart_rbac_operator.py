@@ -27,6 +27,7 @@ from tests.fixtures.recorder import RecorderProcess
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import ManagedProcess, free_port
 from cloudrec_devenv.tools import REPO_ROOT, tool
+from cloudrec_operator.api.names import CLOUDRECORDINGS
 
 pytestmark = [
     pytest.mark.cluster,
@@ -83,7 +84,7 @@ def least_privilege_operator(
         yield watched, operator
     finally:
         control_plane.kubectl(
-            "-n", watched, "delete", "cloudrecordings", "--all", "--wait=false", check=False
+            "-n", watched, "delete", CLOUDRECORDINGS, "--all", "--wait=false", check=False
         )
         operator.stop()
         control_plane.kubectl("delete", "namespace", watched, "--wait=false", check=False)

@@ -23,6 +23,7 @@ import yaml
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.tools import REPO_ROOT, tool
+from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, GROUP, RECORDINGBACKENDS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
 
@@ -83,8 +84,8 @@ def tenant(
             "metadata": {"name": "recordings-only"},
             "rules": [
                 {
-                    "apiGroups": ["cloudrecording.io"],
-                    "resources": ["cloudrecordings", "recordingbackends"],
+                    "apiGroups": [GROUP],
+                    "resources": [CLOUDRECORDINGS, RECORDINGBACKENDS],
                     "verbs": ["*"],
                 },
                 {
@@ -135,7 +136,7 @@ def recording(name: str, bucket_secret: str, **spec: Any) -> dict[str, Any]:
         **spec,
     }
     return {
-        "apiVersion": "cloudrecording.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "CloudRecording",
         "metadata": {"name": name},
         "spec": body,
@@ -150,7 +151,7 @@ def backend(name: str, credentials: str, callbacks: str | None = None) -> dict[s
     if callbacks is not None:
         spec["callbackSecretRef"] = {"name": callbacks}
     return {
-        "apiVersion": "cloudrecording.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "RecordingBackend",
         "metadata": {"name": name},
         "spec": spec,

@@ -26,6 +26,7 @@ from tests.contract.crd_cases import (
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_operator.api.conditions import READY, Condition, set_condition
 from cloudrec_operator.api.enums import ConditionStatus, Phase, RecordingErrorCode, UploadState
+from cloudrec_operator.api.names import GROUP
 from cloudrec_operator.api.v1alpha1 import (
     CloudRecording,
     CloudRecordingSpec,
@@ -243,7 +244,7 @@ def test_short_name_and_category_find_recordings(
 ) -> None:
     apply(control_plane, namespace, minimal())
     by_category = control_plane.kubectl("get", "recording", "-n", namespace, "-o", "name").stdout
-    assert "cloudrecording.cloudrecording.io/minimal" in by_category
+    assert f"cloudrecording.{GROUP}/minimal" in by_category
 
 
 def test_kubectl_explain_describes_the_transcoding_fields(control_plane: ControlPlane) -> None:

@@ -11,11 +11,12 @@ import yaml
 from tests.contract.crd_cases import minimal
 
 from cloudrec_devenv.controlplane import ControlPlane
+from cloudrec_operator.api.names import FINALIZER
 from cloudrec_operator.k8s.client import Kube, load_kube
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("crds_installed")]
 
-OURS = "cloudrecording.io/finalizer"
+OURS = FINALIZER
 THEIRS = "example.com/keep-me"
 
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from cloudrec_devenv.tools import REPO_ROOT, system_tool
+from cloudrec_operator.api.names import API_VERSION, GROUP
 
 HEALTH = REPO_ROOT / "gitops" / "argocd" / "health.lua"
 ARGOCD_CM = REPO_ROOT / "gitops" / "argocd" / "argocd-cm.yaml"
@@ -62,7 +63,7 @@ def recording(
     message: str = "",
 ) -> dict[str, Any]:
     obj: dict[str, Any] = {
-        "apiVersion": "cloudrecording.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "CloudRecording",
         "metadata": {"name": "r", "namespace": "default", "generation": generation},
         "spec": {"channelName": "room"},
@@ -142,7 +143,7 @@ def test_argocd_health_explains_a_failure_with_the_ready_message() -> None:
 
 def test_argocd_configmap_embeds_the_same_health_script(tmp_path: Path) -> None:
     data = yaml.safe_load(ARGOCD_CM.read_text())["data"]
-    embedded = data["resource.customizations.health.cloudrecording.io_CloudRecording"]
+    embedded = data[f"resource.customizations.health.{GROUP}_CloudRecording"]
     assert embedded.strip() == HEALTH.read_text().strip()
     copy = tmp_path / "health.lua"
     copy.write_text(embedded)

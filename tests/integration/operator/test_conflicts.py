@@ -15,6 +15,8 @@ import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, condition, ready
 
+from cloudrec_operator.api.names import FINALIZER
+
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(240)]
 
 run = asyncio.to_thread
@@ -36,7 +38,7 @@ async def test_a_first_start_refused_with_a_conflict_is_retried_until_the_channe
         waiting = await run(env.wait, "second", conflicted, 60.0, "Degraded TaskConflict")
         assert waiting["status"]["phase"] == "Connecting"
         assert "retry" in condition(waiting, "Degraded")["message"]
-        assert "cloudrecording.io/finalizer" in waiting["metadata"]["finalizers"]
+        assert FINALIZER in waiting["metadata"]["finalizers"]
         await run(env.delete, "holder", True)
         started = await run(env.wait, "second", ready, 90.0, "Ready True once the uid is free")
     assert started["status"]["phase"] == "Recording"

@@ -16,6 +16,8 @@ from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, ready
 from tests.fixtures.recorder import RecorderProcess
 
+from cloudrec_operator.api.names import CLOUDRECORDINGS, FINALIZER, api_path
+
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(300)]
 
 run = asyncio.to_thread
@@ -29,7 +31,7 @@ def active(recorder: RecorderProcess) -> int:
 
 def wait_status_field(env: RecordingEnv, name: str, field: str, timeout: float = 30.0) -> None:
     """Return as soon as ``status.<field>`` is set (polls the API directly, fast)."""
-    path = f"/apis/cloudrecording.io/v1alpha1/namespaces/{env.namespace}/cloudrecordings/{name}"
+    path = api_path(CLOUDRECORDINGS, env.namespace, name)
     deadline = time.monotonic() + timeout
     with env.plane.http_client() as client:
         while time.monotonic() < deadline:
@@ -67,7 +69,7 @@ async def test_killing_the_operator_mid_start_never_leaves_two_or_orphaned_recor
             await run(env.operator.kill)
             # A recording may exist from here on: deleting the resource must wait for it.
             killed_at = await run(env.get, name)
-            assert "cloudrecording.io/finalizer" in killed_at["metadata"].get("finalizers", [])
+            assert FINALIZER in killed_at["metadata"].get("finalizers", [])
             seen_sid = killed_at["status"].get("recordingId")
             await run(env.operator.start)
             done = await run(env.wait, name, ready, 90.0, "Ready True after the restart")

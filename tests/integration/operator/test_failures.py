@@ -101,3 +101,26 @@ async def test_an_unreachable_backend_is_retried_and_recording_starts_when_it_is
         assert time.monotonic() - started < 75
     assert back["status"]["phase"] == "Recording"
     assert condition(back, "Degraded")["status"] == "False"
+
+
+async def test_a_field_the_self_hosted_recorder_cannot_honour_is_named_and_nothing_starts(
+    recordings: RecordingEnv, room: str
+) -> None:
+    # The CRD cannot refuse it (whether backendRef names a SelfHosted backend is known only
+    # at reconcile): the operator does, before acquiring anything.
+    env = recordings
+    decrypting = {"decryption": {"mode": "AES128XTS", "secretRef": {"name": "dec"}}}
+    await run(env.apply, "decrypting", room, recordingConfig=decrypting)
+    refused = await run(
+        env.wait,
+        "decrypting",
+        lambda o: condition(o, "Ready").get("reason") == "UnsupportedByBackend",
+        30.0,
+        "Ready reason UnsupportedByBackend",
+    )
+    message = condition(refused, "Ready")["message"]
+    assert message.startswith("spec.recordingConfig.decryption.mode: "), message
+    assert "RecordingBackend/local is SelfHosted" in message
+    assert "resourceId" not in refused["status"]
+    warnings = [e for e in await run(env.events, "decrypting") if e[0] == "Warning"]
+    assert [(reason, text) for _, reason, text in warnings] == [("UnsupportedByBackend", message)]

@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from tests.fixtures.operator import RecordingEnv
 
+from cloudrec_operator.api.names import GROUP
+
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(120)]
 
 run = asyncio.to_thread
 
 NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-PREFIX = "cloudrecording.io/"
+PREFIX = f"{GROUP}/"
 REFUSED = re.compile(r"Invalid value|UnprocessableEntity|status=422|'code': 422")
 """How kopf logs a write the API server refused with 422."""
 

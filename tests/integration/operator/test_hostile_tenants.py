@@ -41,12 +41,18 @@ from tests.media_files import decode_video
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import free_port
+from cloudrec_operator.api.names import (
+    API_VERSION,
+    CLOUDRECORDINGS,
+    RECORDINGBACKENDS,
+    TRACKING_ANNOTATION,
+)
 from cloudrec_protocol.events import RecorderStartedDetails, make_notification, sign
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(240)]
 
 run = asyncio.to_thread
-TRACKING = "cloudrecording.io/tracking"
+TRACKING = TRACKING_ANNOTATION
 MARKER = "ADMIN-ONLY-" + secrets.token_hex(6)
 """What the attacked service answers: it must never reach status, conditions or Events."""
 
@@ -114,7 +120,7 @@ def test_a_backend_url_with_a_query_fragment_or_user_information_is_refused(
     )
     assert refused.returncode != 0
     assert "spec.url" in refused.stderr
-    assert not recordings.kubectl("get", "recordingbackends", "aimed", "--ignore-not-found")
+    assert not recordings.kubectl("get", RECORDINGBACKENDS, "aimed", "--ignore-not-found")
 
 
 class ForeignService(http.server.BaseHTTPRequestHandler):
@@ -275,7 +281,7 @@ async def test_backends_the_administrator_did_not_allow_for_a_namespace_are_not_
         blue_env = prepare_recordings(control_plane, blue, rec, guarded_operator)
         shared = f"shared-{secrets.token_hex(3)}"
         cluster_backend = {
-            "apiVersion": "cloudrecording.io/v1alpha1",
+            "apiVersion": API_VERSION,
             "kind": "ClusterRecordingBackend",
             "metadata": {"name": shared},
             "spec": {
@@ -308,5 +314,5 @@ async def test_backends_the_administrator_did_not_allow_for_a_namespace_are_not_
             assert "BackendNotAllowed" in warned
         finally:
             for env in (red_env, blue_env):
-                env.kubectl("delete", "cloudrecordings", "--all", "--wait=false", check=False)
+                env.kubectl("delete", CLOUDRECORDINGS, "--all", "--wait=false", check=False)
             control_plane.kubectl("delete", "clusterrecordingbackend", shared, check=False)

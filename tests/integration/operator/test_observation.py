@@ -25,6 +25,7 @@ from tests.fixtures.recorder import RecorderProcess
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import free_port
+from cloudrec_operator.api.names import CLOUDRECORDINGS
 from cloudrec_protocol.events import sign
 
 
@@ -151,7 +152,7 @@ def slow_query_env(
         yield prepare_recordings(control_plane, namespace, recorder, operator)
     finally:
         control_plane.kubectl(
-            "-n", namespace, "delete", "cloudrecordings", "--all", "--timeout=60s", check=False
+            "-n", namespace, "delete", CLOUDRECORDINGS, "--all", "--timeout=60s", check=False
         )
         operator.stop()
 

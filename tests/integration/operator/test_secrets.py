@@ -11,6 +11,8 @@ import yaml
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, ready
 
+from cloudrec_operator.api.names import CLOUDRECORDINGS, RECORDINGBACKENDS
+
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 
 run = asyncio.to_thread
@@ -48,9 +50,9 @@ async def test_no_secret_value_appears_in_logs_events_or_status(
     )
     haystacks = {
         "operator logs": env.operator.logs(),
-        "recordings": await run(env.kubectl, "get", "cloudrecordings", "-o", "json"),
+        "recordings": await run(env.kubectl, "get", CLOUDRECORDINGS, "-o", "json"),
         "events": await run(env.kubectl, "get", "events", "-o", "json"),
-        "backends": await run(env.kubectl, "get", "recordingbackends", "-o", "json"),
+        "backends": await run(env.kubectl, "get", RECORDINGBACKENDS, "-o", "json"),
         "metrics": await run(lambda: json.dumps(env.operator.metric("cloudrec_recordings"))),
     }
     values = [token, *env.secret_values]

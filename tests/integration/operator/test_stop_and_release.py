@@ -8,6 +8,8 @@ import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, ready
 
+from cloudrec_operator.api.names import FINALIZER
+
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(180)]
 
 run = asyncio.to_thread
@@ -47,9 +49,7 @@ async def test_deleting_with_release_policy_stop_stops_the_recording_first(
         await run(env.apply, "delete-stop", room)
         await run(env.wait, "delete-stop", ready, 60.0, "Ready True")
         status = await run(env.status, "delete-stop")
-        assert (await run(env.get, "delete-stop"))["metadata"]["finalizers"] == [
-            "cloudrecording.io/finalizer"
-        ]
+        assert (await run(env.get, "delete-stop"))["metadata"]["finalizers"] == [FINALIZER]
         await run(env.delete, "delete-stop", True)
         assert not await run(env.exists, "delete-stop")
         code, answer = await run(

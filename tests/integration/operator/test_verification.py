@@ -20,6 +20,8 @@ import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv, condition, ready
 
+from cloudrec_operator.handlers.verifying import VERIFY_ANNOTATION
+
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(300)]
 
 
@@ -80,7 +82,7 @@ def reverify(env: RecordingEnv, name: str, token: str) -> dict[str, Any]:
         "--overwrite",
         "cloudrecording",
         name,
-        f"verify.cloudrecording.io/request={token}",
+        f"{VERIFY_ANNOTATION}={token}",
     )
     return env.wait(
         name,

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
 
+from cloudrec_operator.api.names import CLOUDRECORDINGS, TRACKING_ANNOTATION
+
 
 @pytest.mark.parametrize(
     ("entry", "kind"),
@@ -14,7 +16,7 @@ from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
         (
             {
                 "verb": "patch",
-                "objectRef": {"resource": "cloudrecordings"},
+                "objectRef": {"resource": CLOUDRECORDINGS},
                 "requestObject": {"metadata": {"finalizers": ["x"], "annotations": {"a/b": "1"}}},
             },
             "patch metadata [finalizers, a/b]",
@@ -22,7 +24,7 @@ from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
         (
             {
                 "verb": "patch",
-                "objectRef": {"resource": "cloudrecordings"},
+                "objectRef": {"resource": CLOUDRECORDINGS},
                 "requestObject": [{"op": "test", "path": "/metadata/finalizers/0"}],
             },
             "patch metadata [/metadata/finalizers/0]",
@@ -30,7 +32,7 @@ from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
         (
             {
                 "verb": "patch",
-                "objectRef": {"resource": "cloudrecordings", "subresource": "status"},
+                "objectRef": {"resource": CLOUDRECORDINGS, "subresource": "status"},
             },
             "patch status",
         ),
@@ -42,7 +44,7 @@ from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
             },
             "create Event Started",
         ),
-        ({"verb": "create", "objectRef": {"resource": "cloudrecordings"}}, "create cloudrecording"),
+        ({"verb": "create", "objectRef": {"resource": CLOUDRECORDINGS}}, "create cloudrecording"),
     ],
 )
 def test_each_write_is_named_by_what_it_changes(entry: dict[str, Any], kind: str) -> None:
@@ -92,7 +94,7 @@ def test_a_write_is_named_by_the_status_fields_and_tracking_keys_it_changed() ->
         return {"requestObject": {"status": fields}}
 
     def tracking(value: str) -> dict[str, Any]:
-        annotations = {"cloudrecording.io/tracking": value}
+        annotations = {TRACKING_ANNOTATION: value}
         return {"requestObject": {"metadata": {"annotations": annotations}}}
 
     assert changes.describe(key, status(phase="Connecting", resourceId="r"), "patch status") == (
@@ -105,11 +107,11 @@ def test_a_write_is_named_by_the_status_fields_and_tracking_keys_it_changed() ->
         == "patch status [recordingId]"
     )
     assert changes.describe(
-        key, tracking('{"a": 1}'), "patch metadata [cloudrecording.io/tracking]"
+        key, tracking('{"a": 1}'), f"patch metadata [{TRACKING_ANNOTATION}]"
     ) == ("patch metadata [tracking: a]")
     assert (
         changes.describe(
-            key, tracking('{"a": 1, "ready": true}'), "patch metadata [cloudrecording.io/tracking]"
+            key, tracking('{"a": 1, "ready": true}'), f"patch metadata [{TRACKING_ANNOTATION}]"
         )
         == "patch metadata [tracking: ready]"
     )

@@ -40,6 +40,7 @@ from cloudrec_operator.api.enums import (
     Verification,
     VideoStreamType,
 )
+from cloudrec_operator.api.names import CLOUDRECORDINGS
 from cloudrec_operator.api.v1alpha1.common import (
     DNS_SUBDOMAIN_PATTERN,
     SECRET_KEY_PATTERN,
@@ -721,20 +722,22 @@ class UploadStatus(CrdModel):
 
 
 class RecordedFile(CrdModel):
-    """One file (playlist or MP4) the recording produced."""
+    """One file (playlist, MP4 or snapshot JPG) the recording produced."""
 
     file_name: str = Field(min_length=1, max_length=MAX_STATUS_FILE_NAME)
-    """Object key of the file in the bucket (an .m3u8 playlist or an .mp4)."""
+    """Object key of the file in the bucket (an .m3u8 playlist, an .mp4 or a snapshot .jpg)."""
     track_type: TrackType | None = None
-    """What the file holds: Audio, Video or AudioAndVideo."""
+    """What the file holds: Audio, Video or AudioAndVideo (Video for a snapshot)."""
     uid: str | None = Field(default=None, max_length=10, pattern=r"^[0-9]{1,10}$")
-    """The uid recorded in the file; "0" for a mix of every user."""
+    """The uid recorded in the file (Individual mode: whose playlist or snapshot it is);
+    "0" for a mix of every user."""
     mixed_all_user: bool | None = None
     """True when the file mixes every user (Mix mode)."""
     is_playable: bool | None = None
-    """True when the file can be played on its own."""
+    """True when the file can be played on its own (false for a snapshot)."""
     slice_start_time: int | None = Field(default=None, ge=0)
-    """When the first slice of the file started, in Unix milliseconds."""
+    """When the first slice of the file started (a snapshot: when it was captured), in Unix
+    milliseconds."""
 
 
 class RecordingError(CrdModel):
@@ -781,8 +784,10 @@ class CloudRecordingStatus(CrdModel):
     upload: UploadStatus | None = None
     """Progress of the upload to the bucket."""
     files: list[RecordedFile] | None = Field(default=None, max_length=MAX_STATUS_FILES)
-    """The files the recording produced (the first 1024 with names of at most 1024
-    characters; filesOmitted counts the rest)."""
+    """The files the recording produced, first reported first: playlists and MP4s, and each
+    snapshot JPG once it is in the bucket (at most 1024 names of at most 1024 characters;
+    snapshots take at most 960 places, so the playlists stay listed; filesOmitted counts the
+    rest)."""
     files_omitted: int | None = Field(default=None, ge=0)
     """How many more files the recording produced than files lists."""
     last_error: RecordingError | None = None
@@ -805,7 +810,7 @@ class CloudRecording(ApiObject):
     """A recording of one channel by a recording service, uploaded to cloud storage."""
 
     KIND: ClassVar[str] = "CloudRecording"
-    PLURAL: ClassVar[str] = "cloudrecordings"
+    PLURAL: ClassVar[str] = CLOUDRECORDINGS
     SINGULAR: ClassVar[str] = "cloudrecording"
     SHORT_NAMES: ClassVar[tuple[str, ...]] = ("crec",)
     NAMESPACED: ClassVar[bool] = True

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cloudrec_operator.api import GROUP
 from cloudrec_operator.api.base import CrdModel
+from cloudrec_operator.api.names import API_VERSION, VERSION
 
 __all__ = [
     "API_VERSION",
@@ -16,11 +16,6 @@ __all__ = [
     "VERSION",
     "SecretKeyRef",
 ]
-
-VERSION = "v1alpha1"
-"""This API version."""
-API_VERSION = f"{GROUP}/{VERSION}"
-"""The apiVersion of every v1alpha1 object."""
 
 UID_MAX = 4294967295
 """The largest uid (2^32 - 1); uids are strings holding an integer in 1..UID_MAX."""

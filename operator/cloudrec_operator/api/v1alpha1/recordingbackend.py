@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from cloudrec_operator.api.base import ApiObject, CrdModel
 from cloudrec_operator.api.conditions import Condition, conditions_field
 from cloudrec_operator.api.enums import ServiceKind
+from cloudrec_operator.api.names import CLUSTERRECORDINGBACKENDS, RECORDINGBACKENDS
 from cloudrec_operator.api.v1alpha1.common import (
     DNS_SUBDOMAIN_PATTERN,
     SECRET_KEY_PATTERN,
@@ -169,7 +170,7 @@ class RecordingBackend(ApiObject):
     """A recording service that CloudRecordings in this namespace can use."""
 
     KIND: ClassVar[str] = "RecordingBackend"
-    PLURAL: ClassVar[str] = "recordingbackends"
+    PLURAL: ClassVar[str] = RECORDINGBACKENDS
     SINGULAR: ClassVar[str] = "recordingbackend"
     SHORT_NAMES: ClassVar[tuple[str, ...]] = ("recbackend",)
     NAMESPACED: ClassVar[bool] = True
@@ -190,7 +191,7 @@ class ClusterRecordingBackend(ApiObject):
     """A recording service that CloudRecordings in every namespace can use."""
 
     KIND: ClassVar[str] = "ClusterRecordingBackend"
-    PLURAL: ClassVar[str] = "clusterrecordingbackends"
+    PLURAL: ClassVar[str] = CLUSTERRECORDINGBACKENDS
     SINGULAR: ClassVar[str] = "clusterrecordingbackend"
     SHORT_NAMES: ClassVar[tuple[str, ...]] = ("crecbackend",)
     NAMESPACED: ClassVar[bool] = False

@@ -330,7 +330,7 @@ def test_cloud_recording_round_trips_through_its_kubernetes_form() -> None:
         }
     )
     assert CloudRecording.model_validate(obj.dump()) == obj
-    assert obj.dump()["apiVersion"] == "cloudrecording.io/v1alpha1"
+    assert obj.dump()["apiVersion"] == API_VERSION
 
 
 def test_wrong_kind_is_refused() -> None:

@@ -7,6 +7,14 @@ from typing import Any
 
 import pytest
 
+from cloudrec_operator.api.names import (
+    CLOUDRECORDINGS,
+    CLUSTERRECORDINGBACKENDS,
+    GROUP,
+    RECORDINGBACKENDS,
+    VERSION,
+    crd_name,
+)
 from cloudrec_operator.crdgen.__main__ import main
 from cloudrec_operator.crdgen.crd import RESOURCES, build_crd
 from cloudrec_operator.crdgen.render import HEADER, render_all
@@ -18,14 +26,14 @@ def crd_of(kind: str) -> dict[str, Any]:
 
 def test_cloudrecording_crd_names_scope_and_short_name() -> None:
     crd = crd_of("CloudRecording")
-    assert crd["metadata"]["name"] == "cloudrecordings.cloudrecording.io"
+    assert crd["metadata"]["name"] == crd_name(CLOUDRECORDINGS)
     spec = crd["spec"]
-    assert spec["group"] == "cloudrecording.io"
+    assert spec["group"] == GROUP
     assert spec["scope"] == "Namespaced"
     assert spec["names"]["shortNames"] == ["crec"]
     assert "recording" in spec["names"]["categories"]
     version = spec["versions"][0]
-    assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
+    assert (version["name"], version["served"], version["storage"]) == (VERSION, True, True)
     assert version["subresources"] == {"status": {}}
 
 
@@ -92,9 +100,9 @@ def test_identity_fields_carry_their_cel_rules(path: str, rules: list[str] | Non
 def test_every_rendered_file_starts_with_the_header() -> None:
     files = render_all()
     assert sorted(files) == [
-        "cloudrecordings.cloudrecording.io.yaml",
-        "clusterrecordingbackends.cloudrecording.io.yaml",
-        "recordingbackends.cloudrecording.io.yaml",
+        f"{crd_name(CLOUDRECORDINGS)}.yaml",
+        f"{crd_name(CLUSTERRECORDINGBACKENDS)}.yaml",
+        f"{crd_name(RECORDINGBACKENDS)}.yaml",
     ]
     assert all(text.startswith(HEADER) for text in files.values())
 
@@ -105,7 +113,7 @@ def test_command_writes_then_check_passes_then_fails_on_an_edit(
     target = tmp_path / "crds"
     assert main([str(target)]) == 0
     assert main([str(target), "--check"]) == 0
-    edited = target / "recordingbackends.cloudrecording.io.yaml"
+    edited = target / f"{crd_name(RECORDINGBACKENDS)}.yaml"
     edited.write_text(edited.read_text() + "# hand edit\n")
     assert main([str(target), "--check"]) == 1
     assert f"stale: {edited} (run make crds)" in capsys.readouterr().err
@@ -113,7 +121,7 @@ def test_command_writes_then_check_passes_then_fails_on_an_edit(
 
 def test_check_names_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "crds"), "--check"]) == 1
-    assert "cloudrecordings.cloudrecording.io.yaml (run make crds)" in capsys.readouterr().err
+    assert f"{crd_name(CLOUDRECORDINGS)}.yaml (run make crds)" in capsys.readouterr().err
 
 
 def test_chart_copy_is_written_only_when_the_chart_directory_exists(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from http import HTTPStatus
 import pytest
 
 from cloudrec_operator.reconcile.decide import next_step
+from cloudrec_operator.reconcile.files import FileRecord
 from cloudrec_operator.reconcile.model import (
     Acquire,
     Acquired,
@@ -49,6 +50,15 @@ DESIRED = Desired(generation=1, layout_hash="L", subscribe_hash="S")
 ON_FAILURE = Desired(generation=1, restart_policy="OnFailure")
 WITH_CALLBACKS = Desired(generation=1, callbacks_expected=True)
 STOPPED = Desired(generation=2, state="Stopped")
+
+
+def named(*names: str) -> tuple[FileRecord, ...]:
+    """Files reported by name alone (mix mode's string file list)."""
+    return tuple(FileRecord(name) for name in names)
+
+
+def names(files: tuple[FileRecord, ...]) -> tuple[str, ...]:
+    return tuple(f.name for f in files)
 
 
 def ago(seconds: float) -> datetime:
@@ -105,7 +115,7 @@ def test_query_status_maps_to_phase_and_events(
 def test_query_alone_sees_the_upload_finish_once_as_the_callbacks_would_say_it() -> None:
     uploading = RECORDING.replace(phase=Phase.UPLOADING, stopped_at=ago(5))
     exited = apply_outcome(
-        DESIRED, uploading, QUERY, Queried(RecordingStatus.EXITED, ("a.m3u8",)), NOW, TIMING
+        DESIRED, uploading, QUERY, Queried(RecordingStatus.EXITED, named("a.m3u8")), NOW, TIMING
     )
     assert exited.tracked.phase is Phase.COMPLETED
     assert exited.tracked.upload_status == "uploaded"
@@ -131,10 +141,15 @@ def test_query_exit_after_a_backuped_callback_keeps_saying_backuped() -> None:
 
 def test_started_is_posted_once_per_recording() -> None:
     result = apply_outcome(
-        DESIRED, RECORDING, QUERY, Queried(RecordingStatus.IN_PROGRESS, ("a.m3u8",)), NOW, TIMING
+        DESIRED,
+        RECORDING,
+        QUERY,
+        Queried(RecordingStatus.IN_PROGRESS, named("a.m3u8")),
+        NOW,
+        TIMING,
     )
     assert result.events == ()
-    assert result.tracked.files == ("a.m3u8",)
+    assert names(result.tracked.files) == ("a.m3u8",)
 
 
 def test_recorder_that_never_becomes_ready_is_a_fatal_error() -> None:
@@ -157,7 +172,7 @@ def test_query_status_20_under_never_fails_the_recording() -> None:
 
 def test_fatal_error_under_on_failure_restarts_with_backoff_and_forgets_the_dead_files() -> None:
     before = RECORDING.replace(
-        files=("old.m3u8",), restarts=1, upload_progress=99, upload_status="backuped"
+        files=named("old.m3u8"), restarts=1, upload_progress=99, upload_status="backuped"
     )
     result = apply_outcome(
         ON_FAILURE, before, QUERY, Queried(RecordingStatus.EXITED_ABNORMALLY), NOW, TIMING
@@ -172,7 +187,7 @@ def test_fatal_error_under_on_failure_restarts_with_backoff_and_forgets_the_dead
 
 
 def test_the_uploaded_event_after_a_restart_names_only_the_new_recordings_files() -> None:
-    dead = RECORDING.replace(files=("dead.m3u8", "dead0.ts"))
+    dead = RECORDING.replace(files=named("dead.m3u8", "dead0.ts"))
     restarted = apply_outcome(
         ON_FAILURE, dead, QUERY, Queried(RecordingStatus.EXITED_ABNORMALLY), NOW, TIMING
     ).tracked
@@ -191,7 +206,7 @@ def test_the_uploaded_event_after_a_restart_names_only_the_new_recordings_files(
         NOW,
         TIMING,
     )
-    assert new.tracked.files == ("new.m3u8",)
+    assert names(new.tracked.files) == ("new.m3u8",)
     assert [e.message for e in new.events] == ["Uploaded: 1 file(s), new.m3u8"]
 
 
@@ -245,7 +260,7 @@ MISS = Failure(
     False,
     "failed to find worker",
 )
-STOPPING = RECORDING.replace(phase=Phase.STOPPING, files=("a.m3u8",), upload_progress=99)
+STOPPING = RECORDING.replace(phase=Phase.STOPPING, files=named("a.m3u8"), upload_progress=99)
 
 
 @pytest.mark.parametrize(
@@ -362,9 +377,9 @@ def test_expired_resource_id_on_start_is_acquired_again() -> None:
 @pytest.mark.parametrize(
     ("done", "phase", "events"),
     [
-        (StopDone(("a.m3u8", "a0.ts"), "uploaded"), Phase.COMPLETED, ["Stopped", "Uploaded"]),
-        (StopDone(("a.m3u8",), "backuped"), Phase.COMPLETED, ["Stopped", "Backuped"]),
-        (StopDone(("a.m3u8",), "unknown"), Phase.UPLOADING, ["Stopped"]),
+        (StopDone(named("a.m3u8", "a0.ts"), "uploaded"), Phase.COMPLETED, ["Stopped", "Uploaded"]),
+        (StopDone(named("a.m3u8"), "backuped"), Phase.COMPLETED, ["Stopped", "Backuped"]),
+        (StopDone(named("a.m3u8"), "unknown"), Phase.UPLOADING, ["Stopped"]),
     ],
     ids=["uploaded", "backuped", "unknown"],
 )
@@ -372,7 +387,7 @@ def test_stop_result_sets_the_final_phase(done: StopDone, phase: Phase, events: 
     result = apply_outcome(DESIRED, RECORDING, Stop("r1", "s1"), done, NOW, TIMING)
     assert result.tracked.phase is phase
     assert reasons(result.events) == events
-    assert "a.m3u8" in result.tracked.files
+    assert "a.m3u8" in names(result.tracked.files)
 
 
 def test_stop_with_nothing_recorded_completes_without_files() -> None:
@@ -832,3 +847,77 @@ def test_a_callback_whose_details_do_not_fit_changes_nothing() -> None:
     malformed = Notified(EventType.SESSION_EXIT, None, sid="s1")
     result = apply_notification(DESIRED, RECORDING, malformed, NOW, TIMING)
     assert result.tracked == RECORDING and result.events == ()
+
+
+SNAP_1001 = "team/s1_room__uid_s_1001__uid_e_video_20261125115958000.jpg"
+SNAP_1001_LATER = "team/s1_room__uid_s_1001__uid_e_video_20261125120008000.jpg"
+SNAP_1002 = "team/s1_room__uid_s_1002__uid_e_video_20261125115959000.jpg"
+
+
+def snapshot_note(name: str) -> Notified:
+    return note(EventType.RECORDER_SNAPSHOT_FILE, fileName=name)
+
+
+def test_a_snapshot_event_lists_the_jpg_with_its_uid_and_capture_time_and_says_so() -> None:
+    result = apply_notification(DESIRED, RECORDING, snapshot_note(SNAP_1001), NOW, TIMING)
+    [jpg] = result.tracked.files
+    assert (jpg.name, jpg.uid, jpg.track_type) == (SNAP_1001, "1001", "Video")
+    assert jpg.is_playable is False and jpg.mixed_all_user is False
+    assert jpg.slice_start_time == int(ago(2).timestamp() * 1000)
+    [event] = result.events
+    assert event.reason == Reason.SNAPSHOT_UPLOADED == "SnapshotUploaded"
+    assert event.message == f"Snapshot of uid 1001 uploaded: {SNAP_1001}" and not event.warning
+
+
+def test_snapshot_events_are_one_per_uid_first_and_then_one_a_minute() -> None:
+    tracked, posted = RECORDING, []
+    for seconds, name in (
+        (0, SNAP_1001),
+        (1, SNAP_1002),  # another uid's first: an Event
+        (10, SNAP_1001_LATER),  # ten seconds later, same uid: listed, no Event
+        (10, SNAP_1001_LATER),  # delivered twice: nothing new
+    ):
+        result = apply_notification(
+            DESIRED, tracked, snapshot_note(name), NOW + timedelta(seconds=seconds), TIMING
+        )
+        tracked = result.tracked
+        posted.extend(e.message.rsplit("/", 1)[-1] for e in result.events)
+    assert names(tracked.files) == (SNAP_1001, SNAP_1002, SNAP_1001_LATER)
+    assert posted == [SNAP_1001.rsplit("/", 1)[-1], SNAP_1002.rsplit("/", 1)[-1]]
+    later = snapshot_note(SNAP_1001.replace("115958", "120200"))
+    result = apply_notification(DESIRED, tracked, later, NOW + timedelta(seconds=61), TIMING)
+    assert reasons(result.events) == ["SnapshotUploaded"]
+
+
+def test_snapshots_stay_with_the_playlists_through_the_uploaded_event() -> None:
+    recording = apply_notification(DESIRED, STOPPING, snapshot_note(SNAP_1001), NOW, TIMING)
+    done = apply_notification(
+        DESIRED,
+        recording.tracked,
+        note(EventType.UPLOADED, status=0, fileList=[{"fileName": "a.m3u8"}]),
+        NOW,
+        TIMING,
+    )
+    assert done.tracked.phase is Phase.COMPLETED
+    assert names(done.tracked.files) == ("a.m3u8", SNAP_1001)
+
+
+def test_a_snapshot_event_after_the_recording_completed_still_lists_the_jpg() -> None:
+    # event 45 is sent when the JPG reaches the bucket, on its own: it may come after the
+    # stop answer that completed the recording
+    completed = STOPPING.replace(phase=Phase.COMPLETED, upload_status="uploaded")
+    result = apply_notification(DESIRED, completed, snapshot_note(SNAP_1001), NOW, TIMING)
+    assert result.tracked.phase is Phase.COMPLETED
+    assert names(result.tracked.files) == ("a.m3u8", SNAP_1001)
+    assert reasons(result.events) == ["SnapshotUploaded"]
+    # other events still change nothing once Completed
+    failed = note(
+        EventType.CLOUD_RECORDING_ERROR, errorLevel=5, module=0, errorCode=1, errorMsg="x"
+    )
+    assert apply_notification(DESIRED, completed, failed, NOW, TIMING).tracked == completed
+
+
+def test_a_late_snapshot_of_a_lost_recording_is_not_listed_for_its_restart() -> None:
+    restarting = Tracked(phase=Phase.PENDING, restarts=1)
+    result = apply_notification(DESIRED, restarting, snapshot_note(SNAP_1001), NOW, TIMING)
+    assert result.tracked == restarting and result.events == ()

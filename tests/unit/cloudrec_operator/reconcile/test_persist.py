@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.unit.cloudrec_operator.reconcile.test_startrequest import spec
 
-from cloudrec_operator.api.enums import DesiredState
+from cloudrec_operator.api.enums import DesiredState, TrackType
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingStatus
-from cloudrec_operator.reconcile.files import merge_files
+from cloudrec_operator.reconcile.files import FileRecord
 from cloudrec_operator.reconcile.model import ErrorInfo, Phase, Tracked
 from cloudrec_operator.reconcile.persist import (
     build_status,
@@ -36,8 +36,14 @@ TRACKED = Tracked(
     sid="s1",
     started_at=NOW - timedelta(seconds=19),
     ready=True,
-    files=("a.m3u8", "a0.ts"),
-    files_omitted=3,
+    files=(
+        FileRecord("s1_room__uid_s_7__uid_e_video.m3u8", TrackType.VIDEO, "7", False, True, 1),
+        FileRecord("s1_room__uid_s_7__uid_e_video_20261125120000000.jpg", TrackType.VIDEO, "7"),
+        FileRecord("s1_room.m3u8"),
+    ),
+    files_omitted=5,
+    snapshots_omitted=3,
+    snapshot_event_at=NOW - timedelta(seconds=3),
     upload_progress=40,
     restarts=1,
     last_error=ErrorInfo(441, "The recorder exited", NOW),
@@ -207,26 +213,42 @@ def test_private_bookkeeping_stays_out_of_the_status() -> None:
 
 
 def test_a_status_with_too_many_or_too_long_file_names_still_builds_and_counts_the_rest() -> None:
-    names = (*(f"seg{i}.ts" for i in range(1500)), "x" * 5000 + ".m3u8", "")
-    files, omitted = merge_files((), 0, names)
-    status = build_status(spec(), TRACKED.replace(files=files, files_omitted=omitted), 3, None, NOW)
+    names = (*(f"seg{i}.m3u8" for i in range(1500)), "x" * 5000 + ".m3u8", "")
+    tracked = TRACKED.replace(files=(), files_omitted=0, snapshots_omitted=0).with_files(
+        tuple(FileRecord(n) for n in names)
+    )
+    status = build_status(spec(), tracked, 3, None, NOW)
     assert CloudRecordingStatus.load(status).files is not None
     assert len(status["files"]) == 1024
-    assert status["files"][0]["fileName"] == "seg0.ts"
+    assert status["files"][0]["fileName"] == "seg0.m3u8"
     assert status["filesOmitted"] == 1502 - 1024
+
+
+def test_individual_files_carry_their_uid_and_track_into_the_status() -> None:
+    status = build_status(spec(), TRACKED, 3, None, NOW)
+    assert status["files"][0] == {
+        "fileName": "s1_room__uid_s_7__uid_e_video.m3u8",
+        "trackType": "Video",
+        "uid": "7",
+        "mixedAllUser": False,
+        "isPlayable": True,
+        "sliceStartTime": 1,
+    }
+    assert status["files"][2] == {"fileName": "s1_room.m3u8"}
+    assert status["filesOmitted"] == 5
+    assert "snapshots" not in str(status)  # the snapshot count stays in the annotation
 
 
 def test_the_count_of_omitted_files_survives_an_operator_restart() -> None:
     """The operator writes the status, restarts (rebuilds from the status alone), then
     the service's next full list names the same 1502 files and then two more."""
-    names = tuple(f"seg{i}.ts" for i in range(1502))
-    files, omitted = merge_files((), 0, names)
-    tracked = TRACKED.replace(files=files, files_omitted=omitted)
-    written = build_status(spec(), tracked, 3, None, NOW)
+    names = tuple(FileRecord(f"seg{i}.ts") for i in range(1502))
+    base = TRACKED.replace(files=(), files_omitted=0, snapshots_omitted=0)
+    written = build_status(spec(), base.with_files(names), 3, None, NOW)
 
     restarted, _ = load_tracked(written, {}, SEALING)
     assert build_status(spec(), restarted, 3, written, NOW)["filesOmitted"] == 478
-    files, omitted = merge_files(restarted.files, restarted.files_omitted, names)
-    assert (len(files), omitted) == (1024, 478)
-    files, omitted = merge_files(files, omitted, (*names, "seg1502.ts", "seg1503.ts"))
-    assert omitted == 480
+    again = restarted.with_files(names)
+    assert (len(again.files), again.files_omitted) == (1024, 478)
+    more = again.with_files((*names, FileRecord("seg1502.ts"), FileRecord("seg1503.ts")))
+    assert more.files_omitted == 480
