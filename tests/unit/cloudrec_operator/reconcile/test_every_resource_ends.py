@@ -23,6 +23,7 @@ from http import HTTPStatus
 import pytest
 
 from cloudrec_operator.reconcile.decide import next_step
+from cloudrec_operator.reconcile.files import FileRecord
 from cloudrec_operator.reconcile.model import (
     TERMINAL_PHASES,
     Acquire,
@@ -110,10 +111,10 @@ class Service:
                     False,
                     "failed to find worker",
                 )
-            return Queried(RecordingStatus.IN_PROGRESS, ("a.m3u8",))
+            return Queried(RecordingStatus.IN_PROGRESS, (FileRecord("a.m3u8"),))
         if isinstance(step, Stop):
             self.running = None
-            return StopDone(("a.m3u8", "a0.ts"), "uploaded")
+            return StopDone((FileRecord("a.m3u8"), FileRecord("a0.ts")), "uploaded")
         raise AssertionError(f"unexpected step {step}")
 
 
