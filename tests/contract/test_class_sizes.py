@@ -1,10 +1,8 @@
-"""No class in the recorder, the protocol or the local stack is over 300 lines (issue 16:
-"the recorder's big rooms").
+"""No class in the recorder, the operator, the protocol or the local stack is over 300 lines
+(issue 16: "the recorder's big rooms").
 
 A class that grows past that holds several concerns; split it into small modules named after
 what they hold. Run this file with ``-s`` to see the largest classes measured, first.
-``operator/`` is measured and printed but not yet held to the limit: its ``Kube``
-(``k8s/client.py``) is 319 lines since the verification work; add it to ``HELD`` once split.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ROOTS = ("recorder", "operator", "protocol", "devenv")
-HELD = ("recorder", "protocol", "devenv")
+HELD = SOURCE_ROOTS
 """The source roots whose classes must stay within the limit."""
 MAX_CLASS_LINES = 300
 

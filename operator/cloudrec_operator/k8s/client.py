@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import secrets
-import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -24,27 +21,20 @@ from cloudrec_operator.api.names import (
     VERSION,
 )
 
-COMPONENT = "cloudrec-operator"
-STATE_KEY = "stateKey"
-"""The key of the operator's state key Secret (``--state-key-secret``)."""
-SECRET_CACHE_SECONDS = 5.0
-"""How long a Secret read serves other recordings (a changed Secret is seen this much later)."""
+from .errors import MissingInputError
+from .secrets import COMPONENT, SECRET_CACHE_SECONDS, STATE_KEY, Secrets
+
+__all__ = [
+    "COMPONENT",
+    "SECRET_CACHE_SECONDS",
+    "STATE_KEY",
+    "Kube",
+    "MissingInputError",
+    "load_kube",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class MissingInputError(LookupError):
-    """A Secret, a key in it, or a backend the recording needs does not exist.
-
-    ``reason`` is CamelCase (SecretNotFound, SecretKeyNotFound, BackendNotFound);
-    the message names the object and key, never a value.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def load_kube(kubeconfig: str | None = None, workers: int = 16) -> Kube:
@@ -75,8 +65,7 @@ class Kube:
         self._core = kubernetes.client.CoreV1Api(api)
         self._custom = kubernetes.client.CustomObjectsApi(api)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
-        self._secrets: dict[tuple[str, str], tuple[float, Mapping[str, str]]] = {}
-        self._secret_reads: dict[tuple[str, str], asyncio.Lock] = {}
+        self._secret_store = Secrets(self._run, self._core)
         self.writes = 0
         """Write requests sent (status/metadata patches and Events), for metrics."""
 
@@ -104,83 +93,12 @@ class Kube:
     # ------------------------------------------------------------ secrets
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
-        """The decoded value of ``key`` in Secret ``namespace/name``.
-
-        A Secret read is kept for ``SECRET_CACHE_SECONDS`` and concurrent reads of one Secret
-        share one request, so many recordings started at once with the same bucket or token
-        Secret read it once; a missing Secret is never remembered.
-        """
-        data = await self._secret_data(namespace, name)
-        if key not in data:
-            raise MissingInputError(
-                "SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}"
-            )
-        return base64.b64decode(data[key]).decode("utf-8")
+        """The decoded value of ``key`` in Secret ``namespace/name`` (``Secrets.value``)."""
+        return await self._secret_store.value(namespace, name, key)
 
     async def state_key(self, namespace: str, name: str) -> bytes:
-        """The operator's state key: key ``stateKey`` of Secret ``namespace/name``, which
-        is created with a random key when it does not exist (the first start; a replica
-        starting at the same time reads the key the other one created)."""
-        try:
-            secret = await self._run(self._core.read_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise RuntimeError(
-                    f"Reading Secret {namespace}/{name} failed: HTTP {error.status}"
-                ) from None
-            secret = await self._create_state_key(namespace, name)
-        value = (secret.data or {}).get(STATE_KEY)
-        if not value:
-            raise MissingInputError(
-                "SecretKeyNotFound", f"Secret {namespace}/{name} has no key {STATE_KEY!r}"
-            )
-        return base64.b64decode(value).strip()
-
-    async def _create_state_key(self, namespace: str, name: str) -> Any:
-        key = base64.b64encode(secrets.token_urlsafe(36).encode()).decode()
-        body = kubernetes.client.V1Secret(
-            metadata=kubernetes.client.V1ObjectMeta(
-                name=name,
-                namespace=namespace,
-                labels={"app.kubernetes.io/managed-by": COMPONENT},
-            ),
-            type="Opaque",
-            data={STATE_KEY: key},
-        )
-        try:
-            created = await self._run(self._core.create_namespaced_secret, namespace, body)
-        except ApiException as error:
-            if error.status != 409:
-                raise RuntimeError(
-                    f"Creating Secret {namespace}/{name} failed: HTTP {error.status}"
-                ) from None
-            return await self._run(self._core.read_namespaced_secret, name, namespace)
-        log.info("Created the state key Secret %s/%s", namespace, name)
-        return created
-
-    async def _secret_data(self, namespace: str, name: str) -> Mapping[str, str]:
-        cache_key = (namespace, name)
-        cached = self._secrets.get(cache_key)
-        if cached is not None and time.monotonic() < cached[0]:
-            return cached[1]
-        async with self._secret_reads.setdefault(cache_key, asyncio.Lock()):
-            cached = self._secrets.get(cache_key)
-            if cached is not None and time.monotonic() < cached[0]:
-                return cached[1]
-            try:
-                secret = await self._run(self._core.read_namespaced_secret, name, namespace)
-            except ApiException as error:
-                self._secrets.pop(cache_key, None)
-                if error.status == 404:
-                    raise MissingInputError(
-                        "SecretNotFound", f"Secret {namespace}/{name} not found"
-                    ) from None
-                raise RuntimeError(
-                    f"Reading Secret {namespace}/{name} failed: HTTP {error.status}"
-                ) from None
-            data: Mapping[str, str] = dict(secret.data or {})
-            self._secrets[cache_key] = (time.monotonic() + SECRET_CACHE_SECONDS, data)
-            return data
+        """The operator's state key (``Secrets.state_key``: created at first start)."""
+        return await self._secret_store.state_key(namespace, name)
 
     # ------------------------------------------------------------ namespaces
 
