@@ -249,19 +249,32 @@ class ChaosStack:
         return wanted
 
     def playlists(self, resources: list[dict[str, Any]]) -> dict[str, str | None]:
-        """Every playlist a Completed resource lists, with its text from the bucket."""
+        """Every playlist of a Completed resource's recording, with its text from the bucket:
+        those its status lists, and those the bucket holds under its sid (§8 names start with
+        it), so a Completed resource that lists no file is checked too."""
+        keys = self.bucket_keys()
         texts: dict[str, str | None] = {}
         for obj in resources:
             status = obj.get("status") or {}
             if status.get("phase") != "Completed":
                 continue
-            for entry in status.get("files") or ():
-                key = entry["fileName"]
-                if key.endswith(".m3u8"):
-                    try:
-                        texts[key] = self.store.get_object(self.recorder.bucket, key).decode()
-                    except Exception:  # absent: reported as a violation
-                        texts[key] = None
+            wanted = {
+                entry["fileName"]
+                for entry in status.get("files") or ()
+                if entry["fileName"].endswith(".m3u8")
+            }
+            sid = status.get("recordingId")
+            if sid:
+                wanted |= {
+                    key
+                    for key in keys
+                    if key.endswith(".m3u8") and key.rsplit("/", 1)[-1].startswith(f"{sid}_")
+                }
+            for key in wanted:
+                try:
+                    texts[key] = self.store.get_object(self.recorder.bucket, key).decode()
+                except Exception:  # absent: reported as a violation
+                    texts[key] = None
         return texts
 
     def bucket_keys(self) -> set[str]:

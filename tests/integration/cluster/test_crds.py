@@ -231,7 +231,19 @@ def test_kubectl_get_crec_shows_the_columns(control_plane: ControlPlane, namespa
         "--type=merge", "-p", json.dumps(status),
     )  # fmt: skip
     plain = control_plane.kubectl("get", "crec", "-n", namespace).stdout.splitlines()
-    assert plain[0].split() == ["NAME", "CHANNEL", "PHASE", "READY", "UPLOAD", "%", "AGE"]
+    header = plain[0].split()
+    assert header == [
+        "NAME",
+        "CHANNEL",
+        "PHASE",
+        "READY",
+        "QUEUE",
+        "UPLOAD",
+        "%",
+        "VERIFIED",
+        "AGE",
+    ]
+    # empty cells (no queue position, no Verified condition yet) print as nothing
     assert plain[1].split()[:5] == ["minimal", "demo-room", "Uploading", "False", "42"]
     wide = control_plane.kubectl("get", "crec", "-n", namespace, "-o", "wide").stdout
     header, row = wide.splitlines()

@@ -71,11 +71,23 @@ async def test_without_callbacks_query_alone_reaches_the_same_end_state(
         assert started["status"]["phase"] == "Recording"
         await asyncio.sleep(4)
     done = await run(env.wait_phase, "query-only", "Completed", 90.0)
-    # A user sees the same story as with callbacks: each step once, in order, no warnings.
+    # A user sees the same story as with callbacks: each step once, in order, no warnings
+    # (then the bucket's check: without a callback secret it cannot check the signature, and
+    # says so with a Normal VerificationUnknown).
+    await run(env.wait_reasons, "query-only", "Uploaded", "VerificationUnknown")
     events = await run(env.events, "query-only")
-    assert [reason for _, reason, _ in events] == ["Connecting", "Started", "Stopped", "Uploaded"]
+    lifecycle = [event for event in events if not event[1].startswith("Verification")]
+    assert [reason for _, reason, _ in lifecycle] == [
+        "Connecting",
+        "Started",
+        "Stopped",
+        "Uploaded",
+    ]
+    assert [reason for _, reason, _ in events if reason not in {r for _, r, _ in lifecycle}] == [
+        "VerificationUnknown"
+    ]
     assert {kind for kind, _, _ in events} == {"Normal"}
-    uploaded = events[-1][2]
+    uploaded = lifecycle[-1][2]
     assert ".m3u8" in uploaded, uploaded
     assert done["status"]["upload"] == {"progress": 100, "status": "Uploaded"}
     assert any(

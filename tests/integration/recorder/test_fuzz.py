@@ -25,7 +25,7 @@ def test_fuzzed_requests_never_get_a_server_error(recorder: RecorderProcess) -> 
     auth = (recorder.customer_id, recorder.customer_secret)
     schema = schemathesis.openapi.from_url(f"{recorder.base_url}/openapi.json", auth=auth)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6  # acquire, start, query, update, updateLayout, stop
+    assert len(operations) == 7  # acquire, capacity, start, query, update, updateLayout, stop
     for operation in operations:
 
         @given(case=operation.as_strategy())
