@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from benchmarks.recorder.case import APP_ID, RECORDER_UID
+from benchmarks.recorder.case import APP_ID, RECORDER_UID, storage_config
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_operator.client.recording import RecordingClient
@@ -70,15 +70,7 @@ def _start_request(
                 **MODES[mode],
             },
             "recordingFileConfig": {"avFileType": ["hls"]},
-            "storageConfig": {
-                "vendor": 11,
-                "region": 0,
-                "bucket": bucket,
-                "accessKey": s3.access_key,
-                "secretKey": s3.secret_key,
-                "fileNamePrefix": [prefix],
-                "extensionParams": {"endpoint": s3.endpoint},
-            },
+            "storageConfig": storage_config(s3, bucket, prefix),
         }
     )
     return StartRequest(cname=room, uid=RECORDER_UID, client_request=client_request)

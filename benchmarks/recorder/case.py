@@ -151,6 +151,20 @@ async def _watch_bucket(
         await asyncio.sleep(0.2)
 
 
+def storage_config(s3: S3Server, bucket: str, prefix: str) -> dict[str, object]:
+    """The start request's storageConfig for the benchmark's local S3 server (vendor 11, the
+    S3-compatible one, at its endpoint)."""
+    return {
+        "vendor": 11,
+        "region": 0,
+        "bucket": bucket,
+        "accessKey": s3.access_key,
+        "secretKey": s3.secret_key,
+        "fileNamePrefix": [prefix],
+        "extensionParams": {"endpoint": s3.endpoint},
+    }
+
+
 def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRequest:
     client_request = StartClientRequest.model_validate(
         {
@@ -167,15 +181,7 @@ def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRe
                 },
             },
             "recordingFileConfig": {"avFileType": ["hls"]},
-            "storageConfig": {
-                "vendor": 11,
-                "region": 0,
-                "bucket": bucket,
-                "accessKey": s3.access_key,
-                "secretKey": s3.secret_key,
-                "fileNamePrefix": [prefix],
-                "extensionParams": {"endpoint": s3.endpoint},
-            },
+            "storageConfig": storage_config(s3, bucket, prefix),
         }
     )
     return StartRequest(cname=room, uid=RECORDER_UID, client_request=client_request)
