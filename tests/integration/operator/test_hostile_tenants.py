@@ -8,11 +8,9 @@ clear message, and the recording of the namespace keeps running.
 from __future__ import annotations
 
 import asyncio
-import http.server
 import itertools
 import json
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ import httpx
 import pytest
 import yaml
 from tests.fixtures.controlplane import fresh_namespace
+from tests.fixtures.foreign import MARKER
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import (
     CALLBACK_SECRET,
@@ -53,8 +52,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytes
 
 run = asyncio.to_thread
 TRACKING = TRACKING_ANNOTATION
-MARKER = "ADMIN-ONLY-" + secrets.token_hex(6)
-"""What the attacked service answers: it must never reach status, conditions or Events."""
 
 
 async def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -121,38 +118,6 @@ def test_a_backend_url_with_a_query_fragment_or_user_information_is_refused(
     assert refused.returncode != 0
     assert "spec.url" in refused.stderr
     assert not recordings.kubectl("get", RECORDINGBACKENDS, "aimed", "--ignore-not-found")
-
-
-class ForeignService(http.server.BaseHTTPRequestHandler):
-    """Another service of the cluster the user aims a backend at: it answers every
-    request with something only administrators should see."""
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        body = f"users:\n  admin: {{token: {MARKER}}}\n".encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PUT = _answer  # noqa: N815
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def foreign_service() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ForeignService)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/internal/ops"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def test_an_answer_that_is_not_the_protocols_shows_only_its_status_code(
