@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
 from tests.media_files import decode_video
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import ManagedProcess
+from cloudrec_devenv.publisher import color_for
 from cloudrec_devenv.s3 import S3Server
 
 __all__ = ["Hls", "PublisherProcess", "hls_from_bucket"]
@@ -33,13 +35,22 @@ class PublisherProcess:
     the ``with`` block ends (it must still be publishing then: ``assert_publishing``)."""
 
     def __init__(
-        self, janus: Janus, room: str, uid: str, log_dir: Path, *, size: tuple[int, int]
+        self,
+        janus: Janus,
+        room: str,
+        uid: str,
+        log_dir: Path,
+        *,
+        size: tuple[int, int],
+        color: tuple[int, int, int] = color_for(0),
     ) -> None:
         self.janus = janus
         self.room = room
         self.uid = uid
+        self.color = color
         argv = [sys.executable, "-m", "cloudrec_devenv.publisher", "--janus", janus.http_url]
-        argv += ["--room", room, "--uid", uid, "--color", "red", "--no-audio"]
+        argv += ["--room", room, "--uid", uid, "--no-audio"]
+        argv += ["--color", "#{:02x}{:02x}{:02x}".format(*color)]
         argv += ["--width", str(size[0]), "--height", str(size[1])]
         self.process = ManagedProcess(f"publisher-{uid}", argv, log_dir / f"publisher-{uid}.log")
 
@@ -78,6 +89,8 @@ class Hls:
     segments: list[str]
     durations: list[float]
     frame_times: list[float]
+    last_colour: tuple[int, int, int]
+    """The median colour of the last frame (what the recording showed at its end)."""
 
     @property
     def span(self) -> float:
@@ -118,6 +131,9 @@ def hls_from_bucket(s3: S3Server, bucket: str, key: str, into: Path) -> Hls:
     playlist = into / key.rsplit("/", 1)[-1]
     playlist.write_text(text)
     started = time.monotonic()
-    frames = [t for t, _ in decode_video(playlist).frames]
+    decoded = decode_video(playlist).frames
     assert time.monotonic() - started < 120, "decoding took over two minutes"
-    return Hls(text, segments, durations, frames)
+    assert decoded, f"{key} holds no frame"
+    median = np.median(decoded[-1][1].reshape(-1, 3), axis=0)
+    colour = (int(median[0]), int(median[1]), int(median[2]))
+    return Hls(text, segments, durations, [t for t, _ in decoded], colour)

@@ -1,28 +1,29 @@
-"""Any pod and any tenant against the real recorder process (issue 12, items 4, 5 and 15).
+"""Any pod and any tenant against the real recorder process (issue 12, items 4, 5, 14-16).
 
 One recorder process for the module, configured as a shared cluster's would be: the
 administrator's credential (every app id), a tenant credential for app ``otherapp`` only,
 quotas on ``otherapp``, a peer replica ``rz`` (a capturing HTTP server stands in for it), and
 only the test's own versitygw allowed among non-public storage addresses. Each attack is a
 helper that asserts the refusal; each runs in a test of its own, and all of them run again
-while another tenant's live recording goes on, whose HLS in the bucket must have no gap.
+while another tenant's live recording goes on (its publisher a process of its own), whose HLS
+in the bucket must have no gap (:mod:`tests.integration.live`). Settings that fail (item 14)
+are tried on a recorder process of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
 import json
+import os
 import secrets
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
-from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import (
     APP_ID,
     CallbackSink,
@@ -31,23 +32,22 @@ from tests.fixtures.recorder import (
     start_recorder,
 )
 from tests.fixtures.storage import new_bucket
+from tests.integration.live import PublisherProcess, hls_from_bucket
 from tests.integration.recorder.checks import (
     close_to,
-    download,
     mix_request,
     start_recording,
     stop_recording,
 )
-from tests.media_files import decode_video
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import free_port
-from cloudrec_devenv.publisher import color_for
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.sessions import new_resource_id
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(240)]
 
+FPS = 15
 OTHER_APP = "otherapp"
 TENANT = "tenant-other"
 RECORDER_UID = "900001"
@@ -229,6 +229,51 @@ async def unprotected_documents(g: Guarded) -> None:
         assert (await client.get("/openapi.json", auth=g.tenant_auth())).status_code == 200
 
 
+async def tenant_over_its_quotas(g: Guarded) -> None:
+    """Item 15: a tenant acquires beyond its app's quotas (whatever it holds already)."""
+    acquire = {"cname": "quota", "uid": RECORDER_UID}
+    async with httpx.AsyncClient(timeout=30, auth=g.tenant_auth()) as tenant:
+        answers = [await tenant.post(g.url(OTHER_APP, "acquire"), json=acquire) for _ in range(4)]
+    refused = [a for a in answers if a.status_code != 200]
+    assert len(refused) >= 3, [a.text for a in answers]
+    for answer in refused:
+        assert (answer.status_code, answer.json()) == (
+            429,
+            {"message": "API rate limit exceeded"},
+        ) or (
+            answer.status_code == 400
+            and answer.json()["code"] == 406
+            and f"app {OTHER_APP} may have at most 1" in answer.json()["reason"]
+        ), answer.text
+
+
+NUMERIC_SECRET = "4242424242"
+
+
+async def settings_echoing_a_secret(workdir: Path) -> None:
+    """Item 14: settings that fail validation, with a secret of digits in the environment:
+    the real recorder process names the field and prints no secret."""
+    config = workdir / "bad-settings.yaml"
+    config.write_text("customerId: me\napps: {}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDREC_RECORDER_")}
+    env["CLOUDREC_RECORDER_CUSTOMER_SECRET"] = NUMERIC_SECRET
+    env["CLOUDREC_RECORDER_CREDENTIALS"] = "[{customerId: t, customerSecret: 987654}]"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cloudrec_recorder",
+        "--config",
+        str(config),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+    assert process.returncode == 2, output
+    assert "credentials[0].appIds: Field required" in output
+    assert NUMERIC_SECRET not in output and "987654" not in output
+
+
 # ------------------------------------------------------------------ one test per attack
 
 
@@ -275,6 +320,12 @@ async def test_storage_on_metadata_loopback_or_private_addresses_is_refused_with
     guarded: Guarded, s3_server: S3Server
 ) -> None:
     await internal_storage_endpoints(guarded, s3_server)
+
+
+async def test_a_recorder_whose_settings_fail_names_the_field_and_prints_no_secret(
+    tmp_path: Path,
+) -> None:
+    await settings_echoing_a_secret(tmp_path)
 
 
 async def test_docs_openapi_and_metrics_need_credentials_and_metrics_the_administrators(
@@ -340,35 +391,35 @@ async def test_a_canvas_the_encoder_cannot_take_is_refused_with_code_2_before_re
 
 
 async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
-    guarded: Guarded, s3_server: S3Server, room: str, publish: PublishFactory, tmp_path: Path
+    guarded: Guarded, s3_server: S3Server, janus: Janus, room: str, tmp_path: Path
 ) -> None:
     recorder = guarded.recorder
     config = {
         "channelType": 0,
         "streamTypes": 2,
-        "maxIdleTime": 30,
-        "transcodingConfig": {"width": 320, "height": 240, "fps": 15, "bitrate": 300},
+        "maxIdleTime": 120,
+        "transcodingConfig": {"width": 320, "height": 240, "fps": FPS, "bitrate": 300},
     }
-    async with recorder.client() as client, publish(room, "1001", width=160, height=120):
-        rec = await start_recording(client, recorder, room, RECORDER_UID, config)
-        await asyncio.sleep(3)
-        for _ in range(3):
-            await asyncio.gather(
-                unauthenticated_huge_body(guarded),
-                authenticated_body_over_the_cap(guarded),
-                unauthenticated_request_for_a_peers_resource_id(guarded),
-                internal_storage_endpoints(guarded, s3_server),
-                unprotected_documents(guarded),
-            )
-        await asyncio.sleep(3)
-        stopped = await stop_recording(client, recorder, rec)
-    [playlist] = download(recorder, [stopped["serverResponse"]["fileList"]], tmp_path)
-    text = playlist.read_text()
-    assert "#EXT-X-ENDLIST" in text and "#EXT-X-DISCONTINUITY" not in text
-    times = [t for t, _ in decode_video(playlist).frames]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert times and max(gaps) < 0.5, f"largest gap between frames: {max(gaps):.2f} s"
-    assert times[-1] - times[0] > 5.0
-    last = decode_video(playlist).frames[-1][1]
-    median = np.median(last.reshape(-1, 3), axis=0)
-    assert close_to((int(median[0]), int(median[1]), int(median[2])), color_for(0))
+    with PublisherProcess(janus, room, "1001", tmp_path, size=(160, 120)) as publisher:
+        async with recorder.client() as client:
+            rec = await start_recording(client, recorder, room, RECORDER_UID, config)
+            await asyncio.sleep(3)
+            for _ in range(3):
+                await asyncio.gather(
+                    unauthenticated_huge_body(guarded),
+                    authenticated_body_over_the_cap(guarded),
+                    unauthenticated_request_for_a_peers_resource_id(guarded),
+                    internal_storage_endpoints(guarded, s3_server),
+                    unprotected_documents(guarded),
+                    tenant_over_its_quotas(guarded),
+                    settings_echoing_a_secret(tmp_path),
+                )
+            await asyncio.sleep(3)
+            await asyncio.to_thread(publisher.assert_publishing)
+            stopped = await stop_recording(client, recorder, rec)
+    key = stopped["serverResponse"]["fileList"]
+    hls = await asyncio.to_thread(
+        hls_from_bucket, recorder.s3, recorder.bucket, key, tmp_path / "hls"
+    )
+    hls.assert_continuous(FPS, at_least=5.0)
+    assert close_to(hls.last_colour, publisher.color)
