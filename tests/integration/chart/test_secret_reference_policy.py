@@ -20,38 +20,15 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.fixtures.tenants import TENANT, rendered_policy, tenant_kubeconfig, tenant_rbac
 
 from cloudrec_devenv.controlplane import ControlPlane
-from cloudrec_devenv.tools import REPO_ROOT, tool
-from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, GROUP, RECORDINGBACKENDS
+from cloudrec_devenv.tools import tool
+from cloudrec_operator.api.names import API_VERSION
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
 
-CHART = REPO_ROOT / "charts" / "cloud-recording-operator"
-POLICY_TEMPLATE = "templates/secret-reference-policy.yaml"
-KUBE_VERSION = "1.34.4"
-TENANT = "tenant"
 APPLY = ("apply", "-f", "-")
-
-
-def rendered_policy(cp: ControlPlane) -> list[dict[str, Any]]:
-    """The policy and its binding exactly as the chart ships them."""
-    argv = [str(tool("helm")), "template", "rec", str(CHART), "--kube-version", KUBE_VERSION]
-    argv += ["--show-only", POLICY_TEMPLATE]
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, env=cp.env()).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-def tenant_kubeconfig(cp: ControlPlane, namespace: str, path: Path) -> Path:
-    """A kubeconfig authenticating as the ServiceAccount ``tenant`` (a bearer token)."""
-    token = cp.kubectl(
-        "create", "token", TENANT, "-n", namespace, "--duration", "1h"
-    ).stdout.strip()
-    config = yaml.safe_load(cp.kubeconfig.read_text())
-    user = config["contexts"][0]["context"]["user"]
-    config["users"] = [{"name": user, "user": {"token": token}}]
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 @pytest.fixture
@@ -76,38 +53,7 @@ def tenant(
     control_plane: ControlPlane, policy: None, namespace: str, tmp_path: Path
 ) -> Iterator[tuple[str, Path]]:
     """A namespace user: CloudRecordings and RecordingBackends, and `get` on one Secret."""
-    docs: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": TENANT}},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": "recordings-only"},
-            "rules": [
-                {
-                    "apiGroups": [GROUP],
-                    "resources": [CLOUDRECORDINGS, RECORDINGBACKENDS],
-                    "verbs": ["*"],
-                },
-                {
-                    "apiGroups": [""],
-                    "resources": ["secrets"],
-                    "resourceNames": ["readable"],
-                    "verbs": ["get"],
-                },
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "recordings-only"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": "recordings-only",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": TENANT, "namespace": namespace}],
-        },
-    ]
+    docs = tenant_rbac(namespace, ["readable"])
     for name in ("readable", "admins-only"):
         docs.append(
             {

@@ -48,18 +48,14 @@ from tests.fixtures.operator import (
 )
 from tests.fixtures.recorder import APP_ID, CallbackSink, RecorderProcess, start_recorder
 from tests.fixtures.storage import new_bucket
-from tests.integration.chart.test_secret_reference_policy import (
-    TENANT,
-    rendered_policy,
-    tenant_kubeconfig,
-)
+from tests.fixtures.tenants import TENANT, rendered_policy, tenant_kubeconfig, tenant_rbac
 from tests.integration.live import PublisherProcess, hls_from_bucket
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_devenv.tools import tool
-from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, GROUP, RECORDINGBACKENDS
+from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS
 from cloudrec_operator.api.v1alpha1.cloudrecording import MAX_STATUS_FILE_NAME, MAX_STATUS_FILES
 from cloudrec_protocol.events import EventType, sign
 
@@ -300,37 +296,8 @@ def attacker(
     [tenant_credential] = rec.settings["credentials"]
     with fresh_namespace(control_plane, request, NAMESPACE_PREFIX + "attacker-", 12) as namespace:
         readable = ["own-credentials", "own-callbacks", "own-bucket"]
-        docs: list[dict[str, Any]] = [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": TENANT}},
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": {"name": "recordings-only"},
-                "rules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "resources": [CLOUDRECORDINGS, RECORDINGBACKENDS],
-                        "verbs": ["*"],
-                    },
-                    {
-                        "apiGroups": [""],
-                        "resources": ["secrets"],
-                        "resourceNames": readable,
-                        "verbs": ["get"],
-                    },
-                ],
-            },
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": "recordings-only"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Role",
-                    "name": "recordings-only",
-                },
-                "subjects": [{"kind": "ServiceAccount", "name": TENANT, "namespace": namespace}],
-            },
+        docs = [
+            *tenant_rbac(namespace, readable),
             secret(
                 "own-credentials",
                 {
