@@ -3,7 +3,8 @@
 Real parts throughout: the kube-apiserver with RBAC and the chart's Secret-reference policy,
 the operator, one recorder process shared by both tenants (the administrator's credential
 for the victim's ClusterRecordingBackend, a credential scoped to its own app id for the
-attacker), Janus and versitygw.
+attacker; each app id sends its callbacks to its own backend's path, signed with that
+backend's secret, as docs/security.md recommends), Janus and versitygw.
 
 The attacker is a ServiceAccount (a bearer token) that may create CloudRecordings and
 RecordingBackends in its namespace and ``get`` three Secrets there: its own recorder
@@ -173,6 +174,27 @@ def secret(name: str, data: dict[str, str]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
 
 
+@dataclass(frozen=True)
+class Tenancy:
+    """What the administrator decides before the recorder starts: each tenant's app id
+    sends its callbacks to its own backend's path, signed with that backend's secret."""
+
+    attacker_namespace: str
+    attacker_secret: str
+    """The callback secret the attacker chose for its backend ``own``."""
+    victim_backend: str
+    """The ClusterRecordingBackend meant for the victim's namespace only."""
+
+
+@pytest.fixture(scope="module")
+def tenancy() -> Tenancy:
+    return Tenancy(
+        attacker_namespace=f"{NAMESPACE_PREFIX}attacker-{secrets.token_hex(3)}",
+        attacker_secret="mine-" + secrets.token_hex(8),
+        victim_backend=f"victim-only-{secrets.token_hex(3)}",
+    )
+
+
 @pytest.fixture(scope="module")
 def shared_recorder(
     tmp_path_factory: pytest.TempPathFactory,
@@ -180,17 +202,32 @@ def shared_recorder(
     callback_sink: CallbackSink,
     s3_server: S3Server,
     operator_callback_port: int,
+    tenancy: Tenancy,
 ) -> Iterator[RecorderProcess]:
     """One recorder for both tenants: the administrator's credential covers every app id,
-    the tenant's only its own; callbacks go to the operator."""
+    the tenant's only its own; each app's callbacks go to its own backend's path."""
     janus_app = {"janus": {"httpUrl": janus.http_url}}
+    receiver = f"http://127.0.0.1:{operator_callback_port}/callbacks"
+    victim_path = f"{receiver}/clusterrecordingbackends/{tenancy.victim_backend}"
+    attacker_path = f"{receiver}/namespaces/{tenancy.attacker_namespace}/recordingbackends/own"
     running = start_recorder(
         tmp_path_factory.mktemp("shared-recorder"),
         janus,
         callback_sink,
         s3_server,
         new_bucket(s3_server),
-        apps={APP_ID: janus_app, TENANT_APP: janus_app},
+        apps={
+            APP_ID: janus_app
+            | {"callbacks": {"urls": [victim_path], "secret": CALLBACK_SECRET, "retries": 3}},
+            TENANT_APP: janus_app
+            | {
+                "callbacks": {
+                    "urls": [attacker_path],
+                    "secret": tenancy.attacker_secret,
+                    "retries": 3,
+                }
+            },
+        },
         credentials=[
             {
                 "customerId": TENANT_USER,
@@ -198,11 +235,6 @@ def shared_recorder(
                 "appIds": [TENANT_APP],
             }
         ],
-        callbacks={
-            "urls": [f"http://127.0.0.1:{operator_callback_port}/callbacks"],
-            "secret": CALLBACK_SECRET,
-            "retries": 3,
-        },
         maxConcurrentRecordings=16,
         resourceIdTtlSeconds=30,
         drainTimeoutSeconds=5,  # the attacker's recordings are left running at the end
@@ -235,13 +267,14 @@ def victim(
     shared_recorder: RecorderProcess,
     janus: Janus,
     tmp_path_factory: pytest.TempPathFactory,
+    tenancy: Tenancy,
 ) -> Iterator[Victim]:
     """The other tenant: recording a live publisher from the first test to the last."""
     cloudrec_operator.ensure_running()
     rec = shared_recorder
     room = f"victim-{secrets.token_hex(4)}"
     janus.create_room(room)
-    backend = f"victim-only-{secrets.token_hex(3)}"
+    backend = tenancy.victim_backend
     with fresh_namespace(control_plane, request, NAMESPACE_PREFIX + "victim-", 12) as namespace:
         env = prepare_recordings(control_plane, namespace, rec, cloudrec_operator)
         control_plane.kubectl("label", "namespace", namespace, "tenant=victim")
@@ -281,20 +314,22 @@ def victim(
 @pytest.fixture(scope="module")
 def attacker(
     control_plane: ControlPlane,
-    request: pytest.FixtureRequest,
     cloudrec_operator: OperatorProcess,
     shared_recorder: RecorderProcess,
     secret_policy: None,
     janus: Janus,
     tmp_path_factory: pytest.TempPathFactory,
+    tenancy: Tenancy,
 ) -> Iterator[Attacker]:
     """A namespace user with its own backend, callback secret and recording."""
     rec = shared_recorder
     room = f"attacker-{secrets.token_hex(4)}"
     janus.create_room(room)
-    callback_secret = "mine-" + secrets.token_hex(8)
+    callback_secret = tenancy.attacker_secret
     [tenant_credential] = rec.settings["credentials"]
-    with fresh_namespace(control_plane, request, NAMESPACE_PREFIX + "attacker-", 12) as namespace:
+    namespace = tenancy.attacker_namespace
+    control_plane.kubectl("create", "namespace", namespace)
+    try:
         readable = ["own-credentials", "own-callbacks", "own-bucket"]
         docs = [
             *tenant_rbac(namespace, readable),
@@ -335,6 +370,8 @@ def attacker(
         finally:
             env.kubectl("delete", CLOUDRECORDINGS, "--all", "--wait=false", check=False)
             janus.destroy_room(room)
+    finally:
+        control_plane.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 # ------------------------------------------------------------------ the attacks

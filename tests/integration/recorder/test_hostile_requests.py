@@ -404,6 +404,7 @@ async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
         async with recorder.client() as client:
             rec = await start_recording(client, recorder, room, RECORDER_UID, config)
             await asyncio.sleep(3)
+            failing_recorder = asyncio.create_task(settings_echoing_a_secret(tmp_path))
             for _ in range(3):
                 await asyncio.gather(
                     unauthenticated_huge_body(guarded),
@@ -412,8 +413,8 @@ async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
                     internal_storage_endpoints(guarded, s3_server),
                     unprotected_documents(guarded),
                     tenant_over_its_quotas(guarded),
-                    settings_echoing_a_secret(tmp_path),
                 )
+            await failing_recorder
             await asyncio.sleep(3)
             await asyncio.to_thread(publisher.assert_publishing)
             stopped = await stop_recording(client, recorder, rec)
