@@ -8,6 +8,7 @@
 --   Pending, Queued, Connecting, Stopping, Uploading -> Progressing
 --   Recording, Completed, Released            -> Healthy
 --   Failed                                    -> Degraded
+--   Paused, or Pending paused before it started (Ready True, reason Paused) -> Suspended
 --   Completed, but Verified False (files missing or changed in the bucket) -> Degraded
 --   status older than the spec (observedGeneration < generation) -> Progressing
 local hs = { status = "Progressing", message = "Waiting for the operator to observe the recording" }
@@ -56,6 +57,9 @@ elseif phase == "Recording" then
     hs.status = "Healthy"
     hs.message = describe("Recording")
   end
+elseif phase == "Paused" or (phase == "Pending" and ready ~= nil and ready.status == "True" and ready.reason == "Paused") then
+  hs.status = "Suspended"
+  hs.message = describe("The recording is paused")
 elseif phase == "Completed" and verified ~= nil and verified.status == "False" then
   hs.status = "Degraded"
   hs.message = verified.message or "The bucket does not hold the files the recording made"

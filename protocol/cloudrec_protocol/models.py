@@ -740,6 +740,11 @@ class UpdateClientRequest(WireModel):
     """Used to refresh `stsToken`/`stsExpiration`."""
     web_recording_config: dict[str, Any] | None = None
     rtmp_publish_config: dict[str, Any] | None = None
+    onhold: bool | None = None
+    """Our extension (the self-hosted recorder; docs/backends.md): ``true`` pauses the
+    recording (no media captured, the same sid and files go on), ``false`` resumes it. It
+    mirrors the service's own ``webRecordingConfig.onhold`` of web mode, for the
+    individual and mix modes."""
 
 
 class UpdateRequest(WireModel):

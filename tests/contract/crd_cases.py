@@ -290,9 +290,9 @@ BAD_CASES: tuple[BadCase, ...] = (
         'spec.storageConfig.vendor: Unsupported value: "Dropbox"',
     ),
     BadCase(
-        "state-paused",
-        {"spec.state": "Paused"},
-        'spec.state: Unsupported value: "Paused"',
+        "state-suspended",
+        {"spec.state": "Suspended"},
+        'spec.state: Unsupported value: "Suspended"',
     ),
     BadCase(
         "release-policy-cancel",

@@ -168,9 +168,12 @@ class OutputFormat(StrEnum):
 
 
 class DesiredState(StrEnum):
-    """What the user wants: a running recording or a stopped one."""
+    """What the user wants: a running recording, a paused one or a stopped one."""
 
     RECORDING = "Recording"
+    PAUSED = "Paused"
+    """Keep the recording but capture no media until Recording again (self-hosted
+    backends; the same sid and files go on)."""
     STOPPED = "Stopped"
 
 
@@ -196,6 +199,8 @@ class Phase(StrEnum):
     """The backend is at capacity: waiting in its queue (``status.queuePosition``)."""
     CONNECTING = "Connecting"
     RECORDING = "Recording"
+    PAUSED = "Paused"
+    """The recorder stays in the channel but captures no media (``spec.state: Paused``)."""
     STOPPING = "Stopping"
     UPLOADING = "Uploading"
     COMPLETED = "Completed"

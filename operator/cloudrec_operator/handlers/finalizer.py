@@ -18,7 +18,7 @@ from cloudrec_operator.api.names import FINALIZER, GROUP
 
 PREFIX = GROUP
 """kopf's own annotations go under the API group too."""
-LIVE_PHASES = frozenset({"Connecting", "Recording", "Stopping", "Uploading"})
+LIVE_PHASES = frozenset({"Connecting", "Recording", "Paused", "Stopping", "Uploading"})
 
 
 def has_external_recording(status: Mapping[str, Any], **_: Any) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from cloudrec_operator.api.enums import DecryptionMode, ServiceKind
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec, CloudRecordingStatus
 from cloudrec_operator.metrics import KUBE_WRITES
-from cloudrec_operator.reconcile.decide import next_step
+from cloudrec_operator.reconcile.decide import LIVE_PHASES, next_step
 from cloudrec_operator.reconcile.model import (
     TERMINAL_PHASES,
     Acquire,
@@ -33,6 +33,7 @@ from cloudrec_operator.reconcile.model import (
     Idle,
     Notified,
     Phase,
+    RefusePause,
     Release,
     Seat,
     Start,
@@ -42,6 +43,7 @@ from cloudrec_operator.reconcile.model import (
     Wait,
 )
 from cloudrec_operator.reconcile.observe import apply_notification, apply_outcome, note_blocked
+from cloudrec_operator.reconcile.pausing import refusal
 from cloudrec_operator.reconcile.persist import (
     build_status,
     load_tracked,
@@ -161,6 +163,8 @@ def _desired(
         blocked_reason="" if blocked is None else blocked.reason,
         queue=queue,
         capacity_known=backend is not None and backend.spec.service_kind is ServiceKind.SELF_HOSTED,
+        pause_supported=backend is not None
+        and backend.spec.service_kind is ServiceKind.SELF_HOSTED,
     )
 
 
@@ -312,11 +316,18 @@ def _seat(rt: Runtime, backend: BackendKey | None, me: Waiter, tracked: Tracked)
 
 
 def _without_service(
-    desired: Desired, tracked: Tracked, step: Cancel | Enqueue, now: datetime, timing: Timing
+    desired: Desired,
+    tracked: Tracked,
+    step: Cancel | Enqueue | RefusePause,
+    now: datetime,
+    timing: Timing,
 ) -> Transition:
-    """The steps that need no protocol call: settle a stopped recording, join the queue."""
+    """The steps that need no protocol call: settle a stopped recording, join the queue,
+    refuse a pause the backend cannot make."""
     if isinstance(step, Enqueue):
         return enqueued(desired, tracked)
+    if isinstance(step, RefusePause):
+        return refusal(tracked, step)
     return apply_outcome(desired, tracked, step, Cancelled(), now, timing)
 
 
@@ -330,7 +341,7 @@ def _announce(step: object, tracked: Tracked) -> Tracked:
         return tracked.replace(phase=Phase.CONNECTING, refused_start=None)
     if isinstance(step, Start) and tracked.refused_start is not None:
         return tracked.replace(refused_start=None)
-    if isinstance(step, Stop) and tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
+    if isinstance(step, Stop) and tracked.phase in LIVE_PHASES:
         return tracked.replace(phase=Phase.STOPPING)
     return tracked
 
@@ -471,7 +482,7 @@ async def _reconcile_locked(
         if isinstance(step, Finish):
             finished = True
             break
-        if isinstance(step, Cancel | Enqueue):
+        if isinstance(step, Cancel | Enqueue | RefusePause):
             # No protocol call: nothing runs at the service (the backend may be gone).
             transition = _without_service(desired, tracked, step, now, timing)
             tracked = transition.tracked

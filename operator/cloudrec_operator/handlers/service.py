@@ -16,10 +16,12 @@ from cloudrec_operator.reconcile.model import (
     Applied,
     Failure,
     Outcome,
+    Pause,
     Queried,
     Query,
     Release,
     Released,
+    Resume,
     Start,
     StartAccepted,
     Step,
@@ -45,6 +47,7 @@ from cloudrec_protocol.errors import (
 from cloudrec_protocol.models import (
     AcquireClientRequest,
     StartRequest,
+    UpdateClientRequest,
     UpdateLayoutRequest,
     UpdateRequest,
 )
@@ -108,6 +111,12 @@ async def execute(
             return Queried(typed, from_file_list(queried.server_response.file_list))
         if isinstance(step, Update):
             update = UpdateRequest(cname=cname, uid=uid, client_request=update_client_request(spec))
+            await client.update(appid, step.resource_id, step.sid, mode, update)
+            return Applied()
+        if isinstance(step, Pause | Resume):
+            # Our extension: the self-hosted recorder's onhold (docs/backends.md).
+            hold = UpdateClientRequest(onhold=isinstance(step, Pause))
+            update = UpdateRequest(cname=cname, uid=uid, client_request=hold)
             await client.update(appid, step.resource_id, step.sid, mode, update)
             return Applied()
         if isinstance(step, UpdateLayout):

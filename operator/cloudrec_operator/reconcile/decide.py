@@ -34,6 +34,7 @@ from .model import (
     UpdateLayout,
     Wait,
 )
+from .pausing import before_start, pause_step
 from .queue import queue_step
 from .timing import RESOURCE_ID_MARGIN, Timing, query_interval
 
@@ -106,7 +107,11 @@ def _settle(tracked: Tracked) -> Step:
 
 
 def _live(tracked: Tracked) -> bool:
-    return tracked.sid is not None and tracked.phase in (Phase.CONNECTING, Phase.RECORDING)
+    return tracked.sid is not None and tracked.phase in LIVE_PHASES
+
+
+LIVE_PHASES = frozenset({Phase.CONNECTING, Phase.RECORDING, Phase.PAUSED})
+"""Where a stop is sent for ``state: Stopped`` (the recorder is, or may soon be, in the channel)."""
 
 
 def _wait_until(when: datetime | None, now: datetime) -> Wait | None:
@@ -152,6 +157,9 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
         return _next_step_deleting(desired, tracked, now, timing)
     if tracked.phase in TERMINAL_PHASES:
         return Idle()
+    held = before_start(desired, tracked, start_may_have_run(tracked))  # pausing.py
+    if held is not None:
+        return held
     stopped = desired.state == "Stopped"
     if stopped and tracked.sid is None and not start_may_have_run(tracked):
         return _settle(tracked)
@@ -172,7 +180,10 @@ def next_step(desired: Desired, tracked: Tracked, now: datetime, timing: Timing)
     assert tracked.resource_id is not None
     if desired.state == "Stopped" and not tracked.stop_requested and _live(tracked):
         return Stop(tracked.resource_id, tracked.sid)
-    if tracked.phase is Phase.RECORDING and tracked.ready:
+    pausing = pause_step(desired, tracked)  # spec.state Paused (pausing.py)
+    if pausing is not None:
+        return pausing
+    if tracked.phase in (Phase.RECORDING, Phase.PAUSED) and tracked.ready:
         if desired.mix and tracked.applied_layout_hash != desired.layout_hash:
             return UpdateLayout(tracked.resource_id, tracked.sid)
         if tracked.applied_subscribe_hash != desired.subscribe_hash:

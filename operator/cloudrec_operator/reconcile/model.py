@@ -44,6 +44,9 @@ class Reason(enum.StrEnum):
     VERIFICATION_FAILED = "VerificationFailed"
     VERIFICATION_UNKNOWN = "VerificationUnknown"
     SNAPSHOT_UPLOADED = "SnapshotUploaded"
+    PAUSED = "Paused"
+    RESUMED = "Resumed"
+    PAUSE_UNSUPPORTED = "PauseUnsupported"
 
 
 SdkError = RecordingErrorCode
@@ -85,7 +88,7 @@ class Desired:
 
     generation: int
     state: str = "Recording"
-    """``spec.state``: Recording or Stopped."""
+    """``spec.state``: Recording, Paused or Stopped."""
     restart_policy: str = "Never"
     release_policy: str = "Stop"
     deleting: bool = False
@@ -106,6 +109,8 @@ class Desired:
     """Its place in the backend's queue; None while nobody waits there for capacity."""
     capacity_known: bool = False
     """The backend answers the capacity query (self-hosted): no blind back-off while queued."""
+    pause_supported: bool = False
+    """The backend can pause a recording (the self-hosted recorder's ``onhold`` update)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,9 @@ class Tracked:
     Cleared (and written) before a start with it is sent again."""
     conflict_since: datetime | None = None
     """When starts began to be refused with 53 (task conflict); bounds their retries."""
+    pause_refused: bool = False
+    """``spec.state: Paused`` was refused (PauseUnsupported, announced once): the recording
+    goes on unpaused until the state is Recording or Stopped again."""
     notices: tuple[str, ...] = ()
     """Notice ids of the last callbacks applied (newest last), so a callback delivered
     again after an operator restart is still a duplicate (``tracking.MAX_NOTICES``)."""
@@ -212,6 +220,30 @@ class Update:
 
     resource_id: str
     sid: str
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Stop capturing media, keeping the recording (``update`` with ``onhold: true``)."""
+
+    resource_id: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Capture media again into the same recording (``update`` with ``onhold: false``)."""
+
+    resource_id: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class RefusePause:
+    """``spec.state: Paused`` on a backend that cannot pause: say so (no protocol call);
+    ``clear``: the spec no longer asks for a pause, forget the refusal."""
+
+    clear: bool = False
 
 
 @dataclass(frozen=True)
@@ -265,6 +297,9 @@ Step = (
     | Query
     | Update
     | UpdateLayout
+    | Pause
+    | Resume
+    | RefusePause
     | Stop
     | Release
     | Wait

@@ -62,12 +62,14 @@ from .model import (
     Failure,
     Notified,
     Outcome,
+    Pause,
     Phase,
     Queried,
     Query,
     Reason,
     Release,
     Released,
+    Resume,
     SdkError,
     Start,
     StartAccepted,
@@ -79,6 +81,7 @@ from .model import (
     Update,
     UpdateLayout,
 )
+from .pausing import applied, refused_by_recorder
 from .queue import at_capacity
 from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, not_found_delay
 
@@ -92,8 +95,8 @@ def _healthy(tracked: Tracked) -> Tracked:
 
 
 def _started(tracked: Tracked, now: datetime) -> Transition:
-    if tracked.ready and tracked.phase is Phase.RECORDING:
-        return Transition(tracked)
+    if tracked.ready and tracked.phase in (Phase.RECORDING, Phase.PAUSED):
+        return Transition(tracked)  # running (a paused recording runs too)
     return Transition(
         tracked.replace(phase=Phase.RECORDING, ready=True, not_found_since=None),
         (EventRecord(Reason.STARTED, f"Recorder is recording (sid {tracked.sid})"),),
@@ -325,6 +328,8 @@ def apply_outcome(
             return Transition(done.tracked, first.events + done.events)
         return Transition(first.tracked.with_files(outcome.files), first.events)
     if isinstance(outcome, Applied):
+        if isinstance(step, Pause | Resume):
+            return applied(_healthy(tracked), step)
         if isinstance(step, UpdateLayout):
             return Transition(_healthy(tracked).replace(applied_layout_hash=desired.layout_hash))
         return Transition(_healthy(tracked).replace(applied_subscribe_hash=desired.subscribe_hash))
@@ -373,7 +378,7 @@ def _queried(
     if status is not None and is_running(status):
         return _started(tracked, now)
     if status is RecordingStatus.STOP_REQUESTED:
-        if tracked.phase in (Phase.CONNECTING, Phase.RECORDING):
+        if tracked.phase in (Phase.CONNECTING, Phase.RECORDING, Phase.PAUSED):
             return Transition(tracked.replace(phase=Phase.STOPPING))
         return Transition(tracked)
     if status is RecordingStatus.STOPPED:
@@ -422,7 +427,7 @@ def _failed(
             # Already stopping: its end (query 8, callbacks 31/32/11) is still to come.
             return _stopped(_healthy(tracked).replace(stop_requested=True), now, "stop requested")
     not_found = failure.http_status == HTTPStatus.NOT_FOUND
-    if not_found and isinstance(step, Query | Update | UpdateLayout | Stop):
+    if not_found and isinstance(step, Query | Update | UpdateLayout | Pause | Resume | Stop):
         return _not_found(desired, tracked, now, timing, what)
     if isinstance(step, Start):
         if failure.code in RESOURCE_ID_UNUSABLE:
@@ -451,23 +456,40 @@ def _failed(
         return _transient(tracked, now, timing, dataclasses.replace(failure, retryable=True), what)
     if failure.retryable or failure.transport:
         return _transient(tracked, now, timing, failure, what)
-    if isinstance(step, Update | UpdateLayout):
-        # A refused live change keeps the recording; say so and do not retry it.
-        event = EventRecord(
-            Reason.RECORDER_FAILURE, f"{what} refused: {failure.message}", warning=True
-        )
-        applied = (
-            {"applied_layout_hash": desired.layout_hash}
-            if isinstance(step, UpdateLayout)
-            else {"applied_subscribe_hash": desired.subscribe_hash}
-        )
-        return Transition(
-            tracked.replace(last_error=_error(failure.sdk_code, failure.message, now), **applied),
-            (event,),
-        )
+    if isinstance(step, Update | UpdateLayout | Pause | Resume):
+        return _refused_change(desired, tracked, step, failure, now, timing)
     if isinstance(step, Acquire | Start | Query | Stop | Release):
         return _permanent(tracked, now, failure, what)
     return Transition(tracked)
+
+
+def _refused_change(
+    desired: Desired,
+    tracked: Tracked,
+    step: Update | UpdateLayout | Pause | Resume,
+    failure: Failure,
+    now: datetime,
+    timing: Timing,
+) -> Transition:
+    """A live change refused for good (not retryable): the recording goes on."""
+    what = type(step).__name__.lower()
+    if isinstance(step, Pause):
+        # The recorder does not take onhold: the recording goes on unpaused (pausing.py).
+        return refused_by_recorder(tracked, failure)
+    if isinstance(step, Resume):
+        # Still paused: asked again after a back-off (Degraded says why).
+        return _transient(tracked, now, timing, failure, what)
+    # A refused update keeps the recording; say so and do not retry it.
+    event = EventRecord(Reason.RECORDER_FAILURE, f"{what} refused: {failure.message}", warning=True)
+    applied = (
+        {"applied_layout_hash": desired.layout_hash}
+        if isinstance(step, UpdateLayout)
+        else {"applied_subscribe_hash": desired.subscribe_hash}
+    )
+    return Transition(
+        tracked.replace(last_error=_error(failure.sdk_code, failure.message, now), **applied),
+        (event,),
+    )
 
 
 def _conflict(

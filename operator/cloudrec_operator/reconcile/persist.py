@@ -33,6 +33,14 @@ from cloudrec_operator.api.v1alpha1.cloudrecording import (
 
 from .files import from_status
 from .model import ErrorInfo, Phase, Tracked
+from .pausing import (
+    PAUSE_UNSUPPORTED,
+    PAUSED,
+    PAUSED_BEFORE_START,
+    PAUSED_MESSAGE,
+    UNSUPPORTED_MESSAGE,
+    unpaused_wanted,
+)
 from .queue import QUEUED
 from .queue import queue_position as queue_position_of
 from .startrequest import layout_hash, subscribe_hash
@@ -131,8 +139,9 @@ def tracking_state(tracked: Tracked) -> dict[str, Any]:
 
 
 def _derived_ready(phase: Phase) -> bool:
-    """``ready`` when the annotation does not hold it: a recording in phase Recording is."""
-    return phase is Phase.RECORDING
+    """``ready`` when the annotation does not hold it: a recording in phase Recording (or
+    Paused) is."""
+    return phase in (Phase.RECORDING, Phase.PAUSED)
 
 
 def tracking_annotation(tracked: Tracked, sealing: Sealing) -> str:
@@ -162,13 +171,18 @@ def _ready(
     generation: int,
     blocked: str | None,
     blocked_reason: str,
-    stopped: bool = False,
+    state: DesiredState = DesiredState.RECORDING,
     position: int | None = None,
 ) -> Condition:
     phase = tracked.phase
-    if phase is Phase.PENDING and stopped and tracked.resource_id is None:
+    resting = phase is Phase.PENDING and tracked.resource_id is None
+    if resting and state is DesiredState.STOPPED:
         # The spec is satisfied: nothing runs, and nothing is waited for.
         return _condition(READY, True, DesiredState.STOPPED, STOPPED_BEFORE_START, generation)
+    if resting and state is DesiredState.PAUSED and not tracked.restarts:
+        return _condition(READY, True, PAUSED, PAUSED_BEFORE_START, generation)
+    if unpaused_wanted(tracked, state):
+        return _condition(READY, False, PAUSE_UNSUPPORTED, UNSUPPORTED_MESSAGE, generation)
     if phase is Phase.FAILED:
         reason = tracked.failed_reason or "Failed"
         message = tracked.last_error.message if tracked.last_error else "The recording failed"
@@ -177,12 +191,13 @@ def _ready(
         return _condition(READY, False, blocked_reason or "Blocked", blocked, generation)
     confirmed = {
         Phase.RECORDING: "The recorder is recording",
+        Phase.PAUSED: PAUSED_MESSAGE,
         Phase.STOPPING: "The recording is stopping",
         Phase.UPLOADING: "The recording stopped; files are uploading",
         Phase.COMPLETED: "The recording is complete",
         Phase.RELEASED: "Released; the recording continues in the background",
     }
-    if phase in confirmed and (tracked.ready or phase is not Phase.RECORDING):
+    if phase in confirmed and (tracked.ready or phase not in (Phase.RECORDING, Phase.PAUSED)):
         return _condition(READY, True, str(phase), confirmed[phase], generation)
     if phase is Phase.QUEUED:
         place = "" if position is None else f" at position {position}"
@@ -221,7 +236,7 @@ def build_status(
             generation,
             blocked,
             blocked_reason,
-            spec.state is DesiredState.STOPPED,
+            spec.state,
             position,
         ),
         now,

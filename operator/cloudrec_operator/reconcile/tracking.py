@@ -65,6 +65,7 @@ class TrackingState(BaseModel):
     refused_start: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     conflict_since: datetime | None = None
     snapshots_omitted: int = Field(default=0, ge=0)
+    pause_refused: bool = False
     snapshot_event_at: datetime | None = None
 
 

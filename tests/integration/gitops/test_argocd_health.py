@@ -61,6 +61,7 @@ def recording(
     generation: int = 1,
     observed: int | None = 1,
     message: str = "",
+    reason: str | None = None,
 ) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "apiVersion": API_VERSION,
@@ -75,7 +76,7 @@ def recording(
         status["observedGeneration"] = observed
     if ready is not None:
         status["conditions"].append(
-            {"type": "Ready", "status": ready, "reason": phase, "message": message}
+            {"type": "Ready", "status": ready, "reason": reason or phase, "message": message}
         )
     obj["status"] = status
     return obj
@@ -90,6 +91,9 @@ def recording(
         (recording("Connecting", ready="False"), "Progressing"),
         (recording("Recording", ready="True"), "Healthy"),
         (recording("Recording", ready="False"), "Degraded"),
+        (recording("Paused", ready="True"), "Suspended"),
+        (recording("Pending", ready="True", reason="Paused"), "Suspended"),
+        (recording("Recording", ready="False", reason="PauseUnsupported"), "Degraded"),
         (recording("Stopping", ready="True"), "Progressing"),
         (recording("Uploading", ready="True"), "Progressing"),
         (recording("Completed", ready="True"), "Healthy"),
@@ -105,6 +109,9 @@ def recording(
         "connecting",
         "recording-ready",
         "recording-not-ready",
+        "paused",
+        "paused-before-it-started",
+        "pause-refused-by-the-backend",
         "stopping",
         "uploading",
         "completed",

@@ -681,8 +681,12 @@ class CloudRecordingSpec(CrdModel):
     storage_config: StorageConfig = Field(json_schema_extra=_immutable("spec.storageConfig"))
     """Where the files are uploaded (the seed's CloudStorageConfig). Immutable."""
     state: DesiredState = DesiredState.RECORDING
-    """Desired state: Recording (default) or Stopped. Set Stopped to stop the recording
-    and keep the resource."""
+    """Desired state: Recording (default), Paused or Stopped. Set Stopped to stop the
+    recording and keep the resource. Paused keeps the recording (the same recording id,
+    playlist and MP4 series) but captures no media until Recording again; the playlist
+    marks the gap with #EXT-X-DISCONTINUITY and the MP4 goes on in a new numbered part.
+    Self-hosted backends only (a hosted backend answers Ready False, reason
+    PauseUnsupported)."""
     release_policy: ReleasePolicy = ReleasePolicy.STOP
     """What deleting the resource does: Stop (default) stops the recording;
     KeepInBackground leaves it running until the channel goes idle."""
@@ -767,8 +771,8 @@ class CloudRecordingStatus(CrdModel):
     observed_generation: int | None = Field(default=None, ge=0)
     """The .metadata.generation the operator last acted on."""
     phase: Phase | None = None
-    """Pending, Queued, Connecting, Recording, Stopping, Uploading, Completed, Failed or
-    Released."""
+    """Pending, Queued, Connecting, Recording, Paused, Stopping, Uploading, Completed,
+    Failed or Released."""
     queue_position: int | None = Field(default=None, ge=1)
     """While Queued: the place in the backend's queue (1 starts next)."""
     recording_id: str | None = Field(default=None, max_length=1024)
