@@ -297,11 +297,14 @@ def _refuse_unsupported_update(request: UpdateClientRequest) -> None:
 async def update(
     appid: str, resourceid: str, sid: str, mode: RecordMode, body: UpdateRequest, state: StateDep
 ) -> JSONResponse:
-    """Replace the subscription lists (takes effect within a second)."""
+    """Replace the subscription lists (takes effect within a second); ``onhold`` (our
+    extension) pauses or resumes the recording."""
     session = _live(state, appid, resourceid, sid, mode.value, body.cname, body.uid)
     _refuse_unsupported_update(body.client_request)
     if body.client_request.stream_subscribe is not None:
         await session.recording.update(body.client_request.stream_subscribe)
+    if body.client_request.onhold is not None:
+        await session.recording.hold(body.client_request.onhold)
     out = UpdateResponse(cname=body.cname, uid=body.uid, resource_id=resourceid, sid=sid)
     return JSONResponse(out.to_wire())
 

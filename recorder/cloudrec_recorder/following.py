@@ -8,7 +8,8 @@ allow/block lists admit (:mod:`~cloudrec_recorder.subscription`) to the pipeline
 mix. Who is in the channel feeds the idle clock (:mod:`~cloudrec_recorder.idle`). The
 recording owns the lifecycle: it starts :meth:`ChannelFollower.follow` once started, hears of
 every admitted frame (``on_frame``) and of the channel closing (``on_closed``), and stops the
-readers when it leaves.
+readers when it leaves. While paused (:meth:`ChannelFollower.pause`) the subscriptions stay but
+every frame read is dropped, and the idle clock stops.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class ChannelFollower:
         self._substream = (
             SUBSTREAM_LOW if config.video_stream_type == VideoStreamType.LOW else SUBSTREAM_HIGH
         )
+        self.paused = False
+        """Frames read are dropped (the recording is paused)."""
         self._readers: dict[str, list[asyncio.Task[None]]] = {}
         self._joined_order: list[str] = []
         self._refused: set[str] = set()
@@ -95,6 +98,22 @@ class ChannelFollower:
 
     def idle_expired(self) -> bool:
         return self.idle.expired(self._clock())
+
+    def pause(self) -> None:
+        """Drop every frame from now on; the idle clock stops."""
+        self.paused = True
+        self.idle.pause(self._clock())
+
+    def resume(self) -> None:
+        """Feed the pipeline again; the idle clock goes on (the pause not counted)."""
+        self.paused = False
+        self.idle.resume(self._clock())
+
+    def _admits_video(self, uid: str) -> bool:
+        return not self.paused and self.subscription.video.admits(uid)
+
+    def _admits_audio(self, uid: str) -> bool:
+        return not self.paused and self.subscription.audio.admits(uid)
 
     def update(self, subscription: Subscription) -> None:
         """New allow/block lists: they apply to the next frame read."""
@@ -174,8 +193,9 @@ class ChannelFollower:
             readers.append(asyncio.create_task(self._read_encoded(uid, feed.encoded_audio)))
         pipeline = self.media.pipeline
         if feed.encoded_video is not None and isinstance(pipeline, RecordingGroup):
-            admits = self.subscription.video.admits
-            coro = read_encoded_video(uid, feed.encoded_video, pipeline, admits, self._on_frame)
+            coro = read_encoded_video(
+                uid, feed.encoded_video, pipeline, self._admits_video, self._on_frame
+            )
             readers.append(asyncio.create_task(coro))
         self._readers[uid] = readers
 
@@ -200,10 +220,10 @@ class ChannelFollower:
             while True:
                 frame = await track.recv()
                 if isinstance(frame, av.VideoFrame):
-                    if self.subscription.video.admits(uid):
+                    if self._admits_video(uid):
                         self._on_frame()
                         pipeline.push_video(uid, frame)
-                elif isinstance(frame, av.AudioFrame) and self.subscription.audio.admits(uid):
+                elif isinstance(frame, av.AudioFrame) and self._admits_audio(uid):
                     self._on_frame()
                     pipeline.push_audio(uid, frame)
         except MediaStreamError:
@@ -215,6 +235,6 @@ class ChannelFollower:
         assert sink is not None
         while True:
             packet = await packets.get()
-            if self.subscription.audio.admits(uid):
+            if self._admits_audio(uid):
                 self._on_frame()
                 sink.push_audio_packet(uid, packet.data, packet.timestamp)

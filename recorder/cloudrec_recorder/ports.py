@@ -87,6 +87,10 @@ class Recording(Protocol):
 
     async def update_layout(self, layout: LayoutSettings) -> None: ...
 
+    async def hold(self, onhold: bool) -> None:
+        """Pause (``True``: capture no media, the same sid and files go on) or resume
+        (``False``); our extension, ``update``'s ``clientRequest.onhold``."""
+
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         """Leave the channel, finish the files; upload (waited for when ``wait_upload``)."""
 
@@ -219,6 +223,12 @@ class MediaPipeline(Protocol):
     def push_audio(self, uid: str, frame: av.AudioFrame) -> None: ...
 
     def remove(self, uid: str) -> None: ...
+
+    def pause(self) -> None:
+        """Write nothing more until :meth:`resume` (the open segment and MP4 end now)."""
+
+    def resume(self) -> None:
+        """Go on into the same outputs: a discontinuity, the next MP4 part."""
 
     async def stop(self) -> list[OutputFile]: ...
 

@@ -20,7 +20,11 @@ The recording
 4. leaves after ``maxIdleTime`` with nobody in the room (Communication) or no publisher
    (Live): events 41 (leaveCode 4) and, once the files are delivered, 11 (the idle clock,
    :mod:`~cloudrec_recorder.idle`, starts once the channel is joined and the uploader runs);
-5. on ``stop``: leaves (event 41, leaveCode 16; status 6), finishes the files (status 7),
+5. on ``update`` with ``onhold: true`` (our extension) pauses: the subscriptions stay, but no
+   frame reaches the pipeline, which ends its open segment and MP4 file; the idle clock
+   stops. ``onhold: false`` resumes into the same files (a discontinuity in the playlist,
+   the next numbered MP4). The manifest's timeline says when (Paused, Resumed);
+6. on ``stop``: leaves (event 41, leaveCode 16; status 6), finishes the files (status 7),
    waits for the upload (sync stop) or lets it go on (``async_stop``), then status 8 and
    event 11.
 """
@@ -177,6 +181,8 @@ class ChannelRecording:
         self.channel = channel
         self._first_frame_ms: int | None = None
         self._stopped_ms: int | None = None
+        self._holds: list[TimelineEntry] = []
+        """Paused and Resumed, in order (the manifest's timeline)."""
         self.upload = RecordingUpload(
             uploader(self.timeline),
             spool,
@@ -214,11 +220,17 @@ class ChannelRecording:
     def status(self) -> int:
         return self._status
 
+    @property
+    def paused(self) -> bool:
+        return self.following.paused
+
     def timeline(self) -> list[TimelineEntry]:
-        """What the manifest says of the recording's course: its first media and its end."""
+        """What the manifest says of the recording's course: its first media, its pauses
+        and resumes, and its end."""
         entries = []
         if self._first_frame_ms is not None:
             entries.append(TimelineEntry(kind=TimelineKind.STARTED, at_ms=self._first_frame_ms))
+        entries += sorted(self._holds, key=lambda entry: entry.at_ms)
         if self._stopped_ms is not None:
             entries.append(TimelineEntry(kind=TimelineKind.STOPPED, at_ms=self._stopped_ms))
         return entries
@@ -262,6 +274,25 @@ class ChannelRecording:
 
     async def update(self, subscribe: StreamSubscribe) -> None:
         self.following.update(from_update(self.config.stream_types, subscribe))
+
+    async def hold(self, onhold: bool) -> None:
+        """Pause (``onhold`` True) or resume; asking for the state it is in changes nothing."""
+        if onhold == self.following.paused or self._leaving is not None:
+            return
+        at_ms = int(time.time() * 1000)
+        started = self._first_frame_ms is not None  # the pipeline runs
+        if onhold:
+            self.following.pause()  # first: no frame reaches the pipeline from now on
+            if started:
+                self.pipeline.pause()
+            self._holds.append(TimelineEntry(kind=TimelineKind.PAUSED, at_ms=at_ms))
+            log.info("Paused sid=%s", self.sid)
+            return
+        if started:
+            self.pipeline.resume()  # first: it forgets what it held from before the pause
+        self.following.resume()
+        self._holds.append(TimelineEntry(kind=TimelineKind.RESUMED, at_ms=at_ms))
+        log.info("Resumed sid=%s", self.sid)
 
     async def update_layout(self, layout: LayoutSettings) -> None:
         mixer, pictures = self.media.mixer, self.media.pictures

@@ -92,6 +92,13 @@ class CopiedAudioOutput:
         self.hls.mux(0, packet)
         self._end = timestamp + samples
 
+    def pause(self) -> None:
+        """The recording pauses: the open segment ends (the next is a discontinuity)."""
+        self.hls.pause()
+
+    def resume(self, gap: float) -> None:
+        """Packets carry the sender's time, which ran on through the pause: nothing moves."""
+
     def finish(self) -> None:
         """The last segment and the final playlist."""
         self.hls.close()

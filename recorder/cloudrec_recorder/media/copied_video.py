@@ -154,6 +154,16 @@ class CopiedVideoOutput:
             container_format=self._stored.container,
         )
 
+    def pause(self) -> None:
+        """The recording pauses: the open segment ends (the next starts on a keyframe, after
+        a discontinuity)."""
+        if self.hls is not None:
+            self.hls.pause()
+
+    def resume(self, gap: float) -> None:
+        """Frames carry the sender's time, which ran on through the pause: ask a keyframe."""
+        self._wants_keyframe = True
+
     def finish(self) -> None:
         """The last segment and the final playlist."""
         if self.hls is not None:

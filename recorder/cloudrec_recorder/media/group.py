@@ -92,6 +92,14 @@ class RecordingGroup:
         for member in self.members:
             member.remove(uid)
 
+    def pause(self) -> None:
+        for member in self.members:
+            member.pause()
+
+    def resume(self) -> None:
+        for member in self.members:
+            member.resume()
+
     @property
     def failed(self) -> BaseException | None:
         return next((m.failed for m in self.members if m.failed is not None), None)

@@ -4,6 +4,10 @@ Segment boundaries follow a fixed schedule (`SegmentSchedule`); the video encode
 a keyframe at each boundary, so every segment starts with one. A segment is written as
 `.tmp-<name>`, renamed when complete and announced; the playlist is then rewritten (also through a
 temporary file) listing only completed segments, `#EXT-X-ENDLIST` once the writer is closed.
+
+A paused recording (:meth:`HlsWriter.pause`) finishes the open segment at once; the first
+segment after the pause is listed after an `#EXT-X-DISCONTINUITY` tag (RFC 8216 §4.3.2.3), so
+one playlist holds the whole recording with the gap marked.
 """
 
 from __future__ import annotations
@@ -59,8 +63,12 @@ def _header(target_duration: int) -> str:
     )
 
 
-def _entry(name: str, duration: float) -> str:
-    return f"#EXTINF:{duration:.3f},\n{name}\n"
+DISCONTINUITY = "#EXT-X-DISCONTINUITY\n"
+
+
+def _entry(name: str, duration: float, *, discontinuity: bool = False) -> str:
+    tag = DISCONTINUITY if discontinuity else ""
+    return f"{tag}#EXTINF:{duration:.3f},\n{name}\n"
 
 
 def _join(target_duration: int, entries: Sequence[str], *, ended: bool) -> str:
@@ -120,6 +128,9 @@ class HlsWriter:
         self._current: tuple[str, float] | None = None  # name, start time
         self._next_cut = 0.0
         self._last_end = 0.0
+        self._discontinuity = False
+        """The next segment comes after a pause (tagged #EXT-X-DISCONTINUITY)."""
+        self._current_discontinuity = False
         self.closed = False
 
     @property
@@ -154,6 +165,7 @@ class HlsWriter:
         ]
         self._container = container
         self._current = (name, start)
+        self._current_discontinuity, self._discontinuity = self._discontinuity, False
         self._next_cut = self._schedule.boundary(self._schedule.index_at(start) + 1)
 
     def _finish_segment(self, end: float) -> None:
@@ -165,7 +177,7 @@ class HlsWriter:
         publish(self.spool_dir, name, self._on_file_ready)
         duration = max(end - start, 0.001)
         self._names.append(name)
-        self._entries.append(_entry(name, duration))
+        self._entries.append(_entry(name, duration, discontinuity=self._current_discontinuity))
         self._longest = max(self._longest, math.ceil(duration))
         self._write_playlist(ended=False)
 
@@ -191,6 +203,19 @@ class HlsWriter:
         assert self._container is not None
         packet.stream = self._streams[index]
         self._container.mux(packet)
+
+    def pause(self) -> None:
+        """The recording pauses: finish the open segment now; the next one (after the gap)
+        is marked as a discontinuity."""
+        if self._container is not None and self._current is not None:
+            self._finish_segment(max(self._last_end, self._current[1]))
+        if self._names:
+            self._discontinuity = True
+
+    def resume(self, gap_ms: int) -> None:
+        """The recording resumes after ``gap_ms`` of wall-clock time that output time does
+        not count: later segments are named by their real start."""
+        self._start_ms += gap_ms
 
     def close(self) -> None:
         """Finish the open segment and write the final playlist (with ENDLIST), if any."""

@@ -6,6 +6,10 @@ current one holds ``max_seconds`` or ``max_bytes``. Each file is written as
 ``.tmp-<name>`` and renamed (and announced) when finished, and its timestamps start at 0.
 Audio runs a little behind video, so the finished file takes the audio packets that still
 belong before the split until the first one past it arrives.
+
+A pause (:meth:`Mp4Series.pause`) finishes the current file at once; the recording goes on
+after it in the next numbered file (``_1.mp4`` after ``_0.mp4``), whose timestamps start at
+0 again and whose start time (``sliceStartTime``) is its real start after the pause.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class Mp4Writer:
         self.name = name
         self.offset = offset
         self._on_file_ready = on_file_ready
+        self.start_epoch_ms = 0
+        """When the file starts (epoch ms), set by the series."""
         self._container = av.open(str(spool_dir / temporary_name(name)), "w", format="mp4")
         self._streams = [
             self._container.add_stream_from_template(t, opaque=True) for t in templates
@@ -126,8 +132,11 @@ class Mp4Series:
         self._video_index = video_index
         self._audio_index = audio_index
         self._start_epoch_ms = start_epoch_ms
+        self._gap_ms = 0
+        """Wall-clock time spent paused so far (output time does not count it)."""
+        self._paused = False
         self._count = 0
-        self._current = self._open(0.0)
+        self._current: Mp4Writer | None = self._open(0.0)
         self._finishing: Mp4Writer | None = None
         self._split_at = 0.0
         self.finished: list[tuple[str, int]] = []
@@ -141,17 +150,35 @@ class Mp4Series:
             self._on_file_ready,
             offset=offset,
         )
+        writer.start_epoch_ms = self._start_epoch_ms + self._gap_ms + round(offset * 1000)
         self._count += 1
         return writer
 
     def _close(self, writer: Mp4Writer) -> None:
-        start = self._start_epoch_ms + round(writer.offset * 1000)
+        start = writer.start_epoch_ms
         writer.close(before_publish=lambda: self.finished.append((writer.name, start)))
+
+    def pause(self) -> None:
+        """The recording pauses: finish the current file (and one taking its last audio)."""
+        self.close()
+        self._current = None
+        self._paused = True
+
+    def resume(self, at: float, gap_ms: int) -> None:
+        """Go on in the next file from output time ``at``, after ``gap_ms`` paused."""
+        self._gap_ms += gap_ms
+        self._paused = False
+        if self._current is None:
+            self._current = self._open(at)
 
     def mux(self, index: int, packet: av.Packet[Any]) -> None:
         if packet.pts is None or packet.time_base is None:
             return
         at = _seconds(packet)
+        if self._current is None:
+            if self._paused:
+                return  # an encoder's last packet from before the pause: its file is closed
+            self._current = self._open(at)
         if self._finishing is not None and index == self._audio_index:
             if at < self._split_at:
                 self._finishing.mux(index, packet)
@@ -182,4 +209,5 @@ class Mp4Series:
         if self._finishing is not None:
             self._close(self._finishing)
             self._finishing = None
-        self._close(self._current)
+        if self._current is not None:
+            self._close(self._current)

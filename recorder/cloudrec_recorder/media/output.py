@@ -112,6 +112,8 @@ class Output:
         self.frames = 0
         self.samples = 0
         self.last_video: av.VideoFrame | None = None
+        self._keyframe_next = False
+        """The next video frame starts a segment after a pause: a keyframe."""
         self._file = OutputFile(
             names.playlist, track_type, uid, mixed_all_user, self.start_epoch_ms
         )
@@ -140,9 +142,12 @@ class Output:
     def write_video(self, frame: av.VideoFrame) -> None:
         t = self.frames / self.fps
         previous = (self.frames - 1) / self.fps
-        keyframe = self.frames == 0 or (
-            self._schedule.index_at(t) != self._schedule.index_at(previous)
+        keyframe = (
+            self.frames == 0
+            or self._keyframe_next
+            or self._schedule.index_at(t) != self._schedule.index_at(previous)
         )
+        self._keyframe_next = False
         frame.pts = self.frames
         frame.time_base = Fraction(1, self.fps)
         self._mux(self._video_index, self._encoders.encode_video(frame, keyframe=keyframe))
@@ -195,6 +200,29 @@ class Output:
         if audio_frame is not None:
             due.append(start + self.next_audio_time() + frame_seconds + AUDIO_DELAY)
         return min(due)
+
+    def pause(self) -> None:
+        """The recording pauses (everything up to the pause is written): the open segment
+        and the MP4 file end here."""
+        self.hls.pause()
+        if self.mp4 is not None:
+            self.mp4.pause()
+        self.last_video = None
+
+    def resume(self, gap: float) -> None:
+        """The recording resumes after ``gap`` seconds: output time goes on where it stopped
+        (the clock moves by the gap), in a new segment after a discontinuity and a new MP4."""
+        self.start_monotonic += gap
+        gap_ms = round(gap * 1000)
+        self.hls.resume(gap_ms)
+        if self.mp4 is not None:
+            times = []
+            if self.has_video:
+                times.append(self.next_video_time())
+            if self.has_audio:
+                times.append(self.next_audio_time())
+            self.mp4.resume(min(times), gap_ms)
+        self._keyframe_next = True
 
     def finish(self) -> None:
         """Flush the encoders, finish the last segment, the final playlist and the MP4."""

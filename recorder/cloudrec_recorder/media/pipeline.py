@@ -6,6 +6,13 @@ owns every encoder and writer: `push_video`/`push_audio` only store a reference 
 frame per uid; a bounded queue of audio frames per uid, oldest dropped), so callers on the asyncio
 loop never block. The worker emits video at a fixed `fps` (repeating a uid's last frame; a uid
 without video shows the background) and audio at 48 kHz (silence when nobody sends).
+
+`pause()` stops the output clock: the worker writes everything up to the pause, ends each
+output's open segment and MP4 file, and writes nothing more; `resume()` moves the clock on by
+the time paused, so output time (the timestamps) goes on where it stopped, with a keyframe, a
+new segment after `#EXT-X-DISCONTINUITY` and the next numbered MP4. Whatever was fed before
+the pause (the latest pictures, queued audio) is forgotten at the resume: nothing of the
+paused interval can reach a file.
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_QUEUE_FRAMES = 250  # per uid: 5 s of 20 ms frames
 VIDEO_QUEUE_FRAMES = 150  # per uid: 5 s at 30 fps
+PAUSE_POLL = 0.25  # s: how often a paused worker looks at its flags (it is woken at once anyway)
 
 
 ErrorCallback = Callable[[BaseException], None]
@@ -75,6 +83,10 @@ class MediaOutput(Protocol):
     """What the worker finishes and lists: an encoded output or a copied one."""
 
     def files(self) -> list[OutputFile]: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self, gap: float) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -113,6 +125,12 @@ class RecordingWorker:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._files: list[OutputFile] = []
+        self._paused_at: float | None = None
+        """Monotonic time of the pause asked for (None: not paused)."""
+        self._resumed_at: float | None = None
+        """Monotonic time of the resume asked for, until the worker has made it."""
+        self._pause_written = False
+        """The worker wrote everything up to the pause and ended the open files (its side)."""
 
     # ------------------------------------------------------------------ caller side
     def start(self) -> None:
@@ -136,6 +154,30 @@ class RecordingWorker:
         if queue is None:
             queue = self._audio_in.setdefault(uid, deque(maxlen=AUDIO_QUEUE_FRAMES))
         queue.append(frame)
+
+    def pause(self) -> None:
+        """Capture nothing from now on until :meth:`resume` (see the module docstring).
+        A pause asked for again before the worker made the resume cancels the resume."""
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = time.monotonic()
+            self._resumed_at = None
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Capture again after a pause; what was fed before it is forgotten now (the
+        caller feeds nothing while paused)."""
+        with self._lock:
+            if self._paused_at is None:
+                return
+            self._forget_inputs()
+            self._resumed_at = time.monotonic()
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused_at is not None and self._resumed_at is None
 
     @property
     def failed(self) -> BaseException | None:
@@ -173,7 +215,13 @@ class RecordingWorker:
         try:
             self._setup()
             while True:
+                self._wake.clear()  # flags are read after it: a later set wakes the next wait
                 stop_at = self._stop_at
+                if self._held():
+                    if stop_at is not None:
+                        break
+                    self._wake.wait(PAUSE_POLL)
+                    continue
                 horizon = time.monotonic() if stop_at is None else stop_at
                 self._drain_audio()
                 next_due = self._produce(horizon, final=stop_at is not None)
@@ -194,6 +242,40 @@ class RecordingWorker:
                     log.exception("on_error failed")
         finally:
             self._publish_files()
+
+    def _held(self) -> bool:
+        """Make a pause or a resume asked for (worker side); True while paused."""
+        with self._lock:
+            paused_at, resumed_at = self._paused_at, self._resumed_at
+        if paused_at is None:
+            return False
+        if not self._pause_written:
+            self._drain_audio()  # what was fed before the pause
+            self._produce(paused_at, final=True)
+            for output in self._outputs():
+                output.pause()
+            self._pause_written = True
+            self._publish_files()
+        if resumed_at is None:
+            return True
+        with self._lock:  # (not reentrant: nothing below takes it)
+            if self._resumed_at != resumed_at:
+                return True  # paused again before the resume was made: it is cancelled
+            self._after_pause()
+            for output in self._outputs():
+                output.resume(max(0.0, resumed_at - paused_at))
+            self._paused_at = self._resumed_at = None
+            self._pause_written = False
+        return False
+
+    def _forget_inputs(self) -> None:
+        """Caller side, under the lock: drop what was fed before a pause."""
+        self._latest.clear()
+        for queue in list(self._audio_in.values()):
+            queue.clear()
+
+    def _after_pause(self) -> None:
+        """Worker side, at a resume: drop what the worker holds from before the pause."""
 
     def _drain_audio(self) -> None:
         for uid, queue in list(self._audio_in.items()):
@@ -417,6 +499,17 @@ class MixRecording(RecordingWorker):
         }
         return self._compositor.compose(flowing)
 
+    def _forget_inputs(self) -> None:
+        super()._forget_inputs()
+        if self._arrived is not None:
+            self._arrived.clear()
+
+    def _after_pause(self) -> None:
+        for uid in self._mixer.uids():
+            self._mixer.remove(uid)  # its buffered audio is from before the pause
+        for uid in list(self._participants):
+            self._compositor.forget(uid)
+
     def _produce(self, horizon: float, *, final: bool) -> float:
         assert self._output is not None
         while self._removed_audio:
@@ -576,6 +669,18 @@ class IndividualRecording(RecordingWorker):
 
     def _setup(self) -> None:
         pass
+
+    def _forget_inputs(self) -> None:
+        super()._forget_inputs()
+        for packets in list(self._packets_in.values()):
+            packets.clear()
+        for frames in list(self._video_in.values()):
+            frames.clear()
+
+    def _after_pause(self) -> None:
+        for uid, member in list(self._members.items()):
+            if member.mixer is not None:
+                member.mixer.remove(uid)  # its buffered audio is from before the pause
 
     def _schedule(self) -> SegmentSchedule:
         return _schedule(self.config.segment_seconds, self.config.first_segment_seconds)

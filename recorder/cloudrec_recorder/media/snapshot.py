@@ -117,6 +117,11 @@ class SnapshotRecording(RecordingWorker):
         self._latest.pop(uid, None)
         self._arrived.pop(uid, None)
 
+    def _forget_inputs(self) -> None:
+        """No snapshot shows a picture from before a pause."""
+        super()._forget_inputs()
+        self._arrived.clear()
+
     # ------------------------------------------------------------------ worker side
     def _setup(self) -> None:
         self._next_tick = self._start_monotonic + FIRST_TICK_SECONDS

@@ -434,6 +434,10 @@ TABLE: list[Row] = [
     Row("update", "storageConfig", storage_config(), Refused("no stsToken refresh")),
     *optional("update", "webRecordingConfig", {}),
     Row("update", "webRecordingConfig", {"onhold": True}, Refused("webRecordingConfig")),
+    # onhold: our extension (docs/backends.md), pause and resume
+    *optional("update", "onhold", False, Means("onhold", False)),
+    Row("update", "onhold", True, Means("onhold", True)),
+    Row("update", "onhold", "later", Refused("onhold")),
     *optional("update", "rtmpPublishConfig", {}),
     Row(
         "update",
@@ -497,6 +501,7 @@ class StandIn:
     request: StartClientRequest
     subscribe: StreamSubscribe | None = None
     layout: LayoutSettings | None = None
+    onhold: bool | None = None
     wait_upload: bool | None = None
     calls: list[str] = field(default_factory=list)
 
@@ -511,6 +516,9 @@ class StandIn:
 
     async def update_layout(self, layout: LayoutSettings) -> None:
         self.layout = layout
+
+    async def hold(self, onhold: bool) -> None:
+        self.onhold = onhold
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         self.wait_upload = wait_upload
@@ -665,7 +673,8 @@ async def _understood(
         return {
             "subscribe": subscribe.model_dump(mode="json", by_alias=True, exclude_none=True)
             if subscribe
-            else {}
+            else {},
+            "onhold": recording.onhold,
         }
     if endpoint == "updateLayout":
         assert recording.layout is not None

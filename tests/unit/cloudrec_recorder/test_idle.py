@@ -52,3 +52,35 @@ def test_somebody_coming_in_stops_the_clock_and_leaving_starts_it_afresh() -> No
     clock.note(NOBODY, NOBODY, now=200)
     assert not clock.expired(now=209)
     assert clock.expired(now=210)
+
+
+@pytest.mark.parametrize(
+    ("idle_from", "paused", "resumed", "expires_at"),
+    [
+        (0.0, 4.0, 100.0, 106.0),  # 4 s counted before the pause, 6 s more after it
+        (50.0, 20.0, 100.0, 110.0),  # the channel emptied during the pause: counts from the resume
+        (None, 20.0, 100.0, None),  # somebody there all along: never
+    ],
+    ids=[
+        "idle before the pause",
+        "idle only during the pause",
+        "never idle",
+    ],
+)
+def test_the_time_paused_does_not_count_as_idle(
+    idle_from: float | None, paused: float, resumed: float, expires_at: float | None
+) -> None:
+    clock = IdleClock(ChannelType.COMMUNICATION, 10)
+    clock.note(AUDIENCE, NOBODY, 0.0)
+    if idle_from is not None and idle_from < paused:
+        clock.note(NOBODY, NOBODY, idle_from)
+    clock.pause(paused)
+    if idle_from is not None and idle_from >= paused:
+        clock.note(NOBODY, NOBODY, idle_from)
+    assert not clock.expired(resumed - 0.001)  # never while paused, however long
+    clock.resume(resumed)
+    if expires_at is None:
+        assert not clock.expired(resumed + 1000)
+        return
+    assert not clock.expired(expires_at - 0.001)
+    assert clock.expired(expires_at)

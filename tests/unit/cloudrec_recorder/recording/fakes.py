@@ -230,6 +230,8 @@ class FakePipeline:
     stop_error: Exception | None = None
     started: int = 0
     stopped: bool = False
+    holds: list[str] = field(default_factory=list)
+    """"pause" and "resume", in the order asked."""
     video: list[str] = field(default_factory=list)
     audio: list[str] = field(default_factory=list)
     packets: list[tuple[str, bytes]] = field(default_factory=list)
@@ -257,6 +259,12 @@ class FakePipeline:
 
     def remove(self, uid: str) -> None:
         self.removed.append(uid)
+
+    def pause(self) -> None:
+        self.holds.append("pause")
+
+    def resume(self) -> None:
+        self.holds.append("resume")
 
     async def stop(self) -> list[OutputFile]:
         self.stopped = True
