@@ -1,0 +1,192 @@
+"""Pause and resume through a CloudRecording, checked in the bucket by decoding (issue 15).
+
+Three CloudRecordings record one room at once (one run): Mix audio+video into HLS and MP4,
+Individual audio+video, and Mix audio only into HLS and MP4. Publishers 1001 and 1002 send all
+along; ``spec.state: Paused`` pauses every recording, and only then does publisher 1009 come in,
+in a colour and a tone nobody else sends, and leave again before ``state: Recording`` resumes
+them. Each recording must keep its sid, pass through phase Paused with Ready True, post the
+Events Paused and Resumed, and end Completed with files that never show 1009: no pixel of its
+colour in any decoded frame, no trace of its tone, no file of its own. The playlists go on
+after one ``#EXT-X-DISCONTINUITY``; each MP4 goes on in a second numbered part; the manifest's
+timeline lists the pause and the resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.operator import RecordingEnv, ready
+from tests.integration.recorder.checks import download, tone_strength
+from tests.media_files import decode_audio, decode_video
+
+from cloudrec_devenv.publisher import PALETTE, color_for, tone_for
+from cloudrec_protocol.manifest import manifest_name
+
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster, pytest.mark.media, pytest.mark.timeout(360)]
+
+PUBLISHERS = ["1001", "1002"]
+HIDDEN = "1009"
+"""Publishes only while the recordings are paused."""
+HIDDEN_COLOUR = PALETTE["magenta"]
+HIDDEN_TONE = tone_for(5)
+RECORD_SECONDS = 4
+HIDDEN_SECONDS = 3
+DISCONTINUITY = "#EXT-X-DISCONTINUITY"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    mode: str
+    streams: str
+    formats: tuple[str, ...]
+
+    @property
+    def video(self) -> bool:
+        return self.streams != "AudioOnly"
+
+
+CASES = (
+    Case("pause-mix", "Mix", "AudioVideo", ("HLS", "MP4")),
+    Case("pause-individual", "Individual", "AudioVideo", ("HLS",)),
+    Case("pause-mix-audio", "Mix", "AudioOnly", ("HLS", "MP4")),
+)
+
+
+def share(frame: npt.NDArray[np.uint8], rgb: tuple[int, int, int]) -> float:
+    """Fraction of the frame's pixels within 40 of ``rgb`` in every channel."""
+    close = np.all(np.abs(frame.astype(np.int16) - np.array(rgb)) < 40, axis=-1)
+    return float(close.mean())
+
+
+def fetch(env: RecordingEnv, key: str, into: Path) -> Path:
+    """One object (a playlist with every segment it lists, or a file) from the bucket."""
+    if key.endswith(".m3u8"):
+        [path] = download(env.recorder, [key], into)
+        return path
+    path = into / key.rsplit("/", 1)[-1]
+    path.write_bytes(env.recorder.s3.get_object(env.recorder.bucket, key))
+    return path
+
+
+def check_media(case: Case, path: Path) -> None:
+    """Nothing of the hidden publisher, and something of the others."""
+    if case.mode == "Individual":
+        video, audio = "__uid_e_video" in path.name, "__uid_e_audio" in path.name
+    else:
+        video, audio = case.video, True
+    if video:
+        frames = decode_video(path).frames
+        leaked = [t for t, frame in frames if share(frame, HIDDEN_COLOUR) > 0.005]
+        assert not leaked, f"{path.name}: the paused publisher's colour at {leaked[:5]}"
+        shown = [color_for(n) for n in range(len(PUBLISHERS))]
+        assert any(share(f, c) > 0.05 for _, f in frames for c in shown), path.name
+    if audio:
+        samples, rate, _ = decode_audio(path)
+        hidden = tone_strength(samples, rate, HIDDEN_TONE)
+        assert hidden < 0.1, f"{path.name}: the paused publisher's tone at {hidden:.2f}"
+
+
+def check_files(case: Case, obj: dict[str, Any], env: RecordingEnv, into: Path) -> None:
+    keys = [f["fileName"] for f in obj["status"]["files"]]
+    assert not [k for k in keys if f"__uid_s_{HIDDEN}__" in k], keys
+    playlists = [k for k in keys if k.endswith(".m3u8")]
+    mp4s = sorted(k for k in keys if k.endswith(".mp4"))
+    assert playlists, keys
+    if "MP4" in case.formats:
+        # the part open at the pause, then the next numbered part after the resume
+        assert [k.rsplit("_", 1)[-1] for k in mp4s] == ["0.mp4", "1.mp4"], mp4s
+    for key in playlists + mp4s:
+        path = fetch(env, key, into)
+        if path.suffix == ".m3u8":
+            text = path.read_text()
+            assert text.count(DISCONTINUITY) == 1, f"{path.name}:\n{text}"
+        check_media(case, path)
+    sid = obj["status"]["recordingId"]
+    folder = playlists[0].rsplit("/", 1)[0]
+    manifest = env.recorder.s3.get_object(
+        env.recorder.bucket, f"{folder}/{manifest_name(sid, obj['spec']['channelName'])}"
+    )
+    kinds = [entry["kind"] for entry in json.loads(manifest)["timeline"]]
+    assert kinds == ["Started", "Paused", "Resumed", "Stopped"], kinds
+
+
+def is_paused(obj: dict[str, Any]) -> bool:
+    return (obj.get("status") or {}).get("phase") == "Paused" and ready(obj)
+
+
+async def test_a_paused_recording_captures_nothing_and_resumes_into_the_same_files(
+    recordings: RecordingEnv, room: str, publish: PublishFactory, tmp_path: Path
+) -> None:
+    env = recordings
+    run = asyncio.to_thread
+    async with publish(room, PUBLISHERS, width=160, height=120, fps=15):
+        for number, case in enumerate(CASES):
+            config: dict[str, Any] = {
+                "mode": case.mode,
+                "streamTypes": case.streams,
+                "outputFormats": list(case.formats),
+                "maxIdleTime": 30,
+            }
+            if case.mode == "Mix":
+                config["transcodingConfig"] = {
+                    "width": 320,
+                    "height": 240,
+                    "fps": 15,
+                    "bitrate": 400,
+                    "layout": "BestFit",
+                }
+            await run(env.apply, case.name, room, uid=str(930001 + number), recordingConfig=config)
+        sids = {}
+        for case in CASES:
+            obj = await run(env.wait, case.name, ready, 90.0, "Ready True")
+            sids[case.name] = obj["status"]["recordingId"]
+        await asyncio.sleep(RECORD_SECONDS)
+
+        for case in CASES:
+            await run(env.patch_spec, case.name, {"state": "Paused"})
+        for case in CASES:
+            paused = await run(env.wait, case.name, is_paused, 30.0, "phase Paused, Ready True")
+            assert paused["status"]["recordingId"] == sids[case.name]
+            # kubectl wait keeps its meaning: a paused recording is Ready
+            await run(
+                env.kubectl, "wait", "--for=condition=Ready", f"crec/{case.name}", "--timeout=5s"
+            )
+        async with publish(
+            room, HIDDEN, color=HIDDEN_COLOUR, tone_hz=HIDDEN_TONE, width=160, height=120, fps=15
+        ):
+            await asyncio.sleep(HIDDEN_SECONDS)
+        await asyncio.sleep(1.5)  # nothing of it still on its way
+
+        for case in CASES:
+            await run(env.patch_spec, case.name, {"state": "Recording"})
+        for case in CASES:
+            await run(env.wait_phase, case.name, "Recording", 30.0)
+        await asyncio.sleep(RECORD_SECONDS)
+        for case in CASES:
+            await run(env.patch_spec, case.name, {"state": "Stopped"})
+        done = {case: await run(env.wait_phase, case.name, "Completed", 120.0) for case in CASES}
+
+    failures = []
+    for case, obj in done.items():
+        assert obj["status"]["recordingId"] == sids[case.name], case.name
+        reasons = await run(env.reasons, case.name)
+        assert [r for r in reasons if r in ("Paused", "Resumed")] == ["Paused", "Resumed"], (
+            case.name,
+            reasons,
+        )
+        into = tmp_path / case.name
+        into.mkdir()
+        try:
+            await run(check_files, case, obj, env, into)
+        except AssertionError as error:
+            failures.append(f"{case.name}: {error}")
+    assert not failures, "\n".join(failures)
