@@ -2,15 +2,18 @@
 
 For anyone holding the files: reads each recording's signed manifest
 (``<sid>_<cname>.manifest.json``, found under the given prefix, or named in full), checks its
-signature with the backend's callback secret, and the bucket against it (every object there
-with its size; ``--hash`` also reads each whole and compares its SHA-256). Prints one line per
+signature with the backend's callback secret (HMAC-SHA256) or, for a recorder that signs with
+an Ed25519 key, with its public key (``--public-key-file``: then only Ed25519 signatures
+count), and the bucket against it (every object there with its size; ``--hash`` also reads
+each whole and compares its SHA-256). Prints one line per
 recording and one per missing or changed object; exit code 0 when every recording is verified,
 1 otherwise, 2 for wrong arguments.
 
 Credentials come from the environment as for any S3 tool (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, profiles...); the endpoint from
 ``--endpoint-url`` or ``AWS_ENDPOINT_URL``; the secret from ``--secret-file`` or
-``CLOUDREC_MANIFEST_SECRET``. The secret is never printed.
+``CLOUDREC_MANIFEST_SECRET``; the public key (PEM) from ``--public-key-file``. The secret is
+never printed.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import TextIO
 
 from cloudrec_operator.client.bucket import Bucket, BucketAccess, BucketError
 from cloudrec_operator.client.verification import Verdict, verify_manifest
-from cloudrec_protocol.manifest import is_manifest_name
+from cloudrec_protocol.manifest import ManifestTrust, is_manifest_name, load_public_key
 
 __all__ = ["SECRET_ENV", "Target", "main", "parse_target"]
 
@@ -68,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"file holding the backend's callback secret (default: ${SECRET_ENV})",
     )
     parser.add_argument(
+        "--public-key-file",
+        type=Path,
+        help="file holding the recorder's Ed25519 public key (PEM), for manifests it signs "
+        "with its private key (then only Ed25519 signatures are accepted)",
+    )
+    parser.add_argument(
         "--hash", action="store_true", help="read every object and compare its SHA-256 too"
     )
     parser.add_argument(
@@ -88,7 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _secret(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+def _trust(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ManifestTrust:
+    """The public key (``--public-key-file``) and/or the secret the signatures are checked with."""
+    public_key = None
+    if args.public_key_file is not None:
+        try:
+            public_key = load_public_key(Path(args.public_key_file).read_bytes())
+        except OSError as error:
+            parser.error(f"--public-key-file: cannot read {args.public_key_file}: {error.strerror}")
+        except ValueError as error:
+            parser.error(f"--public-key-file: {error}")
     if args.secret_file is not None:
         try:
             secret = Path(args.secret_file).read_text().strip()
@@ -96,9 +114,12 @@ def _secret(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
             parser.error(f"--secret-file: cannot read {args.secret_file}: {error.strerror}")
     else:
         secret = os.environ.get(SECRET_ENV, "").strip()
-    if not secret:
-        parser.error(f"the callback secret is needed: --secret-file or ${SECRET_ENV}")
-    return secret
+    if not secret and public_key is None:
+        parser.error(
+            f"the callback secret (--secret-file or ${SECRET_ENV}) or the recorder's public "
+            "key (--public-key-file) is needed"
+        )
+    return ManifestTrust(secret or None, public_key)
 
 
 async def _manifests(bucket: Bucket, target: Target) -> list[str]:
@@ -117,7 +138,9 @@ def _report(out: TextIO, where: str, verdict: Verdict) -> None:
         print(f"  {problem.kind.value.lower()}: {problem.key}{detail}", file=out)
 
 
-async def _run(args: argparse.Namespace, secret: str, targets: list[Target], out: TextIO) -> int:
+async def _run(
+    args: argparse.Namespace, trust: ManifestTrust, targets: list[Target], out: TextIO
+) -> int:
     failed = 0
     for target in targets:
         access = BucketAccess(
@@ -142,7 +165,7 @@ async def _run(args: argparse.Namespace, secret: str, targets: list[Target], out
                 failed += 1
                 continue
             for key in keys:
-                verdict = await verify_manifest(bucket, key, secret, hashes=args.hash)
+                verdict = await verify_manifest(bucket, key, trust, hashes=args.hash)
                 _report(out, f"s3://{target.bucket}/{key}", verdict)
                 failed += verdict.outcome != "Verified"
     return 1 if failed else 0
@@ -152,9 +175,9 @@ def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     """Run the check (see the module docstring); the exit code."""
     parser = _parser()
     args = parser.parse_args(list(argv))
-    secret = _secret(args, parser)
+    trust = _trust(args, parser)
     try:
         targets = [parse_target(text) for text in args.targets]
     except ValueError as error:
         parser.error(str(error))
-    return asyncio.run(_run(args, secret, targets, out))
+    return asyncio.run(_run(args, trust, targets, out))

@@ -4,11 +4,18 @@ When a recording's files are all in the bucket, the self-hosted recorder uploads
 object, last: ``<sid>_<cname>.manifest.json`` (:func:`manifest_name`, next to the playlist). It
 lists every object the recording wrote (key, size, SHA-256), the recording's timeline (start,
 stop, and what the recorder knows happened in between: gaps, restarts, pauses, hand-overs) and a
-signature: the lowercase hex HMAC-SHA256, with the backend's callback secret (the key that signs
-the event callbacks), of the manifest's canonical JSON (:func:`canonical_json`: the manifest
-without ``signature``, keys sorted, no white space, UTF-8). Anyone holding the files and the
-secret can check that the bucket holds exactly what the recording made
-(``python -m cloudrec_operator verify``).
+signature over the manifest's canonical JSON (:func:`canonical_json`: the manifest without
+``signature``, keys sorted, no white space, UTF-8), one of
+
+* ``HMAC-SHA256``: the lowercase hex HMAC with the backend's callback secret (the key that signs
+  the event callbacks); whoever checks it holds the secret, so could sign too;
+* ``Ed25519``: the lowercase hex Ed25519 signature (RFC 8032) with the recorder's private key;
+  whoever checks it needs only the public key, which cannot sign.
+
+Anyone holding the files and the secret (or the public key) can check that the bucket holds
+exactly what the recording made (``python -m cloudrec_operator verify``). Whoever holds an
+Ed25519 public key accepts only Ed25519 signatures (:class:`ManifestTrust`): a manifest signed
+with the shared secret instead is refused, since anyone with the secret could have made it.
 
 The pure parts live here, shared by the recorder (which builds and signs it) and the operator
 (which checks the bucket against it): the models, the canonical form, signing, and the
@@ -25,11 +32,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cloudrec_protocol.filenames import file_cname
 
 __all__ = [
+    "ED25519",
     "MANIFEST_SUFFIX",
     "MANIFEST_VERSION",
     "SIGNATURE_ALGORITHM",
@@ -39,21 +50,32 @@ __all__ = [
     "Manifest",
     "ManifestObject",
     "ManifestSignature",
+    "ManifestTrust",
+    "SignatureAlgorithm",
     "TimelineEntry",
     "TimelineKind",
     "canonical_json",
     "compare",
     "describe",
+    "ed25519_signature_valid",
     "is_manifest_name",
+    "load_private_key",
+    "load_public_key",
     "manifest_name",
     "sign_manifest",
+    "sign_manifest_ed25519",
+    "signature_problem",
     "signature_valid",
 ]
 
 MANIFEST_VERSION: Literal[1] = 1
 MANIFEST_SUFFIX = ".manifest.json"
 SIGNATURE_ALGORITHM: Literal["HMAC-SHA256"] = "HMAC-SHA256"
+ED25519: Literal["Ed25519"] = "Ed25519"
+SignatureAlgorithm = Literal["HMAC-SHA256", "Ed25519"]
 _SHA256_HEX = r"^[0-9a-f]{64}$"
+_SIGNATURE_HEX = r"^([0-9a-f]{64}|[0-9a-f]{128})$"
+_HEX_LENGTH = {SIGNATURE_ALGORITHM: 64, ED25519: 128}
 
 
 def manifest_name(sid: str, cname: str) -> str:
@@ -125,9 +147,18 @@ class TimelineEntry(_Model):
 class ManifestSignature(_Model):
     """The signature over the manifest's canonical JSON."""
 
-    algorithm: Literal["HMAC-SHA256"] = SIGNATURE_ALGORITHM
-    value: str = Field(pattern=_SHA256_HEX)
-    """Lowercase hex HMAC-SHA256 of :func:`canonical_json` with the callback secret."""
+    algorithm: SignatureAlgorithm = SIGNATURE_ALGORITHM
+    value: str = Field(pattern=_SIGNATURE_HEX)
+    """Lowercase hex of :func:`canonical_json`'s HMAC-SHA256 with the callback secret (64
+    digits), or of its Ed25519 signature with the recorder's private key (128 digits)."""
+
+    @model_validator(mode="after")
+    def _length_fits_the_algorithm(self) -> ManifestSignature:
+        if len(self.value) != _HEX_LENGTH[self.algorithm]:
+            raise ValueError(
+                f"a {self.algorithm} signature is {_HEX_LENGTH[self.algorithm]} hex digits"
+            )
+        return self
 
 
 class Manifest(_Model):
@@ -166,9 +197,95 @@ def sign_manifest(manifest: Manifest, secret: str) -> Manifest:
 def signature_valid(manifest: Manifest, secret: str) -> bool:
     """True when the manifest's signature is the HMAC of its canonical JSON with ``secret``
     (compared in constant time)."""
-    if manifest.signature is None:
+    signature = manifest.signature
+    if signature is None or signature.algorithm != SIGNATURE_ALGORITHM:
         return False
-    return hmac.compare_digest(manifest.signature.value.encode(), _hmac(manifest, secret).encode())
+    return hmac.compare_digest(signature.value.encode(), _hmac(manifest, secret).encode())
+
+
+def load_private_key(pem: str | bytes) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PEM (PKCS #8, ``openssl genpkey -algorithm ed25519``);
+    ValueError saying what it is instead (never quoting it)."""
+    data = pem.encode() if isinstance(pem, str) else pem
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not a PEM private key without a password (PKCS #8)") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"not an Ed25519 key ({type(key).__name__.removesuffix('PrivateKey')})")
+    return key
+
+
+def load_public_key(pem: str | bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM (``openssl pkey -pubout``); ValueError otherwise."""
+    data = pem.encode() if isinstance(pem, str) else pem
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not a PEM public key (-----BEGIN PUBLIC KEY-----)") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"not an Ed25519 key ({type(key).__name__.removesuffix('PublicKey')})")
+    return key
+
+
+def sign_manifest_ed25519(manifest: Manifest, private_key: Ed25519PrivateKey) -> Manifest:
+    """``manifest`` with its objects sorted by key and signed with ``private_key``."""
+    ordered = manifest.model_copy(
+        update={"objects": tuple(sorted(manifest.objects, key=lambda o: o.key))}
+    )
+    value = private_key.sign(canonical_json(ordered)).hex()
+    return ordered.model_copy(
+        update={"signature": ManifestSignature(algorithm=ED25519, value=value)}
+    )
+
+
+def ed25519_signature_valid(manifest: Manifest, public_key: Ed25519PublicKey) -> bool:
+    """True when the manifest's signature is an Ed25519 signature of its canonical JSON that
+    ``public_key`` verifies."""
+    signature = manifest.signature
+    if signature is None or signature.algorithm != ED25519:
+        return False
+    try:
+        public_key.verify(bytes.fromhex(signature.value), canonical_json(manifest))
+    except InvalidSignature:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ManifestTrust:
+    """What a manifest's signature is checked with: the Ed25519 public key when there is one
+    (then only Ed25519 signatures count), else the HMAC secret."""
+
+    secret: str | None = None
+    public_key: Ed25519PublicKey | None = None
+
+    def __repr__(self) -> str:
+        secret = "***" if self.secret else None
+        return f"ManifestTrust(secret={secret}, ed25519={self.public_key is not None})"
+
+
+def signature_problem(manifest: Manifest, trust: ManifestTrust) -> str | None:
+    """Why the manifest's signature does not hold under ``trust`` (None: it holds)."""
+    signature = manifest.signature
+    if signature is None:
+        return "the manifest is not signed"
+    if trust.public_key is not None:
+        if signature.algorithm != ED25519:
+            return (
+                f"signed with {signature.algorithm}, but an Ed25519 public key is given: only "
+                "Ed25519 signatures are accepted then"
+            )
+        if not ed25519_signature_valid(manifest, trust.public_key):
+            return "the Ed25519 signature does not verify (forged, altered, or another key's)"
+        return None
+    if trust.secret is None:
+        return "neither a secret nor a public key to check the signature with"
+    if signature.algorithm != SIGNATURE_ALGORITHM:
+        return f"signed with {signature.algorithm}: its public key is needed to check it"
+    if not signature_valid(manifest, trust.secret):
+        return "the signature does not match (forged, altered, or signed with another secret)"
+    return None
 
 
 # ------------------------------------------------------------------ comparison

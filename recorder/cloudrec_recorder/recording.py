@@ -459,6 +459,7 @@ class RecordingBuilder:
     def __init__(self, settings: RecorderSettings) -> None:
         self.settings = settings
         self.egress = EgressGuard.from_settings(settings.egress)
+        self.manifest_key = settings.manifest_private_key()
 
     def __call__(
         self,
@@ -510,6 +511,7 @@ class RecordingBuilder:
                     uid=resource.uid,
                     secret=secret.get_secret_value() if secret else None,
                     timeline=timeline,
+                    private_key=self.manifest_key,
                 ),
             )
 

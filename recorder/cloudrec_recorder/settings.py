@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -31,9 +32,12 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from cloudrec_protocol.manifest import load_private_key
 
 ENV_PREFIX = "CLOUDREC_RECORDER_"
 
@@ -215,6 +219,12 @@ class RecorderSettings(_Model):
     storage_encryption_key: SecretStr | None = None
     """Key for storage targets on this machine's disk (backup copies kept at rest)."""
 
+    manifest_signing_key: SecretStr | None = None
+    """An Ed25519 private key in PEM (PKCS #8: ``openssl genpkey -algorithm ed25519``) that
+    signs every recording's manifest (docs/verification.md), e.g. from a Secret through
+    ``CLOUDREC_RECORDER_MANIFEST_SIGNING_KEY``. Without it the manifest is signed with the
+    callback secret (HMAC-SHA256)."""
+
     max_concurrent_recordings: int = Field(default=8, ge=1)
     """Recordings this process runs at once; more get code 406 ``vendor_over_load``."""
 
@@ -250,6 +260,18 @@ class RecorderSettings(_Model):
     peer_url_template: str | None = None
     """Base URL of any replica, ``{replica}`` standing for its id, e.g.
     ``http://{replica}.cloudrec-recorder-headless:8080`` (StatefulSet pods)."""
+
+    @field_validator("manifest_signing_key")
+    @classmethod
+    def _signing_key_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            load_private_key(value.get_secret_value())  # ValueError saying what it is instead
+        return value
+
+    def manifest_private_key(self) -> Ed25519PrivateKey | None:
+        """The parsed :attr:`manifest_signing_key`, or None."""
+        key = self.manifest_signing_key
+        return None if key is None else load_private_key(key.get_secret_value())
 
     @model_validator(mode="after")
     def _credentials_usable(self) -> RecorderSettings:

@@ -1,6 +1,7 @@
 """Check a bucket against a recording's signed manifest (the operator's and the CLI's check).
 
-:func:`verify_manifest` reads the manifest, checks its signature with the callback secret,
+:func:`verify_manifest` reads the manifest, checks its signature (the callback secret's
+HMAC, or the recorder's Ed25519 signature with its public key: ``ManifestTrust``),
 then asks the bucket about every object it lists (one HEAD each, or a full read for the
 SHA-256 with ``hashes``) and compares (:func:`cloudrec_protocol.manifest.compare`). The
 answer is a :class:`Verdict`: verified, failed with a CamelCase reason and the objects named,
@@ -22,9 +23,10 @@ from cloudrec_protocol.manifest import (
     DiscrepancyKind,
     FoundObject,
     Manifest,
+    ManifestTrust,
     compare,
     describe,
-    signature_valid,
+    signature_problem,
 )
 
 __all__ = ["Outcome", "Verdict", "verify_manifest"]
@@ -86,7 +88,7 @@ def _failed(problems: tuple[Discrepancy, ...], manifest: Manifest) -> Verdict:
 async def verify_manifest(
     bucket: Bucket,
     manifest_key: str,
-    secret: str,
+    trust: ManifestTrust,
     *,
     hashes: bool = False,
     sid: str | None = None,
@@ -100,13 +102,10 @@ async def verify_manifest(
         parsed = _parse(data)
         if isinstance(parsed, str):
             return Verdict("Failed", "ManifestInvalid", f"{manifest_key}: {parsed}")
-        if not signature_valid(parsed, secret):
+        problem = signature_problem(parsed, trust)
+        if problem is not None:
             return Verdict(
-                "Failed",
-                "SignatureInvalid",
-                f"{manifest_key}: the signature does not match (forged, altered, or signed "
-                "with another secret)",
-                manifest=parsed,
+                "Failed", "SignatureInvalid", f"{manifest_key}: {problem}", manifest=parsed
             )
         if sid is not None and parsed.sid != sid:
             return Verdict(

@@ -385,7 +385,10 @@ def _verify(
     if not due or backend is None or tracked.sid is None or deleting:
         return None
     result = verification_without_bucket(
-        backend.spec.service_kind, backend.callback_secret is not None
+        backend.spec.service_kind,
+        backend.callback_secret is not None,
+        has_public_key=backend.manifest_public_key is not None,
+        key_problem=backend.manifest_key_problem,
     )
     if result is None:
         start_verification(rt, key, spec, tracked.sid, backend)

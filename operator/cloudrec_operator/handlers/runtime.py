@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from cloudrec_operator.api.enums import BackendKind
 from cloudrec_operator.api.v1alpha1.cloudrecording import BackendRef, CloudRecordingSpec
 from cloudrec_operator.api.v1alpha1.recordingbackend import (
@@ -38,8 +40,9 @@ from cloudrec_operator.reconcile.scope import (
 from cloudrec_operator.reconcile.timing import Timing
 from cloudrec_operator.settings import Settings
 from cloudrec_protocol.events import Notification
+from cloudrec_protocol.manifest import ManifestTrust, load_public_key
 
-from .ports import KubeApi, MissingInputError
+from .ports import KubeApi, MissingInputError, missing_input
 from .queues import Queues, backend_key
 from .schedule import PassScheduler
 
@@ -60,6 +63,16 @@ class Backend:
     callback_secret: str | None
     fingerprint: str
     loaded_at: float
+    manifest_public_key: Ed25519PublicKey | None = None
+    """From ``manifestPublicKeyRef``: checks Ed25519-signed manifests."""
+    manifest_key_problem: str | None = None
+    """Why the public key ``manifestPublicKeyRef`` names could not be used (verification
+    ends Unknown with it; recordings are not held up)."""
+
+    @property
+    def trust(self) -> ManifestTrust:
+        """What the recorder's manifests are checked with."""
+        return ManifestTrust(self.callback_secret, self.manifest_public_key)
 
 
 @dataclass
@@ -282,6 +295,7 @@ class Runtime:
             cb = backend_spec.callback_secret_ref
             cb_ns = (cb.namespace or self.settings.operator_namespace) if cluster else namespace
             callback_secret = await self.kube.secret_value(cb_ns, cb.name, cb.key)
+        public_key, key_problem = await self._manifest_key(backend_spec, namespace, cluster)
         fingerprint = str(
             hash(
                 (
@@ -296,6 +310,7 @@ class Runtime:
             cached.loaded_at = time.monotonic()
             cached.callback_secret = callback_secret
             cached.spec = backend_spec
+            cached.manifest_public_key, cached.manifest_key_problem = public_key, key_problem
             return cached
         if cached is not None:
             self.spawn(cached.client.aclose())
@@ -308,9 +323,36 @@ class Runtime:
             on_request=_observe_request,
             ca_file=self.settings.ca_file,
         )
-        backend = Backend(backend_spec, client, callback_secret, fingerprint, time.monotonic())
+        backend = Backend(
+            backend_spec,
+            client,
+            callback_secret,
+            fingerprint,
+            time.monotonic(),
+            manifest_public_key=public_key,
+            manifest_key_problem=key_problem,
+        )
         self.backends[cache_key] = backend
         return backend
+
+    async def _manifest_key(
+        self, spec: RecordingBackendSpec, namespace: str, cluster: bool
+    ) -> tuple[Ed25519PublicKey | None, str | None]:
+        """The backend's manifest public key, or why it cannot be used (never raises: a
+        missing or bad key leaves verification Unknown, the recordings go on)."""
+        ref = spec.manifest_public_key_ref
+        if ref is None:
+            return None, None
+        key_ns = (ref.namespace or self.settings.operator_namespace) if cluster else namespace
+        where = f"manifestPublicKeyRef: Secret {key_ns}/{ref.name} key {ref.key!r}"
+        try:
+            pem = await self.kube.secret_value(key_ns, ref.name, ref.key)
+        except LookupError as error:
+            return None, missing_input(error).message
+        try:
+            return load_public_key(pem), None
+        except ValueError as error:
+            return None, f"{where}: {error}"
 
     async def _refusal(
         self, backend: Backend, spec: CloudRecordingSpec, namespace: str

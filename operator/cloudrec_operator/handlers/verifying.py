@@ -3,8 +3,9 @@
 A reconcile pass that finds a recording due (``reconcile.verification``) starts
 :func:`start_verification`: it resolves the bucket (the recording's storageConfig and
 credentials Secret, the endpoint as the recorder resolves it), runs the check
-(``client.verification``) with the backend's callback secret, and hands the result to a new
-pass, which sets the ``Verified`` condition and posts the Event. One check per recording at a
+(``client.verification``) with the backend's callback secret or its manifest public key,
+and hands the result to a new pass, which sets the ``Verified`` condition and posts the
+Event. One check per recording at a
 time; re-verification is asked for with the ``verify.cloudrecording.io/request`` annotation.
 """
 
@@ -69,7 +70,6 @@ async def check_bucket(
     rt: Runtime, spec: CloudRecordingSpec, namespace: str, sid: str, backend: Backend
 ) -> VerificationResult:
     """The bucket checked against the recording's manifest (never raises)."""
-    assert backend.callback_secret is not None
     try:
         access = await _access(rt, spec, namespace)
     except StorageConfigError as error:
@@ -84,7 +84,7 @@ async def check_bucket(
                 verify_manifest(
                     bucket,
                     key,
-                    backend.callback_secret,
+                    backend.trust,
                     hashes=spec.verification is Verification.HASH,
                     sid=sid,
                 ),

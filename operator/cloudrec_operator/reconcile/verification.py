@@ -63,21 +63,29 @@ def verification_due(
 
 
 def verification_without_bucket(
-    service_kind: ServiceKind, has_secret: bool
+    service_kind: ServiceKind,
+    has_secret: bool,
+    *,
+    has_public_key: bool = False,
+    key_problem: str | None = None,
 ) -> VerificationResult | None:
-    """The result when the bucket need not be read: a hosted backend writes no manifest, and
-    without the callback secret no signature can be checked. None: read the bucket."""
+    """The result when the bucket need not be read: a hosted backend writes no manifest; a
+    manifest public key that cannot be used, or neither it nor the callback secret, leaves no
+    signature to check. None: read the bucket."""
     if service_kind is ServiceKind.HOSTED:
         return VerificationResult(
             "Unknown",
             "NoManifest",
             "The hosted recording service writes no manifest; nothing vouches for the files",
         )
-    if not has_secret:
+    if key_problem is not None:
+        return VerificationResult("Unknown", "PublicKeyUnusable", key_problem)
+    if not has_secret and not has_public_key:
         return VerificationResult(
             "Unknown",
             "NoCallbackSecret",
-            "The backend has no callbackSecretRef: the manifest's signature cannot be checked",
+            "The backend has no callbackSecretRef (nor manifestPublicKeyRef): the manifest's "
+            "signature cannot be checked",
         )
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cloudrec_operator.verify import Target, main, parse_target
@@ -35,3 +37,15 @@ def test_without_a_secret_the_cli_exits_2_saying_where_the_secret_comes_from(
         main(["s3://recordings/sid1"])
     assert exited.value.code == 2
     assert "--secret-file or $CLOUDREC_MANIFEST_SECRET" in capsys.readouterr().err
+
+
+def test_a_public_key_file_that_is_not_an_ed25519_pem_key_exits_2_naming_the_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CLOUDREC_MANIFEST_SECRET", raising=False)
+    bad = tmp_path / "key.pem"
+    bad.write_text("not a key")
+    with pytest.raises(SystemExit) as exited:
+        main(["--public-key-file", str(bad), "s3://recordings/sid1"])
+    assert exited.value.code == 2
+    assert "--public-key-file: not a PEM public key" in capsys.readouterr().err

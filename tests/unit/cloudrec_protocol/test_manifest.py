@@ -6,22 +6,33 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from cloudrec_protocol.manifest import (
+    ED25519,
     Discrepancy,
     DiscrepancyKind,
     FoundObject,
     Manifest,
     ManifestObject,
+    ManifestSignature,
+    ManifestTrust,
     TimelineEntry,
     TimelineKind,
     canonical_json,
     compare,
     describe,
+    ed25519_signature_valid,
     is_manifest_name,
+    load_private_key,
+    load_public_key,
     manifest_name,
     sign_manifest,
+    sign_manifest_ed25519,
+    signature_problem,
     signature_valid,
 )
 
@@ -151,3 +162,104 @@ def test_the_description_names_at_most_limit_objects_and_counts_the_rest(
     text = describe(problems, limit)
     assert text.endswith(expected_tail)
     assert text.count(": Missing") == min(count, limit)
+
+
+# ------------------------------------------------------------------ Ed25519
+
+
+def pem_pair() -> tuple[str, str]:
+    """A fresh Ed25519 key pair as an operator would hold it: PKCS #8 and SubjectPublicKeyInfo."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+PRIVATE, PUBLIC = pem_pair()
+OTHER_PRIVATE, OTHER_PUBLIC = pem_pair()
+
+
+def signed_ed25519() -> Manifest:
+    return sign_manifest_ed25519(manifest(), load_private_key(PRIVATE))
+
+
+def test_a_manifest_signed_with_ed25519_verifies_with_the_public_key() -> None:
+    signed = signed_ed25519()
+    assert signed.signature is not None and signed.signature.algorithm == ED25519
+    assert len(signed.signature.value) == 128
+    assert ed25519_signature_valid(signed, load_public_key(PUBLIC))
+    again = Manifest.model_validate(json.loads(signed.model_dump_json()))  # through JSON
+    assert signature_problem(again, ManifestTrust(public_key=load_public_key(PUBLIC))) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sid": "other"},
+        {"objects": (A.model_copy(update={"size": 101}), B)},
+        {"timeline": ()},
+    ],
+    ids=["sid", "object size", "timeline"],
+)
+def test_an_altered_ed25519_manifest_fails_its_signature(change: dict[str, object]) -> None:
+    forged = signed_ed25519().model_copy(update=change)
+    problem = signature_problem(forged, ManifestTrust(public_key=load_public_key(PUBLIC)))
+    assert problem is not None and "does not verify" in problem
+
+
+def test_another_recorders_key_does_not_verify_the_signature() -> None:
+    problem = signature_problem(
+        signed_ed25519(), ManifestTrust(public_key=load_public_key(OTHER_PUBLIC))
+    )
+    assert problem is not None and "another key" in problem
+
+
+def test_with_a_public_key_a_manifest_signed_with_the_shared_secret_is_refused() -> None:
+    hmac_signed = sign_manifest(manifest(), SECRET)
+    trust = ManifestTrust(secret=SECRET, public_key=load_public_key(PUBLIC))
+    problem = signature_problem(hmac_signed, trust)
+    assert problem is not None and "only Ed25519" in problem
+    assert signature_problem(hmac_signed, ManifestTrust(secret=SECRET)) is None
+
+
+def test_with_the_secret_alone_an_ed25519_manifest_asks_for_its_public_key() -> None:
+    problem = signature_problem(signed_ed25519(), ManifestTrust(secret=SECRET))
+    assert problem is not None and "public key is needed" in problem
+    assert not signature_valid(signed_ed25519(), SECRET)
+
+
+def test_an_unsigned_manifest_fails_whatever_the_trust() -> None:
+    trust = ManifestTrust(secret=SECRET, public_key=load_public_key(PUBLIC))
+    assert signature_problem(manifest(), trust) == "the manifest is not signed"
+
+
+def test_a_signature_whose_length_does_not_fit_its_algorithm_is_refused() -> None:
+    with pytest.raises(ValidationError, match="Ed25519 signature is 128 hex digits"):
+        ManifestSignature(algorithm=ED25519, value="a" * 64)
+    with pytest.raises(ValidationError, match="HMAC-SHA256 signature is 64 hex digits"):
+        ManifestSignature(value="a" * 128)
+
+
+def test_keys_that_are_not_ed25519_pem_are_refused_saying_what_they_are() -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_pem = ec_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with pytest.raises(ValueError, match="not an Ed25519 key"):
+        load_private_key(ec_pem)
+    with pytest.raises(ValueError, match="not a PEM private key") as caught:
+        load_private_key("secret-looking text")
+    assert "secret-looking" not in str(caught.value)  # never quoted
+    with pytest.raises(ValueError, match="not a PEM public key"):
+        load_public_key(PRIVATE)
+    assert repr(ManifestTrust(secret=SECRET)).count(SECRET) == 0

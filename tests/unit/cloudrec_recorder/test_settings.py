@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.unit.cloudrec_protocol.test_manifest import pem_pair
 
 from cloudrec_recorder.settings import SettingsError, load_settings
 
@@ -155,3 +156,30 @@ def test_credentials_that_cannot_work_are_refused(tmp_path: Path, text: str, mes
     path.write_text(text)
     with pytest.raises(SettingsError, match=message):
         load_settings(path, environ={})
+
+
+BASE_ENV = {
+    "CLOUDREC_RECORDER_CUSTOMER_ID": "me",
+    "CLOUDREC_RECORDER_CUSTOMER_SECRET": "s",
+    "CLOUDREC_RECORDER_APPS": "{}",
+}
+
+
+def test_a_manifest_signing_key_from_the_environment_is_an_ed25519_key() -> None:
+    private_pem, _ = pem_pair()
+    settings = load_settings(
+        None, environ=BASE_ENV | {"CLOUDREC_RECORDER_MANIFEST_SIGNING_KEY": private_pem}
+    )
+    assert settings.manifest_private_key() is not None
+    assert "PRIVATE KEY" not in repr(settings)
+    assert load_settings(None, environ=BASE_ENV).manifest_private_key() is None
+
+
+def test_a_manifest_signing_key_that_is_not_ed25519_pem_is_refused_by_name_never_quoted() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(
+            None, environ=BASE_ENV | {"CLOUDREC_RECORDER_MANIFEST_SIGNING_KEY": SECRET_DIGITS}
+        )
+    assert "manifestsigningkey" in str(refused.value).lower().replace("_", "")
+    assert "not a PEM private key" in str(refused.value)
+    assert SECRET_DIGITS not in str(refused.value)

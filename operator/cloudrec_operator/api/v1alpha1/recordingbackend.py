@@ -119,6 +119,23 @@ class CallbackSecretRef(CrdModel):
     """Key in the Secret's data that holds the callback signing secret."""
 
 
+class ManifestPublicKeyRef(CrdModel):
+    """A Secret key holding the Ed25519 public key (PEM) that checks the manifests the
+    recorder signs with its private key (docs/verification.md)."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
+    """Name of the Secret (same namespace rules as credentialsSecretRef)."""
+    namespace: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    )
+    """Namespace of the Secret, for a ClusterRecordingBackend (the operator's namespace
+    when unset); ignored for a RecordingBackend, whose Secrets are in its own namespace."""
+    key: str = Field(
+        default="manifestPublicKey", min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN
+    )
+    """Key in the Secret's data that holds the public key (-----BEGIN PUBLIC KEY-----)."""
+
+
 class RecordingBackendSpec(CrdModel):
     """How to reach a recording service and authenticate to it."""
 
@@ -135,7 +152,10 @@ class RecordingBackendSpec(CrdModel):
     """App ID used by CloudRecordings that set none."""
     callback_secret_ref: CallbackSecretRef | None = None
     """The Secret used to verify signed event callbacks; callbacks are not accepted
-    without it."""
+    without it. It also checks manifests signed with HMAC-SHA256."""
+    manifest_public_key_ref: ManifestPublicKeyRef | None = None
+    """The Ed25519 public key that checks the recorder's manifests when the recorder signs
+    them with a private key (its manifestSigningKey). Set, only Ed25519 signatures count."""
     request_timeout_seconds: int = Field(default=10, ge=1, le=300)
     """Timeout of one request to the service, in seconds (default 10)."""
 

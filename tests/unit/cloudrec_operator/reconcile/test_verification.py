@@ -101,3 +101,36 @@ def test_the_result_sets_the_verified_condition_and_posts_its_event(
     assert event.reason == event_reason
     assert event.warning is warning
     assert len(event.message) <= MAX_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("secret", "public_key", "problem", "reason"),
+    [
+        (False, True, None, None),
+        (True, True, None, None),
+        (False, False, None, "NoCallbackSecret"),
+        (
+            True,
+            False,
+            "manifestPublicKeyRef: Secret ns/k key 'k': not a PEM public key",
+            "PublicKeyUnusable",
+        ),
+    ],
+    ids=[
+        "a-public-key-alone-is-enough",
+        "both",
+        "neither",
+        "an-unusable-public-key-is-said-without-reading-the-bucket",
+    ],
+)
+def test_a_manifest_public_key_lets_the_bucket_be_checked_without_the_callback_secret(
+    secret: bool, public_key: bool, problem: str | None, reason: str | None
+) -> None:
+    result = verification_without_bucket(
+        ServiceKind.SELF_HOSTED, secret, has_public_key=public_key, key_problem=problem
+    )
+    if reason is None:
+        assert result is None
+    else:
+        assert result is not None and (result.outcome, result.reason) == ("Unknown", reason)
+        assert problem is None or result.message == problem

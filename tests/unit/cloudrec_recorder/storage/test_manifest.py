@@ -6,8 +6,19 @@ import hashlib
 import json
 
 import pytest
+from tests.unit.cloudrec_protocol.test_manifest import pem_pair
 
-from cloudrec_protocol.manifest import Manifest, TimelineEntry, TimelineKind, signature_valid
+from cloudrec_protocol.manifest import (
+    ED25519,
+    Manifest,
+    ManifestTrust,
+    TimelineEntry,
+    TimelineKind,
+    load_private_key,
+    load_public_key,
+    signature_problem,
+    signature_valid,
+)
 from cloudrec_recorder.storage.ledger import Media, Playlist, UploadLedger
 from cloudrec_recorder.storage.manifest import ManifestSource, manifest_document
 
@@ -56,3 +67,19 @@ def test_the_document_is_signed_with_the_callback_secret_when_there_is_one(
     assert parsed.timeline[0].kind is TimelineKind.STARTED
     assert (parsed.signature is not None) is signed
     assert signature_valid(parsed, "s3cret") is signed
+
+
+def test_with_a_signing_key_the_document_is_signed_with_ed25519_not_the_secret() -> None:
+    private_pem, public_pem = pem_pair()
+    source = ManifestSource(
+        sid="sid",
+        cname="room",
+        uid="7",
+        secret="s3cret",
+        timeline=list,
+        private_key=load_private_key(private_pem),
+    )
+    parsed = Manifest.model_validate(json.loads(manifest_document(source, ())))
+    assert parsed.signature is not None and parsed.signature.algorithm == ED25519
+    assert signature_problem(parsed, ManifestTrust(public_key=load_public_key(public_pem))) is None
+    assert not signature_valid(parsed, "s3cret")
