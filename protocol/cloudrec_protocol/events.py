@@ -321,6 +321,10 @@ class SessionFailoverDetails(EventDetails):
 
     EVENT_TYPE = EventType.SESSION_FAILOVER
     new_uid: int
+    from_replica: str | None = None
+    """Our extension (self-hosted recorder): the replica that handed the recording over."""
+    to_replica: str | None = None
+    """Our extension: the replica that holds it now."""
 
 
 class UploaderStartedDetails(EventDetails):

@@ -57,11 +57,14 @@ from cloudrec_protocol.models import (
     UpdateResponse,
     check_start_for_mode,
 )
-from cloudrec_recorder import errors
+from cloudrec_recorder import errors, handing
 from cloudrec_recorder.edge import Edge
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
-from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, forward_target
+from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, owner_of, sid_of
+from cloudrec_recorder.giving import Giver
+from cloudrec_recorder.handing import Takings
+from cloudrec_recorder.handover import route
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.ports import (
     RecorderState,
@@ -71,6 +74,7 @@ from cloudrec_recorder.ports import (
     StopOutcome,
 )
 from cloudrec_recorder.quotas import AcquireRate
+from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Session, SessionRegistry, new_sid
 from cloudrec_recorder.settings import RecorderSettings
 
@@ -430,6 +434,9 @@ def create_app(
     )
 
     peers = httpx.AsyncClient(verify=peer_verify)
+    redirects = Redirects(settings.spool_dir)
+    takings = Takings(redirects)
+    state.hand_over = Giver(settings, peers, redirects).hand_over
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -459,6 +466,7 @@ def create_app(
         },
     )
     app.state.recorder = state
+    app.state.takings = takings
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(GatewayError, _on_gateway_error)
     app.add_exception_handler(RequestValidationError, _on_invalid)
@@ -469,8 +477,17 @@ def create_app(
     async def _forward(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        forwarded = FORWARDED_HEADER in request.headers
-        target = forward_target(settings, request.url.path, forwarded)
+        path = request.url.path
+        sid = sid_of(path)
+        replica = route(
+            here=settings.replica_id,
+            owner=owner_of(path),
+            sid=sid,
+            held=sid is not None and (state.registry.holds(sid) or sid in takings.active),
+            redirects=redirects,
+            forwarded_by=request.headers.get(FORWARDED_HEADER),
+        )
+        target = settings.peer_url(replica) if replica is not None else None
         if target is None:
             return await call_next(request)
         return await forward(peers, settings, request, target)
@@ -488,6 +505,7 @@ def create_app(
 
     app.add_middleware(Edge, settings=settings, metrics=metrics)  # outermost: first to run
     app.include_router(router)
+    app.include_router(handing.router)
     app.include_router(probes)
     _protocol_openapi(app)
     return app

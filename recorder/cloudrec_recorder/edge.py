@@ -35,7 +35,7 @@ from cloudrec_recorder.settings import RecorderSettings
 __all__ = ["Credentials", "Edge", "Principal", "Refusal", "admit"]
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
-ADMIN_PATHS = frozenset({"/metrics"})
+ADMIN_PATHS = frozenset({"/metrics", "/drain"})
 _APP_PATH = re.compile(r"^/v1/apps/([^/]*)(/|$)")
 
 

@@ -52,6 +52,7 @@ from cloudrec_protocol.events import (
     RecorderStartedDetails,
     RecorderWarningCode,
     SessionExitDetails,
+    SessionFailoverDetails,
     SnapshotFileDetails,
     StreamState,
     UploadedDetails,
@@ -222,9 +223,13 @@ class RecordingEvents:
     uid: str
     sid: str
     _sequence: itertools.count[int] = field(default_factory=itertools.count)
+    muted: bool = False
+    """A recording handed over to another replica says nothing more (the taker speaks)."""
 
     def emit(self, details: EventDetails) -> None:
         """Queue the event whose typed ``details`` are given (its type and service follow)."""
+        if self.muted:
+            return
         self.sender.submit(Notification(self.target, self.body(details)))
 
     def body(self, details: EventDetails) -> dict[str, Any]:
@@ -313,6 +318,17 @@ class RecordingEvents:
     def session_exit(self, abnormal: bool = False) -> None:
         status = ExitStatus.ABNORMAL if abnormal else ExitStatus.NORMAL
         self.emit(SessionExitDetails(exit_status=status))
+
+    def mute(self) -> None:
+        self.muted = True
+
+    def session_failover(self, new_uid: str, from_replica: str, to_replica: str) -> None:
+        """12: the recording moved to another replica (this one, as ``new_uid``)."""
+        self.emit(
+            SessionFailoverDetails(
+                new_uid=int(new_uid), from_replica=from_replica, to_replica=to_replica
+            )
+        )
 
     def recorder_failed(self, message: str) -> None:
         """A fatal recorder error (the seed SDK's ``kRecordingErrorRecorderFailed``)."""

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FORWARDED_HEADER = "X-Cloudrec-Forwarded-By"
 _RESOURCE_PATH = re.compile(r"^/v1/apps/[^/]+/cloud_recording/resourceid/([^/]+)/")
+_SID_PATH = re.compile(r"^/v1/apps/[^/]+/cloud_recording/resourceid/[^/]+/sid/([^/]+)/")
 _PASSED_HEADERS = ("authorization", "content-type", "accept")
 
 
@@ -39,8 +40,15 @@ def owner_of(path: str) -> str | None:
     return replica_of(match.group(1)) if match else None
 
 
+def sid_of(path: str) -> str | None:
+    """The sid in ``path``, if it names one (query, update, updateLayout, stop)."""
+    match = _SID_PATH.match(path)
+    return match.group(1) if match else None
+
+
 def forward_target(settings: RecorderSettings, path: str, forwarded: bool) -> str | None:
-    """The base URL to forward this request to, or None to handle it here (pure)."""
+    """The base URL to forward this request to, or None to handle it here (pure; without
+    hand-overs: :func:`cloudrec_recorder.handover.route` decides with them)."""
     if forwarded:
         return None
     owner = owner_of(path)

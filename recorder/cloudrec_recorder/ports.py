@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import av
 
@@ -30,12 +30,17 @@ from cloudrec_recorder.channel.room import ChannelEvent, PublisherInfo
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
 from cloudrec_recorder.media.background import Backgrounds
 from cloudrec_recorder.media.config import OutputFile, RegionSpec, VideoLayout
+from cloudrec_recorder.media.cut import Cut
+from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.quotas import AcquireRate
-from cloudrec_recorder.sessions import Resource, SessionRegistry
+from cloudrec_recorder.sessions import Resource, Session, SessionRegistry
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.storage.uploader import UploadResult
+
+if TYPE_CHECKING:
+    from cloudrec_recorder.taking import Taking
 
 __all__ = [
     "AddressCheck",
@@ -111,7 +116,13 @@ class RecordingFactory(Protocol):
         request: StartClientRequest,
         events: RecordingEvents,
         on_exit: Callable[[], None],
-    ) -> Recording: ...
+        taking: Taking | None = None,
+    ) -> Recording:
+        """``taking``: the recording is taken over from another replica (a hand-over)."""
+
+
+HandOver = Callable[[Session["Recording"]], Awaitable[bool]]
+"""Hands one recording to another replica; False when it stays here."""
 
 
 @dataclass
@@ -125,20 +136,33 @@ class RecorderState:
     factory: RecordingFactory
     acquire_rate: AcquireRate
 
+    hand_over: HandOver | None = None
+    """Passes a running recording to another replica (giving.py); None: never."""
+
     async def drain(self) -> None:
-        """Take no new work, stop every running recording, finish files and callbacks."""
+        """Take no new work; hand every running recording to another replica, or stop it
+        (its files finished); flush the callbacks."""
         self.registry.draining = True
-        for session in self.registry.live_sessions():
-            if session.stop_requested:
-                continue
-            session.stop_requested = True
-            try:
-                await session.recording.stop(
-                    wait_upload=True, wait_seconds=self.settings.drain_timeout_seconds
-                )
-            except Exception:
-                log.exception("Drain failed to stop recording sid=%s", session.sid)
+        sessions = [s for s in self.registry.live_sessions() if not s.stop_requested]
+        await asyncio.gather(*(self._drain_one(session) for session in sessions))
         await self.sender.flush(10.0)
+
+    async def _drain_one(self, session: Session[Recording]) -> None:
+        if self.hand_over is not None:
+            try:
+                if await self.hand_over(session):
+                    return
+            except Exception:
+                log.exception("Hand-over failed sid=%s", session.sid)
+        if session.stop_requested:
+            return
+        session.stop_requested = True
+        try:
+            await session.recording.stop(
+                wait_upload=True, wait_seconds=self.settings.drain_timeout_seconds
+            )
+        except Exception:
+            log.exception("Drain failed to stop recording sid=%s", session.sid)
 
 
 # ------------------------------------------------------------------ what a recording drives
@@ -216,7 +240,8 @@ class MediaPipeline(Protocol):
     :mod:`~cloudrec_recorder.media`). ``start`` makes output time 0; ``stop`` finishes every
     file and may raise when the pipeline failed."""
 
-    def start(self) -> None: ...
+    def start(self, origin_epoch_ms: int | None = None) -> None:
+        """Output time 0 is now, or ``origin_epoch_ms`` (a hand-over's taker)."""
 
     def push_video(self, uid: str, frame: av.VideoFrame) -> None: ...
 
@@ -265,6 +290,18 @@ class Mixer(MediaPipeline, Protocol):
 
     def set_backgrounds(self, backgrounds: Backgrounds) -> None: ...
 
+    # A hand-over (mix recordings move between replicas; media/cut.py).
+    cut: Cut
+    first_mp4_index: int
+    origin_epoch_ms: int | None
+
+    @property
+    def schedule(self) -> SegmentSchedule: ...
+
+    def next_mp4_index(self) -> int: ...
+
+    def rewrite_playlists(self) -> None: ...
+
 
 class PacketSink(Protocol):
     """A pipeline that records audio packets as sent (individual ``streamMode`` original)."""
@@ -304,6 +341,9 @@ class Upload(Protocol):
 
     def playable_files(self) -> Sequence[StoredFile]: ...
 
+    def delivered_elsewhere(self, names: Iterable[str]) -> None:
+        """These files are in the bucket already (a hand-over's giver delivered them)."""
+
     async def finish(self, within: float) -> UploadResult: ...
 
     async def wait_delivered(self, within: float) -> bool: ...
@@ -330,6 +370,11 @@ class RecordingEventSink(Protocol):
     def session_exit(self, abnormal: bool = False) -> None: ...
 
     def recorder_failed(self, message: str) -> None: ...
+
+    def session_failover(self, new_uid: str, from_replica: str, to_replica: str) -> None: ...
+
+    def mute(self) -> None:
+        """Send nothing more (the recording was handed over: the taker speaks)."""
 
     def uploader_could_not_start(self) -> None: ...
 

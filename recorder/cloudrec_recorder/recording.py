@@ -84,6 +84,7 @@ from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
 from cloudrec_recorder.subscription import from_update
+from cloudrec_recorder.taking import Taking
 from cloudrec_recorder.upload import RecordingUpload
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,10 @@ class ChannelRecording:
         self._finishing: asyncio.Task[StopOutcome] | None = None
         self._abnormal = False
         self._final: StopOutcome | None = None
+        self.request: StartClientRequest | None = None
+        """The start request (a hand-over passes it on)."""
+        self.taking: Taking | None = None
+        """Set when this replica took the recording over from another (taking.py)."""
 
     # -------------------------------------------------------------- API
 
@@ -262,7 +267,8 @@ class ChannelRecording:
         if not await self.upload.start():
             self.events.uploader_could_not_start()
         self._status = READY
-        self.events.recorder_started()
+        if self.taking is None:  # a taken-over recording started long ago
+            self.events.recorder_started()
         tc = self.config.transcoding_config
         if self.media.pictures is not None and tc is not None and self.media.mixer is not None:
             self.media.mixer.set_backgrounds(self.media.pictures.show(tc))
@@ -377,9 +383,29 @@ class ChannelRecording:
                 self._leaving = asyncio.create_task(self._leave(LeaveCode.NO_USERS))
                 return
 
+    @property
+    def first_frame_ms(self) -> int | None:
+        """When the recording's first media came (``sliceStartTime``)."""
+        return self._first_frame_ms
+
+    async def hand_off(self) -> dict[str, str]:
+        """Leave for a hand-over, silently: the files (ending at the cut) are finished and
+        delivered. Returns the final playlists (name -> text) for the taker."""
+        self.events.mute()
+        if self._leaving is None:
+            self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE))
+        await asyncio.shield(self._leaving)
+        playlists = {p.name: p.read_text(encoding="utf-8") for p in self.spool.glob("*.m3u8")}
+        await self._finish_upload(None)
+        return playlists
+
     def _got_frame(self) -> None:
         if self._first_frame_ms is None:
             if self._leaving is not None:
+                return
+            if self.taking is not None and self.media.mixer is not None:
+                self._first_frame_ms = self.taking.begin(self.media.mixer)
+                self._status = RECORDING
                 return
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
             self._first_frame_ms = int(time.time() * 1000)
@@ -399,6 +425,8 @@ class ChannelRecording:
         if self.media.pictures is not None:
             await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
+        if self.taking is not None and self.media.mixer is not None:
+            await self.taking.settle(self.media.mixer, self.settings.handover.timeout_seconds)
         try:
             await self.pipeline.stop()
         except Exception as exc:
@@ -471,6 +499,7 @@ class RecordingBuilder:
         request: StartClientRequest,
         events: RecordingEvents,
         on_exit: Callable[[], None],
+        taking: Taking | None = None,
     ) -> ChannelRecording:
         settings = self.settings
         plan = plan_start(
@@ -486,7 +515,7 @@ class RecordingBuilder:
         channel = JanusChannel(
             str(app.janus.http_url),
             room=resource.cname,
-            uid=resource.uid,
+            uid=taking.channel_uid if taking is not None else resource.uid,
             token=request.token.get_secret_value() if request.token else None,
             api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
             string_ids=app.janus.string_ids,
@@ -520,7 +549,7 @@ class RecordingBuilder:
         def media_parts(on_file_ready: FileReady) -> MediaParts:
             return self._media(plan, spool, names, events, on_file_ready)
 
-        return ChannelRecording(
+        recording = ChannelRecording(
             plan,
             settings=settings,
             appid=appid,
@@ -534,6 +563,11 @@ class RecordingBuilder:
             on_exit=on_exit,
             egress=self.egress,
         )
+        recording.request = request
+        if taking is not None and recording.media.mixer is not None:
+            taking.prepare(recording.media.mixer)
+            recording.taking = taking
+        return recording
 
     def _media(
         self,

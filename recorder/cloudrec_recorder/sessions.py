@@ -189,6 +189,17 @@ class SessionRegistry(Generic[T]):
         self._sessions[session.sid] = session
         return session
 
+    def adopt(self, resource: Resource, mode: str, recording: T, sid: str) -> Session[T]:
+        """A recording taken over from another replica: its resource id and sid go on."""
+        resource.started = True
+        self._resources[resource.resource_id] = resource
+        return self.register(resource, mode, recording, sid=sid)
+
+    def holds(self, sid: str) -> bool:
+        """``sid`` runs here (not exited, not handed over)."""
+        session = self._sessions.get(sid)
+        return session is not None and session.exited_at is None and not session.stop_requested
+
     # ---------------------------------------------------------------- lookups
 
     def lookup(self, appid: str, resource_id: str, sid: str, mode: str) -> Session[T]:

@@ -126,6 +126,25 @@ class Credential(_Model):
         return self
 
 
+class HandoverSettings(_Model):
+    """Hand-over of running recordings to another replica when this one drains."""
+
+    enabled: bool = True
+    """Off: a draining replica stops its recordings (the files end there) as before."""
+
+    replicas: list[str] = Field(default_factory=list)
+    """Replica ids that may take recordings over (this one is skipped); empty: the keys of
+    ``peers``. With ``peerUrlTemplate`` (a StatefulSet) list the pod names here."""
+
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long one hand-over may take, offer to the taker's first complete segment; then
+    the recording is stopped here instead."""
+
+    cut_margin_seconds: float = Field(default=1.5, ge=0)
+    """The taker's files begin at the first segment boundary at least this long after its
+    first media (time for every publisher's picture to arrive)."""
+
+
 class EgressSettings(_Model):
     """Where the recorder may connect on a tenant's behalf (storage endpoints, image URLs).
 
@@ -261,6 +280,9 @@ class RecorderSettings(_Model):
     """Base URL of any replica, ``{replica}`` standing for its id, e.g.
     ``http://{replica}.cloudrec-recorder-headless:8080`` (StatefulSet pods)."""
 
+    handover: HandoverSettings = Field(default_factory=HandoverSettings)
+    """Draining hands running recordings to another replica (docs/operations.md)."""
+
     @field_validator("manifest_signing_key")
     @classmethod
     def _signing_key_usable(cls, value: SecretStr | None) -> SecretStr | None:
@@ -292,6 +314,20 @@ class RecorderSettings(_Model):
             return str(self.peers[replica]).rstrip("/")
         if self.peer_url_template:
             return self.peer_url_template.format(replica=replica).rstrip("/")
+        return None
+
+    def handover_replicas(self) -> list[str]:
+        """The replicas a draining one offers its recordings to (itself left out)."""
+        names = self.handover.replicas or list(self.peers)
+        return [name for name in names if name != self.replica_id]
+
+    def credential_for(self, appid: str) -> tuple[str, str] | None:
+        """Basic credentials (id, secret) that may act on ``appid`` (peer hand-over calls)."""
+        if self.customer_id is not None and self.customer_secret is not None:
+            return self.customer_id, self.customer_secret.get_secret_value()
+        for credential in self.credentials:
+            if appid in credential.app_ids:
+                return credential.customer_id, credential.customer_secret.get_secret_value()
         return None
 
     def app(self, appid: str) -> AppSettings | None:

@@ -70,9 +70,9 @@ class RecordingGroup:
         recording = self.recording
         return recording is not None and recording.wants_keyframe(uid)
 
-    def start(self) -> None:
+    def start(self, origin_epoch_ms: int | None = None) -> None:
         for member in self.members:
-            member.start()
+            member.start(origin_epoch_ms)
 
     def push_video(self, uid: str, frame: av.VideoFrame) -> None:
         for member in self.members:

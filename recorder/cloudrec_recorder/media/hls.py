@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 
+from cloudrec_recorder.media.cut import EPSILON, Cut
 from cloudrec_recorder.media.naming import temporary_name
 from cloudrec_recorder.media.spool import FileReady, publish, write_text_atomically
 
@@ -75,6 +76,15 @@ def _join(target_duration: int, entries: Sequence[str], *, ended: bool) -> str:
     return _header(target_duration) + "".join(entries) + ("#EXT-X-ENDLIST\n" if ended else "")
 
 
+def longest_entry(entries: str) -> int:
+    """The longest ``#EXTINF`` duration in ``entries``, rounded up (0 for none)."""
+    longest = 0.0
+    for line in entries.splitlines():
+        if line.startswith("#EXTINF:"):
+            longest = max(longest, float(line[8:].split(",", 1)[0] or 0.0))
+    return math.ceil(longest)
+
+
 def render_playlist(
     segments: Sequence[tuple[str, float]], target_duration: int, *, ended: bool
 ) -> str:
@@ -107,6 +117,7 @@ class HlsWriter:
         lead: int = 0,
         lead_frame_seconds: float = 0.0,
         container_format: str = "mpegts",
+        cut: Cut | None = None,
     ) -> None:
         self.spool_dir = spool_dir
         self.playlist_name = playlist_name
@@ -119,6 +130,7 @@ class HlsWriter:
         self._lead_seconds = lead_frame_seconds
         self._lead_is_video = self._templates[lead].type == "video"
         self._format = container_format
+        self._cut = cut or Cut()
         self._names: list[str] = []
         self._entries: list[str] = []
         """Each completed segment's playlist lines, rendered once (not at every rewrite)."""
@@ -181,15 +193,37 @@ class HlsWriter:
         self._longest = max(self._longest, math.ceil(duration))
         self._write_playlist(ended=False)
 
+    def _abort_segment(self) -> None:
+        """Drop the open segment: it begins past the cut (a hand-over's giver)."""
+        assert self._container is not None
+        self._container.close()
+        self._container = None
+        if self._current is not None:
+            (self.spool_dir / temporary_name(self._current[0])).unlink(missing_ok=True)
+        self._current = None
+
+    def rewrite_playlist(self) -> None:
+        """Write the playlist again (the hand-over's giver entries came), if it has any."""
+        if self._names and not self._cut.holding:
+            self._write_playlist(ended=self.closed)
+
     def _write_playlist(self, *, ended: bool) -> None:
-        target = max(self._schedule.target_duration, self._longest)
-        text = _join(target, self._entries, ended=ended)
+        if self._cut.holding:
+            return  # a taker's playlist waits for the giver's entries
+        prefix = self._cut.prefix(self.playlist_name)
+        target = max(self._schedule.target_duration, self._longest, longest_entry(prefix))
+        text = _join(target, [prefix, *self._entries], ended=ended)
         write_text_atomically(self.spool_dir, self.playlist_name, text, self._on_file_ready)
 
     def mux(self, index: int, packet: av.Packet[Any]) -> None:
         if packet.pts is None or packet.time_base is None:
             return
         t = float(packet.pts * packet.time_base)
+        if not self._cut.admits(t):
+            current = self._current
+            if current is not None and current[1] >= self._cut.end_at - EPSILON:
+                self._abort_segment()
+            return
         if index == self._lead:
             cut_here = packet.is_keyframe or not self._lead_is_video
             if self._container is not None and cut_here and t >= self._next_cut - 1e-6:
@@ -222,6 +256,10 @@ class HlsWriter:
         if self.closed:
             return
         self.closed = True
+        current = self._current
+        if self._container is not None and current is not None:
+            if current[1] >= self._cut.end_at - EPSILON:
+                self._abort_segment()
         if self._container is not None and self._current is not None:
             self._finish_segment(max(self._last_end, self._current[1]))
         if self._names:  # no playlist at all for a recording that never produced a segment

@@ -22,6 +22,7 @@ from typing import Any
 
 import av
 
+from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.naming import temporary_name
 from cloudrec_recorder.media.spool import FileReady, publish
 
@@ -123,6 +124,8 @@ class Mp4Series:
         video_index: int,
         audio_index: int,
         start_epoch_ms: int,
+        cut: Cut | None = None,
+        first_index: int = 0,
     ) -> None:
         self._spool_dir = spool_dir
         self._name = name
@@ -135,7 +138,8 @@ class Mp4Series:
         self._gap_ms = 0
         """Wall-clock time spent paused so far (output time does not count it)."""
         self._paused = False
-        self._count = 0
+        self._count = first_index
+        self._cut = cut or Cut()
         self._current: Mp4Writer | None = self._open(0.0)
         self._finishing: Mp4Writer | None = None
         self._split_at = 0.0
@@ -175,10 +179,15 @@ class Mp4Series:
         if packet.pts is None or packet.time_base is None:
             return
         at = _seconds(packet)
+        if not self._cut.admits(at):
+            return
         if self._current is None:
             if self._paused:
                 return  # an encoder's last packet from before the pause: its file is closed
             self._current = self._open(at)
+        if self._cut.not_before > 0 and not self._current.offset and not self._current.bytes:
+            # a hand-over's taker: its first part starts at the cut
+            self._current.offset = self._cut.not_before
         if self._finishing is not None and index == self._audio_index:
             if at < self._split_at:
                 self._finishing.mux(index, packet)
@@ -203,6 +212,11 @@ class Mp4Series:
                 self._close(self._finishing)
                 self._finishing = None
         self._current.mux(index, packet)
+
+    @property
+    def next_index(self) -> int:
+        """The number the next part would have (a hand-over's taker continues from it)."""
+        return self._count
 
     def close(self) -> None:
         """Finish the last file (and one still taking its last audio)."""

@@ -8,6 +8,7 @@ only.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import av
 
 from cloudrec_recorder.media.audio import SAMPLE_RATE
 from cloudrec_recorder.media.config import OutputFile, TrackType
+from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, Encoders, VideoParams
 from cloudrec_recorder.media.hls import HlsWriter, SegmentSchedule
 from cloudrec_recorder.media.mp4 import Mp4Limits, Mp4Series
@@ -69,10 +71,15 @@ class Output:
         mixed_all_user: bool,
         start_monotonic: float | None = None,
         mp4_limits: Mp4Limits | None = None,
+        start_epoch_ms: int | None = None,
+        cut: Cut | None = None,
+        first_mp4_index: int = 0,
     ) -> None:
         self.start_monotonic = time.monotonic() if start_monotonic is None else start_monotonic
-        self.start_epoch_ms = round(
-            (time.time() - (time.monotonic() - self.start_monotonic)) * 1000
+        self.start_epoch_ms = (
+            round((time.time() - (time.monotonic() - self.start_monotonic)) * 1000)
+            if start_epoch_ms is None
+            else start_epoch_ms
         )
         self.fps = video.fps if video is not None else 0
         self.video_params = video
@@ -91,6 +98,7 @@ class Output:
             announce,
             lead=0,
             lead_frame_seconds=1 / video.fps if video is not None else AAC_FRAME / SAMPLE_RATE,
+            cut=cut,
         )
         self._video_index = 0 if video is not None else -1
         self._audio_index = len(templates) - 1 if audio is not None else -1
@@ -104,13 +112,18 @@ class Output:
                 video_index=self._video_index,
                 audio_index=self._audio_index,
                 start_epoch_ms=self.start_epoch_ms,
+                cut=cut,
+                first_index=first_mp4_index,
             )
             if names.mp4 is not None
             else None
         )
         self._track = (track_type, uid, mixed_all_user)
-        self.frames = 0
-        self.samples = 0
+        # A hand-over's taker joins the giver's clock late: its first frame is the one due now.
+        resume = max(0.0, time.monotonic() - self.start_monotonic) if cut and cut.taking else 0.0
+        self.frames = math.ceil(resume * self.fps)
+        self.samples = math.ceil(resume * SAMPLE_RATE / AAC_FRAME) * AAC_FRAME
+        self._first_frame = self.frames
         self.last_video: av.VideoFrame | None = None
         self._keyframe_next = False
         """The next video frame starts a segment after a pause: a keyframe."""
@@ -143,7 +156,7 @@ class Output:
         t = self.frames / self.fps
         previous = (self.frames - 1) / self.fps
         keyframe = (
-            self.frames == 0
+            self.frames == self._first_frame
             or self._keyframe_next
             or self._schedule.index_at(t) != self._schedule.index_at(previous)
         )

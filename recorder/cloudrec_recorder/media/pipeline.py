@@ -52,6 +52,7 @@ from cloudrec_recorder.media.config import (
 )
 from cloudrec_recorder.media.copied import OPUS_RATE, CopiedAudioOutput
 from cloudrec_recorder.media.copied_video import VIDEO_RATE, CopiedVideoOutput
+from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.layout import Region, compute_layout
@@ -131,14 +132,24 @@ class RecordingWorker:
         """Monotonic time of the resume asked for, until the worker has made it."""
         self._pause_written = False
         """The worker wrote everything up to the pause and ended the open files (its side)."""
+        self.cut = Cut()
+        """Where this recording's files begin and end (a hand-over; media/cut.py)."""
+        self.first_mp4_index = 0
+        """The number of the first MP4 part (a hand-over's taker continues the giver's)."""
+        self.origin_epoch_ms: int | None = None
+        """Wall-clock time (epoch ms) of output time 0, once started."""
+        self._rewrite = False
 
     # ------------------------------------------------------------------ caller side
-    def start(self) -> None:
-        """Start the worker; output time 0 is now. Idempotent."""
+    def start(self, origin_epoch_ms: int | None = None) -> None:
+        """Start the worker; output time 0 is now, or ``origin_epoch_ms`` (a hand-over's
+        taker continues the giver's clock). Idempotent."""
         if self._thread is not None:
             return
         self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._start_monotonic = time.monotonic()
+        now_ms = time.time() * 1000
+        self.origin_epoch_ms = round(now_ms) if origin_epoch_ms is None else origin_epoch_ms
+        self._start_monotonic = time.monotonic() - (now_ms - self.origin_epoch_ms) / 1000
         self._thread = threading.Thread(
             target=self._run, name=f"media-{self.names.sid}", daemon=True
         )
@@ -228,6 +239,10 @@ class RecordingWorker:
                 self._publish_files()
                 if stop_at is not None:
                     break
+                if self._rewrite:
+                    self._rewrite = False
+                    self._wake.clear()
+                    self._rewrite_playlists()
                 delay = next_due - time.monotonic()
                 if delay > 0:
                     self._wake.wait(delay)
@@ -311,6 +326,11 @@ class RecordingWorker:
 
     def _outputs(self) -> Sequence[MediaOutput]:
         raise NotImplementedError
+
+    def _rewrite_playlists(self) -> None:
+        for output in self._outputs():
+            if isinstance(output, Output):
+                output.hls.rewrite_playlist()
 
 
 def _schedule(segment_seconds: float, first_segment_seconds: float | None) -> SegmentSchedule:
@@ -463,6 +483,9 @@ class MixRecording(RecordingWorker):
             mixed_all_user=True,
             start_monotonic=self._start_monotonic,
             mp4_limits=Mp4Limits(cfg.mp4_max_seconds, cfg.mp4_max_bytes),
+            start_epoch_ms=self.origin_epoch_ms,
+            cut=self.cut,
+            first_mp4_index=self.first_mp4_index,
         )
 
     def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
@@ -527,6 +550,22 @@ class MixRecording(RecordingWorker):
 
     def _outputs(self) -> list[Output]:
         return [self._output] if self._output is not None else []
+
+    @property
+    def schedule(self) -> SegmentSchedule:
+        """Where segments begin (the hand-over's cut is one of these boundaries)."""
+        return _schedule(self.config.segment_seconds, self.config.first_segment_seconds)
+
+    def next_mp4_index(self) -> int:
+        """The number the next MP4 part would have (0 without MP4 or before the start)."""
+        output = self._output
+        return output.mp4.next_index if output is not None and output.mp4 is not None else 0
+
+    def rewrite_playlists(self) -> None:
+        """Write the playlists again (a hand-over's taker got the giver's entries); from the
+        event loop, so it only asks the worker thread."""
+        self._rewrite = True
+        self._wake.set()
 
 
 @dataclass

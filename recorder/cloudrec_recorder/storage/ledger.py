@@ -93,6 +93,8 @@ class UploadLedger:
     def __init__(self) -> None:
         self.media: dict[str, Media] = {}
         self.playlists: dict[str, Playlist] = {}
+        self.elsewhere: set[str] = set()
+        """Files put in the bucket by another replica (the giver of a hand-over)."""
         self._progress = 0
 
     # ------------------------------------------------------------------ input
@@ -141,7 +143,9 @@ class UploadLedger:
             playlist = self.playlists.get(name)
             return playlist is not None and playlist.published > 0
         media = self.media.get(name)
-        return media is not None and media.state == "uploaded"
+        if media is None:
+            return name in self.elsewhere
+        return media.state == "uploaded"
 
     def next_upload(self, playlist: Playlist) -> PlaylistUpload | None:
         """What the bucket can get of ``playlist`` now, if anything.

@@ -51,7 +51,8 @@ def undelivered_recordings(spool_root: Path, backup: BackupStore) -> list[str]:
     found = {r for r in backup.recordings() if backup.names(r)}
     if spool_root.is_dir():
         for directory in spool_root.iterdir():
-            if directory.is_dir() and not (directory / DELIVERED_FILE).exists():
+            hidden = directory.name.startswith(".")  # e.g. the hand-over redirects
+            if directory.is_dir() and not hidden and not (directory / DELIVERED_FILE).exists():
                 found.add(directory.name)
     return sorted(found)
 

@@ -47,7 +47,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,6 +272,12 @@ class Uploader:
     def held_playlist_bytes(self) -> int:
         """Bytes of playlist text held in memory: one version (the newest) per playlist."""
         return self.ledger.held_playlist_bytes()
+
+    def delivered_elsewhere(self, names: Iterable[str]) -> None:
+        """These files are in the bucket already: a hand-over's giver delivered them, and
+        this recording's playlists (which list them first) may go up."""
+        self.ledger.elsewhere.update(names)
+        self.delivery.pump_playlists()
 
     def playable_files(self) -> tuple[FileInfo, ...]:
         """The ``fileList``: playlists and MP4s, with their first slice time."""

@@ -1,0 +1,165 @@
+"""The peer routes of a hand-over (handover.py), and the administrator's ``POST /drain``.
+
+Under ``/v1/apps/{appid}/cloud_recording/handover/``, so :class:`~cloudrec_recorder.edge.Edge`
+admits only credentials valid for the app id (the giver uses its own settings' credential):
+
+* ``POST offer``: take the recording the :class:`~cloudrec_recorder.handover.Offer` describes
+  (join the channel as the offer's new uid, record under the same sid and resource id);
+* ``GET {sid}``: where the taking stands (:class:`~cloudrec_recorder.handover.TakerReport`);
+* ``POST {sid}/done``: the giver delivered its files; here are its final playlists;
+* ``DELETE {sid}``: the giver gave up; the taken recording stops without a word.
+
+``POST /drain`` (the credential of every app id) drains this replica as SIGTERM does, without
+ending the process: every running recording is handed over or stopped, ``/readyz`` says 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from cloudrec_protocol.models import StartClientRequest
+from cloudrec_recorder import errors
+from cloudrec_recorder.events import RecordingEvents
+from cloudrec_recorder.handover import GiverDone, Offer, listed_segments
+from cloudrec_recorder.ports import Mixer, RecorderState, Recording, RecordMode
+from cloudrec_recorder.recording import ChannelRecording
+from cloudrec_recorder.redirects import Redirects
+from cloudrec_recorder.sessions import Resource, Session
+from cloudrec_recorder.taking import Taking
+
+__all__ = ["Takings", "router"]
+
+log = logging.getLogger(__name__)
+
+HANDOVER = "/v1/apps/{appid}/cloud_recording/handover"
+
+
+@dataclass
+class Takings:
+    """The recordings this replica is taking over, by sid, and the redirect table."""
+
+    redirects: Redirects
+    active: dict[str, tuple[Taking, ChannelRecording]] = field(default_factory=dict)
+    drains: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def get(self, sid: str) -> tuple[Taking, Mixer, ChannelRecording]:
+        found = self.active.get(sid)
+        if found is None or found[1].media.mixer is None:
+            raise errors.not_found()
+        return found[0], found[1].media.mixer, found[1]
+
+
+def _state(request: Request) -> RecorderState:
+    state: RecorderState = request.app.state.recorder
+    return state
+
+
+def _takings(request: Request) -> Takings:
+    takings: Takings = request.app.state.takings
+    return takings
+
+
+StateDep = Annotated[RecorderState, Depends(_state)]
+TakingsDep = Annotated[Takings, Depends(_takings)]
+router = APIRouter(include_in_schema=False)
+
+
+@router.post(f"{HANDOVER}/offer")
+async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -> JSONResponse:
+    settings = state.settings
+    if not settings.handover.enabled:
+        raise errors.invalid_parameter("handover: hand-over is disabled on this replica")
+    if settings.app(appid) is None:
+        raise errors.invalid_appid()
+    if body.mode != RecordMode.MIX.value:
+        raise errors.invalid_parameter("mode: only mix recordings are handed over")
+    if state.registry.draining:
+        raise errors.draining()
+    if state.registry.holds(body.sid) or body.sid in takings.active:
+        raise errors.already_started(body.resource_id, body.sid)
+    if state.registry.capacity(appid)[2] <= 0:
+        raise errors.over_load(state.registry.max_active)
+    try:
+        request = StartClientRequest.model_validate(body.client_request)
+    except ValueError:
+        raise errors.invalid_parameter("clientRequest: not a valid start request") from None
+    resource = Resource(
+        resource_id=body.resource_id,
+        appid=appid,
+        cname=body.cname,
+        uid=body.uid,
+        acquired_at=time.monotonic(),
+        expired_hour=body.expired_hour,
+    )
+    taking = Taking(body, here=settings.replica_id, margin=settings.handover.cut_margin_seconds)
+    events = RecordingEvents(
+        state.sender, settings.callbacks_for(appid), body.cname, body.uid, body.sid
+    )
+    holder: list[Session[Recording]] = []
+
+    def on_exit() -> None:
+        takings.active.pop(body.sid, None)
+        if holder:
+            state.registry.mark_exited(holder[0])
+            state.metrics.recordings_active.set(state.registry.active_count())
+
+    recording = state.factory(
+        appid=appid,
+        resource=resource,
+        sid=body.sid,
+        mode=RecordMode.MIX,
+        request=request,
+        events=events,
+        on_exit=on_exit,
+        taking=taking,
+    )
+    assert isinstance(recording, ChannelRecording)
+    await recording.start()
+    takings.redirects.forget(body.sid)  # taken back: held here again
+    holder.append(state.registry.adopt(resource, RecordMode.MIX.value, recording, body.sid))
+    takings.active[body.sid] = (taking, recording)
+    state.metrics.recordings_active.set(state.registry.active_count())
+    log.info("Taking over sid=%s from=%s uid=%s", body.sid, body.giver, body.taker_uid)
+    _, mixer, _ = takings.get(body.sid)
+    return JSONResponse(taking.report(mixer).to_wire())
+
+
+@router.get(HANDOVER + "/{sid}")
+async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
+    taking, mixer, _ = takings.get(sid)
+    return JSONResponse(taking.report(mixer).to_wire())
+
+
+@router.post(HANDOVER + "/{sid}/done")
+async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JSONResponse:
+    taking, mixer, recording = takings.get(sid)
+    given = [name for text in body.playlists.values() for name in listed_segments(text)]
+    recording.upload.uploader.delivered_elsewhere(given)
+    taking.release(mixer, body, recording.events)
+    return JSONResponse(taking.report(mixer).to_wire())
+
+
+@router.delete(HANDOVER + "/{sid}")
+async def abandon(appid: str, sid: str, state: StateDep, takings: TakingsDep) -> JSONResponse:
+    taking, _, recording = takings.get(sid)
+    taking.failed = True
+    recording.events.mute()
+    takings.active.pop(sid, None)
+    await recording.stop(wait_upload=False, wait_seconds=state.settings.sync_stop_timeout_seconds)
+    return JSONResponse({"status": "abandoned"})
+
+
+@router.post("/drain", status_code=202)
+async def drain(state: StateDep, takings: TakingsDep) -> JSONResponse:
+    if not state.registry.draining:
+        task = asyncio.create_task(state.drain())
+        takings.drains.add(task)
+        task.add_done_callback(takings.drains.discard)
+    return JSONResponse({"status": "draining"}, status_code=202)

@@ -1,0 +1,170 @@
+"""Hand-over of a running recording between replicas: the messages and the pure decisions.
+
+A draining replica (the giver, :mod:`~cloudrec_recorder.giving`) offers each running
+recording to a ready peer (the taker, :mod:`~cloudrec_recorder.taking`) over the peer routes
+of :mod:`~cloudrec_recorder.handing`:
+
+1. ``POST .../handover/offer`` (:class:`Offer`): the taker joins the channel as a new uid
+   (:func:`taker_uid`; the giver is still in the room) and records under the same sid and
+   resource id, on the giver's output clock;
+2. ``GET .../handover/{sid}`` (:class:`TakerReport`): the giver polls until the taker names
+   the cut (:func:`choose_cut`, a segment boundary after its first media) and then has a
+   complete segment from the cut on; the giver's files end at the cut, the taker's begin there;
+3. the giver leaves, finishes and delivers its files, and ``POST .../handover/{sid}/done``
+   (:class:`GiverDone`) hands the taker its final playlists; the taker writes each playlist
+   as the giver's entries (:func:`playlist_entries`), ``#EXT-X-DISCONTINUITY`` and its own
+   segments, and sends event 12 (session_failover).
+
+Requests for the sid then reach the taker: the giver keeps a redirect
+(:mod:`~cloudrec_recorder.redirects`) and :func:`route` says where a request goes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from cloudrec_recorder.media.cut import DISCONTINUITY
+from cloudrec_recorder.media.hls import SegmentSchedule
+
+__all__ = [
+    "GiverDone",
+    "Offer",
+    "PeerState",
+    "TakerReport",
+    "choose_cut",
+    "choose_taker",
+    "listed_segments",
+    "playlist_entries",
+    "route",
+    "taker_uid",
+]
+
+_HEADER_TAGS = (
+    "#EXTM3U",
+    "#EXT-X-VERSION",
+    "#EXT-X-TARGETDURATION",
+    "#EXT-X-MEDIA-SEQUENCE",
+    "#EXT-X-PLAYLIST-TYPE",
+    "#EXT-X-ENDLIST",
+)
+TAKER_UID_LOW = 2**31
+"""Taker uids are drawn from the upper half of the 32-bit range (publishers rarely use it)."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Offer(_Message):
+    """What the taker needs to go on recording ``sid`` (sent over the authenticated peer API:
+    it carries the start request, with its storage keys)."""
+
+    sid: str = Field(pattern=r"^[0-9a-f]{32}$")
+    resource_id: str = Field(min_length=1, max_length=512)
+    cname: str = Field(min_length=1, max_length=128)
+    uid: str = Field(min_length=1, max_length=64)
+    mode: str = Field(pattern=r"^(mix|individual)$")
+    client_request: dict[str, Any]
+    expired_hour: int = Field(ge=1)
+    giver: str = Field(min_length=1, max_length=63)
+    taker_uid: str = Field(pattern=r"^[0-9]{1,10}$")
+    origin_epoch_ms: int = Field(ge=0)
+    """Wall-clock time of the giver's output time 0: the taker's output runs on it."""
+    first_frame_ms: int = Field(ge=0)
+    """The recording's first media (``sliceStartTime``), as the giver reports it."""
+    next_mp4_index: int = Field(default=0, ge=0)
+
+
+class TakerReport(_Message):
+    """Where the taker is: the cut once chosen, and whether a segment from it is complete."""
+
+    cut: float | None = None
+    first_segment: bool = False
+    failed: bool = False
+
+
+class GiverDone(_Message):
+    """The giver's final playlists (name -> text), as it delivered them."""
+
+    playlists: dict[str, str] = Field(default_factory=dict)
+
+
+def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:
+    """A uid for the taker, other than the giver's (both are in the room for a while)."""
+    return str(TAKER_UID_LOW + draw(2**32 - 1 - TAKER_UID_LOW))
+
+
+def choose_cut(schedule: SegmentSchedule, output_time: float, margin: float) -> float:
+    """The first segment boundary at least ``margin`` seconds after ``output_time``."""
+    return schedule.boundary(schedule.index_at(output_time + margin) + 1)
+
+
+def playlist_entries(text: str) -> str:
+    """A playlist's entries (``#EXTINF`` lines, names, discontinuities) without its header
+    and end, followed by one ``#EXT-X-DISCONTINUITY``: what goes before the taker's own."""
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not any(line.startswith(tag) for tag in _HEADER_TAGS)
+    ]
+    if not lines:
+        return ""
+    return "\n".join(lines) + "\n" + DISCONTINUITY
+
+
+def listed_segments(text: str) -> list[str]:
+    """The names a playlist lists (the giver's segments, in the bucket already)."""
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+@dataclass(frozen=True)
+class PeerState:
+    """What a peer said when asked whether it could take a recording."""
+
+    replica: str
+    ready: bool
+    available: int
+
+
+def choose_taker(peers: Sequence[PeerState]) -> str | None:
+    """The ready peer with the most room (the first listed among equals), or None."""
+    able = [p for p in peers if p.ready and p.available > 0]
+    if not able:
+        return None
+    return max(able, key=lambda p: (p.available, -peers.index(p))).replica
+
+
+def route(
+    *,
+    here: str,
+    owner: str | None,
+    sid: str | None,
+    held: bool,
+    redirects: Mapping[str, str],
+    forwarded_by: str | None,
+) -> str | None:
+    """Which replica handles a request (None: this one).
+
+    A sid held here is handled here, whatever replica its resource id names (a taken-over
+    recording keeps its resource id). A sid this replica handed over goes to where it went
+    (also when the request was forwarded here: the resource id names the first giver), unless
+    that is where it came from. Otherwise the resource id's replica handles it, and a request
+    forwarded once is never forwarded again.
+    """
+    if sid is not None and held:
+        return None
+    target = redirects.get(sid) if sid is not None else None
+    if target is not None and target not in (here, forwarded_by):
+        return target
+    if forwarded_by is not None or owner is None or owner == here:
+        return None
+    return owner

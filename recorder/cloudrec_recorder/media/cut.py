@@ -1,0 +1,51 @@
+"""Where a recording's files begin and end in output time, for a hand-over between replicas.
+
+A replica handing a recording over (the giver) and the replica taking it (the taker) share one
+output clock (the giver's time 0) and one segment schedule, so their segment boundaries fall
+at the same instants. They agree on one boundary, the cut: the giver keeps what is before it,
+the taker what is from it on. The giver's writers drop media at or after ``end_at``; the
+taker's drop media before ``not_before``. The taker's playlists are held back until the
+giver's final entries are known (``prefixes``), then written as those entries, an
+``#EXT-X-DISCONTINUITY`` and the taker's own segments.
+
+Set from the event loop, read by the media worker thread: each attribute is replaced whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+__all__ = ["DISCONTINUITY", "EPSILON", "Cut"]
+
+DISCONTINUITY = "#EXT-X-DISCONTINUITY\n"
+EPSILON = 1e-6
+
+
+class Cut:
+    """See the module docstring. ``Cut()`` admits everything and holds nothing back."""
+
+    def __init__(self, *, taking: bool = False) -> None:
+        self.taking = taking
+        """A taker's: its outputs join the giver's clock at the frame due now, and keep
+        nothing (``not_before`` infinite) until the cut is agreed."""
+        self.not_before = math.inf if taking else 0.0
+        self.end_at = math.inf
+        self._prefixes: Mapping[str, str] | None = None if taking else {}
+
+    def admits(self, t: float) -> bool:
+        """Media at output time ``t`` belongs in this replica's files."""
+        return self.not_before - EPSILON <= t < self.end_at - EPSILON
+
+    @property
+    def holding(self) -> bool:
+        """Playlists wait for the giver's entries."""
+        return self._prefixes is None
+
+    def release(self, prefixes: Mapping[str, str]) -> None:
+        """The giver's playlist entries by playlist name (each ending with a discontinuity)."""
+        self._prefixes = dict(prefixes)
+
+    def prefix(self, playlist: str) -> str:
+        """What goes before this replica's own entries of ``playlist``."""
+        return (self._prefixes or {}).get(playlist, "")

@@ -1,0 +1,103 @@
+"""Reading back a handed-over mix recording: one playlist, continuous media, every colour.
+
+Used by the recorder's and the operator's hand-over tests. The bucket's playlist is decoded
+segment by segment with PyAV (MPEG-TS keeps the recording's clock: the taker runs on the
+giver's), so a gap or an overlap at the switch shows as a step between frame times.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from cloudrec_devenv.s3 import S3Server
+
+RGB = tuple[int, int, int]
+DISCONTINUITY = "#EXT-X-DISCONTINUITY"
+
+
+@dataclass
+class Part:
+    """Frames of the playlist between two discontinuities."""
+
+    times: list[float]
+    frames: list[npt.NDArray[np.uint8]]
+
+
+@dataclass
+class HandedOverMedia:
+    playlist_key: str
+    text: str
+    segments: list[str]
+    parts: list[Part]
+
+    @property
+    def discontinuities(self) -> int:
+        return self.text.count(DISCONTINUITY)
+
+    @property
+    def times(self) -> list[float]:
+        return [t for part in self.parts for t in part.times]
+
+    def largest_step(self) -> float:
+        return max(b - a for a, b in itertools.pairwise(self.times))
+
+    def smallest_step(self) -> float:
+        return min(b - a for a, b in itertools.pairwise(self.times))
+
+
+def read_handed_over(s3: S3Server, bucket: str, sid: str, into: Path) -> HandedOverMedia:
+    """The sid's one playlist in ``bucket``, its segments downloaded and decoded."""
+    keys = s3.object_keys(bucket)
+    playlists = [k for k in keys if sid in k and k.endswith(".m3u8")]
+    assert len(playlists) == 1, playlists
+    key = playlists[0]
+    folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    text = s3.get_object(bucket, key).decode()
+    segments = [line for line in text.splitlines() if line and not line.startswith("#")]
+    parts = [Part([], [])]
+    for line in text.splitlines():
+        if line.startswith(DISCONTINUITY):
+            parts.append(Part([], []))
+        elif line and not line.startswith("#"):
+            path = into / line
+            path.write_bytes(s3.get_object(bucket, folder + line))
+            with av.open(str(path)) as container:
+                for frame in container.decode(video=0):
+                    assert frame.time is not None
+                    parts[-1].times.append(float(frame.time))
+                    parts[-1].frames.append(frame.to_ndarray(format="rgb24"))
+    return HandedOverMedia(key, text, segments, parts)
+
+
+def shows_colour(frames: Sequence[npt.NDArray[np.uint8]], colour: RGB, share: float = 0.03) -> bool:
+    """Some frame has at least ``share`` of its pixels close to ``colour``."""
+    target = np.array(colour, dtype=np.int16)
+    for frame in frames[len(frames) // 2 :: 5] or frames:
+        close = np.all(np.abs(frame.astype(np.int16) - target) <= 40, axis=2)
+        if close.mean() >= share:
+            return True
+    return False
+
+
+def check_continuous(media: HandedOverMedia, fps: int, colours: Sequence[RGB]) -> None:
+    """One discontinuity; no segment twice; frame times step by one frame interval at most
+    (no media time missing) and always forward (none twice); every colour on both sides."""
+    assert media.discontinuities == 1, media.text
+    assert len(set(media.segments)) == len(media.segments), media.segments
+    assert len(media.parts) == 2 and all(p.times for p in media.parts)
+    interval = 1 / fps
+    assert media.largest_step() <= interval + 0.005, (
+        f"a gap of {media.largest_step():.3f}s at "
+        f"{media.parts[0].times[-1]:.3f}->{media.parts[1].times[0]:.3f}"
+    )
+    assert media.smallest_step() > 0, "a frame time twice (overlap kept)"
+    for colour in colours:
+        for side, part in zip(("before", "after"), media.parts, strict=True):
+            assert shows_colour(part.frames, colour), f"{colour} missing {side} the switch"

@@ -1,0 +1,137 @@
+"""Planned hand-over (issue 14): a draining replica passes its running recording to a peer.
+
+Real recorder processes (two replicas that know each other), real Janus, real versitygw. A
+mix recording of two publishers runs on replica ``ra``; ``ra`` gets SIGTERM mid-recording. The
+recording must go on under the same sid on ``rb``: one playlist in the bucket, one
+discontinuity, no segment twice, decoded frame times continuous across the switch (no gap over
+a frame interval, nothing twice), both publishers' colours before and after; event 12; then
+query and stop through ``rb`` with the resource id that still names ``ra``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
+from tests.integration.recorder.checks import (
+    mix_config,
+    query_status,
+    start_recording,
+    stop_recording,
+    wait_status,
+)
+from tests.integration.recorder.handover_checks import check_continuous, read_handed_over
+
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.process import free_port
+from cloudrec_devenv.publisher import color_for
+from cloudrec_devenv.s3 import S3Server
+
+pytestmark = [pytest.mark.media, pytest.mark.timeout(180)]
+
+FPS = 15
+TRANSCODING = {"width": 320, "height": 240, "fps": FPS, "bitrate": 400, "mixedVideoLayout": 1}
+
+
+def start_replicas(
+    workdir: Path,
+    janus: Janus,
+    sink: CallbackSink,
+    s3: S3Server,
+    bucket: str,
+    names: tuple[str, ...] = ("ra", "rb"),
+    **overrides: object,
+) -> list[RecorderProcess]:
+    """Recorder replicas that forward to and hand over to each other."""
+    ports = {name: free_port() for name in names}
+    peers = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    secret = secrets.token_urlsafe(18)
+    started: list[RecorderProcess] = []
+    try:
+        for name in names:
+            started.append(
+                start_recorder(
+                    workdir / name,
+                    janus,
+                    sink,
+                    s3,
+                    bucket,
+                    port=ports[name],
+                    customer_secret=secret,
+                    replicaId=name,
+                    peers=peers,
+                    **overrides,
+                )
+            )
+    except BaseException:
+        for process in started:
+            process.process.stop()
+        raise
+    return started
+
+
+@pytest.fixture
+def replicas(
+    tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
+) -> Iterator[list[RecorderProcess]]:
+    bucket = "hand-" + secrets.token_hex(4)
+    s3_server.create_bucket(bucket)
+    running = start_replicas(tmp_path, janus, callback_sink, s3_server, bucket)
+    try:
+        yield running
+    finally:
+        for replica in running:
+            replica.process.stop()
+
+
+async def wait_exit(replica: RecorderProcess, within: float = 60.0) -> None:
+    for _ in range(int(within / 0.2)):
+        if not replica.process.running():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{replica.base_url} did not exit within {within}s")
+
+
+async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_without_a_gap(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    ra, rb = replicas
+    async with (
+        ra.client() as on_a,
+        rb.client() as on_b,
+        publish(room, ["1001", "1002"], width=160, height=120),
+    ):
+        rec = await start_recording(
+            on_a, ra, room, "900140", mix_config(transcodingConfig=TRANSCODING)
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(5)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        failover = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        assert ra.process.stop() == 0
+        await asyncio.sleep(5)
+        assert await query_status(on_b, rb, rec) == 5
+        stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    details = failover.payload["details"]
+    assert (details["fromReplica"], details["toReplica"]) == ("ra", "rb")
+    assert str(details["newUid"]) != rec.uid
+    events = callback_sink.event_types(rec.sid)
+    assert events.count(11) == 1 and events.count(41) == 1, events  # the taker's, at the stop
+    assert f"Took over sid={rec.sid} from=ra" in rb.log_path.read_text()
+    media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
+    check_continuous(media, FPS, [color_for(0), color_for(1)])

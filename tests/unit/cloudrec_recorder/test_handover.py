@@ -1,0 +1,136 @@
+"""The hand-over's pure decisions (handover.py) and the redirect table (redirects.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloudrec_recorder.handover import (
+    TAKER_UID_LOW,
+    PeerState,
+    choose_cut,
+    choose_taker,
+    listed_segments,
+    playlist_entries,
+    route,
+    taker_uid,
+)
+from cloudrec_recorder.media.hls import SegmentSchedule
+from cloudrec_recorder.redirects import Redirects
+
+SID = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "output_time", "margin", "cut"),
+    [
+        (SegmentSchedule(2.0), 6.3, 1.5, 8.0),
+        (SegmentSchedule(2.0), 6.6, 1.5, 10.0),  # 8.1 is past 8: the boundary after it
+        (SegmentSchedule(2.0), 0.0, 0.0, 2.0),
+        (SegmentSchedule(10.0, first_seconds=4.0), 1.0, 1.5, 4.0),
+        (SegmentSchedule(10.0, first_seconds=4.0), 3.0, 1.5, 14.0),
+    ],
+)
+def test_the_cut_is_the_first_segment_boundary_a_margin_after_the_takers_first_media(
+    schedule: SegmentSchedule, output_time: float, margin: float, cut: float
+) -> None:
+    assert choose_cut(schedule, output_time, margin) == cut
+
+
+GIVER = (
+    "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+    "#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.000,\na_1.ts\n#EXTINF:2.000,\na_2.ts\n"
+    "#EXT-X-ENDLIST\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "entries"),
+    [
+        (GIVER, "#EXTINF:2.000,\na_1.ts\n#EXTINF:2.000,\na_2.ts\n#EXT-X-DISCONTINUITY\n"),
+        (
+            GIVER.replace("#EXTINF:2.000,\na_2.ts", "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nb.ts"),
+            "#EXTINF:2.000,\na_1.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nb.ts\n"
+            "#EXT-X-DISCONTINUITY\n",
+        ),
+        ("#EXTM3U\n#EXT-X-ENDLIST\n", ""),
+        ("", ""),
+    ],
+)
+def test_the_takers_playlist_goes_on_from_the_givers_entries_after_one_discontinuity(
+    text: str, entries: str
+) -> None:
+    assert playlist_entries(text) == entries
+
+
+def test_the_givers_listed_segments_are_the_names_of_its_playlist() -> None:
+    assert listed_segments(GIVER) == ["a_1.ts", "a_2.ts"]
+
+
+@pytest.mark.parametrize(
+    ("peers", "chosen"),
+    [
+        ([PeerState("rb", True, 2), PeerState("rc", True, 5)], "rc"),
+        ([PeerState("rb", True, 2), PeerState("rc", True, 2)], "rb"),
+        ([PeerState("rb", False, 9), PeerState("rc", True, 0)], None),
+        ([], None),
+    ],
+)
+def test_the_taker_is_the_ready_peer_with_the_most_room(
+    peers: list[PeerState], chosen: str | None
+) -> None:
+    assert choose_taker(peers) == chosen
+
+
+def test_a_taker_joins_as_a_uid_in_the_upper_half_of_the_32_bit_range() -> None:
+    assert taker_uid(lambda n: 0) == str(TAKER_UID_LOW)
+    assert taker_uid(lambda n: n - 1) == str(2**32 - 2)
+
+
+@pytest.mark.parametrize(
+    ("owner", "held", "redirects", "forwarded_by", "target"),
+    [
+        ("ra", False, {}, None, None),  # ours
+        ("rb", False, {}, None, "rb"),  # the owner's
+        ("rb", True, {}, None, None),  # taken over: held here
+        ("ra", False, {SID: "rb"}, None, "rb"),  # handed over: follow it
+        ("ra", False, {SID: "rb"}, "rc", "rb"),  # also when forwarded here
+        ("ra", False, {SID: "rb"}, "rb", None),  # never back where it came from
+        ("rc", False, {}, "rb", None),  # forwarded once: never again
+        (None, False, {}, None, None),  # not one of ours
+    ],
+)
+def test_requests_for_a_sid_follow_its_hand_overs(
+    owner: str | None,
+    held: bool,
+    redirects: dict[str, str],
+    forwarded_by: str | None,
+    target: str | None,
+) -> None:
+    assert (
+        route(
+            here="ra",
+            owner=owner,
+            sid=SID,
+            held=held,
+            redirects=redirects,
+            forwarded_by=forwarded_by,
+        )
+        == target
+    )
+
+
+def test_the_redirect_table_survives_a_restart_and_forgets_a_recording_taken_back(
+    tmp_path: Path,
+) -> None:
+    table = Redirects(tmp_path)
+    table.record(SID, "rb")
+    assert dict(Redirects(tmp_path)) == {SID: "rb"}
+    table.forget(SID)
+    assert dict(Redirects(tmp_path)) == {}
+
+
+def test_the_redirect_table_refuses_a_malformed_sid() -> None:
+    with pytest.raises(ValueError, match="malformed"):
+        Redirects(Path("/nonexistent")).record("../etc", "rb")
