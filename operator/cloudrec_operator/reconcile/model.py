@@ -47,6 +47,7 @@ class Reason(enum.StrEnum):
     PAUSED = "Paused"
     RESUMED = "Resumed"
     PAUSE_UNSUPPORTED = "PauseUnsupported"
+    HANDED_OVER = "HandedOver"
 
 
 SdkError = RecordingErrorCode

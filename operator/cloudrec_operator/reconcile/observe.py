@@ -591,7 +591,15 @@ def _on_exit(
 def _on_failover(
     desired: Desired, tracked: Tracked, d: SessionFailoverDetails, now: datetime, t: Timing
 ) -> Transition:
-    return Transition(tracked.replace(failover_at=now, not_found_since=None))
+    """12: the recording moved to another recorder (the service's HA, or our recorder's
+    hand-over between replicas, which names both). The recording goes on: phase and Ready
+    stay as they are; a HandedOver Event says where it is now."""
+    if d.from_replica and d.to_replica:
+        where = f"from recorder replica {d.from_replica} to {d.to_replica}"
+    else:
+        where = "to another recorder"
+    event = EventRecord(Reason.HANDED_OVER, f"Handed over {where} (recorder uid {d.new_uid})")
+    return Transition(tracked.replace(failover_at=now, not_found_since=None), (event,))
 
 
 def _on_uploader_started(

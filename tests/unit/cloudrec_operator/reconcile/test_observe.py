@@ -921,3 +921,25 @@ def test_a_late_snapshot_of_a_lost_recording_is_not_listed_for_its_restart() -> 
     restarting = Tracked(phase=Phase.PENDING, restarts=1)
     result = apply_notification(DESIRED, restarting, snapshot_note(SNAP_1001), NOW, TIMING)
     assert result.tracked == restarting and result.events == ()
+
+
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        (
+            {"newUid": 3000000001, "fromReplica": "rec-0", "toReplica": "rec-1"},
+            "Handed over from recorder replica rec-0 to rec-1 (recorder uid 3000000001)",
+        ),
+        ({"newUid": 42}, "Handed over to another recorder (recorder uid 42)"),
+    ],
+)
+def test_a_hand_over_keeps_the_recording_ready_and_says_where_it_went(
+    details: dict[str, object], message: str
+) -> None:
+    result = apply_notification(
+        DESIRED, RECORDING, note(EventType.SESSION_FAILOVER, sid="s1", **details), NOW, TIMING
+    )
+    assert result.tracked.phase is Phase.RECORDING and result.tracked.ready
+    assert [(e.reason, e.message, e.warning) for e in result.events] == [
+        ("HandedOver", message, False)
+    ]
