@@ -27,6 +27,7 @@ from cloudrec_operator.api.names import (
 )
 from cloudrec_operator.handlers.callbacks import READY_PATH
 from cloudrec_operator.settings import parse
+from cloudrec_recorder.settings import RecorderSettings, env_overrides
 
 pytestmark = pytest.mark.cluster
 
@@ -358,3 +359,42 @@ def test_prometheus_scrapes_the_recorder_on_its_metrics_port_which_needs_no_cred
     assert {"name": "metrics", "port": ports["metrics"], "targetPort": "metrics"} in service[
         "spec"
     ]["ports"]
+
+
+def _recorder_pod(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], RecorderSettings]:
+    """The recorder's pod spec, and the settings its environment gives (over a minimal file)."""
+    statefulset = next(d for d in docs if d["kind"] == "StatefulSet")
+    pod = statefulset["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"] if "value" in e}
+    file = {
+        "customerId": "c",
+        "customerSecret": "s",
+        "apps": {"a": {"janus": {"httpUrl": "http://janus:8088/janus"}}},
+    }
+    return pod, RecorderSettings.model_validate(file | env_overrides(env))
+
+
+def test_recorder_hand_over_is_on_by_default_with_a_grace_period_for_a_hand_over(
+    control_plane: ControlPlane,
+) -> None:
+    docs = render(control_plane, "recorder.enabled=true", "recorder.replicas=3")
+    pod, settings = _recorder_pod(docs)
+    handover = settings.handover
+    assert handover.enabled and handover.timeout_seconds == 30
+    assert handover.replicas == [f"rel-cloud-recording-operator-recorder-{i}" for i in range(3)]
+    # A drain lasts one hand-over (the timeout, the giver's last upload), not a recording.
+    assert handover.timeout_seconds < pod["terminationGracePeriodSeconds"] == 120
+    ready = pod["containers"][0]["readinessProbe"]
+    assert (ready["httpGet"]["path"], ready["failureThreshold"]) == ("/readyz", 1)
+    budget = next(d for d in docs if d["kind"] == "PodDisruptionBudget" and "recorder" in str(d))
+    assert budget["spec"]["minAvailable"] == 1  # a drained replica's recordings need a taker
+
+
+def test_recorder_hand_over_can_be_turned_off_and_then_a_drain_waits_for_recordings(
+    control_plane: ControlPlane,
+) -> None:
+    pod, settings = _recorder_pod(
+        render(control_plane, "recorder.enabled=true", "recorder.handover.enabled=false")
+    )
+    assert settings.handover.enabled is False
+    assert pod["terminationGracePeriodSeconds"] == 300
