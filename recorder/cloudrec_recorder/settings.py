@@ -317,9 +317,14 @@ class RecorderSettings(_Model):
         return None
 
     def handover_replicas(self) -> list[str]:
-        """The replicas a draining one offers its recordings to (itself left out)."""
-        names = self.handover.replicas or list(self.peers)
-        return [name for name in names if name != self.replica_id]
+        """The replicas a draining one offers its recordings to, in ring order from the one
+        after it (itself left out): among equals the next one takes, so successive drains
+        (a rolling restart) pass recordings around the ring rather than back and forth."""
+        names = list(dict.fromkeys(self.handover.replicas or list(self.peers)))
+        if self.replica_id in names:
+            at = names.index(self.replica_id)
+            names = names[at + 1 :] + names[:at]
+        return names
 
     def credential_for(self, appid: str) -> tuple[str, str] | None:
         """Basic credentials (id, secret) that may act on ``appid`` (peer hand-over calls)."""

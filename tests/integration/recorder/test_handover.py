@@ -11,11 +11,14 @@ query and stop through ``rb`` with the resource id that still names ``ra``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
@@ -34,7 +37,7 @@ from cloudrec_devenv.process import free_port
 from cloudrec_devenv.publisher import color_for
 from cloudrec_devenv.s3 import S3Server
 
-pytestmark = [pytest.mark.media, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 
 FPS = 15
 TRANSCODING = {"width": 320, "height": 240, "fps": FPS, "bitrate": 400, "mixedVideoLayout": 1}
@@ -135,3 +138,66 @@ async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_withou
     assert f"Took over sid={rec.sid} from=ra" in rb.log_path.read_text()
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
     check_continuous(media, FPS, [color_for(0), color_for(1)])
+
+
+async def test_a_recording_survives_five_successive_hand_overs_across_three_replicas(
+    tmp_path: Path,
+    janus: Janus,
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+) -> None:
+    """A rolling restart of the whole set, twice (less one): each time the replica holding
+    the recording drains and comes back; requests keep following it through the redirects
+    of every replica it left (stop goes to the first replica, with the first resource id)."""
+    bucket = "hand5-" + secrets.token_hex(4)
+    s3_server.create_bucket(bucket)
+    replicas = start_replicas(
+        tmp_path, janus, callback_sink, s3_server, bucket, names=("ra", "rb", "rc")
+    )
+    by_name = dict(zip(("ra", "rb", "rc"), replicas, strict=True))
+    holders = ["ra"]
+    try:
+        ra = by_name["ra"]
+        async with ra.client() as on_a, publish(room, ["1001", "1002"], width=160, height=120):
+            rec = await start_recording(
+                on_a, ra, room, "900141", mix_config(transcodingConfig=TRANSCODING)
+            )
+            await wait_status(on_a, ra, rec, 5)
+            for turn in range(5):
+                await asyncio.sleep(3)
+                holder = by_name[holders[-1]]
+                assert holder.process.pid is not None
+                os.kill(holder.process.pid, signal.SIGTERM)
+                await wait_exit(holder)
+                await asyncio.to_thread(holder.process.start)  # back, as in a rolling restart
+                await asyncio.to_thread(
+                    holder.process.wait_http, f"{holder.base_url}/readyz", timeout=60
+                )
+                failovers = await asyncio.to_thread(
+                    wait_failovers, callback_sink, rec.sid, turn + 1
+                )
+                holders.append(failovers[-1].payload["details"]["toReplica"])
+                assert await query_status(on_a, ra, rec) == 5  # through ra, whoever holds it
+            await asyncio.sleep(3)
+            stopped = await stop_recording(on_a, ra, rec)
+    finally:
+        for replica in replicas:
+            replica.process.stop()
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert all(a != b for a, b in itertools.pairwise(holders)), holders
+    assert len(set(holders)) == 3, holders
+    media = read_handed_over(s3_server, bucket, rec.sid, tmp_path)
+    check_continuous(media, FPS, [color_for(0), color_for(1)], switches=5)
+
+
+def wait_failovers(sink: CallbackSink, sid: str, count: int, within: float = 60.0) -> list[Any]:
+    """The first ``count`` events 12 of ``sid`` (waits until there are that many)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = [n for n in sink.for_sid(sid) if n.event_type == 12]
+        if len(found) >= count:
+            return found[:count]
+        time.sleep(0.2)
+    raise AssertionError(f"{count} hand-overs of {sid} not seen within {within}s")

@@ -18,6 +18,7 @@ from cloudrec_recorder.handover import (
 )
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.redirects import Redirects
+from cloudrec_recorder.settings import RecorderSettings
 
 SID = "0123456789abcdef0123456789abcdef"
 
@@ -134,3 +135,22 @@ def test_the_redirect_table_survives_a_restart_and_forgets_a_recording_taken_bac
 def test_the_redirect_table_refuses_a_malformed_sid() -> None:
     with pytest.raises(ValueError, match="malformed"):
         Redirects(Path("/nonexistent")).record("../etc", "rb")
+
+
+@pytest.mark.parametrize(
+    ("here", "order"),
+    [("ra", ["rb", "rc"]), ("rb", ["rc", "ra"]), ("rc", ["ra", "rb"]), ("rx", ["ra", "rb", "rc"])],
+)
+def test_a_draining_replica_offers_to_the_next_replicas_in_ring_order(
+    here: str, order: list[str]
+) -> None:
+    settings = RecorderSettings.model_validate(
+        {
+            "customerId": "c",
+            "customerSecret": "s",
+            "apps": {"a": {"janus": {"httpUrl": "http://janus:8088/janus"}}},
+            "replicaId": here,
+            "handover": {"replicas": ["ra", "rb", "rc"]},
+        }
+    )
+    assert settings.handover_replicas() == order
