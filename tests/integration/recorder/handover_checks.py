@@ -7,6 +7,7 @@ giver's), so a gap or an overlap at the switch shows as a step between frame tim
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import numpy.typing as npt
+from tests.integration.recorder.checks import tone_strength
 
 from cloudrec_devenv.s3 import S3Server
 
@@ -28,6 +30,8 @@ class Part:
 
     times: list[float]
     frames: list[npt.NDArray[np.uint8]]
+    samples: list[npt.NDArray[np.float32]] = dataclasses.field(default_factory=list)
+    """Audio (``kind="audio"``): mono samples of each decoded frame."""
 
 
 @dataclass
@@ -56,8 +60,11 @@ class HandedOverMedia:
         return min(b - a for a, b in itertools.pairwise(self.times))
 
 
-def read_handed_over(s3: S3Server, bucket: str, sid: str, into: Path) -> HandedOverMedia:
-    """The sid's one playlist in ``bucket``, its segments downloaded and decoded."""
+def read_handed_over(
+    s3: S3Server, bucket: str, sid: str, into: Path, kind: str = "video"
+) -> HandedOverMedia:
+    """The sid's one playlist in ``bucket``, its segments downloaded and decoded (video
+    frames, or audio frames with ``kind="audio"``)."""
     keys = s3.object_keys(bucket)
     playlists = [k for k in keys if sid in k and k.endswith(".m3u8")]
     assert len(playlists) == 1, playlists
@@ -73,6 +80,12 @@ def read_handed_over(s3: S3Server, bucket: str, sid: str, into: Path) -> HandedO
             path = into / line
             path.write_bytes(s3.get_object(bucket, folder + line))
             with av.open(str(path)) as container:
+                if kind == "audio":
+                    for sound in container.decode(audio=0):
+                        assert sound.time is not None
+                        parts[-1].times.append(float(sound.time))
+                        parts[-1].samples.append(sound.to_ndarray().mean(axis=0))
+                    continue
                 for frame in container.decode(video=0):
                     assert frame.time is not None
                     parts[-1].times.append(float(frame.time))
@@ -107,3 +120,18 @@ def check_continuous(
     for colour in colours:
         for index, part in enumerate(media.parts):
             assert shows_colour(part.frames, colour), f"{colour} missing in part {index}"
+
+
+def check_continuous_audio(media: HandedOverMedia, tones: Sequence[float]) -> None:
+    """An audio-only mix: one discontinuity, AAC frames (1024 samples) back to back across
+    it, every tone heard in both parts."""
+    assert media.discontinuities == 1, media.text
+    assert len(set(media.segments)) == len(media.segments), media.segments
+    assert len(media.parts) == 2 and all(p.times for p in media.parts)
+    frame = 1024 / 48_000
+    assert media.largest_step() <= frame + 0.002, f"steps at the switch {media.switch_steps()}"
+    assert media.smallest_step() > 0, "an audio frame twice (overlap kept)"
+    for index, part in enumerate(media.parts):
+        samples = np.concatenate(part.samples[-int(2 / frame) :]).astype(np.float32)
+        for hz in tones:
+            assert tone_strength(samples, 48_000, hz) > 0.2, f"{hz} Hz missing in part {index}"

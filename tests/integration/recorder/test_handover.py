@@ -30,11 +30,15 @@ from tests.integration.recorder.checks import (
     stop_recording,
     wait_status,
 )
-from tests.integration.recorder.handover_checks import check_continuous, read_handed_over
+from tests.integration.recorder.handover_checks import (
+    check_continuous,
+    check_continuous_audio,
+    read_handed_over,
+)
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import free_port
-from cloudrec_devenv.publisher import color_for
+from cloudrec_devenv.publisher import color_for, tone_for
 from cloudrec_devenv.s3 import S3Server
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
@@ -201,3 +205,28 @@ def wait_failovers(sink: CallbackSink, sid: str, count: int, within: float = 60.
             return found[:count]
         time.sleep(0.2)
     raise AssertionError(f"{count} hand-overs of {sid} not seen within {within}s")
+
+
+async def test_an_audio_only_mix_recording_is_handed_over_with_its_audio_back_to_back(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, ["1001", "1002"], video=False):
+        rec = await start_recording(on_a, ra, room, "900142", mix_config(streamTypes=0))
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(4)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path, kind="audio")
+    check_continuous_audio(media, [tone_for(0), tone_for(1)])
