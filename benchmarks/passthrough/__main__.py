@@ -46,7 +46,7 @@ def _receive_only(count: int, seconds: float, warmup: float, work: Path, janus: 
     """Core/s of a bare subscriber process receiving the N streams (the receive floor)."""
     with publishing_room(work, janus, "recv", count) as (room, _):
         uids = ",".join(publisher_uid(i) for i in range(count))
-        args = [janus.http_url, room, uids, str(warmup), str(seconds - warmup)]
+        args = [janus.ws_url, room, uids, str(warmup), str(seconds - warmup)]
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.passthrough.receive", *args],
             capture_output=True,
