@@ -25,7 +25,7 @@ import base64
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -61,11 +61,12 @@ from cloudrec_recorder import errors, handing
 from cloudrec_recorder.edge import Edge
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
-from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, owner_of, sid_of
+from cloudrec_recorder.forwarding import owner_of, sid_of
 from cloudrec_recorder.giving import Giver
 from cloudrec_recorder.handing import Takings
 from cloudrec_recorder.handover import route
 from cloudrec_recorder.metrics import Metrics
+from cloudrec_recorder.middleware import PeerForwarding, RequestCounter
 from cloudrec_recorder.ports import (
     RecorderState,
     Recording,
@@ -473,11 +474,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
 
-    @app.middleware("http")
-    async def _forward(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
+    def _forward_target(path: str, forwarded_by: str | None) -> str | None:
         sid = sid_of(path)
         replica = route(
             here=settings.replica_id,
@@ -485,25 +482,14 @@ def create_app(
             sid=sid,
             held=sid is not None and (state.registry.holds(sid) or sid in takings.active),
             redirects=redirects,
-            forwarded_by=request.headers.get(FORWARDED_HEADER),
+            forwarded_by=forwarded_by,
         )
-        target = settings.peer_url(replica) if replica is not None else None
-        if target is None:
-            return await call_next(request)
-        return await forward(peers, settings, request, target)
+        return settings.peer_url(replica) if replica is not None else None
 
-    @app.middleware("http")
-    async def _count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(
-            getattr(route, "path", "unmatched"), str(response.status_code)
-        ).inc()
-        return response
-
-    app.add_middleware(Edge, settings=settings, metrics=metrics)  # outermost: first to run
+    # Each add_middleware wraps what is there: Edge runs first, then the count, then forwarding.
+    app.add_middleware(PeerForwarding, settings=settings, peers=peers, target=_forward_target)
+    app.add_middleware(RequestCounter, metrics=metrics)
+    app.add_middleware(Edge, settings=settings, metrics=metrics)
     app.include_router(router)
     app.include_router(handing.router)
     app.include_router(probes)
