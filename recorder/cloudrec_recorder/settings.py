@@ -34,8 +34,8 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
-    field_validator,
     WebsocketUrl,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel

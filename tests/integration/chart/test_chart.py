@@ -369,7 +369,7 @@ def _recorder_pod(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], RecorderS
     file = {
         "customerId": "c",
         "customerSecret": "s",
-        "apps": {"a": {"janus": {"httpUrl": "http://janus:8088/janus"}}},
+        "apps": {"a": {"janus": {"wsUrl": "ws://janus:8188/"}}},
     }
     return pod, RecorderSettings.model_validate(file | env_overrides(env))
 

@@ -56,7 +56,7 @@ async def test_with_two_percent_loss_and_a_burst_video_keeps_moving_and_keyframe
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
     async with (
-        JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
+        JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", color=(0, 200, 0)) as pub,
     ):
         await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))

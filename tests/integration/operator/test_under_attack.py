@@ -206,7 +206,7 @@ def shared_recorder(
 ) -> Iterator[RecorderProcess]:
     """One recorder for both tenants: the administrator's credential covers every app id,
     the tenant's only its own; each app's callbacks go to its own backend's path."""
-    janus_app = {"janus": {"httpUrl": janus.http_url}}
+    janus_app = {"janus": {"wsUrl": janus.ws_url}}
     receiver = f"http://127.0.0.1:{operator_callback_port}/callbacks"
     victim_path = f"{receiver}/clusterrecordingbackends/{tenancy.victim_backend}"
     attacker_path = f"{receiver}/namespaces/{tenancy.attacker_namespace}/recordingbackends/own"

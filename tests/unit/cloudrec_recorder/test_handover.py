@@ -148,7 +148,7 @@ def test_a_draining_replica_offers_to_the_next_replicas_in_ring_order(
         {
             "customerId": "c",
             "customerSecret": "s",
-            "apps": {"a": {"janus": {"httpUrl": "http://janus:8088/janus"}}},
+            "apps": {"a": {"janus": {"wsUrl": "ws://janus:8188/"}}},
             "replicaId": here,
             "handover": {"replicas": ["ra", "rb", "rc"]},
         }
