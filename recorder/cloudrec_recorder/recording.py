@@ -147,6 +147,48 @@ def file_list(
     return "json", [FileInfo.model_validate(f.to_payload()) for f in files]
 
 
+def change_layout(media: MediaParts, layout: LayoutSettings, settings: RecorderSettings) -> None:
+    """updateLayout: check the layout (400 naming what is wrong), then show it."""
+    mixer, pictures = media.mixer, media.pictures
+    if mixer is None or pictures is None:
+        return
+    refused = layout_refusal(layout, settings.background_images, "clientRequest")
+    if refused is not None:
+        raise errors.invalid_parameter(refused)
+    wanted: MixLayout = media_layout(layout)
+    try:
+        mixer.check_layout(
+            wanted.layout,
+            max_resolution_uid=wanted.max_resolution_uid,
+            regions=wanted.regions,
+            background_color=wanted.background_color,
+        )
+    except ValueError as exc:
+        raise errors.invalid_parameter(f"clientRequest: {exc}") from None
+    # the pictures held already come with the layout; the others follow when fetched
+    mixer.set_layout(
+        wanted.layout,
+        max_resolution_uid=wanted.max_resolution_uid,
+        regions=wanted.regions,
+        background_color=wanted.background_color,
+        backgrounds=pictures.show(layout),
+    )
+
+
+def timeline(
+    first_frame_ms: int | None, holds: Sequence[TimelineEntry], stopped_ms: int | None
+) -> list[TimelineEntry]:
+    """What the manifest says of the recording's course: its first media, its pauses
+    and resumes, and its end."""
+    entries = []
+    if first_frame_ms is not None:
+        entries.append(TimelineEntry(kind=TimelineKind.STARTED, at_ms=first_frame_ms))
+    entries += sorted(holds, key=lambda entry: entry.at_ms)
+    if stopped_ms is not None:
+        entries.append(TimelineEntry(kind=TimelineKind.STOPPED, at_ms=stopped_ms))
+    return entries
+
+
 # ------------------------------------------------------------------ the recording
 
 
@@ -230,15 +272,7 @@ class ChannelRecording:
         return self.following.paused
 
     def timeline(self) -> list[TimelineEntry]:
-        """What the manifest says of the recording's course: its first media, its pauses
-        and resumes, and its end."""
-        entries = []
-        if self._first_frame_ms is not None:
-            entries.append(TimelineEntry(kind=TimelineKind.STARTED, at_ms=self._first_frame_ms))
-        entries += sorted(self._holds, key=lambda entry: entry.at_ms)
-        if self._stopped_ms is not None:
-            entries.append(TimelineEntry(kind=TimelineKind.STOPPED, at_ms=self._stopped_ms))
-        return entries
+        return timeline(self._first_frame_ms, self._holds, self._stopped_ms)
 
     async def start(self) -> None:
         self._status = STARTING
@@ -301,30 +335,7 @@ class ChannelRecording:
         log.info("Resumed sid=%s", self.sid)
 
     async def update_layout(self, layout: LayoutSettings) -> None:
-        mixer, pictures = self.media.mixer, self.media.pictures
-        if mixer is None or pictures is None:
-            return
-        refused = layout_refusal(layout, self.settings.background_images, "clientRequest")
-        if refused is not None:
-            raise errors.invalid_parameter(refused)
-        wanted: MixLayout = media_layout(layout)
-        try:
-            mixer.check_layout(
-                wanted.layout,
-                max_resolution_uid=wanted.max_resolution_uid,
-                regions=wanted.regions,
-                background_color=wanted.background_color,
-            )
-        except ValueError as exc:
-            raise errors.invalid_parameter(f"clientRequest: {exc}") from None
-        # the pictures held already come with the layout; the others follow when fetched
-        mixer.set_layout(
-            wanted.layout,
-            max_resolution_uid=wanted.max_resolution_uid,
-            regions=wanted.regions,
-            background_color=wanted.background_color,
-            backgrounds=pictures.show(layout),
-        )
+        change_layout(self.media, layout, self.settings)
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         if self._leaving is None:
