@@ -56,7 +56,7 @@ from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_devenv.tools import tool
-from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS
+from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, TRACKING_ANNOTATION
 from cloudrec_operator.api.v1alpha1.cloudrecording import MAX_STATUS_FILE_NAME, MAX_STATUS_FILES
 from cloudrec_protocol.events import EventType, sign
 
@@ -72,7 +72,7 @@ LONG_IDLE = 600
 CATALOGUE = {str(int(t)) for t in EventType} | {"other"}
 HELD_PER_BACKEND_BYTES = 2 << 20
 ROUNDS = 2
-"""Times the last test runs every attack (each round starts four recordings of the attacker)."""
+"""Times the last test runs every attack (each round starts five recordings of the attacker)."""
 
 
 # ------------------------------------------------------------------ the two tenants
@@ -436,21 +436,25 @@ async def foreign_answer_echoed(attacker: Attacker, foreign: str) -> None:
 
 
 async def forged_tracking(attacker: Attacker, victim: Victim) -> None:
-    """Item 3: a back-off bomb and the victim's resource id in a forged annotation."""
-    name = f"forged-{secrets.token_hex(3)}"
-    doc = attacker.recording(name)
-    forged = {
-        "failures": 4000000000,
-        "retry_at": "2100-01-01T00:00:00Z",
-        "lost_start": victim.resource_id,
-        "sid": victim.sid,
+    """Item 3: the operator's bookkeeping annotation written by the user: a back-off bomb,
+    and a lost start naming the victim's resource id (in range: only the signature says it
+    is not the operator's)."""
+    forgeries = {
+        f"bomb-{secrets.token_hex(3)}": {
+            "failures": 4000000000,
+            "retry_at": "2100-01-01T00:00:00Z",
+        },
+        f"adopt-{secrets.token_hex(3)}": {"lost_start": victim.resource_id},
     }
-    doc["metadata"]["annotations"] = {"cloudrecording.io/tracking": json.dumps(forged)}
-    assert (await run(attacker.apply, doc)).returncode == 0
-    recording = await run(attacker.env.wait, name, ready, 120.0, "Ready True")
-    assert recording["status"]["recordingId"] not in (victim.sid, None)
-    warned = [m for t, r, m in await run(attacker.env.events, name) if r == "TrackingIgnored"]
-    assert warned and "not signed by this operator" in warned[0]
+    for name, forged in forgeries.items():
+        doc = attacker.recording(name)
+        doc["metadata"]["annotations"] = {TRACKING_ANNOTATION: json.dumps(forged)}
+        assert (await run(attacker.apply, doc)).returncode == 0
+    for name in forgeries:
+        recording = await run(attacker.env.wait, name, ready, 120.0, "Ready True")
+        assert recording["status"]["recordingId"] not in (victim.sid, None)
+        warned = [m for _, r, m in await run(attacker.env.events, name) if r == "TrackingIgnored"]
+        assert warned and "not signed by this operator" in warned[0], warned
     assert attacker.env.operator.running()
 
 
