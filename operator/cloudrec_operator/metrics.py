@@ -28,7 +28,8 @@ CALLBACKS_RECEIVED = Counter(
 CALLBACKS_REJECTED = Counter(
     "cloudrec_callbacks_rejected_total",
     "Event callbacks rejected or dropped, by reason (bad_signature, unknown_recording: "
-    "no recording took the sid, malformed, no_secret, duplicate)",
+    "no recording took the sid, held_full: no room to hold an early callback, malformed, "
+    "no_secret, duplicate)",
     ["reason"],
     registry=REGISTRY,
 )

@@ -22,8 +22,8 @@ from the watch. Such an event, once verified, is answered 200 (delivered, §7.2)
 held (``reconcile.held``, capped by count and bytes per backend and in all);
 ``release_held`` applies it, checked again against its own recording's backend, as soon
 as the recording is known. An event still unclaimed after two minutes is dropped and
-counted as ``unknown_recording``; with the buffer full the sender is told to try again
-later (503).
+counted as ``unknown_recording``; with the buffer full (for the backend that signed it,
+or in all) the sender is told to try again later (503, reason ``held_full``).
 
 ``GET /metrics`` serves the Prometheus metrics (eventType labels: the catalogue's event
 types, anything else is ``other``).
@@ -264,9 +264,9 @@ def _hold(rt: Runtime, held: HeldCallback, group: str) -> web.Response:
         return web.json_response({"ok": True, "duplicate": True})
     if not rt.held.hold(sid, held, time.monotonic(), size=len(held.raw), group=group):
         return _reject(
-            "unknown_recording",
+            "held_full",
             503,
-            f"too many callbacks wait for their recording (sid {_short(sid)})",
+            f"too many callbacks of {group} wait for their recording (sid {_short(sid)})",
         )
     rt.seen_notice(notice)
     CALLBACKS_HELD.inc()

@@ -501,7 +501,7 @@ async def held_callback_flood(attacker: Attacker, victim: Victim) -> None:
     held = [a for a in answers if a.status_code == 200 and a.json().get("held")]
     assert len(held) * 900_000 <= HELD_PER_BACKEND_BYTES
     last = answers[-1]
-    assert (last.status_code, last.json()["reason"]) == (503, "unknown_recording"), last.text
+    assert (last.status_code, last.json()["reason"]) == (503, "held_full"), last.text
     # The victim's backend still has room: an early callback of its own is held.
     raw = notification(40, {}, secrets.token_hex(16), victim.room)
     path = f"{victim.env.operator.callback_url}/clusterrecordingbackends/{victim.backend}"

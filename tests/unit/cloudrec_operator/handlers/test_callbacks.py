@@ -198,11 +198,10 @@ async def test_with_the_buffer_full_the_sender_is_told_to_retry_and_nothing_is_l
 ) -> None:
     rt, http = receiver
     raws = [notice(sid) for sid in ("a", "a", "a", "b", "c")]
-    answers = []
-    for raw in raws:
-        answers.append((await http.post(PATH, data=raw, headers=sign(raw, SECRET))).status)
+    answers = [await http.post(PATH, data=raw, headers=sign(raw, SECRET)) for raw in raws]
     # Two for "a" at most, three in all.
-    assert answers == [200, 200, 503, 200, 503]
+    assert [a.status for a in answers] == [200, 200, 503, 200, 503]
+    assert (await answers[2].json()) == {"ok": False, "reason": "held_full"}
     # A refused event was not remembered as seen: its resend is held once there is room.
     rt.held.claim("a")
     resent = await http.post(PATH, data=raws[4], headers=sign(raws[4], SECRET))
