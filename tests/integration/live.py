@@ -48,7 +48,7 @@ class PublisherProcess:
         self.room = room
         self.uid = uid
         self.color = color
-        argv = [sys.executable, "-m", "cloudrec_devenv.publisher", "--janus", janus.http_url]
+        argv = [sys.executable, "-m", "cloudrec_devenv.publisher", "--janus", janus.ws_url]
         argv += ["--room", room, "--uid", uid, "--no-audio"]
         argv += ["--color", "#{:02x}{:02x}{:02x}".format(*color)]
         argv += ["--width", str(size[0]), "--height", str(size[1])]
