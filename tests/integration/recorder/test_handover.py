@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
@@ -230,3 +231,45 @@ async def test_an_audio_only_mix_recording_is_handed_over_with_its_audio_back_to
     assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path, kind="audio")
     check_continuous_audio(media, [tone_for(0), tone_for(1)])
+
+
+async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, ["1001", "1002"], width=160, height=120):
+        rec = await start_recording(
+            on_a,
+            ra,
+            room,
+            "900143",
+            mix_config(transcodingConfig=TRANSCODING),
+            av_file_type=("hls", "mp4"),
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(4)
+        async with rb.client() as on_b:
+            await stop_recording(on_b, rb, rec)
+    parts = sorted(k for k in s3_server.object_keys(ra.bucket) if rec.sid in k and ".mp4" in k)
+    assert [k.rsplit("_", 1)[1] for k in parts] == ["0.mp4", "1.mp4"], parts
+    spans = []
+    for key in parts:
+        path = tmp_path / key.rsplit("/", 1)[1]
+        path.write_bytes(s3_server.get_object(ra.bucket, key))
+        with av.open(str(path)) as container:
+            times = [float(f.time) for f in container.decode(video=0) if f.time is not None]
+        spans.append(times[-1] - times[0] + 1 / FPS)
+    media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
+    # The parts hold what the playlist's two sides hold: no media twice, none missing.
+    for span, part in zip(spans, media.parts, strict=True):
+        assert span == pytest.approx(part.times[-1] - part.times[0] + 1 / FPS, abs=0.15)
