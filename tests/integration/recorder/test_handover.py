@@ -273,3 +273,29 @@ async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
     # The parts hold what the playlist's two sides hold: no media twice, none missing.
     for span, part in zip(spans, media.parts, strict=True):
         assert span == pytest.approx(part.times[-1] - part.times[0] + 1 / FPS, abs=0.15)
+
+
+async def test_an_individual_recording_is_not_handed_over_but_stopped_with_its_files(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+) -> None:
+    """Individual mode has one clock per uid (from each uid's first packet), which a taker
+    cannot share: a draining replica stops such a recording as before (docs/operations.md)."""
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, "1001", width=160, height=120):
+        rec = await start_recording(on_a, ra, room, "900144", mix_config(), mode="individual")
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(3)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await wait_exit(ra)
+    assert ra.process.stop() == 0
+    assert callback_sink.wait_for(rec.sid, 11).payload["details"]["exitStatus"] == 0
+    assert 12 not in callback_sink.event_types(rec.sid)
+    assert "Not handed over sid=" in ra.log_path.read_text()
+    assert "Taking over" not in rb.log_path.read_text()
+    keys = [k for k in s3_server.object_keys(ra.bucket) if rec.sid in k]
+    assert any(k.endswith(".m3u8") for k in keys), keys
