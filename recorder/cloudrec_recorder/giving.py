@@ -100,7 +100,8 @@ class Giver:
             return False
         session.stop_requested = True
         playlists = await recording.hand_off()
-        done = GiverDone(playlists=playlists)
+        objects = recording.upload.uploader.manifest_objects()
+        done = GiverDone(playlists=playlists, objects=list(objects))
         answer = await self.client.post(
             f"{base}/{session.sid}/done", json=done.to_wire(), auth=auth, timeout=REQUEST_SECONDS
         )

@@ -141,7 +141,7 @@ async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
 async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JSONResponse:
     taking, mixer, recording = takings.get(sid)
     given = [name for text in body.playlists.values() for name in listed_segments(text)]
-    recording.upload.uploader.delivered_elsewhere(given)
+    recording.upload.uploader.delivered_elsewhere(given, body.objects)
     taking.release(mixer, body, recording.events)
     return JSONResponse(taking.report(mixer).to_wire())
 

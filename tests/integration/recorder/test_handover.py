@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -143,6 +144,11 @@ async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_withou
     assert f"Took over sid={rec.sid} from=ra" in rb.log_path.read_text()
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
     check_continuous(media, FPS, [color_for(0), color_for(1)])
+    # The taker's manifest vouches for the whole recording, the giver's objects too.
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    [manifest] = [k for k in keys if k.endswith(".manifest.json")]
+    listed = json.loads(s3_server.get_object(ra.bucket, manifest))["objects"]
+    assert {o["key"] for o in listed} == keys - {manifest}
 
 
 async def test_a_recording_survives_five_successive_hand_overs_across_three_replicas(
