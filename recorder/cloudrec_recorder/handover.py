@@ -99,6 +99,8 @@ class GiverDone(_Message):
 
     playlists: dict[str, str] = Field(default_factory=dict)
     objects: list[ManifestObject] = Field(default_factory=list, max_length=100_000)
+    files: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+    """The giver's ``fileList`` items (its MP4 parts, its playlist's first slice time)."""
 
 
 def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:

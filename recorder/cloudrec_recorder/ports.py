@@ -344,10 +344,13 @@ class Upload(Protocol):
     def playable_files(self) -> Sequence[StoredFile]: ...
 
     def delivered_elsewhere(
-        self, names: Iterable[str], objects: Iterable[ManifestObject] = ()
+        self,
+        names: Iterable[str],
+        objects: Iterable[ManifestObject] = (),
+        files: Iterable[StoredFile] = (),
     ) -> None:
         """These files are in the bucket already (a hand-over's giver delivered them);
-        ``objects`` go into this recording's manifest."""
+        ``objects`` go into this recording's manifest, ``files`` into its ``fileList``."""
 
     def manifest_objects(self) -> Sequence[ManifestObject]:
         """The objects this recording's manifest lists now."""

@@ -265,9 +265,15 @@ async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
         await wait_exit(ra)
         await asyncio.sleep(4)
         async with rb.client() as on_b:
-            await stop_recording(on_b, rb, rec)
+            stopped = await stop_recording(on_b, rb, rec)
     parts = sorted(k for k in s3_server.object_keys(ra.bucket) if rec.sid in k and ".mp4" in k)
     assert [k.rsplit("_", 1)[1] for k in parts] == ["0.mp4", "1.mp4"], parts
+    # The taker's answer lists the whole recording: both parts, the playlist from its start.
+    listed = {f["fileName"]: f for f in stopped["serverResponse"]["fileList"]}
+    assert set(parts) <= set(listed), sorted(listed)
+    [playlist] = [f for name, f in listed.items() if name.endswith(".m3u8")]
+    assert 0 < int(playlist["sliceStartTime"]) <= int(listed[parts[0]]["sliceStartTime"])
+    assert int(listed[parts[0]]["sliceStartTime"]) < int(listed[parts[1]]["sliceStartTime"])
     spans = []
     for key in parts:
         path = tmp_path / key.rsplit("/", 1)[1]

@@ -20,6 +20,8 @@ from cloudrec_recorder.handover import (
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.settings import RecorderSettings
+from cloudrec_recorder.storage.files import FileInfo as StoredFile
+from cloudrec_recorder.storage.files import merged_file_list
 from cloudrec_recorder.storage.ledger import Media, Playlist, UploadLedger
 
 SID = "0123456789abcdef0123456789abcdef"
@@ -182,3 +184,17 @@ def test_a_takers_playlist_waits_for_nothing_the_giver_delivered_and_its_manifes
     assert set(listed) == {"r/a_1.ts", "r/b_3.ts", "r/p.m3u8"}
     assert (listed["r/a_1.ts"], listed["r/b_3.ts"]) == ("a", "b")
     assert listed["r/p.m3u8"] != "c"  # the taker's playlist, not the giver's
+
+
+def test_a_taken_over_file_list_has_the_givers_parts_and_its_playlists_first_slice_time() -> None:
+    def mix(name: str, start: int) -> StoredFile:
+        return StoredFile(name, "audio_and_video", "0", True, True, start)
+
+    given = [mix("r/p.m3u8", 1000), mix("r/p_0.mp4", 1000)]
+    own = [mix("r/p.m3u8", 9000), mix("r/p_1.mp4", 9000)]
+    assert merged_file_list(given, own) == (
+        mix("r/p_0.mp4", 1000),
+        mix("r/p.m3u8", 1000),
+        mix("r/p_1.mp4", 9000),
+    )
+    assert StoredFile.from_payload(given[0].to_payload()) == given[0]
