@@ -1,9 +1,10 @@
 """``python -m cloudrec_recorder --config FILE``: settings -> app -> uvicorn.
 
 SIGTERM (or SIGINT) drains before the server stops: the recorder answers new
-``acquire``/``start`` with 503 / code 501 and ``/readyz`` with 503, stops every
-running recording (leave, finish the files, upload), flushes pending callbacks,
-and only then lets uvicorn close its socket and exit.
+``acquire``/``start`` with 503 / code 501 and ``/readyz`` with 503, hands every running
+mix recording to another replica (:mod:`cloudrec_recorder.giving`) and stops the rest
+(leave, finish the files, upload), flushes pending callbacks, and only then lets uvicorn
+close its socket and exit.
 
 ``--tls-cert-file`` and ``--tls-key-file`` serve the API over HTTPS (the chart mounts a
 ``kubernetes.io/tls`` Secret, e.g. from cert-manager; docs/security.md);

@@ -3,7 +3,8 @@
 Routes under ``/v1/apps/{appid}/cloud_recording/``: ``acquire``, ``start`` (modes
 ``mix`` and ``individual``), ``query``, ``update``, ``updateLayout`` (mix only) and
 ``stop``; our extension ``capacity`` (GET: how many more recordings ``acquire`` takes);
-plus ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
+plus ``/healthz``, ``/readyz`` and Prometheus ``/metrics``; the hand-over's peer routes and
+``POST /drain`` (:mod:`cloudrec_recorder.handing`).
 
 Every request passes :class:`~cloudrec_recorder.edge.Edge` first: credentials (scoped to
 app ids), the body cap, ``/metrics`` / ``/docs`` / ``/openapi.json`` behind credentials,

@@ -6,9 +6,10 @@ request line and headers alone (:func:`admit`, pure) whether the request goes on
 * ``/healthz`` and ``/readyz`` need nothing (kubelet probes);
 * everything else needs Basic credentials: the settings' ``customerId`` / ``customerSecret``
   (every app id) or one of ``credentials`` (some app ids only). A protocol route
-  ``/v1/apps/{appid}/...`` needs a credential covering ``appid``; ``/metrics`` needs the
-  credential of every app id (tenants do not see each other's counts); ``/docs``,
-  ``/openapi.json`` and unknown paths need any valid credential;
+  ``/v1/apps/{appid}/...`` needs a credential covering ``appid``; ``/metrics`` and
+  ``/drain`` need the credential of every app id (tenants do not see each other's counts,
+  nor drain a replica); ``/docs``, ``/openapi.json`` and unknown paths need any valid
+  credential;
 * a body larger than ``maxRequestBodyBytes`` is refused with 413: at once when
   ``Content-Length`` says so, else as soon as the streamed body passes the cap.
 

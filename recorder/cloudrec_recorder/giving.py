@@ -100,7 +100,12 @@ class Giver:
             return False
         session.stop_requested = True
         playlists = await recording.hand_off()
-        done = GiverDone(playlists=playlists)
+        uploader = recording.upload.uploader
+        done = GiverDone(
+            playlists=playlists,
+            objects=list(uploader.manifest_objects()),
+            files=[f.to_payload() for f in uploader.playable_files()],
+        )
         answer = await self.client.post(
             f"{base}/{session.sid}/done", json=done.to_wire(), auth=auth, timeout=REQUEST_SECONDS
         )

@@ -32,6 +32,7 @@ from cloudrec_recorder.ports import Mixer, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Resource, Session
+from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.taking import Taking
 
 __all__ = ["Takings", "router"]
@@ -141,7 +142,11 @@ async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
 async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JSONResponse:
     taking, mixer, recording = takings.get(sid)
     given = [name for text in body.playlists.values() for name in listed_segments(text)]
-    recording.upload.uploader.delivered_elsewhere(given)
+    try:
+        files = [StoredFile.from_payload(item) for item in body.files]
+    except (KeyError, TypeError, ValueError):
+        raise errors.invalid_parameter("files: not a fileList") from None
+    recording.upload.uploader.delivered_elsewhere(given, body.objects, files)
     taking.release(mixer, body, recording.events)
     return JSONResponse(taking.report(mixer).to_wire())
 

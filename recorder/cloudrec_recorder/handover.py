@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from cloudrec_protocol.manifest import ManifestObject
 from cloudrec_recorder.media.cut import DISCONTINUITY
 from cloudrec_recorder.media.hls import SegmentSchedule
 
@@ -93,9 +94,13 @@ class TakerReport(_Message):
 
 
 class GiverDone(_Message):
-    """The giver's final playlists (name -> text), as it delivered them."""
+    """The giver's final playlists (name -> text) and the objects it put in the bucket (its
+    manifest's entries: the taker's manifest vouches for the whole recording)."""
 
     playlists: dict[str, str] = Field(default_factory=dict)
+    objects: list[ManifestObject] = Field(default_factory=list, max_length=100_000)
+    files: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+    """The giver's ``fileList`` items (its MP4 parts, its playlist's first slice time)."""
 
 
 def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:

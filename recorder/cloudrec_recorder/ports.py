@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import av
 
 from cloudrec_protocol.events import LeaveCode
+from cloudrec_protocol.manifest import ManifestObject
 from cloudrec_protocol.models import (
     LayoutSettings,
     ServerResponse,
@@ -342,8 +343,17 @@ class Upload(Protocol):
 
     def playable_files(self) -> Sequence[StoredFile]: ...
 
-    def delivered_elsewhere(self, names: Iterable[str]) -> None:
-        """These files are in the bucket already (a hand-over's giver delivered them)."""
+    def delivered_elsewhere(
+        self,
+        names: Iterable[str],
+        objects: Iterable[ManifestObject] = (),
+        files: Iterable[StoredFile] = (),
+    ) -> None:
+        """These files are in the bucket already (a hand-over's giver delivered them);
+        ``objects`` go into this recording's manifest, ``files`` into its ``fileList``."""
+
+    def manifest_objects(self) -> Sequence[ManifestObject]:
+        """The objects this recording's manifest lists now."""
 
     async def finish(self, within: float) -> UploadResult: ...
 

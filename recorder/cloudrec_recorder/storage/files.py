@@ -10,10 +10,11 @@ with ``.tmp-``; the uploader's own bookkeeping files start with ``.cloudrec-``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from cloudrec_protocol import filenames
 
@@ -39,6 +40,21 @@ class FileInfo:
     slice_start_time: int
     """Milliseconds since the epoch of the first slice, 0 when unknown."""
 
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> FileInfo:
+        """The item :meth:`to_payload` gave (a hand-over's giver sends its list)."""
+        track = payload["trackType"]
+        if track not in ("audio", "video", "audio_and_video"):
+            raise ValueError("trackType: unknown")
+        return cls(
+            file_name=str(payload["fileName"]),
+            track_type=track,
+            uid=str(payload["uid"]),
+            mixed_all_user=bool(payload["mixedAllUser"]),
+            is_playable=bool(payload["isPlayable"]),
+            slice_start_time=int(payload["sliceStartTime"]),
+        )
+
     def to_payload(self) -> dict[str, object]:
         """The camelCase JSON object the protocol puts in ``fileList``."""
         return {
@@ -49,6 +65,21 @@ class FileInfo:
             "isPlayable": self.is_playable,
             "sliceStartTime": self.slice_start_time,
         }
+
+
+def merged_file_list(given: Sequence[FileInfo], own: Sequence[FileInfo]) -> tuple[FileInfo, ...]:
+    """A taken-over recording's ``fileList``: the giver's files first (its MP4 parts), then
+    this replica's; a playlist both list is this replica's (it goes on from the giver's), with
+    the giver's earlier first slice time."""
+    mine = {f.file_name: f for f in own}
+    earlier = [f for f in given if f.file_name not in mine]
+    merged = []
+    for f in own:
+        theirs = next((g for g in given if g.file_name == f.file_name), None)
+        if theirs is not None and 0 < theirs.slice_start_time < (f.slice_start_time or 2**63):
+            f = dataclasses.replace(f, slice_start_time=theirs.slice_start_time)
+        merged.append(f)
+    return (*earlier, *merged)
 
 
 def is_output_name(name: str) -> bool:

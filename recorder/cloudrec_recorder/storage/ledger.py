@@ -95,6 +95,8 @@ class UploadLedger:
         self.playlists: dict[str, Playlist] = {}
         self.elsewhere: set[str] = set()
         """Files put in the bucket by another replica (the giver of a hand-over)."""
+        self.given: dict[str, ManifestObject] = {}
+        """The giver's manifest objects by key: this manifest vouches for them too."""
         self._progress = 0
 
     # ------------------------------------------------------------------ input
@@ -223,6 +225,8 @@ class UploadLedger:
             for p in self.playlists.values()
             if p.uploaded_version == p.version and p.version > 0
         ]
+        own = {o.key for o in objects}  # a playlist both wrote: this replica's is the bucket's
+        objects += [o for k, o in self.given.items() if k not in own]
         return tuple(sorted(objects, key=lambda o: o.key))
 
     def playable_files(self, info: Callable[[str, int], FileInfo]) -> tuple[FileInfo, ...]:

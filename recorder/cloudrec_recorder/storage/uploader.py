@@ -55,6 +55,7 @@ from typing import Literal
 
 from cryptography.fernet import Fernet
 
+from cloudrec_protocol.manifest import ManifestObject
 from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.storage.backup import TARGET_FILE, BackupStore, write_atomically
 from cloudrec_recorder.storage.backup_bucket import BackupBucket
@@ -65,6 +66,7 @@ from cloudrec_recorder.storage.files import (
     file_info,
     is_output_name,
     is_playlist,
+    merged_file_list,
     object_key,
     slice_time_ms,
 )
@@ -158,6 +160,8 @@ class Uploader:
         self._final: UploadResult | None = None
         self._delivering = False
         self._delivered = asyncio.Event()
+        self.given_files: tuple[FileInfo, ...] = ()
+        """A taken-over recording's: the giver's ``fileList`` (hand-over)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -273,15 +277,29 @@ class Uploader:
         """Bytes of playlist text held in memory: one version (the newest) per playlist."""
         return self.ledger.held_playlist_bytes()
 
-    def delivered_elsewhere(self, names: Iterable[str]) -> None:
+    def delivered_elsewhere(
+        self,
+        names: Iterable[str],
+        objects: Iterable[ManifestObject] = (),
+        files: Iterable[FileInfo] = (),
+    ) -> None:
         """These files are in the bucket already: a hand-over's giver delivered them, and
-        this recording's playlists (which list them first) may go up."""
+        this recording's playlists (which list them first) may go up. ``objects`` (the
+        giver's manifest) go into this recording's manifest."""
         self.ledger.elsewhere.update(names)
+        self.ledger.given.update((o.key, o) for o in objects)
+        self.given_files = tuple(files)
         self.delivery.pump_playlists()
 
+    def manifest_objects(self) -> tuple[ManifestObject, ...]:
+        """What the manifest lists now (a hand-over's giver passes them on)."""
+        return self.ledger.manifest_objects(lambda name: object_key(self.target.prefix, name))
+
     def playable_files(self) -> tuple[FileInfo, ...]:
-        """The ``fileList``: playlists and MP4s, with their first slice time."""
-        return self.ledger.playable_files(self._info)
+        """The ``fileList``: playlists and MP4s, with their first slice time (a taken-over
+        recording's: the giver's too)."""
+        own = self.ledger.playable_files(self._info)
+        return merged_file_list(self.given_files, own) if self.given_files else own
 
     @property
     def delivered(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
@@ -142,6 +144,11 @@ async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_withou
     assert f"Took over sid={rec.sid} from=ra" in rb.log_path.read_text()
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
     check_continuous(media, FPS, [color_for(0), color_for(1)])
+    # The taker's manifest vouches for the whole recording, the giver's objects too.
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    [manifest] = [k for k in keys if k.endswith(".manifest.json")]
+    listed = json.loads(s3_server.get_object(ra.bucket, manifest))["objects"]
+    assert {o["key"] for o in listed} == keys - {manifest}
 
 
 async def test_a_recording_survives_five_successive_hand_overs_across_three_replicas(
@@ -230,3 +237,77 @@ async def test_an_audio_only_mix_recording_is_handed_over_with_its_audio_back_to
     assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path, kind="audio")
     check_continuous_audio(media, [tone_for(0), tone_for(1)])
+
+
+async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, ["1001", "1002"], width=160, height=120):
+        rec = await start_recording(
+            on_a,
+            ra,
+            room,
+            "900143",
+            mix_config(transcodingConfig=TRANSCODING),
+            av_file_type=("hls", "mp4"),
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(4)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    parts = sorted(k for k in s3_server.object_keys(ra.bucket) if rec.sid in k and ".mp4" in k)
+    assert [k.rsplit("_", 1)[1] for k in parts] == ["0.mp4", "1.mp4"], parts
+    # The taker's answer lists the whole recording: both parts, the playlist from its start.
+    listed = {f["fileName"]: f for f in stopped["serverResponse"]["fileList"]}
+    assert set(parts) <= set(listed), sorted(listed)
+    [playlist] = [f for name, f in listed.items() if name.endswith(".m3u8")]
+    assert 0 < int(playlist["sliceStartTime"]) <= int(listed[parts[0]]["sliceStartTime"])
+    assert int(listed[parts[0]]["sliceStartTime"]) < int(listed[parts[1]]["sliceStartTime"])
+    spans = []
+    for key in parts:
+        path = tmp_path / key.rsplit("/", 1)[1]
+        path.write_bytes(s3_server.get_object(ra.bucket, key))
+        with av.open(str(path)) as container:
+            times = [float(f.time) for f in container.decode(video=0) if f.time is not None]
+        spans.append(times[-1] - times[0] + 1 / FPS)
+    media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
+    # The parts hold what the playlist's two sides hold: no media twice, none missing.
+    for span, part in zip(spans, media.parts, strict=True):
+        assert span == pytest.approx(part.times[-1] - part.times[0] + 1 / FPS, abs=0.15)
+
+
+async def test_an_individual_recording_is_not_handed_over_but_stopped_with_its_files(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+) -> None:
+    """Individual mode has one clock per uid (from each uid's first packet), which a taker
+    cannot share: a draining replica stops such a recording as before (docs/operations.md)."""
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, "1001", width=160, height=120):
+        rec = await start_recording(on_a, ra, room, "900144", mix_config(), mode="individual")
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(3)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await wait_exit(ra)
+    assert ra.process.stop() == 0
+    assert callback_sink.wait_for(rec.sid, 11).payload["details"]["exitStatus"] == 0
+    assert 12 not in callback_sink.event_types(rec.sid)
+    assert "Not handed over sid=" in ra.log_path.read_text()
+    assert "Taking over" not in rb.log_path.read_text()
+    keys = [k for k in s3_server.object_keys(ra.bucket) if rec.sid in k]
+    assert any(k.endswith(".m3u8") for k in keys), keys

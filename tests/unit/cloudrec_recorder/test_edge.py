@@ -46,6 +46,10 @@ ACQUIRE_A = "/v1/apps/appA/cloud_recording/acquire"
         ("/metrics", None, None, 401),
         ("/metrics", header("tenant-a", "a-secret"), None, 403),
         ("/metrics", header("admin", "admin-secret"), None, None),
+        ("/drain", None, None, 401),
+        ("/drain", header("tenant-a", "a-secret"), None, 403),  # a tenant cannot drain
+        ("/drain", header("admin", "admin-secret"), None, None),
+        ("/v1/apps/appA/cloud_recording/handover/offer", header("tenant-b", "b-secret"), None, 401),
         ("/openapi.json", None, None, 401),
         ("/docs", None, None, 401),
         ("/openapi.json", header("tenant-a", "a-secret"), None, None),

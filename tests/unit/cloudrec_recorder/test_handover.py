@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudrec_protocol.manifest import ManifestObject
 from cloudrec_recorder.handover import (
     TAKER_UID_LOW,
     PeerState,
@@ -19,6 +20,9 @@ from cloudrec_recorder.handover import (
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.settings import RecorderSettings
+from cloudrec_recorder.storage.files import FileInfo as StoredFile
+from cloudrec_recorder.storage.files import merged_file_list
+from cloudrec_recorder.storage.ledger import Media, Playlist, UploadLedger
 
 SID = "0123456789abcdef0123456789abcdef"
 
@@ -154,3 +158,43 @@ def test_a_draining_replica_offers_to_the_next_replicas_in_ring_order(
         }
     )
     assert settings.handover_replicas() == order
+
+
+def test_a_takers_playlist_waits_for_nothing_the_giver_delivered_and_its_manifest_lists_both() -> (
+    None
+):
+    ledger = UploadLedger()
+    playlist = Playlist("p.m3u8")
+    ledger.playlists["p.m3u8"] = playlist
+    ledger.media["b_3.ts"] = Media("b_3.ts", 10, 0.0, None, state="uploaded", sha256="b" * 64)
+    text = b"#EXTM3U\n#EXTINF:2.000,\na_1.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nb_3.ts\n"
+    ledger.record_version(playlist, text, in_bucket_digest=None, from_backup=False)
+    assert ledger.next_upload(playlist) is None  # a_1.ts: whose?
+    ledger.elsewhere.update(["a_1.ts"])
+    ledger.given.update(
+        {
+            "r/a_1.ts": ManifestObject(key="r/a_1.ts", size=5, sha256="a" * 64),
+            "r/p.m3u8": ManifestObject(key="r/p.m3u8", size=1, sha256="c" * 64),
+        }
+    )
+    upload = ledger.next_upload(playlist)
+    assert upload is not None and upload.data == text
+    ledger.playlist_uploaded(playlist, upload)
+    listed = {o.key: o.sha256[0] for o in ledger.manifest_objects(lambda name: f"r/{name}")}
+    assert set(listed) == {"r/a_1.ts", "r/b_3.ts", "r/p.m3u8"}
+    assert (listed["r/a_1.ts"], listed["r/b_3.ts"]) == ("a", "b")
+    assert listed["r/p.m3u8"] != "c"  # the taker's playlist, not the giver's
+
+
+def test_a_taken_over_file_list_has_the_givers_parts_and_its_playlists_first_slice_time() -> None:
+    def mix(name: str, start: int) -> StoredFile:
+        return StoredFile(name, "audio_and_video", "0", True, True, start)
+
+    given = [mix("r/p.m3u8", 1000), mix("r/p_0.mp4", 1000)]
+    own = [mix("r/p.m3u8", 9000), mix("r/p_1.mp4", 9000)]
+    assert merged_file_list(given, own) == (
+        mix("r/p_0.mp4", 1000),
+        mix("r/p.m3u8", 1000),
+        mix("r/p_1.mp4", 9000),
+    )
+    assert StoredFile.from_payload(given[0].to_payload()) == given[0]

@@ -1,0 +1,1 @@
+"""Planned hand-over benchmark: one recording passed between two recorder replicas N times."""
