@@ -191,13 +191,13 @@ async def test_a_recorder_with_an_ed25519_key_signs_the_manifest_the_backends_pu
     _, other_public = _pem_pair()
     signing = await asyncio.to_thread(fresh_recorder, manifestSigningKey=private.decode())
     await asyncio.to_thread(env.add_backend, "signed", signing)
-    secret = {
+    config_map = {  # a public key is no secret
         "apiVersion": "v1",
-        "kind": "Secret",
+        "kind": "ConfigMap",
         "metadata": {"name": "manifest-public-key"},
-        "stringData": {"manifestPublicKey": public.decode()},
+        "data": {"manifestPublicKey": public.decode()},
     }
-    await asyncio.to_thread(env.kubectl, "apply", "-f", "-", input=json.dumps(secret))
+    await asyncio.to_thread(env.kubectl, "apply", "-f", "-", input=json.dumps(config_map))
     await asyncio.to_thread(
         env.kubectl,
         "patch",
@@ -206,7 +206,9 @@ async def test_a_recorder_with_an_ed25519_key_signs_the_manifest_the_backends_pu
         "--type",
         "merge",
         "-p",
-        json.dumps({"spec": {"manifestPublicKeyRef": {"name": "manifest-public-key"}}}),
+        json.dumps(
+            {"spec": {"manifestPublicKeyRef": {"kind": "ConfigMap", "name": "manifest-public-key"}}}
+        ),
     )
     async with publish(room, ["1001"], width=160, height=120):
         await asyncio.to_thread(env.apply, "ed25519", room, backendRef={"name": "signed"})
