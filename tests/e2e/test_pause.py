@@ -4,18 +4,22 @@ Three CloudRecordings record one room at once (one run): Mix audio+video into HL
 Individual audio+video, and Mix audio only into HLS and MP4. Publishers 1001 and 1002 send all
 along; ``spec.state: Paused`` pauses every recording, and only then does publisher 1009 come in,
 in a colour and a tone nobody else sends, and leave again before ``state: Recording`` resumes
-them. Each recording must keep its sid, pass through phase Paused with Ready True, post the
-Events Paused and Resumed, and end Completed with files that never show 1009: no pixel of its
-colour in any decoded frame, no trace of its tone, no file of its own. The playlists go on
-after one ``#EXT-X-DISCONTINUITY``; each MP4 goes on in a second numbered part; the manifest's
-timeline lists the pause and the resume.
+them. Each recording must keep its sid, pass through phase Paused with Ready True (kstatus
+Current), post the Events Paused and Resumed, record again after the resume (a slice stamped
+after it in the bucket, for every track), and end Completed with files that never show 1009:
+no pixel of its colour in any decoded frame, no trace of its tone, no file of its own. The
+playlists go on after one ``#EXT-X-DISCONTINUITY``; each MP4 goes on in a second numbered
+part; the manifest's timeline lists the pause and the resume.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ import numpy.typing as npt
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import RecordingEnv, ready
+from tests.integration.gitops.test_kstatus import kstatus
 from tests.integration.recorder.checks import download, tone_strength
 from tests.media_files import decode_audio, decode_video
 
@@ -119,6 +124,49 @@ def check_files(case: Case, obj: dict[str, Any], env: RecordingEnv, into: Path) 
     assert kinds == ["Started", "Paused", "Resumed", "Stopped"], kinds
 
 
+SLICE = re.compile(r"_(\d{17})\.(ts|webm)$")
+"""A slice's name ends with its start, ``yyyyMMddHHmmssSSS`` in UTC (protocol.md §8)."""
+
+
+def resumed_slices(env: RecordingEnv, case: Case, sid: str, since: float) -> set[str]:
+    """The tracks (``mix``, or ``<uid>-<audio|video>``) with a slice in the bucket that
+    started after ``since`` (epoch seconds)."""
+    tracks = set()
+    for key in env.recorder.s3.object_keys(env.recorder.bucket):
+        match = SLICE.search(key)
+        if match is None or f"/{sid}_" not in key:
+            continue
+        start = datetime.strptime(match.group(1), "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+        if start.timestamp() < since:
+            continue
+        found = re.search(r"__uid_s_(\d+)__uid_e_(audio|video)_", key)
+        tracks.add("mix" if found is None else f"{found.group(1)}-{found.group(2)}")
+    return tracks
+
+
+def expected_tracks(case: Case) -> set[str]:
+    if case.mode == "Mix":
+        return {"mix"}
+    return {f"{uid}-{kind}" for uid in PUBLISHERS for kind in ("audio", "video")}
+
+
+async def recorded_after(env: RecordingEnv, sids: dict[str, str], since: float) -> None:
+    """Until every recording has media from after ``since`` in the bucket (a stored video
+    track goes on only from a keyframe it asks for; on a loaded machine that takes a while)."""
+    deadline = time.monotonic() + 60
+    missing: dict[str, set[str]] = {}
+    while time.monotonic() < deadline:
+        missing = {}
+        for case in CASES:
+            found = await asyncio.to_thread(resumed_slices, env, case, sids[case.name], since)
+            if expected_tracks(case) - found:
+                missing[case.name] = expected_tracks(case) - found
+        if not missing:
+            return
+        await asyncio.sleep(1)
+    raise AssertionError(f"no media after the resume: {missing}")
+
+
 def is_paused(obj: dict[str, Any]) -> bool:
     return (obj.get("status") or {}).get("phase") == "Paused" and ready(obj)
 
@@ -156,6 +204,7 @@ async def test_a_paused_recording_captures_nothing_and_resumes_into_the_same_fil
         for case in CASES:
             paused = await run(env.wait, case.name, is_paused, 30.0, "phase Paused, Ready True")
             assert paused["status"]["recordingId"] == sids[case.name]
+            assert await run(kstatus, paused) == "Current"  # Flux: a paused recording is healthy
             # kubectl wait keeps its meaning: a paused recording is Ready
             await run(
                 env.kubectl, "wait", "--for=condition=Ready", f"crec/{case.name}", "--timeout=5s"
@@ -170,7 +219,9 @@ async def test_a_paused_recording_captures_nothing_and_resumes_into_the_same_fil
             await run(env.patch_spec, case.name, {"state": "Recording"})
         for case in CASES:
             await run(env.wait_phase, case.name, "Recording", 30.0)
+        resumed_at = time.time()
         await asyncio.sleep(RECORD_SECONDS)
+        await recorded_after(env, sids, resumed_at)
         for case in CASES:
             await run(env.patch_spec, case.name, {"state": "Stopped"})
         done = {case: await run(env.wait_phase, case.name, "Completed", 120.0) for case in CASES}

@@ -66,6 +66,9 @@ app.kubernetes.io/component: recorder
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get"]  # a backend's manifestPublicKeyRef of kind ConfigMap
 - apiGroups: ["", "events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]

@@ -240,6 +240,13 @@ class BackendKind(StrEnum):
     CLUSTER_RECORDING_BACKEND = "ClusterRecordingBackend"
 
 
+class KeySource(StrEnum):
+    """Where a public key is kept: a Secret or, since it is no secret, a ConfigMap."""
+
+    SECRET = "Secret"
+    CONFIG_MAP = "ConfigMap"
+
+
 class ServiceKind(StrEnum):
     """Which service speaks the protocol behind a backend."""
 

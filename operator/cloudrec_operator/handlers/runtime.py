@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from cloudrec_operator.api.enums import BackendKind
+from cloudrec_operator.api.enums import BackendKind, KeySource
 from cloudrec_operator.api.v1alpha1.cloudrecording import BackendRef, CloudRecordingSpec
 from cloudrec_operator.api.v1alpha1.recordingbackend import (
     ClusterRecordingBackendSpec,
@@ -344,11 +344,18 @@ class Runtime:
         if ref is None:
             return None, None
         key_ns = (ref.namespace or self.settings.operator_namespace) if cluster else namespace
-        where = f"manifestPublicKeyRef: Secret {key_ns}/{ref.name} key {ref.key!r}"
+        where = f"manifestPublicKeyRef: {ref.kind.value} {key_ns}/{ref.name} key {ref.key!r}"
+        read = (
+            self.kube.config_map_value
+            if ref.kind is KeySource.CONFIG_MAP
+            else self.kube.secret_value
+        )
         try:
-            pem = await self.kube.secret_value(key_ns, ref.name, ref.key)
+            pem = await read(key_ns, ref.name, ref.key)
         except LookupError as error:
-            return None, missing_input(error).message
+            return None, f"manifestPublicKeyRef: {missing_input(error).message}"
+        except RuntimeError as error:  # not readable (RBAC, the API server)
+            return None, f"manifestPublicKeyRef: {error}"
         try:
             return load_public_key(pem), None
         except ValueError as error:

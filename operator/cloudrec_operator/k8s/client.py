@@ -105,6 +105,25 @@ class Kube:
         """The decoded value of ``key`` in Secret ``namespace/name`` (``Secrets.value``)."""
         return await self._secret_store.value(namespace, name, key)
 
+    async def config_map_value(self, namespace: str, name: str, key: str) -> str:
+        """The value of ``key`` in ConfigMap ``namespace/name`` (a manifest public key)."""
+        try:
+            config_map = await self._run(self._core.read_namespaced_config_map, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                raise MissingInputError(
+                    "ConfigMapNotFound", f"ConfigMap {namespace}/{name} not found"
+                ) from None
+            raise RuntimeError(
+                f"Reading ConfigMap {namespace}/{name} failed: HTTP {error.status}"
+            ) from None
+        data = dict(config_map.data or {})
+        if key not in data:
+            raise MissingInputError(
+                "ConfigMapKeyNotFound", f"ConfigMap {namespace}/{name} has no key {key!r}"
+            )
+        return str(data[key])
+
     async def state_key(self, namespace: str, name: str) -> bytes:
         """The operator's state key (``Secrets.state_key``: created at first start)."""
         return await self._secret_store.state_key(namespace, name)

@@ -244,12 +244,14 @@ OPERATOR_CAN = [
     ("patch", crd_name(CLOUDRECORDINGS) + "/status"),
     ("get", crd_name(RECORDINGBACKENDS)),
     ("get", "secrets"),
+    ("get", "configmaps"),
     ("create", "events"),
 ]
 OPERATOR_CANNOT = [
     ("delete", crd_name(CLOUDRECORDINGS)),
     ("create", crd_name(CLOUDRECORDINGS)),
     ("list", "secrets"),
+    ("list", "configmaps"),
     ("update", "secrets"),
     ("delete", "secrets"),
     ("create", "pods"),

@@ -5,7 +5,8 @@ Real operator, recorder, Janus and versitygw: the recorder uploads
 credentials and sets ``Verified``. Then the bucket is tampered with behind everyone's back
 (a segment deleted, another one changed) and both the CLI and the condition (re-checked
 through the ``verify.cloudrecording.io/request`` annotation) name those objects; a manifest
-edited to hide that (its signature kept) fails the signature.
+edited to hide that (its signature kept) fails the signature. A recorder with an Ed25519
+key signs its manifests with it, and the backend's public key (or the CLI's) checks them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv, condition, ready
+from tests.fixtures.recorder import RecorderProcess
 
 from cloudrec_operator.handlers.verifying import VERIFY_ANNOTATION
 
@@ -160,3 +166,80 @@ async def test_a_manifest_edited_to_hide_a_deleted_segment_fails_its_signature(
 
     again = await asyncio.to_thread(reverify, env, "forged", "after-forgery")
     assert condition(again, "Verified")["reason"] == "SignatureInvalid"
+
+
+def _pem_pair() -> tuple[bytes, bytes]:
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+async def test_a_recorder_with_an_ed25519_key_signs_the_manifest_the_backends_public_key_checks(
+    recordings: RecordingEnv,
+    room: str,
+    publish: PublishFactory,
+    fresh_recorder: Callable[..., RecorderProcess],
+    tmp_path: Path,
+) -> None:
+    env = recordings
+    private, public = _pem_pair()
+    _, other_public = _pem_pair()
+    signing = await asyncio.to_thread(fresh_recorder, manifestSigningKey=private.decode())
+    await asyncio.to_thread(env.add_backend, "signed", signing)
+    config_map = {  # a public key is no secret
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "manifest-public-key"},
+        "data": {"manifestPublicKey": public.decode()},
+    }
+    await asyncio.to_thread(env.kubectl, "apply", "-f", "-", input=json.dumps(config_map))
+    await asyncio.to_thread(
+        env.kubectl,
+        "patch",
+        "recordingbackend",
+        "signed",
+        "--type",
+        "merge",
+        "-p",
+        json.dumps(
+            {"spec": {"manifestPublicKeyRef": {"kind": "ConfigMap", "name": "manifest-public-key"}}}
+        ),
+    )
+    async with publish(room, ["1001"], width=160, height=120):
+        await asyncio.to_thread(env.apply, "ed25519", room, backendRef={"name": "signed"})
+        await asyncio.to_thread(env.wait, "ed25519", ready, 60.0, "Ready True")
+        await asyncio.sleep(4)
+        await asyncio.to_thread(env.patch_spec, "ed25519", {"state": "Stopped"})
+        await asyncio.to_thread(env.wait_phase, "ed25519", "Completed", 90.0)
+    obj = await asyncio.to_thread(env.wait, "ed25519", verified, 60.0, "a Verified condition")
+    check = condition(obj, "Verified")
+    assert (check["status"], check["reason"]) == ("True", "Verified"), check
+
+    [manifest_key] = [k for k in recording_keys(env, obj) if k.endswith(".manifest.json")]
+    manifest = json.loads(env.recorder.s3.get_object(env.recorder.bucket, manifest_key))
+    assert manifest["signature"]["algorithm"] == "Ed25519"
+    (tmp_path / "right.pub").write_bytes(public)
+    (tmp_path / "other.pub").write_bytes(other_public)
+    right = await asyncio.to_thread(
+        verify_cli, env, obj, "--public-key-file", str(tmp_path / "right.pub")
+    )
+    assert right.returncode == 0, right.stdout + right.stderr
+    wrong = await asyncio.to_thread(
+        verify_cli, env, obj, "--public-key-file", str(tmp_path / "other.pub")
+    )
+    assert wrong.returncode == 1 and "SignatureInvalid" in wrong.stdout, wrong.stdout
+    # the callback secret alone cannot vouch for an Ed25519-signed manifest
+    secret_only = await asyncio.to_thread(verify_cli, env, obj)
+    assert secret_only.returncode == 1 and "public key is needed" in secret_only.stdout
+
+    s3, bucket = env.recorder.s3, env.recorder.bucket
+    manifest["objects"] = manifest["objects"][1:]  # hide an object, signature kept
+    s3.put_object(bucket, manifest_key, json.dumps(manifest).encode())
+    again = await asyncio.to_thread(reverify, env, "ed25519", "after-forgery")
+    forged = condition(again, "Verified")
+    assert forged["reason"] == "SignatureInvalid" and "does not verify" in forged["message"]

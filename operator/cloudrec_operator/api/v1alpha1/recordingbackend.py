@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from cloudrec_operator.api.base import ApiObject, CrdModel
 from cloudrec_operator.api.conditions import Condition, conditions_field
-from cloudrec_operator.api.enums import ServiceKind
+from cloudrec_operator.api.enums import KeySource, ServiceKind
 from cloudrec_operator.api.names import CLUSTERRECORDINGBACKENDS, RECORDINGBACKENDS
 from cloudrec_operator.api.v1alpha1.common import (
     DNS_SUBDOMAIN_PATTERN,
@@ -120,20 +120,23 @@ class CallbackSecretRef(CrdModel):
 
 
 class ManifestPublicKeyRef(CrdModel):
-    """A Secret key holding the Ed25519 public key (PEM) that checks the manifests the
-    recorder signs with its private key (docs/verification.md)."""
+    """A Secret or ConfigMap key holding the Ed25519 public key (PEM) that checks the
+    manifests the recorder signs with its private key (docs/verification.md)."""
 
+    kind: KeySource = KeySource.SECRET
+    """Secret (default) or ConfigMap (a public key is no secret)."""
     name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
-    """Name of the Secret (same namespace rules as credentialsSecretRef)."""
+    """Name of the Secret or ConfigMap (same namespace rules as credentialsSecretRef)."""
     namespace: str | None = Field(
         default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
     )
-    """Namespace of the Secret, for a ClusterRecordingBackend (the operator's namespace
-    when unset); ignored for a RecordingBackend, whose Secrets are in its own namespace."""
+    """Namespace of the Secret or ConfigMap, for a ClusterRecordingBackend (the operator's
+    namespace when unset); ignored for a RecordingBackend (its own namespace)."""
     key: str = Field(
         default="manifestPublicKey", min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN
     )
-    """Key in the Secret's data that holds the public key (-----BEGIN PUBLIC KEY-----)."""
+    """Key in the Secret's or ConfigMap's data that holds the public key (-----BEGIN PUBLIC
+    KEY-----)."""
 
 
 class RecordingBackendSpec(CrdModel):

@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.unit.cloudrec_protocol.test_manifest import pem_pair
 
 from cloudrec_operator.api.v1alpha1.cloudrecording import CloudRecordingSpec
+from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.handlers.finalizer import (
     FINALIZER,
     finalizer_change,
@@ -322,3 +324,75 @@ def test_a_spec_is_parsed_once_per_generation_of_its_object() -> None:
     assert hashes == spec_hashes(first)
     rt.forget(key)
     assert key not in rt.specs
+
+
+class KeyKube(NoKube):
+    """Serves one Secret key and one ConfigMap key; anything else is missing."""
+
+    def __init__(self, secret: str, config_map: str) -> None:
+        self.values = {("Secret", "pub"): secret, ("ConfigMap", "pub"): config_map}
+
+    async def _value(self, kind: str, namespace: str, name: str, key: str) -> str:
+        found = self.values.get((kind, name))
+        if found is None or key != "manifestPublicKey":
+            raise MissingInputError(f"{kind}NotFound", f"{kind} {namespace}/{name} not found")
+        return found
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        return await self._value("Secret", namespace, name, key)
+
+    async def config_map_value(self, namespace: str, name: str, key: str) -> str:
+        return await self._value("ConfigMap", namespace, name, key)
+
+
+def _public_pem() -> str:
+    return pem_pair()[1]
+
+
+@pytest.mark.parametrize(
+    ("ref", "usable", "problem"),
+    [
+        ({"name": "pub"}, True, None),
+        ({"kind": "ConfigMap", "name": "pub"}, True, None),
+        ({"kind": "ConfigMap", "name": "gone"}, False, "ConfigMap ns/gone not found"),
+        ({"name": "pub", "key": "other"}, False, "not found"),
+        ({"kind": "Secret", "name": "bad"}, False, "not found"),
+    ],
+    ids=["secret", "config-map", "no-config-map", "no-key", "no-secret"],
+)
+async def test_a_backends_manifest_public_key_comes_from_a_secret_or_a_config_map(
+    ref: dict[str, str], usable: bool, problem: str | None
+) -> None:
+    pem = _public_pem()
+    rt = Runtime(settings=Settings(), kube=KeyKube(pem, pem), timing=Timing())  # type: ignore[arg-type]
+    spec = RecordingBackendSpec.load(
+        {
+            "url": "http://r.invalid",
+            "credentialsSecretRef": {"name": "c"},
+            "manifestPublicKeyRef": ref,
+        }
+    )
+    key, found_problem = await rt._manifest_key(spec, "ns", cluster=False)
+    assert (key is not None) is usable
+    if problem is None:
+        assert found_problem is None
+    else:
+        assert found_problem is not None and problem in found_problem
+        assert found_problem.startswith("manifestPublicKeyRef: ")
+
+
+async def test_a_manifest_public_key_that_is_not_ed25519_pem_is_a_problem_naming_where() -> None:
+    rt = Runtime(settings=Settings(), kube=KeyKube("garbage", ""), timing=Timing())  # type: ignore[arg-type]
+    spec = RecordingBackendSpec.load(
+        {
+            "url": "http://r.invalid",
+            "credentialsSecretRef": {"name": "c"},
+            "manifestPublicKeyRef": {"name": "pub"},
+        }
+    )
+    key, problem = await rt._manifest_key(spec, "ns", cluster=False)
+    assert key is None
+    assert problem == (
+        "manifestPublicKeyRef: Secret ns/pub key 'manifestPublicKey': not a PEM public key "
+        "(-----BEGIN PUBLIC KEY-----)"
+    )

@@ -112,3 +112,30 @@ def test_a_jpg_keeps_the_frames_colours_in_full_range(colour: tuple[int, int, in
 def test_a_capture_interval_outside_1_to_3600_seconds_is_refused(interval: float) -> None:
     with pytest.raises(ValueError, match="captureInterval"):
         SnapshotConfig(interval_seconds=interval)
+
+
+def test_a_paused_snapshot_task_takes_no_snapshot_and_none_of_what_was_sent_meanwhile(
+    tmp_path: Path,
+) -> None:
+    announced: list[str] = []
+    config = SnapshotConfig(interval_seconds=1.0, stale_seconds=2.0)
+    recording = SnapshotRecording(tmp_path, RecordingNames("sid", "room"), config, announced.append)
+    during: list[float] = []
+
+    async def record() -> None:
+        recording.start()
+        recording.pause()
+        paused_from = time.time()
+        # 13 sends only while paused; its picture is still fresh (stale_seconds) at the resume
+        await publish(recording, [Publisher("13", end=2.0)], 2.3)
+        during.extend((paused_from, time.time()))
+        recording.resume()
+        await publish(recording, [Publisher("11")], 2.0)
+        await recording.stop()
+
+    run_all([record()])
+    assert not _of("13", announced)
+    assert _of("11", announced)
+    paused_from, resumed = during
+    taken = [(slice_time_ms(name) or 0) / 1000 for name in announced]
+    assert not [t for t in taken if paused_from <= t < resumed], (during, taken)

@@ -113,3 +113,47 @@ def test_stored_h264_is_cut_into_ts_slices_that_each_open_on_a_keyframe(tmp_path
     frames = decode_video(tmp_path / files[0].name).frames
     assert len(frames) == 45
     assert close_to(frames[0][1][60, 80], RED) and close_to(frames[-1][1][60, 80], BLUE)
+
+
+async def send_with_pause(
+    recording: IndividualRecording, frames: int, paused: range
+) -> tuple[list[OutputFile], list[int]]:
+    """As :func:`send`, the recording paused for the frames in ``paused`` (the sender goes on:
+    its frames then are not fed, as the follower drops them)."""
+    sender = Vp8Sender(160, 120)
+    recording.start()
+    asked: list[int] = []
+    wanted = False
+    for n in range(frames):
+        if n == paused.start:
+            recording.pause()
+        if n == paused.stop:
+            recording.resume()
+        key = n == 0 or wanted
+        data = sender.frame(BLUE if n in paused else RED, keyframe=key)
+        if n in paused:
+            await asyncio.sleep(0.06)
+            continue
+        recording.push_video_packet("11", "VP8", data, n * TICKS)
+        await asyncio.sleep(0.06)
+        if recording.wants_keyframe("11"):
+            asked.append(n)
+            wanted = True
+        elif key:
+            wanted = False
+    return list(await recording.stop()), asked
+
+
+def test_stored_video_after_a_pause_goes_on_after_a_discontinuity_from_a_keyframe_it_asks_for(
+    tmp_path: Path,
+) -> None:
+    recording = stored(tmp_path)
+    files, asked = asyncio.run(send_with_pause(recording, 60, range(20, 35)))
+    assert any(n >= 35 for n in asked)  # a keyframe asked for after the resume
+    playlist = (tmp_path / files[0].name).read_text()
+    assert playlist.count("#EXT-X-DISCONTINUITY") == 1, playlist
+    after = playlist.split("#EXT-X-DISCONTINUITY")[1]
+    assert ".webm" in after
+    frames = decode_video(tmp_path / files[0].name).frames
+    assert not [t for t, f in frames if close_to(f[60, 80], BLUE)]
+    assert 20 + 20 <= len(frames) <= 60 - 15  # what came before and after the pause
