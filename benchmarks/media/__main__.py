@@ -14,17 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.harness import option
 from benchmarks.media.floor import ffmpeg_floor
 
 DEFAULT_SECONDS = 20.0
 DEFAULT_PUBLISHERS = (1, 4, 9)
-
-
-def _option(argv: list[str], name: str, default: str) -> str:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
 
 
 def _ours(publishers: int, seconds: float, spool: Path) -> dict[str, float]:
@@ -46,8 +40,8 @@ def _ours(publishers: int, seconds: float, spool: Path) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    seconds = float(_option(argv, "seconds", str(DEFAULT_SECONDS)))
-    counts = [int(n) for n in _option(argv, "publishers", "1,4,9").split(",")]
+    seconds = float(option(argv, "seconds", str(DEFAULT_SECONDS)))
+    counts = [int(n) for n in option(argv, "publishers", "1,4,9").split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
         for count in counts:

@@ -22,16 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.harness import option
 from benchmarks.media.floor import ffmpeg_floor
 
 HERE = Path(__file__).resolve().parents[2]
-
-
-def _option(argv: list[str], name: str, default: str) -> str:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
 
 
 def _case(tree: Path | None, publishers: int, seconds: float, spool: Path) -> float:
@@ -67,16 +61,16 @@ def _pipeline_file(tree: Path | None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    before = Path(_option(argv, "before", "")).resolve()
+    before = Path(option(argv, "before", "")).resolve()
     if not (before / "recorder" / "cloudrec_recorder" / "media").is_dir():
         print(
             "--before=TREE must be a checkout with recorder/cloudrec_recorder/media",
             file=sys.stderr,
         )
         return 2
-    reps = int(_option(argv, "reps", "4"))
-    seconds = float(_option(argv, "seconds", "20"))
-    counts = [int(n) for n in _option(argv, "publishers", "1,4,9").split(",")]
+    reps = int(option(argv, "reps", "4"))
+    seconds = float(option(argv, "seconds", "20"))
+    counts = [int(n) for n in option(argv, "publishers", "1,4,9").split(",")]
     print(f"before: {_pipeline_file(before)}\nthis:   {_pipeline_file(None)}", flush=True)
     runs: dict[int, list[tuple[float, float, float]]] = {n: [] for n in counts}
     with tempfile.TemporaryDirectory(prefix="bench-media-compare-") as tmp:

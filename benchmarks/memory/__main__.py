@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from benchmarks.harness import option, require_netns
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import ManagedProcess, free_port
@@ -49,13 +50,6 @@ from cloudrec_protocol.models import AcquireClientRequest, StartClientRequest, S
 APP_ID = "memapp"
 ROOM = "memroom"
 FIRST_RECORDER_UID = 910000
-
-
-def _option(argv: list[str], name: str, default: str) -> str:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
 
 
 class _Accept(BaseHTTPRequestHandler):
@@ -231,21 +225,17 @@ def sample(pid: int, spool: Path, minutes: float, every: float, traced: bool) ->
 
 
 def main(argv: list[str]) -> int:
-    count = int(_option(argv, "recordings", "8"))
-    minutes = float(_option(argv, "minutes", "5"))
-    publishers = int(_option(argv, "publishers", "1"))
-    callbacks = _option(argv, "callbacks", "down")
-    every = float(_option(argv, "sample", "30"))
+    count = int(option(argv, "recordings", "8"))
+    minutes = float(option(argv, "minutes", "5"))
+    publishers = int(option(argv, "publishers", "1"))
+    callbacks = option(argv, "callbacks", "down")
+    every = float(option(argv, "sample", "30"))
     traced = "--tracemalloc" in argv
-    quota = float(_option(argv, "cpu-quota", "0"))
-    s3_quota = float(_option(argv, "s3-cpu-quota", "0"))
+    quota = float(option(argv, "cpu-quota", "0"))
+    s3_quota = float(option(argv, "s3-cpu-quota", "0"))
     if callbacks not in ("down", "up"):
         raise SystemExit("--callbacks is down or up")
-    if not os.environ.get("CLOUDREC_NETNS"):
-        raise SystemExit(
-            "run this inside the network namespace (Janus needs its veth): "
-            "hack/netns-run .venv/bin/python -m benchmarks memory"
-        )
+    require_netns("memory")
     tmp = tempfile.mkdtemp(prefix="bench-memory-")
     work = Path(tmp)
     print(f"work directory {work}", file=sys.stderr)

@@ -17,10 +17,10 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tests.fixtures.recorder import CallbackSink, start_recorder
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
 
+from benchmarks.harness import Stack
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import ManagedProcess, free_port
 from cloudrec_devenv.s3 import S3Server
@@ -42,18 +42,25 @@ class Target:
     access_key: str
     secret_key: str
     pids: dict[str, int] = field(default_factory=dict)
+    recorder: RecorderProcess | None = None
 
 
 def full_stack(
-    work: Path, stack: list[Any], *, count: int, per_room: int, callback_url: str, secret: str
+    work: Path,
+    stack: Stack,
+    *,
+    count: int,
+    per_room: int,
+    callback_url: str,
+    secret: str,
+    capacity: int | None = None,
 ) -> Target:
-    """Janus, versitygw and the recorder (each appended to ``stack`` to be stopped)."""
-    janus = Janus(work / "janus").start()
-    stack.append(janus)
+    """Janus, versitygw and the recorder (each pushed on ``stack`` to be stopped); the
+    recorder takes ``capacity`` recordings at once (default: all ``count`` and a margin)."""
+    janus = stack.push(Janus(work / "janus").start())
     for room in range((count + per_room - 1) // per_room):
         janus.create_room(f"bench-room-{room}")
-    s3 = S3Server(work / "s3").start()
-    stack.append(s3)
+    s3 = stack.push(S3Server(work / "s3").start())
     bucket = "bench-" + secrets.token_hex(4)
     s3.create_bucket(bucket)
     recorder = start_recorder(
@@ -63,11 +70,11 @@ def full_stack(
         s3,
         bucket,
         callbacks={"urls": [callback_url], "secret": secret},
-        maxConcurrentRecordings=count + 10,
+        maxConcurrentRecordings=count + 10 if capacity is None else capacity,
         resourceIdTtlSeconds=300,
         progressIntervalSeconds=60,  # the service's pace (the test fixture's is 5 s)
     )
-    stack.append(recorder.process)
+    stack.push(recorder.process)
     pids = {"janus": janus.process.pid, "recorder": recorder.process.pid}
     return Target(
         url=recorder.base_url,
@@ -80,12 +87,13 @@ def full_stack(
         access_key=recorder.s3.access_key,
         secret_key=recorder.s3.secret_key,
         pids={name: pid for name, pid in pids.items() if pid is not None},
+        recorder=recorder,
     )
 
 
 def load_backend(
     work: Path,
-    stack: list[Any],
+    stack: Stack,
     *,
     callback_url: str,
     secret: str,
@@ -119,8 +127,7 @@ def load_backend(
         work / "load-backend.log",
         env=env,
     )
-    process.start()
-    stack.append(process)
+    stack.push(process).start()
     url = f"http://127.0.0.1:{port}"
     process.wait_http(f"{url}/healthz", timeout=60)
     assert process.pid is not None

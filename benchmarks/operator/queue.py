@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import secrets
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,21 +30,14 @@ from typing import Any
 
 import httpx
 import yaml
-from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
+from tests.fixtures.recorder import RecorderProcess
 
-from benchmarks.operator.backends import Target
-from benchmarks.operator.scale import (
-    CALLBACK_SECRET,
-    NAMESPACE,
-    PATH,
-    manifests,
-    percentile,
-    start_operator,
-)
+from benchmarks.harness import Stack, print_result
+from benchmarks.operator.backends import full_stack
+from benchmarks.operator.scale import manifests, percentile
+from benchmarks.operator.stack import CALLBACK_SECRET, PATH, start_operator, start_plane
+from benchmarks.operator.stack import parser as stack_parser
 from cloudrec_devenv.controlplane import ControlPlane
-from cloudrec_devenv.janus import Janus
-from cloudrec_devenv.process import free_port
-from cloudrec_devenv.s3 import S3Server
 
 
 class PhaseWatch(threading.Thread):
@@ -120,42 +110,8 @@ class PhaseWatch(threading.Thread):
                     self._note(item)
 
 
-def start_stack(work: Path, stack: list[Any], args: argparse.Namespace, callback_url: str) -> Any:
-    janus = Janus(work / "janus").start()
-    stack.append(janus)
-    for room in range((args.count + args.per_room - 1) // args.per_room):
-        janus.create_room(f"bench-room-{room}")
-    s3 = S3Server(work / "s3").start()
-    stack.append(s3)
-    bucket = "bench-" + secrets.token_hex(4)
-    s3.create_bucket(bucket)
-    recorder = start_recorder(
-        work / "recorder",
-        janus,
-        CallbackSink(secret=CALLBACK_SECRET),
-        s3,
-        bucket,
-        callbacks={"urls": [callback_url], "secret": CALLBACK_SECRET},
-        maxConcurrentRecordings=args.capacity,
-        resourceIdTtlSeconds=300,
-        progressIntervalSeconds=60,
-    )
-    stack.append(recorder.process)
-    target = Target(
-        url=recorder.base_url,
-        customer_id=recorder.customer_id,
-        customer_secret=recorder.customer_secret,
-        app_id=recorder.app_id,
-        callback_secret=CALLBACK_SECRET,
-        bucket=bucket,
-        s3_endpoint=recorder.s3.endpoint,
-        access_key=recorder.s3.access_key,
-        secret_key=recorder.s3.secret_key,
-    )
-    return target, recorder
-
-
-def active(recorder: RecorderProcess) -> int:
+def active(recorder: RecorderProcess | None) -> int:
+    assert recorder is not None
     text = httpx.get(f"{recorder.base_url}/metrics", auth=recorder.auth, timeout=10).text
     match = re.search(r"^cloudrec_recordings_active (\S+)$", text, re.MULTILINE)
     return int(float(match.group(1))) if match else 0
@@ -171,16 +127,20 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    plane = ControlPlane(work / "controlplane").start()
-    stack: list[Any] = [plane]
-    try:
-        plane.install_crds()
-        plane.kubectl("create", "namespace", NAMESPACE)
-        callback_port = free_port()
-        callback_url = f"http://127.0.0.1:{callback_port}/callbacks"
-        target, recorder = start_stack(work, stack, args, callback_url)
-        operator = start_operator(work, plane, callback_port)
-        stack.append(operator)
+    with Stack() as stack:
+        control = start_plane(work, stack)
+        plane = control.plane
+        target = full_stack(
+            work,
+            stack,
+            count=args.count,
+            per_room=args.per_room,
+            callback_url=control.callback_url,
+            secret=CALLBACK_SECRET,
+            capacity=args.capacity,
+        )
+        recorder = target.recorder
+        start_operator(work, control, stack)
         watch = PhaseWatch(plane, args.timeout)
         watch.start()
         time.sleep(1.0)
@@ -238,29 +198,18 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "recorder_active_peak": peak,
             "started_in_queue_order": order_ok,
         }
-    finally:
-        for part in reversed(stack):
-            try:
-                part.stop()
-            except Exception as error:  # keep stopping the rest
-                print(f"stopping {part!r} failed: {error}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.operator.queue")
-    parser.add_argument("--count", type=int, default=500)
+    parser = stack_parser(
+        "python -m benchmarks.operator.queue",
+        count=500,
+        timeout=1200.0,
+        timeout_help="all started or queued, s",
+    )
     parser.add_argument("--capacity", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--per-room", type=int, default=10)
-    parser.add_argument("--timeout", type=float, default=1200.0)
-    parser.add_argument("--workdir", default=None, help="keep logs here (default: a temp dir)")
-    args = parser.parse_args(argv)
-    if args.workdir:
-        result = run(args, Path(args.workdir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
-            result = run(args, Path(tmp))
-    print(json.dumps(result, indent=2))
+    print_result(parser.parse_args(argv), run, "bench-queue-")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,9 @@ import argparse
 import json
 import os
 import re
-import secrets
 import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -40,7 +38,18 @@ from typing import Any
 import httpx
 import yaml
 
+from benchmarks.harness import Stack, print_result
 from benchmarks.operator.backends import Target, full_stack, load_backend
+from benchmarks.operator.stack import (
+    CALLBACK_SECRET,
+    NAMESPACE,
+    PATH,
+    start_operator,
+    start_plane,
+)
+from benchmarks.operator.stack import (
+    parser as stack_parser,
+)
 from benchmarks.operator.writes import (
     api_writes,
     audit_args,
@@ -49,12 +58,8 @@ from benchmarks.operator.writes import (
     read_audit,
 )
 from cloudrec_devenv.controlplane import ControlPlane
-from cloudrec_devenv.process import ManagedProcess, free_port
-from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS, api_path
-
-NAMESPACE = "bench"
-CALLBACK_SECRET = "bench-" + secrets.token_hex(8)
-PATH = api_path(CLOUDRECORDINGS, NAMESPACE)
+from cloudrec_devenv.process import ManagedProcess
+from cloudrec_operator.api.names import API_VERSION, CLOUDRECORDINGS
 
 
 def cpu_seconds(pid: int) -> float:
@@ -221,31 +226,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def start_operator(work: Path, plane: ControlPlane, callback_port: int) -> ManagedProcess:
-    liveness = free_port()
-    operator = ManagedProcess(
-        "operator",
-        [
-            sys.executable,
-            "-m",
-            "cloudrec_operator",
-            "-A",
-            "--kubeconfig",
-            str(plane.kubeconfig),
-            "--callback-host",
-            "127.0.0.1",
-            "--callback-port",
-            str(callback_port),
-            "--liveness",
-            f"http://127.0.0.1:{liveness}/healthz",
-        ],
-        work / "operator.log",
-    )
-    operator.start()
-    operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
-    return operator
-
-
 def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
     """py-spy (the dev extra's, beside this interpreter) sampling the operator without pausing
     it, during the ramp."""
@@ -255,9 +235,7 @@ def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
     return ManagedProcess("py-spy", argv, work / "py-spy.log").start()
 
 
-def start_backend(
-    args: argparse.Namespace, work: Path, stack: list[Any], callback_url: str
-) -> Target:
+def start_backend(args: argparse.Namespace, work: Path, stack: Stack, callback_url: str) -> Target:
     if args.backend == "load":
         return load_backend(
             work,
@@ -279,17 +257,12 @@ def start_backend(
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     audit = work / "audit"
-    plane = ControlPlane(work / "controlplane", apiserver_args=audit_args(audit)).start()
-    stack: list[Any] = [plane]
-    try:
-        plane.install_crds()
-        plane.kubectl("create", "namespace", NAMESPACE)
-        callback_port = free_port()
-        callback_url = f"http://127.0.0.1:{callback_port}/callbacks"
-        target = start_backend(args, work, stack, callback_url)
+    with Stack() as stack:
+        control = start_plane(work, stack, audit_args(audit))
+        plane = control.plane
+        target = start_backend(args, work, stack, control.callback_url)
         baseline = apply_baseline(plane, args, target)
-        operator = start_operator(work, plane, callback_port)
-        stack.append(operator)
+        operator = start_operator(work, control, stack)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
         pids = {**plane.pids(), **target.pids, "operator": operator.pid}
@@ -359,17 +332,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "operator_peak_rss_mb": round(peak_rss_mb(operator.pid), 1),
         }
         return result
-    finally:
-        for part in reversed(stack):
-            try:
-                part.stop()
-            except Exception as error:  # keep stopping the rest
-                print(f"stopping {part!r} failed: {error}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.operator")
-    parser.add_argument("--count", type=int, default=500)
+    parser = stack_parser(
+        "python -m benchmarks.operator",
+        count=500,
+        timeout=600.0,
+        timeout_help="the applies, deletion and all Ready, s",
+    )
     parser.add_argument(
         "--backend",
         choices=("recorder", "load"),
@@ -382,23 +353,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--progress-interval", type=float, default=60.0, help="load backend: event 33 every s"
     )
-    parser.add_argument("--per-room", type=int, default=10)
-    parser.add_argument(
-        "--timeout", type=float, default=600.0, help="the applies, deletion and all Ready, s"
-    )
     parser.add_argument("--settle", type=float, default=60.0)
     parser.add_argument("--steady", type=float, default=180.0)
     parser.add_argument(
         "--profile", default=None, help="py-spy's collapsed stacks of the operator's ramp here"
     )
-    parser.add_argument("--workdir", default=None, help="keep logs here (default: a temp dir)")
     args, _ = parser.parse_known_args(argv)
-    if args.workdir:
-        result = run(args, Path(args.workdir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-operator-") as tmp:
-            result = run(args, Path(tmp))
-    print(json.dumps(result, indent=2))
+    print_result(args, run, "bench-operator-")
 
 
 if __name__ == "__main__":

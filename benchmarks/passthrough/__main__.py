@@ -14,27 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.harness import media_servers, option, publishing_room, require_netns, work_directory
 from benchmarks.passthrough.case import MODES, Measured, record
-from benchmarks.recorder.case import start_publishers, start_recorder, stop_all
+from benchmarks.recorder.case import start_recorder
 from benchmarks.recorder.floor import publisher_uid
 from benchmarks.recorder.procstat import cpu_seconds
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
-
-
-def _option(argv: list[str], name: str, default: str) -> str:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
 
 
 def _idle(work: Path, janus: Janus, s3: S3Server, seconds: float) -> float:
@@ -52,10 +44,7 @@ def _idle(work: Path, janus: Janus, s3: S3Server, seconds: float) -> float:
 
 def _receive_only(count: int, seconds: float, warmup: float, work: Path, janus: Janus) -> float:
     """Core/s of a bare subscriber process receiving the N streams (the receive floor)."""
-    room = f"recv{count}x{secrets.token_hex(3)}"
-    janus.create_room(room, publishers=max(16, count + 2))
-    publishers = start_publishers(work / f"publishers-receive-{count}", janus, room, count)
-    try:
+    with publishing_room(work, janus, "recv", count) as (room, _):
         uids = ",".join(publisher_uid(i) for i in range(count))
         args = [janus.http_url, room, uids, str(warmup), str(seconds - warmup)]
         done = subprocess.run(
@@ -66,20 +55,14 @@ def _receive_only(count: int, seconds: float, warmup: float, work: Path, janus: 
             check=True,
         )
         return float(json.loads(done.stdout.splitlines()[-1])["core_per_second"])
-    finally:
-        stop_all(publishers)
-        janus.destroy_room(room)
 
 
 def _case(
     mode: str, count: int, seconds: float, warmup: float, work: Path, janus: Janus, s3: S3Server
 ) -> Measured:
-    room = f"pass{count}x{secrets.token_hex(3)}"
-    janus.create_room(room, publishers=max(16, count + 2))
-    publishers = start_publishers(work / f"publishers-{mode}-{count}", janus, room, count)
     bucket = "bench-" + secrets.token_hex(4)
     s3.create_bucket(bucket)
-    try:
+    with publishing_room(work, janus, "pass", count) as (room, _):
         recorder, base_url, customer_id, customer_secret = start_recorder(
             work / f"recorder-{mode}-{count}", janus, s3
         )
@@ -102,27 +85,19 @@ def _case(
             )
         finally:
             recorder.stop()
-    finally:
-        stop_all(publishers)
-        janus.destroy_room(room)
 
 
 def main(argv: list[str]) -> int:
-    seconds = float(_option(argv, "seconds", "30"))
-    warmup = float(_option(argv, "warmup", "8"))
-    counts = [int(n) for n in _option(argv, "publishers", "1,4").split(",")]
+    seconds = float(option(argv, "seconds", "30"))
+    warmup = float(option(argv, "warmup", "8"))
+    counts = [int(n) for n in option(argv, "publishers", "1,4").split(",")]
     if not 0 < warmup < seconds:
         raise SystemExit("--warmup must be between 0 and --seconds")
-    if not os.environ.get("CLOUDREC_NETNS"):
-        raise SystemExit(
-            "run this inside the network namespace (Janus needs its veth): "
-            "hack/netns-run .venv/bin/python -m benchmarks passthrough"
-        )
+    require_netns("passthrough")
     rows = []
     floors: dict[int, float] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-passthrough-") as tmp:
-        work = Path(tmp)
-        with Janus(work / "janus", debug_level=3) as janus, S3Server(work / "s3") as s3:
+    with work_directory("bench-passthrough-") as work:
+        with media_servers(work) as (janus, s3):
             idle = _idle(work, janus, s3, seconds - warmup)
             print(f"  idle recorder: {idle:.4f} core/s", file=sys.stderr, flush=True)
             for count in counts:

@@ -11,14 +11,13 @@ progress and raw numbers go to stderr.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
-from benchmarks.recorder.case import record, start_publishers, start_recorder, stop_all
+from benchmarks.harness import media_servers, option, publishing_room, require_netns, work_directory
+from benchmarks.recorder.case import record, start_recorder
 from benchmarks.recorder.floor import encode_inputs, ffmpeg_command, ffmpeg_floor
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
@@ -27,20 +26,10 @@ DEFAULT_SECONDS = 30.0
 DEFAULT_WARMUP = 6.0
 
 
-def _option(argv: list[str], name: str, default: str) -> str:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
-
-
 def _case(
     count: int, seconds: float, warmup: float, work: Path, janus: Janus, s3: S3Server, bucket: str
 ) -> dict[str, float]:
-    room = f"bench{count}x{secrets.token_hex(3)}"
-    janus.create_room(room, publishers=max(16, count + 2))
-    publishers = start_publishers(work / f"publishers-{count}", janus, room, count)
-    try:
+    with publishing_room(work, janus, "bench", count) as (room, publishers):
         recorder, base_url, customer_id, customer_secret = start_recorder(
             work / f"recorder-{count}", janus, s3
         )
@@ -63,9 +52,6 @@ def _case(
             )
         finally:
             recorder.stop()
-    finally:
-        stop_all(publishers)
-        janus.destroy_room(room)
 
 
 def _print_table(
@@ -94,21 +80,16 @@ def _print_table(
 
 
 def main(argv: list[str]) -> int:
-    seconds = float(_option(argv, "seconds", str(DEFAULT_SECONDS)))
-    warmup = float(_option(argv, "warmup", str(DEFAULT_WARMUP)))
-    counts = [int(n) for n in _option(argv, "publishers", "1,4,9").split(",")]
+    seconds = float(option(argv, "seconds", str(DEFAULT_SECONDS)))
+    warmup = float(option(argv, "warmup", str(DEFAULT_WARMUP)))
+    counts = [int(n) for n in option(argv, "publishers", "1,4,9").split(",")]
     if not 0 < warmup < seconds:
         raise SystemExit("--warmup must be between 0 and --seconds")
-    if not os.environ.get("CLOUDREC_NETNS"):
-        raise SystemExit(
-            "run this inside the network namespace (Janus needs its veth): "
-            "hack/netns-run .venv/bin/python -m benchmarks recorder"
-        )
+    require_netns("recorder")
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp:
-        work = Path(tmp)
+    with work_directory("bench-recorder-") as work:
         inputs = encode_inputs(max(counts), seconds, work / "inputs")
-        with Janus(work / "janus", debug_level=3) as janus, S3Server(work / "s3") as s3:
+        with media_servers(work) as (janus, s3):
             bucket = "bench-" + secrets.token_hex(4)
             s3.create_bucket(bucket)
             for count in counts:
