@@ -40,6 +40,7 @@ import yaml
 
 from benchmarks.harness import Stack, print_result
 from benchmarks.operator.backends import Target, full_stack, load_backend
+from benchmarks.operator.floor import FLOOR_WRITES
 from benchmarks.operator.stack import (
     CALLBACK_SECRET,
     NAMESPACE,
@@ -228,9 +229,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
     """py-spy (the dev extra's, beside this interpreter) sampling the operator without pausing
-    it, during the ramp."""
+    it, during the ramp: only the thread holding the GIL (``--gil``), i.e. where the Python
+    CPU goes; a thread blocked in a TLS read or handshake otherwise shows as busy."""
     py_spy = str(Path(sys.executable).with_name("py-spy"))
-    argv = [py_spy, "record", "--pid", str(pid), "--nonblocking", "--rate", "20"]
+    argv = [py_spy, "record", "--pid", str(pid), "--nonblocking", "--gil", "--rate", "20"]
     argv += ["--format", "raw", "--output", output]
     return ManagedProcess("py-spy", argv, work / "py-spy.log").start()
 
@@ -262,7 +264,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         plane = control.plane
         target = start_backend(args, work, stack, control.callback_url)
         baseline = apply_baseline(plane, args, target)
-        operator = start_operator(work, control, stack)
+        floor = args.operator.removeprefix("floor-") if args.operator != "real" else None
+        operator = start_operator(work, control, stack, floor)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
         pids = {**plane.pids(), **target.pids, "operator": operator.pid}
@@ -298,6 +301,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         p99 = round(percentile(latencies, 0.99), 2) if latencies else None
         result = {
             "backend": args.backend,
+            "operator": args.operator,
             "count": args.count,
             "ready": len(first_ready),
             "ready_p50_s": round(statistics.median(latencies), 2) if latencies else None,
@@ -352,6 +356,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--progress-interval", type=float, default=60.0, help="load backend: event 33 every s"
+    )
+    parser.add_argument(
+        "--operator",
+        choices=("real", *(f"floor-{writes}" for writes in FLOOR_WRITES)),
+        default="real",
+        help="floor-ready, floor-same: kopf with a handler that only writes (floor.py)",
     )
     parser.add_argument("--settle", type=float, default=60.0)
     parser.add_argument("--steady", type=float, default=180.0)

@@ -51,27 +51,21 @@ def start_plane(work: Path, stack: Stack, apiserver_args: Sequence[str] = ()) ->
     return Plane(plane, free_port())
 
 
-def start_operator(work: Path, plane: Plane, stack: Stack) -> ManagedProcess:
-    """``python -m cloudrec_operator`` for every namespace; returns once it is live."""
+def start_operator(
+    work: Path, plane: Plane, stack: Stack, floor: str | None = None
+) -> ManagedProcess:
+    """``python -m cloudrec_operator`` for every namespace, or with ``floor`` the kopf floor
+    (:mod:`benchmarks.operator.floor`, ``--writes floor``) in its place; returns once it is
+    live."""
     liveness = free_port()
-    operator = ManagedProcess(
-        "operator",
-        [
-            sys.executable,
-            "-m",
-            "cloudrec_operator",
-            "-A",
-            "--kubeconfig",
-            str(plane.plane.kubeconfig),
-            "--callback-host",
-            "127.0.0.1",
-            "--callback-port",
-            str(plane.callback_port),
-            "--liveness",
-            f"http://127.0.0.1:{liveness}/healthz",
-        ],
-        work / "operator.log",
-    )
+    kubeconfig = ["--kubeconfig", str(plane.plane.kubeconfig)]
+    probe = ["--liveness", f"http://127.0.0.1:{liveness}/healthz"]
+    if floor is None:
+        argv = ["-m", "cloudrec_operator", "-A", *kubeconfig, *probe]
+        argv += ["--callback-host", "127.0.0.1", "--callback-port", str(plane.callback_port)]
+    else:
+        argv = ["-m", "benchmarks.operator.floor", "--writes", floor, *kubeconfig, *probe]
+    operator = ManagedProcess("operator", [sys.executable, *argv], work / "operator.log")
     stack.push(operator).start()
     operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)
     return operator
