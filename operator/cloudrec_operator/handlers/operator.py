@@ -38,6 +38,7 @@ import kopf
 from aiohttp import web
 
 from cloudrec_operator.api.names import CLOUDRECORDINGS, GROUP, VERSION
+from cloudrec_operator.k8s.lanes import urgent
 from cloudrec_operator.metrics import RECONCILE_ERRORS
 from cloudrec_operator.reconcile.model import Tracked
 from cloudrec_operator.reconcile.timing import Timing
@@ -106,6 +107,7 @@ def _queue_server(rt: Runtime) -> QueueServer:
         status=status,
         room=backend_room(rt.backend, rt.bodies),
         run_pass=run_pass,
+        admitting=urgent,
     )
 
 

@@ -21,6 +21,7 @@ from and does the I/O:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -195,6 +196,9 @@ class QueueServer:
     status: Callable[[WaiterKey], Mapping[str, Any]]
     room: Room
     run_pass: Pass
+    admitting: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+    """Entered around an admitted recording's pass (the Kubernetes facade's ``urgent``: its
+    writes do not wait behind the other recordings')."""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def serve_once(self) -> None:
@@ -259,7 +263,11 @@ class QueueServer:
 
     async def _run(self, key: WaiterKey, body: Mapping[str, Any]) -> None:
         try:
-            await self.run_pass(body)
+            if key in self.queues.granted:
+                with self.admitting():
+                    await self.run_pass(body)
+            else:
+                await self.run_pass(body)
         except Exception as error:  # the next round tries again
             RECONCILE_ERRORS.inc()
             log.error("Queued recording %s/%s: pass failed: %s", *key, type(error).__name__)

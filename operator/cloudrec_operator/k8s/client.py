@@ -22,6 +22,7 @@ from cloudrec_operator.api.names import (
 )
 
 from .errors import MissingInputError
+from .lanes import URGENT_WORKERS, is_urgent, urgent
 from .secrets import COMPONENT, SECRET_CACHE_SECONDS, STATE_KEY, Secrets
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Kube",
     "MissingInputError",
     "load_kube",
+    "urgent",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def load_kube(kubeconfig: str | None = None, workers: int = 16) -> Kube:
             kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
                 client_configuration=config
             )
-    config.connection_pool_maxsize = max(workers, 4)
+    config.connection_pool_maxsize = max(workers, 4) + URGENT_WORKERS
     return Kube(kubernetes.client.ApiClient(config), workers)
 
 
@@ -65,13 +67,19 @@ class Kube:
         self._core = kubernetes.client.CoreV1Api(api)
         self._custom = kubernetes.client.CustomObjectsApi(api)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
+        self._urgent_pool = ThreadPoolExecutor(
+            max_workers=URGENT_WORKERS, thread_name_prefix="kube-urgent"
+        )
         self._secret_store = Secrets(self._run, self._core)
         self.writes = 0
         """Write requests sent (status/metadata patches and Events), for metrics."""
 
+    def _executor(self) -> ThreadPoolExecutor:
+        return self._urgent_pool if is_urgent() else self._pool
+
     async def _run(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: func(*args, **kwargs))
+        return await loop.run_in_executor(self._executor(), lambda: func(*args, **kwargs))
 
     async def _write(self, func: Any, *args: Any, **kwargs: Any) -> None:
         """A write whose answer is not needed: the response body (the whole object, or an
@@ -84,10 +92,11 @@ class Kube:
             response.release_conn()
 
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, call)
+        await loop.run_in_executor(self._executor(), call)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._urgent_pool.shutdown(wait=False, cancel_futures=True)
         self._api.close()
 
     # ------------------------------------------------------------ secrets

@@ -8,7 +8,9 @@ recording service or the Kubernetes API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +29,16 @@ from cloudrec_operator.reconcile.model import Tracked
 from cloudrec_operator.reconcile.queue import Waiter
 
 BACKEND: BackendKey = ("RecordingBackend", "ns", "cap")
+ADMITTING: ContextVar[bool] = ContextVar("admitting", default=False)
+
+
+@contextlib.contextmanager
+def admitting() -> Iterator[None]:
+    token = ADMITTING.set(True)
+    try:
+        yield
+    finally:
+        ADMITTING.reset(token)
 
 
 def body(name: str, second: int, priority: int = 0, phase: str = "Queued") -> dict[str, Any]:
@@ -45,6 +57,8 @@ class Stage:
     bodies: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     tracked: dict[tuple[str, str], Tracked] = field(default_factory=dict)
     queues: Queues = field(default_factory=Queues)
+    urgent: set[str] = field(default_factory=set)
+    """Passes that ran inside ``admitting`` (the Kubernetes facade's urgent lane)."""
 
     def add(self, name: str, second: int, priority: int = 0) -> None:
         doc = body(name, second, priority)
@@ -61,6 +75,8 @@ class Stage:
         async def run_pass(doc: Mapping[str, Any]) -> None:
             name = doc["metadata"]["name"]
             passes[name] = ("ns", name) in self.queues.granted
+            if ADMITTING.get():
+                self.urgent.add(name)
 
         server = QueueServer(
             queues=self.queues,
@@ -69,6 +85,7 @@ class Stage:
             status=lambda key: {"queuePosition": 2 if key[1] == "c" else None},
             room=room,
             run_pass=run_pass,
+            admitting=admitting,
         )
         await server.serve_once()
         await asyncio.gather(*server.tasks)
@@ -86,6 +103,18 @@ async def test_a_backend_with_room_for_two_admits_the_first_two() -> None:
     stage.room = 0
     # once no start is under way, c writes its new position (1, not 2)
     assert await stage.round() == {"c": False}
+
+
+async def test_an_admitted_pass_writes_ahead_of_the_others_and_a_position_pass_does_not() -> None:
+    stage = Stage(room=1)
+    stage.add("a", 1)
+    stage.add("c", 2)
+    assert await stage.round() == {"a": True}
+    assert stage.urgent == {"a"}
+    stage.queues.note(BACKEND, Waiter("ns", "a"), Phase.QUEUED, Phase.CONNECTING)
+    stage.room = 0
+    assert await stage.round() == {"c": False}  # its position moved from 2 to 1
+    assert stage.urgent == {"a"}
 
 
 async def test_a_full_backend_admits_nobody_and_wakes_only_moved_positions() -> None:
