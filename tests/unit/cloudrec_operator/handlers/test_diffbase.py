@@ -69,3 +69,35 @@ def test_a_retrying_handlers_progress_is_stored_without_a_marker_annotation() ->
     patch = kopf.Patch()
     storage.store(key=kopf.HandlerId("create"), record={"retries": 1}, body=body(SPEC), patch=patch)
     assert list(patch["metadata"]["annotations"]) == ["cloudrecording.io/create"]
+
+
+def test_the_reverify_annotation_handler_gets_the_cheap_essence_with_its_annotation() -> None:
+    storage = MemoryDiffBaseStorage()
+    field = ("metadata", "annotations", "verify.cloudrecording.io/request")
+    obj = body(
+        SPEC,
+        status={"phase": "Recording"},
+        meta={"annotations": {"verify.cloudrecording.io/request": "1", "cloudrecording.io/t": ""}},
+    )
+    essence = storage.build(body=obj, extra_fields=[field])
+    assert essence == {
+        "spec": SPEC,
+        "metadata": {"annotations": {"verify.cloudrecording.io/request": "1"}},
+    }
+
+
+def test_the_spec_is_copied_once_per_generation_of_the_object() -> None:
+    storage = MemoryDiffBaseStorage()
+    first = storage.build(body=body(dict(SPEC), meta={"generation": 1}))
+    again = storage.build(body=body(dict(SPEC), meta={"generation": 1, "resourceVersion": "9"}))
+    assert again["spec"] is first["spec"]
+    changed = storage.build(body=body({**SPEC, "state": "Stopped"}, meta={"generation": 2}))
+    assert changed["spec"] == {**SPEC, "state": "Stopped"}
+
+
+def test_an_essence_without_progress_annotations_is_cleared_without_a_copy() -> None:
+    storage = QuietProgressStorage(prefix="cloudrecording.io")
+    plain = kopf.BodyEssence(spec=SPEC)
+    assert storage.clear(essence=plain) is plain
+    marked = kopf.BodyEssence(spec=SPEC, metadata={"annotations": {"cloudrecording.io/create": ""}})
+    assert storage.clear(essence=marked) == {"spec": SPEC}
