@@ -39,10 +39,13 @@ def _own(annotation: str) -> bool:
     return annotation.startswith(OWN_ANNOTATIONS) or annotation == KUBECTL_APPLIED
 
 
-def _foreign_annotation(field: Any) -> bool:
-    """A field spec (kopf's tuple or dotted string) naming one annotation not this
-    operator's: the essence below holds it."""
+def _in_essence(field: Any) -> bool:
+    """A field spec (kopf's tuple or dotted string) that :meth:`MemoryDiffBaseStorage.build`
+    keeps anyway: in the spec (the ``update`` handler's ``spec``), the labels, or one
+    annotation not this operator's (the ``reverify`` handler's)."""
     path = tuple(field.split(".", 2)) if isinstance(field, str) else tuple(field)
+    if path[:1] == ("spec",) or path[:2] == ("metadata", "labels"):
+        return True
     return len(path) == 3 and path[:2] == ("metadata", "annotations") and not _own(path[2])
 
 
@@ -77,9 +80,9 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
     ) -> kopf.BodyEssence:
         """The spec, labels and the annotations not of this operator (nor kubectl's copy of
         the applied manifest), copied; kopf's own build copies the whole object (status
-        included) for each watch event first, its largest cost per event. Extra fields
-        among those annotations (the ``reverify`` handler's) are in it already."""
-        if extra_fields and not all(_foreign_annotation(field) for field in extra_fields):
+        included) for each watch event first, its largest cost per event. The handlers'
+        extra fields (``spec``, the ``reverify`` annotation) are in it already."""
+        if extra_fields and not all(_in_essence(field) for field in extra_fields):
             # A handler on other fields (none today): kopf's build, filtered.
             full = cast(dict[str, Any], super().build(body=body, extra_fields=extra_fields))
             own = [k for k in full.get("metadata", {}).get("annotations", {}) if _own(k)]

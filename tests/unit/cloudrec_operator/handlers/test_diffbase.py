@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
+import pytest
 
 from cloudrec_operator.handlers.diffbase import MemoryDiffBaseStorage, QuietProgressStorage
 
@@ -22,6 +23,10 @@ def body(spec: dict[str, Any], **extra: Any) -> kopf.Body:
 
 
 SPEC = {"channelName": "room", "uid": "1"}
+
+
+def _no_full_build(*_: Any, **__: Any) -> kopf.BodyEssence:
+    raise AssertionError("kopf's build deep-copies the whole object")
 
 
 def test_the_operators_own_writes_leave_the_handled_essence_unchanged() -> None:
@@ -71,15 +76,18 @@ def test_a_retrying_handlers_progress_is_stored_without_a_marker_annotation() ->
     assert list(patch["metadata"]["annotations"]) == ["cloudrecording.io/create"]
 
 
-def test_the_reverify_annotation_handler_gets_the_cheap_essence_with_its_annotation() -> None:
+def test_the_handlers_fields_are_in_the_cheap_essence_without_kopfs_full_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     storage = MemoryDiffBaseStorage()
+    monkeypatch.setattr(kopf.DiffBaseStorage, "build", _no_full_build)
     field = ("metadata", "annotations", "verify.cloudrecording.io/request")
     obj = body(
         SPEC,
         status={"phase": "Recording"},
         meta={"annotations": {"verify.cloudrecording.io/request": "1", "cloudrecording.io/t": ""}},
     )
-    essence = storage.build(body=obj, extra_fields=[field])
+    essence = storage.build(body=obj, extra_fields=[field, ("spec",)])
     assert essence == {
         "spec": SPEC,
         "metadata": {"annotations": {"verify.cloudrecording.io/request": "1"}},
