@@ -1,5 +1,5 @@
-"""The Kubernetes facade's urgent lane: calls made inside ``urgent()`` do not queue behind
-the shared pool's."""
+"""The Kubernetes facade's calls: the urgent lane (calls made inside ``urgent()`` do not queue
+behind the shared pool's) and writes sent without pydantic's argument validation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 
 import kubernetes
 
-from cloudrec_operator.k8s.client import Kube, urgent
+from cloudrec_operator.k8s.client import Kube, unvalidated, urgent
 
 
 async def test_an_urgent_call_runs_while_every_shared_thread_is_busy() -> None:
@@ -28,3 +28,16 @@ async def test_an_urgent_call_runs_while_every_shared_thread_is_busy() -> None:
     finally:
         release.set()
         kube.close()
+
+
+def test_a_write_without_pydantics_validation_sends_the_same_request() -> None:
+    sent: list[object] = []
+    api = kubernetes.client.ApiClient(kubernetes.client.Configuration())
+    api._call_with_legacy_options = lambda param, *_: sent.append(param)  # type: ignore[method-assign]
+    custom = kubernetes.client.CustomObjectsApi(api)
+    body = {"status": {"phase": "Recording"}}
+    args = ("cloudrecording.io", "v1alpha1", "ns", "cloudrecordings", "rec", body)
+    custom.patch_namespaced_custom_object_status(*args, _preload_content=False)
+    unvalidated(custom.patch_namespaced_custom_object_status)(*args, _preload_content=False)
+    assert sent[0] == sent[1]
+    assert unvalidated(len) is len
