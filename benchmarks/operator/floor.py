@@ -72,7 +72,8 @@ async def run(writes: str, liveness: str) -> None:
 
     @kopf.on.startup(id="startup", registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        settings.persistence.finalizer = FINALIZER
+        # kopf's finalizer is not the operator's: kopf, with no deletion handler here,
+        # would otherwise remove the one the handler adds (a write the operator never has).
         settings.persistence.progress_storage = QuietProgressStorage(prefix=PREFIX)
         settings.persistence.diffbase_storage = MemoryDiffBaseStorage()
         settings.posting.enabled = False

@@ -1,1 +1,1 @@
-"""The operator's client of the cloud recording REST protocol (httpx)."""
+"""The operator's client of the cloud recording REST protocol (aiohttp)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self, TypeVar
 
-import httpx
+import aiohttp
 from pydantic import ValidationError
 
 from cloudrec_protocol.codes import SdkErrorCode
@@ -213,7 +213,7 @@ def outcome_label(http_status: int | None) -> str:
     """The `on_request` outcome: `"ok"`, the status as text, or `"transport_error"`."""
     if http_status is None:
         return "transport_error"
-    return "ok" if http_status == httpx.codes.OK else str(http_status)
+    return "ok" if http_status == HTTP_OK else str(http_status)
 
 
 # ------------------------------------------------------------------ client
@@ -221,6 +221,15 @@ def outcome_label(http_status: int | None) -> str:
 
 MAX_IN_FLIGHT = 16
 """Requests one client has on the wire at once (and connections it keeps alive)."""
+HTTP_OK = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer, read whole."""
+
+    status: int
+    content: bytes
 
 
 @functools.cache
@@ -245,7 +254,6 @@ class RecordingClient:
     * `timeout`: seconds per HTTP attempt (a synchronous stop gets at least 30 s).
     * `retries`: resends after the first attempt for retryable failures.
     * `backoff`: delays before each resend; the last one repeats.
-    * `transport`: an httpx transport (e.g. `httpx.ASGITransport` for an in-process server).
     * `on_request`: metrics hook called after every attempt.
     * `ca_file`: a CA bundle trusted besides the system's (a private recorder CA).
 
@@ -264,7 +272,6 @@ class RecordingClient:
         timeout: float = 10.0,
         retries: int = 3,
         backoff: Sequence[float] = DEFAULT_BACKOFF,
-        transport: httpx.AsyncBaseTransport | None = None,
         on_request: OnRequest | None = None,
         ca_file: str | None = None,
     ) -> None:
@@ -275,26 +282,23 @@ class RecordingClient:
         self._timeout = timeout
         self._on_request = on_request
         self._redact = (customer_secret, basic_auth(customer_id, customer_secret))
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers={
-                "Authorization": basic_auth(customer_id, customer_secret),
-                "Content-Type": CONTENT_TYPE,
-                "Accept": "application/json",
-            },
-            timeout=timeout,
-            transport=transport,
-            verify=tls_context(ca_file),
-            limits=httpx.Limits(
-                max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT
-            ),
-        )
+        self._base_url = base_url.rstrip("/")
+        self._headers = {
+            "Authorization": basic_auth(customer_id, customer_secret),
+            "Content-Type": CONTENT_TYPE,
+            "Accept": "application/json",
+        }
+        self._tls = tls_context(ca_file)
+        self._http: aiohttp.ClientSession | None = None
+        """aiohttp, opened at the first request (it needs the running event loop). httpx
+        cost 2.8 ms of CPU per request here against aiohttp's 0.2 ms, and the protocol client
+        was the operator's largest cost per recording (``BENCHMARKS.md``)."""
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        """Requests wait here, not in httpcore's pool (whose queue is scanned on every change:
-        hundreds of queued requests made each one cost more than the request itself)."""
+        """Requests wait here, not in the connection pool (so ``on_request`` times the
+        request, not the wait for a connection)."""
 
     def __repr__(self) -> str:
-        return f"RecordingClient({str(self._http.base_url)!r})"
+        return f"RecordingClient({self._base_url!r})"
 
     async def __aenter__(self) -> Self:
         return self
@@ -309,7 +313,18 @@ class RecordingClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, ssl=self._tls),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+            )
+        return self._http
 
     # -------------------------------------------------------------- operations
 
@@ -366,7 +381,7 @@ class RecordingClient:
 
     # -------------------------------------------------------------- transport
 
-    async def _send(self, spec: RequestSpec, retries: int | None = None) -> httpx.Response:
+    async def _send(self, spec: RequestSpec, retries: int | None = None) -> Answer:
         timeout = max(self._timeout, spec.min_timeout)
         retries = self._retries if retries is None else retries
         attempt = 0
@@ -377,14 +392,12 @@ class RecordingClient:
             try:
                 async with self._slots:
                     started = time.monotonic()
-                    response = await self._http.request(
-                        spec.method, spec.path, content=spec.body, timeout=timeout
-                    )
-            except httpx.TransportError as exc:
+                    response = await self._request(spec, timeout)
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 error = TransportError(f"{type(exc).__name__}: {_scrub(str(exc), self._redact)}")
             else:
-                status = response.status_code
-                if status == httpx.codes.OK:
+                status = response.status
+                if status == HTTP_OK:
                     self._report(spec, started, status)
                     return response
                 error = error_from_response(status, response.content, redact=self._redact)
@@ -404,6 +417,15 @@ class RecordingClient:
             await asyncio.sleep(delay)
             attempt += 1
 
+    async def _request(self, spec: RequestSpec, seconds: float) -> Answer:
+        async with self._session().request(
+            spec.method,
+            self._base_url + spec.path,
+            data=spec.body,
+            timeout=aiohttp.ClientTimeout(total=seconds),
+        ) as response:
+            return Answer(response.status, await response.read())
+
     def _report(self, spec: RequestSpec, started: float, status: int | None) -> None:
         seconds = time.monotonic() - started
         outcome = outcome_label(status)
@@ -419,7 +441,7 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-def _parse(response: httpx.Response, model: type[_ModelT]) -> _ModelT:
+def _parse(response: Answer, model: type[_ModelT]) -> _ModelT:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
@@ -427,7 +449,7 @@ def _parse(response: httpx.Response, model: type[_ModelT]) -> _ModelT:
         where = (".".join(str(part) for part in first["loc"]) or "body")[:64]
         raise ResponseError(
             f"unexpected 200 body for {model.__name__}: {where}: {first['msg']}",
-            http_status=response.status_code,
+            http_status=response.status,
             sdk_code=SdkErrorCode.GENERAL_ERROR,
             retryable=False,
         ) from None

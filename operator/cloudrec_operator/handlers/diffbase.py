@@ -39,11 +39,30 @@ def _own(annotation: str) -> bool:
     return annotation.startswith(OWN_ANNOTATIONS) or annotation == KUBECTL_APPLIED
 
 
+def _in_essence(field: Any) -> bool:
+    """A field spec (kopf's tuple or dotted string) that :meth:`MemoryDiffBaseStorage.build`
+    keeps anyway: in the spec (the ``update`` handler's ``spec``), the labels, or one
+    annotation not this operator's (the ``reverify`` handler's)."""
+    path = tuple(field.split(".", 2)) if isinstance(field, str) else tuple(field)
+    if path[:1] == ("spec",) or path[:2] == ("metadata", "labels"):
+        return True
+    return len(path) == 3 and path[:2] == ("metadata", "annotations") and not _own(path[2])
+
+
 class QuietProgressStorage(kopf.AnnotationsProgressStorage):
     """kopf's annotation progress storage without its marker annotation."""
 
     def _store_marker(self, prefix: str, patch: kopf.Patch, body: kopf.Body) -> None:
         return None
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        """The essence without kopf's progress annotations: as it is when it holds none
+        (:class:`MemoryDiffBaseStorage` leaves them out), instead of kopf's deep copy of it,
+        which kopf makes twice per watch event (the old essence and the new)."""
+        annotations = essence.get("metadata", {}).get("annotations", {})
+        if not any(key.startswith(f"{self.prefix}/") for key in annotations):
+            return essence
+        return super().clear(essence=essence)
 
 
 class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
@@ -52,14 +71,19 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
     def __init__(self) -> None:
         super().__init__()
         self._handled: dict[str, kopf.BodyEssence] = {}
+        self._specs: dict[str, tuple[object, dict[str, Any]]] = {}
+        """Per uid: the generation and a copy of the spec at it (the spec changes only
+        with the generation: one copy per generation, not one per watch event)."""
 
     def build(
         self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None
     ) -> kopf.BodyEssence:
         """The spec, labels and the annotations not of this operator (nor kubectl's copy of
         the applied manifest), copied; kopf's own build copies the whole object (status
-        included) for each watch event first, its largest cost per event."""
-        if extra_fields:  # a handler on other fields (none today): kopf's build, filtered
+        included) for each watch event first, its largest cost per event. The handlers'
+        extra fields (``spec``, the ``reverify`` annotation) are in it already."""
+        if extra_fields and not all(_in_essence(field) for field in extra_fields):
+            # A handler on other fields (none today): kopf's build, filtered.
             full = cast(dict[str, Any], super().build(body=body, extra_fields=extra_fields))
             own = [k for k in full.get("metadata", {}).get("annotations", {}) if _own(k)]
             self.remove_annotations(cast(kopf.BodyEssence, full), own)
@@ -68,7 +92,7 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
         essence: dict[str, Any] = {}
         spec = body.get("spec")
         if spec is not None:
-            essence["spec"] = copy.deepcopy(dict(spec))
+            essence["spec"] = self._spec(body, spec)
         metadata: dict[str, Any] = {}
         labels = body.metadata.labels
         if labels:
@@ -80,6 +104,16 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
             essence["metadata"] = metadata
         return cast(kopf.BodyEssence, essence)
 
+    def _spec(self, body: kopf.Body, spec: Any) -> dict[str, Any]:
+        uid, generation = str(body.metadata.uid), body.metadata.get("generation")
+        cached = self._specs.get(uid)
+        if generation is not None and cached is not None and cached[0] == generation:
+            return cached[1]
+        copied = copy.deepcopy(dict(spec))
+        if generation is not None:
+            self._specs[uid] = (generation, copied)
+        return copied
+
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         return self._handled.get(str(body.metadata.uid))
 
@@ -89,6 +123,7 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
     def forget(self, uid: str) -> None:
         """Drop the record of a deleted object."""
         self._handled.pop(uid, None)
+        self._specs.pop(uid, None)
 
     def __len__(self) -> int:
         return len(self._handled)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def unvalidated(method: Any) -> Any:
+    """The kubernetes client's generated API method without pydantic's argument validation
+    (``validate_call``), which was half the client's Python time per write (13 % of the
+    operator's CPU in the GIL profile, ``BENCHMARKS.md``); this module passes it plain
+    strings and the dicts it builds. Any other callable is returned as it is."""
+    raw = getattr(method, "__wrapped__", None)
+    owner = getattr(method, "__self__", None)
+    if raw is None or owner is None:
+        return method
+    return functools.partial(raw, owner)
 
 
 def load_kube(kubeconfig: str | None = None, workers: int = 16) -> Kube:
@@ -86,8 +99,10 @@ class Kube:
         Event model) is neither decoded nor deserialized, only drained. An error answer
         still raises ``ApiException``."""
 
+        send = unvalidated(func)
+
         def call() -> None:
-            response = func(*args, _preload_content=False, **kwargs)
+            response = send(*args, _preload_content=False, **kwargs)
             response.read()
             response.release_conn()
 
