@@ -80,7 +80,7 @@ def start_publishers(work: Path, janus: Janus, count: int) -> list[ManagedProces
                 [
                     sys.executable,
                     *("-m", "cloudrec_devenv.publisher"),
-                    *("--janus", janus.http_url, "--room", ROOM, "--uid", str(1001 + index)),
+                    *("--janus", janus.ws_url, "--room", ROOM, "--uid", str(1001 + index)),
                     *("--tone", f"{tone_for(index):g}", "--no-video"),
                 ],
                 work / f"publisher-{index}.log",
@@ -103,7 +103,7 @@ def start_recorder(
     settings = local_recorder_settings(
         work,
         port=port,
-        janus_url=janus.http_url,
+        janus_url=janus.ws_url,
         app_id=APP_ID,
         customer_id=customer_id,
         customer_secret=customer_secret,

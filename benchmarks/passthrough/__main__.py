@@ -57,7 +57,7 @@ def _receive_only(count: int, seconds: float, warmup: float, work: Path, janus: 
     publishers = start_publishers(work / f"publishers-receive-{count}", janus, room, count)
     try:
         uids = ",".join(publisher_uid(i) for i in range(count))
-        args = [janus.http_url, room, uids, str(warmup), str(seconds - warmup)]
+        args = [janus.ws_url, room, uids, str(warmup), str(seconds - warmup)]
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.passthrough.receive", *args],
             capture_output=True,

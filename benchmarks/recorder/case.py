@@ -59,7 +59,7 @@ def start_recorder(
     settings = local_recorder_settings(
         workdir,
         port=port,
-        janus_url=janus.http_url,
+        janus_url=janus.ws_url,
         app_id=APP_ID,
         customer_id=customer_id,
         customer_secret=customer_secret,
@@ -85,7 +85,7 @@ def start_publishers(workdir: Path, janus: Janus, room: str, count: int) -> list
                     [
                         sys.executable,
                         *("-m", "cloudrec_devenv.publisher"),
-                        *("--janus", janus.http_url, "--room", room),
+                        *("--janus", janus.ws_url, "--room", room),
                         *("--uid", publisher_uid(index), "--color", f"{red},{green},{blue}"),
                         *("--tone", f"{tone_for(index):g}"),
                         *("--width", str(WIDTH), "--height", str(HEIGHT), "--fps", "15"),

@@ -59,7 +59,7 @@ def launch(
     settings: dict[str, Any] = local_recorder_settings(
         directory,
         port=port,
-        janus_url=janus.http_url,
+        janus_url=janus.ws_url,
         app_id=APP_ID,
         customer_id="bench",
         customer_secret=secret,
@@ -74,6 +74,8 @@ def launch(
     env = dict(os.environ)
     if before is not None:
         settings.pop("egress")
+        # trees before the WebSocket client (issue 13) reach Janus over HTTP
+        settings["apps"][APP_ID]["janus"] = {"httpUrl": janus.http_url}
         roots = [str(before / "recorder"), str(before / "protocol")]
         env["PYTHONPATH"] = os.pathsep.join([*roots, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     process = launch_recorder(directory, settings, env=env)

@@ -473,7 +473,7 @@ def run(
     console.line(f"    kube-apiserver {plane.server}; KUBECONFIG={plane.kubeconfig}")
     with console.step("Starting Janus (VideoRoom, token auth)", "janus", stack):
         janus = stack.start_janus()
-    console.line(f"    Janus API {janus.http_url}; media on {DEFAULT_ICE_INTERFACE} 10.231.0.1")
+    console.line(f"    Janus API {janus.ws_url}; media on {DEFAULT_ICE_INTERFACE} 10.231.0.1")
     with console.step("Starting versitygw (S3-compatible store)", "versitygw", stack):
         s3 = stack.start_s3()
     console.line(f"    S3 endpoint {s3.endpoint}")

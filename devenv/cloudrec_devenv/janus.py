@@ -3,9 +3,11 @@
 :class:`Janus` writes its own configuration directory and starts ``janus`` as a
 :class:`~cloudrec_devenv.process.ManagedProcess`:
 
-* only the VideoRoom plugin and the HTTP transport are loaded; the HTTP API
-  listens on ``127.0.0.1`` (a free port, base path ``/janus``), the Admin API
-  too (``/admin``);
+* only the VideoRoom plugin and two transports are loaded: WebSockets, which the
+  recorder and the aiortc publishers speak (:attr:`Janus.ws_url`, ``ws://127.0.0.1:<free
+  port>/``, subprotocol ``janus-protocol``), and HTTP, for this launcher's room
+  administration, the browser publisher's page and the Admin API (:attr:`Janus.http_url`,
+  base path ``/janus``; ``/admin``), all on ``127.0.0.1``;
 * VideoRoom uses string room and participant ids (``string_ids = true``), or
   with ``string_ids=False`` numeric ones like a stock Janus (room ids are then
   still passed and returned as strings here, e.g. ``"1234"``, and sent as JSON
@@ -20,8 +22,8 @@
   request then carries a token made by :func:`signed_token`.
 
 Command line (the demo): ``python -m cloudrec_devenv.janus --room demo
-[--port 8088] [--workdir DIR] [--numeric-ids]`` starts Janus, creates the rooms, prints the API
-URL and runs until SIGTERM/SIGINT.
+[--port 8088] [--ws-port 8188] [--workdir DIR] [--numeric-ids]`` starts Janus, creates the
+rooms, prints the WebSockets and HTTP API URLs and runs until SIGTERM/SIGINT.
 
 Room administration (:meth:`Janus.create_room`, :meth:`Janus.destroy_room`,
 :meth:`Janus.list_participants`) uses the VideoRoom plugin's synchronous
@@ -35,8 +37,10 @@ import argparse
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -74,7 +78,7 @@ JANUS_LIB_DIR = Path("/usr/lib/x86_64-linux-gnu/janus")
 """Where Debian's package installs plugins, transports, event handlers and loggers."""
 
 _KEEP_PLUGIN = "libjanus_videoroom.so"
-_KEEP_TRANSPORT = "libjanus_http.so"
+_KEEP_TRANSPORTS = ("libjanus_http.so", "libjanus_websockets.so")
 
 
 class JanusNotInNetnsError(RuntimeError):
@@ -122,11 +126,11 @@ def _interface_exists(name: str) -> bool:
     return (Path("/sys/class/net") / name).exists()
 
 
-def _others(folder: Path, keep: str) -> str:
-    """Every shared object in ``folder`` except ``keep``, comma-separated (Janus' ``disable``)."""
+def _others(folder: Path, *keep: str) -> str:
+    """Every shared object in ``folder`` but ``keep``, comma-separated (Janus' ``disable``)."""
     if not folder.is_dir():
         return ""
-    names = sorted(p.name for p in folder.glob("*.so") if p.name != keep)
+    names = sorted(p.name for p in folder.glob("*.so") if p.name not in keep)
     return ",".join(names)
 
 
@@ -149,6 +153,86 @@ def _jcfg(sections: Mapping[str, Mapping[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def config_files(janus: Janus, interface: str) -> dict[str, Mapping[str, Mapping[str, object]]]:
+    """``janus.jcfg``, the HTTP and WebSockets transports' and VideoRoom's sections."""
+    general: dict[str, object] = {
+        "configs_folder": str(janus.config_dir),
+        "plugins_folder": str(JANUS_LIB_DIR / "plugins"),
+        "transports_folder": str(JANUS_LIB_DIR / "transports"),
+        "events_folder": str(JANUS_LIB_DIR / "events"),
+        "loggers_folder": str(JANUS_LIB_DIR / "loggers"),
+        "debug_level": janus.debug_level,
+        "debug_timestamps": True,
+        "debug_colors": False,
+        "admin_secret": janus.admin_secret,
+        "session_timeout": janus.session_timeout,
+        "server_name": "cloudrec-devenv",
+        # The address for SDP's c= line: Janus would otherwise probe a route to
+        # the internet, which the namespace does not have, and fall back to 127.0.0.1.
+        "interface": interface,
+    }
+    if janus.api_secret is not None:
+        general["api_secret"] = janus.api_secret
+    if janus.token_auth_secret is not None:
+        general["token_auth"] = True
+        general["token_auth_secret"] = janus.token_auth_secret
+    core: dict[str, Mapping[str, object]] = {
+        "general": general,
+        "media": {"ipv6": False},
+        "nat": {
+            "ice_enforce_list": interface,
+            "ignore_mdns": True,
+            "nice_debug": False,
+            "full_trickle": False,
+        },
+        "plugins": {"disable": _others(JANUS_LIB_DIR / "plugins", _KEEP_PLUGIN)},
+        "transports": {"disable": _others(JANUS_LIB_DIR / "transports", *_KEEP_TRANSPORTS)},
+        "loggers": {"disable": _others(JANUS_LIB_DIR / "loggers", "")},
+        "events": {"broadcast": False},
+    }
+    http: dict[str, Mapping[str, object]] = {
+        "general": {
+            "json": "compact",
+            "base_path": "/janus",
+            "http": True,
+            "port": janus.port,
+            "ip": janus.host,
+            "https": False,
+        },
+        "admin": {
+            "admin_base_path": "/admin",
+            "admin_http": True,
+            "admin_port": janus.admin_port,
+            "admin_ip": janus.host,
+            "admin_https": False,
+        },
+    }
+    websockets: dict[str, Mapping[str, object]] = {
+        "general": {
+            "json": "compact",
+            "ws": True,
+            "ws_port": janus.ws_port,
+            "ws_ip": janus.host,
+            "wss": False,
+        },
+        "admin": {"admin_ws": False, "admin_wss": False},
+    }
+    videoroom: dict[str, Mapping[str, object]] = {
+        "general": {
+            "string_ids": janus.string_ids,
+            "admin_key": janus.admin_key,
+            "events": False,
+        },
+    }
+    files: dict[str, Mapping[str, Mapping[str, object]]] = {
+        "janus.jcfg": core,
+        "janus.transport.http.jcfg": http,
+        "janus.transport.websockets.jcfg": websockets,
+        "janus.plugin.videoroom.jcfg": videoroom,
+    }
+    return files
+
+
 class Janus:
     """A private Janus with its own configuration directory under ``workdir``.
 
@@ -167,6 +251,7 @@ class Janus:
         session_timeout: int = 60,
         host: str = "127.0.0.1",
         port: int | None = None,
+        ws_port: int | None = None,
         string_ids: bool = True,
     ) -> None:
         self.workdir = workdir
@@ -181,7 +266,9 @@ class Janus:
         self.session_timeout = session_timeout
         self.host = host
         self._fixed_port = port
+        self._fixed_ws_port = ws_port
         self.port = 0
+        self.ws_port = 0
         self.admin_port = 0
         self.admin_secret = secrets.token_urlsafe(16)
         self.admin_key = secrets.token_urlsafe(16)
@@ -196,6 +283,13 @@ class Janus:
         if not self.port:
             raise RuntimeError("Janus is not started")
         return f"http://{self.host}:{self.port}/janus"
+
+    @property
+    def ws_url(self) -> str:
+        """The Janus WebSockets API, e.g. ``ws://127.0.0.1:40124/`` (what the recorder uses)."""
+        if not self.ws_port:
+            raise RuntimeError("Janus is not started")
+        return f"ws://{self.host}:{self.ws_port}/"
 
     @property
     def admin_url(self) -> str:
@@ -235,73 +329,9 @@ class Janus:
         )
 
     def write_config(self, interface: str) -> None:
-        """Write ``janus.jcfg``, the HTTP transport's and VideoRoom's configuration."""
+        """Write ``janus.jcfg``, the two transports' and VideoRoom's configuration."""
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        general: dict[str, object] = {
-            "configs_folder": str(self.config_dir),
-            "plugins_folder": str(JANUS_LIB_DIR / "plugins"),
-            "transports_folder": str(JANUS_LIB_DIR / "transports"),
-            "events_folder": str(JANUS_LIB_DIR / "events"),
-            "loggers_folder": str(JANUS_LIB_DIR / "loggers"),
-            "debug_level": self.debug_level,
-            "debug_timestamps": True,
-            "debug_colors": False,
-            "admin_secret": self.admin_secret,
-            "session_timeout": self.session_timeout,
-            "server_name": "cloudrec-devenv",
-            # The address for SDP's c= line: Janus would otherwise probe a route to
-            # the internet, which the namespace does not have, and fall back to 127.0.0.1.
-            "interface": interface,
-        }
-        if self.api_secret is not None:
-            general["api_secret"] = self.api_secret
-        if self.token_auth_secret is not None:
-            general["token_auth"] = True
-            general["token_auth_secret"] = self.token_auth_secret
-        core: dict[str, Mapping[str, object]] = {
-            "general": general,
-            "media": {"ipv6": False},
-            "nat": {
-                "ice_enforce_list": interface,
-                "ignore_mdns": True,
-                "nice_debug": False,
-                "full_trickle": False,
-            },
-            "plugins": {"disable": _others(JANUS_LIB_DIR / "plugins", _KEEP_PLUGIN)},
-            "transports": {"disable": _others(JANUS_LIB_DIR / "transports", _KEEP_TRANSPORT)},
-            "loggers": {"disable": _others(JANUS_LIB_DIR / "loggers", "")},
-            "events": {"broadcast": False},
-        }
-        http: dict[str, Mapping[str, object]] = {
-            "general": {
-                "json": "compact",
-                "base_path": "/janus",
-                "http": True,
-                "port": self.port,
-                "ip": self.host,
-                "https": False,
-            },
-            "admin": {
-                "admin_base_path": "/admin",
-                "admin_http": True,
-                "admin_port": self.admin_port,
-                "admin_ip": self.host,
-                "admin_https": False,
-            },
-        }
-        videoroom: dict[str, Mapping[str, object]] = {
-            "general": {
-                "string_ids": self.string_ids,
-                "admin_key": self.admin_key,
-                "events": False,
-            },
-        }
-        files: dict[str, Mapping[str, Mapping[str, object]]] = {
-            "janus.jcfg": core,
-            "janus.transport.http.jcfg": http,
-            "janus.plugin.videoroom.jcfg": videoroom,
-        }
-        for name, sections in files.items():
+        for name, sections in config_files(self, interface).items():
             path = self.config_dir / name
             path.write_text(_jcfg(sections))
             path.chmod(0o600)
@@ -310,6 +340,7 @@ class Janus:
         """Write the configuration, start Janus and wait until its API answers."""
         interface = self._resolve_interface()
         self.port = self._fixed_port or free_port(self.host)
+        self.ws_port = self._fixed_ws_port or free_port(self.host)
         self.admin_port = free_port(self.host)
         self.write_config(interface)
         argv: list[str | Path] = [
@@ -330,14 +361,37 @@ class Janus:
         return self
 
     def _answers(self) -> bool:
+        """The HTTP API answers ``info`` and the WebSockets transport accepts connections."""
         with httpx.Client(timeout=2.0) as client:
             response = client.get(f"{self.http_url}/info")
-        return response.is_success and response.json().get("janus") == "server_info"
+        if not (response.is_success and response.json().get("janus") == "server_info"):
+            return False
+        with socket.create_connection((self.host, self.ws_port), timeout=2.0):
+            return True
 
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
             self._process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports (rooms are gone: they are not permanent)."""
+        self._fixed_port, self._fixed_ws_port = self.port, self.ws_port
+        self.stop()
+        self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP Janus: connections are accepted by the kernel but never answered (a server
+        that hangs), until :meth:`resume`."""
+        pid = self.process.pid
+        if pid is None:
+            raise RuntimeError("Janus is not running")
+        os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a Janus that :meth:`pause` stopped."""
+        if self._process is not None and self._process.pid is not None:
+            os.kill(self._process.pid, signal.SIGCONT)
 
     def __enter__(self) -> Janus:
         return self.start()
@@ -443,10 +497,13 @@ class Janus:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cloudrec_devenv.janus",
-        description="Run a private Janus (VideoRoom over HTTP) until SIGTERM/SIGINT.",
+        description="Run a private Janus (VideoRoom; WebSockets and HTTP) until SIGTERM/SIGINT.",
     )
     parser.add_argument("--room", action="append", default=[], help="create this room (repeat)")
     parser.add_argument("--port", type=int, help="HTTP API port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--ws-port", type=int, help="WebSockets API port on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument(
         "--workdir", type=Path, help="config and log directory (default: a temp dir)"
     )
@@ -472,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             janus = Janus(
                 workdir,
                 port=args.port,
+                ws_port=args.ws_port,
                 ice_interface=args.ice_interface,
                 string_ids=not args.numeric_ids,
             ).start()
@@ -482,7 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for room in args.room:
                 janus.create_room(room)
             print(
-                f"janus {janus.http_url} rooms={','.join(args.room)} log={janus.log_path}",
+                f"janus {janus.ws_url} http={janus.http_url} rooms={','.join(args.room)} "
+                f"log={janus.log_path}",
                 flush=True,
             )
             while not stop.wait(1.0):

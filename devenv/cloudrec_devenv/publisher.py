@@ -18,7 +18,7 @@ A :class:`Publisher` joins a room as participant ``uid`` and publishes
 
 Command line (the demo uses it; runs until SIGTERM/SIGINT or ``--seconds``)::
 
-    python -m cloudrec_devenv.publisher --janus http://127.0.0.1:8088/janus \\
+    python -m cloudrec_devenv.publisher --janus ws://127.0.0.1:8188/ \\
         --room demo --uid 1001 --color red --tone 440 [--seconds 30]
 
 Against a Janus with numeric ids (VideoRoom ``string_ids = false``, a stock
@@ -424,7 +424,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Publish a solid colour and a sine tone into a Janus VideoRoom room.",
     )
     parser.add_argument(
-        "--janus", required=True, help="Janus API URL, e.g. http://127.0.0.1:8088/janus"
+        "--janus", required=True, help="Janus WebSockets API URL, e.g. ws://127.0.0.1:8188/"
     )
     parser.add_argument("--room", required=True, help="VideoRoom room id")
     parser.add_argument("--uid", required=True, help="participant id")

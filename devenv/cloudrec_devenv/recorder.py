@@ -26,15 +26,15 @@ def local_recorder_settings(
     token_auth: bool = False,
     storage_endpoints: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The settings every local recorder has: loopback ``port``, one app on the Janus at
-    ``janus_url`` (whose rooms want tokens with ``token_auth``), Basic-auth credentials, and
-    spool and backup under ``directory``. Callers add their own (callbacks, segment
+    """The settings every local recorder has: loopback ``port``, one app on the Janus whose
+    WebSockets API is ``janus_url`` (whose rooms want tokens with ``token_auth``), Basic-auth
+    credentials, and spool and backup under ``directory``. Callers add their own (callbacks, segment
     length...) to the mapping.
 
     ``storage_endpoints`` are the local S3 servers (on loopback) recordings may upload to:
     the recorder refuses non-public storage addresses unless allowed, so each is allowed
     by exactly its ``host:port`` (``egress.allowHosts``), nothing else on loopback."""
-    janus: dict[str, Any] = {"httpUrl": janus_url}
+    janus: dict[str, Any] = {"wsUrl": janus_url}
     if token_auth:
         janus["tokenAuth"] = True
     return {

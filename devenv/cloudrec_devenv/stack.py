@@ -157,7 +157,7 @@ class Stack:
         return local_recorder_settings(
             self.workdir / "recorder",
             port=self.recorder_port,
-            janus_url=self.require_janus().http_url,
+            janus_url=self.require_janus().ws_url,
             app_id=self.app_id,
             customer_id=self.customer_id,
             customer_secret=self.customer_secret,
@@ -251,7 +251,7 @@ class Stack:
                 "-m",
                 "cloudrec_devenv.publisher",
                 "--janus",
-                janus.http_url,
+                janus.ws_url,
                 "--room",
                 room,
                 "--uid",

@@ -452,7 +452,7 @@ class RecordingBuilder:
         assert app is not None  # plan_start checked it
         spool = settings.spool_dir / sid
         channel = JanusChannel(
-            str(app.janus.http_url),
+            str(app.janus.ws_url),
             room=resource.cname,
             uid=resource.uid,
             token=request.token.get_secret_value() if request.token else None,

@@ -5,7 +5,7 @@ Sources, later ones winning:
 1. a YAML or JSON file (``python -m cloudrec_recorder --config FILE``);
 2. environment variables ``CLOUDREC_RECORDER_<FIELD>``, with ``__`` between the
    levels of nested fields, e.g. ``CLOUDREC_RECORDER_CUSTOMER_SECRET`` or
-   ``CLOUDREC_RECORDER_APPS__myapp__JANUS__HTTP_URL``. A value that starts with
+   ``CLOUDREC_RECORDER_APPS__myapp__JANUS__WS_URL``. A value that starts with
    ``[`` or ``{`` is parsed as YAML (``[a, b]`` is a list); any other value stays the
    string it is (``8080`` becomes a number where the field is a number, and a secret of
    digits stays a string).
@@ -31,6 +31,7 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
+    WebsocketUrl,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -51,8 +52,10 @@ class _Model(BaseModel):
 class JanusSettings(_Model):
     """How to reach the Janus server that holds an app's channels (VideoRoom rooms)."""
 
-    http_url: AnyHttpUrl
-    """Janus HTTP API base, e.g. ``http://127.0.0.1:8088/janus``."""
+    ws_url: WebsocketUrl
+    """Janus WebSockets API (its ``janus.transport.websockets`` transport), e.g.
+    ``ws://127.0.0.1:8188/``. The recorder process keeps one WebSocket to it, which carries
+    every recording's Janus session."""
 
     api_secret: SecretStr | None = None
     """Janus ``api_secret`` sent with every request, if the server demands one."""
@@ -67,6 +70,16 @@ class JanusSettings(_Model):
     ids are strings (any cname and uid). False (a stock Janus): they are integers, sent as JSON
     numbers, so cname and uid must be positive integers without leading zeros; a start with
     another cname or uid is refused at once (400, code 2 naming ``cname`` or ``uid``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_http_url(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and ("httpUrl" in data or "http_url" in data):
+            raise ValueError(
+                "httpUrl is no longer read: the recorder speaks Janus' WebSockets API; "
+                "set wsUrl (e.g. ws://127.0.0.1:8188/) and enable Janus' WebSockets transport"
+            )
+        return data
 
 
 class CallbackSettings(_Model):
@@ -292,7 +305,7 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def _env_key(part: str) -> str:
-    """``HTTP_URL`` -> ``http_url``; other parts (app ids) keep their spelling."""
+    """``WS_URL`` -> ``ws_url``; other parts (app ids) keep their spelling."""
     return part.lower() if part.isupper() or part.replace("_", "").isupper() else part
 
 

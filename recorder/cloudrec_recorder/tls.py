@@ -1,4 +1,4 @@
-"""The recorder's one TLS context for outgoing HTTPS (its Janus sessions)."""
+"""The recorder's one TLS context for outgoing TLS (its WebSocket to Janus)."""
 
 from __future__ import annotations
 

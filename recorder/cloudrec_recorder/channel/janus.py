@@ -2,7 +2,7 @@
 
 ::
 
-    channel = JanusChannel("http://127.0.0.1:8088/janus", "demo", "999", token=token)
+    channel = JanusChannel("ws://127.0.0.1:8188/", "demo", "999", token=token)
     await channel.join()  # RoomNotFoundError, UidConflictError, TokenRejectedError
     async for event in channel.events():  # PublisherJoined/Updated/Left, ...
         if isinstance(event, PublisherJoined):
@@ -29,8 +29,9 @@ Who is in the room comes from Janus' events (rooms made by the launcher have
 from a ``listparticipants`` every ``resync_interval`` seconds, which corrects
 anything events cannot tell (rooms without ``notify_joining``).
 
-Everything runs on the event loop without blocking: HTTP through httpx's async
-client, one long-poll task per channel. aiortc decodes in its own threads; a
+Everything runs on the event loop without blocking: the channel's Janus session travels on the
+process' one WebSocket to that Janus (:mod:`~cloudrec_recorder.channel.connection`), which
+every channel's session shares. aiortc decodes in its own threads; a
 consumer must keep calling ``recv()`` on the tracks it subscribed to (aiortc
 queues decoded frames until they are read), or unsubscribe.
 """
@@ -75,7 +76,8 @@ logger = logging.getLogger(__name__)
 
 
 class JanusChannel:
-    """One participant ``uid`` in VideoRoom ``room`` on the Janus at ``http_url``.
+    """One participant ``uid`` in VideoRoom ``room`` on the Janus whose WebSockets API is
+    at ``url`` (``ws://`` or ``wss://``).
 
     ``string_ids`` is the VideoRoom plugin's setting on that server; with False,
     ``room`` and ``uid`` must be positive integers (``ValueError`` otherwise).
@@ -83,7 +85,7 @@ class JanusChannel:
 
     def __init__(
         self,
-        http_url: str,
+        url: str,
         room: str,
         uid: str,
         *,
@@ -101,7 +103,7 @@ class JanusChannel:
         self.substream_recheck = substream_recheck
         self._room_id = janus_id(room, string_ids=string_ids, what="room")
         self._uid_id = janus_id(uid, string_ids=string_ids, what="uid")
-        self.http_url = http_url
+        self.url = url
         self.room = room
         self.uid = uid
         self.display = display if display is not None else recorder_display(uid)
@@ -110,7 +112,7 @@ class JanusChannel:
         self._token = token
         self._ice_servers = list(ice_servers)
         self._session = JanusSession(
-            http_url, token=token, api_secret=api_secret, keepalive_interval=keepalive_interval
+            url, token=token, api_secret=api_secret, keepalive_interval=keepalive_interval
         )
         self._handle: JanusHandle | None = None
         self._state = RoomState(uid)

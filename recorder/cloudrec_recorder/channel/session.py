@@ -1,23 +1,24 @@
-"""A Janus session over the HTTP transport (async httpx), shared by every channel client.
+"""A Janus session and its plugin handles, carried by the process' one WebSocket to Janus.
 
-One :class:`JanusSession` is one Janus session: ``create`` it, ``attach`` plugin
-handles, send them messages, ``destroy`` it. A background task long-polls
-``GET /janus/<session>`` (Janus holds each poll up to 30 s and counts its start
-as activity) and routes what arrives:
+One :class:`JanusSession` is one Janus session: ``create`` it, ``attach`` plugin handles,
+send them messages, ``destroy`` it. Its requests and events travel on the
+:class:`~cloudrec_recorder.channel.connection.JanusConnection` that every session of the
+process shares for that Janus URL (:func:`~cloudrec_recorder.channel.connection.connection_for`):
 
-* an ``event`` whose ``transaction`` belongs to a pending request completes
-  that request (asynchronous plugin requests answer ``ack`` first);
-* anything else addressed to a handle (plugin events, ``webrtcup``, ``media``,
-  ``hangup``, ``slowlink``, ``detached``) goes to the handle's ``listener``.
+* a request's reply comes back by its ``transaction`` (asynchronous plugin requests answer
+  ``ack`` first, then their ``event``);
+* anything else addressed to one of the session's handles (plugin events, ``webrtcup``,
+  ``media``, ``hangup``, ``slowlink``, ``detached``) goes to the handle's ``listener``.
 
-Another task sends an explicit ``keepalive`` every ``keepalive_interval``
-seconds, so the session outlives Janus' ``session_timeout`` (60 s by default)
-whatever the poll timing. When Janus ends the session (``timeout``, unknown
-session, unreachable for 15 s) :attr:`JanusSession.lost` is set and every
-handle's listener gets a ``detached`` message.
+Every ``keepalive_interval`` seconds the session sends a ``keepalive``, so it outlives Janus'
+``session_timeout`` (60 s by default). When the session ends without :meth:`destroy`
+(Janus' ``timeout``, a request answered "no such session", the connection lost because Janus
+restarted, froze or went away) :attr:`JanusSession.lost` is set, every waiting request fails
+with :class:`~cloudrec_recorder.channel.errors.SessionLostError` and every handle's listener
+gets a ``detached`` message.
 
-The token and API secret travel in every request body and in the long poll's
-query string; neither is ever logged or put in an exception.
+The token and API secret travel in every request body; neither is ever logged or put in an
+exception.
 """
 
 from __future__ import annotations
@@ -25,60 +26,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
+from cloudrec_recorder.channel.connection import (
+    JanusConnection,
+    Message,
+    connection_for,
+    release,
+)
 from cloudrec_recorder.channel.errors import (
     CORE_SESSION_NOT_FOUND,
     ChannelError,
-    JanusUnreachableError,
     SessionLostError,
     error_for,
 )
-from cloudrec_recorder.tls import tls_context
 
 __all__ = ["VIDEOROOM", "JanusHandle", "JanusSession", "Message"]
 
 VIDEOROOM = "janus.plugin.videoroom"
 
-Message = dict[str, Any]
-"""One JSON object of the Janus API."""
-
-
 logger = logging.getLogger(__name__)
-
-KEEPALIVE_EXPIRY_SECONDS = 30.0
-
-_SECRET_QUERY = re.compile(r"\b(token|apisecret)=[^&\s\"']*")
-
-
-class RedactJanusSecrets(logging.Filter):
-    """Blanks ``token=`` and ``apisecret=`` query values in log records.
-
-    The long poll must carry them in its query string (Janus reads them only
-    there), and httpx logs every request URL at INFO.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(
-                _SECRET_QUERY.sub(r"\1=<redacted>", str(a)) if "=" in str(a) else a for a in args
-            )
-        record.msg = _SECRET_QUERY.sub(r"\1=<redacted>", str(record.msg))
-        return True
-
-
-logging.getLogger("httpx").addFilter(RedactJanusSecrets())
-
-
-def _transaction() -> str:
-    return secrets.token_hex(8)
 
 
 class JanusHandle:
@@ -90,10 +58,6 @@ class JanusHandle:
         self.listener: Callable[[Message], None] | None = None
         """Called (on the loop) with every unsolicited message for this handle."""
         self.detached = False
-
-    @property
-    def url(self) -> str:
-        return f"{self.session.url}/{self.id}"
 
     def _deliver(self, message: Message) -> None:
         if message.get("janus") == "detached":
@@ -109,16 +73,15 @@ class JanusHandle:
     ) -> tuple[Message, Message | None]:
         """Send a plugin message; returns the plugin's ``data`` and the JSEP, if any.
 
-        Works for synchronous requests (``success``) and asynchronous ones
-        (``ack``, then an ``event`` on the long poll, awaited at most ``wait``
-        seconds). A plugin ``error_code``
-        raises the matching :class:`~cloudrec_recorder.channel.errors.JanusApiError`.
+        Works for synchronous requests (``success``) and asynchronous ones (``ack``, then an
+        ``event``, awaited at most ``wait`` seconds). A plugin ``error_code`` raises the
+        matching :class:`~cloudrec_recorder.channel.errors.JanusApiError`.
         """
-        payload: Message = {"janus": "message", "body": body}
+        payload: Message = {"janus": "message", "handle_id": self.id, "body": body}
         if jsep is not None:
             payload["jsep"] = jsep
         reply = await self.session.request(
-            self.url, payload, wait_event=True, wait=wait or self.session.event_timeout
+            payload, want_event=True, wait=wait or self.session.event_timeout
         )
         data: Message = reply.get("plugindata", {}).get("data", {})
         if "error_code" in data:
@@ -130,56 +93,43 @@ class JanusHandle:
         if self.detached or self.session.closed:
             return
         self.detached = True
-        with contextlib.suppress(ChannelError, httpx.HTTPError):
-            await self.session.request(self.url, {"janus": "detach"})
+        with contextlib.suppress(ChannelError):
+            await self.session.request({"janus": "detach", "handle_id": self.id})
         self.session.forget(self)
 
 
 class JanusSession:
-    """A Janus API session; use ``async with`` or :meth:`create` / :meth:`destroy`."""
+    """A Janus API session; use ``async with`` or :meth:`create` / :meth:`destroy`.
+
+    ``url`` is the Janus WebSockets API, e.g. ``ws://127.0.0.1:8188/``.
+    """
 
     def __init__(
         self,
-        http_url: str,
+        url: str,
         *,
         token: str | None = None,
         api_secret: str | None = None,
         request_timeout: float = 10.0,
         event_timeout: float = 20.0,
-        max_events: int = 10,
         keepalive_interval: float | None = 25.0,
     ) -> None:
-        self.http_url = http_url.rstrip("/")
+        self.url = url
         self._token = token
         self._api_secret = api_secret
         self.request_timeout = request_timeout
         self.event_timeout = event_timeout
-        self.max_events = max_events
         self.keepalive_interval = keepalive_interval
-        """Seconds between explicit keepalives (None: rely on the long poll alone,
-        which renews the session only when each 30 s poll starts)."""
+        """Seconds between keepalives (None: none; Janus then ends the session after its
+        ``session_timeout`` without other requests)."""
         self.session_id: int | None = None
         self.closed = False
         self.lost = asyncio.Event()
         """Set when the session ended without :meth:`destroy` (see :attr:`lost_reason`)."""
         self.lost_reason = ""
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(request_timeout),
-            verify=tls_context(),
-            # Requests come every few seconds (listings, keepalives): keep their connection
-            # open between them rather than connecting anew each time (httpx's default is 5 s).
-            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
-        )
+        self._connection: JanusConnection | None = None
         self._handles: dict[int, JanusHandle] = {}
-        self._pending: dict[str, asyncio.Future[Message]] = {}
-        self._poller: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        if self.session_id is None:
-            raise ChannelError("the Janus session is not created")
-        return f"{self.http_url}/{self.session_id}"
 
     def _auth(self) -> dict[str, str]:
         auth: dict[str, str] = {}
@@ -190,55 +140,36 @@ class JanusSession:
         return auth
 
     async def request(
-        self,
-        url: str,
-        message: Message,
-        *,
-        wait_event: bool = False,
-        wait: float | None = None,
+        self, message: Message, *, want_event: bool = False, wait: float | None = None
     ) -> Message:
-        """POST one Janus API request; with ``wait_event`` an ``ack`` waits for its event."""
+        """Send one Janus API request in this session; with ``want_event`` an ``ack`` waits
+        for its event. Janus' ``error`` answers raise the typed error."""
         if self.lost.is_set():
             raise SessionLostError(f"the Janus session is gone: {self.lost_reason}")
-        transaction = _transaction()
-        payload = {**message, "transaction": transaction, **self._auth()}
-        future: asyncio.Future[Message] | None = None
-        if wait_event:
-            # Registered before sending: the event may beat the ack.
-            future = asyncio.get_running_loop().create_future()
-            self._pending[transaction] = future
-        try:
-            try:
-                response = await self._client.post(url, json=payload)
-                reply: Message = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                raise JanusUnreachableError(
-                    f"Janus at {self.http_url} did not answer {message.get('janus')!r}: "
-                    f"{type(exc).__name__}"
-                ) from exc
-            kind = reply.get("janus")
-            if kind == "error":
-                error = reply.get("error", {})
-                code = int(error.get("code", 0))
-                if code == CORE_SESSION_NOT_FOUND:
-                    self._mark_lost("Janus no longer knows the session")
-                raise error_for(code, str(error.get("reason", "")))
-            if kind == "ack" and future is not None:
-                return await asyncio.wait_for(future, wait or self.event_timeout)
-            return reply
-        except TimeoutError as exc:
-            raise ChannelError(
-                f"Janus did not answer {message.get('janus')!r} within "
-                f"{wait or self.event_timeout:.0f}s"
-            ) from exc
-        finally:
-            if future is not None:
-                self._pending.pop(transaction, None)
+        if self._connection is None:
+            raise ChannelError("the Janus session is not created")
+        payload: Message = {**message, **self._auth()}
+        if self.session_id is not None:
+            payload["session_id"] = self.session_id
+        within = (wait or self.event_timeout) if want_event else self.request_timeout
+        reply = await self._connection.request(payload, want_event=want_event, within=within)
+        if reply.get("janus") == "error":
+            error = reply.get("error", {})
+            code = int(error.get("code", 0))
+            if code == CORE_SESSION_NOT_FOUND:
+                self._mark_lost("Janus no longer knows the session")
+            raise error_for(code, str(error.get("reason", "")))
+        return reply
 
     async def create(self) -> JanusSession:
-        reply = await self.request(self.http_url, {"janus": "create"})
+        self._connection = await connection_for(self.url)
+        try:
+            reply = await self.request({"janus": "create"})
+        except BaseException:
+            await self._release()
+            raise
         self.session_id = int(reply["data"]["id"])
-        self._poller = asyncio.create_task(self._poll(), name=f"janus-poll-{self.session_id}")
+        self._connection.register(self.session_id, self)
         if self.keepalive_interval is not None:
             self._keepalive = asyncio.create_task(
                 self._keep_alive(self.keepalive_interval), name=f"janus-keepalive-{self.session_id}"
@@ -253,7 +184,7 @@ class JanusSession:
         return handle
 
     async def attach(self, plugin: str = VIDEOROOM) -> JanusHandle:
-        reply = await self.request(self.url, {"janus": "attach", "plugin": plugin})
+        reply = await self.request({"janus": "attach", "plugin": plugin})
         handle = JanusHandle(self, int(reply["data"]["id"]))
         self._handles[handle.id] = handle
         return handle
@@ -262,22 +193,25 @@ class JanusSession:
         self._handles.pop(handle.id, None)
 
     async def destroy(self) -> None:
-        """Destroy the session on Janus (best effort) and stop polling."""
+        """Destroy the session on Janus (best effort) and let go of the connection."""
         if self.closed:
             return
         self.closed = True
-        for task in (self._poller, self._keepalive):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive
         if self.session_id is not None and not self.lost.is_set():
-            with contextlib.suppress(ChannelError, httpx.HTTPError):
-                await self.request(self.url, {"janus": "destroy"})
-        await self._client.aclose()
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(SessionLostError("the Janus session was destroyed"))
+            with contextlib.suppress(ChannelError):
+                await self.request({"janus": "destroy"})
+        await self._release()
+
+    async def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            if self.session_id is not None:
+                connection.unregister(self.session_id)
+            await release(connection)
 
     async def __aenter__(self) -> JanusSession:
         return await self.create()
@@ -285,7 +219,21 @@ class JanusSession:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.destroy()
 
-    # --------------------------------------------------------------- polling
+    # ------------------------------------------------- what the connection tells
+
+    def deliver(self, message: Message) -> None:
+        kind = message.get("janus")
+        if kind == "timeout":
+            self._mark_lost("session timeout")
+            return
+        handle = self._handles.get(_sender(message))
+        if handle is not None:
+            handle._deliver(message)
+        else:
+            logger.debug("Janus message for no known handle kind=%s", kind)
+
+    def connection_lost(self, reason: str) -> None:
+        self._mark_lost(reason)
 
     def _mark_lost(self, reason: str) -> None:
         if self.lost.is_set() or self.closed:
@@ -293,10 +241,8 @@ class JanusSession:
         self.lost_reason = reason
         self.lost.set()
         logger.warning("Janus session lost session=%s reason=%s", self.session_id, reason)
-        error = SessionLostError(f"the Janus session is gone: {reason}")
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(error)
+        if self._connection is not None and self.session_id is not None:
+            self._connection.unregister(self.session_id)
         for handle in list(self._handles.values()):
             handle._deliver({"janus": "detached", "sender": handle.id, "reason": reason})
 
@@ -304,65 +250,16 @@ class JanusSession:
         while not self.closed and not self.lost.is_set():
             await asyncio.sleep(interval)
             try:
-                await self.request(self.url, {"janus": "keepalive"})
+                await self.request({"janus": "keepalive"})
+            except SessionLostError:
+                return
             except ChannelError as exc:
                 logger.warning("Janus keepalive failed session=%s error=%s", self.session_id, exc)
 
-    async def _poll(self) -> None:
-        failures_since: float | None = None
-        while not self.closed and not self.lost.is_set():
-            params: dict[str, str | int] = {
-                "maxev": self.max_events,
-                "rid": int(time.time() * 1000),
-                **self._auth(),
-            }
-            try:
-                response = await self._client.get(
-                    self.url,
-                    params=params,
-                    timeout=httpx.Timeout(self.request_timeout, read=45.0),
-                )
-                if response.status_code == httpx.codes.FORBIDDEN:
-                    self._mark_lost("Janus refused the token or API secret")
-                    return
-                if response.status_code == httpx.codes.NOT_FOUND:
-                    self._mark_lost("Janus no longer knows the session")
-                    return
-                payload = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                now = time.monotonic()
-                failures_since = failures_since or now
-                if now - failures_since > 15.0:
-                    self._mark_lost(f"Janus unreachable ({type(exc).__name__})")
-                    return
-                await asyncio.sleep(0.5)
-                continue
-            failures_since = None
-            for message in payload if isinstance(payload, list) else [payload]:
-                self._dispatch(message)
 
-    def _dispatch(self, message: Message) -> None:
-        kind = message.get("janus")
-        if kind == "keepalive":
-            return
-        if kind == "error":
-            code = int(message.get("error", {}).get("code", 0))
-            if code == CORE_SESSION_NOT_FOUND:
-                self._mark_lost("Janus no longer knows the session")
-            else:
-                logger.warning("Janus long poll error code=%s", code)
-            return
-        if kind == "timeout":
-            self._mark_lost("session timeout")
-            return
-        transaction = message.get("transaction")
-        if kind == "event" and transaction in self._pending:
-            future = self._pending[transaction]
-            if not future.done():
-                future.set_result(message)
-            return
-        handle = self._handles.get(int(message.get("sender", 0) or 0))
-        if handle is not None:
-            handle._deliver(message)
-        else:
-            logger.debug("Janus message for no known handle kind=%s", kind)
+def _sender(message: Message) -> int:
+    sender: Any = message.get("sender", 0)
+    try:
+        return int(sender or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -83,7 +83,7 @@ async def test_a_publisher_is_listed_as_a_participant_that_publishes(
 async def test_the_recorder_appears_in_the_room_as_its_uid_without_publishing(
     janus: Janus, room: str
 ) -> None:
-    async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None):
+    async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None):
         listed = {p.id: p.publisher for p in janus.list_participants(room)}
         assert listed == {RECORDER_UID: False}
     assert await settled_participants(janus, room, set()) == set()
@@ -92,7 +92,7 @@ async def test_the_recorder_appears_in_the_room_as_its_uid_without_publishing(
 async def test_the_channel_sees_a_publisher_join_and_leave(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
-    async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+    async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
         assert channel.participants == frozenset()
         async with publish(room, "1001", video=False):
             joined = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
@@ -112,7 +112,7 @@ async def test_the_channel_reports_publishers_already_in_the_room_when_it_joins(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
     async with publish(room, ["1001", "1002"]):
-        async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+        async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
             first = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             second = await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             assert {first.uid, second.uid} == {"1001", "1002"}  # type: ignore[union-attr]
@@ -122,9 +122,9 @@ async def test_the_channel_reports_publishers_already_in_the_room_when_it_joins(
 async def test_a_participant_that_does_not_publish_counts_as_present(
     janus: Janus, room: str
 ) -> None:
-    async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+    async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
         # A viewer joins as a participant but not as a recorder (recorders ignore each other).
-        async with JanusChannel(janus.http_url, room, "viewer", token=None, display="viewer"):
+        async with JanusChannel(janus.ws_url, room, "viewer", token=None, display="viewer"):
             changed = await wait_for_event(channel, lambda e: isinstance(e, ParticipantsChanged))
             assert changed == ParticipantsChanged(frozenset({"viewer"}), frozenset())
         gone = await wait_for_event(channel, lambda e: isinstance(e, ParticipantsChanged))
@@ -135,7 +135,7 @@ async def test_a_subscription_receives_the_publishers_colour_and_tone(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
     async with (
-        JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
+        JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", color=(0, 0, 255), tone_hz=440.0) as pub,
     ):
         await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
@@ -153,7 +153,7 @@ async def test_two_publishers_are_received_apart_with_their_own_colour_and_tone(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
     async with (
-        JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
+        JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel,
         publish(room, ["1001", "1002"], width=320, height=180) as pubs,
     ):
         for pub in pubs:
@@ -170,7 +170,7 @@ async def test_an_audio_only_subscription_has_no_video_track(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
     async with (
-        JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
+        JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", tone_hz=570.0),
     ):
         await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
@@ -184,7 +184,7 @@ async def test_unsubscribing_ends_the_tracks(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
     async with (
-        JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel,
+        JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel,
         publish(room, "1001", audio=False),
     ):
         await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
@@ -201,7 +201,7 @@ async def test_unsubscribing_ends_the_tracks(
 async def test_a_publisher_leaving_ends_its_subscription(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
-    async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+    async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
         async with publish(room, "1001", audio=False):
             await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             feed = await channel.subscribe("1001")
@@ -216,12 +216,12 @@ async def test_a_taken_uid_raises_uid_conflict(
 ) -> None:
     async with publish(room, "1001", audio=False):
         with pytest.raises(UidConflictError):
-            await JanusChannel(janus.http_url, room, "1001", token=None).join()
+            await JanusChannel(janus.ws_url, room, "1001", token=None).join()
 
 
 async def test_a_missing_room_raises_room_not_found(janus: Janus) -> None:
     with pytest.raises(RoomNotFoundError):
-        await JanusChannel(janus.http_url, "no-such-room", RECORDER_UID, token=None).join()
+        await JanusChannel(janus.ws_url, "no-such-room", RECORDER_UID, token=None).join()
 
 
 async def test_a_token_outside_the_rooms_allowed_list_raises_token_rejected(
@@ -230,11 +230,11 @@ async def test_a_token_outside_the_rooms_allowed_list_raises_token_rejected(
     janus.create_room("invited", extra={"allowed": ["invitation-1"]})
     try:
         with pytest.raises(TokenRejectedError) as raised:
-            await JanusChannel(janus.http_url, "invited", RECORDER_UID, token="gatecrasher").join()
+            await JanusChannel(janus.ws_url, "invited", RECORDER_UID, token="gatecrasher").join()
         assert raised.value.code == 433
         assert "gatecrasher" not in str(raised.value)
         async with (
-            JanusChannel(janus.http_url, "invited", RECORDER_UID, token="invitation-1") as channel,
+            JanusChannel(janus.ws_url, "invited", RECORDER_UID, token="invitation-1") as channel,
             publish("invited", "1001", audio=False, token="invitation-1"),
         ):
             await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
@@ -244,7 +244,7 @@ async def test_a_token_outside_the_rooms_allowed_list_raises_token_rejected(
 
 async def test_destroying_the_room_closes_the_channel(janus: Janus) -> None:
     janus.create_room("doomed")
-    async with JanusChannel(janus.http_url, "doomed", RECORDER_UID, token=None) as channel:
+    async with JanusChannel(janus.ws_url, "doomed", RECORDER_UID, token=None) as channel:
         janus.destroy_room("doomed")
         closed = await wait_for_event(channel, lambda e: isinstance(e, ChannelClosed))
         assert closed == ChannelClosed("the room was destroyed")
@@ -257,15 +257,13 @@ async def test_a_wrong_token_raises_token_rejected(janus_with_tokens: Janus) -> 
         wrong = "9999999999,janus,janus.plugin.videoroom:bm90IGEgc2lnbmF0dXJl"
         with pytest.raises(TokenRejectedError) as raised:
             await JanusChannel(
-                janus_with_tokens.http_url, "guarded", RECORDER_UID, token=wrong
+                janus_with_tokens.ws_url, "guarded", RECORDER_UID, token=wrong
             ).join()
         assert "bm90IGEgc2lnbmF0dXJl" not in str(raised.value)
         with pytest.raises(TokenRejectedError):
-            await JanusChannel(
-                janus_with_tokens.http_url, "guarded", RECORDER_UID, token=None
-            ).join()
+            await JanusChannel(janus_with_tokens.ws_url, "guarded", RECORDER_UID, token=None).join()
         good = janus_with_tokens.token()
-        async with JanusChannel(janus_with_tokens.http_url, "guarded", RECORDER_UID, token=good):
+        async with JanusChannel(janus_with_tokens.ws_url, "guarded", RECORDER_UID, token=good):
             assert [p.id for p in janus_with_tokens.list_participants("guarded")] == [RECORDER_UID]
     finally:
         janus_with_tokens.destroy_room("guarded")
@@ -274,7 +272,7 @@ async def test_a_wrong_token_raises_token_rejected(janus_with_tokens: Janus) -> 
 async def test_a_publisher_that_comes_back_can_be_subscribed_again(
     janus: Janus, room: str, publish: PublishFactory
 ) -> None:
-    async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+    async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
         async with publish(room, "1001", audio=False, color=(255, 0, 0)):
             await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
             first = await channel.subscribe("1001")
@@ -299,12 +297,14 @@ async def test_the_token_never_appears_in_the_logs(
     try:
         with caplog.at_level(logging.DEBUG):
             async with JanusChannel(
-                janus_with_tokens.http_url, "logged", RECORDER_UID, token=token
+                janus_with_tokens.ws_url,
+                "logged",
+                RECORDER_UID,
+                token=token,
+                keepalive_interval=0.1,
             ):
-                await asyncio.sleep(0.3)  # the long poll is under way
-        polls = [r.getMessage() for r in caplog.records if "maxev" in r.getMessage()]
-        assert polls, "the long poll was not logged at all"
-        assert all("token=<redacted>" in poll for poll in polls), polls[0]
+                await asyncio.sleep(0.3)  # keepalives go out, every request carries the token
+        assert caplog.records, "nothing was logged at all"
         for form in (signature, urllib.parse.quote(signature, safe="")):
             assert all(form not in r.getMessage() for r in caplog.records)
     finally:

@@ -77,7 +77,7 @@ async def publishing(
     janus: Janus, room: str, uid: str, color: tuple[int, int, int]
 ) -> AsyncIterator[Publisher]:
     publisher = Publisher(
-        janus.http_url, room, uid, color=color, width=160, height=120, string_ids=False
+        janus.ws_url, room, uid, color=color, width=160, height=120, string_ids=False
     )
     try:
         yield await publisher.start()
@@ -88,7 +88,7 @@ async def publishing(
 async def test_string_ids_are_refused_by_a_janus_with_numeric_ids(
     numeric_janus: Janus, numeric_room: str
 ) -> None:
-    channel = JanusChannel(numeric_janus.http_url, numeric_room, RECORDER_UID, token=None)
+    channel = JanusChannel(numeric_janus.ws_url, numeric_room, RECORDER_UID, token=None)
     with pytest.raises(JanusApiError):
         await channel.join()
     await channel.leave()
@@ -99,7 +99,7 @@ async def test_a_numeric_id_channel_receives_the_publishers_colour(
 ) -> None:
     async with (
         JanusChannel(
-            numeric_janus.http_url, numeric_room, RECORDER_UID, token=None, string_ids=False
+            numeric_janus.ws_url, numeric_room, RECORDER_UID, token=None, string_ids=False
         ) as channel,
         publishing(numeric_janus, numeric_room, "1001", (0, 0, 255)) as pub,
     ):
@@ -121,7 +121,7 @@ async def test_the_channel_sees_a_numeric_id_publisher_leave(
     numeric_janus: Janus, numeric_room: str
 ) -> None:
     async with JanusChannel(
-        numeric_janus.http_url, numeric_room, RECORDER_UID, token=None, string_ids=False
+        numeric_janus.ws_url, numeric_room, RECORDER_UID, token=None, string_ids=False
     ) as channel:
         async with publishing(numeric_janus, numeric_room, "1002", (255, 0, 0)):
             await wait_for_event(channel, lambda e: isinstance(e, PublisherJoined))
@@ -135,9 +135,9 @@ async def test_a_non_integer_room_or_uid_is_refused_before_janus_is_asked(
     numeric_janus: Janus,
 ) -> None:
     with pytest.raises(ValueError, match="room 'demo'"):
-        JanusChannel(numeric_janus.http_url, "demo", RECORDER_UID, token=None, string_ids=False)
+        JanusChannel(numeric_janus.ws_url, "demo", RECORDER_UID, token=None, string_ids=False)
     with pytest.raises(ValueError, match="uid 'rec-1'"):
-        JanusChannel(numeric_janus.http_url, "4100", "rec-1", token=None, string_ids=False)
+        JanusChannel(numeric_janus.ws_url, "4100", "rec-1", token=None, string_ids=False)
 
 
 async def test_the_recorder_records_a_janus_with_numeric_ids(
@@ -149,7 +149,7 @@ async def test_the_recorder_records_a_janus_with_numeric_ids(
 ) -> None:
     bucket = "num-" + secrets.token_hex(4)
     s3_server.create_bucket(bucket)
-    apps = {APP_ID: {"janus": {"httpUrl": numeric_janus.http_url, "stringIds": False}}}
+    apps = {APP_ID: {"janus": {"wsUrl": numeric_janus.ws_url, "stringIds": False}}}
     own = start_recorder(
         tmp_path / "recorder", numeric_janus, callback_sink, s3_server, bucket, apps=apps
     )

@@ -22,7 +22,7 @@ def publisher_cli(janus: Janus, room: str, *args: str) -> list[str]:
         "-m",
         "cloudrec_devenv.publisher",
         "--janus",
-        janus.http_url,
+        janus.ws_url,
         "--room",
         room,
         *args,
@@ -35,7 +35,7 @@ async def test_the_publisher_command_publishes_its_colour_until_terminated(
     argv = publisher_cli(janus, room, "--uid", "1001", "--color", "#00ff00", "--no-audio")
     process = await asyncio.create_subprocess_exec(*argv)
     try:
-        async with JanusChannel(janus.http_url, room, "900", token=None) as channel:
+        async with JanusChannel(janus.ws_url, room, "900", token=None) as channel:
             async with asyncio.timeout(20):
                 while not isinstance(event := await channel.next_event(), PublisherJoined):
                     pass
@@ -90,7 +90,7 @@ async def test_the_janus_command_serves_its_rooms_until_terminated() -> None:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
         url = line.split()[1]
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/janus"), line
+        assert url.startswith("ws://127.0.0.1:") and url.endswith("/"), line
         async with JanusChannel(url, "demo", "900", token=None) as channel:
             assert channel.participants == frozenset()
         process.send_signal(signal.SIGTERM)

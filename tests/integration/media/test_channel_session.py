@@ -34,7 +34,7 @@ async def test_the_channel_keeps_its_session_alive_past_the_session_timeout(
     impatient_janus: Janus, impatient_room: str
 ) -> None:
     async with JanusChannel(
-        impatient_janus.http_url,
+        impatient_janus.ws_url,
         impatient_room,
         "900",
         token=None,
@@ -50,7 +50,7 @@ async def test_a_session_that_times_out_closes_the_channel(
     impatient_janus: Janus, impatient_room: str
 ) -> None:
     channel = JanusChannel(
-        impatient_janus.http_url,
+        impatient_janus.ws_url,
         impatient_room,
         "901",
         token=None,

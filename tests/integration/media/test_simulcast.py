@@ -98,7 +98,7 @@ async def test_the_browser_publisher_sends_three_simulcast_layers_that_janus_ann
             "m": (640, 360),
             "l": (320, 180),
         }
-        async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+        async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
             info = channel.publishers.get(PUBLISHER_UID)
             assert info is not None and info.simulcast
     # leaving destroys the page's Janus session and stops every Chromium process
@@ -111,7 +111,7 @@ async def test_substream_high_receives_the_full_layer_and_low_the_smallest(
 ) -> None:
     async with BrowserPublisher(janus.http_url, room, PUBLISHER_UID, workdir=tmp_path) as pub:
         await pub.wait_for_layer("h", min_width=1280, within=30)
-        async with JanusChannel(janus.http_url, room, RECORDER_UID, token=None) as channel:
+        async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
             feed = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_HIGH)
             assert feed.substream == SUBSTREAM_HIGH
             await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], pub)
@@ -137,7 +137,7 @@ async def test_a_substream_request_janus_never_acted_on_is_asked_again(
     async with BrowserPublisher(janus.http_url, room, PUBLISHER_UID, workdir=tmp_path) as pub:
         await pub.wait_for_layer("h", min_width=1280, within=30)
         async with JanusChannel(
-            janus.http_url, room, RECORDER_UID, token=None, substream_recheck=1.0
+            janus.ws_url, room, RECORDER_UID, token=None, substream_recheck=1.0
         ) as channel:
             feed = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_HIGH)
             await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], pub)

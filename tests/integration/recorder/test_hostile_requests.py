@@ -82,7 +82,7 @@ def guarded(
     peer = CallbackSink(secret="unused")
     peer_server = _serve_sink(peer)
     tenant_secret = secrets.token_urlsafe(18)
-    janus_app = {"janus": {"httpUrl": janus.http_url}}
+    janus_app = {"janus": {"wsUrl": janus.ws_url}}
     running = start_recorder(
         tmp_path_factory.mktemp("guarded"),
         janus,

@@ -223,7 +223,7 @@ async def test_a_missing_or_refused_token_is_refused_and_a_valid_one_records(
     janus_with_tokens.create_room(room)
     bucket = "tok-" + secrets.token_hex(4)
     s3_server.create_bucket(bucket)
-    apps = {"testapp": {"janus": {"httpUrl": janus_with_tokens.http_url, "tokenAuth": True}}}
+    apps = {"testapp": {"janus": {"wsUrl": janus_with_tokens.ws_url, "tokenAuth": True}}}
     own = start_recorder(tmp_path, janus_with_tokens, callback_sink, s3_server, bucket, apps=apps)
     try:
         async with own.client() as client:

@@ -31,7 +31,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         {
             "customerId": "cust",
             "customerSecret": "s3cret",
-            "apps": {APP: {"janus": {"httpUrl": "http://127.0.0.1:1/janus"}}},
+            "apps": {APP: {"janus": {"wsUrl": "ws://127.0.0.1:1/"}}},
             "maxConcurrentRecordings": 2,
             "resourceIdTtlSeconds": 300,
         }

@@ -524,7 +524,7 @@ SETTINGS = RecorderSettings.model_validate(
     {
         "customerId": "cust",
         "customerSecret": "s3cret",
-        "apps": {APP: {"janus": {"httpUrl": "http://127.0.0.1:1/janus"}}},
+        "apps": {APP: {"janus": {"wsUrl": "ws://127.0.0.1:1/"}}},
         "maxConcurrentRecordings": 100_000,
     }
 )

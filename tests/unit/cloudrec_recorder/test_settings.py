@@ -21,7 +21,7 @@ def test_environment_overrides_the_file_and_reaches_nested_fields(tmp_path: Path
     path = tmp_path / "c.yaml"
     path.write_text(
         "customerId: me\ncustomerSecret: s\nport: 1\n"
-        "apps: {myApp: {janus: {httpUrl: 'http://127.0.0.1:1/janus'}}}\n"
+        "apps: {myApp: {janus: {wsUrl: 'ws://127.0.0.1:1/'}}}\n"
     )
     settings = load_settings(
         path,
@@ -34,7 +34,7 @@ def test_environment_overrides_the_file_and_reaches_nested_fields(tmp_path: Path
     assert settings.port == 9090
     assert settings.max_concurrent_recordings == 3
     janus = settings.apps["myApp"].janus
-    assert str(janus.http_url) == "http://127.0.0.1:1/janus"
+    assert str(janus.ws_url) == "ws://127.0.0.1:1/"
     assert janus.api_secret is not None and janus.api_secret.get_secret_value() == "js"
 
 
@@ -63,8 +63,8 @@ def test_per_app_callbacks_win_over_the_global_ones(tmp_path: Path) -> None:
         "customerId: me\ncustomerSecret: s\n"
         "callbacks: {urls: ['http://127.0.0.1:1/global']}\n"
         "apps:\n"
-        "  a: {janus: {httpUrl: 'http://127.0.0.1:1/janus'}}\n"
-        "  b: {janus: {httpUrl: 'http://127.0.0.1:1/janus'},"
+        "  a: {janus: {wsUrl: 'ws://127.0.0.1:1/'}}\n"
+        "  b: {janus: {wsUrl: 'ws://127.0.0.1:1/'},"
         " callbacks: {urls: ['http://127.0.0.1:1/b']}}\n"
     )
     settings = load_settings(path, environ={})
@@ -80,7 +80,7 @@ SECRET_DIGITS = "8675309123"
     [
         # a numeric secret is a string, not a number that fails validation (and is echoed)
         {"CLOUDREC_RECORDER_PORT": SECRET_DIGITS},
-        {"CLOUDREC_RECORDER_APPS": f"{{a: {{janus: {{httpUrl: {SECRET_DIGITS}}}}}}}"},
+        {"CLOUDREC_RECORDER_APPS": f"{{a: {{janus: {{wsUrl: {SECRET_DIGITS}}}}}}}"},
         {"CLOUDREC_RECORDER_CREDENTIALS": f"[{{customerId: t, customerSecret: {SECRET_DIGITS}}}]"},
         {"CLOUDREC_RECORDER_CREDENTIALS": f"[{{customerId: t, customerSecret: '{SECRET_DIGITS}"},
         {"CLOUDREC_RECORDER_EGRESS__ALLOW_CIDRS": f"[{SECRET_DIGITS}.1]"},
@@ -126,7 +126,7 @@ def test_per_app_credentials_and_quotas_are_read(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(
         "credentials: [{customerId: a, customerSecret: sa, appIds: [appA]}]\n"
-        "apps: {appA: {janus: {httpUrl: 'http://127.0.0.1:1/janus'},"
+        "apps: {appA: {janus: {wsUrl: 'ws://127.0.0.1:1/'},"
         " maxConcurrentRecordings: 2, acquiresPerMinute: 30}}\n"
         "egress: {allowCidrs: [10.20.0.0/16], allowHosts: [minio.storage.svc]}\n"
     )
@@ -154,4 +154,24 @@ def test_credentials_that_cannot_work_are_refused(tmp_path: Path, text: str, mes
     path = tmp_path / "c.yaml"
     path.write_text(text)
     with pytest.raises(SettingsError, match=message):
+        load_settings(path, environ={})
+
+
+def test_an_old_http_url_setting_is_refused_with_a_message_naming_ws_url(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "customerId: me\ncustomerSecret: s\n"
+        "apps: {a: {janus: {httpUrl: 'http://127.0.0.1:1/janus'}}}\n"
+    )
+    with pytest.raises(SettingsError, match="wsUrl") as refused:
+        load_settings(path, environ={})
+    assert "apps.a.janus" in str(refused.value)
+
+
+def test_a_janus_url_that_is_not_a_websocket_url_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "customerId: me\ncustomerSecret: s\napps: {a: {janus: {wsUrl: 'http://127.0.0.1:1/'}}}\n"
+    )
+    with pytest.raises(SettingsError, match="wsUrl"):
         load_settings(path, environ={})

@@ -53,8 +53,8 @@ def test_the_recorder_assumes_string_ids_unless_told_otherwise(tmp_path: Path) -
     config = tmp_path / "recorder.yaml"
     config.write_text(
         "customerId: c\ncustomerSecret: s\n"
-        "apps:\n  a: {janus: {httpUrl: 'http://127.0.0.1:8088/janus'}}\n"
-        "  b: {janus: {httpUrl: 'http://127.0.0.1:8089/janus', stringIds: false}}\n"
+        "apps:\n  a: {janus: {wsUrl: 'ws://127.0.0.1:8188/'}}\n"
+        "  b: {janus: {wsUrl: 'ws://127.0.0.1:8189/', stringIds: false}}\n"
     )
     settings = load_settings(config, environ={})
     assert settings.apps["a"].janus.string_ids is True

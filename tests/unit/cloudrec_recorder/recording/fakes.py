@@ -557,7 +557,7 @@ def rig(
         {
             "customerId": "cust",
             "customerSecret": "s3cret",
-            "apps": {APP: {"janus": {"httpUrl": "http://127.0.0.1:1/janus"}}},
+            "apps": {APP: {"janus": {"wsUrl": "ws://127.0.0.1:1/"}}},
             "spoolDir": str(spool),
             "keepDeliveredSpool": keep_delivered_spool,
             "drainTimeoutSeconds": 30,
