@@ -1,10 +1,13 @@
 """N concurrent acquire + start calls against one recorder: how long until all are answered.
 
 Real Janus (empty rooms, ``--per-room`` recorder uids each), versitygw and the recorder as
-its own process; no operator. Prints the time until every start was answered and the p50
-of acquire and start (each measured from the first request of its recording).
+its own process; no operator. Prints the time until every start was answered, the p50
+of acquire and start (each measured from the first request of its recording), the recorder's
+CPU seconds over the run (per start too: what does not depend on the machine's load) and the
+1-minute load average at the end.
 
 Reproduce: ``hack/netns-run .venv/bin/python -m benchmarks.recorder.starts --count 200``
+(``--profile FILE``: py-spy's raw stacks of the recorder during the starts)
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
+import signal
 import statistics
 import tempfile
 import time
@@ -22,6 +27,8 @@ from typing import Any
 import httpx
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, _serve_sink, start_recorder
 
+from benchmarks.operator.scale import start_profiler
+from benchmarks.recorder.procstat import cpu_seconds
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.s3 import S3Server
 
@@ -83,7 +90,22 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, float]:
         try:
             for room in range((args.count + args.per_room - 1) // args.per_room):
                 janus.create_room(f"room-{room}")
-            return asyncio.run(measure(rec, args.count, args.per_room))
+            pid = rec.process.pid
+            profiler = start_profiler(args.profile, pid, work) if args.profile and pid else None
+            assert pid is not None
+            cpu_before = cpu_seconds(pid)
+            try:
+                result = asyncio.run(measure(rec, args.count, args.per_room))
+                # the recorder's own CPU: what the answers cost, whatever the machine's load
+                result["recorder_cpu_s"] = round(cpu_seconds(pid) - cpu_before, 2)
+                result["recorder_cpu_ms_per_start"] = round(
+                    1000 * result["recorder_cpu_s"] / args.count, 1
+                )
+                result["load_average_1m"] = os.getloadavg()[0]
+                return result
+            finally:
+                if profiler is not None:
+                    profiler.stop(signal.SIGINT)
         finally:
             rec.process.stop()
             server.shutdown()
@@ -94,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.recorder.starts")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--per-room", type=int, default=10)
+    parser.add_argument("--profile", default=None, help="py-spy's raw stacks of the recorder")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-starts-") as tmp:
         print(json.dumps(run(args, Path(tmp)), indent=2))
