@@ -25,7 +25,7 @@ import base64
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -61,8 +61,8 @@ from cloudrec_recorder import errors
 from cloudrec_recorder.edge import Edge
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
-from cloudrec_recorder.forwarding import FORWARDED_HEADER, forward, forward_target
 from cloudrec_recorder.metrics import Metrics
+from cloudrec_recorder.middleware import PeerForwarding, RequestCounter
 from cloudrec_recorder.ports import (
     RecorderState,
     Recording,
@@ -462,28 +462,10 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
 
-    @app.middleware("http")
-    async def _forward(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        forwarded = FORWARDED_HEADER in request.headers
-        target = forward_target(settings, request.url.path, forwarded)
-        if target is None:
-            return await call_next(request)
-        return await forward(peers, settings, request, target)
-
-    @app.middleware("http")
-    async def _count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(
-            getattr(route, "path", "unmatched"), str(response.status_code)
-        ).inc()
-        return response
-
-    app.add_middleware(Edge, settings=settings, metrics=metrics)  # outermost: first to run
+    # Each add_middleware wraps what is there: Edge runs first, then the count, then forwarding.
+    app.add_middleware(PeerForwarding, settings=settings, peers=peers)
+    app.add_middleware(RequestCounter, metrics=metrics)
+    app.add_middleware(Edge, settings=settings, metrics=metrics)
     app.include_router(router)
     app.include_router(probes)
     _protocol_openapi(app)
