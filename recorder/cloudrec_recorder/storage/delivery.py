@@ -256,9 +256,10 @@ class Delivery:
             await asyncio.sleep(delay)
 
     async def check_bucket(self) -> None:
-        """One HEAD on the bucket: a wrong configuration shows before the first file."""
+        """A HEAD on the bucket (shared with the starts of the same bucket at the same
+        moment): a wrong configuration shows before the first file."""
         try:
-            await self.store.head_bucket()
+            await self.store.check_bucket()
         except ClientError as error:
             kind, message = self.store.classify(error)
             if kind == "config":

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import hashlib
 import logging
+import weakref
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,12 @@ _S3_CLIENTS: ClientPool[S3Client] = ClientPool()
 """S3 clients shared by the recordings with the same endpoint, credentials and timeouts."""
 SHARED_CLIENT_CONNECTIONS = 64
 """Connections of one shared client (each recording still runs ``concurrency`` uploads)."""
+BUCKET_CHECK_REUSE_SECONDS = 5.0
+"""How long a bucket's successful start-time HEAD stands for other starts of the same bucket
+with the same client (a failed one stands for nobody)."""
+_BUCKET_CHECKS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, str], tuple[float, asyncio.Future[None]]]
+] = weakref.WeakKeyDictionary()
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,7 @@ class ObjectStore:
         self.egress = egress
         """Checks the address of every connection the client makes (its socket factory)."""
         self._client: S3Client | None = None
+        self._client_key: Any = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         """Take a client from the pool; ``stack`` gives it back when it closes."""
@@ -110,6 +118,7 @@ class ObjectStore:
                 config=config,
             ),
         )
+        self._client_key = key
         stack.push_async_callback(self._release, key)
 
     async def _release(self, key: Any) -> None:
@@ -128,6 +137,21 @@ class ObjectStore:
     async def head_bucket(self) -> None:
         """One HEAD on the bucket; raises what the store answered."""
         await self.client.head_bucket(Bucket=self.target.bucket)
+
+    async def check_bucket(self) -> None:
+        """The start-time HEAD on the bucket, shared: starts of one bucket with one client at
+        the same moment wait for one HEAD, and its success stands for
+        :data:`BUCKET_CHECK_REUSE_SECONDS` (500 starts to one bucket made 500 HEADs, a seventh
+        of the recorder's loop). Raises what the store answered."""
+        loop = asyncio.get_running_loop()
+        checks = _BUCKET_CHECKS.setdefault(loop, {})
+        key, now = (self._client_key, self.target.bucket), loop.time()
+        entry = checks.get(key)
+        if entry is None or _stale(entry, now):
+            for old in [k for k, e in checks.items() if _stale(e, now)]:
+                del checks[old]
+            entry = checks[key] = (now, asyncio.ensure_future(self.head_bucket()))
+        await asyncio.shield(entry[1])
 
     async def probe(self) -> bool:
         """True when the bucket answers a HEAD."""
@@ -231,6 +255,18 @@ class ObjectStore:
             }.get(code or "", f"the storage refused the request ({code or status})")
             return kind, f"storage configuration is wrong: {what}"
         return kind, f"storage answered {code or status}"
+
+
+def _stale(entry: tuple[float, asyncio.Future[None]], now: float) -> bool:
+    """A check to make again: it failed, or it succeeded too long ago."""
+    started, check = entry
+    if not check.done():
+        return False
+    return (
+        check.cancelled()
+        or check.exception() is not None
+        or (now - started > BUCKET_CHECK_REUSE_SECONDS)
+    )
 
 
 def md5(data: bytes) -> bytes:
