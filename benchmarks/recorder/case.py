@@ -226,7 +226,10 @@ def storage_config(s3: S3Server, bucket: str, prefix: str) -> dict[str, object]:
     }
 
 
-def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRequest:
+def start_request(
+    room: str, s3: S3Server, bucket: str, prefix: str, uid: str = RECORDER_UID
+) -> StartRequest:
+    """Mix 640x360 15 fps 500 kbps BestFit, HLS, into ``bucket`` under ``prefix``."""
     client_request = StartClientRequest.model_validate(
         {
             "recordingConfig": {
@@ -245,7 +248,7 @@ def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRe
             "storageConfig": storage_config(s3, bucket, prefix),
         }
     )
-    return StartRequest(cname=room, uid=RECORDER_UID, client_request=client_request)
+    return StartRequest(cname=room, uid=uid, client_request=client_request)
 
 
 async def record(
@@ -270,7 +273,7 @@ async def record(
         t_start = time.monotonic()
         prefix = f"n{room}"  # this case's keys only (the bucket is shared by the cases)
         started = await client.start(
-            APP_ID, acquired.resource_id, "mix", _start_request(room, s3, bucket, prefix)
+            APP_ID, acquired.resource_id, "mix", start_request(room, s3, bucket, prefix)
         )
         t_started = time.monotonic()
         spool = spool_dir / started.sid
