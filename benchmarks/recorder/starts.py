@@ -4,8 +4,8 @@ Real Janus (empty rooms, ``--per-room`` recorder uids each), versitygw and the r
 its own process; no operator. Prints the time until every start was answered (and how many
 were refused: under heavy load an acquire can expire before its start), the p50
 of acquire and start (each measured from the first request of its recording), the recorder's
-CPU seconds over the run (per start too: what does not depend on the machine's load) and the
-1-minute load average at the end.
+CPU seconds over the run (per start too: what does not depend on the machine's load), Janus'
+and this harness' CPU seconds (they share the cores) and the 1-minute load average at the end.
 
 Reproduce: ``hack/netns-run .venv/bin/python -m benchmarks.recorder.starts --count 200``
 (``--profile FILE``: py-spy's raw stacks of the recorder during the starts)
@@ -76,6 +76,11 @@ async def measure(rec: RecorderProcess, count: int, per_room: int) -> dict[str, 
     }
 
 
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, float]:
     with Janus(work / "janus") as janus, S3Server(work / "s3") as s3:
         bucket = "starts-" + secrets.token_hex(4)
@@ -99,10 +104,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, float]:
             profiler = start_profiler(args.profile, pid, work) if args.profile and pid else None
             assert pid is not None
             cpu_before = cpu_seconds(pid)
+            janus_pid = janus.process.pid or 0
+            janus_before, own_before = cpu_seconds(janus_pid), _own_cpu()
             try:
                 result = asyncio.run(measure(rec, args.count, args.per_room))
                 # the recorder's own CPU: what the answers cost, whatever the machine's load
                 result["recorder_cpu_s"] = round(cpu_seconds(pid) - cpu_before, 2)
+                # the other processes on the same cores: Janus and this harness (the client)
+                result["janus_cpu_s"] = round(cpu_seconds(janus_pid) - janus_before, 2)
+                result["harness_cpu_s"] = round(_own_cpu() - own_before, 2)
                 result["recorder_cpu_ms_per_start"] = round(
                     1000 * result["recorder_cpu_s"] / args.count, 1
                 )
