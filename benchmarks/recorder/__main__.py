@@ -2,10 +2,11 @@
 
 The real recorder end to end, inside ``hack/netns-run`` (Janus needs its veth): one Janus, one
 versitygw; per publisher count a fresh ``python -m cloudrec_recorder`` process and N publisher
-processes (640x360 15 fps VP8 + Opus each), one Mix 640x360 15 fps 500 kbps BestFit HLS
-recording through the protocol, uploaded to the bucket (:mod:`benchmarks.recorder.case`), then
-the ffmpeg floor for the same N (:mod:`benchmarks.recorder.floor`). Prints a markdown table;
-progress and raw numbers go to stderr.
+processes (the moving test pattern, 640x360 15 fps VP8 + Opus each), one Mix 640x360 15 fps
+500 kbps BestFit HLS recording through the protocol, uploaded to the bucket
+(:mod:`benchmarks.recorder.case`; what was recorded is read back from the bucket), then the
+ffmpeg floor for the same N, decoding the same content (:mod:`benchmarks.recorder.floor`).
+Prints a markdown table; progress and raw numbers go to stderr.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def _print_table(
         "| publishers | core/s (recorder, steady; of it event-loop thread) | "
         "core/s (recorder, start..stop) | "
         "core/s (ffmpeg) | ratio | peak RSS MiB (recorder / ffmpeg) | "
-        "start -> first segment in spool / bucket s | stop -> response / ENDLIST s | "
-        "HLS s written | publishers' core/s |"
+        "start -> first segment in spool / bucket s | "
+        "stop -> response / ENDLIST in spool / in bucket s | "
+        "HLS s in the bucket (wall s; segments missing) | publishers' core/s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for count, ours, floor in rows:
@@ -74,8 +76,10 @@ def _print_table(
             f"{floor['core_per_second']:.3f} | {ratio:.2f} | "
             f"{ours['peak_rss_mib']:.0f} / {floor['peak_rss_mib']:.0f} | "
             f"{ours['first_spool_segment_s']:.2f} / {ours['first_bucket_segment_s']:.2f} | "
-            f"{ours['stop_response_s']:.2f} / {ours['stop_to_files_s']:.2f} | "
-            f"{ours['recorded_s']:.1f} | {ours['publishers_core_per_second']:.2f} |"
+            f"{ours['stop_response_s']:.2f} / {ours['stop_to_files_s']:.2f} / "
+            f"{ours['stop_to_bucket_s']:.2f} | "
+            f"{ours['recorded_s']:.1f} ({ours['wall_s']:.1f}; {ours['missing_segments']:.0f}) | "
+            f"{ours['publishers_core_per_second']:.2f} |"
         )
 
 

@@ -3,16 +3,22 @@
 Timeline (all times ``time.monotonic()`` in this harness process):
 
 1. start ``python -m cloudrec_recorder`` (its own process) and N publishers (one process each,
-   ``python -m cloudrec_devenv.publisher``), wait until Janus lists all N publishing;
+   ``python -m cloudrec_devenv.publisher --moving``: the moving test pattern), wait until
+   Janus lists all N publishing;
 2. ``acquire`` + ``start`` through :class:`RecordingClient`: Mix 640x360 15 fps 500 kbps,
    BestFit, HLS, storage = the versitygw bucket; ``t_start`` is just before the start request;
 3. watch ``<spoolDir>/<sid>/`` for the first complete ``.ts`` (the recorder writes
-   ``.tmp-<name>`` and renames when complete) and the bucket for the first uploaded ``.ts``;
+   ``.tmp-<name>`` and renames when complete) and the bucket for the first uploaded ``.ts``
+   and, after the stop, for its playlist with ``#EXT-X-ENDLIST`` (every file delivered);
 4. CPU of the recorder process (``/proc/<pid>/stat``, all threads) is sampled ``warmup``
    seconds after start and again at ``t_start + seconds`` (the steady part);
-5. synchronous ``stop`` at ``t_start + seconds``: time to the stop response, and time until the
-   spool's playlist carries ``#EXT-X-ENDLIST`` (every file finished);
-6. peak RSS = ``VmHWM`` of the recorder process, read before it is stopped.
+5. synchronous ``stop`` at ``t_start + seconds``: time to the stop response, time until the
+   spool's playlist carries ``#EXT-X-ENDLIST`` (every file finished) and until the bucket's
+   does (every file delivered);
+6. peak RSS = ``VmHWM`` of the recorder process, read before it is stopped;
+7. what was recorded is read from the bucket (the spool is deleted once delivered): the HLS
+   seconds (the playlist's ``#EXTINF`` sum) and the segments it lists that are missing from the
+   bucket (:func:`bucket_hls`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks.recorder.floor import HEIGHT, WIDTH, publisher_uid
 from benchmarks.recorder.procstat import cpu_seconds, memory_mib, status_value
@@ -47,6 +54,7 @@ class Watch:
     first_spool_segment: float | None = None
     first_bucket_segment: float | None = None
     playlist_ended: float | None = None
+    bucket_playlist_ended: float | None = None
 
 
 def start_recorder(
@@ -89,6 +97,7 @@ def start_publishers(workdir: Path, janus: Janus, room: str, count: int) -> list
                         *("--uid", publisher_uid(index), "--color", f"{red},{green},{blue}"),
                         *("--tone", f"{tone_for(index):g}"),
                         *("--width", str(WIDTH), "--height", str(HEIGHT), "--fps", "15"),
+                        "--moving",
                     ],
                     workdir / f"publisher-{index}.log",
                 ).start()
@@ -140,15 +149,67 @@ async def _watch_spool(
         await asyncio.sleep(POLL_SECONDS)
 
 
+@dataclass(frozen=True)
+class BucketHls:
+    """The HLS of one recording as the bucket holds it."""
+
+    playlist: str
+    """The text of its playlist (empty when there is none)."""
+    segments: frozenset[str]
+    """The keys of its ``.ts`` segments."""
+
+    @property
+    def recorded_seconds(self) -> float:
+        return sum(
+            float(line.split(":", 1)[1].split(",", 1)[0])
+            for line in self.playlist.splitlines()
+            if line.startswith("#EXTINF:")
+        )
+
+    @property
+    def ended(self) -> bool:
+        return "#EXT-X-ENDLIST" in self.playlist
+
+    def missing(self, prefix: str) -> list[str]:
+        """Segments the playlist lists that are not in the bucket (dropped on the way)."""
+        listed = [line for line in self.playlist.splitlines() if line and not line.startswith("#")]
+        return [name for name in listed if prefix + name not in self.segments]
+
+
+def bucket_hls(client: Any, bucket: str, prefix: str) -> BucketHls:
+    """Read one recording's playlist and segment keys under ``prefix`` (a botocore client)."""
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [str(item["Key"]) for item in page.get("Contents", [])]
+    playlists = sorted(k for k in keys if k.endswith(".m3u8"))
+    text = ""
+    if playlists:
+        text = client.get_object(Bucket=bucket, Key=playlists[0])["Body"].read().decode()
+    return BucketHls(text, frozenset(k for k in keys if k.endswith(".ts")))
+
+
 async def _watch_bucket(
-    s3: S3Server, bucket: str, prefix: str, watch: Watch, stop: asyncio.Event
+    s3: S3Server,
+    bucket: str,
+    prefix: str,
+    watch: Watch,
+    stop: asyncio.Event,
+    delivered: asyncio.Event,
 ) -> None:
+    """The first segment in the bucket; then, once stopped, the delivered playlist's end."""
     client = s3._client()  # one botocore client for the whole watch
     while not stop.is_set() and watch.first_bucket_segment is None:
         listed = await asyncio.to_thread(client.list_objects_v2, Bucket=bucket, Prefix=prefix)
         if any(str(item["Key"]).endswith(".ts") for item in listed.get("Contents", [])):
             watch.first_bucket_segment = time.monotonic()
         await asyncio.sleep(0.2)
+    while not stop.is_set() and watch.bucket_playlist_ended is None:
+        if watch.playlist_ended is not None:  # finished in the spool: now watch the bucket
+            hls = await asyncio.to_thread(bucket_hls, client, bucket, prefix)
+            if hls.ended:
+                watch.bucket_playlist_ended = time.monotonic()
+                delivered.set()
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def storage_config(s3: S3Server, bucket: str, prefix: str) -> dict[str, object]:
@@ -165,7 +226,10 @@ def storage_config(s3: S3Server, bucket: str, prefix: str) -> dict[str, object]:
     }
 
 
-def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRequest:
+def start_request(
+    room: str, s3: S3Server, bucket: str, prefix: str, uid: str = RECORDER_UID
+) -> StartRequest:
+    """Mix 640x360 15 fps 500 kbps BestFit, HLS, into ``bucket`` under ``prefix``."""
     client_request = StartClientRequest.model_validate(
         {
             "recordingConfig": {
@@ -184,7 +248,7 @@ def _start_request(room: str, s3: S3Server, bucket: str, prefix: str) -> StartRe
             "storageConfig": storage_config(s3, bucket, prefix),
         }
     )
-    return StartRequest(cname=room, uid=RECORDER_UID, client_request=client_request)
+    return StartRequest(cname=room, uid=uid, client_request=client_request)
 
 
 async def record(
@@ -202,20 +266,20 @@ async def record(
     publisher_pids: list[int],
 ) -> dict[str, float]:
     """Acquire, start, record ``seconds``, stop; the measurements of the recorder process."""
-    watch, done, ended = Watch(), asyncio.Event(), asyncio.Event()
+    watch, done, ended, delivered = Watch(), asyncio.Event(), asyncio.Event(), asyncio.Event()
     async with RecordingClient(base_url, customer_id, customer_secret, timeout=30.0) as client:
         acquired = await client.acquire(APP_ID, room, RECORDER_UID, AcquireClientRequest())
         cpu_before = cpu_seconds(pid)
         t_start = time.monotonic()
         prefix = f"n{room}"  # this case's keys only (the bucket is shared by the cases)
         started = await client.start(
-            APP_ID, acquired.resource_id, "mix", _start_request(room, s3, bucket, prefix)
+            APP_ID, acquired.resource_id, "mix", start_request(room, s3, bucket, prefix)
         )
         t_started = time.monotonic()
         spool = spool_dir / started.sid
         tasks = [
             asyncio.create_task(_watch_spool(spool, watch, ended, done)),
-            asyncio.create_task(_watch_bucket(s3, bucket, prefix + "/", watch, done)),
+            asyncio.create_task(_watch_bucket(s3, bucket, prefix + "/", watch, done, delivered)),
         ]
         await asyncio.sleep(max(0.0, t_start + warmup - time.monotonic()))
         t1, cpu1, loop1 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
@@ -231,16 +295,11 @@ async def record(
         cpu_after = cpu_seconds(pid)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ended.wait(), 20)
+            await asyncio.wait_for(delivered.wait(), 20)
         done.set()
         await asyncio.gather(*tasks)
     files = stopped.server_response.file_list
-    segments = len(list(spool.glob("*.ts")))
-    recorded = sum(
-        float(line.split(":", 1)[1].split(",", 1)[0])
-        for playlist in spool.glob("*.m3u8")
-        for line in playlist.read_text().splitlines()
-        if line.startswith("#EXTINF:")
-    )
+    hls = await asyncio.to_thread(bucket_hls, s3._client(), bucket, prefix + "/")
 
     def since(t: float | None, origin: float) -> float:
         return float("nan") if t is None else t - origin
@@ -257,7 +316,10 @@ async def record(
         "first_bucket_segment_s": since(watch.first_bucket_segment, t_start),
         "stop_response_s": t_stopped - t2,
         "stop_to_files_s": since(watch.playlist_ended, t2),
-        "segments": float(segments),
-        "recorded_s": recorded,
+        "stop_to_bucket_s": since(watch.bucket_playlist_ended, t2),
+        "segments": float(len(hls.segments)),
+        "missing_segments": float(len(hls.missing(prefix + "/"))),
+        "recorded_s": hls.recorded_seconds,
+        "wall_s": t2 - t_started,
         "files_listed": float(len(files) if isinstance(files, list) else bool(files)),
     }

@@ -1,9 +1,10 @@
 """The ffmpeg floor for the end-to-end benchmark: decode N VP8/Opus inputs, compose, encode.
 
-Inputs are what the publishers send, encoded once before the run: publisher i's exact frame
-(:func:`~cloudrec_devenv.publisher.render_frame`: its colour with its uid drawn in
-the middle, 640x360, 15 fps) as VP8 (libvpx, realtime, 500 kbps target like aiortc's encoder)
-and its sine tone as Opus (48 kHz mono), in one WebM per publisher. The floor command reads N
+Inputs are what the publishers send, encoded once before the run: publisher i's exact frames
+(:func:`~cloudrec_devenv.frames.moving_frame`: the moving test pattern in its colour with its
+uid drawn in the middle, 640x360, 15 fps, one period looped) as VP8 (libvpx, realtime, 500
+kbps target like aiortc's encoder) and its sine tone as Opus (48 kHz mono), in one WebM per
+publisher. The floor command reads N
 of them in real time (``-re``), decodes them, scales them into the BestFit grid with
 ``xstack``, mixes the tones with ``amix`` and encodes libx264 veryfast/zerolatency 500 kbps
 (one thread, keyframe every 4 s) and AAC mono 48 kbps into HLS with 4 s segments: the same
@@ -18,7 +19,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cloudrec_devenv.publisher import color_for, render_frame, tone_for
+from cloudrec_devenv.frames import MOVING_PERIOD, MovingPattern
+from cloudrec_devenv.publisher import color_for, tone_for
 
 WIDTH, HEIGHT, FPS = 640, 360, 15
 
@@ -40,10 +42,11 @@ def encode_inputs(count: int, seconds: float, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
-        frame = out / f"frame-{index}.rgb"
-        frame.write_bytes(
-            render_frame(WIDTH, HEIGHT, color_for(index), publisher_uid(index)).tobytes()
-        )
+        frame = out / f"frames-{index}.rgb"
+        pattern = MovingPattern(WIDTH, HEIGHT, color_for(index), publisher_uid(index))
+        with frame.open("wb") as raw:
+            for n in range(MOVING_PERIOD):
+                raw.write(pattern.frame(n).tobytes())
         path = out / f"publisher-{index}.webm"
         subprocess.run(
             [

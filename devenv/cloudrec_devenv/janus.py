@@ -339,6 +339,12 @@ class Janus:
     def start(self, *, timeout: float = 30.0) -> Janus:
         """Write the configuration, start Janus and wait until its API answers."""
         interface = self._resolve_interface()
+        for transport in _KEEP_TRANSPORTS:
+            if not (JANUS_LIB_DIR / "transports" / transport).exists():
+                raise RuntimeError(
+                    f"Janus' transport {transport} is missing from {JANUS_LIB_DIR}/transports "
+                    "(Debian's janus package ships it: hack/deps.sh installs the package)"
+                )
         self.port = self._fixed_port or free_port(self.host)
         self.ws_port = self._fixed_ws_port or free_port(self.host)
         self.admin_port = free_port(self.host)

@@ -5,7 +5,9 @@ A :class:`Publisher` joins a room as participant ``uid`` and publishes
 * video: a solid colour with the uid drawn in the middle (5x7 pixel font,
   black or white for contrast), ``width`` x ``height`` at ``fps``; the frame is
   rendered once and only re-wrapped per frame, so publishing costs little more
-  than the VP8 encoder;
+  than the VP8 encoder. With ``moving=True`` (``--moving``) it is the moving test pattern of
+  :mod:`cloudrec_devenv.frames` instead (stripes scrolling in that colour, a circling white
+  square, the uid), which makes encoders and decoders work as on camera pictures;
 * audio: a sine tone of ``tone_hz`` at 48 kHz mono, 20 ms frames.
 
 ::
@@ -54,8 +56,8 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from numpy.typing import NDArray
 
+from cloudrec_devenv.frames import MOVING_PERIOD, RGB, MovingPattern, render_frame
 from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
 from cloudrec_recorder.channel.room import janus_id, publisher_join_request
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
@@ -63,6 +65,7 @@ from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
 __all__ = [
     "PALETTE",
     "TONES",
+    "MovingPatternTrack",
     "Publisher",
     "SineTrack",
     "SolidColorTrack",
@@ -74,8 +77,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-RGB = tuple[int, int, int]
 
 PALETTE: dict[str, RGB] = {
     "red": (255, 0, 0),
@@ -128,91 +129,6 @@ def parse_color(text: str) -> RGB:
     )
 
 
-# ------------------------------------------------------------------ frames
-
-_GLYPHS = {
-    "0": "01110 10001 10011 10101 11001 10001 01110",
-    "1": "00100 01100 00100 00100 00100 00100 01110",
-    "2": "01110 10001 00001 00010 00100 01000 11111",
-    "3": "11111 00010 00100 00010 00001 10001 01110",
-    "4": "00010 00110 01010 10010 11111 00010 00010",
-    "5": "11111 10000 11110 00001 00001 10001 01110",
-    "6": "00110 01000 10000 11110 10001 10001 01110",
-    "7": "11111 00001 00010 00100 01000 01000 01000",
-    "8": "01110 10001 10001 01110 10001 10001 01110",
-    "9": "01110 10001 10001 01111 00001 00010 01100",
-    "A": "01110 10001 10001 11111 10001 10001 10001",
-    "B": "11110 10001 10001 11110 10001 10001 11110",
-    "C": "01110 10001 10000 10000 10000 10001 01110",
-    "D": "11100 10010 10001 10001 10001 10010 11100",
-    "E": "11111 10000 10000 11110 10000 10000 11111",
-    "F": "11111 10000 10000 11110 10000 10000 10000",
-    "G": "01110 10001 10000 10111 10001 10001 01111",
-    "H": "10001 10001 10001 11111 10001 10001 10001",
-    "I": "01110 00100 00100 00100 00100 00100 01110",
-    "J": "00111 00010 00010 00010 00010 10010 01100",
-    "K": "10001 10010 10100 11000 10100 10010 10001",
-    "L": "10000 10000 10000 10000 10000 10000 11111",
-    "M": "10001 11011 10101 10101 10001 10001 10001",
-    "N": "10001 10001 11001 10101 10011 10001 10001",
-    "O": "01110 10001 10001 10001 10001 10001 01110",
-    "P": "11110 10001 10001 11110 10000 10000 10000",
-    "Q": "01110 10001 10001 10001 10101 10010 01101",
-    "R": "11110 10001 10001 11110 10100 10010 10001",
-    "S": "01111 10000 10000 01110 00001 00001 11110",
-    "T": "11111 00100 00100 00100 00100 00100 00100",
-    "U": "10001 10001 10001 10001 10001 10001 01110",
-    "V": "10001 10001 10001 10001 10001 01010 00100",
-    "W": "10001 10001 10001 10101 10101 10101 01010",
-    "X": "10001 10001 01010 00100 01010 10001 10001",
-    "Y": "10001 10001 10001 01010 00100 00100 00100",
-    "Z": "11111 00001 00010 00100 01000 10000 11111",
-    "-": "00000 00000 00000 11111 00000 00000 00000",
-    "_": "00000 00000 00000 00000 00000 00000 11111",
-    ".": "00000 00000 00000 00000 00000 01100 01100",
-    ":": "00000 01100 01100 00000 01100 01100 00000",
-    " ": "00000 00000 00000 00000 00000 00000 00000",
-}
-_UNKNOWN = "11111 10001 10001 10001 10001 10001 11111"
-
-
-def _text_bitmap(text: str) -> NDArray[np.bool_]:
-    """A 7-row boolean bitmap of ``text`` (5x7 glyphs, one blank column between)."""
-    columns: list[NDArray[np.bool_]] = []
-    for i, char in enumerate(text.upper()):
-        rows = _GLYPHS.get(char, _UNKNOWN).split()
-        glyph = np.array([[bit == "1" for bit in row] for row in rows], dtype=np.bool_)
-        if i:
-            columns.append(np.zeros((7, 1), dtype=np.bool_))
-        columns.append(glyph)
-    if not columns:
-        return np.zeros((7, 0), dtype=np.bool_)
-    return np.concatenate(columns, axis=1)
-
-
-def render_frame(width: int, height: int, color: RGB, text: str) -> NDArray[np.uint8]:
-    """An RGB frame (``height`` x ``width`` x 3) of ``color`` with ``text`` centred.
-
-    The text takes at most a sixth of the height and 80 % of the width, in
-    black on light colours and white on dark ones.
-    """
-    frame = np.empty((height, width, 3), dtype=np.uint8)
-    frame[:, :] = color
-    bitmap = _text_bitmap(text)
-    if bitmap.shape[1] == 0:
-        return frame
-    scale = max(1, min(height // (6 * 7), int(width * 0.8) // bitmap.shape[1]))
-    big = np.kron(bitmap, np.ones((scale, scale), dtype=np.bool_))
-    h, w = big.shape
-    if h > height or w > width:
-        return frame
-    top, left = (height - h) // 2, (width - w) // 2
-    luminance = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
-    ink = (0, 0, 0) if luminance > 128 else (255, 255, 255)
-    frame[top : top + h, left : left + w][big] = ink
-    return frame
-
-
 class SolidColorTrack(MediaStreamTrack):
     """Video: the same pre-rendered frame, re-stamped at ``fps``."""
 
@@ -232,6 +148,9 @@ class SolidColorTrack(MediaStreamTrack):
         self._start: float | None = None
         self._count = 0
 
+    def _picture(self) -> av.VideoFrame:
+        return av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
+
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
             from aiortc.mediastreams import MediaStreamError
@@ -242,11 +161,33 @@ class SolidColorTrack(MediaStreamTrack):
         else:
             due = self._start + self._count / self.fps
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-        frame = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
+        frame = self._picture()
         frame.pts = self._count * VIDEO_CLOCK // self.fps
         frame.time_base = self._time_base
         self._count += 1
         return frame
+
+
+class MovingPatternTrack(SolidColorTrack):
+    """Video: the moving test pattern (:func:`~cloudrec_devenv.frames.moving_frame`) at
+    ``fps``; frame n of the stream is the pattern's frame n. Its one period is rendered and
+    converted to YUV once (about 20 MiB at 640x360), so sending costs what the still does."""
+
+    def __init__(
+        self, color: RGB, text: str, *, width: int = 640, height: int = 360, fps: int = 15
+    ):
+        super().__init__(color, text, width=width, height=height, fps=fps)
+        pattern = MovingPattern(width, height, color, text)
+        self._period = [
+            av.VideoFrame.from_ndarray(pattern.frame(i), format="rgb24")
+            .reformat(format="yuv420p")
+            .to_ndarray()
+            for i in range(MOVING_PERIOD)
+        ]
+
+    def _picture(self) -> av.VideoFrame:
+        yuv = self._period[self._count % MOVING_PERIOD]
+        return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
 
 
 class SineTrack(MediaStreamTrack):
@@ -308,6 +249,7 @@ class Publisher:
         api_secret: str | None = None,
         connect_timeout: float = 15.0,
         string_ids: bool = True,
+        moving: bool = False,
     ) -> None:
         if not (video or audio):
             raise ValueError("a publisher needs audio, video or both")
@@ -324,6 +266,8 @@ class Publisher:
         self.width = width
         self.height = height
         self.fps = fps
+        self.moving = moving
+        """Send the moving test pattern instead of the still frame."""
         self.display = display if display is not None else f"publisher {uid}"
         self.connect_timeout = connect_timeout
         self._token = token
@@ -358,10 +302,9 @@ class Publisher:
             )
             pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             if self.video:
+                track = MovingPatternTrack if self.moving else SolidColorTrack
                 sender = pc.addTrack(
-                    SolidColorTrack(
-                        self.color, self.uid, width=self.width, height=self.height, fps=self.fps
-                    )
+                    track(self.color, self.uid, width=self.width, height=self.height, fps=self.fps)
                 )
                 self._count_keyframe_requests(sender)
             if self.audio:
@@ -436,7 +379,8 @@ def _color_argument(text: str) -> RGB:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cloudrec_devenv.publisher",
-        description="Publish a solid colour and a sine tone into a Janus VideoRoom room.",
+        description="Publish a solid colour (or a moving pattern) and a sine tone into a Janus "
+        "VideoRoom room.",
     )
     parser.add_argument(
         "--janus", required=True, help="Janus WebSockets API URL, e.g. ws://127.0.0.1:8188/"
@@ -457,6 +401,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--width", default=640, type=int)
     parser.add_argument("--height", default=360, type=int)
     parser.add_argument("--fps", default=15, type=int)
+    parser.add_argument(
+        "--moving",
+        action="store_true",
+        help="send a moving test pattern (scrolling stripes, a circling square, the uid) "
+        "instead of a still frame",
+    )
     parser.add_argument("--no-audio", action="store_true", help="publish video only")
     parser.add_argument("--no-video", action="store_true", help="publish audio only")
     parser.add_argument(
@@ -495,6 +445,7 @@ async def _run(args: argparse.Namespace) -> None:
         token=os.environ.get(args.token_env) or None,
         api_secret=os.environ.get(args.api_secret_env) or None,
         string_ids=not args.numeric_ids,
+        moving=args.moving,
     )
     async with publisher:
         print(f"publishing uid={args.uid} room={args.room} color={args.color}", flush=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +74,33 @@ async def test_an_unreachable_janus_raises_unreachable() -> None:
     url = f"http://127.0.0.1:{free_port()}/janus"
     with pytest.raises(JanusUnreachableError, match="did not answer"):
         await JanusChannel(url, "room", "900", token=None).join()
+
+
+def established_connections_to(port: int) -> int:
+    """This process' established TCP connections to 127.0.0.1:``port`` (/proc/net/tcp)."""
+    inode_of_ours = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith("socket:["):
+                inode_of_ours.add(target.removeprefix("socket:[").removesuffix("]"))
+    count = 0
+    for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote, state, inode = fields[2], fields[3], fields[9]
+        if state == "01" and int(remote.split(":")[1], 16) == port and inode in inode_of_ours:
+            count += 1
+    return count
+
+
+async def test_twenty_channels_share_one_websocket_to_janus(janus: Janus, room: str) -> None:
+    channels = [JanusChannel(janus.ws_url, room, str(950 + i), token=None) for i in range(20)]
+    try:
+        await asyncio.gather(*(channel.join() for channel in channels))
+        assert established_connections_to(janus.ws_port) == 1
+        assert await settled_participants(janus, room, {str(950 + i) for i in range(20)}) == {
+            str(950 + i) for i in range(20)
+        }
+    finally:
+        await asyncio.gather(*(channel.leave() for channel in channels))
+    assert established_connections_to(janus.ws_port) == 0
