@@ -5,7 +5,7 @@
 # Both run as a non-root user and work with a read-only root filesystem.
 # tests/packaging/test_image.py builds both with buildah, PYTHON_IMAGE set to a base made
 # locally from Debian's packages (no image registry there), and runs them with podman.
-# The recorder's media libraries (FFmpeg in PyAV, libvpx/opus in aiortc) come
+# The recorder's media libraries (FFmpeg, with libvpx and opus, in PyAV) come
 # from the wheels, so the runtime image needs no extra Debian packages.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm

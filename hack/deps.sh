@@ -19,6 +19,7 @@ bash          bash           demo,test,bench  runs hack/*.sh (the tools build, t
 flock         util-linux     demo,test,bench  hack/tools.sh builds the Go tools one at a time
 unshare       util-linux     demo,test,bench  hack/netns-run without root: a user + network namespace
 ip            iproute2       demo,test,bench  hack/netns-run: the namespace veth pair that carries WebRTC media
+iptables      iptables       test             the lossy-network test drops media packets on the forwarded path (tc netem: no sch_netem in this kernel)
 py:ensurepip  python3-venv   demo,test,bench  make install creates the virtualenv (python3 -m venv)
 janus         janus          demo,test,bench  the Janus VideoRoom server whose channels are recorded
 ffprobe       ffmpeg         demo,test        the demo (and its end-to-end test) describes the downloaded MP4

@@ -2,9 +2,9 @@
 
 Receiving alone, as the recorder's stored-video path does it but with nothing behind it: one
 process joins ``ROOM``, subscribes to each uid's video through :class:`JanusChannel` with the
-encoded-video tap (aiortc's decoder not fed), drains the frames, and after ``WARMUP`` seconds
-measures its own CPU (``/proc/self/stat``, every thread) for ``SECONDS``. Prints one JSON line:
-``core_per_second``, ``frames_per_second``.
+encoded-video tap (the receiver threads depacketise, nothing decodes), drains the frames, and
+after ``WARMUP`` seconds measures its own CPU (``/proc/self/stat``, every thread) for
+``SECONDS``. Prints one JSON line: ``core_per_second``, ``frames_per_second``.
 """
 
 from __future__ import annotations

@@ -439,6 +439,14 @@ class Janus:
             for entry in data.get("participants", [])
         ]
 
+    def list_forwarders(self, room: str) -> dict[str, list[dict[str, Any]]]:
+        """The RTP forwarders in ``room`` (how recorders receive), by publisher id."""
+        data = self._videoroom({"request": "listforwarders", "room": self._room_id(room)})
+        return {
+            str(entry["publisher_id"]): list(entry.get("forwarders", []))
+            for entry in data.get("publishers", [])
+        }
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(

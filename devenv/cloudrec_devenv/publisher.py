@@ -51,6 +51,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from numpy.typing import NDArray
@@ -334,6 +335,9 @@ class Publisher:
         self._left = False
         self.answer_sdp: str | None = None
         """Janus' SDP answer (its ICE candidates), once started."""
+        self.keyframe_requests = 0
+        """Keyframe requests (RTCP PLI or FIR) that reached the video encoder: the receivers'
+        requests, which Janus relays (its own, e.g. when a subscription starts, too)."""
 
     def __repr__(self) -> str:
         return f"Publisher(room={self.room!r}, uid={self.uid!r}, color={self.color})"
@@ -354,11 +358,12 @@ class Publisher:
             )
             pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             if self.video:
-                pc.addTrack(
+                sender = pc.addTrack(
                     SolidColorTrack(
                         self.color, self.uid, width=self.width, height=self.height, fps=self.fps
                     )
                 )
+                self._count_keyframe_requests(sender)
             if self.audio:
                 pc.addTrack(SineTrack(self.tone_hz))
             await pc.setLocalDescription(await pc.createOffer())
@@ -384,6 +389,16 @@ class Publisher:
             raise
         logger.info("Publisher joined room=%s uid=%s", self.room, self.uid)
         return self
+
+    def _count_keyframe_requests(self, sender: RTCRtpSender) -> None:
+        """Count the PLIs/FIRs the sender acts on (aiortc forces a keyframe for each)."""
+        force = sender._send_keyframe
+
+        def counted() -> None:
+            self.keyframe_requests += 1
+            force()
+
+        sender._send_keyframe = counted  # type: ignore[method-assign]
 
     async def leave(self) -> None:
         """Leave the room (Janus tells the others) and close the PeerConnection."""

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 
 import av
-from aiortc.mediastreams import MediaStreamError
 
 from cloudrec_protocol.enums import StreamTypes, VideoStreamType
 from cloudrec_protocol.models import RecordingConfig
@@ -35,6 +34,7 @@ from cloudrec_recorder.channel.room import (
     PublisherLeft,
     PublisherUpdated,
 )
+from cloudrec_recorder.channel.tracks import TrackEndedError
 from cloudrec_recorder.idle import IdleClock
 from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.participants import is_recordable, shown
@@ -206,7 +206,7 @@ class ChannelFollower:
                 elif isinstance(frame, av.AudioFrame) and self.subscription.audio.admits(uid):
                     self._on_frame()
                     pipeline.push_audio(uid, frame)
-        except MediaStreamError:
+        except TrackEndedError:
             self.events.stream_state(kind, uid, receiving=False)
 
     async def _read_encoded(self, uid: str, packets: asyncio.Queue[EncodedAudio]) -> None:

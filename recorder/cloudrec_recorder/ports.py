@@ -141,8 +141,9 @@ class RecorderState:
 
 
 class MediaTrack(Protocol):
-    """A received track (aiortc's ``MediaStreamTrack``): ``recv()`` gives decoded
-    ``av.AudioFrame`` / ``av.VideoFrame`` values until the track ends (``MediaStreamError``)."""
+    """A received track (:class:`~cloudrec_recorder.channel.tracks.ReceivedTrack`): ``recv()``
+    gives decoded ``av.AudioFrame`` / ``av.VideoFrame`` values until the track ends
+    (:class:`~cloudrec_recorder.channel.tracks.TrackEndedError`)."""
 
     async def recv(self) -> object: ...
 

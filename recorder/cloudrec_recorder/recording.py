@@ -459,6 +459,8 @@ class RecordingBuilder:
             api_secret=app.janus.api_secret.get_secret_value() if app.janus.api_secret else None,
             string_ids=app.janus.string_ids,
             resync_interval=resync_interval(plan.config.max_idle_time),
+            forward_host=str(app.janus.forward_host),
+            admin_key=app.janus.admin_key.get_secret_value() if app.janus.admin_key else None,
         )
         secret = events.target.secret
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
@@ -67,6 +69,16 @@ class JanusSettings(_Model):
     ids are strings (any cname and uid). False (a stock Janus): they are integers, sent as JSON
     numbers, so cname and uid must be positive integers without leading zeros; a start with
     another cname or uid is refused at once (400, code 2 naming ``cname`` or ``uid``)."""
+
+    forward_host: IPvAnyAddress = IPv4Address("127.0.0.1")
+    """The recorder's media address: Janus RTP-forwards every subscribed stream, as plain RTP,
+    to UDP ports the recorder binds on it. The default suits a Janus on the same host (or
+    pod); for a Janus elsewhere give an address of this recorder that Janus reaches, on a
+    network the media may cross unencrypted (docs/architecture.md: forwarded media)."""
+
+    admin_key: SecretStr | None = None
+    """The VideoRoom plugin's ``admin_key``, needed when the server sets ``lock_rtp_forward``
+    (then only holders of the key may create RTP forwarders)."""
 
 
 class CallbackSettings(_Model):

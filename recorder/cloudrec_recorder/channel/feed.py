@@ -1,168 +1,390 @@
-"""One subscription to a publisher: its Janus handle, its WebRTC connection and its tracks.
+"""One subscription to a publisher: its RTP forwarders, its receiver threads and its tracks.
 
-:func:`connect_feed` is the subscriber side of VideoRoom: a handle of its own joins the room as
-a subscriber of the publisher's streams (asking for a simulcast substream in the join itself),
-Janus sends the SDP offer, aiortc answers with a complete SDP (half-trickle), and the call
-returns once Janus reports ``webrtcup``. The handle's later events tell which substream Janus
-relays (:attr:`SubscribedFeed.relayed_substream`).
+:func:`open_feed` starts a :class:`~.receiver.StreamReceiver` per wanted stream on a fresh
+port pair of the recorder's media address, waits until each holds its port, then asks Janus
+(on the channel's own VideoRoom handle) to ``rtp_forward`` the publisher's streams there
+(:func:`~.forward.forward_request`). Until the video's first frame is in, the loop asks for
+keyframes (libavformat opens the stream only at a keyframe); then the receiver does.
+
+The receiver threads hand over whole frames with ``call_soon_threadsafe``: decoded frames to
+the :class:`~.tracks.ReceivedTrack` s, encoded ones to :attr:`SubscribedFeed.encoded_video` /
+:attr:`SubscribedFeed.encoded_audio`, with one timeline per track across receivers
+(:class:`~.forward.TimestampStitcher`). A simulcast substream switch
+(:meth:`SubscribedFeed.switch_video`) starts a new video forwarder and receiver before it stops
+the old ones; the old receiver's late frames are dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
-from aiortc import (
-    MediaStreamTrack,
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCSessionDescription,
-)
+import av
 
-from cloudrec_recorder.channel.encoded import EncodedAudio, tap_encoded_audio
-from cloudrec_recorder.channel.encoded_video import EncodedVideoTap, tap_encoded_video
+from cloudrec_recorder.channel.encoded import EncodedAudio
+from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
 from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
-from cloudrec_recorder.channel.room import PublisherInfo, relayed_substream, subscription_streams
-from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
+from cloudrec_recorder.channel.forward import (
+    CLOCK_RATES,
+    ForwardedStream,
+    Forwarder,
+    TimestampStitcher,
+    forward_request,
+    forwarders_made,
+    stop_forward_request,
+)
+from cloudrec_recorder.channel.receiver import KeyframeRequests, StreamReceiver, port_held
+from cloudrec_recorder.channel.room import PublisherInfo, StreamInfo
+from cloudrec_recorder.channel.session import JanusHandle
+from cloudrec_recorder.channel.tracks import ReceivedTrack
 
-__all__ = ["SubscribedFeed", "connect_feed"]
+__all__ = ["ForwardTarget", "SubscribedFeed", "open_feed"]
+
+logger = logging.getLogger(__name__)
+
+_BIND_ATTEMPTS = 5
+_BIND_WAIT_SECONDS = 3.0
+_DEFAULT_CODEC = {"audio": "opus", "video": "vp8"}
+
+
+@dataclass(frozen=True)
+class ForwardTarget:
+    """Where a channel's subscriptions are forwarded: the recorder's media address, Janus'
+    address for keyframe requests, VideoRoom's ``admin_key`` (if ``lock_rtp_forward``), the
+    room and the publisher as requests carry them."""
+
+    host: str
+    janus_host: str
+    room: str | int
+    publisher: str | int
+    admin_key: str | None = None
 
 
 @dataclass
 class SubscribedFeed:
     """The tracks received from one publisher.
 
-    ``audio`` / ``video`` are aiortc ``MediaStreamTrack``s whose ``recv()``
-    yields decoded ``av.AudioFrame`` / ``av.VideoFrame``; None when not asked
-    for or not published. After the publisher leaves or
-    :meth:`~cloudrec_recorder.channel.janus.JanusChannel.unsubscribe`,
-    ``recv()`` raises ``aiortc.mediastreams.MediaStreamError``.
+    ``audio`` / ``video`` are :class:`~.tracks.ReceivedTrack` s whose ``recv()`` yields
+    decoded ``av.AudioFrame`` / ``av.VideoFrame``; None when not asked for or not published.
+    After the publisher leaves or
+    :meth:`~cloudrec_recorder.channel.janus.JanusChannel.unsubscribe`, ``recv()`` raises
+    :class:`~.tracks.TrackEndedError`.
     """
 
     uid: str
-    audio: MediaStreamTrack | None = None
-    video: MediaStreamTrack | None = None
+    audio: ReceivedTrack | None = None
+    video: ReceivedTrack | None = None
     encoded_audio: asyncio.Queue[EncodedAudio] | None = None
     """The audio's Opus packets as sent (``subscribe(..., encoded_audio=True)``)."""
     encoded_video: EncodedVideoTap | None = None
     """The video's encoded frames as sent (``subscribe(..., encoded_video=...)``)."""
     video_mid: str | None = None
-    """The subscription's mid for the video stream (what ``configure`` names)."""
+    """The publisher's mid of the video stream received."""
     substream: int | None = None
-    """The simulcast substream asked for (None: Janus' default, the largest)."""
+    """The simulcast substream asked for (None: not simulcast)."""
     relayed_substream: int | None = None
-    """The substream Janus last said it relays to this subscription."""
+    """The substream the current video forwarder delivers (set at its first frame)."""
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _receivers: dict[str, StreamReceiver] = field(default_factory=dict)
+    _forwarders: dict[str, list[Forwarder]] = field(default_factory=dict)
+    _keyframes: KeyframeRequests | None = None
+    _stitchers: dict[str, TimestampStitcher] = field(default_factory=dict)
+    _target: ForwardTarget | None = None
     _handle: JanusHandle | None = None
-    _pc: RTCPeerConnection | None = None
+    _streams: dict[str, StreamInfo] = field(default_factory=dict)
+    _simulcast: bool = False
+    _loop: asyncio.AbstractEventLoop | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _next_index: int = 0
+    _pending_substream: int | None = None
 
     @property
     def attached(self) -> bool:
-        """The subscription has its Janus handle (requests can be sent on it)."""
-        return self._handle is not None
+        """The subscription's forwarders exist (a substream switch can be asked for)."""
+        return bool(self._forwarders) and not self.closed.is_set()
 
-    async def configure(self, body: Message) -> None:
-        """Send a subscriber ``configure`` on the feed's handle (once :attr:`attached`)."""
-        if self._handle is None:
-            raise ChannelError(f"the subscription to {self.uid} has no Janus handle yet")
-        await self._handle.message(body)
+    @property
+    def keyframe_requests(self) -> int:
+        """Keyframe requests (PLIs) sent for the video so far."""
+        return self._keyframes.sent if self._keyframes is not None else 0
+
+    # ------------------------------------------------------------ receiver sink (threads)
+
+    def wants_frames(self, kind: str) -> bool:
+        if kind == "audio":
+            return self.audio is not None
+        tap = self.encoded_video
+        return self.video is not None and (tap is None or tap.decode)
+
+    def wants_packets(self, kind: str) -> bool:
+        return (self.encoded_audio if kind == "audio" else self.encoded_video) is not None
+
+    def on_packet(self, receiver: int, kind: str, codec: str, data: bytes, pts: int) -> None:
+        self._call(self._take_packet, receiver, kind, codec, data, pts, time.monotonic())
+
+    def on_frame(self, receiver: int, frame: av.VideoFrame | av.AudioFrame) -> None:
+        self._call(self._take_frame, receiver, frame)
+
+    def _call(self, callback: object, *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed() or self.closed.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(callback, *args)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------- event loop
+
+    def _current(self, kind: str, receiver: int) -> bool:
+        current = self._receivers.get(kind)
+        return current is not None and current.index == receiver and not self.closed.is_set()
+
+    def _take_packet(
+        self, receiver: int, kind: str, codec: str, data: bytes, pts: int, wall: float
+    ) -> None:
+        if not self._current(kind, receiver):
+            return
+        self._first_of(kind, receiver)
+        stitcher = self._stitchers.setdefault(kind, TimestampStitcher(CLOCK_RATES[kind]))
+        timestamp = stitcher.map(receiver, pts, wall)
+        if kind == "video" and self.encoded_video is not None:
+            self.encoded_video.offer(codec, data, timestamp)
+        elif kind == "audio" and self.encoded_audio is not None:
+            queue = self.encoded_audio
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(EncodedAudio(data, timestamp))
+
+    def _take_frame(self, receiver: int, frame: av.VideoFrame | av.AudioFrame) -> None:
+        kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
+        if not self._current(kind, receiver):
+            return
+        self._first_of(kind, receiver)
+        track = self.video if kind == "video" else self.audio
+        if track is not None:
+            track.put(frame)
+
+    def _first_of(self, kind: str, receiver: int) -> None:
+        if kind == "video" and self._pending_substream is not None:
+            self.relayed_substream = self._pending_substream
+            self._pending_substream = None
+
+    # ---------------------------------------------------------------------- control
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe now (rate-limited by the receiver's policy)."""
+        receiver = self._receivers.get("video")
+        if receiver is not None:
+            receiver.ask_keyframe(damaged=True)
+
+    async def switch_video(self, substream: int) -> None:
+        """Receive simulcast ``substream`` instead: a new video forwarder and receiver."""
+        stream = self._streams.get("video")
+        if stream is None or not self._simulcast or self.closed.is_set():
+            return
+        old_receiver = self._receivers.get("video")
+        old_forwarders = self._forwarders.get("video", [])
+        self.substream = substream
+        await self._start({"video": stream}, substream)
+        if old_receiver is not None:
+            old_receiver.stop()
+        await self._stop_forwarders(old_forwarders)
 
     async def close(self) -> None:
         if self.closed.is_set():
             return
         self.closed.set()
-        if self._handle is not None:
-            await self._handle.detach()
-        if self._pc is not None:
-            await self._pc.close()
+        for task in list(self._tasks):
+            task.cancel()
+        receivers = list(self._receivers.values())
+        for receiver in receivers:
+            receiver.stop()
+        forwarders = [f for group in self._forwarders.values() for f in group]
+        self._forwarders.clear()
+        await self._stop_forwarders(forwarders)
+        for track in (self.audio, self.video):
+            if track is not None:
+                track.end()
+        await asyncio.to_thread(_join_all, receivers)
+        if self._keyframes is not None:
+            self._keyframes.close()
+
+    # -------------------------------------------------------------------- internals
+
+    async def _stop_forwarders(self, forwarders: list[Forwarder]) -> None:
+        target, handle = self._target, self._handle
+        if target is None or handle is None or handle.detached or handle.session.closed:
+            return  # no session: Janus is gone (or restarted) and its forwarders with it
+        for forwarder in forwarders:
+            body = stop_forward_request(
+                target.room, target.publisher, forwarder.stream_id, admin_key=target.admin_key
+            )
+            with contextlib.suppress(ChannelError):  # the publisher left: Janus dropped it
+                await handle.message(body)
+
+    async def _start(self, streams: dict[str, StreamInfo], substream: int | None) -> None:
+        """Receivers for ``streams`` (kind -> stream), then their forwarders."""
+        target, handle = self._target, self._handle
+        assert target is not None and handle is not None
+        started: dict[str, StreamReceiver] = {}
+        forwarded: list[ForwardedStream] = []
+        try:
+            for kind, info in streams.items():
+                receiver = await self._bound_receiver(kind, info, substream)
+                started[kind] = receiver
+                forwarded.append(receiver.stream)
+            body = forward_request(
+                target.room,
+                target.publisher,
+                target.host,
+                forwarded,
+                discard_port=_discard_port(target.host),
+                admin_key=target.admin_key,
+            )
+            data, _ = await handle.message(body)
+        except BaseException:
+            for receiver in started.values():
+                receiver.stop()
+            raise
+        made = forwarders_made(data)
+        audio_port = started["audio"].stream.port if "audio" in started else None
+        for kind, receiver in started.items():
+            port = receiver.stream.port
+            # a video forwarder may also send a layer to the discard port: it is the video's
+            self._forwarders[kind] = [
+                f for f in made if (f.port == audio_port) == (kind == "audio")
+            ]
+            self._receivers[kind] = receiver
+            if kind == "video":
+                self._pending_substream = substream if self._simulcast else None
+                rtcp = [f.rtcp_port for f in made if f.port == port and f.rtcp_port]
+                if self._keyframes is not None and rtcp:
+                    self._keyframes.port = rtcp[0]
+                self._spawn(self._ask_until_open(receiver))
+
+    async def _bound_receiver(
+        self, kind: str, info: StreamInfo, substream: int | None
+    ) -> StreamReceiver:
+        target = self._target
+        assert target is not None
+        for _ in range(_BIND_ATTEMPTS):
+            port = _free_port_pair(target.host)
+            stream = ForwardedStream(
+                mid=info.mid,
+                kind=kind,
+                codec=info.codec or _DEFAULT_CODEC[kind],
+                port=port,
+                simulcast=info.simulcast and kind == "video",
+                substream=substream if kind == "video" else None,
+            )
+            self._next_index += 1
+            receiver = StreamReceiver(
+                stream,
+                target.host,
+                self,
+                index=self._next_index,
+                keyframes=self._keyframes if kind == "video" else None,
+            )
+            receiver.start()
+            deadline = time.monotonic() + _BIND_WAIT_SECONDS
+            while time.monotonic() < deadline and receiver.failed is None:
+                if receiver.opened.is_set() or port_held(target.host, port):
+                    return receiver
+                await asyncio.sleep(0.005)
+            receiver.stop()
+            logger.debug("receiver could not bind port=%s error=%s", port, receiver.failed)
+        raise MediaConnectError(f"no free UDP port for {self.uid}'s {kind} on {target.host}")
+
+    async def _ask_until_open(self, receiver: StreamReceiver) -> None:
+        """Keyframe requests while the receiver waits for its first keyframe."""
+        while not receiver.opened.is_set() and not self.closed.is_set():
+            receiver.ask_keyframe()
+            await asyncio.sleep(0.1)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
-@dataclass(frozen=True)
-class SubscriberJoin:
-    """Where a subscription joins: the room, the publisher's id as requests carry them, and our
-    publisher handle's ``private_id`` (Janus ties the subscription to our participant with it)."""
-
-    room: str | int
-    feed: str | int
-    private_id: int | None
+def _join_all(receivers: list[StreamReceiver]) -> None:
+    for receiver in receivers:
+        receiver.join(2.0)
 
 
-async def connect_feed(
-    session: JanusSession,
+def _free_port_pair(host: str) -> int:
+    """An even UDP port on ``host`` whose neighbour is free too (libavformat takes both)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        port -= port % 2
+        if port >= 1024 and not port_held(host, port) and not port_held(host, port + 1):
+            return port
+    raise MediaConnectError(f"no free UDP port pair on {host}")
+
+
+_DISCARD: dict[str, socket.socket] = {}
+
+
+def _discard_port(host: str) -> int:
+    """A port on ``host`` held and never read: where a forwarder's unwanted layer goes."""
+    sock = _DISCARD.get(host)
+    if sock is None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.bind((host, 0))
+        _DISCARD[host] = sock
+    return int(sock.getsockname()[1])
+
+
+async def open_feed(
     feed: SubscribedFeed,
     publisher: PublisherInfo,
     mids: list[str],
     substream: int | None,
     *,
-    join: SubscriberJoin,
-    ice_servers: Sequence[RTCIceServer],
-    connect_timeout: float,
+    handle: JanusHandle,
+    target: ForwardTarget,
 ) -> None:
-    """Receive ``mids`` of ``publisher`` into ``feed``; returns once media is connected.
+    """Receive ``mids`` of ``publisher`` into ``feed`` (its first audio and video stream).
 
-    ``feed.substream`` is set when a simulcast substream was asked for in the join.
-    Raises :class:`MediaConnectError` when no WebRTC connection comes up in time.
+    Returns once Janus forwards them; the frames follow. ``feed.substream`` is set when the
+    video is simulcast. Raises :class:`~.errors.MediaConnectError` when no port can be bound,
+    and Janus' errors for the ``rtp_forward`` request.
     """
-    handle = feed._handle = await session.attach()
-    up = asyncio.Event()
-
-    def on_message(message: Message) -> None:
-        kind = message.get("janus")
-        if kind == "webrtcup":
-            up.set()
-        elif kind in ("hangup", "detached"):
-            feed.closed.set()
-        elif kind == "event":
-            relayed = relayed_substream(message.get("plugindata", {}).get("data", {}))
-            if relayed is not None:
-                feed.relayed_substream = relayed
-
-    handle.listener = on_message
-    streams = subscription_streams(publisher, join.feed, mids, substream)
-    body: Message = {
-        "request": "join",
-        "ptype": "subscriber",
-        "room": join.room,
-        "streams": streams,
-    }
-    if join.private_id is not None:
-        body["private_id"] = join.private_id
-    data, offer = await handle.message(body)
-    if offer is None:
-        raise ChannelError(f"Janus sent no SDP offer for {publisher.uid}")
-    for stream in data.get("streams", []):
-        if stream.get("type") == "video" and stream.get("active", True):
-            feed.video_mid = str(stream["mid"])
-    pc = feed._pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type=offer["type"]))
-    take_tracks(feed, pc)
-    await pc.setLocalDescription(await pc.createAnswer())
-    answer = pc.localDescription
-    await handle.message(
-        {"request": "start"}, jsep={"type": answer.type, "sdp": answer.sdp, "trickle": False}
-    )
-    try:
-        await asyncio.wait_for(up.wait(), connect_timeout)
-    except TimeoutError as exc:
-        raise MediaConnectError(
-            f"no WebRTC connection for {publisher.uid} within {connect_timeout:.0f}s "
-            f"(ICE state {pc.iceConnectionState})"
-        ) from exc
-    if any("substream" in stream for stream in streams):
+    feed._loop = asyncio.get_running_loop()
+    feed._target = target
+    feed._handle = handle
+    streams: dict[str, StreamInfo] = {}
+    for info in publisher.streams:
+        if info.mid in mids and info.type in ("audio", "video") and info.type not in streams:
+            streams[info.type] = info
+    feed._streams = streams
+    if "video" in streams:
+        feed.video = ReceivedTrack("video")
+        feed.video_mid = streams["video"].mid
+        feed._simulcast = streams["video"].simulcast
+        feed._keyframes = KeyframeRequests(target.janus_host)
+        if feed.encoded_video is not None:
+            feed.encoded_video.keyframe_requester = feed.request_keyframe
+    else:
+        feed.encoded_video = None
+    if "audio" in streams:
+        feed.audio = ReceivedTrack("audio")
+    else:
+        feed.encoded_audio = None
+    if not streams:
+        return
+    wanted = substream if feed._simulcast else None
+    await feed._start(streams, wanted)
+    if feed._simulcast and substream is not None:
         feed.substream = substream
-
-
-def take_tracks(feed: SubscribedFeed, pc: RTCPeerConnection) -> None:
-    """The feed's first audio and video track (and the audio's packets, when asked for)."""
-    for transceiver in pc.getTransceivers():
-        track = transceiver.receiver.track
-        if track.kind == "audio" and feed.audio is None:
-            feed.audio = track
-            if feed.encoded_audio is not None:
-                tap_encoded_audio(transceiver, feed.encoded_audio)
-        elif track.kind == "video" and feed.video is None:
-            feed.video = track
-            if feed.encoded_video is not None:
-                tap_encoded_video(transceiver, feed.encoded_video)

@@ -7,7 +7,7 @@
     async for event in channel.events():  # PublisherJoined/Updated/Left, ...
         if isinstance(event, PublisherJoined):
             feed = await channel.subscribe(event.uid, substream=SUBSTREAM_HIGH)
-            frame = await feed.video.recv()  # av.VideoFrame (decoded)
+            frame = await feed.video.recv()  # av.VideoFrame (decoded in a receiver thread)
     await channel.leave()
 
 Room and participant ids are strings on this side. Against a Janus whose
@@ -18,21 +18,25 @@ before anything is sent (see :func:`~cloudrec_recorder.channel.room.janus_id`).
 
 The recorder joins as a *publisher-type participant that never publishes*,
 with participant id = its uid, so it appears in the room like the SDK's
-recorder uid does. Each subscription is its own Janus handle and aiortc
-``RTCPeerConnection`` (so ``unsubscribe`` drops exactly one publisher); Janus
-sends the SDP offer, aiortc answers with a complete SDP (half-trickle): see
-:mod:`~cloudrec_recorder.channel.feed`. A simulcast subscription is kept on the
-substream it asked for by :mod:`~cloudrec_recorder.channel.substream`.
+recorder uid does. A subscription is a set of VideoRoom RTP forwarders of the
+publisher's streams to UDP ports of the recorder's media address
+(``forward_host``), read by libavformat in one thread per stream (so
+``unsubscribe`` drops exactly one publisher's forwarders): see
+:mod:`~cloudrec_recorder.channel.feed`. ``admin_key`` is VideoRoom's, needed
+for ``rtp_forward`` when the server sets ``lock_rtp_forward``. A simulcast
+subscription is kept on the substream it asked for by
+:mod:`~cloudrec_recorder.channel.substream`.
 
 Who is in the room comes from Janus' events (rooms made by the launcher have
 ``notify_joining``, so participants that do not publish are announced too) and
 from a ``listparticipants`` every ``resync_interval`` seconds, which corrects
 anything events cannot tell (rooms without ``notify_joining``).
 
-Everything runs on the event loop without blocking: HTTP through httpx's async
-client, one long-poll task per channel. aiortc decodes in its own threads; a
-consumer must keep calling ``recv()`` on the tracks it subscribed to (aiortc
-queues decoded frames until they are read), or unsubscribe.
+Signalling runs on the event loop without blocking: HTTP through httpx's async
+client, one long-poll task per channel. Media never touches the loop per
+packet: receiver threads depacketise and decode, and hand over whole frames; a
+consumer must keep calling ``recv()`` on the tracks it subscribed to (a track
+holds a bounded number of frames, then drops the oldest), or unsubscribe.
 """
 
 from __future__ import annotations
@@ -40,10 +44,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
-
-from aiortc import RTCIceServer
+from urllib.parse import urlsplit
 
 from cloudrec_recorder.channel.encoded import ENCODED_QUEUE_PACKETS
 from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
@@ -54,7 +57,7 @@ from cloudrec_recorder.channel.errors import (
     RoomNotFoundError,
     SessionLostError,
 )
-from cloudrec_recorder.channel.feed import SubscribedFeed, SubscriberJoin, connect_feed
+from cloudrec_recorder.channel.feed import ForwardTarget, SubscribedFeed, open_feed
 from cloudrec_recorder.channel.room import (
     ChannelClosed,
     ChannelEvent,
@@ -64,7 +67,6 @@ from cloudrec_recorder.channel.room import (
     janus_id,
     publisher_join_request,
     recorder_display,
-    substream_request,
 )
 from cloudrec_recorder.channel.session import JanusHandle, JanusSession, Message
 from cloudrec_recorder.channel.substream import keep_substream
@@ -92,10 +94,11 @@ class JanusChannel:
         display: str | None = None,
         resync_interval: float = 2.0,
         connect_timeout: float = 10.0,
-        ice_servers: Sequence[RTCIceServer] = (),
         keepalive_interval: float | None = 25.0,
         string_ids: bool = True,
         substream_recheck: float = 3.0,
+        forward_host: str = "127.0.0.1",
+        admin_key: str | None = None,
     ) -> None:
         self.string_ids = string_ids
         self.substream_recheck = substream_recheck
@@ -108,7 +111,9 @@ class JanusChannel:
         self.resync_interval = resync_interval
         self.connect_timeout = connect_timeout
         self._token = token
-        self._ice_servers = list(ice_servers)
+        self.forward_host = forward_host
+        self._admin_key = admin_key
+        self._janus_host = urlsplit(http_url).hostname or "127.0.0.1"
         self._session = JanusSession(
             http_url, token=token, api_secret=api_secret, keepalive_interval=keepalive_interval
         )
@@ -277,17 +282,17 @@ class JanusChannel:
     async def _connect_feed(
         self, feed: SubscribedFeed, publisher: PublisherInfo, mids: list[str], substream: int | None
     ) -> None:
-        join = SubscriberJoin(self._room_id, self._feed_id(publisher.uid), self._private_id)
-        await connect_feed(
-            self._session,
-            feed,
-            publisher,
-            mids,
-            substream,
-            join=join,
-            ice_servers=self._ice_servers,
-            connect_timeout=self.connect_timeout,
+        assert self._handle is not None
+        target = ForwardTarget(
+            host=self.forward_host,
+            janus_host=self._janus_host,
+            room=self._room_id,
+            publisher=self._feed_id(publisher.uid),
+            admin_key=self._admin_key,
         )
+        if substream is not None and not 0 <= substream <= 2:
+            raise ValueError(f"simulcast substream must be 0, 1 or 2, not {substream}")
+        await open_feed(feed, publisher, mids, substream, handle=self._handle, target=target)
         if feed.substream is not None:
             self._spawn(
                 keep_substream(
@@ -303,13 +308,13 @@ class JanusChannel:
         """Ask for simulcast ``substream`` of ``uid``'s video; False if it does not simulcast."""
         feed = self._feeds.get(uid)
         publisher = self._state.publishers.get(uid)
-        if feed is None or publisher is None or not feed.attached:
+        if feed is None or publisher is None or not feed.attached or not publisher.simulcast:
             return False
-        body = substream_request(publisher, feed.video_mid, substream)
-        if body is None:
+        if feed.video_mid is None:
             return False
-        await feed.configure(body)
-        feed.substream = substream
+        if not 0 <= substream <= 2:
+            raise ValueError(f"simulcast substream must be 0, 1 or 2, not {substream}")
+        await feed.switch_video(substream)
         return True
 
     async def unsubscribe(self, uid: str) -> None:

@@ -37,9 +37,6 @@ __all__ = [
     "parse_publisher",
     "publisher_join_request",
     "recorder_display",
-    "relayed_substream",
-    "subscription_streams",
-    "substream_request",
 ]
 
 SUBSTREAM_HIGH = 2
@@ -233,51 +230,6 @@ def parse_publisher(entry: Mapping[str, Any]) -> PublisherInfo:
         for s in entry.get("streams", [])
     )
     return PublisherInfo(uid=_id(entry["id"]), display=entry.get("display"), streams=streams)
-
-
-def subscription_streams(
-    publisher: PublisherInfo, feed: str | int, mids: list[str], substream: int | None
-) -> list[dict[str, Any]]:
-    """The ``streams`` of a subscriber ``join`` that receives ``mids`` of ``publisher``.
-
-    A simulcast video stream carries ``substream`` in the join itself, so Janus
-    relays the wanted layer from the subscription's first keyframe rather than
-    starting on the largest one and switching later.
-    """
-    if substream is not None and not 0 <= substream <= 2:
-        raise ValueError(f"simulcast substream must be 0, 1 or 2, not {substream}")
-    simulcast = {s.mid for s in publisher.streams if s.type == "video" and s.simulcast}
-    streams: list[dict[str, Any]] = []
-    for mid in mids:
-        stream: dict[str, Any] = {"feed": feed, "mid": mid}
-        if substream is not None and mid in simulcast:
-            stream["substream"] = substream
-        streams.append(stream)
-    return streams
-
-
-def relayed_substream(data: Mapping[str, Any]) -> int | None:
-    """The simulcast substream a subscriber's VideoRoom event says Janus now relays, if any."""
-    value = data.get("substream")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def substream_request(
-    publisher: PublisherInfo, subscribed_video_mid: str | None, substream: int | None
-) -> dict[str, Any] | None:
-    """The subscriber ``configure`` body selecting ``substream``, or None if it does not apply.
-
-    It applies only when a substream is asked for, the subscription has video,
-    and the publisher sends simulcast.
-    """
-    if substream is None or subscribed_video_mid is None or not publisher.simulcast:
-        return None
-    if not 0 <= substream <= 2:
-        raise ValueError(f"simulcast substream must be 0, 1 or 2, not {substream}")
-    return {
-        "request": "configure",
-        "streams": [{"mid": subscribed_video_mid, "substream": substream}],
-    }
 
 
 @dataclass

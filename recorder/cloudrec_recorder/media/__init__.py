@@ -1,7 +1,7 @@
 """Media: compose, mix, encode and write HLS/MP4 segments to the spool.
 
-Decoded PyAV frames (`av.VideoFrame`, `av.AudioFrame`, what aiortc tracks yield) go in per uid;
-files come out in a spool directory per recording. Nothing here knows about Janus or aiortc.
+Decoded PyAV frames (`av.VideoFrame`, `av.AudioFrame`, what the channel's tracks yield) go in
+per uid; files come out in a spool directory per recording. Nothing here knows about Janus or RTP.
 
 - `pipeline`: `MixRecording` and `IndividualRecording`, the entry points (one worker thread each).
 - `config`: `MixConfig`, `IndividualConfig`, `RegionSpec`, `OutputFile`, the protocol enums.

@@ -6,7 +6,7 @@ start on keyframes, and a WebM header carries the picture size, so both are read
 
 - VP8 (RFC 6386 §9.1): bit 0 of the first byte is 0 on a keyframe, whose 10-byte header holds
   the start code ``9d 01 2a`` and the width and height (14 bits each, little endian);
-- H.264 (Annex B byte stream, as aiortc's depayloader gives it): a keyframe holds an IDR slice
+- H.264 (Annex B byte stream, as libavformat's depacketiser gives it): a keyframe holds an IDR slice
   (NAL unit type 5).
 """
 
@@ -22,7 +22,7 @@ _H264_IDR = 5
 
 
 class VideoCodec(StrEnum):
-    """The received video codecs, by their RTP names (as aiortc's codec ``name``)."""
+    """The received video codecs, by their RTP names (upper case, as the receiver gives them)."""
 
     VP8 = "VP8"
     H264 = "H264"

@@ -1,6 +1,6 @@
 """One uid's video as it was sent, not transcoded: VP8 in WebM slices, H.264 in TS slices.
 
-Frames come whole (as aiortc's jitter buffer reassembles them) with their RTP time in 90 kHz
+Frames come whole (as libavformat's RTP depacketiser reassembles them) with their RTP time in 90 kHz
 ticks from the uid's first frame; they are muxed as they are into one container per segment
 (protocol.md §8: ``<stem>_<utc>.webm`` / ``.ts``), listed by the same HLS playlist the other
 outputs write. Segments start on keyframes: frames before the first keyframe are dropped, and a

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiortc.mediastreams import MediaStreamError
 from tests.fixtures.media import (
     PublishFactory,
     close_rgb,
@@ -36,6 +35,7 @@ from cloudrec_recorder.channel import (
     TokenRejectedError,
     UidConflictError,
 )
+from cloudrec_recorder.channel.tracks import TrackEndedError
 
 pytestmark = pytest.mark.media
 
@@ -49,7 +49,11 @@ async def audio_seconds(track: Any, seconds: float) -> tuple[np.ndarray[Any, Any
     while total < seconds * rate:
         frame = await asyncio.wait_for(track.recv(), 5)
         rate = frame.sample_rate
-        samples = frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0]
+        data = frame.to_ndarray()  # planar (channels, samples) or packed (1, samples*channels)
+        if frame.format.is_planar:
+            samples = data[0]
+        else:
+            samples = data.reshape(-1, len(frame.layout.channels))[:, 0]
         chunks.append(samples)
         total += len(samples)
     return np.concatenate(chunks), rate
@@ -192,7 +196,7 @@ async def test_unsubscribing_ends_the_tracks(
         assert feed.audio is None and feed.video is not None
         await last_video_frame(feed.video, 2)
         await channel.unsubscribe("1001")
-        with pytest.raises(MediaStreamError):
+        with pytest.raises(TrackEndedError):
             for _ in range(100):  # frames already decoded may still come out first
                 await asyncio.wait_for(feed.video.recv(), 5)
         assert channel.subscriptions == {}

@@ -14,8 +14,6 @@ from cloudrec_recorder.channel.errors import (
     error_for,
 )
 from cloudrec_recorder.channel.room import (
-    SUBSTREAM_HIGH,
-    SUBSTREAM_LOW,
     ChannelClosed,
     ParticipantsChanged,
     PublisherInfo,
@@ -28,9 +26,6 @@ from cloudrec_recorder.channel.room import (
     parse_publisher,
     publisher_join_request,
     recorder_display,
-    relayed_substream,
-    subscription_streams,
-    substream_request,
 )
 
 ME = "900"
@@ -193,50 +188,6 @@ def test_a_listing_never_invents_a_publisher_without_streams() -> None:
     events = state.apply_listing([{"id": "1", "publisher": True}], requested_at=state.epoch)
     assert events == [ParticipantsChanged(frozenset({"1"}), frozenset())]
     assert state.publishers == {}
-
-
-def test_substream_is_configured_only_for_a_simulcast_publisher() -> None:
-    simulcast = parse_publisher(publisher("1", "audio", "video", simulcast=True))
-    plain = parse_publisher(publisher("2", "audio", "video"))
-    assert substream_request(simulcast, "1", SUBSTREAM_HIGH) == {
-        "request": "configure",
-        "streams": [{"mid": "1", "substream": 2}],
-    }
-    assert substream_request(simulcast, "1", SUBSTREAM_LOW) == {
-        "request": "configure",
-        "streams": [{"mid": "1", "substream": 0}],
-    }
-    assert substream_request(plain, "1", SUBSTREAM_HIGH) is None
-    assert substream_request(simulcast, None, SUBSTREAM_HIGH) is None
-    assert substream_request(simulcast, "1", None) is None
-
-
-def test_a_substream_out_of_range_is_refused() -> None:
-    simulcast = parse_publisher(publisher("1", "video", simulcast=True))
-    with pytest.raises(ValueError, match="0, 1 or 2"):
-        substream_request(simulcast, "0", 3)
-
-
-def test_a_subscription_asks_for_its_substream_in_the_join_for_simulcast_video_only() -> None:
-    simulcast = parse_publisher(publisher("1", "audio", "video", simulcast=True))
-    plain = parse_publisher(publisher("2", "audio", "video"))
-    assert subscription_streams(simulcast, "1", ["0", "1"], SUBSTREAM_LOW) == [
-        {"feed": "1", "mid": "0"},
-        {"feed": "1", "mid": "1", "substream": 0},
-    ]
-    assert subscription_streams(plain, 2, ["0", "1"], SUBSTREAM_LOW) == [
-        {"feed": 2, "mid": "0"},
-        {"feed": 2, "mid": "1"},
-    ]
-    assert subscription_streams(simulcast, "1", ["1"], None) == [{"feed": "1", "mid": "1"}]
-    with pytest.raises(ValueError, match="0, 1 or 2"):
-        subscription_streams(simulcast, "1", ["1"], -1)
-
-
-def test_the_relayed_substream_is_read_from_a_subscriber_event() -> None:
-    assert relayed_substream({"videoroom": "event", "mid": "1", "substream": 0}) == 0
-    assert relayed_substream({"videoroom": "event", "mid": "1", "temporal": 2}) is None
-    assert relayed_substream({"videoroom": "event", "substream": True}) is None
 
 
 def test_joining_as_publisher_sends_the_token_only_when_the_room_has_one() -> None:

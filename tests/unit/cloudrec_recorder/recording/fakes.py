@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-from aiortc.mediastreams import MediaStreamError
 
 from cloudrec_protocol.events import LeaveCode
 from cloudrec_protocol.manifest import TimelineEntry
@@ -32,6 +31,7 @@ from cloudrec_recorder.channel.room import (
     PublisherLeft,
     StreamInfo,
 )
+from cloudrec_recorder.channel.tracks import TrackEndedError
 from cloudrec_recorder.egress import EgressRefusedError
 from cloudrec_recorder.media.background import NO_BACKGROUNDS, Backgrounds
 from cloudrec_recorder.media.config import OutputFile, RegionSpec, TrackType, VideoLayout
@@ -68,7 +68,7 @@ class FakeTrack:
     async def recv(self) -> object:
         frame = await self._frames.get()
         if frame is None:
-            raise MediaStreamError
+            raise TrackEndedError
         return frame
 
 
