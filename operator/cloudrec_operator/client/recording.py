@@ -69,6 +69,7 @@ __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_BACKOFF",
     "SYNC_STOP_TIMEOUT",
+    "Answer",
     "OnRequest",
     "RecordingClient",
     "RequestSpec",
