@@ -188,6 +188,9 @@ class Mp4Series:
         if self._cut.not_before > 0 and not self._current.offset and not self._current.bytes:
             # a hand-over's taker: its first part starts at the cut
             self._current.offset = self._cut.not_before
+            self._current.start_epoch_ms = (
+                self._start_epoch_ms + self._gap_ms + round(self._cut.not_before * 1000)
+            )
         if self._finishing is not None and index == self._audio_index:
             if at < self._split_at:
                 self._finishing.mux(index, packet)
