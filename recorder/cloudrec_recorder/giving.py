@@ -61,6 +61,11 @@ class Giver:
         recording = session.recording
         if not self.settings.handover.enabled or not isinstance(recording, ChannelRecording):
             return False
+        if recording.paused:
+            # The taker would record from the cut on: it knows nothing of the pause, and a
+            # paused recording has no media to agree on a cut with. It stays and is stopped.
+            log.info("Not handed over sid=%s: the recording is paused", session.sid)
+            return False
         mixer = recording.media.mixer
         if mixer is None or mixer.origin_epoch_ms is None or recording.request is None:
             log.info("Not handed over sid=%s: only a mix recording with media moves", session.sid)

@@ -232,6 +232,8 @@ class FakePipeline:
     stopped: bool = False
     holds: list[str] = field(default_factory=list)
     """"pause" and "resume", in the order asked."""
+    origin_epoch_ms: int | None = None
+    """A mixer's output time 0 (hand-over), once it has media."""
     video: list[str] = field(default_factory=list)
     audio: list[str] = field(default_factory=list)
     packets: list[tuple[str, bytes]] = field(default_factory=list)

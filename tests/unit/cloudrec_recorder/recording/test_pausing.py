@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.unit.cloudrec_recorder.recording.fakes import (
+    APP,
+    CNAME,
     IDLE_CHECK,
+    RECORDER_UID,
     Rig,
     audio_frame,
     rig,
@@ -19,6 +23,10 @@ from tests.unit.cloudrec_recorder.recording.test_lifecycle import WAIT, record_p
 from cloudrec_protocol.codes import RecordingStatus
 from cloudrec_protocol.events import LeaveCode
 from cloudrec_protocol.manifest import TimelineKind
+from cloudrec_recorder.giving import Giver
+from cloudrec_recorder.redirects import Redirects
+from cloudrec_recorder.sessions import Resource, Session
+from cloudrec_recorder.settings import HandoverSettings
 
 pytestmark = pytest.mark.timeout(5)
 
@@ -132,3 +140,32 @@ async def test_a_paused_recording_stops_with_its_files(tmp_path: Path) -> None:
     assert r.events.of("recorder_leave") == [LeaveCode.CLIENT_LEAVE]
     await r.recording.hold(False)  # too late: changes nothing
     assert r.pipeline.holds == ["pause"]
+
+
+async def test_a_draining_replica_does_not_hand_a_paused_recording_over(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    await r.recording.start()
+    await record_publisher(r, "7")
+    await r.recording.hold(True)
+    session = Session(
+        Resource("rid", APP, CNAME, RECORDER_UID, 0.0, 72), "sid1", "mix", 0.0, r.recording
+    )
+    settings = r.recording.settings.model_copy(
+        update={
+            "handover": HandoverSettings(enabled=True, replicas=["r1"]),
+            "peers": {"r1": "http://r1.invalid:8080"},
+        }
+    )
+    r.pipeline.origin_epoch_ms = 1_700_000_000_000  # a mix with media: it could move
+    r.recording.request = start_request()
+    asked: list[str] = []
+
+    def peer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(503)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(peer)) as client:
+        giver = Giver(settings, client, Redirects(tmp_path / "redirects"))
+        assert not await giver.hand_over(session)
+    assert asked == []  # no peer was even asked
+    await r.recording.stop(wait_upload=True, wait_seconds=WAIT)
