@@ -10,9 +10,10 @@ without video shows the background) and audio at 48 kHz (silence when nobody sen
 `pause()` stops the output clock: the worker writes everything up to the pause, ends each
 output's open segment and MP4 file, and writes nothing more; `resume()` moves the clock on by
 the time paused, so output time (the timestamps) goes on where it stopped, with a keyframe, a
-new segment after `#EXT-X-DISCONTINUITY` and the next numbered MP4. Whatever was fed before
-the pause (the latest pictures, queued audio) is forgotten at the resume: nothing of the
-paused interval can reach a file.
+new segment after `#EXT-X-DISCONTINUITY` and the next numbered MP4. What is pushed while
+paused is dropped, and whatever was fed before the pause (the latest pictures, queued audio)
+is forgotten at the resume: nothing of the paused interval can reach a file. A worker lagging
+behind (CPU starved) when the pause comes writes only up to the pause's moment.
 """
 
 from __future__ import annotations
@@ -155,12 +156,22 @@ class RecordingWorker:
         )
         self._thread.start()
 
+    @property
+    def _holding(self) -> bool:
+        """Paused and not yet asked to resume: what is pushed now is dropped (read without
+        the lock: a push racing the pause is the pause's to forget at the resume)."""
+        return self._paused_at is not None and self._resumed_at is None
+
     def push_video(self, uid: str, frame: av.VideoFrame) -> None:
         """Offer `uid`'s latest decoded video frame (never blocks; older frames are dropped)."""
+        if self._holding:
+            return
         self._latest[uid] = frame
 
     def push_audio(self, uid: str, frame: av.AudioFrame) -> None:
         """Queue one decoded audio frame of `uid` (never blocks; the oldest is dropped if full)."""
+        if self._holding:
+            return
         queue = self._audio_in.get(uid)
         if queue is None:
             queue = self._audio_in.setdefault(uid, deque(maxlen=AUDIO_QUEUE_FRAMES))
@@ -234,6 +245,9 @@ class RecordingWorker:
                     self._wake.wait(PAUSE_POLL)
                     continue
                 horizon = time.monotonic() if stop_at is None else stop_at
+                paused_at = self._paused_at  # asked since _held() looked: write up to it only
+                if paused_at is not None:
+                    horizon = min(horizon, paused_at)
                 self._drain_audio()
                 next_due = self._produce(horizon, final=stop_at is not None)
                 self._publish_files()
@@ -371,6 +385,8 @@ class MixRecording(RecordingWorker):
 
     # ------------------------------------------------------------------ caller side
     def push_video(self, uid: str, frame: av.VideoFrame) -> None:
+        if self._holding:
+            return
         if not self._explicit_participants and uid not in self._latest:
             with self._lock:
                 if uid not in self._participants:
@@ -627,6 +643,8 @@ class IndividualRecording(RecordingWorker):
     def push_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
         """Queue one encoded video frame of `uid` as sent (`codec` its RTP name), at
         `timestamp` (90 kHz from the uid's first frame); never blocks, the oldest is dropped."""
+        if self._holding:
+            return
         queue = self._video_in.get(uid)
         if queue is None:
             queue = self._video_in.setdefault(uid, deque(maxlen=VIDEO_QUEUE_FRAMES))
@@ -642,6 +660,8 @@ class IndividualRecording(RecordingWorker):
     def push_audio_packet(self, uid: str, data: bytes, timestamp: int) -> None:
         """Queue one Opus packet of `uid` as sent, at `timestamp` (48 kHz samples from the
         uid's first packet); never blocks, the oldest is dropped if full."""
+        if self._holding:
+            return
         queue = self._packets_in.get(uid)
         if queue is None:
             queue = self._packets_in.setdefault(uid, deque(maxlen=AUDIO_QUEUE_FRAMES))

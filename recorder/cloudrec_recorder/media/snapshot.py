@@ -103,6 +103,8 @@ class SnapshotRecording(RecordingWorker):
 
     # ------------------------------------------------------------------ caller side
     def push_video(self, uid: str, frame: av.VideoFrame) -> None:
+        if self._holding:
+            return
         self._arrived[uid] = time.monotonic()
         super().push_video(uid, frame)
 

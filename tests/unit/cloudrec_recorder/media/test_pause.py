@@ -1,11 +1,12 @@
 """A pause in the real pipelines: nothing of the paused interval reaches any file.
 
 Each recording runs 3.4 s with a pause from 1.1 s to 2.2 s. Publisher 11 (red, its tone) sends
-before the pause, 13 (blue, its tone) only during it, 12 (green, its tone) after it. What was
+before the pause, 13 (blue, its tone) only during it, 12 (green, its tone) after it. What is
 pushed during the pause is still handed to the pipeline here (the follower drops it in a real
-recording; here the pipeline itself must forget it at the resume), so a blue pixel or 13's
-tone anywhere in a file means the pause leaked. The recordings run together in one module
-fixture (about four seconds of wall time).
+recording; here the pipeline must drop it), so a blue pixel or 13's tone anywhere in a file
+means the pause leaked; 11's last picture, held from before the pause, must be forgotten at
+the resume (red in the MP4 part after the pause means it was not). The recordings run
+together in one module fixture (about four seconds of wall time).
 """
 
 from __future__ import annotations
