@@ -25,14 +25,16 @@ pytestmark = [pytest.mark.media, pytest.mark.timeout(150)]
 async def test_a_janus_restart_ends_the_recording_with_its_leave_code_and_stops_receiving(
     tmp_path: Path, callback_sink: CallbackSink, s3_server: S3Server
 ) -> None:
-    janus = Janus(tmp_path / "janus", port=free_port("127.0.0.1")).start()
+    janus = Janus(
+        tmp_path / "janus", port=free_port("127.0.0.1"), ws_port=free_port("127.0.0.1")
+    ).start()
     bucket = "jrestart-" + secrets.token_hex(4)
     s3_server.create_bucket(bucket)
     recorder = start_recorder(tmp_path / "recorder", janus, callback_sink, s3_server, bucket)
     publisher: Publisher | None = None
     try:
         room = janus.create_room("restart")
-        publisher = await Publisher(janus.http_url, room, "1001", width=160, height=120).start()
+        publisher = await Publisher(janus.ws_url, room, "1001", width=160, height=120).start()
         async with recorder.client() as client:
             rec = await start_recording(client, recorder, room, "900031", mix_config())
             await wait_status(client, recorder, rec, 5)
@@ -58,7 +60,7 @@ async def test_a_janus_restart_ends_the_recording_with_its_leave_code_and_stops_
             # the recorder still records new channels on the restarted Janus
             room = janus.create_room("after")
             await publisher.leave()
-            publisher = await Publisher(janus.http_url, room, "1002", width=160, height=120).start()
+            publisher = await Publisher(janus.ws_url, room, "1002", width=160, height=120).start()
             again = await start_recording(client, recorder, room, "900032", mix_config())
             await wait_status(client, recorder, again, 5)
             response = await client.post(
