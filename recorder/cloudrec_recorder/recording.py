@@ -272,7 +272,8 @@ class ChannelRecording:
         return self.following.paused
 
     def timeline(self) -> list[TimelineEntry]:
-        return timeline(self._first_frame_ms, self._holds, self._stopped_ms)
+        marks = self._holds + (self.taking.marks() if self.taking is not None else [])
+        return timeline(self._first_frame_ms, marks, self._stopped_ms)
 
     async def start(self) -> None:
         self._status = STARTING

@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.handover import GiverDone, Offer, TakerReport, choose_cut, playlist_entries
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.ports import Mixer, RecordingEventSink
@@ -36,7 +37,16 @@ class Taking:
     """``handover.cutMarginSeconds``."""
     cut: float | None = None
     failed: bool = False
+    switched_ms: int | None = None
+    """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
     released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def marks(self) -> list[TimelineEntry]:
+        """The manifest timeline's HandedOver entry, once this replica's files took over."""
+        if self.switched_ms is None:
+            return []
+        detail = f"from replica {self.offer.giver}"
+        return [TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)]
 
     @property
     def channel_uid(self) -> str:
@@ -68,6 +78,8 @@ class Taking:
             return
         mixer.cut.release({name: playlist_entries(t) for name, t in done.playlists.items()})
         mixer.rewrite_playlists()
+        if self.cut is not None:
+            self.switched_ms = self.offer.origin_epoch_ms + round(self.cut * 1000)
         self.released.set()
         events.session_failover(self.offer.taker_uid, self.offer.giver, self.here)
         log.info("Took over sid=%s from=%s", self.offer.sid, self.offer.giver)

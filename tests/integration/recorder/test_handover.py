@@ -147,7 +147,11 @@ async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_withou
     # The taker's manifest vouches for the whole recording, the giver's objects too.
     keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
     [manifest] = [k for k in keys if k.endswith(".manifest.json")]
-    listed = json.loads(s3_server.get_object(ra.bucket, manifest))["objects"]
+    document = json.loads(s3_server.get_object(ra.bucket, manifest))
+    listed = document["objects"]
+    # its timeline says when the recording changed hands, between its start and its stop
+    kinds = [entry["kind"] for entry in document["timeline"]]
+    assert kinds == ["Started", "HandedOver", "Stopped"], kinds
     assert {o["key"] for o in listed} == keys - {manifest}
 
 
