@@ -61,6 +61,7 @@ from cloudrec_recorder.media.merged import merged_playlist
 from cloudrec_recorder.media.mp4 import Mp4Limits
 from cloudrec_recorder.media.output import Output, OutputNames
 from cloudrec_recorder.media.spool import FileReady, write_text_atomically
+from cloudrec_recorder.media.track_cuts import TrackCuts
 
 __all__ = [
     "ErrorCallback",
@@ -622,6 +623,8 @@ class IndividualRecording(RecordingWorker):
         self._video_in: dict[str, deque[tuple[str, bytes, int]]] = {}
         self._keyframe_wanted: set[str] = set()
         self._unstorable: set[str] = set()
+        self.track_cuts = TrackCuts()
+        """Where each output begins and ends in a hand-over (media/track_cuts.py)."""
 
     @property
     def copies_audio(self) -> bool:
@@ -727,7 +730,11 @@ class IndividualRecording(RecordingWorker):
             self._keyframe_wanted.add(uid)
 
     def _setup(self) -> None:
-        pass
+        for clock in self.track_cuts.offered():  # a taker: the giver's outputs go on here
+            if clock.video:
+                self._start_video_sized(clock.uid, clock.width, clock.height)
+            else:
+                self._start_audio(clock.uid)
 
     def _forget_inputs(self) -> None:
         super()._forget_inputs()
@@ -744,7 +751,19 @@ class IndividualRecording(RecordingWorker):
     def _schedule(self) -> SegmentSchedule:
         return _schedule(self.config.segment_seconds, self.config.first_segment_seconds)
 
-    def _new_output(self, uid: str, track: Track, video: VideoParams | None) -> Output:
+    @property
+    def schedule(self) -> SegmentSchedule:
+        """Where each output's segments begin, on its own clock (a hand-over cuts there)."""
+        return self._schedule()
+
+    def rewrite_playlists(self) -> None:
+        """Write the playlists again (a hand-over's taker got the giver's entries); from the
+        event loop, so it only asks the worker thread."""
+        self._rewrite = True
+        self._wake.set()
+
+    def _new_output(self, uid: str, track: Track, video: VideoParams | None) -> Output | None:
+        """``uid``'s ``track`` output, None when a hand-over's giver makes no more."""
         cfg = self.config
         sid, cname = self.names.sid, self.names.cname
         audio = None
@@ -754,6 +773,10 @@ class IndividualRecording(RecordingWorker):
             naming.individual_playlist_name(sid, cname, uid, track),
             lambda ms: naming.individual_segment_name(sid, cname, uid, track, ms),
         )
+        size = (video.width, video.height) if video is not None else None
+        clock = self.track_cuts.open(names.playlist, uid, size)
+        if clock is None:
+            return None
         return Output(
             self.spool_dir,
             names,
@@ -764,30 +787,46 @@ class IndividualRecording(RecordingWorker):
             track_type=TrackType.VIDEO if video is not None else TrackType.AUDIO,
             uid=uid,
             mixed_all_user=False,
+            start_monotonic=clock.start_monotonic,
+            start_epoch_ms=clock.start_epoch_ms,
+            cut=clock.cut,
         )
 
     def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
         if not self.config.stream_types.has_audio or self.copies_audio:
             return
-        member = self._members.setdefault(uid, _Member())
-        if member.audio is None:
-            member.mixer = AudioMixer(audio_channels(self.config.audio_profile))
-            member.audio = self._new_output(uid, "audio", None)
+        member = self._members.get(uid)
+        if (member is None or member.audio is None) and not self._start_audio(uid):
+            return
+        member = self._members[uid]
         assert member.mixer is not None
         member.mixer.push(uid, frame)
 
+    def _start_audio(self, uid: str) -> bool:
+        """Make ``uid``'s audio output; False when it is not made (a hand-over's giver)."""
+        output = self._new_output(uid, "audio", None)
+        if output is None:
+            return False
+        member = self._members.setdefault(uid, _Member())
+        member.mixer = AudioMixer(audio_channels(self.config.audio_profile))
+        member.audio = output
+        return True
+
     def _start_video(self, uid: str, frame: av.VideoFrame) -> None:
+        self._start_video_sized(uid, frame.width, frame.height)
+
+    def _start_video_sized(self, uid: str, width: int, height: int) -> None:
         cfg = self.config
-        width, height = (
-            max(2, frame.width - frame.width % 2),
-            max(2, frame.height - frame.height % 2),
-        )
+        width, height = max(2, width - width % 2), max(2, height - height % 2)
         keyint = max(1, round(cfg.segment_seconds * cfg.fps))
         params = VideoParams(
             width, height, cfg.fps, cfg.bitrate_kbps, keyint, cfg.x264_preset, cfg.encoder_threads
         )
+        output = self._new_output(uid, "video", params)
+        if output is None:
+            return
         member = self._members.setdefault(uid, _Member())
-        member.video = self._new_output(uid, "video", params)
+        member.video = output
         member.compositor = Compositor(width, height)
         # later frames of another size (simulcast layer switch) are letterboxed, never cropped
         whole = Region(uid, 0, 0, width, height, render_mode=RenderMode.FIT)

@@ -1,4 +1,5 @@
-"""Reading back a handed-over mix recording: one playlist, continuous media, every colour.
+"""Reading back a handed-over recording: one playlist (a mix's, or each of an individual
+recording's), continuous media, every colour.
 
 Used by the recorder's and the operator's hand-over tests. The bucket's playlist is decoded
 segment by segment with PyAV (MPEG-TS keeps the recording's clock: the taker runs on the
@@ -68,7 +69,14 @@ def read_handed_over(
     keys = s3.object_keys(bucket)
     playlists = [k for k in keys if sid in k and k.endswith(".m3u8")]
     assert len(playlists) == 1, playlists
-    key = playlists[0]
+    return read_playlist(s3, bucket, playlists[0], into, kind)
+
+
+def read_playlist(
+    s3: S3Server, bucket: str, key: str, into: Path, kind: str = "video"
+) -> HandedOverMedia:
+    """The playlist ``key`` in ``bucket``, its segments downloaded and decoded (video frames,
+    or audio frames with ``kind="audio"``)."""
     folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
     text = s3.get_object(bucket, key).decode()
     segments = [line for line in text.splitlines() if line and not line.startswith("#")]
