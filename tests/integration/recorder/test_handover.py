@@ -20,6 +20,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,53 @@ async def test_an_audio_only_individual_recording_is_handed_over_and_a_later_uid
     assert later.discontinuities == 0 and later.times, later.text
     assert not any("_video" in k for k in keys), sorted(keys)
     check_manifest(s3_server, ra.bucket, keys)
+
+
+async def test_an_individual_recording_with_snapshots_is_handed_over_and_snapshots_go_on(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """Snapshots are not cut: the taker takes them from its start (names carry the capture
+    time, so none repeats); the playlists go on as without snapshots."""
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, "1001", width=160, height=120):
+        rec = await start_recording(
+            on_a,
+            ra,
+            room,
+            "900147",
+            mix_config(streamMode="standard"),
+            mode="individual",
+            snapshot_config={"captureInterval": 5, "fileType": ["jpg"]},
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(7)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        switched = time.time()
+        await wait_exit(ra)
+        await asyncio.sleep(7)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    video = read_playlist(s3_server, ra.bucket, playlist_key(keys, rec, "1001", "video"), tmp_path)
+    check_continuous(video, FPS, [color_for(0)])
+    taken = sorted(utc_of(k) for k in keys if k.endswith(".jpg"))
+    assert taken and taken[0] < switched - 5 and taken[-1] > switched, (taken, switched)
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+def utc_of(key: str) -> float:
+    """A snapshot's capture time (Unix s) from its name's ``yyyyMMddHHmmssSSS``."""
+    stamp = key.rsplit("_", 1)[1].split(".")[0]
+    moment = datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 async def test_an_individual_recording_with_video_stored_as_received_is_stopped_not_handed_over(
