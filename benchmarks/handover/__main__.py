@@ -66,7 +66,7 @@ def _replicas(work: Path, janus: Janus, s3: S3Server) -> tuple[dict[str, Managed
         settings = local_recorder_settings(
             work / name,
             port=ports[name],
-            janus_url=janus.http_url,
+            janus_url=janus.ws_url,
             app_id=APP_ID,
             customer_id="bench-customer",
             customer_secret=secret,
