@@ -8,7 +8,8 @@ tells the taker to give up and leaves the recording here to be stopped as before
 
 An individual recording's outputs each have their own clock (media/track_cuts.py): the giver
 makes no new outputs from the offer on (a uid that starts later is the taker's alone), offers
-each output's clock, and ends each at the cut the taker chose for it.
+each output's clock, and ends each at the cut the taker chose for it; while a track stored as
+received has no cut, each poll carries its newest packets' digests (the taker's shift).
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ import httpx
 
 from cloudrec_recorder.handover import (
     GiverDone,
+    GiverMarks,
     Offer,
     PeerState,
     TakerReport,
     TrackClock,
     choose_taker,
-    individual_refusal,
     taker_uid,
     tracks_taken,
 )
+from cloudrec_recorder.media.track_cuts import MARKS
 from cloudrec_recorder.ports import MediaParts, Recording
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
@@ -153,9 +155,7 @@ class Giver:
             return None if mixer.origin_epoch_ms is not None else "the mix has not started"
         if tracks is None:
             return "a recording of snapshots only"
-        return individual_refusal(
-            copies_audio=tracks.copies_audio, copies_video=tracks.copies_video
-        )
+        return None
 
     async def _until_taken(
         self, base: str, offer: Offer, media: MediaParts, auth: httpx.BasicAuth
@@ -169,9 +169,7 @@ class Giver:
             raise HandoverFailedError(f"offer refused with {answer.status_code}")
         deadline = time.monotonic() + self.settings.handover.timeout_seconds
         while True:
-            polled = await self.client.get(
-                f"{base}/{offer.sid}", auth=auth, timeout=REQUEST_SECONDS
-            )
+            polled = await self._poll(base, offer, media, auth)
             if polled.status_code != 200:
                 raise HandoverFailedError(f"taker answered {polled.status_code}")
             report = TakerReport.model_validate(polled.json())
@@ -182,6 +180,20 @@ class Giver:
             if time.monotonic() > deadline:
                 raise HandoverFailedError("the taker had no segment in time")
             await asyncio.sleep(POLL_SECONDS)
+
+    async def _poll(
+        self, base: str, offer: Offer, media: MediaParts, auth: httpx.BasicAuth
+    ) -> httpx.Response:
+        """Ask the taker where it is; with the newest packets of the tracks stored as
+        received while it has no cut for one of them."""
+        stored = [c.playlist for c in offer.tracks if c.copied]
+        tracks = media.tracks
+        if tracks is None or not stored:
+            return await self.client.get(f"{base}/{offer.sid}", auth=auth, timeout=REQUEST_SECONDS)
+        given = GiverMarks(marks={name: tracks.track_cuts.marks(name, MARKS) for name in stored})
+        return await self.client.post(
+            f"{base}/{offer.sid}/marks", json=given.to_wire(), auth=auth, timeout=REQUEST_SECONDS
+        )
 
     @staticmethod
     def _cut(media: MediaParts, offer: Offer, report: TakerReport) -> bool:

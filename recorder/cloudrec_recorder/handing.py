@@ -6,6 +6,8 @@ admits only credentials valid for the app id (the giver uses its own settings' c
 * ``POST offer``: take the recording the :class:`~cloudrec_recorder.handover.Offer` describes
   (join the channel as the offer's new uid, record under the same sid and resource id);
 * ``GET {sid}``: where the taking stands (:class:`~cloudrec_recorder.handover.TakerReport`);
+* ``POST {sid}/marks``: the same, with the giver's newest packets of its tracks stored as
+  received (:class:`~cloudrec_recorder.handover.GiverMarks`);
 * ``POST {sid}/done``: the giver delivered its files; here are its final playlists;
 * ``DELETE {sid}``: the giver gave up; the taken recording stops without a word.
 
@@ -27,7 +29,7 @@ from fastapi.responses import JSONResponse
 from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder import errors
 from cloudrec_recorder.events import RecordingEvents
-from cloudrec_recorder.handover import GiverDone, Offer, individual_refusal, listed_segments
+from cloudrec_recorder.handover import GiverDone, GiverMarks, Offer, listed_segments
 from cloudrec_recorder.ports import MediaParts, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
@@ -123,14 +125,8 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         taking=taking,
     )
     assert isinstance(recording, ChannelRecording)
-    tracks = recording.media.tracks
-    refused = (
-        individual_refusal(copies_audio=tracks.copies_audio, copies_video=tracks.copies_video)
-        if tracks is not None
-        else None
-    )
-    if recording.taking is None or refused is not None:  # snapshots only, or stored as sent
-        raise errors.invalid_parameter(f"clientRequest: not handed over: {refused or 'no files'}")
+    if recording.taking is None:  # snapshots only
+        raise errors.invalid_parameter("clientRequest: a recording without files is not moved")
     await recording.start()
     takings.redirects.forget(body.sid)  # taken back: held here again
     holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
@@ -144,6 +140,16 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
 @router.get(HANDOVER + "/{sid}")
 async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
     taking, media, _ = takings.get(sid)
+    return JSONResponse(taking.report(media).to_wire())
+
+
+@router.post(HANDOVER + "/{sid}/marks")
+async def marks(appid: str, sid: str, body: GiverMarks, takings: TakingsDep) -> JSONResponse:
+    """The giver's poll with its newest stored packets (an individual recording's tracks
+    stored as received: the taker finds their shift)."""
+    taking, media, _ = takings.get(sid)
+    if media.tracks is not None:
+        taking.match(media.tracks, body)
     return JSONResponse(taking.report(media).to_wire())
 
 

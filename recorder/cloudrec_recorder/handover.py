@@ -18,8 +18,10 @@ of :mod:`~cloudrec_recorder.handing`:
 An individual recording has one clock per output (a uid's audio or video playlist, time 0 at
 its first frame on the giver): the offer names each (:class:`TrackClock`), the taker runs each
 on its own clock and names one cut per output (:func:`choose_cuts`), and the giver waits until
-each has a complete segment from its cut (:func:`tracks_taken`). Tracks stored as received
-are not handed over (:func:`individual_refusal` says why).
+each has a complete segment from its cut (:func:`tracks_taken`). A track stored as received
+has no output clock: the giver sends its newest packets' digests with each poll
+(:class:`GiverMarks`), the taker finds the shift between its packet times and the giver's
+(media/track_cuts.py) and only then names that track's cut (:func:`stored_cut`).
 
 Requests for the sid then reach the taker: the giver keeps a redirect
 (:mod:`~cloudrec_recorder.redirects`) and :func:`route` says where a request goes.
@@ -42,6 +44,7 @@ from cloudrec_recorder.media.track_cuts import TrackClock as MediaTrackClock
 
 __all__ = [
     "GiverDone",
+    "GiverMarks",
     "Offer",
     "PeerState",
     "TakerReport",
@@ -49,10 +52,10 @@ __all__ = [
     "choose_cut",
     "choose_cuts",
     "choose_taker",
-    "individual_refusal",
     "listed_segments",
     "playlist_entries",
     "route",
+    "stored_cut",
     "taker_uid",
     "tracks_taken",
 ]
@@ -86,6 +89,9 @@ class TrackClock(_Message):
     """Wall-clock time of the output's time 0 (its uid's first frame of the track)."""
     width: int = Field(default=0, ge=0, le=7680)
     height: int = Field(default=0, ge=0, le=7680)
+    copied: bool = False
+    """Stored as received: its time 0 is its first packet's on the giver, its cut waits for
+    the shift between the two replicas' packet times."""
 
     @classmethod
     def of(cls, clock: MediaTrackClock) -> TrackClock:
@@ -96,11 +102,18 @@ class TrackClock(_Message):
             origin_epoch_ms=clock.origin_epoch_ms,
             width=clock.width,
             height=clock.height,
+            copied=clock.copied,
         )
 
     def media(self) -> MediaTrackClock:
         return MediaTrackClock(
-            self.playlist, self.uid, self.video, self.origin_epoch_ms, self.width, self.height
+            self.playlist,
+            self.uid,
+            self.video,
+            self.origin_epoch_ms,
+            self.width,
+            self.height,
+            self.copied,
         )
 
 
@@ -136,6 +149,13 @@ class TakerReport(_Message):
     """An individual recording's cut of each output, by playlist (on that output's clock)."""
 
 
+class GiverMarks(_Message):
+    """The giver's newest packets of each track stored as received (digest, time), by
+    playlist: the taker finds its shift from the packets both received."""
+
+    marks: dict[str, list[tuple[str, int]]] = Field(default_factory=dict, max_length=1_000)
+
+
 class GiverDone(_Message):
     """The giver's final playlists (name -> text) and the objects it put in the bucket (its
     manifest's entries: the taker's manifest vouches for the whole recording)."""
@@ -163,30 +183,20 @@ def choose_cuts(
     return {
         clock.playlist: choose_cut(schedule, (now_ms - clock.origin_epoch_ms) / 1000, margin)
         for clock in clocks
+        if not clock.copied
     }
+
+
+def stored_cut(schedule: SegmentSchedule, newest: int, rate: int, margin: float) -> float:
+    """A stored track's cut on the giver's times: the first boundary ``margin`` seconds after
+    the newest packet (``newest``, in ``rate`` units, shifted to the giver's times)."""
+    return choose_cut(schedule, newest / rate, margin)
 
 
 def tracks_taken(offered: Collection[str], report: TakerReport) -> bool:
     """Every offered output has its cut and a complete segment from it (``first_segment``
     covers them all) on the taker: the giver may end its files."""
     return report.first_segment and all(name in report.cuts for name in offered)
-
-
-def individual_refusal(*, copies_audio: bool, copies_video: bool) -> str | None:
-    """Why an individual recording is not handed over (it is stopped at the drain), or None.
-
-    A track stored as received (``streamMode`` original, video kept as sent) has no output
-    clock: its time is the sender's RTP time from the first packet each replica received, and
-    a stored video segment can begin only on a keyframe the sender chooses to send. The two
-    replicas' times of one packet differ by their arrival jitter, so a cut agreed in time
-    could drop a packet or keep it twice; a lossless cut needs both to name the same packet
-    (matched by content) and is not built yet (docs/operations.md).
-    """
-    if copies_audio:
-        return "its audio is stored as received (streamMode original)"
-    if copies_video:
-        return "its video is stored as received"
-    return None
 
 
 def playlist_entries(text: str) -> str:

@@ -23,13 +23,18 @@ from dataclasses import dataclass, field
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.handover import (
     GiverDone,
+    GiverMarks,
     Offer,
     TakerReport,
     choose_cut,
     choose_cuts,
     playlist_entries,
+    stored_cut,
 )
+from cloudrec_recorder.media.copied import OPUS_RATE
+from cloudrec_recorder.media.copied_video import VIDEO_RATE
 from cloudrec_recorder.media.cut import Cut
+from cloudrec_recorder.media.track_cuts import match_shift
 from cloudrec_recorder.ports import MediaParts, Mixer, RecordingEventSink, TrackPipeline
 
 __all__ = ["Taking"]
@@ -93,14 +98,34 @@ class Taking:
         log.info("Taking over sid=%s outputs=%d", self.offer.sid, len(self.offer.tracks))
         return self.offer.first_frame_ms
 
+    def match(self, tracks: TrackPipeline, given: GiverMarks) -> None:
+        """The giver's newest packets of its stored tracks: each track whose shift is found
+        now gets its cut, ``margin`` seconds after this replica's newest packet of it."""
+        cuts = tracks.track_cuts.cuts
+        for clock in self.offer.tracks:
+            theirs = given.marks.get(clock.playlist)
+            if not clock.copied or clock.playlist in cuts or not theirs:
+                continue
+            own = tracks.track_cuts.marks(clock.playlist)
+            shift = match_shift(theirs, own)
+            if shift is None or not own:
+                continue
+            rate = VIDEO_RATE if clock.video else OPUS_RATE
+            at = stored_cut(tracks.schedule, own[-1][1] + shift, rate, self.margin)
+            tracks.track_cuts.take_stored(clock.playlist, shift, at)
+            log.info(
+                "Taking over sid=%s %s shift=%d cut=%.3f", self.offer.sid, clock.playlist, shift, at
+            )
+
     def report(self, media: MediaParts) -> TakerReport:
         tracks = media.tracks
         if media.mixer is None and tracks is not None:
             complete = {f.name for f in tracks.files()}
             cuts = tracks.track_cuts.cuts
+            offered = [clock.playlist for clock in self.offer.tracks]
             return TakerReport(
                 cuts=cuts,
-                first_segment=bool(cuts) and all(name in complete for name in cuts),
+                first_segment=all(name in cuts and name in complete for name in offered),
                 failed=self.failed,
             )
         files = media.mixer.files() if media.mixer is not None else []

@@ -599,6 +599,34 @@ class _Member:
     """The video as sent, not transcoded (``video_as_sent``)."""
 
 
+def write_merged(
+    spool_dir: Path,
+    names: RecordingNames,
+    cfg: IndividualConfig,
+    uid: str,
+    member: _Member,
+    on_file_ready: FileReady,
+) -> OutputFile | None:
+    """``uid``'s merged playlist, written once its audio and video playlists both exist."""
+    video, audio = member.video, member.audio
+    if video is None or audio is None:
+        return None
+    if not (video.hls.has_segments and audio.hls.has_segments):
+        return None
+    params = video.video_params
+    assert params is not None
+    name = naming.individual_merged_playlist_name(names.sid, names.cname, uid)
+    text = merged_playlist(
+        audio=audio.hls.playlist_name,
+        video=video.hls.playlist_name,
+        width=params.width,
+        height=params.height,
+        bandwidth_bps=cfg.bitrate_kbps * 1000 + audio_bitrate(cfg.audio_profile),
+    )
+    write_text_atomically(spool_dir, name, text, on_file_ready)
+    return OutputFile(name, TrackType.AUDIO_AND_VIDEO, uid, False, video.start_epoch_ms)
+
+
 class IndividualRecording(RecordingWorker):
     """One video HLS and one audio HLS per uid (individual mode).
 
@@ -688,42 +716,57 @@ class IndividualRecording(RecordingWorker):
 
     def _accept_packet(self, uid: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
+        sid, cname = self.names.sid, self.names.cname
+        playlist = naming.individual_playlist_name(sid, cname, uid, "audio")
+        self.track_cuts.note(playlist, data, timestamp)
         if member.copied is None:
-            sid, cname = self.names.sid, self.names.cname
-            names = OutputNames(
-                naming.individual_playlist_name(sid, cname, uid, "audio"),
-                lambda ms: naming.individual_segment_name(sid, cname, uid, "audio", ms),
+            clock = self.track_cuts.open_stored(
+                playlist, uid, video=False, timestamp=timestamp, rate=OPUS_RATE
             )
-            start_ms = round(time.time() * 1000) - timestamp * 1000 // OPUS_RATE
+            if clock is None:
+                return  # a hand-over's: the giver makes no more, the taker has no shift yet
+            names = OutputNames(
+                playlist, lambda ms: naming.individual_segment_name(sid, cname, uid, "audio", ms)
+            )
             member.copied = CopiedAudioOutput(
                 self.spool_dir,
                 names,
                 self._schedule(),
                 self._on_file_ready,
                 uid=uid,
-                start_epoch_ms=start_ms,
+                start_epoch_ms=clock.start_epoch_ms,
+                cut=clock.cut,
+                shift=clock.shift,
             )
         member.copied.write(data, timestamp)
 
     def _accept_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
+        sid, cname = self.names.sid, self.names.cname
+        playlist = naming.individual_playlist_name(sid, cname, uid, "video")
+        if stored_video(codec) is None:
+            if uid not in self._unstorable:
+                self._unstorable.add(uid)
+                log.warning("video of uid=%s is %s: not stored (no container)", uid, codec)
+            return
+        self.track_cuts.note(playlist, data, timestamp)
         if member.copied_video is None:
-            if stored_video(codec) is None:
-                if uid not in self._unstorable:
-                    self._unstorable.add(uid)
-                    log.warning("video of uid=%s is %s: not stored (no container)", uid, codec)
+            clock = self.track_cuts.open_stored(
+                playlist, uid, video=True, timestamp=timestamp, rate=VIDEO_RATE
+            )
+            if clock is None:
                 return
-            sid, cname = self.names.sid, self.names.cname
-            start_ms = round(time.time() * 1000) - timestamp * 1000 // VIDEO_RATE
             member.copied_video = CopiedVideoOutput(
                 self.spool_dir,
-                naming.individual_playlist_name(sid, cname, uid, "video"),
+                playlist,
                 lambda ms, ext: naming.individual_segment_name(sid, cname, uid, "video", ms, ext),
                 self._schedule(),
                 self._on_file_ready,
                 codec=codec,
                 uid=uid,
-                start_epoch_ms=start_ms,
+                start_epoch_ms=clock.start_epoch_ms,
+                cut=clock.cut,
+                shift=clock.shift,
             )
         member.copied_video.write(data, timestamp)
         if member.copied_video.wants_keyframe:
@@ -731,6 +774,8 @@ class IndividualRecording(RecordingWorker):
 
     def _setup(self) -> None:
         for clock in self.track_cuts.offered():  # a taker: the giver's outputs go on here
+            if clock.copied:
+                continue  # made at a packet, once its shift is known (track_cuts.py)
             if clock.video:
                 self._start_video_sized(clock.uid, clock.width, clock.height)
             else:
@@ -873,23 +918,6 @@ class IndividualRecording(RecordingWorker):
 
     def _write_merged(self, uid: str, member: _Member) -> None:
         """Write ``uid``'s merged playlist once its audio and video playlists both exist."""
-        video, audio = member.video, member.audio
-        if video is None or audio is None:
-            return
-        if not (video.hls.has_segments and audio.hls.has_segments):
-            return
-        cfg = self.config
-        params = video.video_params
-        assert params is not None
-        name = naming.individual_merged_playlist_name(self.names.sid, self.names.cname, uid)
-        text = merged_playlist(
-            audio=audio.hls.playlist_name,
-            video=video.hls.playlist_name,
-            width=params.width,
-            height=params.height,
-            bandwidth_bps=cfg.bitrate_kbps * 1000 + audio_bitrate(cfg.audio_profile),
-        )
-        write_text_atomically(self.spool_dir, name, text, self._on_file_ready)
-        member.merged = OutputFile(
-            name, TrackType.AUDIO_AND_VIDEO, uid, False, video.start_epoch_ms
+        member.merged = write_merged(
+            self.spool_dir, self.names, self.config, uid, member, self._on_file_ready
         )

@@ -39,6 +39,7 @@ from tests.integration.recorder.checks import (
 from tests.integration.recorder.handover_checks import (
     check_continuous,
     check_continuous_audio,
+    check_stored_continuous,
     read_handed_over,
     read_playlist,
 )
@@ -426,32 +427,76 @@ def utc_of(key: str) -> float:
     return moment.timestamp()
 
 
-async def test_an_individual_recording_with_video_stored_as_received_is_stopped_not_handed_over(
+async def test_an_individual_recording_with_video_stored_as_received_is_handed_over_frame_exact(
     replicas: list[RecorderProcess],
     callback_sink: CallbackSink,
     s3_server: S3Server,
     room: str,
     publish: PublishFactory,
+    tmp_path: Path,
 ) -> None:
-    """Video kept as sent (streamMode default) has no output clock to cut at (handover.py,
-    individual_refusal): a draining replica stops such a recording, its files delivered, and
-    says why (docs/operations.md)."""
+    """streamMode default: each uid's VP8 kept as sent (WebM slices), its audio re-encoded.
+    The taker finds the shift to the giver's packet times from the frames both received; the
+    stored video changes hands at a keyframe both saw: no frame missing, none twice."""
     ra, rb = replicas
-    async with ra.client() as on_a, publish(room, "1001", width=160, height=120):
+    uids = ["1001", "1002"]
+    async with ra.client() as on_a, publish(room, uids, width=160, height=120, fps=FPS):
         rec = await start_recording(on_a, ra, room, "900146", mix_config(), mode="individual")
         await wait_status(on_a, ra, rec, 5)
-        await asyncio.sleep(3)
+        await asyncio.sleep(5)
         assert ra.process.pid is not None
         os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
         await wait_exit(ra)
-    assert ra.process.stop() == 0
-    assert callback_sink.wait_for(rec.sid, 11).payload["details"]["exitStatus"] == 0
-    assert 12 not in callback_sink.event_types(rec.sid)
-    reason = f"Not handed over sid={rec.sid}: its video is stored as received"
-    assert reason in ra.log_path.read_text()
-    assert "Taking over" not in rb.log_path.read_text()
-    keys = [k for k in s3_server.object_keys(ra.bucket) if rec.sid in k]
-    assert any(k.endswith(".m3u8") for k in keys), keys
+        await asyncio.sleep(5)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert "shift=" in rb.log_path.read_text()
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    for index, uid in enumerate(uids):
+        key = playlist_key(keys, rec, uid, "video")
+        video = read_playlist(s3_server, ra.bucket, key, tmp_path)
+        assert all(name.endswith(".webm") for name in video.segments), video.segments
+        check_stored_continuous(video, FPS, [color_for(index)])
+        audio = read_playlist(
+            s3_server, ra.bucket, playlist_key(keys, rec, uid, "audio"), tmp_path, kind="audio"
+        )
+        check_continuous_audio(audio, [tone_for(index)])
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+async def test_an_individual_recording_with_opus_stored_as_received_is_handed_over_packet_exact(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """streamMode original (AudioOnly): each uid's Opus kept as sent; 20 ms packets back to
+    back across the switch."""
+    ra, rb = replicas
+    uids = ["1001", "1002"]
+    async with ra.client() as on_a, publish(room, uids, video=False):
+        config = mix_config(streamTypes=0, streamMode="original")
+        rec = await start_recording(on_a, ra, room, "900148", config, mode="individual")
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(4)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    for index, uid in enumerate(uids):
+        key = playlist_key(keys, rec, uid, "audio")
+        media = read_playlist(s3_server, ra.bucket, key, tmp_path, kind="audio")
+        check_continuous_audio(media, [tone_for(index)], samples=960)
+    check_manifest(s3_server, ra.bucket, keys)
 
 
 def playlist_key(keys: set[str], rec: Started, uid: str, track: Track) -> str:

@@ -12,11 +12,11 @@ from cloudrec_recorder.handover import (
     TakerReport,
     TrackClock,
     choose_cuts,
-    individual_refusal,
     tracks_taken,
 )
+from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.hls import SegmentSchedule
-from cloudrec_recorder.media.track_cuts import TrackCuts
+from cloudrec_recorder.media.track_cuts import Mark, TrackCuts, match_shift
 
 A, V = "s_c__uid_s_1__uid_e_audio.m3u8", "s_c__uid_s_1__uid_e_video.m3u8"
 
@@ -61,18 +61,57 @@ def test_the_giver_ends_its_files_once_every_output_has_a_segment_from_its_cut(
 
 
 @pytest.mark.parametrize(
-    ("copies_audio", "copies_video", "reason"),
+    ("giver", "own", "shift"),
     [
-        (False, False, None),
-        (True, False, "its audio is stored as received (streamMode original)"),
-        (False, True, "its video is stored as received"),
-        (True, True, "its audio is stored as received (streamMode original)"),
+        # the same packets, this replica's times 1000 behind the giver's
+        ([("a", 5960), ("b", 6920), ("c", 7880)], [("a", 4960), ("b", 5920), ("c", 6880)], 1000),
+        # only two packets in common: not enough to be sure
+        ([("a", 5960), ("b", 6920)], [("a", 4960), ("b", 5920), ("z", 6880)], None),
+        # silence: the same bytes many times vote for several shifts; most agree on one
+        (
+            [("s", 0), ("s", 960), ("s", 1920), ("t", 2880)],
+            [("s", 40), ("s", 1000), ("t", 1960), ("u", 2920)],
+            920,
+        ),
+        ([("s", 0), ("s", 960)], [("s", 0), ("s", 960)], None),  # too few agree
+        (
+            [("s", 0), ("a", 960), ("b", 1920), ("c", 2880), ("s", 3840)],
+            [("s", 100), ("a", 1060), ("b", 2020), ("c", 2980)],
+            -100,
+        ),
+        ([], [("a", 1)], None),
     ],
 )
-def test_an_individual_recording_with_a_track_stored_as_received_says_why_it_stays(
-    copies_audio: bool, copies_video: bool, reason: str | None
+def test_a_taker_finds_the_shift_to_the_givers_times_from_the_packets_both_received(
+    giver: list[Mark], own: list[Mark], shift: int | None
 ) -> None:
-    assert individual_refusal(copies_audio=copies_audio, copies_video=copies_video) == reason
+    assert match_shift(giver, own) == shift
+
+
+@pytest.mark.parametrize(
+    ("keyframes", "end_at", "admitted"),
+    [
+        # the giver's stored video ends at the first keyframe at or after its cut (8.0)
+        ([2.0, 8.4], 8.0, [7.9, 8.0, 8.2]),
+        ([2.0, 8.0], 8.0, [7.9]),
+        ([2.0], 8.0, [7.9, 8.0, 8.2, 8.4, 9.0]),  # no keyframe past the cut yet: it goes on
+    ],
+)
+def test_a_stored_video_cut_takes_effect_at_the_first_keyframe_at_or_after_it(
+    keyframes: list[float], end_at: float, admitted: list[float]
+) -> None:
+    giver, taker = Cut(on_keyframes=True), Cut(taking=True, on_keyframes=True)
+    giver.end_at = taker.not_before = end_at
+    for t in keyframes:
+        giver.keyframe(t)
+        taker.keyframe(t)
+    times = [7.9, 8.0, 8.2, 8.4, 9.0]
+    assert [t for t in times if giver.admits(t)] == admitted
+    # the taker keeps exactly what the giver does not (once both saw the keyframe)
+    if len(keyframes) > 1:
+        assert [t for t in times if taker.admits(t)] == [t for t in times if t not in admitted]
+    giver.end_at = math.inf  # the hand-over failed: the giver goes on
+    assert giver.admits(9.0)
 
 
 def test_a_track_clock_refuses_a_playlist_name_with_a_path() -> None:
@@ -102,6 +141,8 @@ def test_a_taker_runs_the_givers_outputs_on_their_clocks_from_their_cuts_held_un
     cuts.offer([_clock(V, origin, video=True).media()])
     cuts.take({V: 8.0})
     assert [c.playlist for c in cuts.offered()] == [V]
+    stored = "s_c__uid_s_2__uid_e_video.m3u8"
+    assert cuts.open_stored(stored, "2", video=True, timestamp=0, rate=90_000) is not None
     video = cuts.open(V, "1", (160, 120))
     other = cuts.open(A, "2", None)  # a uid the giver never had: the taker's own from its start
     assert video is not None and other is not None
