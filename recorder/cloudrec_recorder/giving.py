@@ -186,7 +186,7 @@ class Giver:
     ) -> httpx.Response:
         """Ask the taker where it is; with the newest packets of the tracks stored as
         received while it has no cut for one of them."""
-        stored = [c.playlist for c in offer.tracks if c.copied]
+        stored = [c.playlist for c in offer.tracks if c.copied and not c.idle]
         tracks = media.tracks
         if tracks is None or not stored:
             return await self.client.get(f"{base}/{offer.sid}", auth=auth, timeout=REQUEST_SECONDS)
@@ -205,7 +205,7 @@ class Giver:
             return report.cut is not None and report.first_segment
         if media.tracks is not None:
             media.tracks.track_cuts.end_at(report.cuts)
-        return tracks_taken([clock.playlist for clock in offer.tracks], report)
+        return tracks_taken(offer.tracks, report)
 
     async def _abandon(self, base: str, sid: str, auth: httpx.BasicAuth) -> None:
         try:

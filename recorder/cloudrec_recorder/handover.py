@@ -30,7 +30,7 @@ Requests for the sid then reach the taker: the giver keeps a redirect
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,8 @@ class TrackClock(_Message):
     copied: bool = False
     """Stored as received: its time 0 is its first packet's on the giver, its cut waits for
     the shift between the two replicas' packet times."""
+    idle: bool = False
+    """Stored and silent lately: ended on the giver; the taker goes on if the uid sends."""
 
     @classmethod
     def of(cls, clock: MediaTrackClock) -> TrackClock:
@@ -103,6 +105,7 @@ class TrackClock(_Message):
             width=clock.width,
             height=clock.height,
             copied=clock.copied,
+            idle=clock.idle,
         )
 
     def media(self) -> MediaTrackClock:
@@ -114,6 +117,7 @@ class TrackClock(_Message):
             self.width,
             self.height,
             self.copied,
+            self.idle,
         )
 
 
@@ -193,10 +197,12 @@ def stored_cut(schedule: SegmentSchedule, newest: int, rate: int, margin: float)
     return choose_cut(schedule, newest / rate, margin)
 
 
-def tracks_taken(offered: Collection[str], report: TakerReport) -> bool:
+def tracks_taken(offered: Sequence[TrackClock], report: TakerReport) -> bool:
     """Every offered output has its cut and a complete segment from it (``first_segment``
-    covers them all) on the taker: the giver may end its files."""
-    return report.first_segment and all(name in report.cuts for name in offered)
+    covers them all) on the taker, idle ones aside: the giver may end its files."""
+    return report.first_segment and all(
+        clock.playlist in report.cuts for clock in offered if not clock.idle
+    )
 
 
 def playlist_entries(text: str) -> str:

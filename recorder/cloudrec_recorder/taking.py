@@ -104,7 +104,7 @@ class Taking:
         cuts = tracks.track_cuts.cuts
         for clock in self.offer.tracks:
             theirs = given.marks.get(clock.playlist)
-            if not clock.copied or clock.playlist in cuts or not theirs:
+            if not clock.copied or clock.idle or clock.playlist in cuts or not theirs:
                 continue
             own = tracks.track_cuts.marks(clock.playlist)
             shift = match_shift(theirs, own)
@@ -122,7 +122,7 @@ class Taking:
         if media.mixer is None and tracks is not None:
             complete = {f.name for f in tracks.files()}
             cuts = tracks.track_cuts.cuts
-            offered = [clock.playlist for clock in self.offer.tracks]
+            offered = [clock.playlist for clock in self.offer.tracks if not clock.idle]
             return TakerReport(
                 cuts=cuts,
                 first_segment=all(name in cuts and name in complete for name in offered),

@@ -15,7 +15,10 @@ sender's RTP times from the first packet each replica received. Each replica kee
 its recent packets (:meth:`TrackCuts.note`); the taker finds the shift between its times and
 the giver's from packets both received (:func:`match_shift`, the same bytes), and only then
 makes the output, on the giver's times shifted exactly, from its cut (for video: from the first
-keyframe at or after it, media/cut.py).
+keyframe at or after it, media/cut.py). A stored track that has sent nothing for
+``IDLE_SECONDS`` when the giver offers it (its uid left or stopped sending) has no packets to
+match: the giver ends it after its newest packet, and the taker goes on with it if the uid
+sends again, on a shift estimated from the wall clock (nothing was sent in between).
 
 Called from the event loop and the media worker thread: the tables are read and changed under
 one lock.
@@ -23,6 +26,7 @@ one lock.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import threading
@@ -41,6 +45,10 @@ OWN_MARKS = 512
 """How many a replica keeps per stored track (a taker matches the giver's among them)."""
 SUPPORT = 3
 """Packets that must agree on a shift before it is taken."""
+IDLE_SECONDS = 1.0
+"""A stored track with no packet for this long when offered is idle."""
+RATES = {False: 48_000, True: 90_000}
+"""A stored track's time units per second: Opus audio, video."""
 
 Mark = tuple[str, int]
 """A packet's digest and its time (in its track's RTP units)."""
@@ -80,6 +88,8 @@ class TrackClock:
     height: int = 0
     copied: bool = False
     """Stored as received (its time 0 is its first packet's, on the giver)."""
+    idle: bool = False
+    """Stored, and it sent nothing lately: ended on the giver, no shift to find."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,10 @@ class TrackCuts:
         self._offered: dict[str, TrackClock] = {}
         self._taken: dict[str, float] = {}
         self._marks: dict[str, deque[Mark]] = {}
+        self._seen: dict[str, float] = {}
         self._shifts: dict[str, int] = {}
+        self._prefixes: Mapping[str, str] | None = None
+        """The giver's playlist entries, once released (for outputs made later)."""
 
     # ------------------------------------------------------------------ both sides
     def open(self, playlist: str, uid: str, size: tuple[int, int] | None) -> OutputClock | None:
@@ -114,13 +127,13 @@ class TrackCuts:
         now = time.monotonic()
         with self._lock:
             offered = self._offered.get(playlist)
+            if self._frozen:  # a giver's (also one that took it over before)
+                return None
             if offered is not None:  # a taker's: on the giver's clock, from the cut on
                 cut = Cut(taking=True)
                 cut.not_before = self._taken.get(playlist, math.inf)
                 origin = offered.origin_epoch_ms
                 start = now - (now_ms - origin) / 1000
-            elif self._frozen:
-                return None
             else:
                 cut, origin, start = Cut(), round(now_ms), now
             width, height = size or (0, 0)
@@ -128,6 +141,8 @@ class TrackCuts:
                 playlist, uid, size is not None, origin, width, height
             )
             self._cuts[playlist] = cut
+            if cut.holding and self._prefixes is not None:
+                cut.release(self._prefixes)
         return OutputClock(cut, start, origin)
 
     def open_stored(
@@ -139,20 +154,28 @@ class TrackCuts:
         now_ms = time.time() * 1000
         with self._lock:
             offered = self._offered.get(playlist)
-            if offered is not None:
-                shift = self._shifts.get(playlist)
-                if shift is None:
+            if self._frozen:
+                return None
+            if offered is not None and offered.idle:  # the uid is back: nothing in between
+                origin = offered.origin_epoch_ms
+                shift = round((now_ms - origin) * rate / 1000) - timestamp
+                cut = Cut(taking=True, on_keyframes=video)
+                cut.not_before = 0.0
+            elif offered is not None:
+                found = self._shifts.get(playlist)
+                if found is None:
                     return None
+                shift = found
                 cut = Cut(taking=True, on_keyframes=video)
                 cut.not_before = self._taken.get(playlist, math.inf)
                 origin = offered.origin_epoch_ms
-            elif self._frozen:
-                return None
             else:
                 cut, shift = Cut(on_keyframes=video), 0
                 origin = round(now_ms - timestamp * 1000 / rate)
             self._clocks[playlist] = TrackClock(playlist, uid, video, origin, copied=True)
             self._cuts[playlist] = cut
+            if cut.holding and self._prefixes is not None:  # the uid came back after it all
+                cut.release(self._prefixes)
         return OutputClock(cut, time.monotonic(), origin, shift)
 
     def note(self, playlist: str, data: bytes, timestamp: int) -> None:
@@ -165,6 +188,7 @@ class TrackCuts:
             if ring is None:
                 ring = self._marks[playlist] = deque(maxlen=OWN_MARKS)
             ring.append(mark)
+            self._seen[playlist] = time.monotonic()
 
     def marks(self, playlist: str, newest: int = OWN_MARKS) -> list[Mark]:
         """The ``newest`` packets' digests of a stored track."""
@@ -179,10 +203,22 @@ class TrackCuts:
 
     # ------------------------------------------------------------------ the giver
     def freeze(self) -> list[TrackClock]:
-        """Make no new outputs; the outputs made so far, with their clocks."""
+        """Make no new outputs; the outputs made so far, with their clocks. An idle stored
+        track ends after its newest packet (module docstring)."""
+        now = time.monotonic()
+        clocks = []
         with self._lock:
             self._frozen = True
-            return list(self._clocks.values())
+            for clock in self._clocks.values():
+                ring = self._marks.get(clock.playlist)
+                seen = self._seen.get(clock.playlist, 0.0)
+                if clock.copied and ring and now - seen > IDLE_SECONDS:
+                    cut = self._cuts[clock.playlist]
+                    cut.on_keyframes = False  # its open segment ends with its last packet
+                    cut.end_at = ring[-1][1] / RATES[clock.video] + 1e-3
+                    clock = dataclasses.replace(clock, idle=True)
+                clocks.append(clock)
+        return clocks
 
     def end_at(self, cuts: Mapping[str, float]) -> None:
         """Each named output keeps only what is before its cut."""
@@ -231,7 +267,7 @@ class TrackCuts:
     def release(self, prefixes: Mapping[str, str]) -> None:
         """The giver's entries by playlist name: every held playlist goes on from them."""
         with self._lock:
-            self._offered = {}
+            self._prefixes = dict(prefixes)
             for cut in self._cuts.values():
                 if cut.holding:
                     cut.release(prefixes)

@@ -42,6 +42,7 @@ from tests.integration.recorder.handover_checks import (
     check_stored_continuous,
     read_handed_over,
     read_playlist,
+    shows_colour,
 )
 
 from cloudrec_devenv.janus import Janus
@@ -463,6 +464,46 @@ async def test_an_individual_recording_with_video_stored_as_received_is_handed_o
             s3_server, ra.bucket, playlist_key(keys, rec, uid, "audio"), tmp_path, kind="audio"
         )
         check_continuous_audio(audio, [tone_for(index)])
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+async def test_a_stored_track_whose_uid_left_is_ended_by_the_giver_and_goes_on_when_it_is_back(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """uid 1002 leaves before the drain: its stored video has no packets to match, so the
+    giver ends it after its last frame and the hand-over does not wait for it; when 1002
+    comes back the taker goes on with the same playlist after one discontinuity."""
+    ra, rb = replicas
+    picture = {"width": 160, "height": 120, "fps": FPS}
+    async with ra.client() as on_a, publish(room, "1001", **picture):
+        async with publish(room, "1002", color=color_for(1), **picture):
+            rec = await start_recording(on_a, ra, room, "900149", mix_config(), mode="individual")
+            await wait_status(on_a, ra, rec, 5)
+            await asyncio.sleep(5)
+        await asyncio.sleep(3)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        async with publish(room, "1002", color=color_for(1), **picture):
+            await asyncio.sleep(6)
+            async with rb.client() as on_b:
+                stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    stayed = read_playlist(s3_server, ra.bucket, playlist_key(keys, rec, "1001", "video"), tmp_path)
+    check_stored_continuous(stayed, FPS, [color_for(0)])
+    back = read_playlist(s3_server, ra.bucket, playlist_key(keys, rec, "1002", "video"), tmp_path)
+    assert back.discontinuities == 1, back.text
+    assert len(set(back.segments)) == len(back.segments), back.segments
+    assert back.smallest_step() > 0 and back.switch_steps()[0] > 3  # away for 3 s and more
+    for index, part in enumerate(back.parts):
+        assert shows_colour(part.frames, color_for(1)), f"1002 missing in part {index}"
     check_manifest(s3_server, ra.bucket, keys)
 
 

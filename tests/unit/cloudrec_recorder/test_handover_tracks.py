@@ -52,12 +52,25 @@ def test_each_output_is_cut_at_its_own_first_boundary_a_margin_after_now(
         ([A, V], TakerReport(cuts={A: 8.0, V: 8.0}, first_segment=False), False),
         ([A], TakerReport(cuts={A: 8.0, V: 8.0}, first_segment=True), True),
         ([], TakerReport(cuts={}, first_segment=False), False),
+        # an idle stored track (its uid left) has no cut to wait for
+        ([A, f"idle:{V}"], TakerReport(cuts={A: 8.0}, first_segment=True), True),
     ],
 )
 def test_the_giver_ends_its_files_once_every_output_has_a_segment_from_its_cut(
     offered: list[str], report: TakerReport, taken: bool
 ) -> None:
-    assert tracks_taken(offered, report) is taken
+    clocks = [
+        TrackClock(
+            playlist=name.removeprefix("idle:"),
+            uid="1",
+            video=False,
+            origin_epoch_ms=0,
+            copied=name.startswith("idle:"),
+            idle=name.startswith("idle:"),
+        )
+        for name in offered
+    ]
+    assert tracks_taken(clocks, report) is taken
 
 
 @pytest.mark.parametrize(
@@ -154,3 +167,26 @@ def test_a_taker_runs_the_givers_outputs_on_their_clocks_from_their_cuts_held_un
     cuts.release({V: "#EXTINF:2.000,\na.ts\n#EXT-X-DISCONTINUITY\n"})
     assert not cuts.holding
     assert video.cut.prefix(V).startswith("#EXTINF:2.000,\na.ts")
+
+
+def test_an_idle_stored_track_ends_after_its_newest_packet_and_goes_on_if_its_uid_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    giver = TrackCuts()
+    stored = giver.open_stored(A, "1", video=False, timestamp=0, rate=48_000)
+    assert stored is not None
+    giver.note(A, b"packet", 96_000)  # 2 s into the track
+    monkeypatch.setattr(time, "monotonic", lambda: 10**6)  # long silent since
+    [clock] = giver.freeze()
+    assert clock.idle and clock.copied
+    assert stored.cut.admits(2.0) and not stored.cut.admits(2.01)
+    taker = TrackCuts()
+    taker.offer([clock])
+    back = taker.open_stored(A, "1", video=False, timestamp=480, rate=48_000)
+    assert back is not None and back.start_epoch_ms == clock.origin_epoch_ms
+    assert back.cut.admits(0.0)  # whatever it sends is the taker's (the giver ended it)
+    # its times continue the giver's clock at the wall-clock time it came back (now)
+    assert abs(480 + back.shift) < 48_000 * 0.05
+    # a later hand-over by the taker: it makes no new output either
+    taker.freeze()
+    assert taker.open_stored(V, "1", video=True, timestamp=0, rate=90_000) is None
