@@ -1,4 +1,4 @@
-"""`python -m benchmarks.handover [--handovers=10] [--between=6] [--mode=mix|individual]`
+"""`python -m benchmarks.handover [--handovers=10] [--between=6] [--mode=mix|individual|stored]`
 (inside ``hack/netns-run``).
 
 One Janus, one versitygw, two publisher processes (640x360 15 fps VP8 + Opus) and two recorder
@@ -8,7 +8,9 @@ replica holding it gets SIGTERM (a planned drain), the recording moves to the ot
 drained replica starts again (a rolling restart), ``--between`` seconds apart. At the end the
 recording is stopped through the first replica and the bucket's playlist is decoded. With
 ``--mode=individual`` the recording is Individual (``streamMode`` standard: each uid's video
-re-encoded at 15 fps, each on its own clock) and every uid's video playlist is decoded.
+re-encoded at 15 fps, each on its own clock) and every uid's video playlist is decoded; with
+``--mode=stored`` it is Individual with the video stored as sent (``streamMode`` default: each
+uid's VP8 in WebM slices, matched packet for packet at the switch).
 
 Per hand-over: **switch** = the giver's offer to its last call (the taker has a complete
 segment, the giver has left and delivered its files; the giver's log, ``Handed over ...
@@ -77,6 +79,8 @@ def _replicas(work: Path, janus: Janus, s3: S3Server) -> tuple[dict[str, Managed
 
 
 def _config(mode: str) -> dict[str, object]:
+    if mode == "stored":
+        return {"channelType": 0, "streamTypes": 2, "maxIdleTime": 60}
     if mode == "individual":
         return {"channelType": 0, "streamTypes": 2, "maxIdleTime": 60, "streamMode": "standard"}
     return {
@@ -118,7 +122,7 @@ def _record(
                 },
             },
         }
-        started = client.post(f"{url}/resourceid/{rid}/mode/{mode}/start", json=body)
+        started = client.post(f"{url}/resourceid/{rid}/mode/{_api_mode(mode)}/start", json=body)
         started.raise_for_status()
         return {"rid": rid, "sid": started.json()["sid"], "url": url, "room": room}
 
@@ -128,9 +132,9 @@ def _steps(
 ) -> tuple[list[float], int, float]:
     """Frame-time steps at each discontinuity, frames twice, and the seconds recorded, over
     the recording's video playlists (a mix's one, each uid's in individual mode)."""
-    ending = "_video.m3u8" if mode == "individual" else ".m3u8"
+    ending = ".m3u8" if mode == "mix" else "_video.m3u8"
     keys = sorted(k for k in s3.object_keys(bucket) if sid in k and k.endswith(ending))
-    assert keys and (mode == "individual" or len(keys) == 1), keys
+    assert keys and (mode != "mix" or len(keys) == 1), keys
     steps: list[float] = []
     twice, seconds = 0, 0.0
     for key in keys:
@@ -164,8 +168,8 @@ def main(argv: list[str]) -> int:
     handovers = int(_option(argv, "handovers", "10"))
     between = float(_option(argv, "between", "6"))
     mode = _option(argv, "mode", "mix")
-    if mode not in ("mix", "individual"):
-        raise SystemExit("--mode: mix or individual")
+    if mode not in ("mix", "individual", "stored"):
+        raise SystemExit("--mode: mix, individual or stored")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-handover-") as tmp:
         work = Path(tmp)
@@ -194,7 +198,7 @@ def main(argv: list[str]) -> int:
                     holder = "rb" if holder == "ra" else "ra"
                     _note(f"hand-over {turn + 1}: drain {drains[-1]:.2f}s, now on {holder}")
                 time.sleep(between)
-                path = f"resourceid/{rec['rid']}/sid/{rec['sid']}/mode/{mode}/stop"
+                path = f"resourceid/{rec['rid']}/sid/{rec['sid']}/mode/{_api_mode(mode)}/stop"
                 with httpx.Client(auth=auth, timeout=60) as client:  # through the first replica
                     client.post(
                         f"{urls['ra']}/v1/apps/{APP_ID}/cloud_recording/{path}",
@@ -228,6 +232,10 @@ def main(argv: list[str]) -> int:
             median, top = statistics.median(values) * unit, max(values) * unit
             print(f"| {label} | {median:.2f} | {top:.2f} |")
     return 0
+
+
+def _api_mode(mode: str) -> str:
+    return "mix" if mode == "mix" else "individual"
 
 
 def _wait_exit(process: ManagedProcess, within: float = 120.0) -> None:
