@@ -101,6 +101,15 @@ class HeldCallback:
     note: Notification
 
 
+def _store_sid(stored: dict[str, Key], key: Key, old: Known | None, sid: str | None) -> None:
+    """``stored`` (sid -> recording) once ``key``'s sid is ``sid`` (None: it has none)."""
+    before = None if old is None else old.tracked.sid
+    if before is not None and before != sid and stored.get(before) == key:
+        del stored[before]
+    if sid is not None:
+        stored[sid] = key
+
+
 SidIndex = Mapping[str, Iterable[Key]]
 """kopf's ``recording_by_sid`` index: sid -> the (namespace, name) of its CloudRecording."""
 
@@ -115,6 +124,9 @@ class Runtime:
     bodies: dict[Key, Mapping[str, Any]] = field(default_factory=dict)
     index: SidIndex | None = None
     """Set at start-up to kopf's live index; kopf updates it from watch events."""
+    stored: dict[str, Key] = field(default_factory=dict)
+    """sid -> recording as this process's passes stored it: the index learns it from the
+    watch a moment after the pass ends, and a callback in between is not "unknown"."""
     held: HeldEvents[HeldCallback] = field(default_factory=HeldEvents)
     backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
     backend_loads: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
@@ -153,9 +165,11 @@ class Runtime:
         old = self.known.get(key)
         self.known[key] = known
         self._count_phase(old, known)
+        _store_sid(self.stored, key, old, known.tracked.sid)
 
     def forget(self, key: Key) -> None:
         old = self.known.pop(key, None)
+        _store_sid(self.stored, key, old, None)
         before = Phase.PENDING if old is None else old.tracked.phase
         self.queues.note(self.backend_key_of(key), Waiter(*key), before, None)
         if self.passes is not None:
@@ -180,12 +194,12 @@ class Runtime:
             RECORDINGS.labels(phase=str(after)).set(self.phase_counts[after])
 
     def owner(self, sid: str) -> Key | None:
-        """The CloudRecording whose status names ``sid``, as far as the index knows."""
-        if self.index is None:
-            return None
-        for key in self.index.get(sid, ()):
-            return key
-        return None
+        """The CloudRecording whose status names ``sid``: as the index knows it, or as this
+        process stored it (:attr:`stored`: the index has not seen that write yet)."""
+        if self.index is not None:
+            for key in self.index.get(sid, ()):
+                return key
+        return self.stored.get(sid)
 
     def backend_key_of(self, key: Key) -> BackendKey | None:
         """The backend cache key of the recording ``key`` (from its last known body)."""
