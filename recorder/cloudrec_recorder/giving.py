@@ -110,6 +110,7 @@ class Giver:
             playlists=playlists,
             objects=list(uploader.manifest_objects()),
             files=[f.to_payload() for f in uploader.playable_files()],
+            timeline=recording.course.passed_on(),
         )
         answer = await self.client.post(
             f"{base}/{session.sid}/done", json=done.to_wire(), auth=auth, timeout=REQUEST_SECONDS

@@ -148,6 +148,7 @@ async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JS
         raise errors.invalid_parameter("files: not a fileList") from None
     recording.upload.uploader.delivered_elsewhere(given, body.objects, files)
     taking.release(mixer, body, recording.events)
+    recording.course.keep()  # the hand-overs so far, for a restart's manifest
     return JSONResponse(taking.report(mixer).to_wire())
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from cloudrec_protocol.manifest import ManifestObject
+from cloudrec_protocol.manifest import ManifestObject, TimelineEntry
 from cloudrec_recorder.media.cut import DISCONTINUITY
 from cloudrec_recorder.media.hls import SegmentSchedule
 
@@ -101,6 +101,9 @@ class GiverDone(_Message):
     objects: list[ManifestObject] = Field(default_factory=list, max_length=100_000)
     files: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
     """The giver's ``fileList`` items (its MP4 parts, its playlist's first slice time)."""
+    timeline: list[TimelineEntry] = Field(default_factory=list, max_length=100_000)
+    """The giver's manifest timeline but its start and its stop (its pauses, gaps and the
+    hand-overs before this one): the taker's manifest tells the whole course."""
 
 
 def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:

@@ -39,14 +39,18 @@ class Taking:
     failed: bool = False
     switched_ms: int | None = None
     """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
+    given: list[TimelineEntry] = field(default_factory=list)
+    """The giver's timeline entries (its own hand-overs among them), once it is done."""
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def marks(self) -> list[TimelineEntry]:
-        """The manifest timeline's HandedOver entry, once this replica's files took over."""
+        """The manifest timeline's entries from the giver, then the HandedOver entry, once
+        this replica's files took over: after N hand-overs, all N."""
         if self.switched_ms is None:
-            return []
+            return list(self.given)
         detail = f"from replica {self.offer.giver}"
-        return [TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)]
+        mark = TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)
+        return [*self.given, mark]
 
     @property
     def channel_uid(self) -> str:
@@ -78,6 +82,7 @@ class Taking:
             return
         mixer.cut.release({name: playlist_entries(t) for name, t in done.playlists.items()})
         mixer.rewrite_playlists()
+        self.given = list(done.timeline)
         if self.cut is not None:
             self.switched_ms = self.offer.origin_epoch_ms + round(self.cut * 1000)
         self.released.set()
