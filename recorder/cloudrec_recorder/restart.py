@@ -14,7 +14,7 @@ first media and whenever the timeline grows: a pause, a resume, a gap, a hand-ov
 recovered recording's manifest goes up last, as a running one's does, with that timeline and a
 ``Restarted`` entry: when this replica restarted and took the recording's delivery up (its
 ``detail`` names the replica). Its media ended when the earlier process did, so there is no
-``Stopped``.
+``Stopped``. A recording this replica handed over gets none: its taker's manifest is the one.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.ports import RecorderState
+from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.recovery import Recovered, recover
@@ -118,8 +119,11 @@ async def recover_leftovers(state: RecorderState) -> None:
         return UploaderEvents(events[recording])
 
     private_key = settings.manifest_private_key()
+    handed_over = Redirects(settings.spool_dir)
 
-    def manifest_for(recording: str) -> ManifestSource:
+    def manifest_for(recording: str) -> ManifestSource | None:
+        if recording in handed_over:  # its taker's manifest tells the whole recording
+            return None
         spool_dir = settings.spool_dir / recording
         meta = read_metadata(spool_dir)
         secret = settings.callbacks_for(meta.get("appid", "")).secret

@@ -68,5 +68,6 @@ async def test_a_publisher_away_for_a_while_is_a_gap_in_the_timeline_where_the_v
     point = probe_point(alone[0], alone)
     shown = [close_to(colour_at(frame, *point), color_for(0)) for _, frame in video.frames]
     gone, back = absent_span(shown, times)
+    print(f"\nGap {gap_from:.2f}-{gap_to:.2f} s; no publisher decoded {gone:.2f}-{back:.2f} s")
     assert abs(gone - gap_from) <= SEGMENT, (gone, gap_from)
     assert abs(back - gap_to) <= SEGMENT, (back, gap_to)
