@@ -3,8 +3,8 @@
 :func:`open_feed` starts a :class:`~.receiver.StreamReceiver` per wanted stream on a fresh
 port pair of the recorder's media address, waits until each holds its port, then asks Janus
 (on the channel's own VideoRoom handle) to ``rtp_forward`` the publisher's streams there
-(:func:`~.forward.forward_request`). Until the video's first frame is in, the loop asks for
-keyframes (libavformat opens the stream only at a keyframe); then the receiver does.
+(:func:`~.forward.forward_request`). Keyframe requests are the receivers' (their thread, and
+:class:`~.receiver.ReceiverWatch` before the first frame and when media stalls).
 
 The receiver threads hand over whole frames with ``call_soon_threadsafe``: decoded frames to
 the :class:`~.tracks.ReceivedTrack` s, encoded ones to :attr:`SubscribedFeed.encoded_video` /
@@ -21,9 +21,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 import av
 
@@ -100,7 +98,6 @@ class SubscribedFeed:
     _streams: dict[str, StreamInfo] = field(default_factory=dict)
     _simulcast: bool = False
     _loop: asyncio.AbstractEventLoop | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _next_index: int = 0
     _pending_substream: int | None = None
 
@@ -200,8 +197,6 @@ class SubscribedFeed:
         if self.closed.is_set():
             return
         self.closed.set()
-        for task in list(self._tasks):
-            task.cancel()
         receivers = list(self._receivers.values())
         for receiver in receivers:
             receiver.stop()
@@ -266,7 +261,6 @@ class SubscribedFeed:
                 rtcp = [f.rtcp_port for f in made if f.port == port and f.rtcp_port]
                 if self._keyframes is not None and rtcp:
                     self._keyframes.port = rtcp[0]
-                self._spawn(self._ask_until_open(receiver))
 
     async def _bound_receiver(
         self, kind: str, info: StreamInfo, substream: int | None
@@ -300,17 +294,6 @@ class SubscribedFeed:
             receiver.stop()
             logger.debug("receiver could not bind port=%s error=%s", port, receiver.failed)
         raise MediaConnectError(f"no free UDP port for {self.uid}'s {kind} on {target.host}")
-
-    async def _ask_until_open(self, receiver: StreamReceiver) -> None:
-        """Keyframe requests while the receiver waits for its first keyframe."""
-        while not receiver.opened.is_set() and not self.closed.is_set():
-            receiver.ask_keyframe()
-            await asyncio.sleep(0.1)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _join_all(receivers: list[StreamReceiver]) -> None:

@@ -21,6 +21,7 @@ from cloudrec_recorder.channel.forward import (
     stop_forward_request,
     stream_sdp,
     substream_ports,
+    wake_packets,
 )
 
 VIDEO = ForwardedStream(mid="0", kind="video", codec="vp8", port=40000)
@@ -125,6 +126,33 @@ def test_the_forwarders_made_are_read_from_janus_answer() -> None:
 def test_a_pli_is_a_payload_specific_feedback_message_of_format_1() -> None:
     packet = pli_packet(sender_ssrc=5, media_ssrc=6)
     assert struct.unpack("!BBHII", packet) == (0x81, 206, 2, 5, 6)
+
+
+@pytest.mark.parametrize(
+    ("stream", "per_run"),
+    [
+        (VIDEO, 2),
+        (AUDIO, 2),
+        (ForwardedStream(mid="0", kind="video", codec="H264", port=40000), 5),
+        (ForwardedStream(mid="0", kind="video", codec="vp9", port=40000), 2),
+    ],
+)
+def test_wake_packets_go_twice_half_the_sequence_space_apart_with_the_marker_and_payload_type(
+    stream: ForwardedStream, per_run: int
+) -> None:
+    packets = wake_packets(stream)
+    headers = [struct.unpack("!BBHII", p[:12]) for p in packets]
+    pt = VIDEO_PAYLOAD_TYPE if stream.kind == "video" else AUDIO_PAYLOAD_TYPE
+    assert [h[0] for h in headers] == [0x80] * 2 * per_run
+    assert {h[1] for h in headers} == {0x80 | pt}
+    assert [h[2] for h in headers] == [*range(per_run), *range(0x8000, 0x8000 + per_run)]
+    # each is longer than the open's probesize (32 bytes), so a waiting open returns too
+    assert all(len(p) - 12 > 32 for p in packets)
+
+
+def test_no_wake_packets_for_a_codec_that_cannot_be_received() -> None:
+    with pytest.raises(UnsupportedCodecError, match="AV1"):
+        wake_packets(ForwardedStream(mid="0", kind="video", codec="AV1", port=40000))
 
 
 @pytest.mark.parametrize(
