@@ -9,7 +9,9 @@ port pair of the recorder's media address, waits until each holds its port, then
 The receiver threads hand over whole frames with ``call_soon_threadsafe``: decoded frames to
 the :class:`~.tracks.ReceivedTrack` s, encoded ones to :attr:`SubscribedFeed.encoded_video` /
 :attr:`SubscribedFeed.encoded_audio`, with one timeline per track across receivers
-(:class:`~.forward.TimestampStitcher`). A simulcast substream switch
+(:class:`~.forward.TimestampStitcher`, kept in the receiver's thread); encoded video goes
+straight to the tap's :attr:`~.encoded_video.EncodedVideoTap.direct` when its reader set one
+(stored as received: the event loop sees none of those frames). A simulcast substream switch
 (:meth:`SubscribedFeed.switch_video`) starts a new video forwarder and receiver before it stops
 the old ones; the old receiver's late frames are dropped.
 """
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -93,6 +96,7 @@ class SubscribedFeed:
     _forwarders: dict[str, list[Forwarder]] = field(default_factory=dict)
     _keyframes: KeyframeRequests | None = None
     _stitchers: dict[str, TimestampStitcher] = field(default_factory=dict)
+    _stitch_lock: threading.Lock = field(default_factory=threading.Lock)
     _target: ForwardTarget | None = None
     _handle: JanusHandle | None = None
     _streams: dict[str, StreamInfo] = field(default_factory=dict)
@@ -123,7 +127,17 @@ class SubscribedFeed:
         return (self.encoded_audio if kind == "audio" else self.encoded_video) is not None
 
     def on_packet(self, receiver: int, kind: str, codec: str, data: bytes, pts: int) -> None:
-        self._call(self._take_packet, receiver, kind, codec, data, pts, time.monotonic())
+        with self._stitch_lock:  # a substream switch: two receivers of a kind for a moment
+            if not self._current(kind, receiver):
+                return
+            self._first_of(kind, receiver)
+            stitcher = self._stitchers.setdefault(kind, TimestampStitcher(CLOCK_RATES[kind]))
+            timestamp = stitcher.map(receiver, pts, time.monotonic())
+        tap = self.encoded_video if kind == "video" else None
+        direct = tap.direct if tap is not None else None
+        if direct is not None and direct(codec, data, timestamp):
+            return
+        self._call(self._take_packet, receiver, kind, codec, data, timestamp)
 
     def on_frame(self, receiver: int, frame: av.VideoFrame | av.AudioFrame) -> None:
         self._call(self._take_frame, receiver, frame)
@@ -142,13 +156,10 @@ class SubscribedFeed:
         return current is not None and current.index == receiver and not self.closed.is_set()
 
     def _take_packet(
-        self, receiver: int, kind: str, codec: str, data: bytes, pts: int, wall: float
+        self, receiver: int, kind: str, codec: str, data: bytes, timestamp: int
     ) -> None:
         if not self._current(kind, receiver):
             return
-        self._first_of(kind, receiver)
-        stitcher = self._stitchers.setdefault(kind, TimestampStitcher(CLOCK_RATES[kind]))
-        timestamp = stitcher.map(receiver, pts, wall)
         if kind == "video" and self.encoded_video is not None:
             self.encoded_video.offer(codec, data, timestamp)
         elif kind == "audio" and self.encoded_audio is not None:
