@@ -30,7 +30,12 @@ import av
 
 from cloudrec_recorder.channel.encoded import EncodedAudio
 from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
-from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
+from cloudrec_recorder.channel.errors import (
+    ChannelError,
+    JanusApiError,
+    MediaConnectError,
+    forward_refusal,
+)
 from cloudrec_recorder.channel.forward import (
     CLOCK_RATES,
     ForwardedStream,
@@ -253,7 +258,13 @@ class SubscribedFeed:
                 discard_port=_discard_port(target.host),
                 admin_key=target.admin_key,
             )
-            data, _ = await handle.message(body)
+            try:
+                data, _ = await handle.message(body)
+            except JanusApiError as exc:
+                refusal = forward_refusal(exc, key_given=target.admin_key is not None)
+                if refusal is None:
+                    raise
+                raise refusal from exc
         except BaseException:
             for receiver in started.values():
                 receiver.stop()

@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from cloudrec_recorder.channel.errors import ADMIN_KEY_SETTING, error_for, forward_refusal
 from cloudrec_recorder.channel.forward import (
     AUDIO_PAYLOAD_TYPE,
     VIDEO_PAYLOAD_TYPE,
@@ -192,3 +193,24 @@ def test_times_never_go_backwards() -> None:
     stitcher = TimestampStitcher(48_000)
     stitcher.map(1, 1000, 0.0)
     assert stitcher.map(1, 500, 0.1) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "key_given", "says"),
+    [
+        (433, "Unauthorized (wrong admin_key)", True, "is not the VideoRoom's admin_key"),
+        (429, "Missing mandatory element (admin_key)", False, "sets lock_rtp_forward"),
+        (426, "No such room", False, None),
+        (429, "Missing mandatory element (room)", False, None),
+    ],
+)
+def test_an_rtp_forward_refused_for_the_admin_key_is_an_error_naming_the_setting(
+    code: int, reason: str, key_given: bool, says: str | None
+) -> None:
+    refusal = forward_refusal(error_for(code, reason), key_given=key_given)
+    if says is None:
+        assert refusal is None
+        return
+    assert refusal is not None
+    assert ADMIN_KEY_SETTING in str(refusal) and says in str(refusal)
+    assert refusal.code == code
