@@ -3,7 +3,7 @@
 One ``Runtime`` per process: settings, the Kubernetes facade, protocol clients
 per backend, a lock per CloudRecording (handlers, scheduled passes and callbacks never
 act on one recording at the same time), the last known state of each
-recording, kopf's sid index (``recording_by_sid``: sid -> namespace and name,
+recording, kopf's sid index (the sid part of ``recording_index``: sid -> namespace and name,
 from ``status.recordingId``) that the callback receiver reads, the callbacks
 held for a sid not known yet, and the notice ids already applied.
 """
@@ -102,7 +102,8 @@ class HeldCallback:
 
 
 SidIndex = Mapping[str, Iterable[Key]]
-"""kopf's ``recording_by_sid`` index: sid -> the (namespace, name) of its CloudRecording."""
+"""kopf's ``recording_index`` index, its sid part (``indexes``): sid -> the (namespace, name) of
+its CloudRecording."""
 
 
 @dataclass
