@@ -403,6 +403,9 @@ class ChannelRecording:
             return
         if self.taking is not None and self.media.mixer is not None:
             self._first_frame_ms = self.taking.begin(self.media.mixer)
+        elif self.taking is not None and self.media.tracks is not None:
+            self._first_frame_ms = self.taking.begin_tracks(self.media.tracks)
+            self.pipeline.start()  # each output on the giver's clock (track_cuts.py)
         else:
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
             self._first_frame_ms = now_ms
@@ -423,8 +426,8 @@ class ChannelRecording:
         if self.media.pictures is not None:
             await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
-        if self.taking is not None and self.media.mixer is not None:
-            await self.taking.settle(self.media.mixer, self.settings.handover.timeout_seconds)
+        if self.taking is not None:
+            await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
         try:
             await self.pipeline.stop()
         except Exception as exc:
@@ -568,6 +571,10 @@ class RecordingBuilder:
             taking.prepare(recording.media.mixer)
             recording.taking = taking
             recording.course.marks = taking.marks
+        elif taking is not None and recording.media.tracks is not None:
+            taking.prepare_tracks(recording.media.tracks)
+            recording.taking = taking
+            recording.course.marks = taking.marks
         return recording
 
     def _media(
@@ -593,7 +600,9 @@ class RecordingBuilder:
             )
             return MediaParts(mix, mixer=mix, pictures=pictures)
         group = individual_pipeline(spool, names, plan, on_file_ready)
-        return MediaParts(group, packets=group if group.copies_audio else None)
+        return MediaParts(
+            group, packets=group if group.copies_audio else None, tracks=group.recording
+        )
 
 
 __all__ = ["ChannelRecording", "MediaFactory", "RecordingBuilder", "UploadFactory", "file_list"]
