@@ -94,6 +94,7 @@ class Giver:
             origin_epoch_ms=mixer.origin_epoch_ms,
             first_frame_ms=recording.first_frame_ms or mixer.origin_epoch_ms,
             next_mp4_index=mixer.next_mp4_index(),
+            takeovers=recording.taking.takeovers if recording.taking is not None else 0,
         )
         started = time.monotonic()
         try:

@@ -83,6 +83,8 @@ class Offer(_Message):
     first_frame_ms: int = Field(ge=0)
     """The recording's first media (``sliceStartTime``), as the giver reports it."""
     next_mp4_index: int = Field(default=0, ge=0)
+    takeovers: int = Field(default=0, ge=0, le=1000)
+    """Take-overs the recording went through (takeover.py): the taker keeps its names."""
 
 
 class TakerReport(_Message):

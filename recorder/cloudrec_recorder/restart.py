@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cloudrec_recorder.egress import EgressGuard
@@ -82,15 +83,31 @@ async def recover_leftovers(state: RecorderState) -> None:
     )
     await asyncio.gather(
         *(
-            _settle(item, events[item.recording], settings.spool_dir, settings.keep_delivered_spool)
+            _settle(
+                item,
+                events[item.recording],
+                settings.spool_dir,
+                settings.keep_delivered_spool,
+                state.held_elsewhere,
+            )
             for item in recovered
         )
     )
 
 
-async def _settle(item: Recovered, events: RecordingEvents, spool_root: Path, keep: bool) -> None:
+async def _settle(
+    item: Recovered,
+    events: RecordingEvents,
+    spool_root: Path,
+    keep: bool,
+    held_elsewhere: Callable[[str], Awaitable[str | None]] | None,
+) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
+        holder = await held_elsewhere(item.recording) if held_elsewhere is not None else None
+        if holder is not None:  # taken over: it goes on there, it did not end
+            log.info("Recovered recording delivered sid=%s; held by %s", item.recording, holder)
+            return
         log.info("Recovered recording delivered sid=%s", item.recording)
         events.session_exit(abnormal=True)
     finally:

@@ -20,6 +20,7 @@ from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.handover import GiverDone, Offer, TakerReport, choose_cut, playlist_entries
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.ports import Mixer, RecordingEventSink
+from cloudrec_recorder.takeover import backup_prefix
 
 __all__ = ["Taking"]
 
@@ -37,6 +38,8 @@ class Taking:
     """``handover.cutMarginSeconds``."""
     cut: float | None = None
     failed: bool = False
+    takeovers: int = 0
+    """How many take-overs the recording went through (takeover.py): its ``bak<n>_`` names."""
     switched_ms: int | None = None
     """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
     released: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,6 +54,11 @@ class Taking:
     @property
     def channel_uid(self) -> str:
         return self.offer.taker_uid
+
+    @property
+    def file_prefix(self) -> str:
+        """``bak<n>_`` after a take-over (protocol.md §8), else nothing."""
+        return backup_prefix(self.takeovers)
 
     def prepare(self, mixer: Mixer) -> None:
         """Before the start: keep nothing until the cut, continue the giver's MP4 parts."""
