@@ -131,3 +131,45 @@ async def test_a_killed_replicas_mix_recording_is_taken_over_under_the_same_sid_
         f"{media.first.times[-2:]} {media.second.times[:2]} {media.second.times[-2:]} "
         f"{media.first_segments} {media.second_segments}"
     )
+
+
+async def test_a_stopped_replica_that_comes_back_gives_up_the_recording_its_peer_took_over(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """Split brain: ``ra`` is paused (SIGSTOP), not dead; ``rb`` takes over; ``ra`` resumes
+    (SIGCONT). ``ra`` must stop writing the sid at once and say nothing (rb holds it): its
+    part ends where it stood still, before rb's first frame, and requests through it reach
+    rb."""
+    ra, rb = replicas
+    async with (
+        ra.client() as on_a,
+        publish(room, ["1001", "1002"], width=160, height=120),
+    ):
+        rec = await start_recording(
+            on_a, ra, room, "900151", mix_config(transcodingConfig=TRANSCODING)
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.killpg(ra.process.pid, signal.SIGSTOP)
+        try:
+            await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 30.0)
+            await asyncio.sleep(3)
+        finally:
+            os.killpg(ra.process.pid, signal.SIGCONT)
+        await asyncio.sleep(4)
+        assert await query_status(on_a, ra, rec) == 5  # forwarded: ra gave it up
+        stopped = await stop_recording(on_a, ra, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert f"Fenced sid={rec.sid}: replica rb took it over" in ra.log_path.read_text()
+    assert f"Took over sid={rec.sid} from=ra" in rb.log_path.read_text()
+    events = callback_sink.event_types(rec.sid)
+    assert events.count(11) == 1 and events.count(12) == 1, events
+    await asyncio.sleep(3)  # ra's own part finishes its upload after giving up
+    media = read_taken_over(s3_server, ra.bucket, rec.sid, room, tmp_path)
+    assert media.missing_seconds(FPS) > 0, "ra went on writing after rb took over"
