@@ -46,12 +46,13 @@ def _decode(s3: S3Server, bucket: str, key: str, into: Path) -> tuple[Part, list
     return part, segments
 
 
-def read_taken_over(
-    s3: S3Server, bucket: str, sid: str, cname: str, into: Path, prefix: str = "rec/"
-) -> TakenOverMedia:
-    """The sid's two playlists (``<sid>_<cname>.m3u8`` and ``bak0_<sid>_<cname>.m3u8``) and
-    their segments, decoded."""
+def read_taken_over(s3: S3Server, bucket: str, sid: str, cname: str, into: Path) -> TakenOverMedia:
+    """The sid's two playlists (``<sid>_<cname>.m3u8`` and ``bak0_<sid>_<cname>.m3u8``,
+    under whatever prefix) and their segments, decoded."""
     name = f"{sid}_{safe_cname(cname)}.m3u8"
-    first, first_segments = _decode(s3, bucket, prefix + name, into)
-    second, second_segments = _decode(s3, bucket, prefix + "bak0_" + name, into)
+    keys = s3.object_keys(bucket)
+    [own] = [k for k in keys if k.rsplit("/", 1)[-1] == name]
+    [bak] = [k for k in keys if k.rsplit("/", 1)[-1] == "bak0_" + name]
+    first, first_segments = _decode(s3, bucket, own, into)
+    second, second_segments = _decode(s3, bucket, bak, into)
     return TakenOverMedia(first, second, first_segments, second_segments)
