@@ -69,7 +69,7 @@ def _replicas(
         settings = local_recorder_settings(
             work / name,
             port=ports[name],
-            janus_url=janus.http_url,
+            janus_url=janus.ws_url,
             app_id=APP_ID,
             customer_id="bench-customer",
             customer_secret=secret,
