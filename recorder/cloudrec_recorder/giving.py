@@ -112,6 +112,7 @@ class Giver:
             first_frame_ms=first_frame_ms,
             next_mp4_index=mixer.next_mp4_index() if mixer is not None else 0,
             tracks=clocks,
+            takeovers=recording.taking.takeovers if recording.taking is not None else 0,
         )
         started = time.monotonic()
         try:

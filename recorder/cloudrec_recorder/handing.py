@@ -102,7 +102,12 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         acquired_at=time.monotonic(),
         expired_hour=body.expired_hour,
     )
-    taking = Taking(body, here=settings.replica_id, margin=settings.handover.cut_margin_seconds)
+    taking = Taking(
+        body,
+        here=settings.replica_id,
+        margin=settings.handover.cut_margin_seconds,
+        takeovers=body.takeovers,
+    )
     events = RecordingEvents(
         state.sender, settings.callbacks_for(appid), body.cname, body.uid, body.sid
     )

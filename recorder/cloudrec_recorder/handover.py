@@ -137,6 +137,8 @@ class Offer(_Message):
     next_mp4_index: int = Field(default=0, ge=0)
     tracks: list[TrackClock] = Field(default_factory=list, max_length=1_000)
     """An individual recording's outputs, each on its own clock."""
+    takeovers: int = Field(default=0, ge=0, le=1000)
+    """Take-overs the recording went through (takeover.py): the taker keeps its names."""
 
 
 class TakerReport(_Message):

@@ -177,6 +177,10 @@ def change_layout(media: MediaParts, layout: LayoutSettings, settings: RecorderS
     )
 
 
+def _nothing() -> None:
+    pass
+
+
 # ------------------------------------------------------------------ the recording
 
 
@@ -248,6 +252,9 @@ class ChannelRecording:
         """The start request (a hand-over passes it on)."""
         self.taking: Taking | None = None
         """Set when this replica took the recording over from another (taking.py)."""
+        self.layout: LayoutSettings | None = None  # the last updateLayout and update in force
+        self.subscribe: StreamSubscribe | None = None
+        self.on_segment: Callable[[], None] = _nothing  # a file is complete (heartbeat.py)
 
     # -------------------------------------------------------------- API
 
@@ -298,6 +305,7 @@ class ChannelRecording:
 
     async def update(self, subscribe: StreamSubscribe) -> None:
         self.following.update(from_update(self.config.stream_types, subscribe))
+        self.subscribe = subscribe
 
     async def hold(self, onhold: bool) -> None:
         """Pause (``onhold`` True) or resume; asking for the state it is in changes nothing."""
@@ -320,6 +328,7 @@ class ChannelRecording:
 
     async def update_layout(self, layout: LayoutSettings) -> None:
         change_layout(self.media, layout, self.settings)
+        self.layout = layout
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         if self._leaving is None:
@@ -362,6 +371,7 @@ class ChannelRecording:
         if self.upload.running:
             start = self.pipeline.start_of(name) if name.endswith(".mp4") else None
             self.upload.hand_over(name, start)
+        self.on_segment()
 
     def _channel_closed(self, reason: str) -> None:
         log.info("Channel closed sid=%s reason=%s", self.sid, reason)
@@ -547,7 +557,8 @@ class RecordingBuilder:
                 ),
             )
 
-        names = RecordingNames(sid=sid, cname=resource.cname)
+        prefix = taking.file_prefix if taking is not None else ""
+        names = RecordingNames(sid=sid, cname=resource.cname, prefix=prefix)
 
         def media_parts(on_file_ready: FileReady) -> MediaParts:
             return self._media(plan, spool, names, events, on_file_ready)

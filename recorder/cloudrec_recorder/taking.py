@@ -36,6 +36,7 @@ from cloudrec_recorder.media.copied_video import VIDEO_RATE
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.track_cuts import match_shift
 from cloudrec_recorder.ports import MediaParts, Mixer, RecordingEventSink, TrackPipeline
+from cloudrec_recorder.takeover import backup_prefix
 
 __all__ = ["Taking"]
 
@@ -53,6 +54,8 @@ class Taking:
     """``handover.cutMarginSeconds``."""
     cut: float | None = None
     failed: bool = False
+    takeovers: int = 0
+    """How many take-overs the recording went through (takeover.py): its ``bak<n>_`` names."""
     switched_ms: int | None = None
     """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
     given: list[TimelineEntry] = field(default_factory=list)
@@ -71,6 +74,11 @@ class Taking:
     @property
     def channel_uid(self) -> str:
         return self.offer.taker_uid
+
+    @property
+    def file_prefix(self) -> str:
+        """``bak<n>_`` after a take-over (protocol.md §8), else nothing."""
+        return backup_prefix(self.takeovers)
 
     def prepare(self, mixer: Mixer) -> None:
         """Before the start: keep nothing until the cut, continue the giver's MP4 parts."""
