@@ -112,6 +112,7 @@ class Giver:
             first_frame_ms=first_frame_ms,
             next_mp4_index=mixer.next_mp4_index() if mixer is not None else 0,
             tracks=clocks,
+            takeovers=recording.taking.takeovers if recording.taking is not None else 0,
         )
         started = time.monotonic()
         try:
@@ -131,6 +132,7 @@ class Giver:
             playlists=playlists,
             objects=list(uploader.manifest_objects()),
             files=[f.to_payload() for f in uploader.playable_files()],
+            timeline=recording.course.passed_on(),
         )
         answer = await self.client.post(
             f"{base}/{session.sid}/done", json=done.to_wire(), auth=auth, timeout=REQUEST_SECONDS

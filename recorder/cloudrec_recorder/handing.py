@@ -102,7 +102,12 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         acquired_at=time.monotonic(),
         expired_hour=body.expired_hour,
     )
-    taking = Taking(body, here=settings.replica_id, margin=settings.handover.cut_margin_seconds)
+    taking = Taking(
+        body,
+        here=settings.replica_id,
+        margin=settings.handover.cut_margin_seconds,
+        takeovers=body.takeovers,
+    )
     events = RecordingEvents(
         state.sender, settings.callbacks_for(appid), body.cname, body.uid, body.sid
     )
@@ -163,6 +168,7 @@ async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JS
         raise errors.invalid_parameter("files: not a fileList") from None
     recording.upload.uploader.delivered_elsewhere(given, body.objects, files)
     taking.release(media, body, recording.events)
+    recording.course.keep()  # the hand-overs so far, for a restart's manifest
     return JSONResponse(taking.report(media).to_wire())
 
 

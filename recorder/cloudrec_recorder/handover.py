@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from cloudrec_protocol.manifest import ManifestObject
+from cloudrec_protocol.manifest import ManifestObject, TimelineEntry
 from cloudrec_recorder.media.cut import DISCONTINUITY
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.track_cuts import TrackClock as MediaTrackClock
@@ -141,6 +141,8 @@ class Offer(_Message):
     next_mp4_index: int = Field(default=0, ge=0)
     tracks: list[TrackClock] = Field(default_factory=list, max_length=1_000)
     """An individual recording's outputs, each on its own clock."""
+    takeovers: int = Field(default=0, ge=0, le=1000)
+    """Take-overs the recording went through (takeover.py): the taker keeps its names."""
 
 
 class TakerReport(_Message):
@@ -168,6 +170,9 @@ class GiverDone(_Message):
     objects: list[ManifestObject] = Field(default_factory=list, max_length=100_000)
     files: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
     """The giver's ``fileList`` items (its MP4 parts, its playlist's first slice time)."""
+    timeline: list[TimelineEntry] = Field(default_factory=list, max_length=100_000)
+    """The giver's manifest timeline but its start and its stop (its pauses, gaps and the
+    hand-overs before this one): the taker's manifest tells the whole course."""
 
 
 def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:

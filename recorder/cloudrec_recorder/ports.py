@@ -142,6 +142,9 @@ class RecorderState:
     hand_over: HandOver | None = None
     """Passes a running recording to another replica (giving.py); None: never."""
 
+    held_elsewhere: Callable[[str], Awaitable[str | None]] | None = None
+    """The peer replica that took ``sid`` over, if any (heartbeat.py); None: never asked."""
+
     async def drain(self) -> None:
         """Take no new work; hand every running recording to another replica, or stop it
         (its files finished); flush the callbacks."""
@@ -400,7 +403,9 @@ class RecordingEventSink(Protocol):
 
     def recorder_failed(self, message: str) -> None: ...
 
-    def session_failover(self, new_uid: str, from_replica: str, to_replica: str) -> None: ...
+    def session_failover(
+        self, new_uid: str, from_replica: str, to_replica: str, gap_ms: int | None = None
+    ) -> None: ...
 
     def mute(self) -> None:
         """Send nothing more (the recording was handed over: the taker speaks)."""

@@ -8,6 +8,13 @@ uploader's events (30-33) and, once its files are in the bucket, ``session_exit`
 ``exitStatus`` 1, since the recording itself ended abnormally. Without
 ``storageEncryptionKey`` the storage targets were never written to disk and nothing can be
 recovered (a warning says so).
+
+A recording also keeps its manifest timeline in ``.cloudrec-timeline.json`` (written at its
+first media and whenever the timeline grows: a pause, a resume, a gap, a hand-over). A
+recovered recording's manifest goes up last, as a running one's does, with that timeline and a
+``Restarted`` entry: when this replica restarted and took the recording's delivery up (its
+``detail`` names the replica). Its media ended when the earlier process did, so there is no
+``Stopped``. A recording this replica handed over gets none: its taker's manifest is the one.
 """
 
 from __future__ import annotations
@@ -16,12 +23,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
+from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.ports import RecorderState
+from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.storage.backup import BackupStore
+from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.recovery import Recovered, recover
 from cloudrec_recorder.storage.spool import remove_all_delivered, remove_delivered
 from cloudrec_recorder.storage.target import fernet_for
@@ -30,6 +44,9 @@ from cloudrec_recorder.storage.uploader import EventSink, UploadPolicy
 log = logging.getLogger(__name__)
 
 METADATA_FILE = ".cloudrec-recording.json"
+TIMELINE_FILE = ".cloudrec-timeline.json"
+
+_ENTRIES = TypeAdapter(list[TimelineEntry])
 
 
 def write_metadata(spool_dir: Path, *, appid: str, cname: str, uid: str, mode: str) -> None:
@@ -44,6 +61,36 @@ def read_metadata(spool_dir: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def write_timeline(spool_dir: Path, entries: Sequence[TimelineEntry]) -> None:
+    """Keep the recording's timeline so far in its spool (a restart's manifest reads it)."""
+    data = _ENTRIES.dump_json(list(entries), by_alias=True, exclude_none=True)
+    tmp = spool_dir / f"{TIMELINE_FILE}.tmp"
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(spool_dir / TIMELINE_FILE)
+    except OSError as exc:  # the recording goes on; only a restart's manifest misses it
+        log.warning("Could not keep the timeline in %s: %s", spool_dir.name, exc)
+
+
+def read_timeline(spool_dir: Path) -> list[TimelineEntry]:
+    """The timeline a recording kept in its spool (empty when there is none or it is bad)."""
+    try:
+        return _ENTRIES.validate_json((spool_dir / TIMELINE_FILE).read_bytes())
+    except (OSError, ValidationError):
+        return []
+
+
+def restarted_timeline(
+    spool_dir: Path, replica: str, now_ms: int | None = None
+) -> list[TimelineEntry]:
+    """A recovered recording's timeline: what it kept, then ``Restarted`` (now, here)."""
+    at_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    restarted = TimelineEntry(
+        kind=TimelineKind.RESTARTED, at_ms=at_ms, detail=f"recovered by replica {replica}"
+    )
+    return [*read_timeline(spool_dir), restarted]
 
 
 async def recover_leftovers(state: RecorderState) -> None:
@@ -71,6 +118,25 @@ async def recover_leftovers(state: RecorderState) -> None:
         )
         return UploaderEvents(events[recording])
 
+    private_key = settings.manifest_private_key()
+    handed_over = Redirects(settings.spool_dir)
+
+    def manifest_for(recording: str) -> ManifestSource | None:
+        if recording in handed_over:  # its taker's manifest tells the whole recording
+            return None
+        spool_dir = settings.spool_dir / recording
+        meta = read_metadata(spool_dir)
+        secret = settings.callbacks_for(meta.get("appid", "")).secret
+        timeline = restarted_timeline(spool_dir, settings.replica_id)
+        return ManifestSource(
+            sid=recording,
+            cname=meta.get("cname") or "unknown",
+            uid=meta.get("uid") or "0",
+            secret=secret.get_secret_value() if secret else None,
+            timeline=lambda: timeline,
+            private_key=private_key,
+        )
+
     recovered = await recover(
         settings.spool_dir,
         BackupStore(settings.backup_dir),
@@ -79,18 +145,35 @@ async def recover_leftovers(state: RecorderState) -> None:
         policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
         within=settings.drain_timeout_seconds,
         egress=EgressGuard.from_settings(settings.egress),
+        manifest_for=manifest_for,
     )
     await asyncio.gather(
         *(
-            _settle(item, events[item.recording], settings.spool_dir, settings.keep_delivered_spool)
+            _settle(
+                item,
+                events[item.recording],
+                settings.spool_dir,
+                settings.keep_delivered_spool,
+                state.held_elsewhere,
+            )
             for item in recovered
         )
     )
 
 
-async def _settle(item: Recovered, events: RecordingEvents, spool_root: Path, keep: bool) -> None:
+async def _settle(
+    item: Recovered,
+    events: RecordingEvents,
+    spool_root: Path,
+    keep: bool,
+    held_elsewhere: Callable[[str], Awaitable[str | None]] | None,
+) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
+        holder = await held_elsewhere(item.recording) if held_elsewhere is not None else None
+        if holder is not None:  # taken over: it goes on there, it did not end
+            log.info("Recovered recording delivered sid=%s; held by %s", item.recording, holder)
+            return
         log.info("Recovered recording delivered sid=%s", item.recording)
         events.session_exit(abnormal=True)
     finally:

@@ -36,6 +36,7 @@ from cloudrec_recorder.media.copied_video import VIDEO_RATE
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.track_cuts import match_shift
 from cloudrec_recorder.ports import MediaParts, Mixer, RecordingEventSink, TrackPipeline
+from cloudrec_recorder.takeover import backup_prefix
 
 __all__ = ["Taking"]
 
@@ -53,20 +54,31 @@ class Taking:
     """``handover.cutMarginSeconds``."""
     cut: float | None = None
     failed: bool = False
+    takeovers: int = 0
+    """How many take-overs the recording went through (takeover.py): its ``bak<n>_`` names."""
     switched_ms: int | None = None
     """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
+    given: list[TimelineEntry] = field(default_factory=list)
+    """The giver's timeline entries (its own hand-overs among them), once it is done."""
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def marks(self) -> list[TimelineEntry]:
-        """The manifest timeline's HandedOver entry, once this replica's files took over."""
+        """The manifest timeline's entries from the giver, then the HandedOver entry, once
+        this replica's files took over: after N hand-overs, all N."""
         if self.switched_ms is None:
-            return []
+            return list(self.given)
         detail = f"from replica {self.offer.giver}"
-        return [TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)]
+        mark = TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)
+        return [*self.given, mark]
 
     @property
     def channel_uid(self) -> str:
         return self.offer.taker_uid
+
+    @property
+    def file_prefix(self) -> str:
+        """``bak<n>_`` after a take-over (protocol.md §8), else nothing."""
+        return backup_prefix(self.takeovers)
 
     def prepare(self, mixer: Mixer) -> None:
         """Before the start: keep nothing until the cut, continue the giver's MP4 parts."""
@@ -117,6 +129,16 @@ class Taking:
                 "Taking over sid=%s %s shift=%d cut=%.3f", self.offer.sid, clock.playlist, shift, at
             )
 
+    def begin_media(self, media: MediaParts) -> int:
+        """The first media came: :meth:`begin` (a mix) or :meth:`begin_tracks` and the
+        pipeline's start (an individual recording). Returns ``sliceStartTime``."""
+        if media.mixer is not None:
+            return self.begin(media.mixer)
+        if media.tracks is not None:
+            self.begin_tracks(media.tracks)
+        media.pipeline.start()
+        return self.offer.first_frame_ms
+
     def report(self, media: MediaParts) -> TakerReport:
         tracks = media.tracks
         if media.mixer is None and tracks is not None:
@@ -141,6 +163,7 @@ class Taking:
             media.mixer.rewrite_playlists()
         elif media.tracks is not None:
             self._release_tracks(media.tracks, entries)
+        self.given = list(done.timeline)
         if self.cut is not None:
             self.switched_ms = self.offer.origin_epoch_ms + round(self.cut * 1000)
         self.released.set()

@@ -104,6 +104,8 @@ class RecordingNames:
 
     sid: str
     cname: str
+    prefix: str = ""
+    """``bak<n>_`` for a recording taken over from a lost replica (mix names only)."""
 
 
 class RecordingWorker:
@@ -480,11 +482,11 @@ class MixRecording(RecordingWorker):
             StreamTypes.AUDIO_ONLY: TrackType.AUDIO,
             StreamTypes.VIDEO_ONLY: TrackType.VIDEO,
         }[cfg.stream_types]
-        sid, cname = self.names.sid, self.names.cname
+        sid, cname, bak = self.names.sid, self.names.cname, self.names.prefix
         names = OutputNames(
-            naming.mix_playlist_name(sid, cname),
-            lambda ms: naming.mix_segment_name(sid, cname, ms),
-            (lambda index: naming.mix_mp4_name(sid, cname, index)) if cfg.mp4 else None,
+            bak + naming.mix_playlist_name(sid, cname),
+            lambda ms: bak + naming.mix_segment_name(sid, cname, ms),
+            (lambda index: bak + naming.mix_mp4_name(sid, cname, index)) if cfg.mp4 else None,
         )
         self._compositor = Compositor(cfg.width, cfg.height, cfg.background_color)
         self._seen_version = -1

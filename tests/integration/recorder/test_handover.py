@@ -30,6 +30,7 @@ from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
 from tests.integration.recorder.checks import (
     Started,
+    manifest_timeline,
     mix_config,
     query_status,
     start_recording,
@@ -214,6 +215,14 @@ async def test_a_recording_survives_five_successive_hand_overs_across_three_repl
     assert len(set(holders)) == 3, holders
     media = read_handed_over(s3_server, bucket, rec.sid, tmp_path)
     check_continuous(media, FPS, [color_for(0), color_for(1)], switches=5)
+    # The last taker's manifest tells every hand-over, in order, naming each giver.
+    timeline = await manifest_timeline(s3_server, bucket, rec.sid)
+    kinds = [entry["kind"] for entry in timeline]
+    assert kinds == ["Started", *["HandedOver"] * 5, "Stopped"], timeline
+    handed = timeline[1:-1]
+    assert [entry["detail"] for entry in handed] == [f"from replica {h}" for h in holders[:-1]]
+    at = [entry["atMs"] for entry in timeline]
+    assert at == sorted(at) and len(set(at)) == len(at), at
 
 
 def wait_failovers(sink: CallbackSink, sid: str, count: int, within: float = 60.0) -> list[Any]:
