@@ -32,7 +32,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -159,7 +159,10 @@ class GiverMarks(_Message):
     """The giver's newest packets of each track stored as received (digest, time), by
     playlist: the taker finds its shift from the packets both received."""
 
-    marks: dict[str, list[tuple[str, int]]] = Field(default_factory=dict, max_length=1_000)
+    marks: dict[
+        Annotated[str, Field(max_length=512)],
+        Annotated[list[tuple[Annotated[str, Field(max_length=32)], int]], Field(max_length=512)],
+    ] = Field(default_factory=dict, max_length=1_000)
 
 
 class GiverDone(_Message):

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from cloudrec_recorder.handover import (
+    GiverMarks,
     TakerReport,
     TrackClock,
     choose_cuts,
@@ -190,3 +191,8 @@ def test_an_idle_stored_track_ends_after_its_newest_packet_and_goes_on_if_its_ui
     # a later hand-over by the taker: it makes no new output either
     taker.freeze()
     assert taker.open_stored(V, "1", video=True, timestamp=0, rate=90_000) is None
+
+
+def test_a_giver_sending_too_many_packet_marks_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="marks"):
+        GiverMarks.model_validate({"marks": {A: [["ab", 1]] * 600}})
