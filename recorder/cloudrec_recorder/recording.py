@@ -336,8 +336,7 @@ class ChannelRecording:
         outcome = await asyncio.shield(self._leaving)
         if not wait_upload:
             return outcome
-        result = await self._finish_upload(wait_seconds)
-        return result
+        return await self._finish_upload(wait_seconds)
 
     def server_response(self) -> ServerResponse:
         if self.snapshots_only:  # §3.3: "individual with snapshots only"

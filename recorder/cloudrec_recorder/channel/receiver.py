@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 WATCH_INTERVAL_SECONDS = 0.1
 """How often :class:`ReceiverWatch` looks at the receivers (keyframes due, wakes)."""
 _REOPEN_PAUSE_SECONDS = 0.1
-"""After a read error: the pause before the stream is opened again."""
+"""After a read error or the end of the stream: the pause before it is opened again."""
 
 _OPTIONS = {
     "protocol_whitelist": "udp,rtp",
@@ -239,12 +239,10 @@ class StreamReceiver:
                 if packet.size == 0 or packet.pts is None:
                     continue
                 self._handle(packet, kind, codec_name)
-        except av.error.EOFError:
-            pass
         except av.error.FFmpegError as exc:
             if not self._stop.is_set():
                 logger.debug("read failed kind=%s error=%s: opening again", kind, exc)
-                self._stop.wait(_REOPEN_PAUSE_SECONDS)
+        self._stop.wait(_REOPEN_PAUSE_SECONDS)  # not stopped: the stream ended; open again
 
     def _handle(self, packet: av.Packet[Any], kind: str, codec_name: str) -> None:
         self.frames += 1

@@ -8,7 +8,6 @@ from typing import Any
 
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.handover import GiverDone, Offer
-from cloudrec_recorder.ports import MediaParts
 from cloudrec_recorder.restart import (
     TIMELINE_FILE,
     read_timeline,
@@ -32,6 +31,13 @@ class Mixer:
 
     def rewrite_playlists(self) -> None:
         pass
+
+
+class Media:
+    """A Mix recording's media parts as the taker releases them (its mixer only)."""
+
+    mixer = Mixer()
+    tracks = None
 
 
 class Events:
@@ -115,8 +121,7 @@ def test_after_n_hand_overs_the_last_takers_timeline_has_all_n_in_order(tmp_path
         course = RecordingTimeline(tmp_path / f"r{n + 1}", SEGMENT)
         course.marks = taking.marks
         course.start(0, int(cut_s * 1000) - 1500)
-        media = MediaParts(pipeline=Mixer(), mixer=Mixer())  # type: ignore[arg-type]
-        taking.release(media, GiverDone(timeline=passed), Events())  # type: ignore[arg-type]
+        taking.release(Media(), GiverDone(timeline=passed), Events())  # type: ignore[arg-type]
         passed = course.passed_on()
     for at in (62000, 66000, 69000):
         course.media(at)
