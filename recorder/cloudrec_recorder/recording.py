@@ -228,8 +228,7 @@ class ChannelRecording:
         self.channel = channel
         self._first_frame_ms: int | None = None
         self._stopped_ms: int | None = None
-        self._holds: list[TimelineEntry] = []
-        """Paused and Resumed, in order (the manifest's timeline)."""
+        self._holds: list[TimelineEntry] = []  # Paused and Resumed, in order (the timeline)
         self.upload = RecordingUpload(
             uploader(self.timeline),
             spool,
@@ -305,6 +304,7 @@ class ChannelRecording:
             cname=self.channel.room,
             uid=self.channel.uid,
             mode=self.mode.value,
+            sid=self.sid,
         )
         if not await self.upload.start():
             self.events.uploader_could_not_start()
@@ -533,7 +533,9 @@ class RecordingBuilder:
         )
         app = settings.app(appid)
         assert app is not None  # plan_start checked it
-        spool = settings.spool_dir / sid
+        prefix = taking.file_prefix if taking is not None else ""
+        # A taken-over part has its own spool: the lost replica's may still be on this volume.
+        spool = settings.spool_dir / (f"{sid}.{prefix[:-1]}" if prefix else sid)
         channel = JanusChannel(
             str(app.janus.ws_url),
             room=resource.cname,
@@ -568,7 +570,6 @@ class RecordingBuilder:
                 ),
             )
 
-        prefix = taking.file_prefix if taking is not None else ""
         names = RecordingNames(sid=sid, cname=resource.cname, prefix=prefix)
 
         def media_parts(on_file_ready: FileReady) -> MediaParts:

@@ -33,9 +33,14 @@ log = logging.getLogger(__name__)
 METADATA_FILE = ".cloudrec-recording.json"
 
 
-def write_metadata(spool_dir: Path, *, appid: str, cname: str, uid: str, mode: str) -> None:
+def write_metadata(
+    spool_dir: Path, *, appid: str, cname: str, uid: str, mode: str, sid: str | None = None
+) -> None:
+    """``sid``: when the directory is not named after it (a take-over's ``<sid>.bak<n>``)."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     data = {"appid": appid, "cname": cname, "uid": uid, "mode": mode}
+    if sid is not None and sid != spool_dir.name:
+        data["sid"] = sid
     (spool_dir / METADATA_FILE).write_text(json.dumps(data))
 
 
@@ -68,7 +73,7 @@ async def recover_leftovers(state: RecorderState) -> None:
             settings.callbacks_for(appid),
             meta.get("cname", ""),
             meta.get("uid", ""),
-            recording,
+            meta.get("sid", recording),
         )
         return UploaderEvents(events[recording])
 
@@ -104,11 +109,12 @@ async def _settle(
 ) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
-        holder = await held_elsewhere(item.recording) if held_elsewhere is not None else None
+        sid = events.sid
+        holder = await held_elsewhere(sid) if held_elsewhere is not None else None
         if holder is not None:  # taken over: it goes on there, it did not end
-            log.info("Recovered recording delivered sid=%s; held by %s", item.recording, holder)
+            log.info("Recovered recording delivered sid=%s; held by %s", sid, holder)
             return
-        log.info("Recovered recording delivered sid=%s", item.recording)
+        log.info("Recovered recording delivered sid=%s", sid)
         events.session_exit(abnormal=True)
     finally:
         with contextlib.suppress(Exception):
