@@ -124,13 +124,15 @@ class TimelineKind(StrEnum):
     STARTED = "Started"
     STOPPED = "Stopped"
     GAP = "Gap"
-    """Nothing was recorded from ``atMs`` to ``untilMs`` (e.g. nobody in the channel)."""
+    """Nothing was captured from ``atMs`` to ``untilMs``, longer than one HLS segment (e.g.
+    nobody published in the channel)."""
     RESTARTED = "Restarted"
-    """The recorder restarted and went on with the same recording."""
+    """A restarted recorder process took the recording up (delivered what the earlier
+    process left); ``detail`` names the replica."""
     PAUSED = "Paused"
     RESUMED = "Resumed"
     HANDED_OVER = "HandedOver"
-    """Another recorder took the recording over."""
+    """Another recorder took the recording over at the cut; ``detail`` names the giver."""
 
 
 class TimelineEntry(_Model):

@@ -23,7 +23,8 @@ The recording
 5. on ``update`` with ``onhold: true`` (our extension) pauses: the subscriptions stay, but no
    frame reaches the pipeline, which ends its open segment and MP4 file; the idle clock
    stops. ``onhold: false`` resumes into the same files (a discontinuity in the playlist,
-   the next numbered MP4). The manifest's timeline says when (Paused, Resumed);
+   the next numbered MP4). The manifest's timeline says when (Paused, Resumed), as it says
+   where nothing was captured for longer than a segment (Gap; :mod:`~cloudrec_recorder.timeline`);
 6. on ``stop``: leaves (event 41, leaveCode 16; status 6), finishes the files (status 7),
    waits for the upload (sync stop) or lets it go on (``async_stop``), then status 8 and
    event 11.
@@ -40,7 +41,7 @@ from pathlib import Path
 
 from cloudrec_protocol.codes import RecordingStatus
 from cloudrec_protocol.events import LeaveCode
-from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
+from cloudrec_protocol.manifest import TimelineEntry
 from cloudrec_protocol.models import (
     FileInfo,
     LayoutSettings,
@@ -85,6 +86,7 @@ from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import Uploader, UploadPolicy
 from cloudrec_recorder.subscription import from_update
 from cloudrec_recorder.taking import Taking
+from cloudrec_recorder.timeline import RecordingTimeline
 from cloudrec_recorder.upload import RecordingUpload
 
 log = logging.getLogger(__name__)
@@ -175,20 +177,6 @@ def change_layout(media: MediaParts, layout: LayoutSettings, settings: RecorderS
     )
 
 
-def timeline(
-    first_frame_ms: int | None, holds: Sequence[TimelineEntry], stopped_ms: int | None
-) -> list[TimelineEntry]:
-    """What the manifest says of the recording's course: its first media, its pauses
-    and resumes, and its end."""
-    entries = []
-    if first_frame_ms is not None:
-        entries.append(TimelineEntry(kind=TimelineKind.STARTED, at_ms=first_frame_ms))
-    entries += sorted(holds, key=lambda entry: entry.at_ms)
-    if stopped_ms is not None:
-        entries.append(TimelineEntry(kind=TimelineKind.STOPPED, at_ms=stopped_ms))
-    return entries
-
-
 def _nothing() -> None:
     pass
 
@@ -227,10 +215,10 @@ class ChannelRecording:
         self.spool = spool
         self.channel = channel
         self._first_frame_ms: int | None = None
-        self._stopped_ms: int | None = None
-        self._holds: list[TimelineEntry] = []  # Paused and Resumed, in order (the timeline)
+        self.course = RecordingTimeline(spool, round(settings.hls_segment_seconds * 1000))
+        """The manifest's timeline (a gap is a span without media longer than a segment)."""
         self.upload = RecordingUpload(
-            uploader(self.timeline),
+            uploader(self.course.entries),
             spool,
             prefix=plan.target.prefix,
             sid=sid,
@@ -277,10 +265,6 @@ class ChannelRecording:
     def paused(self) -> bool:
         return self.following.paused
 
-    def timeline(self) -> list[TimelineEntry]:
-        marks = self._holds + (self.taking.marks() if self.taking is not None else [])
-        return timeline(self._first_frame_ms, marks, self._stopped_ms)
-
     async def start(self) -> None:
         self._status = STARTING
         try:
@@ -304,7 +288,6 @@ class ChannelRecording:
             cname=self.channel.room,
             uid=self.channel.uid,
             mode=self.mode.value,
-            sid=self.sid,
         )
         if not await self.upload.start():
             self.events.uploader_could_not_start()
@@ -334,13 +317,13 @@ class ChannelRecording:
             self.following.pause()  # first: no frame reaches the pipeline from now on
             if started:
                 self.pipeline.pause()
-            self._holds.append(TimelineEntry(kind=TimelineKind.PAUSED, at_ms=at_ms))
+            self.course.pause(at_ms)
             log.info("Paused sid=%s", self.sid)
             return
         if started:
             self.pipeline.resume()  # first: it forgets what it held from before the pause
         self.following.resume()
-        self._holds.append(TimelineEntry(kind=TimelineKind.RESUMED, at_ms=at_ms))
+        self.course.resume(at_ms)
         log.info("Resumed sid=%s", self.sid)
 
     async def update_layout(self, layout: LayoutSettings) -> None:
@@ -353,8 +336,7 @@ class ChannelRecording:
         outcome = await asyncio.shield(self._leaving)
         if not wait_upload:
             return outcome
-        result = await self._finish_upload(wait_seconds)
-        return result
+        return await self._finish_upload(wait_seconds)
 
     def server_response(self) -> ServerResponse:
         if self.snapshots_only:  # §3.3: "individual with snapshots only"
@@ -422,22 +404,28 @@ class ChannelRecording:
         return playlists
 
     def _got_frame(self) -> None:
-        if self._first_frame_ms is None:
-            if self._leaving is not None:
-                return
-            if self.taking is not None and self.media.mixer is not None:
-                self._first_frame_ms = self.taking.begin(self.media.mixer)
-                self._status = RECORDING
-                return
+        now_ms = int(time.time() * 1000)
+        if self._first_frame_ms is not None:
+            self.course.media(now_ms)
+            return
+        if self._leaving is not None:
+            return
+        if self.taking is not None and self.media.mixer is not None:
+            self._first_frame_ms = self.taking.begin(self.media.mixer)
+        elif self.taking is not None and self.media.tracks is not None:
+            self._first_frame_ms = self.taking.begin_tracks(self.media.tracks)
+            self.pipeline.start()  # each output on the giver's clock (track_cuts.py)
+        else:
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
-            self._first_frame_ms = int(time.time() * 1000)
-            self._status = RECORDING
+            self._first_frame_ms = now_ms
             if not self.snapshots_only:  # snapshots have no slices
-                self.events.slice_start(self._first_frame_ms)
+                self.events.slice_start(now_ms)
+        self._status = RECORDING
+        self.course.start(self._first_frame_ms, now_ms)
 
     async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
         self._status = STOP_REQUESTED
-        self._stopped_ms = int(time.time() * 1000)
+        self.course.stop(int(time.time() * 1000))
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()
@@ -447,8 +435,8 @@ class ChannelRecording:
         if self.media.pictures is not None:
             await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
-        if self.taking is not None and self.media.mixer is not None:
-            await self.taking.settle(self.media.mixer, self.settings.handover.timeout_seconds)
+        if self.taking is not None:
+            await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
         try:
             await self.pipeline.stop()
         except Exception as exc:
@@ -593,6 +581,11 @@ class RecordingBuilder:
         if taking is not None and recording.media.mixer is not None:
             taking.prepare(recording.media.mixer)
             recording.taking = taking
+            recording.course.marks = taking.marks
+        elif taking is not None and recording.media.tracks is not None:
+            taking.prepare_tracks(recording.media.tracks)
+            recording.taking = taking
+            recording.course.marks = taking.marks
         return recording
 
     def _media(
@@ -618,7 +611,9 @@ class RecordingBuilder:
             )
             return MediaParts(mix, mixer=mix, pictures=pictures)
         group = individual_pipeline(spool, names, plan, on_file_ready)
-        return MediaParts(group, packets=group if group.copies_audio else None)
+        return MediaParts(
+            group, packets=group if group.copies_audio else None, tracks=group.recording
+        )
 
 
 __all__ = ["ChannelRecording", "MediaFactory", "RecordingBuilder", "UploadFactory", "file_list"]

@@ -8,6 +8,13 @@ uploader's events (30-33) and, once its files are in the bucket, ``session_exit`
 ``exitStatus`` 1, since the recording itself ended abnormally. Without
 ``storageEncryptionKey`` the storage targets were never written to disk and nothing can be
 recovered (a warning says so).
+
+A recording also keeps its manifest timeline in ``.cloudrec-timeline.json`` (written at its
+first media and whenever the timeline grows: a pause, a resume, a gap, a hand-over). A
+recovered recording's manifest goes up last, as a running one's does, with that timeline and a
+``Restarted`` entry: when this replica restarted and took the recording's delivery up (its
+``detail`` names the replica). Its media ended when the earlier process did, so there is no
+``Stopped``. A recording this replica handed over gets none: its taker's manifest is the one.
 """
 
 from __future__ import annotations
@@ -16,13 +23,19 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
+from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.ports import RecorderState
+from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.storage.backup import BackupStore
+from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.recovery import Recovered, recover
 from cloudrec_recorder.storage.spool import remove_all_delivered, remove_delivered
 from cloudrec_recorder.storage.target import fernet_for
@@ -31,16 +44,17 @@ from cloudrec_recorder.storage.uploader import EventSink, UploadPolicy
 log = logging.getLogger(__name__)
 
 METADATA_FILE = ".cloudrec-recording.json"
+TIMELINE_FILE = ".cloudrec-timeline.json"
+
+_ENTRIES = TypeAdapter(list[TimelineEntry])
 
 
-def write_metadata(
-    spool_dir: Path, *, appid: str, cname: str, uid: str, mode: str, sid: str | None = None
-) -> None:
-    """``sid``: when the directory is not named after it (a take-over's ``<sid>.bak<n>``)."""
+def write_metadata(spool_dir: Path, *, appid: str, cname: str, uid: str, mode: str) -> None:
+    """The directory is named after the sid, or ``<sid>.bak<n>`` (a taken-over part's)."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     data = {"appid": appid, "cname": cname, "uid": uid, "mode": mode}
-    if sid is not None and sid != spool_dir.name:
-        data["sid"] = sid
+    if "." in spool_dir.name:
+        data["sid"] = spool_dir.name.split(".", 1)[0]
     (spool_dir / METADATA_FILE).write_text(json.dumps(data))
 
 
@@ -50,6 +64,36 @@ def read_metadata(spool_dir: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def write_timeline(spool_dir: Path, entries: Sequence[TimelineEntry]) -> None:
+    """Keep the recording's timeline so far in its spool (a restart's manifest reads it)."""
+    data = _ENTRIES.dump_json(list(entries), by_alias=True, exclude_none=True)
+    tmp = spool_dir / f"{TIMELINE_FILE}.tmp"
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(spool_dir / TIMELINE_FILE)
+    except OSError as exc:  # the recording goes on; only a restart's manifest misses it
+        log.warning("Could not keep the timeline in %s: %s", spool_dir.name, exc)
+
+
+def read_timeline(spool_dir: Path) -> list[TimelineEntry]:
+    """The timeline a recording kept in its spool (empty when there is none or it is bad)."""
+    try:
+        return _ENTRIES.validate_json((spool_dir / TIMELINE_FILE).read_bytes())
+    except (OSError, ValidationError):
+        return []
+
+
+def restarted_timeline(
+    spool_dir: Path, replica: str, now_ms: int | None = None
+) -> list[TimelineEntry]:
+    """A recovered recording's timeline: what it kept, then ``Restarted`` (now, here)."""
+    at_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    restarted = TimelineEntry(
+        kind=TimelineKind.RESTARTED, at_ms=at_ms, detail=f"recovered by replica {replica}"
+    )
+    return [*read_timeline(spool_dir), restarted]
 
 
 async def recover_leftovers(state: RecorderState) -> None:
@@ -77,6 +121,25 @@ async def recover_leftovers(state: RecorderState) -> None:
         )
         return UploaderEvents(events[recording])
 
+    private_key = settings.manifest_private_key()
+    handed_over = Redirects(settings.spool_dir)
+
+    def manifest_for(recording: str) -> ManifestSource | None:
+        if recording in handed_over:  # its taker's manifest tells the whole recording
+            return None
+        spool_dir = settings.spool_dir / recording
+        meta = read_metadata(spool_dir)
+        secret = settings.callbacks_for(meta.get("appid", "")).secret
+        timeline = restarted_timeline(spool_dir, settings.replica_id)
+        return ManifestSource(
+            sid=recording,
+            cname=meta.get("cname") or "unknown",
+            uid=meta.get("uid") or "0",
+            secret=secret.get_secret_value() if secret else None,
+            timeline=lambda: timeline,
+            private_key=private_key,
+        )
+
     recovered = await recover(
         settings.spool_dir,
         BackupStore(settings.backup_dir),
@@ -85,6 +148,7 @@ async def recover_leftovers(state: RecorderState) -> None:
         policy=UploadPolicy(progress_interval=settings.progress_interval_seconds),
         within=settings.drain_timeout_seconds,
         egress=EgressGuard.from_settings(settings.egress),
+        manifest_for=manifest_for,
     )
     await asyncio.gather(
         *(

@@ -20,7 +20,7 @@ from cloudrec_protocol.models import LayoutSettings, StartClientRequest, StreamS
 from cloudrec_recorder.events import RecordingEvents
 from cloudrec_recorder.handover import Offer, taker_uid
 from cloudrec_recorder.media.cut import Cut
-from cloudrec_recorder.ports import Mixer, RecorderState, Recording, RecordMode
+from cloudrec_recorder.ports import MediaParts, Mixer, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.sessions import Resource, Session
 from cloudrec_recorder.takeover import Standby, gap_ms
@@ -89,7 +89,7 @@ class TakingOver(Taking):
         )
         return entries
 
-    async def settle(self, mixer: Mixer, within: float) -> None:
+    async def settle(self, media: MediaParts, within: float) -> None:
         """Nothing to wait for: no giver."""
 
 

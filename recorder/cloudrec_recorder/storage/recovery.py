@@ -7,7 +7,8 @@ holds the upload journal and, once everything is in the bucket,
 ``.cloudrec-delivered``. :func:`recover` starts one
 :class:`~cloudrec_recorder.storage.uploader.Uploader` per undelivered recording,
 feeds it every final file (segments first, then playlists and MP4s; files the
-journal lists with the same MD5 are not sent again) and finishes it. The
+journal lists with the same MD5 are not sent again) and finishes it; with ``manifest_for``,
+the manifest goes up last, as a running recording's does. The
 uploaders keep re-uploading in the background if the bucket is still down; the
 caller closes them.
 """
@@ -25,6 +26,7 @@ from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.storage.backup import TARGET_FILE, BackupStore
 from cloudrec_recorder.storage.backup_bucket import BackupBucket
 from cloudrec_recorder.storage.files import is_output_name, is_playlist
+from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.target import SealedTargetError, open_target
 from cloudrec_recorder.storage.uploader import (
     DELIVERED_FILE,
@@ -72,10 +74,12 @@ async def recover(
     within: float = 60.0,
     backup_bucket: BackupBucket | None = None,
     egress: EgressGuard | None = None,
+    manifest_for: Callable[[str], ManifestSource | None] | None = None,
 ) -> list[Recovered]:
     """Deliver what earlier runs left undelivered; one :class:`Recovered` per recording.
 
-    ``events_for(recording)`` gives the event sink of a recording (its sid).
+    ``events_for(recording)`` gives the event sink of a recording (its sid);
+    ``manifest_for(recording)`` what its manifest needs (None: no manifest).
     Recordings whose sealed target is missing or does not open with this key
     are logged and left on disk untouched. With ``backup_bucket`` (started by
     the caller), copies found there and missing locally are fetched first.
@@ -114,6 +118,7 @@ async def recover(
             sealing_key=sealing_key,
             backup_bucket=backup_bucket,
             egress=egress,
+            manifest=manifest_for(recording) if manifest_for is not None else None,
         )
         await uploader.start()
         await uploader.abort_unfinished_uploads()

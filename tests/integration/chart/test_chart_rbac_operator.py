@@ -23,6 +23,7 @@ import yaml
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import OperatorProcess, RecordingEnv, _backend, _secret, ready
 from tests.fixtures.recorder import RecorderProcess
+from tests.fixtures.tenants import token_kubeconfig
 
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import ManagedProcess, free_port
@@ -42,18 +43,6 @@ STATE_KEY_SECRET = "rec-cloud-recording-operator-state-key"
 run = asyncio.to_thread
 
 
-def service_account_kubeconfig(cp: ControlPlane, namespace: str, path: Path) -> Path:
-    """A kubeconfig that authenticates with a token of the chart's ServiceAccount."""
-    token = cp.kubectl(
-        "create", "token", SERVICE_ACCOUNT, "-n", namespace, "--duration", "1h"
-    ).stdout.strip()
-    config = yaml.safe_load(cp.kubeconfig.read_text())
-    user = config["contexts"][0]["context"]["user"]
-    config["users"] = [{"name": user, "user": {"token": token}}]
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 @pytest.fixture
 def least_privilege_operator(
     control_plane: ControlPlane,
@@ -68,7 +57,9 @@ def least_privilege_operator(
     helm = [str(tool("helm")), "install", "rec", str(CHART), "-n", namespace]
     helm += ["--set", "crds.install=false", "--set", f"operator.watchNamespace={watched}"]
     subprocess.run(helm, check=True, capture_output=True, env=control_plane.env(), timeout=120)
-    kubeconfig = service_account_kubeconfig(control_plane, namespace, tmp_path / "sa.kubeconfig")
+    kubeconfig = token_kubeconfig(
+        control_plane, namespace, SERVICE_ACCOUNT, tmp_path / "sa.kubeconfig"
+    )
     liveness = free_port()
     argv = [sys.executable, "-m", "cloudrec_operator", "--namespace", watched]
     argv += ["--kubeconfig", str(kubeconfig), "--operator-namespace", namespace]

@@ -184,9 +184,10 @@ async def test_an_event_sent_before_the_start_answer_is_stored_makes_the_recordi
     assert started["status"]["recordingId"] in events[1][2]
     metric = env.operator.metric
     assert await run(metric, "cloudrec_protocol_request_seconds_count", operation="start") >= 1
-    # No query was made, so the callback made it Ready; it had come before the sid was
-    # known, and nothing was refused as unknown (nothing for the sender to resend).
+    # No query was made, so the callback made it Ready, and nothing was refused as unknown
+    # (nothing for the sender to resend). When it comes is the recorder's affair: held
+    # while the start is answered, found through the sid the pass stored (the index not
+    # updated yet), or through the index; each order is a unit test in test_callbacks.py.
     assert await run(metric, "cloudrec_protocol_request_seconds_count", operation="query") == 0
-    assert await run(metric, "cloudrec_callbacks_held_total") >= 1
     assert await run(metric, "cloudrec_callbacks_rejected_total", reason="unknown_recording") == 0
     assert await run(metric, "cloudrec_callbacks_received_total", event_type="40") == 1

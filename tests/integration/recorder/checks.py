@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from tests.fixtures.recorder import RecorderProcess
 
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_protocol.manifest import is_manifest_name
 from cloudrec_recorder.media.layout import Region
 
 RGB = tuple[int, int, int]
@@ -62,19 +65,19 @@ async def start_recording(
     mode: str = "mix",
     av_file_type: Sequence[str] = ("hls",),
     prefix: tuple[str, ...] = ("rec",),
+    snapshot_config: dict[str, Any] | None = None,
 ) -> Started:
     acquired = await client.post(recorder.url("acquire"), json={"cname": cname, "uid": uid})
     assert acquired.status_code == 200, acquired.text
     rid = acquired.json()["resourceId"]
-    body = {
-        "cname": cname,
-        "uid": uid,
-        "clientRequest": {
-            "recordingConfig": recording_config,
-            "recordingFileConfig": {"avFileType": list(av_file_type)},
-            "storageConfig": recorder.storage_config(prefix),
-        },
+    request: dict[str, Any] = {
+        "recordingConfig": recording_config,
+        "recordingFileConfig": {"avFileType": list(av_file_type)},
+        "storageConfig": recorder.storage_config(prefix),
     }
+    if snapshot_config is not None:
+        request["snapshotConfig"] = snapshot_config
+    body = {"cname": cname, "uid": uid, "clientRequest": request}
     started = await client.post(recorder.url(f"resourceid/{rid}/mode/{mode}/start"), json=body)
     assert started.status_code == 200, started.text
     return Started(rid, started.json()["sid"], cname, uid, mode)
@@ -174,3 +177,19 @@ def colour_at(frame: npt.NDArray[np.uint8], x: int, y: int) -> RGB:
 
 def close_to(actual: RGB, expected: RGB, tolerance: int = 45) -> bool:
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+async def manifest_timeline(
+    s3: S3Server, bucket: str, sid: str, within: float = 30.0
+) -> list[dict[str, Any]]:
+    """The timeline of ``sid``'s manifest in ``bucket`` (it goes up last: waits for it)."""
+    deadline = time.monotonic() + within
+    while True:
+        keys = await asyncio.to_thread(s3.object_keys, bucket)
+        found = [k for k in keys if sid in k and is_manifest_name(k)]
+        if found:
+            document = json.loads(await asyncio.to_thread(s3.get_object, bucket, found[0]))
+            timeline: list[dict[str, Any]] = document["timeline"]
+            return timeline
+        assert time.monotonic() < deadline, f"no manifest of {sid} within {within}s: {keys}"
+        await asyncio.sleep(0.3)

@@ -4,8 +4,9 @@ Every recording of a recorder process shares one WebSocket to Janus. When Janus 
 WebSocket closes and Janus has forgotten every session on it; when Janus freezes (SIGSTOP), the
 WebSocket stays open but nothing answers, and the recorder's pings go unanswered. Either way
 each affected recording leaves with ``recorder_leave`` (41) leaveCode 0 and ends with
-``session_exit`` (11) exitStatus 1 once its files are delivered, and a start made once Janus
-is back records again on a new WebSocket.
+``session_exit`` (11) exitStatus 1 once its files are delivered (they are in the bucket), a
+stop of an ended recording answers at once, and a start made once Janus is back records again
+on a new WebSocket.
 """
 
 from __future__ import annotations
@@ -115,10 +116,22 @@ async def test_recordings_end_with_the_protocols_codes_when_janus_restarts_and_t
             ROOM, PUBLISHER, janus_url=own_janus.ws_url, width=160, height=120, fps=10
         ):
             started = await record_two(client, recorder)
+            forwarders = await asyncio.to_thread(own_janus.list_forwarders, ROOM)
+            assert {f["type"] for f in forwarders[PUBLISHER]} >= {"audio", "video"}
             await asyncio.to_thread(own_janus.restart)
             await assert_ended_abnormally(recorder, started)
+        keys = await asyncio.to_thread(recorder.s3.object_keys, recorder.bucket)
         for rec in started:
             assert await query_status(client, recorder, rec) == RecordingStatus.EXITED_ABNORMALLY
+            assert any(rec.sid in k and k.endswith(".ts") for k in keys), f"{rec.sid}: {keys}"
+            # the recording is over: a stop answers at once, exiting (code 49) or gone (404)
+            began = time.monotonic()
+            stop = await client.post(
+                recorder.url(rec.path("stop")),
+                json={"cname": rec.cname, "uid": rec.uid, "clientRequest": {}},
+            )
+            assert time.monotonic() - began < 5
+            assert stop.status_code == 404 or stop.json().get("code") == 49, stop.text
         await asyncio.to_thread(own_janus.create_room, ROOM)
         await assert_records_again(client, recorder, own_janus, publish)
 

@@ -1,15 +1,18 @@
-"""A recorder killed mid-recording delivers what it had recorded once it runs again."""
+"""A recorder killed mid-recording delivers what it had recorded once it runs again, and its
+manifest's timeline says so (Restarted)."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from pathlib import Path
 
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, start_recorder
 from tests.integration.recorder.checks import (
+    manifest_timeline,
     mix_config,
     start_recording,
     wait_spool_removed,
@@ -44,6 +47,7 @@ async def test_files_of_a_killed_recorder_reach_the_bucket_after_restart(
             await wait_status(client, first, rec, 5)
             await asyncio.sleep(5)
             first.process.kill()
+            killed_ms = int(time.time() * 1000)
     finally:
         first.process.stop()
     spool = tmp_path / "spool" / rec.sid
@@ -76,3 +80,10 @@ async def test_files_of_a_killed_recorder_reach_the_bucket_after_restart(
     # neither was ever uploaded twice or left behind.
     assert not delivered.exists()
     await wait_spool_removed(spool)
+    # The manifest goes up last, as a running recording's does: its start as the recording
+    # kept it, then that this replica restarted and delivered it (no Stopped: it never was).
+    timeline = await manifest_timeline(s3_server, bucket, rec.sid)
+    assert [entry["kind"] for entry in timeline] == ["Started", "Restarted"], timeline
+    started, restarted = timeline
+    assert started["atMs"] < killed_ms <= restarted["atMs"]
+    assert restarted["detail"] == "recovered by replica r0"

@@ -137,6 +137,40 @@ async def test_on_the_shared_path_an_event_no_waiting_recording_vouches_for_is_n
     assert after == before + 2
 
 
+async def test_an_event_after_the_pass_stored_the_sid_and_before_the_index_has_it_is_applied(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    # The interleaving of a start answered before the recorder's first events: the pass
+    # stored the sid and ended; the index learns it only from the watch event of that
+    # write, a moment later. An event in between is this recording's, not "unknown" (the
+    # sender does not always resend it: event 40 was lost that way under load).
+    rt, http = receiver
+    key = ("ns", "rec")
+    rt.bodies[key] = {
+        "metadata": {"namespace": "ns", "name": "rec", "uid": "u1"},
+        "spec": {
+            "backendRef": {"name": "local"},
+            "channelName": "room",
+            "uid": "527",
+            "storageConfig": {
+                "vendor": "S3Compatible",
+                "bucket": "b",
+                "endpoint": "http://s3.invalid",
+                "credentialsSecretRef": {"name": "bucket"},
+            },
+        },
+    }
+    rt.remember(key, Known("u1", Tracked(phase=Phase.CONNECTING, sid="sid-stored"), {}, ""))
+    assert rt.index == {}  # not learned from the watch yet
+    unknown = counted("cloudrec_callbacks_rejected_total", reason="unknown_recording")
+    received = counted("cloudrec_callbacks_received_total", event_type="40")
+    raw = notice("sid-stored")
+    answer = await http.post("/callbacks", data=raw, headers=sign(raw, SECRET))
+    assert (answer.status, await answer.json()) == (200, {"ok": True})
+    assert counted("cloudrec_callbacks_rejected_total", reason="unknown_recording") == unknown
+    assert counted("cloudrec_callbacks_received_total", event_type="40") == received + 1
+
+
 async def test_a_backend_not_in_use_is_refused_by_its_path_alone(
     receiver: tuple[Runtime, TestClient[object, object]],
 ) -> None:

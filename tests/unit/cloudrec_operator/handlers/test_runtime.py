@@ -59,14 +59,23 @@ def test_the_sid_index_names_the_recording_whose_status_holds_the_sid() -> None:
     assert sid_index_entry("ns", "rec", {}) == {}
 
 
-def test_the_callback_receiver_finds_a_recording_only_through_the_index() -> None:
+def test_the_callback_receiver_finds_a_recording_through_the_index_or_the_sid_it_stored() -> None:
     rt = runtime()
-    key = ("ns", "rec")
+    key, other = ("ns", "rec"), ("ns", "other")
+    rt.index = {"s0": [other]}
+    assert rt.owner("s0") == other  # watched (e.g. stored before a restart)
+    # Stored by this process's pass; the index learns it from the watch a moment later.
     rt.remember(key, Known("u1", Tracked(sid="s1"), {}, ""))
-    assert rt.owner("s1") is None  # no index yet: what this process remembers is not used
+    assert rt.owner("s1") == key
     rt.index = {"s1": [key]}
     assert rt.owner("s1") == key
     assert rt.owner("s2") is None
+    # A restarted recording's new sid replaces its old one; a forgotten one has none.
+    rt.remember(key, Known("u1", Tracked(sid="s3"), {}, ""))
+    rt.index = {}
+    assert (rt.owner("s1"), rt.owner("s3")) == (None, key)
+    rt.forget(key)
+    assert rt.owner("s3") is None
 
 
 def test_phase_gauge_counts_the_recordings_known() -> None:
@@ -396,3 +405,20 @@ async def test_a_manifest_public_key_that_is_not_ed25519_pem_is_a_problem_naming
         "manifestPublicKeyRef: Secret ns/pub key 'manifestPublicKey': not a PEM public key "
         "(-----BEGIN PUBLIC KEY-----)"
     )
+
+
+def test_only_recordings_without_a_sid_are_kept_by_channel_and_uid_for_callbacks() -> None:
+    rt = runtime()
+    keys = [("ns", f"r{i}") for i in range(3)]
+    for i, key in enumerate(keys):
+        rt.bodies[key] = {"spec": {"channelName": "room", "uid": str(500 + i % 2)}}
+        rt.remember(key, Known("u", Tracked(resource_id=f"r{i}"), {}, ""))
+    assert rt.unstarted == {
+        ("room", "500"): {keys[0]: None, keys[2]: None},
+        ("room", "501"): {keys[1]: None},
+    }
+    rt.remember(keys[0], Known("u", Tracked(resource_id="r0", sid="s0"), {}, ""))
+    rt.forget(keys[1])
+    assert rt.unstarted == {("room", "500"): {keys[2]: None}}
+    rt.remember(keys[2], Known("u", Tracked(resource_id="r2", sid="s2"), {}, ""))
+    assert rt.unstarted == {} and rt.waiting_backends("room", "500") == []
