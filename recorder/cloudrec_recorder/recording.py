@@ -518,7 +518,9 @@ class RecordingBuilder:
         )
         app = settings.app(appid)
         assert app is not None  # plan_start checked it
-        spool = settings.spool_dir / sid
+        prefix = taking.file_prefix if taking is not None else ""
+        # A taken-over part has its own spool: the lost replica's may still be on this volume.
+        spool = settings.spool_dir / (f"{sid}.{prefix[:-1]}" if prefix else sid)
         channel = JanusChannel(
             str(app.janus.ws_url),
             room=resource.cname,
@@ -553,7 +555,6 @@ class RecordingBuilder:
                 ),
             )
 
-        prefix = taking.file_prefix if taking is not None else ""
         names = RecordingNames(sid=sid, cname=resource.cname, prefix=prefix)
 
         def media_parts(on_file_ready: FileReady) -> MediaParts:

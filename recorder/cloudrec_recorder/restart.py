@@ -50,8 +50,11 @@ _ENTRIES = TypeAdapter(list[TimelineEntry])
 
 
 def write_metadata(spool_dir: Path, *, appid: str, cname: str, uid: str, mode: str) -> None:
+    """The directory is named after the sid, or ``<sid>.bak<n>`` (a taken-over part's)."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     data = {"appid": appid, "cname": cname, "uid": uid, "mode": mode}
+    if "." in spool_dir.name:
+        data["sid"] = spool_dir.name.split(".", 1)[0]
     (spool_dir / METADATA_FILE).write_text(json.dumps(data))
 
 
@@ -114,7 +117,7 @@ async def recover_leftovers(state: RecorderState) -> None:
             settings.callbacks_for(appid),
             meta.get("cname", ""),
             meta.get("uid", ""),
-            recording,
+            meta.get("sid", recording),
         )
         return UploaderEvents(events[recording])
 
@@ -170,11 +173,12 @@ async def _settle(
 ) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
-        holder = await held_elsewhere(item.recording) if held_elsewhere is not None else None
+        sid = events.sid
+        holder = await held_elsewhere(sid) if held_elsewhere is not None else None
         if holder is not None:  # taken over: it goes on there, it did not end
-            log.info("Recovered recording delivered sid=%s; held by %s", item.recording, holder)
+            log.info("Recovered recording delivered sid=%s; held by %s", sid, holder)
             return
-        log.info("Recovered recording delivered sid=%s", item.recording)
+        log.info("Recovered recording delivered sid=%s", sid)
         events.session_exit(abnormal=True)
     finally:
         with contextlib.suppress(Exception):
