@@ -1,11 +1,14 @@
-"""`python -m benchmarks.handover [--handovers=10] [--between=6]` (inside ``hack/netns-run``).
+"""`python -m benchmarks.handover [--handovers=10] [--between=6] [--mode=mix|individual]`
+(inside ``hack/netns-run``).
 
 One Janus, one versitygw, two publisher processes (640x360 15 fps VP8 + Opus) and two recorder
 replicas (``python -m cloudrec_recorder``, peers of each other, 4 s segments). One Mix 640x360
 15 fps BestFit HLS recording starts on the first replica; then, ``--handovers`` times, the
 replica holding it gets SIGTERM (a planned drain), the recording moves to the other one, and the
 drained replica starts again (a rolling restart), ``--between`` seconds apart. At the end the
-recording is stopped through the first replica and the bucket's playlist is decoded.
+recording is stopped through the first replica and the bucket's playlist is decoded. With
+``--mode=individual`` the recording is Individual (``streamMode`` standard: each uid's video
+re-encoded at 15 fps, each on its own clock) and every uid's video playlist is decoded.
 
 Per hand-over: **switch** = the giver's offer to its last call (the taker has a complete
 segment, the giver has left and delivered its files; the giver's log, ``Handed over ...
@@ -63,7 +66,7 @@ def _replicas(work: Path, janus: Janus, s3: S3Server) -> tuple[dict[str, Managed
         settings = local_recorder_settings(
             work / name,
             port=ports[name],
-            janus_url=janus.http_url,
+            janus_url=janus.ws_url,
             app_id=APP_ID,
             customer_id="bench-customer",
             customer_secret=secret,
@@ -73,8 +76,25 @@ def _replicas(work: Path, janus: Janus, s3: S3Server) -> tuple[dict[str, Managed
     return processes, secret
 
 
+def _config(mode: str) -> dict[str, object]:
+    if mode == "individual":
+        return {"channelType": 0, "streamTypes": 2, "maxIdleTime": 60, "streamMode": "standard"}
+    return {
+        "channelType": 0,
+        "streamTypes": 2,
+        "maxIdleTime": 60,
+        "transcodingConfig": {
+            "width": 640,
+            "height": 360,
+            "fps": FPS,
+            "bitrate": 500,
+            "mixedVideoLayout": 1,
+        },
+    }
+
+
 def _record(
-    base: str, auth: httpx.BasicAuth, room: str, s3: S3Server, bucket: str
+    base: str, auth: httpx.BasicAuth, room: str, s3: S3Server, bucket: str, mode: str
 ) -> dict[str, str]:
     url = f"{base}/v1/apps/{APP_ID}/cloud_recording"
     with httpx.Client(auth=auth, timeout=60) as client:
@@ -85,18 +105,7 @@ def _record(
             "cname": room,
             "uid": "900001",
             "clientRequest": {
-                "recordingConfig": {
-                    "channelType": 0,
-                    "streamTypes": 2,
-                    "maxIdleTime": 60,
-                    "transcodingConfig": {
-                        "width": 640,
-                        "height": 360,
-                        "fps": FPS,
-                        "bitrate": 500,
-                        "mixedVideoLayout": 1,
-                    },
-                },
+                "recordingConfig": _config(mode),
                 "recordingFileConfig": {"avFileType": ["hls"]},
                 "storageConfig": {
                     "vendor": 11,
@@ -109,14 +118,32 @@ def _record(
                 },
             },
         }
-        started = client.post(f"{url}/resourceid/{rid}/mode/mix/start", json=body)
+        started = client.post(f"{url}/resourceid/{rid}/mode/{mode}/start", json=body)
         started.raise_for_status()
         return {"rid": rid, "sid": started.json()["sid"], "url": url, "room": room}
 
 
-def _steps(s3: S3Server, bucket: str, sid: str, work: Path) -> tuple[list[float], int, float]:
-    """Frame-time steps at each discontinuity, frames twice, and the seconds recorded."""
-    [key] = [k for k in s3.object_keys(bucket) if sid in k and k.endswith(".m3u8")]
+def _steps(
+    s3: S3Server, bucket: str, sid: str, work: Path, mode: str
+) -> tuple[list[float], int, float]:
+    """Frame-time steps at each discontinuity, frames twice, and the seconds recorded, over
+    the recording's video playlists (a mix's one, each uid's in individual mode)."""
+    ending = "_video.m3u8" if mode == "individual" else ".m3u8"
+    keys = sorted(k for k in s3.object_keys(bucket) if sid in k and k.endswith(ending))
+    assert keys and (mode == "individual" or len(keys) == 1), keys
+    steps: list[float] = []
+    twice, seconds = 0, 0.0
+    for key in keys:
+        found = _playlist_steps(s3, bucket, key, work)
+        steps += found[0]
+        twice += found[1]
+        seconds = max(seconds, found[2])
+    return steps, twice, seconds
+
+
+def _playlist_steps(
+    s3: S3Server, bucket: str, key: str, work: Path
+) -> tuple[list[float], int, float]:
     text = s3.get_object(bucket, key).decode()
     parts: list[list[float]] = [[]]
     for line in text.splitlines():
@@ -136,6 +163,9 @@ def _steps(s3: S3Server, bucket: str, sid: str, work: Path) -> tuple[list[float]
 def main(argv: list[str]) -> int:
     handovers = int(_option(argv, "handovers", "10"))
     between = float(_option(argv, "between", "6"))
+    mode = _option(argv, "mode", "mix")
+    if mode not in ("mix", "individual"):
+        raise SystemExit("--mode: mix or individual")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-handover-") as tmp:
         work = Path(tmp)
@@ -149,7 +179,7 @@ def main(argv: list[str]) -> int:
             urls = {name: _base_url(work / name) for name in NAMES}
             auth = httpx.BasicAuth("bench-customer", secret)
             try:
-                rec = _record(urls["ra"], auth, room, s3, bucket)
+                rec = _record(urls["ra"], auth, room, s3, bucket, mode)
                 holder, drains = "ra", []
                 for turn in range(handovers):
                     time.sleep(between)
@@ -164,7 +194,7 @@ def main(argv: list[str]) -> int:
                     holder = "rb" if holder == "ra" else "ra"
                     _note(f"hand-over {turn + 1}: drain {drains[-1]:.2f}s, now on {holder}")
                 time.sleep(between)
-                path = f"resourceid/{rec['rid']}/sid/{rec['sid']}/mode/mix/stop"
+                path = f"resourceid/{rec['rid']}/sid/{rec['sid']}/mode/{mode}/stop"
                 with httpx.Client(auth=auth, timeout=60) as client:  # through the first replica
                     client.post(
                         f"{urls['ra']}/v1/apps/{APP_ID}/cloud_recording/{path}",
@@ -175,7 +205,7 @@ def main(argv: list[str]) -> int:
                     for name in NAMES
                     for m in _SECONDS.finditer((work / name / "recorder.log").read_text())
                 ]
-                steps, twice, seconds = _steps(s3, bucket, rec["sid"], work)
+                steps, twice, seconds = _steps(s3, bucket, rec["sid"], work, mode)
             finally:
                 for process in processes.values():
                     process.stop()
@@ -183,7 +213,7 @@ def main(argv: list[str]) -> int:
     load_after = os.getloadavg()
     lost = [max(0.0, step - 1 / FPS) for step in steps]
     print(
-        f"Planned hand-over, {handovers} times ({seconds:.1f} s recorded, {len(steps)} "
+        f"Planned hand-over ({mode}), {handovers} times ({seconds:.1f} s recorded, {len(steps)} "
         f"discontinuities, {twice} frames twice); load average {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after\n"
     )

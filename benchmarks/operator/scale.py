@@ -227,6 +227,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def starting_cpu_ms(
+    ramp_cpu_s: float, ramp_s: float, ready_after: list[float], steady_cpu_per_s: float
+) -> float | None:
+    """The operator's CPU per recording for bringing it to Ready, without the steady work
+    (queries, upload progress) of the recordings already Ready for the rest of the ramp:
+    the ramp's CPU less the steady window's CPU rate per Ready recording times the seconds
+    each recording was Ready before the ramp ended. An estimate (the steady rate is that of
+    the window after the ramp); None without a Ready recording."""
+    if not ready_after:
+        return None
+    ready_seconds = sum(max(0.0, ramp_s - at) for at in ready_after)
+    steady_in_ramp = steady_cpu_per_s / len(ready_after) * ready_seconds
+    return round(1000 * max(0.0, ramp_cpu_s - steady_in_ramp) / len(ready_after), 1)
+
+
 def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
     """py-spy (the dev extra's, beside this interpreter) sampling the operator without pausing
     it, during the ramp: only the thread holding the GIL (``--gil``), i.e. where the Python
@@ -296,6 +311,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         time.sleep(args.steady)
         writes_after, cpu_after = api_writes(plane), cpu_seconds(operator.pid)
         latencies = list(first_ready.values())
+        ramp_s = all_ready - applied
+        steady_cpu_s = cpu_after - cpu_before
         steady_writes = difference(writes_after, writes_before)
         written = per_recording(list(read_audit(audit / "audit.log")), NAMESPACE, ramp_end)
         p99 = round(percentile(latencies, 0.99), 2) if latencies else None
@@ -332,7 +349,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             ),
             "steady_writes_by_kind": steady_writes,
             "operator_cpu_s_total": round(cpu_after - cpu_start, 1),
-            "operator_cpu_percent_steady": round(100 * (cpu_after - cpu_before) / args.steady, 1),
+            "operator_cpu_percent_steady": round(100 * steady_cpu_s / args.steady, 1),
+            "operator_cpu_ms_per_recording_to_ready_estimate": starting_cpu_ms(
+                ramp_cpu["operator"], ramp_s, latencies, steady_cpu_s / args.steady
+            ),
             "operator_peak_rss_mb": round(peak_rss_mb(operator.pid), 1),
         }
         return result

@@ -221,6 +221,7 @@ def config_files(janus: Janus, interface: str) -> dict[str, Mapping[str, Mapping
         "general": {
             "string_ids": janus.string_ids,
             "admin_key": janus.admin_key,
+            "lock_rtp_forward": janus.lock_rtp_forward,
             "events": False,
         },
     }
@@ -253,9 +254,13 @@ class Janus:
         port: int | None = None,
         ws_port: int | None = None,
         string_ids: bool = True,
+        lock_rtp_forward: bool = False,
     ) -> None:
         self.workdir = workdir
         self.string_ids = string_ids
+        self.lock_rtp_forward = lock_rtp_forward
+        """VideoRoom's ``lock_rtp_forward``: only holders of :attr:`admin_key` may create RTP
+        forwarders (what recorders receive with)."""
         """VideoRoom's ``string_ids``: False makes room and participant ids numbers."""
         self.config_dir = workdir / "conf"
         self.log_path = workdir / "janus.log"
@@ -501,7 +506,10 @@ class Janus:
 
     def list_forwarders(self, room: str) -> dict[str, list[dict[str, Any]]]:
         """The RTP forwarders in ``room`` (how recorders receive), by publisher id."""
-        data = self._videoroom({"request": "listforwarders", "room": self._room_id(room)})
+        body: dict[str, Any] = {"request": "listforwarders", "room": self._room_id(room)}
+        if self.lock_rtp_forward:
+            body["admin_key"] = self.admin_key
+        data = self._videoroom(body)
         return {
             str(entry["publisher_id"]): list(entry.get("forwarders", []))
             for entry in data.get("publishers", [])

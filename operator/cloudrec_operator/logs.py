@@ -13,7 +13,8 @@ import logging
 import re
 
 ROUTINE = re.compile(
-    r"^(Timer|Handler|Indexer) '(?:[^']*\.)?(tick|watch|recording_by_sid)' succeeded\.$"
+    r"^(Timer|Handler|Indexer) '(?:[^']*\.)?"
+    r"(tick|watch|recording_index|recording_by_sid)' succeeded\.$"
 )
 """kopf's success lines of the handlers that run all the time."""
 

@@ -38,7 +38,8 @@ class Settings:
     tick: float = 5.0
     """Seconds between timer passes over each live recording (queries are adaptive)."""
     first_query: float = 2.0
-    """Seconds after start of the first query."""
+    """Seconds after start of the first query (the steady interval instead when a callback
+    confirmed the start before it)."""
     steady_query: float = 30.0
     """Seconds between queries of a confirmed recording (at most maxIdleTime)."""
     resource_id_lifetime: float = 300.0

@@ -325,6 +325,10 @@ class SessionFailoverDetails(EventDetails):
     """Our extension (self-hosted recorder): the replica that handed the recording over."""
     to_replica: str | None = None
     """Our extension: the replica that holds it now."""
+    gap_ms: int | None = Field(default=None, ge=0)
+    """Our extension: a take-over after the holder was lost (not a planned hand-over): the
+    media time missing between the lost replica's last complete segment and the taker's
+    first frame, in ms."""
 
 
 class UploaderStartedDetails(EventDetails):

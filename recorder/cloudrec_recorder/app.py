@@ -58,7 +58,7 @@ from cloudrec_protocol.models import (
     UpdateResponse,
     check_start_for_mode,
 )
-from cloudrec_recorder import errors, handing
+from cloudrec_recorder import errors, handing, heartbeat
 from cloudrec_recorder.edge import Edge
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
@@ -66,6 +66,7 @@ from cloudrec_recorder.forwarding import owner_of, sid_of
 from cloudrec_recorder.giving import Giver
 from cloudrec_recorder.handing import Takings
 from cloudrec_recorder.handover import route
+from cloudrec_recorder.heartbeat import Heartbeat, Routes
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.middleware import PeerForwarding, RequestCounter
 from cloudrec_recorder.ports import (
@@ -439,15 +440,26 @@ def create_app(
     redirects = Redirects(settings.spool_dir)
     takings = Takings(redirects)
     state.hand_over = Giver(settings, peers, redirects).hand_over
+    beats: Heartbeat | None = None
+    if settings.handover.enabled and settings.handover.takeover.enabled:
+        if settings.handover_replicas():
+            beats = Heartbeat(state, peers, redirects)
+            state.held_elsewhere = beats.holder_of
+    routes = Routes(redirects, beats)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.sender.start()
         jobs = [asyncio.create_task(job(state)) for job in background]
+        if beats is not None:
+            jobs.append(asyncio.create_task(beats.run()))
         try:
             yield
         finally:
             await state.drain()
+            if beats is not None:
+                await beats.farewell()  # nothing left here to take over
+                await beats.close()
             for task in jobs:
                 task.cancel()
             for task in jobs:
@@ -469,6 +481,7 @@ def create_app(
     )
     app.state.recorder = state
     app.state.takings = takings
+    app.state.heartbeat = beats
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(GatewayError, _on_gateway_error)
     app.add_exception_handler(RequestValidationError, _on_invalid)
@@ -482,7 +495,7 @@ def create_app(
             owner=owner_of(path),
             sid=sid,
             held=sid is not None and (state.registry.holds(sid) or sid in takings.active),
-            redirects=redirects,
+            redirects=routes,
             forwarded_by=forwarded_by,
         )
         return settings.peer_url(replica) if replica is not None else None
@@ -493,6 +506,7 @@ def create_app(
     app.add_middleware(Edge, settings=settings, metrics=metrics)
     app.include_router(router)
     app.include_router(handing.router)
+    app.include_router(heartbeat.router)
     app.include_router(probes)
     _protocol_openapi(app)
     return app

@@ -322,11 +322,17 @@ class RecordingEvents:
     def mute(self) -> None:
         self.muted = True
 
-    def session_failover(self, new_uid: str, from_replica: str, to_replica: str) -> None:
-        """12: the recording moved to another replica (this one, as ``new_uid``)."""
+    def session_failover(
+        self, new_uid: str, from_replica: str, to_replica: str, gap_ms: int | None = None
+    ) -> None:
+        """12: the recording moved to another replica (this one, as ``new_uid``); ``gap_ms``:
+        taken over after a loss, with that much media missing."""
         self.emit(
             SessionFailoverDetails(
-                new_uid=int(new_uid), from_replica=from_replica, to_replica=to_replica
+                new_uid=int(new_uid),
+                from_replica=from_replica,
+                to_replica=to_replica,
+                gap_ms=gap_ms,
             )
         )
 

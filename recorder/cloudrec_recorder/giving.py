@@ -5,6 +5,11 @@ the taker until it names the cut and has a complete segment from it, ends its ow
 cut, leaves, delivers them, and hands the taker its final playlists. Any failure before the
 giver leaves (no taker, a refused offer, the taker silent past ``handover.timeoutSeconds``)
 tells the taker to give up and leaves the recording here to be stopped as before.
+
+An individual recording's outputs each have their own clock (media/track_cuts.py): the giver
+makes no new outputs from the offer on (a uid that starts later is the taker's alone), offers
+each output's clock, and ends each at the cut the taker chose for it; while a track stored as
+received has no cut, each poll carries its newest packets' digests (the taker's shift).
 """
 
 from __future__ import annotations
@@ -18,13 +23,17 @@ import httpx
 
 from cloudrec_recorder.handover import (
     GiverDone,
+    GiverMarks,
     Offer,
     PeerState,
     TakerReport,
+    TrackClock,
     choose_taker,
     taker_uid,
+    tracks_taken,
 )
-from cloudrec_recorder.ports import Mixer, Recording
+from cloudrec_recorder.media.track_cuts import MARKS
+from cloudrec_recorder.ports import MediaParts, Recording
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Session
@@ -66,10 +75,14 @@ class Giver:
             # paused recording has no media to agree on a cut with. It stays and is stopped.
             log.info("Not handed over sid=%s: the recording is paused", session.sid)
             return False
-        mixer = recording.media.mixer
-        if mixer is None or mixer.origin_epoch_ms is None or recording.request is None:
-            log.info("Not handed over sid=%s: only a mix recording with media moves", session.sid)
+        refused = self._refusal(recording)
+        if refused is not None:
+            log.info("Not handed over sid=%s: %s", session.sid, refused)
             return False
+        assert recording.request is not None
+        media = recording.media
+        mixer, tracks = media.mixer, media.tracks
+        origin = mixer.origin_epoch_ms if mixer is not None else None
         appid = session.resource.appid
         auth = self._auth(appid)
         if auth is None:
@@ -81,6 +94,10 @@ class Giver:
         url = self.settings.peer_url(taker)
         assert url is not None
         base = url + _base(appid) + "/handover"
+        clocks = (
+            [TrackClock.of(c) for c in tracks.track_cuts.freeze()] if tracks is not None else []
+        )
+        first_frame_ms = recording.first_frame_ms or origin or 0
         offer = Offer(
             sid=session.sid,
             resource_id=session.resource.resource_id,
@@ -91,15 +108,20 @@ class Giver:
             expired_hour=session.resource.expired_hour,
             giver=self.settings.replica_id,
             taker_uid=taker_uid(),
-            origin_epoch_ms=mixer.origin_epoch_ms,
-            first_frame_ms=recording.first_frame_ms or mixer.origin_epoch_ms,
-            next_mp4_index=mixer.next_mp4_index(),
+            origin_epoch_ms=origin if origin is not None else first_frame_ms,
+            first_frame_ms=first_frame_ms,
+            next_mp4_index=mixer.next_mp4_index() if mixer is not None else 0,
+            tracks=clocks,
+            takeovers=recording.taking.takeovers if recording.taking is not None else 0,
         )
         started = time.monotonic()
         try:
-            await self._until_taken(base, offer, mixer, auth)
+            await self._until_taken(base, offer, media, auth)
         except (HandoverFailedError, httpx.HTTPError) as exc:
-            mixer.cut.end_at = math.inf
+            if mixer is not None:
+                mixer.cut.end_at = math.inf
+            if tracks is not None:
+                tracks.track_cuts.thaw()
             log.warning("Hand-over failed sid=%s to=%s error=%s", session.sid, taker, exc)
             await self._abandon(base, session.sid, auth)
             return False
@@ -125,8 +147,20 @@ class Giver:
         )
         return True
 
+    @staticmethod
+    def _refusal(recording: ChannelRecording) -> str | None:
+        """Why ``recording`` cannot move (None: it can)."""
+        mixer, tracks = recording.media.mixer, recording.media.tracks
+        if recording.request is None or recording.first_frame_ms is None:
+            return "the recording has no media yet"
+        if mixer is not None:
+            return None if mixer.origin_epoch_ms is not None else "the mix has not started"
+        if tracks is None:
+            return "a recording of snapshots only"
+        return None
+
     async def _until_taken(
-        self, base: str, offer: Offer, mixer: Mixer, auth: httpx.BasicAuth
+        self, base: str, offer: Offer, media: MediaParts, auth: httpx.BasicAuth
     ) -> None:
         """Offer, then poll until the taker has a complete segment from the cut; the cut ends
         this replica's files as soon as it is known."""
@@ -137,21 +171,43 @@ class Giver:
             raise HandoverFailedError(f"offer refused with {answer.status_code}")
         deadline = time.monotonic() + self.settings.handover.timeout_seconds
         while True:
-            polled = await self.client.get(
-                f"{base}/{offer.sid}", auth=auth, timeout=REQUEST_SECONDS
-            )
+            polled = await self._poll(base, offer, media, auth)
             if polled.status_code != 200:
                 raise HandoverFailedError(f"taker answered {polled.status_code}")
             report = TakerReport.model_validate(polled.json())
             if report.failed:
                 raise HandoverFailedError("the taker's recording failed")
-            if report.cut is not None and mixer.cut.end_at != report.cut:
-                mixer.cut.end_at = report.cut
-            if report.cut is not None and report.first_segment:
+            if self._cut(media, offer, report):
                 return
             if time.monotonic() > deadline:
                 raise HandoverFailedError("the taker had no segment in time")
             await asyncio.sleep(POLL_SECONDS)
+
+    async def _poll(
+        self, base: str, offer: Offer, media: MediaParts, auth: httpx.BasicAuth
+    ) -> httpx.Response:
+        """Ask the taker where it is; with the newest packets of the tracks stored as
+        received while it has no cut for one of them."""
+        stored = [c.playlist for c in offer.tracks if c.copied]
+        tracks = media.tracks
+        if tracks is None or not stored:
+            return await self.client.get(f"{base}/{offer.sid}", auth=auth, timeout=REQUEST_SECONDS)
+        given = GiverMarks(marks={name: tracks.track_cuts.marks(name, MARKS) for name in stored})
+        return await self.client.post(
+            f"{base}/{offer.sid}/marks", json=given.to_wire(), auth=auth, timeout=REQUEST_SECONDS
+        )
+
+    @staticmethod
+    def _cut(media: MediaParts, offer: Offer, report: TakerReport) -> bool:
+        """End this replica's files at the taker's cuts; True once the taker has a complete
+        segment from each."""
+        if media.mixer is not None:
+            if report.cut is not None and media.mixer.cut.end_at != report.cut:
+                media.mixer.cut.end_at = report.cut
+            return report.cut is not None and report.first_segment
+        if media.tracks is not None:
+            media.tracks.track_cuts.end_at(report.cuts)
+        return tracks_taken([clock.playlist for clock in offer.tracks], report)
 
     async def _abandon(self, base: str, sid: str, auth: httpx.BasicAuth) -> None:
         try:

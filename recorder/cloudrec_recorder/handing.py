@@ -6,6 +6,8 @@ admits only credentials valid for the app id (the giver uses its own settings' c
 * ``POST offer``: take the recording the :class:`~cloudrec_recorder.handover.Offer` describes
   (join the channel as the offer's new uid, record under the same sid and resource id);
 * ``GET {sid}``: where the taking stands (:class:`~cloudrec_recorder.handover.TakerReport`);
+* ``POST {sid}/marks``: the same, with the giver's newest packets of its tracks stored as
+  received (:class:`~cloudrec_recorder.handover.GiverMarks`);
 * ``POST {sid}/done``: the giver delivered its files; here are its final playlists;
 * ``DELETE {sid}``: the giver gave up; the taken recording stops without a word.
 
@@ -27,8 +29,8 @@ from fastapi.responses import JSONResponse
 from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder import errors
 from cloudrec_recorder.events import RecordingEvents
-from cloudrec_recorder.handover import GiverDone, Offer, listed_segments
-from cloudrec_recorder.ports import Mixer, RecorderState, Recording, RecordMode
+from cloudrec_recorder.handover import GiverDone, GiverMarks, Offer, listed_segments
+from cloudrec_recorder.ports import MediaParts, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Resource, Session
@@ -50,11 +52,11 @@ class Takings:
     active: dict[str, tuple[Taking, ChannelRecording]] = field(default_factory=dict)
     drains: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def get(self, sid: str) -> tuple[Taking, Mixer, ChannelRecording]:
+    def get(self, sid: str) -> tuple[Taking, MediaParts, ChannelRecording]:
         found = self.active.get(sid)
-        if found is None or found[1].media.mixer is None:
+        if found is None or found[1].taking is None:
             raise errors.not_found()
-        return found[0], found[1].media.mixer, found[1]
+        return found[0], found[1].media, found[1]
 
 
 def _state(request: Request) -> RecorderState:
@@ -79,8 +81,9 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         raise errors.invalid_parameter("handover: hand-over is disabled on this replica")
     if settings.app(appid) is None:
         raise errors.invalid_appid()
-    if body.mode != RecordMode.MIX.value:
-        raise errors.invalid_parameter("mode: only mix recordings are handed over")
+    mode = RecordMode(body.mode)
+    if (mode is RecordMode.MIX) == bool(body.tracks):
+        raise errors.invalid_parameter("tracks: an individual recording's outputs, only")
     if state.registry.draining:
         raise errors.draining()
     if state.registry.holds(body.sid) or body.sid in takings.active:
@@ -99,7 +102,12 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         acquired_at=time.monotonic(),
         expired_hour=body.expired_hour,
     )
-    taking = Taking(body, here=settings.replica_id, margin=settings.handover.cut_margin_seconds)
+    taking = Taking(
+        body,
+        here=settings.replica_id,
+        margin=settings.handover.cut_margin_seconds,
+        takeovers=body.takeovers,
+    )
     events = RecordingEvents(
         state.sender, settings.callbacks_for(appid), body.cname, body.uid, body.sid
     )
@@ -115,41 +123,53 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         appid=appid,
         resource=resource,
         sid=body.sid,
-        mode=RecordMode.MIX,
+        mode=mode,
         request=request,
         events=events,
         on_exit=on_exit,
         taking=taking,
     )
     assert isinstance(recording, ChannelRecording)
+    if recording.taking is None:  # snapshots only
+        raise errors.invalid_parameter("clientRequest: a recording without files is not moved")
     await recording.start()
     takings.redirects.forget(body.sid)  # taken back: held here again
-    holder.append(state.registry.adopt(resource, RecordMode.MIX.value, recording, body.sid))
+    holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
     takings.active[body.sid] = (taking, recording)
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s uid=%s", body.sid, body.giver, body.taker_uid)
-    _, mixer, _ = takings.get(body.sid)
-    return JSONResponse(taking.report(mixer).to_wire())
+    _, media, _ = takings.get(body.sid)
+    return JSONResponse(taking.report(media).to_wire())
 
 
 @router.get(HANDOVER + "/{sid}")
 async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
-    taking, mixer, _ = takings.get(sid)
-    return JSONResponse(taking.report(mixer).to_wire())
+    taking, media, _ = takings.get(sid)
+    return JSONResponse(taking.report(media).to_wire())
+
+
+@router.post(HANDOVER + "/{sid}/marks")
+async def marks(appid: str, sid: str, body: GiverMarks, takings: TakingsDep) -> JSONResponse:
+    """The giver's poll with its newest stored packets (an individual recording's tracks
+    stored as received: the taker finds their shift)."""
+    taking, media, _ = takings.get(sid)
+    if media.tracks is not None:
+        taking.match(media.tracks, body)
+    return JSONResponse(taking.report(media).to_wire())
 
 
 @router.post(HANDOVER + "/{sid}/done")
 async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JSONResponse:
-    taking, mixer, recording = takings.get(sid)
+    taking, media, recording = takings.get(sid)
     given = [name for text in body.playlists.values() for name in listed_segments(text)]
     try:
         files = [StoredFile.from_payload(item) for item in body.files]
     except (KeyError, TypeError, ValueError):
         raise errors.invalid_parameter("files: not a fileList") from None
     recording.upload.uploader.delivered_elsewhere(given, body.objects, files)
-    taking.release(mixer, body, recording.events)
+    taking.release(media, body, recording.events)
     recording.course.keep()  # the hand-overs so far, for a restart's manifest
-    return JSONResponse(taking.report(mixer).to_wire())
+    return JSONResponse(taking.report(media).to_wire())
 
 
 @router.delete(HANDOVER + "/{sid}")

@@ -15,6 +15,14 @@ of :mod:`~cloudrec_recorder.handing`:
    as the giver's entries (:func:`playlist_entries`), ``#EXT-X-DISCONTINUITY`` and its own
    segments, and sends event 12 (session_failover).
 
+An individual recording has one clock per output (a uid's audio or video playlist, time 0 at
+its first frame on the giver): the offer names each (:class:`TrackClock`), the taker runs each
+on its own clock and names one cut per output (:func:`choose_cuts`), and the giver waits until
+each has a complete segment from its cut (:func:`tracks_taken`). A track stored as received
+has no output clock: the giver sends its newest packets' digests with each poll
+(:class:`GiverMarks`), the taker finds the shift between its packet times and the giver's
+(media/track_cuts.py) and only then names that track's cut (:func:`stored_cut`).
+
 Requests for the sid then reach the taker: the giver keeps a redirect
 (:mod:`~cloudrec_recorder.redirects`) and :func:`route` says where a request goes.
 """
@@ -22,7 +30,7 @@ Requests for the sid then reach the taker: the giver keeps a redirect
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,18 +40,24 @@ from pydantic.alias_generators import to_camel
 from cloudrec_protocol.manifest import ManifestObject, TimelineEntry
 from cloudrec_recorder.media.cut import DISCONTINUITY
 from cloudrec_recorder.media.hls import SegmentSchedule
+from cloudrec_recorder.media.track_cuts import TrackClock as MediaTrackClock
 
 __all__ = [
     "GiverDone",
+    "GiverMarks",
     "Offer",
     "PeerState",
     "TakerReport",
+    "TrackClock",
     "choose_cut",
+    "choose_cuts",
     "choose_taker",
     "listed_segments",
     "playlist_entries",
     "route",
+    "stored_cut",
     "taker_uid",
+    "tracks_taken",
 ]
 
 _HEADER_TAGS = (
@@ -65,6 +79,44 @@ class _Message(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+class TrackClock(_Message):
+    """One output of an individual recording (a uid's audio or video playlist) on the giver."""
+
+    playlist: str = Field(min_length=1, max_length=512, pattern=r"^[^/]+\.m3u8$")
+    uid: str = Field(min_length=1, max_length=64)
+    video: bool
+    origin_epoch_ms: int = Field(ge=0)
+    """Wall-clock time of the output's time 0 (its uid's first frame of the track)."""
+    width: int = Field(default=0, ge=0, le=7680)
+    height: int = Field(default=0, ge=0, le=7680)
+    copied: bool = False
+    """Stored as received: its time 0 is its first packet's on the giver, its cut waits for
+    the shift between the two replicas' packet times."""
+
+    @classmethod
+    def of(cls, clock: MediaTrackClock) -> TrackClock:
+        return cls(
+            playlist=clock.playlist,
+            uid=clock.uid,
+            video=clock.video,
+            origin_epoch_ms=clock.origin_epoch_ms,
+            width=clock.width,
+            height=clock.height,
+            copied=clock.copied,
+        )
+
+    def media(self) -> MediaTrackClock:
+        return MediaTrackClock(
+            self.playlist,
+            self.uid,
+            self.video,
+            self.origin_epoch_ms,
+            self.width,
+            self.height,
+            self.copied,
+        )
+
+
 class Offer(_Message):
     """What the taker needs to go on recording ``sid`` (sent over the authenticated peer API:
     it carries the start request, with its storage keys)."""
@@ -83,6 +135,10 @@ class Offer(_Message):
     first_frame_ms: int = Field(ge=0)
     """The recording's first media (``sliceStartTime``), as the giver reports it."""
     next_mp4_index: int = Field(default=0, ge=0)
+    tracks: list[TrackClock] = Field(default_factory=list, max_length=1_000)
+    """An individual recording's outputs, each on its own clock."""
+    takeovers: int = Field(default=0, ge=0, le=1000)
+    """Take-overs the recording went through (takeover.py): the taker keeps its names."""
 
 
 class TakerReport(_Message):
@@ -91,6 +147,15 @@ class TakerReport(_Message):
     cut: float | None = None
     first_segment: bool = False
     failed: bool = False
+    cuts: dict[str, float] = Field(default_factory=dict)
+    """An individual recording's cut of each output, by playlist (on that output's clock)."""
+
+
+class GiverMarks(_Message):
+    """The giver's newest packets of each track stored as received (digest, time), by
+    playlist: the taker finds its shift from the packets both received."""
+
+    marks: dict[str, list[tuple[str, int]]] = Field(default_factory=dict, max_length=1_000)
 
 
 class GiverDone(_Message):
@@ -114,6 +179,29 @@ def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:
 def choose_cut(schedule: SegmentSchedule, output_time: float, margin: float) -> float:
     """The first segment boundary at least ``margin`` seconds after ``output_time``."""
     return schedule.boundary(schedule.index_at(output_time + margin) + 1)
+
+
+def choose_cuts(
+    schedule: SegmentSchedule, clocks: Sequence[TrackClock], now_ms: int, margin: float
+) -> dict[str, float]:
+    """Each output's cut, on its own clock: the first boundary ``margin`` seconds after now."""
+    return {
+        clock.playlist: choose_cut(schedule, (now_ms - clock.origin_epoch_ms) / 1000, margin)
+        for clock in clocks
+        if not clock.copied
+    }
+
+
+def stored_cut(schedule: SegmentSchedule, newest: int, rate: int, margin: float) -> float:
+    """A stored track's cut on the giver's times: the first boundary ``margin`` seconds after
+    the newest packet (``newest``, in ``rate`` units, shifted to the giver's times)."""
+    return choose_cut(schedule, newest / rate, margin)
+
+
+def tracks_taken(offered: Collection[str], report: TakerReport) -> bool:
+    """Every offered output has its cut and a complete segment from it (``first_segment``
+    covers them all) on the taker: the giver may end its files."""
+    return report.first_segment and all(name in report.cuts for name in offered)
 
 
 def playlist_entries(text: str) -> str:

@@ -33,6 +33,7 @@ from cloudrec_recorder.media.background import Backgrounds
 from cloudrec_recorder.media.config import OutputFile, RegionSpec, VideoLayout
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.hls import SegmentSchedule
+from cloudrec_recorder.media.track_cuts import TrackCuts
 from cloudrec_recorder.metrics import Metrics
 from cloudrec_recorder.quotas import AcquireRate
 from cloudrec_recorder.sessions import Resource, Session, SessionRegistry
@@ -59,6 +60,7 @@ __all__ = [
     "RecordingEventSink",
     "RecordingFactory",
     "StopOutcome",
+    "TrackPipeline",
     "Upload",
 ]
 
@@ -139,6 +141,9 @@ class RecorderState:
 
     hand_over: HandOver | None = None
     """Passes a running recording to another replica (giving.py); None: never."""
+
+    held_elsewhere: Callable[[str], Awaitable[str | None]] | None = None
+    """The peer replica that took ``sid`` over, if any (heartbeat.py); None: never asked."""
 
     async def drain(self) -> None:
         """Take no new work; hand every running recording to another replica, or stop it
@@ -305,6 +310,20 @@ class Mixer(MediaPipeline, Protocol):
     def rewrite_playlists(self) -> None: ...
 
 
+class TrackPipeline(Protocol):
+    """An individual pipeline: one output per uid and track, each on its own clock, so a
+    hand-over cuts each at its own boundary (media/track_cuts.py)."""
+
+    track_cuts: TrackCuts
+
+    def files(self) -> list[OutputFile]: ...
+
+    @property
+    def schedule(self) -> SegmentSchedule: ...
+
+    def rewrite_playlists(self) -> None: ...
+
+
 class PacketSink(Protocol):
     """A pipeline that records audio packets as sent (individual ``streamMode`` original)."""
 
@@ -322,6 +341,8 @@ class MediaParts:
     """The pipeline when it records audio packets as sent (subscriptions then ask for them)."""
     pictures: Pictures | None = None
     """A mix's background pictures."""
+    tracks: TrackPipeline | None = None
+    """The individual pipeline that writes playable files (a hand-over moves its outputs)."""
 
 
 class Pictures(Protocol):
@@ -382,7 +403,9 @@ class RecordingEventSink(Protocol):
 
     def recorder_failed(self, message: str) -> None: ...
 
-    def session_failover(self, new_uid: str, from_replica: str, to_replica: str) -> None: ...
+    def session_failover(
+        self, new_uid: str, from_replica: str, to_replica: str, gap_ms: int | None = None
+    ) -> None: ...
 
     def mute(self) -> None:
         """Send nothing more (the recording was handed over: the taker speaks)."""

@@ -177,6 +177,10 @@ def change_layout(media: MediaParts, layout: LayoutSettings, settings: RecorderS
     )
 
 
+def _nothing() -> None:
+    pass
+
+
 # ------------------------------------------------------------------ the recording
 
 
@@ -248,6 +252,9 @@ class ChannelRecording:
         """The start request (a hand-over passes it on)."""
         self.taking: Taking | None = None
         """Set when this replica took the recording over from another (taking.py)."""
+        self.layout: LayoutSettings | None = None  # the last updateLayout and update in force
+        self.subscribe: StreamSubscribe | None = None
+        self.on_segment: Callable[[], None] = _nothing  # a file is complete (heartbeat.py)
 
     # -------------------------------------------------------------- API
 
@@ -298,6 +305,7 @@ class ChannelRecording:
 
     async def update(self, subscribe: StreamSubscribe) -> None:
         self.following.update(from_update(self.config.stream_types, subscribe))
+        self.subscribe = subscribe
 
     async def hold(self, onhold: bool) -> None:
         """Pause (``onhold`` True) or resume; asking for the state it is in changes nothing."""
@@ -320,6 +328,7 @@ class ChannelRecording:
 
     async def update_layout(self, layout: LayoutSettings) -> None:
         change_layout(self.media, layout, self.settings)
+        self.layout = layout
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
         if self._leaving is None:
@@ -362,6 +371,7 @@ class ChannelRecording:
         if self.upload.running:
             start = self.pipeline.start_of(name) if name.endswith(".mp4") else None
             self.upload.hand_over(name, start)
+        self.on_segment()
 
     def _channel_closed(self, reason: str) -> None:
         log.info("Channel closed sid=%s reason=%s", self.sid, reason)
@@ -403,6 +413,9 @@ class ChannelRecording:
             return
         if self.taking is not None and self.media.mixer is not None:
             self._first_frame_ms = self.taking.begin(self.media.mixer)
+        elif self.taking is not None and self.media.tracks is not None:
+            self._first_frame_ms = self.taking.begin_tracks(self.media.tracks)
+            self.pipeline.start()  # each output on the giver's clock (track_cuts.py)
         else:
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
             self._first_frame_ms = now_ms
@@ -423,8 +436,8 @@ class ChannelRecording:
         if self.media.pictures is not None:
             await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
-        if self.taking is not None and self.media.mixer is not None:
-            await self.taking.settle(self.media.mixer, self.settings.handover.timeout_seconds)
+        if self.taking is not None:
+            await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
         try:
             await self.pipeline.stop()
         except Exception as exc:
@@ -544,7 +557,8 @@ class RecordingBuilder:
                 ),
             )
 
-        names = RecordingNames(sid=sid, cname=resource.cname)
+        prefix = taking.file_prefix if taking is not None else ""
+        names = RecordingNames(sid=sid, cname=resource.cname, prefix=prefix)
 
         def media_parts(on_file_ready: FileReady) -> MediaParts:
             return self._media(plan, spool, names, events, on_file_ready)
@@ -566,6 +580,10 @@ class RecordingBuilder:
         recording.request = request
         if taking is not None and recording.media.mixer is not None:
             taking.prepare(recording.media.mixer)
+            recording.taking = taking
+            recording.course.marks = taking.marks
+        elif taking is not None and recording.media.tracks is not None:
+            taking.prepare_tracks(recording.media.tracks)
             recording.taking = taking
             recording.course.marks = taking.marks
         return recording
@@ -593,7 +611,9 @@ class RecordingBuilder:
             )
             return MediaParts(mix, mixer=mix, pictures=pictures)
         group = individual_pipeline(spool, names, plan, on_file_ready)
-        return MediaParts(group, packets=group if group.copies_audio else None)
+        return MediaParts(
+            group, packets=group if group.copies_audio else None, tracks=group.recording
+        )
 
 
 __all__ = ["ChannelRecording", "MediaFactory", "RecordingBuilder", "UploadFactory", "file_list"]

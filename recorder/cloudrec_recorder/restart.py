@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
@@ -149,15 +149,31 @@ async def recover_leftovers(state: RecorderState) -> None:
     )
     await asyncio.gather(
         *(
-            _settle(item, events[item.recording], settings.spool_dir, settings.keep_delivered_spool)
+            _settle(
+                item,
+                events[item.recording],
+                settings.spool_dir,
+                settings.keep_delivered_spool,
+                state.held_elsewhere,
+            )
             for item in recovered
         )
     )
 
 
-async def _settle(item: Recovered, events: RecordingEvents, spool_root: Path, keep: bool) -> None:
+async def _settle(
+    item: Recovered,
+    events: RecordingEvents,
+    spool_root: Path,
+    keep: bool,
+    held_elsewhere: Callable[[str], Awaitable[str | None]] | None,
+) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
+        holder = await held_elsewhere(item.recording) if held_elsewhere is not None else None
+        if holder is not None:  # taken over: it goes on there, it did not end
+            log.info("Recovered recording delivered sid=%s; held by %s", item.recording, holder)
+            return
         log.info("Recovered recording delivered sid=%s", item.recording)
         events.session_exit(abnormal=True)
     finally:

@@ -151,6 +151,27 @@ class Credential(_Model):
         return self
 
 
+class TakeoverSettings(_Model):
+    """Take-over of a lost replica's recordings (takeover.py): beats between the replicas."""
+
+    enabled: bool = True
+    """Off: a replica that dies without draining loses its recordings (the operator starts
+    new ones), as before. Needs ``handover.enabled`` too."""
+
+    heartbeat_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often each replica tells its peers what it records (also at every new segment)."""
+
+    dead_after_seconds: float = Field(default=3.0, gt=0, le=600)
+    """A replica not heard from for this long is lost: the next live replica in ring order
+    takes its recordings over."""
+
+    @model_validator(mode="after")
+    def _beats_fit(self) -> TakeoverSettings:
+        if self.dead_after_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("deadAfterSeconds must be at least twice heartbeatSeconds")
+        return self
+
+
 class HandoverSettings(_Model):
     """Hand-over of running recordings to another replica when this one drains."""
 
@@ -168,6 +189,9 @@ class HandoverSettings(_Model):
     cut_margin_seconds: float = Field(default=1.5, ge=0)
     """The taker's files begin at the first segment boundary at least this long after its
     first media (time for every publisher's picture to arrive)."""
+
+    takeover: TakeoverSettings = Field(default_factory=TakeoverSettings)
+    """A replica lost without draining: its recordings go on on another (docs/operations.md)."""
 
 
 class EgressSettings(_Model):

@@ -4,6 +4,11 @@ The channel taps the frames (:mod:`cloudrec_recorder.channel.encoded_video`); th
 (:class:`~cloudrec_recorder.media.group.RecordingGroup`) muxes them without decoding and says
 when it needs a keyframe, which this reader asks the publisher for through the tap. The tap
 decodes only when a member of the recording needs pictures (snapshots, re-encoded video).
+
+A uid's first frame comes through the event loop (it may start the recording: ``on_media``);
+from then on the reader takes the frames in the receiver's thread
+(:attr:`~cloudrec_recorder.channel.encoded_video.EncodedVideoTap.direct`: the recording's
+inputs are thread-safe queues), so the event loop does no work per stored frame.
 """
 
 from __future__ import annotations
@@ -30,12 +35,37 @@ async def read_encoded_video(
     admits: Callable[[str], bool],
     on_media: Callable[[], None],
 ) -> None:
-    """Hand ``uid``'s frames to ``pipeline`` while ``admits(uid)``; runs until cancelled."""
-    while True:
-        frame = await tap.frames.get()
-        if not admits(uid):
-            continue
-        on_media()
-        pipeline.push_video_packet(uid, frame.codec, frame.data, frame.timestamp)
+    """Hand ``uid``'s frames to ``pipeline`` while ``admits(uid)``; runs until cancelled.
+
+    Frames only go forward in time: one that was still on its way through the event loop
+    when the receiver's thread took over is dropped if a later one went first."""
+    live = False
+    last = -1
+
+    def store(codec: str, data: bytes, timestamp: int) -> None:
+        nonlocal last
+        if timestamp <= last:
+            return
+        last = timestamp
+        pipeline.push_video_packet(uid, codec, data, timestamp)
         if pipeline.wants_keyframe(uid):
             tap.request_keyframe()
+
+    def direct(codec: str, data: bytes, timestamp: int) -> bool:  # a receiver's thread
+        if not live:
+            return False
+        if admits(uid):
+            store(codec, data, timestamp)
+        return True
+
+    tap.direct = direct
+    try:
+        while True:
+            frame = await tap.frames.get()
+            if not admits(uid):
+                continue
+            on_media()
+            store(frame.codec, frame.data, frame.timestamp)
+            live = True
+    finally:
+        tap.direct = None

@@ -7,6 +7,10 @@ the cut is chosen (:meth:`Taking.begin`); from then on the taker's files begin a
 the giver is done (:meth:`Taking.release`) the playlists are written with the giver's entries
 in front, and event 12 (session_failover) says where the recording is now. A recording stopped
 before the giver is done waits for it a bounded time (:meth:`Taking.settle`).
+
+An individual recording (:class:`~cloudrec_recorder.ports.TrackPipeline`) goes the same way per
+output: :meth:`Taking.prepare_tracks` gives its pipeline the giver's outputs, and
+:meth:`Taking.begin_tracks` one cut per output (media/track_cuts.py).
 """
 
 from __future__ import annotations
@@ -17,9 +21,22 @@ import time
 from dataclasses import dataclass, field
 
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
-from cloudrec_recorder.handover import GiverDone, Offer, TakerReport, choose_cut, playlist_entries
+from cloudrec_recorder.handover import (
+    GiverDone,
+    GiverMarks,
+    Offer,
+    TakerReport,
+    choose_cut,
+    choose_cuts,
+    playlist_entries,
+    stored_cut,
+)
+from cloudrec_recorder.media.copied import OPUS_RATE
+from cloudrec_recorder.media.copied_video import VIDEO_RATE
 from cloudrec_recorder.media.cut import Cut
-from cloudrec_recorder.ports import Mixer, RecordingEventSink
+from cloudrec_recorder.media.track_cuts import match_shift
+from cloudrec_recorder.ports import MediaParts, Mixer, RecordingEventSink, TrackPipeline
+from cloudrec_recorder.takeover import backup_prefix
 
 __all__ = ["Taking"]
 
@@ -37,6 +54,8 @@ class Taking:
     """``handover.cutMarginSeconds``."""
     cut: float | None = None
     failed: bool = False
+    takeovers: int = 0
+    """How many take-overs the recording went through (takeover.py): its ``bak<n>_`` names."""
     switched_ms: int | None = None
     """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
     given: list[TimelineEntry] = field(default_factory=list)
@@ -56,6 +75,11 @@ class Taking:
     def channel_uid(self) -> str:
         return self.offer.taker_uid
 
+    @property
+    def file_prefix(self) -> str:
+        """``bak<n>_`` after a take-over (protocol.md §8), else nothing."""
+        return backup_prefix(self.takeovers)
+
     def prepare(self, mixer: Mixer) -> None:
         """Before the start: keep nothing until the cut, continue the giver's MP4 parts."""
         mixer.cut = Cut(taking=True)
@@ -73,15 +97,62 @@ class Taking:
         log.info("Taking over sid=%s cut=%.3f at=%.3f", self.offer.sid, self.cut, output_time)
         return self.offer.first_frame_ms
 
-    def report(self, mixer: Mixer) -> TakerReport:
-        return TakerReport(cut=self.cut, first_segment=bool(mixer.files()), failed=self.failed)
+    def prepare_tracks(self, tracks: TrackPipeline) -> None:
+        """Before the start (an individual recording): the giver's outputs go on here."""
+        tracks.track_cuts.offer([clock.media() for clock in self.offer.tracks])
 
-    def release(self, mixer: Mixer, done: GiverDone, events: RecordingEventSink) -> None:
+    def begin_tracks(self, tracks: TrackPipeline) -> int:
+        """The first media came (an individual recording): each of the giver's outputs is
+        cut at its first boundary ``margin`` seconds on (the caller starts the pipeline next).
+        Returns the recording's ``sliceStartTime`` (the giver's)."""
+        now_ms = round(time.time() * 1000)
+        tracks.track_cuts.take(choose_cuts(tracks.schedule, self.offer.tracks, now_ms, self.margin))
+        log.info("Taking over sid=%s outputs=%d", self.offer.sid, len(self.offer.tracks))
+        return self.offer.first_frame_ms
+
+    def match(self, tracks: TrackPipeline, given: GiverMarks) -> None:
+        """The giver's newest packets of its stored tracks: each track whose shift is found
+        now gets its cut, ``margin`` seconds after this replica's newest packet of it."""
+        cuts = tracks.track_cuts.cuts
+        for clock in self.offer.tracks:
+            theirs = given.marks.get(clock.playlist)
+            if not clock.copied or clock.playlist in cuts or not theirs:
+                continue
+            own = tracks.track_cuts.marks(clock.playlist)
+            shift = match_shift(theirs, own)
+            if shift is None or not own:
+                continue
+            rate = VIDEO_RATE if clock.video else OPUS_RATE
+            at = stored_cut(tracks.schedule, own[-1][1] + shift, rate, self.margin)
+            tracks.track_cuts.take_stored(clock.playlist, shift, at)
+            log.info(
+                "Taking over sid=%s %s shift=%d cut=%.3f", self.offer.sid, clock.playlist, shift, at
+            )
+
+    def report(self, media: MediaParts) -> TakerReport:
+        tracks = media.tracks
+        if media.mixer is None and tracks is not None:
+            complete = {f.name for f in tracks.files()}
+            cuts = tracks.track_cuts.cuts
+            offered = [clock.playlist for clock in self.offer.tracks]
+            return TakerReport(
+                cuts=cuts,
+                first_segment=all(name in cuts and name in complete for name in offered),
+                failed=self.failed,
+            )
+        files = media.mixer.files() if media.mixer is not None else []
+        return TakerReport(cut=self.cut, first_segment=bool(files), failed=self.failed)
+
+    def release(self, media: MediaParts, done: GiverDone, events: RecordingEventSink) -> None:
         """The giver delivered its files: the playlists go on from its entries; event 12."""
         if self.released.is_set():
             return
-        mixer.cut.release({name: playlist_entries(t) for name, t in done.playlists.items()})
-        mixer.rewrite_playlists()
+        entries = {name: playlist_entries(t) for name, t in done.playlists.items()}
+        if media.mixer is not None:
+            media.mixer.cut.release(entries)
+            media.mixer.rewrite_playlists()
+        elif media.tracks is not None:
+            self._release_tracks(media.tracks, entries)
         self.given = list(done.timeline)
         if self.cut is not None:
             self.switched_ms = self.offer.origin_epoch_ms + round(self.cut * 1000)
@@ -89,7 +160,18 @@ class Taking:
         events.session_failover(self.offer.taker_uid, self.offer.giver, self.here)
         log.info("Took over sid=%s from=%s", self.offer.sid, self.offer.giver)
 
-    async def settle(self, mixer: Mixer, within: float) -> None:
+    def _release_tracks(self, tracks: TrackPipeline, entries: dict[str, str]) -> None:
+        cuts = tracks.track_cuts.cuts
+        tracks.track_cuts.release(entries)
+        tracks.rewrite_playlists()
+        origins = {clock.playlist: clock.origin_epoch_ms for clock in self.offer.tracks}
+        switched = [
+            origins[name] + round(at * 1000) for name, at in cuts.items() if name in origins
+        ]
+        if switched:  # the first output to change hands
+            self.switched_ms = min(switched)
+
+    async def settle(self, media: MediaParts, within: float) -> None:
         """Before this replica's files are finished: wait for the giver's entries (at most
         ``within`` seconds; then the playlists list this replica's segments only)."""
         if self.released.is_set():
@@ -98,4 +180,7 @@ class Taking:
             await asyncio.wait_for(self.released.wait(), within)
         except TimeoutError:
             log.warning("Giver never finished sid=%s from=%s", self.offer.sid, self.offer.giver)
-            mixer.cut.release({})
+            if media.mixer is not None:
+                media.mixer.cut.release({})
+            elif media.tracks is not None:
+                media.tracks.track_cuts.release({})

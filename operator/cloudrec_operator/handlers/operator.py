@@ -8,13 +8,16 @@
   ``tick`` seconds while a recording may exist);
 * deletion is handled while a recording may exist (``timer_needed``), which is also what
   keeps kopf's finalizer on the resource only as long as there is a recording to stop;
-* an index, ``queued_by_backend`` (the recordings whose status says Queued, per backend),
-  is what the queue loop (``queues.serve_queues``, started at start-up) orders; kopf fills
-  it from the initial listing before any handler runs, so a restart keeps the queue;
-* an index, ``recording_by_sid`` (``status.recordingId`` -> namespace and
-  name), is how the callback receiver finds a recording; when a watch event
-  (or a pass that stored a sid) makes a sid known, the callbacks held for it
-  are applied;
+* one kopf index, ``recording_index`` (``indexes``), read as two: the recordings whose status
+  says Queued, per backend, which the queue loop (``queues.serve_queues``, started at
+  start-up) orders (kopf fills it from the initial listing before any handler runs, so a
+  restart keeps the queue), and ``status.recordingId`` -> namespace and name, how the
+  callback receiver finds a recording;
+* its indexer, which kopf runs at every watch event, also keeps the recording's last body
+  and, when the event (or a pass that stored a sid) makes a sid known, applies the
+  callbacks held for it (after kopf stored the entry: no await comes between); the only
+  ``@kopf.on.event`` handler left takes DELETED events (one kopf handler call per event,
+  not three: ``BENCHMARKS.md``);
 * start-up moves kopf's finalizer and progress annotations (written only while a handler
   retries) under ``cloudrecording.io/``, keeps kopf's last-handled spec in memory
   (``diffbase``: no write of its own per recording) and starts the signed callback
@@ -47,24 +50,28 @@ from cloudrec_operator.settings import MIN_STATE_KEY, Settings
 from .callbacks import release_held, serve, sweep_held
 from .diffbase import MemoryDiffBaseStorage, QuietProgressStorage
 from .finalizer import FINALIZER, PREFIX, timer_needed
+from .indexes import RECORDINGS_INDEX, IndexPart, index_entry
 from .ports import KubeApi
-from .queues import QUEUE_INDEX, QueueServer, backend_room, queue_index_entry, serve_queues
+from .queues import QueueServer, backend_room, queue_index_entry, serve_queues
 from .reconciler import reconcile
 from .runtime import Key, Runtime
 from .schedule import PassScheduler
 from .verifying import VERIFY_ANNOTATION
 
-SID_INDEX = "recording_by_sid"
-
 log = logging.getLogger("cloudrec_operator")
 
 
 def sid_index_entry(namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Key]:
-    """The ``recording_by_sid`` index entry of one CloudRecording: empty without a sid
+    """The sid part of the ``recording_index`` entry of one CloudRecording: empty without a sid
     (kopf then drops what it held for the object, e.g. the sid of a recording that
     was restarted)."""
     sid = status.get("recordingId")
     return {str(sid): (namespace, name)} if sid else {}
+
+
+def _deleted(type: str | None = None, **_: Any) -> bool:
+    """``when`` of the DELETED-only event handler: evaluated without a handler call."""
+    return type == "DELETED"
 
 
 def _key(body: kopf.Body) -> Key:
@@ -155,7 +162,8 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
             steady_query=opts.steady_query,
             resource_id_lifetime=opts.resource_id_lifetime,
         )
-        rt = Runtime(settings=opts, kube=kube, timing=timing, index=kwargs[SID_INDEX])
+        index = kwargs[RECORDINGS_INDEX]
+        rt = Runtime(settings=opts, kube=kube, timing=timing, index=IndexPart(index, str))
         rt.passes = PassScheduler(functools.partial(_scheduled, rt))
         if opts.state_key is not None:
             rt.state_key = opts.state_key
@@ -168,7 +176,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry) -> None:
             )
         memo["rt"] = rt
         memo["sweeper"] = asyncio.get_running_loop().create_task(sweep_held(rt))
-        rt.queues.index = kwargs[QUEUE_INDEX]
+        rt.queues.index = IndexPart(index, tuple)
         memo["queues"] = asyncio.get_running_loop().create_task(serve_queues(_queue_server(rt)))
         memo["runner"] = await serve(rt, opts.callback_host, opts.callback_port)
         if opts.metrics_port is not None:
@@ -215,17 +223,21 @@ def _register_verification(registry: kopf.OperatorRegistry) -> None:
 def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     resource = (GROUP, VERSION, CLOUDRECORDINGS)
 
-    @kopf.index(*resource, id=QUEUE_INDEX, registry=registry)
-    async def queued_by_backend(
-        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    @kopf.index(*resource, id=RECORDINGS_INDEX, registry=registry)
+    async def recording_index(
+        namespace: str | None, name: str, body: kopf.Body, memo: kopf.Memo, **_: Any
     ) -> dict[Any, Any]:
-        return dict(queue_index_entry(str(namespace), name, body))
-
-    @kopf.index(*resource, id=SID_INDEX, registry=registry)
-    async def recording_by_sid(
-        namespace: str | None, name: str, status: kopf.Status, **_: Any
-    ) -> dict[str, Key]:
-        return sid_index_entry(str(namespace), name, status)
+        # No await in here: kopf stores the entry before anything else runs.
+        key = (str(namespace), name)
+        status = body.get("status") or {}
+        entry = index_entry(sid_index_entry(*key, status), queue_index_entry(*key, body))
+        rt: Runtime | None = memo.get("rt")
+        if rt is not None:
+            rt.bodies[key] = body
+            sid = status.get("recordingId")
+            if sid:
+                release_held(rt, key, str(sid))
+        return entry
 
     async def _pass(body: kopf.Body, memo: kopf.Memo, retry: int) -> None:
         rt: Runtime = memo["rt"]
@@ -258,19 +270,11 @@ def _register_reconcile(registry: kopf.OperatorRegistry, settings: Settings) -> 
             )
         rt.forget((str(body.metadata.namespace), str(body.metadata.name)))
 
-    @kopf.on.event(*resource, id="watch", registry=registry)
-    async def watch(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        # Runs after kopf indexed this event: a sid the index just learned has its
-        # held callbacks applied now (callbacks arriving from here on find it).
+    @kopf.on.event(*resource, id="watch", when=_deleted, registry=registry)
+    async def watch(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        # The indexer takes every other event (kopf indexes none of DELETED).
         rt: Runtime | None = memo.get("rt")
         if rt is None:
             return
-        key = _key(body)
-        if event.get("type") == "DELETED":
-            rt.forget(key)
-            memo["diffbase"].forget(str(body.metadata.uid))
-        else:
-            rt.bodies[key] = body
-            sid = body.status.get("recordingId")
-            if sid:
-                release_held(rt, key, str(sid))
+        rt.forget(_key(body))
+        memo["diffbase"].forget(str(body.metadata.uid))

@@ -3,10 +3,10 @@
 The decisions are pure (``reconcile.queue``); this module holds what they are computed
 from and does the I/O:
 
-* who waits on a backend comes from the resources: kopf's ``queued_by_backend`` index
-  (every CloudRecording whose status says Queued, filled from the initial listing before
-  any handler runs, so the queue is whole right after a restart), corrected by what this
-  process wrote since (``Queues.note``);
+* who waits on a backend comes from the resources: the queue part of kopf's
+  ``recording_index`` index (``indexes``: every CloudRecording whose status says Queued, filled
+  from the initial listing before any handler runs, so the queue is whole right after a
+  restart), corrected by what this process wrote since (``Queues.note``);
 * :func:`serve_queues` runs in the background: whenever a recording's phase changed (a
   recording stopped, exited or left the queue) and once a second, for each backend with
   waiters it learns how much room the backend has (the self-hosted recorder's
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cloudrec_operator.queue")
 
-QUEUE_INDEX = "queued_by_backend"
 POLL_SECONDS = 1.0
 """How often every queue is looked at even when nothing said a place freed."""
 
@@ -86,7 +85,7 @@ def waiter_of(namespace: str, name: str, body: Mapping[str, Any]) -> Waiter:
 def queue_index_entry(
     namespace: str, name: str, body: Mapping[str, Any]
 ) -> dict[BackendKey, Waiter]:
-    """The ``queued_by_backend`` index entry of one CloudRecording: its backend and queue
+    """The queue part of the ``recording_index`` entry of one CloudRecording: its backend and queue
     entry while its status says Queued, nothing otherwise."""
     status = body.get("status") or {}
     if status.get("phase") != Phase.QUEUED:
@@ -105,7 +104,7 @@ class Queues:
     """The queues' state in this process (see the module docstring)."""
 
     index: QueueIndex | None = None
-    """kopf's live ``queued_by_backend`` index (set at start-up)."""
+    """kopf's live ``recording_index`` index, its queue part (set at start-up)."""
     members: dict[BackendKey, dict[WaiterKey, Waiter]] = field(default_factory=dict)
     """Recordings this process put in a queue, per backend (until they leave it)."""
     left: set[WaiterKey] = field(default_factory=set)
@@ -327,7 +326,6 @@ def backend_room(resolve: Resolve, bodies: Mapping[WaiterKey, Mapping[str, Any]]
 
 
 __all__ = [
-    "QUEUE_INDEX",
     "BackendKey",
     "QueueServer",
     "Queues",

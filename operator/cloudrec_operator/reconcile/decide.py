@@ -123,8 +123,13 @@ def _wait_until(when: datetime | None, now: datetime) -> Wait | None:
 def _due_query(desired: Desired, tracked: Tracked, now: datetime, timing: Timing) -> Step:
     assert tracked.resource_id is not None and tracked.sid is not None
     if tracked.last_query_at is None:
+        # Soon after start, unless the service confirmed the start already (its
+        # recorder_started callback): then nothing is learnt before the steady interval.
         anchor = tracked.started_at or now
-        due = anchor.timestamp() + timing.first_query
+        first = timing.first_query
+        if tracked.ready:
+            first = query_interval(tracked.started_at, True, now, timing, desired.max_idle_time)
+        due = anchor.timestamp() + first
     else:
         due = tracked.last_query_at.timestamp() + query_interval(
             tracked.started_at, tracked.ready, now, timing, desired.max_idle_time

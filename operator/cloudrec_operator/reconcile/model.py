@@ -48,6 +48,7 @@ class Reason(enum.StrEnum):
     RESUMED = "Resumed"
     PAUSE_UNSUPPORTED = "PauseUnsupported"
     HANDED_OVER = "HandedOver"
+    TAKEN_OVER = "TakenOver"
 
 
 SdkError = RecordingErrorCode

@@ -83,6 +83,7 @@ from .model import (
 )
 from .pausing import applied, refused_by_recorder
 from .queue import at_capacity
+from .takeover import on_failover, still_degraded
 from .timing import NOT_FOUND_GRACE, START_CONFIRM_DEADLINE, Timing, backoff, not_found_delay
 
 #: Body codes meaning the resource id can no longer be used: acquire again.
@@ -91,7 +92,8 @@ TOKEN_REFUSED = frozenset({ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID})
 
 
 def _healthy(tracked: Tracked) -> Tracked:
-    return tracked.replace(failures=0, retry_at=None, degraded=None, degraded_message="")
+    degraded, message = still_degraded(tracked)
+    return tracked.replace(failures=0, retry_at=None, degraded=degraded, degraded_message=message)
 
 
 def _started(tracked: Tracked, now: datetime) -> Transition:
@@ -591,15 +593,8 @@ def _on_exit(
 def _on_failover(
     desired: Desired, tracked: Tracked, d: SessionFailoverDetails, now: datetime, t: Timing
 ) -> Transition:
-    """12: the recording moved to another recorder (the service's HA, or our recorder's
-    hand-over between replicas, which names both). The recording goes on: phase and Ready
-    stay as they are; a HandedOver Event says where it is now."""
-    if d.from_replica and d.to_replica:
-        where = f"from recorder replica {d.from_replica} to {d.to_replica}"
-    else:
-        where = "to another recorder"
-    event = EventRecord(Reason.HANDED_OVER, f"Handed over {where} (recorder uid {d.new_uid})")
-    return Transition(tracked.replace(failover_at=now, not_found_since=None), (event,))
+    """12: the recording moved to another recorder (takeover.py)."""
+    return on_failover(tracked, d, now)
 
 
 def _on_uploader_started(

@@ -3,13 +3,15 @@
 :func:`open_feed` starts a :class:`~.receiver.StreamReceiver` per wanted stream on a fresh
 port pair of the recorder's media address, waits until each holds its port, then asks Janus
 (on the channel's own VideoRoom handle) to ``rtp_forward`` the publisher's streams there
-(:func:`~.forward.forward_request`). Until the video's first frame is in, the loop asks for
-keyframes (libavformat opens the stream only at a keyframe); then the receiver does.
+(:func:`~.forward.forward_request`). Keyframe requests are the receivers' (their thread, and
+:class:`~.receiver.ReceiverWatch` before the first frame and when media stalls).
 
 The receiver threads hand over whole frames with ``call_soon_threadsafe``: decoded frames to
 the :class:`~.tracks.ReceivedTrack` s, encoded ones to :attr:`SubscribedFeed.encoded_video` /
 :attr:`SubscribedFeed.encoded_audio`, with one timeline per track across receivers
-(:class:`~.forward.TimestampStitcher`). A simulcast substream switch
+(:class:`~.forward.TimestampStitcher`, kept in the receiver's thread); encoded video goes
+straight to the tap's :attr:`~.encoded_video.EncodedVideoTap.direct` when its reader set one
+(stored as received: the event loop sees none of those frames). A simulcast substream switch
 (:meth:`SubscribedFeed.switch_video`) starts a new video forwarder and receiver before it stops
 the old ones; the old receiver's late frames are dropped.
 """
@@ -20,16 +22,20 @@ import asyncio
 import contextlib
 import logging
 import socket
+import threading
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 import av
 
 from cloudrec_recorder.channel.encoded import EncodedAudio
 from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
-from cloudrec_recorder.channel.errors import ChannelError, MediaConnectError
+from cloudrec_recorder.channel.errors import (
+    ChannelError,
+    JanusApiError,
+    MediaConnectError,
+    forward_refusal,
+)
 from cloudrec_recorder.channel.forward import (
     CLOCK_RATES,
     ForwardedStream,
@@ -95,12 +101,12 @@ class SubscribedFeed:
     _forwarders: dict[str, list[Forwarder]] = field(default_factory=dict)
     _keyframes: KeyframeRequests | None = None
     _stitchers: dict[str, TimestampStitcher] = field(default_factory=dict)
+    _stitch_lock: threading.Lock = field(default_factory=threading.Lock)
     _target: ForwardTarget | None = None
     _handle: JanusHandle | None = None
     _streams: dict[str, StreamInfo] = field(default_factory=dict)
     _simulcast: bool = False
     _loop: asyncio.AbstractEventLoop | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _next_index: int = 0
     _pending_substream: int | None = None
 
@@ -126,7 +132,17 @@ class SubscribedFeed:
         return (self.encoded_audio if kind == "audio" else self.encoded_video) is not None
 
     def on_packet(self, receiver: int, kind: str, codec: str, data: bytes, pts: int) -> None:
-        self._call(self._take_packet, receiver, kind, codec, data, pts, time.monotonic())
+        with self._stitch_lock:  # a substream switch: two receivers of a kind for a moment
+            if not self._current(kind, receiver):
+                return
+            self._first_of(kind, receiver)
+            stitcher = self._stitchers.setdefault(kind, TimestampStitcher(CLOCK_RATES[kind]))
+            timestamp = stitcher.map(receiver, pts, time.monotonic())
+        tap = self.encoded_video if kind == "video" else None
+        direct = tap.direct if tap is not None else None
+        if direct is not None and direct(codec, data, timestamp):
+            return
+        self._call(self._take_packet, receiver, kind, codec, data, timestamp)
 
     def on_frame(self, receiver: int, frame: av.VideoFrame | av.AudioFrame) -> None:
         self._call(self._take_frame, receiver, frame)
@@ -145,13 +161,10 @@ class SubscribedFeed:
         return current is not None and current.index == receiver and not self.closed.is_set()
 
     def _take_packet(
-        self, receiver: int, kind: str, codec: str, data: bytes, pts: int, wall: float
+        self, receiver: int, kind: str, codec: str, data: bytes, timestamp: int
     ) -> None:
         if not self._current(kind, receiver):
             return
-        self._first_of(kind, receiver)
-        stitcher = self._stitchers.setdefault(kind, TimestampStitcher(CLOCK_RATES[kind]))
-        timestamp = stitcher.map(receiver, pts, wall)
         if kind == "video" and self.encoded_video is not None:
             self.encoded_video.offer(codec, data, timestamp)
         elif kind == "audio" and self.encoded_audio is not None:
@@ -200,8 +213,6 @@ class SubscribedFeed:
         if self.closed.is_set():
             return
         self.closed.set()
-        for task in list(self._tasks):
-            task.cancel()
         receivers = list(self._receivers.values())
         for receiver in receivers:
             receiver.stop()
@@ -247,7 +258,13 @@ class SubscribedFeed:
                 discard_port=_discard_port(target.host),
                 admin_key=target.admin_key,
             )
-            data, _ = await handle.message(body)
+            try:
+                data, _ = await handle.message(body)
+            except JanusApiError as exc:
+                refusal = forward_refusal(exc, key_given=target.admin_key is not None)
+                if refusal is None:
+                    raise
+                raise refusal from exc
         except BaseException:
             for receiver in started.values():
                 receiver.stop()
@@ -266,7 +283,6 @@ class SubscribedFeed:
                 rtcp = [f.rtcp_port for f in made if f.port == port and f.rtcp_port]
                 if self._keyframes is not None and rtcp:
                     self._keyframes.port = rtcp[0]
-                self._spawn(self._ask_until_open(receiver))
 
     async def _bound_receiver(
         self, kind: str, info: StreamInfo, substream: int | None
@@ -300,17 +316,6 @@ class SubscribedFeed:
             receiver.stop()
             logger.debug("receiver could not bind port=%s error=%s", port, receiver.failed)
         raise MediaConnectError(f"no free UDP port for {self.uid}'s {kind} on {target.host}")
-
-    async def _ask_until_open(self, receiver: StreamReceiver) -> None:
-        """Keyframe requests while the receiver waits for its first keyframe."""
-        while not receiver.opened.is_set() and not self.closed.is_set():
-            receiver.ask_keyframe()
-            await asyncio.sleep(0.1)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _join_all(receivers: list[StreamReceiver]) -> None:

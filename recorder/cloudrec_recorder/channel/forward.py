@@ -13,6 +13,8 @@ what that needs, without sockets or threads:
 - :func:`stream_sdp`: the SDP libavformat opens for one forwarded stream.
 - :func:`pli_packet`: an RTCP Picture Loss Indication (RFC 4585 §6.3.1) for the forwarder's
   RTCP port; Janus relays it to the publisher as a keyframe request.
+- :func:`wake_packets`: what a receiver sends its own port to end a blocking read (a frame
+  libavformat's depacketiser hands out whatever state it is in).
 - :class:`KeyframePolicy`: when a receiver asks for a keyframe (nothing yet, a damaged
   frame, media stalled).
 - :class:`TimestampStitcher`: one 90 kHz / 48 kHz timeline per track across receivers (a
@@ -39,6 +41,7 @@ __all__ = [
     "stop_forward_request",
     "stream_sdp",
     "substream_ports",
+    "wake_packets",
 ]
 
 VIDEO_PAYLOAD_TYPE = 96
@@ -206,6 +209,52 @@ def pli_packet(sender_ssrc: int = 1, media_ssrc: int = 0) -> bytes:
     """An RTCP PLI (version 2, PSFB, FMT 1, length 2 words). Janus' forwarder reads only
     that it is a PLI, not the SSRCs."""
     return struct.pack("!BBHII", 0x80 | _PLI_FMT, _RTCP_PSFB, 2, sender_ssrc, media_ssrc)
+
+
+_VP8_KEYFRAME = bytes([0x10, 0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A, 0x10, 0x00, 0x10, 0x00])
+"""RFC 7741 descriptor (start of partition 0), then a keyframe's frame tag (bit 0 clear), start
+code and a 16x16 size: the depacketiser starts a frame at it, the marker ends it."""
+_VP9_FRAME = bytes([0x0C, 0x82, 0x49, 0x83, 0x42, 0x00])
+"""VP9 descriptor: the start (B) and end (E) of a frame."""
+_H264_AUD = bytes([0x09, 0xF0])
+_H264_IDR_SLICE = bytes([0x65, 0x88, 0x84])
+_OPUS_PACKET = bytes([0x08])
+"""A TOC byte: every Opus packet is a frame."""
+_WAKE_PAYLOADS = {
+    # Each run starts with a packet libavformat may refuse: after a jump of more than 3000
+    # sequence numbers it takes a packet only when the next one follows it (a restarted
+    # sender), so what must come out comes after it.
+    "vp8": [_VP8_KEYFRAME, _VP8_KEYFRAME],
+    "vp9": [_VP9_FRAME, _VP9_FRAME],
+    # the H.264 parser hands out an access unit when the next one begins
+    "h264": [_H264_AUD, _H264_AUD, _H264_IDR_SLICE, _H264_AUD, _H264_IDR_SLICE],
+    "opus": [_OPUS_PACKET, _OPUS_PACKET],
+}
+_WAKE_PADDING = 64
+"""Bytes after each payload: more than the SDP open's ``probesize``, so an open that is still
+waiting for its first frame returns too."""
+_WAKE_SSRC = 0x57414B45
+
+
+def wake_packets(stream: ForwardedStream) -> list[bytes]:
+    """RTP packets that make the receiver of ``stream`` return from a blocking read.
+
+    libavformat's jitter buffer drops a packet older than the last one it handed out and holds
+    a newer one back for ``max_delay``; the sequence numbers it saw are not known here, so the
+    packets go twice, half the sequence space apart: one run is newer, whatever the last was.
+    Each carries the marker bit and a payload its codec's depacketiser ends a frame with.
+    """
+    payloads = _WAKE_PAYLOADS.get(stream.codec.lower())
+    if payloads is None:
+        raise UnsupportedCodecError(f"{stream.kind} codec {stream.codec!r} cannot be received")
+    pt = VIDEO_PAYLOAD_TYPE if stream.kind == "video" else AUDIO_PAYLOAD_TYPE
+    return [
+        struct.pack("!BBHII", 0x80, 0x80 | pt, base + n, n, _WAKE_SSRC)
+        + payload
+        + bytes(_WAKE_PADDING)
+        for base in (0x0000, 0x8000)
+        for n, payload in enumerate(payloads)
+    ]
 
 
 @dataclass

@@ -6,15 +6,21 @@ and depacketises them into whole frames (VP8, H.264) or Opus packets; the thread
 to a :class:`ReceiverSink`, decoded when the sink wants pictures or sound. None of this runs on
 the event loop: the loop hears of whole frames only.
 
-Keyframes: an RTP forwarder has no retransmission, so a lost packet damages the picture until
-the next keyframe. The thread asks for one (:class:`KeyframeRequests`, a PLI to the
-forwarder's RTCP port) as :class:`~.forward.KeyframePolicy` says: when libavformat marks a
-frame damaged and when media stalls (its VP8 depacketiser drops everything after a loss until
-a keyframe). Before the first frame the stream is not open yet (libavformat waits for a
-keyframe to learn the picture size), so the subscription asks from the loop meanwhile.
+Reads block without a timeout: PyAV's timeouts are an interrupt callback that takes the GIL
+each time libavformat polls (several times per RTP packet), which with a few dozen receiver
+threads kept the media worker from the GIL (issue 13: 9 publishers fell behind). A receiver
+thread takes the GIL once per whole frame only. :meth:`StreamReceiver.stop` ends a blocking
+read by sending the receiver's own port :func:`~.forward.wake_packets` (a frame the
+depacketiser hands out whatever state it is in); the read returns, sees the stop and ends.
 
-The thread reads with a 0.25 s timeout, so :meth:`StreamReceiver.stop` takes effect within
-that time; a stream that stays silent costs one wake-up per timeout.
+Keyframes: an RTP forwarder has no retransmission, so a lost packet damages the picture until
+the next keyframe. A request (:class:`KeyframeRequests`, a PLI to the forwarder's RTCP port)
+goes as :class:`~.forward.KeyframePolicy` says: from the receiver's thread when libavformat
+marks a frame damaged; from :class:`ReceiverWatch`, one thread for all receivers of the
+process that looks every 0.1 s, before the first frame (libavformat opens the stream at a
+keyframe) and when media stalls (its VP8 depacketiser drops everything after a loss until a
+keyframe, so the blocked thread would not notice). The same thread wakes a stopped receiver
+again until it ended (a wake sent before its port was bound is lost).
 """
 
 from __future__ import annotations
@@ -35,23 +41,24 @@ from cloudrec_recorder.channel.forward import (
     KeyframePolicy,
     pli_packet,
     stream_sdp,
+    wake_packets,
 )
 
 __all__ = [
-    "OPEN_TIMEOUT_SECONDS",
-    "READ_TIMEOUT_SECONDS",
+    "WATCH_INTERVAL_SECONDS",
     "KeyframeRequests",
     "ReceiverSink",
+    "ReceiverWatch",
     "StreamReceiver",
     "port_held",
 ]
 
 logger = logging.getLogger(__name__)
 
-READ_TIMEOUT_SECONDS = 0.25
-"""The longest one read blocks: how soon a receiver notices ``stop`` or a stall."""
-OPEN_TIMEOUT_SECONDS = 2.0
-"""How long one open waits for the first keyframe before opening again."""
+WATCH_INTERVAL_SECONDS = 0.1
+"""How often :class:`ReceiverWatch` looks at the receivers (keyframes due, wakes)."""
+_REOPEN_PAUSE_SECONDS = 0.1
+"""After a read error: the pause before the stream is opened again."""
 
 _OPTIONS = {
     "protocol_whitelist": "udp,rtp",
@@ -142,6 +149,7 @@ class StreamReceiver:
         self.frames = 0
         self._clock = clock
         self._sdp = stream_sdp(stream, host).encode()
+        self._wake = wake_packets(stream)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"rtp-{stream.kind}-{stream.port}", daemon=True
@@ -149,9 +157,26 @@ class StreamReceiver:
 
     def start(self) -> None:
         self._thread.start()
+        ReceiverWatch.shared().add(self)
 
     def stop(self) -> None:
+        """End the thread: it stops at its next frame; a wake makes one come now."""
         self._stop.set()
+        self.wake()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def wake(self) -> None:
+        """Send the port :func:`~.forward.wake_packets` (ends a read blocked on silence)."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                for packet in self._wake:
+                    sock.sendto(packet, (self.host, self.stream.port))
+        except OSError as exc:
+            logger.debug("wake not sent port=%s error=%s", self.stream.port, exc)
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
@@ -188,16 +213,17 @@ class StreamReceiver:
             )
 
     def _open(self) -> av.container.InputContainer | None:
+        """The stream opened (blocks until its first frame, or a wake); None when stopped."""
         try:
-            container = av.open(
-                io.BytesIO(self._sdp),
-                format="sdp",
-                options=_OPTIONS,
-                timeout=(OPEN_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-            )
-        except av.error.ExitError:
-            return None  # no keyframe yet: the loop keeps asking; open again
+            container = av.open(io.BytesIO(self._sdp), format="sdp", options=_OPTIONS)
+        except av.error.FFmpegError:
+            if self._stop.is_set():
+                return None  # the wake's frame made the open fail: stopping anyway
+            raise
         assert isinstance(container, av.container.InputContainer)
+        if self._stop.is_set():
+            container.close()
+            return None
         return container
 
     def _read(self, container: av.container.InputContainer) -> None:
@@ -206,20 +232,19 @@ class StreamReceiver:
         codec_name = self.stream.codec.upper()
         if kind == "video":
             stream.codec_context.thread_count = 1
-        while not self._stop.is_set():
-            try:
-                for packet in container.demux(stream):
-                    if packet.size == 0 or packet.pts is None:
-                        continue
-                    self._handle(packet, kind, codec_name)
-                    if self._stop.is_set():
-                        return
-            except av.error.ExitError:
-                pass  # read timeout: nothing arrived for READ_TIMEOUT_SECONDS
-            except av.error.EOFError:
-                return
-            if kind == "video":
-                self.ask_keyframe()
+        try:
+            for packet in container.demux(stream):
+                if self._stop.is_set():
+                    return
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                self._handle(packet, kind, codec_name)
+        except av.error.EOFError:
+            pass
+        except av.error.FFmpegError as exc:
+            if not self._stop.is_set():
+                logger.debug("read failed kind=%s error=%s: opening again", kind, exc)
+                self._stop.wait(_REOPEN_PAUSE_SECONDS)
 
     def _handle(self, packet: av.Packet[Any], kind: str, codec_name: str) -> None:
         self.frames += 1
@@ -239,3 +264,51 @@ class StreamReceiver:
                 logger.debug("decode failed kind=%s error=%s", kind, exc)
                 if kind == "video":
                     self.ask_keyframe(damaged=True)
+
+
+class ReceiverWatch:
+    """One thread for every receiver of the process (see the module doc): every
+    :data:`WATCH_INTERVAL_SECONDS` it asks for a video's keyframe when the policy says one is
+    due (nothing yet, media stalled) and wakes stopped receivers that still run."""
+
+    _shared: ReceiverWatch | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, interval: float = WATCH_INTERVAL_SECONDS) -> None:
+        self.interval = interval
+        self._receivers: set[StreamReceiver] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="rtp-watch", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def shared(cls) -> ReceiverWatch:
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def add(self, receiver: StreamReceiver) -> None:
+        with self._lock:
+            self._receivers.add(receiver)
+
+    def look(self) -> None:
+        """One round (the thread's; a test may call it)."""
+        with self._lock:
+            receivers = list(self._receivers)
+        for receiver in receivers:
+            if not receiver.running:
+                with self._lock:
+                    self._receivers.discard(receiver)
+            elif receiver.stopping:
+                receiver.wake()
+            elif receiver.stream.kind == "video":
+                receiver.ask_keyframe()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.look()
+            except Exception:  # a bug here must not end the keyframe requests of every receiver
+                logger.exception("receiver watch failed")

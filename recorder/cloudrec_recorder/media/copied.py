@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 
 from cloudrec_recorder.media.config import OutputFile, TrackType
+from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.hls import HlsWriter, SegmentSchedule
 from cloudrec_recorder.media.output import OutputNames
 from cloudrec_recorder.media.spool import FileReady
@@ -60,6 +61,8 @@ class CopiedAudioOutput:
         *,
         uid: str,
         start_epoch_ms: int,
+        cut: Cut | None = None,
+        shift: int = 0,
     ) -> None:
         self._holder = av.open(os.devnull, "w", format="null")
         template = self._holder.add_stream("libopus", rate=OPUS_RATE, layout="stereo")
@@ -76,12 +79,16 @@ class CopiedAudioOutput:
             on_file_ready,
             lead=0,
             lead_frame_seconds=0.02,
+            cut=cut,
         )
+        self._shift = shift
+        """Added to every packet's time (a hand-over's taker: the giver's times)."""
         self._file = OutputFile(names.playlist, TrackType.AUDIO, uid, False, start_epoch_ms)
         self._end = -1
 
     def write(self, data: bytes, timestamp: int) -> None:
         """Mux one packet at ``timestamp`` (48 kHz samples from time 0); late ones are dropped."""
+        timestamp += self._shift
         if timestamp < self._end:
             return
         samples = opus_samples(data) or 960

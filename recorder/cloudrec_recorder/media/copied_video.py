@@ -22,6 +22,7 @@ import av
 
 from cloudrec_recorder.media.bitstream import VideoCodec, is_keyframe, stored_video, vp8_size
 from cloudrec_recorder.media.config import OutputFile, TrackType
+from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.hls import HlsWriter, SegmentSchedule
 from cloudrec_recorder.media.keyframes import KeyframeWanted, keyframe_wanted
 from cloudrec_recorder.media.spool import FileReady
@@ -69,6 +70,8 @@ class CopiedVideoOutput:
         codec: str,
         uid: str,
         start_epoch_ms: int,
+        cut: Cut | None = None,
+        shift: int = 0,
     ) -> None:
         stored = stored_video(codec)
         if stored is None:
@@ -88,6 +91,9 @@ class CopiedVideoOutput:
         self._end = -1
         self._last_request: float | None = None
         self._wants_keyframe = True
+        self._cut = cut or Cut(on_keyframes=True)
+        self._shift = shift
+        """Added to every frame's time (a hand-over's taker: the giver's times)."""
 
     @property
     def wants_keyframe(self) -> bool:
@@ -97,11 +103,13 @@ class CopiedVideoOutput:
 
     def write(self, data: bytes, timestamp: int) -> None:
         """Mux one frame at ``timestamp`` (90 kHz from time 0); late ones are dropped."""
+        timestamp += self._shift
         if timestamp <= self._end:
             return
         t = timestamp / VIDEO_RATE
         key = is_keyframe(self.codec, data)
         if key:
+            self._cut.keyframe(t)
             self._keep_parameters(data)
         hls = self.hls
         started = hls is not None and hls.is_open
@@ -152,6 +160,7 @@ class CopiedVideoOutput:
             lead=0,
             lead_frame_seconds=_FRAME_SECONDS,
             container_format=self._stored.container,
+            cut=self._cut,
         )
 
     def pause(self) -> None:

@@ -8,6 +8,10 @@ taker's drop media before ``not_before``. The taker's playlists are held back un
 giver's final entries are known (``prefixes``), then written as those entries, an
 ``#EXT-X-DISCONTINUITY`` and the taker's own segments.
 
+A stored video stream (kept as sent) can begin a segment only on a keyframe: its cut
+(``on_keyframes``) takes effect at the first keyframe at or after ``not_before`` / ``end_at``
+(:meth:`Cut.keyframe`), which both replicas see at the same time (media/track_cuts.py).
+
 Set from the event loop, read by the media worker thread: each attribute is replaced whole.
 """
 
@@ -25,8 +29,12 @@ EPSILON = 1e-6
 class Cut:
     """See the module docstring. ``Cut()`` admits everything and holds nothing back."""
 
-    def __init__(self, *, taking: bool = False) -> None:
+    def __init__(self, *, taking: bool = False, on_keyframes: bool = False) -> None:
         self.taking = taking
+        self.on_keyframes = on_keyframes
+        """A stored video stream's: the cut moves to the first keyframe at or after it."""
+        self._key_start = math.inf
+        self._key_end = math.inf
         """A taker's: its outputs join the giver's clock at the frame due now, and keep
         nothing (``not_before`` infinite) until the cut is agreed."""
         self.not_before = math.inf if taking else 0.0
@@ -35,7 +43,30 @@ class Cut:
 
     def admits(self, t: float) -> bool:
         """Media at output time ``t`` belongs in this replica's files."""
-        return self.not_before - EPSILON <= t < self.end_at - EPSILON
+        return self.start - EPSILON <= t < self.end - EPSILON
+
+    @property
+    def start(self) -> float:
+        """Where this replica's files begin (on keyframes: the keyframe at the cut)."""
+        if not self.on_keyframes or self.not_before == 0.0:
+            return self.not_before
+        return self._key_start if self.not_before != math.inf else math.inf
+
+    @property
+    def end(self) -> float:
+        """Where this replica's files end (on keyframes: the keyframe at the cut)."""
+        if not self.on_keyframes or self.end_at == math.inf:
+            return self.end_at
+        return self._key_end
+
+    def keyframe(self, t: float) -> None:
+        """A stored video stream has a keyframe at ``t`` (before it is written)."""
+        if self._key_start == math.inf and t >= self.not_before - EPSILON:
+            self._key_start = t
+        if self.end_at == math.inf:
+            self._key_end = math.inf
+        elif self._key_end == math.inf and t >= self.end_at - EPSILON:
+            self._key_end = t
 
     @property
     def holding(self) -> bool:

@@ -221,7 +221,7 @@ class HlsWriter:
         t = float(packet.pts * packet.time_base)
         if not self._cut.admits(t):
             current = self._current
-            if current is not None and current[1] >= self._cut.end_at - EPSILON:
+            if current is not None and current[1] >= self._cut.end - EPSILON:
                 self._abort_segment()
             return
         if index == self._lead:
@@ -258,7 +258,7 @@ class HlsWriter:
         self.closed = True
         current = self._current
         if self._container is not None and current is not None:
-            if current[1] >= self._cut.end_at - EPSILON:
+            if current[1] >= self._cut.end - EPSILON:
                 self._abort_segment()
         if self._container is not None and self._current is not None:
             self._finish_segment(max(self._last_end, self._current[1]))

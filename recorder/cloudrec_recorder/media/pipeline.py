@@ -61,6 +61,7 @@ from cloudrec_recorder.media.merged import merged_playlist
 from cloudrec_recorder.media.mp4 import Mp4Limits
 from cloudrec_recorder.media.output import Output, OutputNames
 from cloudrec_recorder.media.spool import FileReady, write_text_atomically
+from cloudrec_recorder.media.track_cuts import TrackCuts
 
 __all__ = [
     "ErrorCallback",
@@ -103,6 +104,8 @@ class RecordingNames:
 
     sid: str
     cname: str
+    prefix: str = ""
+    """``bak<n>_`` for a recording taken over from a lost replica (mix names only)."""
 
 
 class RecordingWorker:
@@ -479,11 +482,11 @@ class MixRecording(RecordingWorker):
             StreamTypes.AUDIO_ONLY: TrackType.AUDIO,
             StreamTypes.VIDEO_ONLY: TrackType.VIDEO,
         }[cfg.stream_types]
-        sid, cname = self.names.sid, self.names.cname
+        sid, cname, bak = self.names.sid, self.names.cname, self.names.prefix
         names = OutputNames(
-            naming.mix_playlist_name(sid, cname),
-            lambda ms: naming.mix_segment_name(sid, cname, ms),
-            (lambda index: naming.mix_mp4_name(sid, cname, index)) if cfg.mp4 else None,
+            bak + naming.mix_playlist_name(sid, cname),
+            lambda ms: bak + naming.mix_segment_name(sid, cname, ms),
+            (lambda index: bak + naming.mix_mp4_name(sid, cname, index)) if cfg.mp4 else None,
         )
         self._compositor = Compositor(cfg.width, cfg.height, cfg.background_color)
         self._seen_version = -1
@@ -598,6 +601,34 @@ class _Member:
     """The video as sent, not transcoded (``video_as_sent``)."""
 
 
+def write_merged(
+    spool_dir: Path,
+    names: RecordingNames,
+    cfg: IndividualConfig,
+    uid: str,
+    member: _Member,
+    on_file_ready: FileReady,
+) -> OutputFile | None:
+    """``uid``'s merged playlist, written once its audio and video playlists both exist."""
+    video, audio = member.video, member.audio
+    if video is None or audio is None:
+        return None
+    if not (video.hls.has_segments and audio.hls.has_segments):
+        return None
+    params = video.video_params
+    assert params is not None
+    name = naming.individual_merged_playlist_name(names.sid, names.cname, uid)
+    text = merged_playlist(
+        audio=audio.hls.playlist_name,
+        video=video.hls.playlist_name,
+        width=params.width,
+        height=params.height,
+        bandwidth_bps=cfg.bitrate_kbps * 1000 + audio_bitrate(cfg.audio_profile),
+    )
+    write_text_atomically(spool_dir, name, text, on_file_ready)
+    return OutputFile(name, TrackType.AUDIO_AND_VIDEO, uid, False, video.start_epoch_ms)
+
+
 class IndividualRecording(RecordingWorker):
     """One video HLS and one audio HLS per uid (individual mode).
 
@@ -622,6 +653,8 @@ class IndividualRecording(RecordingWorker):
         self._video_in: dict[str, deque[tuple[str, bytes, int]]] = {}
         self._keyframe_wanted: set[str] = set()
         self._unstorable: set[str] = set()
+        self.track_cuts = TrackCuts()
+        """Where each output begins and ends in a hand-over (media/track_cuts.py)."""
 
     @property
     def copies_audio(self) -> bool:
@@ -685,49 +718,70 @@ class IndividualRecording(RecordingWorker):
 
     def _accept_packet(self, uid: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
+        sid, cname = self.names.sid, self.names.cname
+        playlist = naming.individual_playlist_name(sid, cname, uid, "audio")
+        self.track_cuts.note(playlist, data, timestamp)
         if member.copied is None:
-            sid, cname = self.names.sid, self.names.cname
-            names = OutputNames(
-                naming.individual_playlist_name(sid, cname, uid, "audio"),
-                lambda ms: naming.individual_segment_name(sid, cname, uid, "audio", ms),
+            clock = self.track_cuts.open_stored(
+                playlist, uid, video=False, timestamp=timestamp, rate=OPUS_RATE
             )
-            start_ms = round(time.time() * 1000) - timestamp * 1000 // OPUS_RATE
+            if clock is None:
+                return  # a hand-over's: the giver makes no more, the taker has no shift yet
+            names = OutputNames(
+                playlist, lambda ms: naming.individual_segment_name(sid, cname, uid, "audio", ms)
+            )
             member.copied = CopiedAudioOutput(
                 self.spool_dir,
                 names,
                 self._schedule(),
                 self._on_file_ready,
                 uid=uid,
-                start_epoch_ms=start_ms,
+                start_epoch_ms=clock.start_epoch_ms,
+                cut=clock.cut,
+                shift=clock.shift,
             )
         member.copied.write(data, timestamp)
 
     def _accept_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
+        sid, cname = self.names.sid, self.names.cname
+        playlist = naming.individual_playlist_name(sid, cname, uid, "video")
+        if stored_video(codec) is None:
+            if uid not in self._unstorable:
+                self._unstorable.add(uid)
+                log.warning("video of uid=%s is %s: not stored (no container)", uid, codec)
+            return
+        self.track_cuts.note(playlist, data, timestamp)
         if member.copied_video is None:
-            if stored_video(codec) is None:
-                if uid not in self._unstorable:
-                    self._unstorable.add(uid)
-                    log.warning("video of uid=%s is %s: not stored (no container)", uid, codec)
+            clock = self.track_cuts.open_stored(
+                playlist, uid, video=True, timestamp=timestamp, rate=VIDEO_RATE
+            )
+            if clock is None:
                 return
-            sid, cname = self.names.sid, self.names.cname
-            start_ms = round(time.time() * 1000) - timestamp * 1000 // VIDEO_RATE
             member.copied_video = CopiedVideoOutput(
                 self.spool_dir,
-                naming.individual_playlist_name(sid, cname, uid, "video"),
+                playlist,
                 lambda ms, ext: naming.individual_segment_name(sid, cname, uid, "video", ms, ext),
                 self._schedule(),
                 self._on_file_ready,
                 codec=codec,
                 uid=uid,
-                start_epoch_ms=start_ms,
+                start_epoch_ms=clock.start_epoch_ms,
+                cut=clock.cut,
+                shift=clock.shift,
             )
         member.copied_video.write(data, timestamp)
         if member.copied_video.wants_keyframe:
             self._keyframe_wanted.add(uid)
 
     def _setup(self) -> None:
-        pass
+        for clock in self.track_cuts.offered():  # a taker: the giver's outputs go on here
+            if clock.copied:
+                continue  # made at a packet, once its shift is known (track_cuts.py)
+            if clock.video:
+                self._start_video_sized(clock.uid, clock.width, clock.height)
+            else:
+                self._start_audio(clock.uid)
 
     def _forget_inputs(self) -> None:
         super()._forget_inputs()
@@ -744,7 +798,19 @@ class IndividualRecording(RecordingWorker):
     def _schedule(self) -> SegmentSchedule:
         return _schedule(self.config.segment_seconds, self.config.first_segment_seconds)
 
-    def _new_output(self, uid: str, track: Track, video: VideoParams | None) -> Output:
+    @property
+    def schedule(self) -> SegmentSchedule:
+        """Where each output's segments begin, on its own clock (a hand-over cuts there)."""
+        return self._schedule()
+
+    def rewrite_playlists(self) -> None:
+        """Write the playlists again (a hand-over's taker got the giver's entries); from the
+        event loop, so it only asks the worker thread."""
+        self._rewrite = True
+        self._wake.set()
+
+    def _new_output(self, uid: str, track: Track, video: VideoParams | None) -> Output | None:
+        """``uid``'s ``track`` output, None when a hand-over's giver makes no more."""
         cfg = self.config
         sid, cname = self.names.sid, self.names.cname
         audio = None
@@ -754,6 +820,10 @@ class IndividualRecording(RecordingWorker):
             naming.individual_playlist_name(sid, cname, uid, track),
             lambda ms: naming.individual_segment_name(sid, cname, uid, track, ms),
         )
+        size = (video.width, video.height) if video is not None else None
+        clock = self.track_cuts.open(names.playlist, uid, size)
+        if clock is None:
+            return None
         return Output(
             self.spool_dir,
             names,
@@ -764,30 +834,46 @@ class IndividualRecording(RecordingWorker):
             track_type=TrackType.VIDEO if video is not None else TrackType.AUDIO,
             uid=uid,
             mixed_all_user=False,
+            start_monotonic=clock.start_monotonic,
+            start_epoch_ms=clock.start_epoch_ms,
+            cut=clock.cut,
         )
 
     def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
         if not self.config.stream_types.has_audio or self.copies_audio:
             return
-        member = self._members.setdefault(uid, _Member())
-        if member.audio is None:
-            member.mixer = AudioMixer(audio_channels(self.config.audio_profile))
-            member.audio = self._new_output(uid, "audio", None)
+        member = self._members.get(uid)
+        if (member is None or member.audio is None) and not self._start_audio(uid):
+            return
+        member = self._members[uid]
         assert member.mixer is not None
         member.mixer.push(uid, frame)
 
+    def _start_audio(self, uid: str) -> bool:
+        """Make ``uid``'s audio output; False when it is not made (a hand-over's giver)."""
+        output = self._new_output(uid, "audio", None)
+        if output is None:
+            return False
+        member = self._members.setdefault(uid, _Member())
+        member.mixer = AudioMixer(audio_channels(self.config.audio_profile))
+        member.audio = output
+        return True
+
     def _start_video(self, uid: str, frame: av.VideoFrame) -> None:
+        self._start_video_sized(uid, frame.width, frame.height)
+
+    def _start_video_sized(self, uid: str, width: int, height: int) -> None:
         cfg = self.config
-        width, height = (
-            max(2, frame.width - frame.width % 2),
-            max(2, frame.height - frame.height % 2),
-        )
+        width, height = max(2, width - width % 2), max(2, height - height % 2)
         keyint = max(1, round(cfg.segment_seconds * cfg.fps))
         params = VideoParams(
             width, height, cfg.fps, cfg.bitrate_kbps, keyint, cfg.x264_preset, cfg.encoder_threads
         )
+        output = self._new_output(uid, "video", params)
+        if output is None:
+            return
         member = self._members.setdefault(uid, _Member())
-        member.video = self._new_output(uid, "video", params)
+        member.video = output
         member.compositor = Compositor(width, height)
         # later frames of another size (simulcast layer switch) are letterboxed, never cropped
         whole = Region(uid, 0, 0, width, height, render_mode=RenderMode.FIT)
@@ -834,23 +920,6 @@ class IndividualRecording(RecordingWorker):
 
     def _write_merged(self, uid: str, member: _Member) -> None:
         """Write ``uid``'s merged playlist once its audio and video playlists both exist."""
-        video, audio = member.video, member.audio
-        if video is None or audio is None:
-            return
-        if not (video.hls.has_segments and audio.hls.has_segments):
-            return
-        cfg = self.config
-        params = video.video_params
-        assert params is not None
-        name = naming.individual_merged_playlist_name(self.names.sid, self.names.cname, uid)
-        text = merged_playlist(
-            audio=audio.hls.playlist_name,
-            video=video.hls.playlist_name,
-            width=params.width,
-            height=params.height,
-            bandwidth_bps=cfg.bitrate_kbps * 1000 + audio_bitrate(cfg.audio_profile),
-        )
-        write_text_atomically(self.spool_dir, name, text, self._on_file_ready)
-        member.merged = OutputFile(
-            name, TrackType.AUDIO_AND_VIDEO, uid, False, video.start_epoch_ms
+        member.merged = write_merged(
+            self.spool_dir, self.names, self.config, uid, member, self._on_file_ready
         )

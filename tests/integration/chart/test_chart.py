@@ -392,6 +392,26 @@ def test_recorder_hand_over_is_on_by_default_with_a_grace_period_for_a_hand_over
     assert budget["spec"]["minAvailable"] == 1  # a drained replica's recordings need a taker
 
 
+def test_recorder_take_over_of_a_lost_replica_is_on_with_hand_over_and_its_beats_set(
+    control_plane: ControlPlane,
+) -> None:
+    _, settings = _recorder_pod(
+        render(
+            control_plane,
+            "recorder.enabled=true",
+            "recorder.replicas=3",
+            "recorder.handover.takeover.deadAfterSeconds=5",
+        )
+    )
+    takeover = settings.handover.takeover
+    assert takeover.enabled and takeover.heartbeat_seconds == 1
+    assert takeover.dead_after_seconds == 5
+    _, off = _recorder_pod(
+        render(control_plane, "recorder.enabled=true", "recorder.handover.takeover.enabled=false")
+    )
+    assert off.handover.enabled and not off.handover.takeover.enabled
+
+
 def test_recorder_hand_over_can_be_turned_off_and_then_a_drain_waits_for_recordings(
     control_plane: ControlPlane,
 ) -> None:

@@ -146,8 +146,13 @@ def free_even_port() -> int:
 
 
 def receive(
-    seconds: float, *, loss: float, reorder: float, blackout: tuple[float, float] | None = None
-) -> tuple[Publisher, Sink, KeyframeRequests]:
+    seconds: float,
+    *,
+    loss: float,
+    reorder: float,
+    blackout: tuple[float, float] | None = None,
+    silence: float = 0.5,
+) -> tuple[Publisher, Sink, KeyframeRequests, float]:
     port = free_even_port()
     sink = Sink()
     keyframes = KeyframeRequests("127.0.0.1")
@@ -176,12 +181,14 @@ def receive(
     )
     asker.start()
     publisher.run(seconds)
-    time.sleep(0.5)
+    time.sleep(silence)
+    stopped = time.monotonic()
     receiver.stop()
     receiver.join(3)
+    took = time.monotonic() - stopped
     asker.join(5)
     assert not receiver.running and receiver.failed is None
-    return publisher, sink, keyframes
+    return publisher, sink, keyframes, took
 
 
 def longest_gap(times: list[float]) -> float:
@@ -189,7 +196,7 @@ def longest_gap(times: list[float]) -> float:
 
 
 def test_reordered_packets_come_out_as_every_frame_in_order() -> None:
-    publisher, sink, _ = receive(4.0, loss=0.0, reorder=0.3)
+    publisher, sink, _, _ = receive(4.0, loss=0.0, reorder=0.3)
     assert publisher.reordered > 5
     times = [pts for _, pts in sink.packets]
     assert times == sorted(times)
@@ -201,7 +208,7 @@ def test_reordered_packets_come_out_as_every_frame_in_order() -> None:
 def test_with_two_percent_loss_and_reordering_keyframes_are_asked_for_and_video_keeps_moving() -> (
     None
 ):
-    publisher, sink, keyframes = receive(8.0, loss=0.02, reorder=0.1)
+    publisher, sink, keyframes, _ = receive(8.0, loss=0.02, reorder=0.1)
     assert publisher.lost_packets > 3
     # each loss damages the picture until a keyframe: the receiver asked, the publisher heard
     assert keyframes.sent >= 2 and publisher.plis >= 2
@@ -212,7 +219,7 @@ def test_with_two_percent_loss_and_reordering_keyframes_are_asked_for_and_video_
 
 def test_after_a_loss_burst_the_picture_moves_again_within_a_second() -> None:
     burst = (3.0, 3.6)
-    publisher, sink, _keyframes = receive(6.0, loss=0.0, reorder=0.0, blackout=burst)
+    publisher, sink, _keyframes, _ = receive(6.0, loss=0.0, reorder=0.0, blackout=burst)
     frame_times = [at for at, _ in sink.frames]
     first = frame_times[0]
     after = [t - first for t in frame_times]
@@ -221,3 +228,33 @@ def test_after_a_loss_burst_the_picture_moves_again_within_a_second() -> None:
     assert resumed, "no frame after the burst"
     assert longest_gap(frame_times) < (burst[1] - burst[0]) + 1.0
     assert publisher.plis >= 2  # the first keyframe, and one after the burst
+
+
+def test_a_receiver_whose_stream_went_silent_ends_within_a_fifth_of_a_second_of_stop() -> None:
+    # its read blocks (no timeout: see receiver.py); the stop's wake packets end it
+    _, sink, _, took = receive(2.0, loss=0.0, reorder=0.0, silence=1.5)
+    assert sink.frames
+    assert took < 0.2
+
+
+@pytest.mark.parametrize(
+    ("kind", "codec"), [("audio", "opus"), ("video", "vp8"), ("video", "h264"), ("video", "vp9")]
+)
+def test_a_receiver_that_never_got_a_frame_ends_within_a_fifth_of_a_second_of_stop(
+    kind: str, codec: str
+) -> None:
+    port = free_even_port()
+    receiver = StreamReceiver(
+        ForwardedStream(mid="0", kind=kind, codec=codec, port=port), "127.0.0.1", Sink(), index=1
+    )
+    receiver.start()
+    deadline = time.monotonic() + 3
+    while not port_held("127.0.0.1", port):
+        assert time.monotonic() < deadline, "the receiver never bound its port"
+        time.sleep(0.01)
+    time.sleep(0.3)  # blocked in the open, waiting for a first frame
+    stopped = time.monotonic()
+    receiver.stop()
+    receiver.join(3)
+    assert not receiver.running and receiver.failed is None
+    assert time.monotonic() - stopped < 0.2

@@ -24,7 +24,11 @@ from tests.fixtures.media import PublishFactory
 from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv, condition, ready
 from tests.fixtures.recorder import CallbackSink, RecorderProcess
 from tests.fixtures.service import ReadyService
-from tests.integration.recorder.handover_checks import check_continuous, read_handed_over
+from tests.integration.recorder.handover_checks import (
+    check_continuous,
+    read_handed_over,
+    read_playlist,
+)
 from tests.integration.recorder.test_handover import start_replicas, wait_exit
 
 from cloudrec_devenv.janus import Janus
@@ -137,3 +141,64 @@ async def test_a_recording_handed_between_replicas_stays_recording_and_stops_thr
     assert f"Took over sid={sid} from=ra" in rb.log_path.read_text()
     media = read_handed_over(s3_server, ra.bucket, sid, tmp_path)
     check_continuous(media, 15, [color_for(0), color_for(1)])
+
+
+async def test_an_individual_recording_handed_between_replicas_stays_recording_throughout(
+    recordings: RecordingEnv,
+    replicas: list[RecorderProcess],
+    room: str,
+    publish: PublishFactory,
+    s3_server: S3Server,
+    tmp_path: Path,
+) -> None:
+    """Individual mode, tracks re-encoded (streamMode Standard): each uid's playlists go on
+    on the other replica; the resource never leaves Recording."""
+    env = recordings
+    ra, rb = replicas
+    users = ["1001", "1002"]
+    service = ReadyService([ra.base_url, rb.base_url])
+    try:
+        await run(env.add_backend, "replicas", dataclasses.replace(ra, base_url=service.url))
+        async with publish(room, users, width=160, height=120):
+            await run(
+                env.apply,
+                "handed-individual",
+                room,
+                backendRef={"name": "replicas"},
+                recordingConfig={
+                    "mode": "Individual",
+                    "streamMode": "Standard",
+                    "maxIdleTime": 30,
+                    "subscribeAudioUids": users,
+                    "subscribeVideoUids": users,
+                },
+            )
+            first = await run(env.wait, "handed-individual", ready, 60.0, "Ready True")
+            sid = first["status"]["recordingId"]
+            watch = Watch(env, "handed-individual")
+            await asyncio.sleep(4)
+            assert ra.process.pid is not None
+            os.kill(ra.process.pid, signal.SIGTERM)
+            await wait_exit(ra)
+            await run(
+                env.wait,
+                "handed-individual",
+                lambda o: "HandedOver" in env.reasons("handed-individual"),
+                60.0,
+                "a HandedOver Event",
+            )
+            await asyncio.sleep(4)
+            seen = watch.stop()
+            await run(env.patch_spec, "handed-individual", {"state": "Stopped"})
+            done = await run(env.wait_phase, "handed-individual", "Completed", 90.0)
+    finally:
+        service.close()
+    assert seen and set(seen) == {("Recording", "True")}, sorted(set(seen))
+    assert done["status"]["recordingId"] == sid
+    keys = {k for k in s3_server.object_keys(ra.bucket) if sid in k}
+    for index, uid in enumerate(users):
+        [key] = [k for k in keys if k.endswith(f"__uid_s_{uid}__uid_e_video.m3u8")]
+        media = read_playlist(s3_server, ra.bucket, key, tmp_path)
+        check_continuous(media, 15, [color_for(index)])
+    listed = {f["fileName"] for f in done["status"]["files"]}
+    assert {k for k in keys if k.endswith(".m3u8")} <= listed, sorted(listed)

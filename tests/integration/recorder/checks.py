@@ -65,19 +65,19 @@ async def start_recording(
     mode: str = "mix",
     av_file_type: Sequence[str] = ("hls",),
     prefix: tuple[str, ...] = ("rec",),
+    snapshot_config: dict[str, Any] | None = None,
 ) -> Started:
     acquired = await client.post(recorder.url("acquire"), json={"cname": cname, "uid": uid})
     assert acquired.status_code == 200, acquired.text
     rid = acquired.json()["resourceId"]
-    body = {
-        "cname": cname,
-        "uid": uid,
-        "clientRequest": {
-            "recordingConfig": recording_config,
-            "recordingFileConfig": {"avFileType": list(av_file_type)},
-            "storageConfig": recorder.storage_config(prefix),
-        },
+    request: dict[str, Any] = {
+        "recordingConfig": recording_config,
+        "recordingFileConfig": {"avFileType": list(av_file_type)},
+        "storageConfig": recorder.storage_config(prefix),
     }
+    if snapshot_config is not None:
+        request["snapshotConfig"] = snapshot_config
+    body = {"cname": cname, "uid": uid, "clientRequest": request}
     started = await client.post(recorder.url(f"resourceid/{rid}/mode/{mode}/start"), json=body)
     assert started.status_code == 200, started.text
     return Started(rid, started.json()["sid"], cname, uid, mode)

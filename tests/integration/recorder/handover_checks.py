@@ -1,4 +1,5 @@
-"""Reading back a handed-over mix recording: one playlist, continuous media, every colour.
+"""Reading back a handed-over recording: one playlist (a mix's, or each of an individual
+recording's), continuous media, every colour.
 
 Used by the recorder's and the operator's hand-over tests. The bucket's playlist is decoded
 segment by segment with PyAV (MPEG-TS keeps the recording's clock: the taker runs on the
@@ -68,7 +69,14 @@ def read_handed_over(
     keys = s3.object_keys(bucket)
     playlists = [k for k in keys if sid in k and k.endswith(".m3u8")]
     assert len(playlists) == 1, playlists
-    key = playlists[0]
+    return read_playlist(s3, bucket, playlists[0], into, kind)
+
+
+def read_playlist(
+    s3: S3Server, bucket: str, key: str, into: Path, kind: str = "video"
+) -> HandedOverMedia:
+    """The playlist ``key`` in ``bucket``, its segments downloaded and decoded (video frames,
+    or audio frames with ``kind="audio"``)."""
     folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
     text = s3.get_object(bucket, key).decode()
     segments = [line for line in text.splitlines() if line and not line.startswith("#")]
@@ -122,16 +130,36 @@ def check_continuous(
             assert shows_colour(part.frames, colour), f"{colour} missing in part {index}"
 
 
-def check_continuous_audio(media: HandedOverMedia, tones: Sequence[float]) -> None:
-    """An audio-only mix: one discontinuity, AAC frames (1024 samples) back to back across
-    it, every tone heard in both parts."""
+def check_continuous_audio(
+    media: HandedOverMedia, tones: Sequence[float], samples: int = 1024
+) -> None:
+    """Audio: one discontinuity, frames (AAC: 1024 samples, Opus as sent: 960) back to back
+    across it, every tone heard in both parts."""
     assert media.discontinuities == 1, media.text
     assert len(set(media.segments)) == len(media.segments), media.segments
     assert len(media.parts) == 2 and all(p.times for p in media.parts)
-    frame = 1024 / 48_000
+    frame = samples / 48_000
     assert media.largest_step() <= frame + 0.002, f"steps at the switch {media.switch_steps()}"
     assert media.smallest_step() > 0, "an audio frame twice (overlap kept)"
     for index, part in enumerate(media.parts):
         samples = np.concatenate(part.samples[-int(2 / frame) :]).astype(np.float32)
         for hz in tones:
             assert tone_strength(samples, 48_000, hz) > 0.2, f"{hz} Hz missing in part {index}"
+
+
+def check_stored_continuous(media: HandedOverMedia, fps: int, colours: Sequence[RGB]) -> None:
+    """Video stored as sent (the sender's frame times): one discontinuity, no segment twice,
+    no frame twice, and the step across the switch no longer than one frame interval or the
+    sender's own longest step elsewhere (no frame the two replicas received is missing)."""
+    assert media.discontinuities == 1, media.text
+    assert len(set(media.segments)) == len(media.segments), media.segments
+    assert len(media.parts) == 2 and all(p.times for p in media.parts)
+    assert media.smallest_step() > 0, "a frame time twice (overlap kept)"
+    inner = max(
+        (b - a for part in media.parts for a, b in itertools.pairwise(part.times)), default=0.0
+    )
+    [switch] = media.switch_steps()
+    assert switch <= max(1 / fps, inner) + 0.005, f"a gap of {switch:.3f}s (inner {inner:.3f}s)"
+    for colour in colours:
+        for index, part in enumerate(media.parts):
+            assert shows_colour(part.frames, colour), f"{colour} missing in part {index}"

@@ -5,7 +5,9 @@ mix recording of two publishers runs on replica ``ra``; ``ra`` gets SIGTERM mid-
 recording must go on under the same sid on ``rb``: one playlist in the bucket, one
 discontinuity, no segment twice, decoded frame times continuous across the switch (no gap over
 a frame interval, nothing twice), both publishers' colours before and after; event 12; then
-query and stop through ``rb`` with the resource id that still names ``ra``.
+query and stop through ``rb`` with the resource id that still names ``ra``. An individual
+recording goes the same way per uid and track: one playlist each, continuous across its own
+switch.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
 from tests.integration.recorder.checks import (
+    Started,
     manifest_timeline,
     mix_config,
     query_status,
@@ -36,13 +40,17 @@ from tests.integration.recorder.checks import (
 from tests.integration.recorder.handover_checks import (
     check_continuous,
     check_continuous_audio,
+    check_stored_continuous,
     read_handed_over,
+    read_playlist,
 )
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import free_port
 from cloudrec_devenv.publisher import color_for, tone_for
 from cloudrec_devenv.s3 import S3Server
+from cloudrec_protocol import filenames
+from cloudrec_protocol.filenames import Track
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 
@@ -300,27 +308,219 @@ async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
         assert span == pytest.approx(part.times[-1] - part.times[0] + 1 / FPS, abs=0.15)
 
 
-async def test_an_individual_recording_is_not_handed_over_but_stopped_with_its_files(
+async def test_an_individual_recording_is_handed_over_with_each_uids_playlists_continuous(
     replicas: list[RecorderProcess],
     callback_sink: CallbackSink,
     s3_server: S3Server,
     room: str,
     publish: PublishFactory,
+    tmp_path: Path,
 ) -> None:
-    """Individual mode has one clock per uid (from each uid's first packet), which a taker
-    cannot share: a draining replica stops such a recording as before (docs/operations.md)."""
+    """Re-encoded tracks (streamMode standard): each uid's audio and video run on their own
+    clock; each is cut at its own boundary and goes on in one playlist per uid and track."""
     ra, rb = replicas
-    async with ra.client() as on_a, publish(room, "1001", width=160, height=120):
-        rec = await start_recording(on_a, ra, room, "900144", mix_config(), mode="individual")
+    uids = ["1001", "1002"]
+    async with ra.client() as on_a, publish(room, uids, width=160, height=120):
+        config = mix_config(streamMode="standard")
+        rec = await start_recording(on_a, ra, room, "900144", config, mode="individual")
         await wait_status(on_a, ra, rec, 5)
-        await asyncio.sleep(3)
+        await asyncio.sleep(5)
         assert ra.process.pid is not None
         os.kill(ra.process.pid, signal.SIGTERM)
+        failover = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
         await wait_exit(ra)
-    assert ra.process.stop() == 0
-    assert callback_sink.wait_for(rec.sid, 11).payload["details"]["exitStatus"] == 0
-    assert 12 not in callback_sink.event_types(rec.sid)
-    assert "Not handed over sid=" in ra.log_path.read_text()
-    assert "Taking over" not in rb.log_path.read_text()
-    keys = [k for k in s3_server.object_keys(ra.bucket) if rec.sid in k]
-    assert any(k.endswith(".m3u8") for k in keys), keys
+        assert ra.process.stop() == 0
+        await asyncio.sleep(5)
+        async with rb.client() as on_b:
+            assert await query_status(on_b, rb, rec) == 5
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert failover.payload["details"]["toReplica"] == "rb"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    for index, uid in enumerate(uids):
+        video = read_playlist(s3_server, ra.bucket, playlist_key(keys, rec, uid, "video"), tmp_path)
+        check_continuous(video, FPS, [color_for(index)])
+        audio = read_playlist(
+            s3_server, ra.bucket, playlist_key(keys, rec, uid, "audio"), tmp_path, kind="audio"
+        )
+        check_continuous_audio(audio, [tone_for(index)])
+        merged = filenames.individual_merged_playlist(rec.sid, room, uid)
+        assert sum(k.endswith(merged) for k in keys) == 1, sorted(keys)
+    assert len([k for k in keys if k.endswith(".m3u8")]) == 3 * len(uids), sorted(keys)
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+async def test_an_audio_only_individual_recording_is_handed_over_and_a_later_uid_recorded(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """AudioOnly: each uid's AAC goes on back to back; a uid that joins after the hand-over
+    is recorded by the taker alone, in one playlist without a discontinuity."""
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, ["1001", "1002"], video=False):
+        rec = await start_recording(
+            on_a, ra, room, "900145", mix_config(streamTypes=0), mode="individual"
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        async with publish(room, "1003", video=False, tone_hz=tone_for(2)):
+            await asyncio.sleep(5)
+            async with rb.client() as on_b:
+                stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    for index, uid in enumerate(["1001", "1002"]):
+        key = playlist_key(keys, rec, uid, "audio")
+        media = read_playlist(s3_server, ra.bucket, key, tmp_path, kind="audio")
+        check_continuous_audio(media, [tone_for(index)])
+    later = read_playlist(
+        s3_server, ra.bucket, playlist_key(keys, rec, "1003", "audio"), tmp_path, kind="audio"
+    )
+    assert later.discontinuities == 0 and later.times, later.text
+    assert not any("_video" in k for k in keys), sorted(keys)
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+async def test_an_individual_recording_with_snapshots_is_handed_over_and_snapshots_go_on(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """Snapshots are not cut: the taker takes them from its start (names carry the capture
+    time, so none repeats); the playlists go on as without snapshots."""
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, "1001", width=160, height=120):
+        rec = await start_recording(
+            on_a,
+            ra,
+            room,
+            "900147",
+            mix_config(streamMode="standard"),
+            mode="individual",
+            snapshot_config={"captureInterval": 5, "fileType": ["jpg"]},
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(7)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        switched = time.time()
+        await wait_exit(ra)
+        await asyncio.sleep(7)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    video = read_playlist(s3_server, ra.bucket, playlist_key(keys, rec, "1001", "video"), tmp_path)
+    check_continuous(video, FPS, [color_for(0)])
+    taken = sorted(utc_of(k) for k in keys if k.endswith(".jpg"))
+    assert taken and taken[0] < switched - 5 and taken[-1] > switched, (taken, switched)
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+def utc_of(key: str) -> float:
+    """A snapshot's capture time (Unix s) from its name's ``yyyyMMddHHmmssSSS``."""
+    stamp = key.rsplit("_", 1)[1].split(".")[0]
+    moment = datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+async def test_an_individual_recording_with_video_stored_as_received_is_handed_over_frame_exact(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """streamMode default: each uid's VP8 kept as sent (WebM slices), its audio re-encoded.
+    The taker finds the shift to the giver's packet times from the frames both received; the
+    stored video changes hands at a keyframe both saw: no frame missing, none twice."""
+    ra, rb = replicas
+    uids = ["1001", "1002"]
+    async with ra.client() as on_a, publish(room, uids, width=160, height=120, fps=FPS):
+        rec = await start_recording(on_a, ra, room, "900146", mix_config(), mode="individual")
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(5)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(5)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert "shift=" in rb.log_path.read_text()
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    for index, uid in enumerate(uids):
+        key = playlist_key(keys, rec, uid, "video")
+        video = read_playlist(s3_server, ra.bucket, key, tmp_path)
+        assert all(name.endswith(".webm") for name in video.segments), video.segments
+        check_stored_continuous(video, FPS, [color_for(index)])
+        audio = read_playlist(
+            s3_server, ra.bucket, playlist_key(keys, rec, uid, "audio"), tmp_path, kind="audio"
+        )
+        check_continuous_audio(audio, [tone_for(index)])
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+async def test_an_individual_recording_with_opus_stored_as_received_is_handed_over_packet_exact(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """streamMode original (AudioOnly): each uid's Opus kept as sent; 20 ms packets back to
+    back across the switch."""
+    ra, rb = replicas
+    uids = ["1001", "1002"]
+    async with ra.client() as on_a, publish(room, uids, video=False):
+        config = mix_config(streamTypes=0, streamMode="original")
+        rec = await start_recording(on_a, ra, room, "900148", config, mode="individual")
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(4)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    for index, uid in enumerate(uids):
+        key = playlist_key(keys, rec, uid, "audio")
+        media = read_playlist(s3_server, ra.bucket, key, tmp_path, kind="audio")
+        check_continuous_audio(media, [tone_for(index)], samples=960)
+    check_manifest(s3_server, ra.bucket, keys)
+
+
+def playlist_key(keys: set[str], rec: Started, uid: str, track: Track) -> str:
+    """The bucket key of ``uid``'s ``track`` playlist (exactly one)."""
+    name = filenames.individual_playlist(rec.sid, rec.cname, uid, track)
+    [key] = [k for k in keys if k.endswith("/" + name) or k == name]
+    return key
+
+
+def check_manifest(s3: S3Server, bucket: str, keys: set[str]) -> None:
+    """The taker's manifest lists every object of the recording, once, and says when it
+    changed hands."""
+    [manifest] = [k for k in keys if k.endswith(".manifest.json")]
+    document = json.loads(s3.get_object(bucket, manifest))
+    listed = [o["key"] for o in document["objects"]]
+    assert sorted(listed) == sorted(keys - {manifest})
+    kinds = [entry["kind"] for entry in document["timeline"]]
+    assert kinds == ["Started", "HandedOver", "Stopped"], kinds

@@ -21,6 +21,7 @@ from tests.integration.recorder.checks import download, stop_recording, wait_sta
 from tests.integration.recorder.test_recording import start_recording, uids
 from tests.media_files import decode_video, slices, stream_kinds
 
+from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for, render_frame
 from cloudrec_protocol.filenames import file_cname
 
@@ -90,3 +91,38 @@ async def test_individual_mode_stores_each_uids_vp8_as_sent_in_webm_slices_match
         assert stream_kinds(audio) == ["audio"]
         with av.open(str(audio)) as container:  # streamMode default: the documented AAC
             assert container.streams.audio[0].codec_context.name == "aac"
+
+
+async def test_individual_mode_stores_an_h264_publishers_video_as_sent_in_ts_slices_matching_it(
+    recorder: RecorderProcess, janus: Janus, publish: PublishFactory, tmp_path: Path
+) -> None:
+    # a room that takes H.264 only: the aiortc publisher sends H.264 (libx264 through PyAV)
+    room = janus.create_room("h264-stored", videocodec="h264")
+    uid = "1001"
+    config = {"channelType": 0, "streamTypes": 1, "maxIdleTime": 30, "subscribeUidGroup": 0}
+    try:
+        async with recorder.client() as client:
+            rec = await start_recording(
+                client, recorder, room, RECORDER_UID, config, mode="individual"
+            )
+            async with publish(room, [uid], width=WIDTH, height=HEIGHT, fps=FPS):
+                await wait_status(client, recorder, rec, 5)
+                await asyncio.sleep(10)
+                stopped = await stop_recording(client, recorder, rec)
+    finally:
+        janus.destroy_room(room)
+    files = {
+        (f["uid"], f["trackType"]): f["fileName"] for f in stopped["serverResponse"]["fileList"]
+    }
+    [video] = download(recorder, [files[(uid, "video")]], tmp_path)
+    parts = slices(video)
+    stem = f"{rec.sid}_{file_cname(room)}__uid_s_{uid}__uid_e_video_"
+    assert parts and all(p.name.startswith(stem) and p.suffix == ".ts" for p in parts), parts
+    for part in parts:
+        assert first_packet(part) == ("h264", WIDTH, HEIGHT, True), part
+    decoded = decode_video(video)
+    seconds = decoded.frames[-1][0] - decoded.frames[0][0]
+    assert seconds >= 6 and len(decoded.frames) >= 0.8 * FPS * seconds
+    picture = sent_picture(0, uid)
+    for time, frame in decoded.frames:
+        assert difference(frame, picture) < 6, time

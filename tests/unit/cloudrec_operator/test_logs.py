@@ -19,6 +19,7 @@ def record(message: str, *args: object) -> logging.LogRecord:
         "Timer '_register_reconcile.<locals>.tick' succeeded.",
         "Handler '_register_reconcile.<locals>.watch' succeeded.",
         "Indexer 'recording_by_sid' succeeded.",
+        "Indexer 'recording_index' succeeded.",
     ],
 )
 def test_the_success_lines_of_routine_handlers_are_dropped(message: str) -> None:

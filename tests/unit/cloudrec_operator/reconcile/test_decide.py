@@ -249,6 +249,17 @@ def test_first_query_comes_soon_after_start_and_slows_once_confirmed() -> None:
     assert isinstance(steady, Wait) and steady.delay == pytest.approx(TIMING.steady_query)
 
 
+def test_a_start_the_service_confirmed_already_is_first_queried_at_the_steady_interval() -> None:
+    # recorder_started (event 40) made it Ready before any query: no query 2 s after start.
+    confirmed = RUNNING.replace(started_at=ago(1), last_query_at=None)
+    step = next_step(DESIRED, confirmed, NOW, TIMING)
+    assert step == Wait(pytest.approx(TIMING.steady_query - 1))  # type: ignore[arg-type]
+    # after an operator restart (started long ago, never queried by this process): at once
+    assert next_step(DESIRED, confirmed.replace(started_at=ago(100)), NOW, TIMING) == Query(
+        "r1", "s1"
+    )
+
+
 def test_query_interval_never_exceeds_max_idle_time() -> None:
     short_idle = Desired(generation=1, layout_hash="L", subscribe_hash="S", max_idle_time=5)
     step = next_step(short_idle, RUNNING.replace(last_query_at=ago(0)), NOW, TIMING)

@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from cloudrec_recorder.channel.errors import ADMIN_KEY_SETTING, error_for, forward_refusal
 from cloudrec_recorder.channel.forward import (
     AUDIO_PAYLOAD_TYPE,
     VIDEO_PAYLOAD_TYPE,
@@ -21,6 +22,7 @@ from cloudrec_recorder.channel.forward import (
     stop_forward_request,
     stream_sdp,
     substream_ports,
+    wake_packets,
 )
 
 VIDEO = ForwardedStream(mid="0", kind="video", codec="vp8", port=40000)
@@ -128,6 +130,33 @@ def test_a_pli_is_a_payload_specific_feedback_message_of_format_1() -> None:
 
 
 @pytest.mark.parametrize(
+    ("stream", "per_run"),
+    [
+        (VIDEO, 2),
+        (AUDIO, 2),
+        (ForwardedStream(mid="0", kind="video", codec="H264", port=40000), 5),
+        (ForwardedStream(mid="0", kind="video", codec="vp9", port=40000), 2),
+    ],
+)
+def test_wake_packets_go_twice_half_the_sequence_space_apart_with_the_marker_and_payload_type(
+    stream: ForwardedStream, per_run: int
+) -> None:
+    packets = wake_packets(stream)
+    headers = [struct.unpack("!BBHII", p[:12]) for p in packets]
+    pt = VIDEO_PAYLOAD_TYPE if stream.kind == "video" else AUDIO_PAYLOAD_TYPE
+    assert [h[0] for h in headers] == [0x80] * 2 * per_run
+    assert {h[1] for h in headers} == {0x80 | pt}
+    assert [h[2] for h in headers] == [*range(per_run), *range(0x8000, 0x8000 + per_run)]
+    # each is longer than the open's probesize (32 bytes), so a waiting open returns too
+    assert all(len(p) - 12 > 32 for p in packets)
+
+
+def test_no_wake_packets_for_a_codec_that_cannot_be_received() -> None:
+    with pytest.raises(UnsupportedCodecError, match="AV1"):
+        wake_packets(ForwardedStream(mid="0", kind="video", codec="AV1", port=40000))
+
+
+@pytest.mark.parametrize(
     ("events", "now", "damaged", "due"),
     [
         ([], 0.0, False, True),  # nothing yet: ask at once
@@ -164,3 +193,24 @@ def test_times_never_go_backwards() -> None:
     stitcher = TimestampStitcher(48_000)
     stitcher.map(1, 1000, 0.0)
     assert stitcher.map(1, 500, 0.1) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "key_given", "says"),
+    [
+        (433, "Unauthorized (wrong admin_key)", True, "is not the VideoRoom's admin_key"),
+        (429, "Missing mandatory element (admin_key)", False, "sets lock_rtp_forward"),
+        (426, "No such room", False, None),
+        (429, "Missing mandatory element (room)", False, None),
+    ],
+)
+def test_an_rtp_forward_refused_for_the_admin_key_is_an_error_naming_the_setting(
+    code: int, reason: str, key_given: bool, says: str | None
+) -> None:
+    refusal = forward_refusal(error_for(code, reason), key_given=key_given)
+    if says is None:
+        assert refusal is None
+        return
+    assert refusal is not None
+    assert ADMIN_KEY_SETTING in str(refusal) and says in str(refusal)
+    assert refusal.code == code

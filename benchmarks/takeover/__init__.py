@@ -1,0 +1,1 @@
+"""Unplanned take-over benchmark (issue 14): `python -m benchmarks.takeover`."""

@@ -1,0 +1,58 @@
+"""Reading back a taken-over mix recording: the lost replica's playlist and the taker's
+``bak<n>_`` playlist, each decoded (used by the recorder's and the operator's take-over tests).
+
+Both replicas run on one output clock (the taker continues the lost one's), so the step
+between the last frame time of the first part and the first of the second is the media time
+missing plus one frame interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from tests.integration.recorder.handover_checks import Part
+
+from cloudrec_devenv.s3 import S3Server
+from cloudrec_recorder.media.naming import safe_cname
+
+
+@dataclass
+class TakenOverMedia:
+    first: Part
+    second: Part
+    first_segments: list[str]
+    second_segments: list[str]
+
+    def missing_seconds(self, fps: int) -> float:
+        """Media time missing between the parts (the step less one frame interval)."""
+        return self.second.times[0] - self.first.times[-1] - 1 / fps
+
+
+def _decode(s3: S3Server, bucket: str, key: str, into: Path) -> tuple[Part, list[str]]:
+    folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    text = s3.get_object(bucket, key).decode()
+    segments = [line for line in text.splitlines() if line and not line.startswith("#")]
+    part = Part([], [])
+    for name in segments:
+        path = into / name
+        path.write_bytes(s3.get_object(bucket, folder + name))
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                assert frame.time is not None
+                part.times.append(float(frame.time))
+                part.frames.append(frame.to_ndarray(format="rgb24"))
+    return part, segments
+
+
+def read_taken_over(s3: S3Server, bucket: str, sid: str, cname: str, into: Path) -> TakenOverMedia:
+    """The sid's two playlists (``<sid>_<cname>.m3u8`` and ``bak0_<sid>_<cname>.m3u8``,
+    under whatever prefix) and their segments, decoded."""
+    name = f"{sid}_{safe_cname(cname)}.m3u8"
+    keys = s3.object_keys(bucket)
+    [own] = [k for k in keys if k.rsplit("/", 1)[-1] == name]
+    [bak] = [k for k in keys if k.rsplit("/", 1)[-1] == "bak0_" + name]
+    first, first_segments = _decode(s3, bucket, own, into)
+    second, second_segments = _decode(s3, bucket, bak, into)
+    return TakenOverMedia(first, second, first_segments, second_segments)

@@ -1,0 +1,175 @@
+"""Unplanned take-over (issue 14): a replica killed mid-recording, its recording goes on on a peer.
+
+Real recorder processes (two replicas that beat to each other), real Janus, real versitygw. A
+mix recording of two publishers runs on replica ``ra``; ``ra`` gets SIGKILL (no drain). Within
+10 s ``rb`` records under the same sid with the service's ``bak0_`` names and sends event 12
+naming both replicas and the media time missing. ``ra`` comes back on its volume: it delivers
+what it had not sent, says nothing of a recording that goes on elsewhere (no event 11), and
+forwards requests for the sid to ``rb``; ``stop`` through ``ra`` stops it on ``rb``. The
+bucket then holds both parts, each decoded with both publishers' colours, and the gap event
+12 reported is the step the decoded frame times show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.fixtures.media import PublishFactory
+from tests.fixtures.recorder import CallbackSink, RecorderProcess
+from tests.integration.recorder.checks import (
+    mix_config,
+    query_status,
+    start_recording,
+    stop_recording,
+    wait_status,
+)
+from tests.integration.recorder.handover_checks import shows_colour
+from tests.integration.recorder.takeover_checks import read_taken_over
+from tests.integration.recorder.test_handover import start_replicas, wait_exit
+
+from cloudrec_devenv.janus import Janus
+from cloudrec_devenv.publisher import color_for
+from cloudrec_devenv.s3 import S3Server
+
+pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
+
+FPS = 15
+TRANSCODING = {"width": 320, "height": 240, "fps": FPS, "bitrate": 400, "mixedVideoLayout": 1}
+TAKEOVER_WITHIN = 10.0
+GAP_TOLERANCE = 0.25
+"""Reported vs decoded gap: the taker's first frame is the one due when its first media came
+(±1 frame), the lost part's end is its last complete segment's end as its last beat said
+(beats go out at every completed segment; a death in the few ms between a segment's rename
+and its beat is the one miss), frame times are rounded to the 90 kHz clock and the ms of the
+names: 2-3 frame intervals at 15 fps."""
+
+
+@pytest.fixture
+def replicas(
+    tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
+) -> Iterator[list[RecorderProcess]]:
+    bucket = "take-" + secrets.token_hex(4)
+    s3_server.create_bucket(bucket)
+    running = start_replicas(
+        tmp_path,
+        janus,
+        callback_sink,
+        s3_server,
+        bucket,
+        storageEncryptionKey=secrets.token_urlsafe(24),
+    )
+    try:
+        yield running
+    finally:
+        for replica in running:
+            replica.process.stop()
+
+
+async def test_a_killed_replicas_mix_recording_is_taken_over_under_the_same_sid_within_ten_seconds(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    ra, rb = replicas
+    async with (
+        ra.client() as on_a,
+        rb.client() as on_b,
+        publish(room, ["1001", "1002"], width=160, height=120),
+    ):
+        rec = await start_recording(
+            on_a, ra, room, "900150", mix_config(transcodingConfig=TRANSCODING)
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(5)
+        assert ra.process.pid is not None
+        killed = time.monotonic()
+        os.killpg(ra.process.pid, signal.SIGKILL)
+        failover = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 30.0)
+        took = failover.received_at - killed
+        await wait_exit(ra)
+        ra.process.stop()
+        assert await query_status(on_b, rb, rec) == 5  # the resource id names ra: held by rb
+        await asyncio.sleep(3)
+        await asyncio.to_thread(ra.process.start)  # its volume comes back
+        await asyncio.to_thread(ra.process.wait_http, f"{ra.base_url}/readyz", timeout=60)
+        await asyncio.sleep(4)
+        assert await query_status(on_a, ra, rec) == 5  # through ra, forwarded to rb
+        stopped = await stop_recording(on_a, ra, rec)
+    assert took <= TAKEOVER_WITHIN, f"taken over {took:.1f}s after the kill"
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    details = failover.payload["details"]
+    assert (details["fromReplica"], details["toReplica"]) == ("ra", "rb")
+    assert str(details["newUid"]) != rec.uid
+    gap = details["gapMs"] / 1000
+    # ra's restart delivered its part and did not end the recording (rb's stop did, once)
+    assert callback_sink.event_types(rec.sid).count(11) == 1
+    assert "Recovered recording delivered sid=" + rec.sid in ra.log_path.read_text()
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    after = {k.rsplit("/", 1)[1] for k in keys if k.rsplit("/", 1)[1].startswith("bak")}
+    assert after and all(n.startswith(f"bak0_{rec.sid}_") for n in after), sorted(keys)
+    media = read_taken_over(s3_server, ra.bucket, rec.sid, room, tmp_path)
+    assert not set(media.first_segments) & set(media.second_segments)
+    assert all(n.startswith("bak0_") for n in media.second_segments)
+    for part in (media.first, media.second):
+        assert part.times
+        for colour in (color_for(0), color_for(1)):
+            assert shows_colour(part.frames, colour), f"{colour} missing"
+    decoded = media.missing_seconds(FPS)
+    assert 0 < gap <= TAKEOVER_WITHIN
+    assert abs(decoded - gap) <= GAP_TOLERANCE, (
+        f"reported {gap:.3f}s, decoded {decoded:.3f}s {media.first.times[:2]} "
+        f"{media.first.times[-2:]} {media.second.times[:2]} {media.second.times[-2:]} "
+        f"{media.first_segments} {media.second_segments}"
+    )
+
+
+async def test_a_stopped_replica_that_comes_back_gives_up_the_recording_its_peer_took_over(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """Split brain: ``ra`` is paused (SIGSTOP), not dead; ``rb`` takes over; ``ra`` resumes
+    (SIGCONT). ``ra`` must stop writing the sid at once and say nothing (rb holds it): its
+    part ends where it stood still, before rb's first frame, and requests through it reach
+    rb."""
+    ra, rb = replicas
+    async with (
+        ra.client() as on_a,
+        publish(room, ["1001", "1002"], width=160, height=120),
+    ):
+        rec = await start_recording(
+            on_a, ra, room, "900151", mix_config(transcodingConfig=TRANSCODING)
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.killpg(ra.process.pid, signal.SIGSTOP)
+        try:
+            await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 30.0)
+            await asyncio.sleep(3)
+        finally:
+            os.killpg(ra.process.pid, signal.SIGCONT)
+        await asyncio.sleep(4)
+        assert await query_status(on_a, ra, rec) == 5  # forwarded: ra gave it up
+        stopped = await stop_recording(on_a, ra, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert f"Fenced sid={rec.sid}: replica rb took it over" in ra.log_path.read_text()
+    assert f"Took over sid={rec.sid} from=ra" in rb.log_path.read_text()
+    events = callback_sink.event_types(rec.sid)
+    assert events.count(11) == 1 and events.count(12) == 1, events
+    await asyncio.sleep(3)  # ra's own part finishes its upload after giving up
+    media = read_taken_over(s3_server, ra.bucket, rec.sid, room, tmp_path)
+    assert media.missing_seconds(FPS) > 0, "ra went on writing after rb took over"
