@@ -216,7 +216,6 @@ class ChannelRecording:
         self.channel = channel
         self._first_frame_ms: int | None = None
         self.course = RecordingTimeline(spool, round(settings.hls_segment_seconds * 1000))
-        """The manifest's timeline (a gap is a span without media longer than a segment)."""
         self.upload = RecordingUpload(
             uploader(self.course.entries),
             spool,

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 from tests.fixtures.media import PublishFactory
+from tests.fixtures.modes import ModeCase as Case
+from tests.fixtures.modes import share, start_cases
 from tests.fixtures.operator import RecordingEnv, ready
 from tests.integration.recorder.checks import close_to, colour_at, download, tone_strength
 from tests.media_files import decode_audio, decode_jpg, decode_video, stream_kinds
@@ -36,25 +36,6 @@ PUBLISHERS = ["1001", "1002"]
 RECORD_SECONDS = 8
 
 
-@dataclass(frozen=True)
-class Case:
-    mode: str
-    streams: str
-    formats: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return f"{self.mode}-{self.streams}-{'-'.join(self.formats)}".lower()
-
-    @property
-    def audio(self) -> bool:
-        return self.streams != "VideoOnly"
-
-    @property
-    def video(self) -> bool:
-        return self.streams != "AudioOnly"
-
-
 CASES = (
     Case("Mix", "AudioVideo", ("HLS", "MP4")),
     Case("Mix", "AudioOnly", ("HLS",)),
@@ -63,12 +44,6 @@ CASES = (
     Case("Individual", "AudioOnly", ("HLS",)),
     Case("Individual", "VideoOnly", ("HLS",)),
 )
-
-
-def share(frame: npt.NDArray[np.uint8], rgb: tuple[int, int, int]) -> float:
-    """Fraction of the frame's pixels within 40 of ``rgb`` in every channel."""
-    close = np.all(np.abs(frame.astype(np.int16) - np.array(rgb)) < 40, axis=-1)
-    return float(close.mean())
 
 
 def kinds(case: Case) -> list[str]:
@@ -133,24 +108,7 @@ async def test_every_mode_stream_type_and_format_records_the_publishers_into_the
     env = recordings
     run = asyncio.to_thread
     async with publish(room, PUBLISHERS, width=160, height=120, fps=15):
-        for number, case in enumerate(CASES):
-            config: dict[str, Any] = {
-                "mode": case.mode,
-                "streamTypes": case.streams,
-                "outputFormats": list(case.formats),
-                "maxIdleTime": 30,
-            }
-            if case.mode == "Mix":
-                config["transcodingConfig"] = {
-                    "width": 320,
-                    "height": 240,
-                    "fps": 15,
-                    "bitrate": 400,
-                    "layout": "BestFit",
-                }
-            await run(env.apply, case.name, room, uid=str(920001 + number), recordingConfig=config)
-        for case in CASES:
-            await run(env.wait, case.name, ready, 90.0, "Ready True")
+        await start_cases(env, room, CASES, first_uid=920001)
         await asyncio.sleep(RECORD_SECONDS)
         for case in CASES:
             await run(env.patch_spec, case.name, {"state": "Stopped"})

@@ -18,15 +18,14 @@ import asyncio
 import json
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 from tests.fixtures.media import PublishFactory
+from tests.fixtures.modes import ModeCase as Case
+from tests.fixtures.modes import share, start_cases
 from tests.fixtures.operator import RecordingEnv, ready
 from tests.integration.gitops.test_kstatus import kstatus
 from tests.integration.recorder.checks import download, tone_strength
@@ -47,29 +46,11 @@ HIDDEN_SECONDS = 3
 DISCONTINUITY = "#EXT-X-DISCONTINUITY"
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str
-    mode: str
-    streams: str
-    formats: tuple[str, ...]
-
-    @property
-    def video(self) -> bool:
-        return self.streams != "AudioOnly"
-
-
 CASES = (
-    Case("pause-mix", "Mix", "AudioVideo", ("HLS", "MP4")),
-    Case("pause-individual", "Individual", "AudioVideo", ("HLS",)),
-    Case("pause-mix-audio", "Mix", "AudioOnly", ("HLS", "MP4")),
+    Case("Mix", "AudioVideo", ("HLS", "MP4"), label="pause-mix"),
+    Case("Individual", "AudioVideo", ("HLS",), label="pause-individual"),
+    Case("Mix", "AudioOnly", ("HLS", "MP4"), label="pause-mix-audio"),
 )
-
-
-def share(frame: npt.NDArray[np.uint8], rgb: tuple[int, int, int]) -> float:
-    """Fraction of the frame's pixels within 40 of ``rgb`` in every channel."""
-    close = np.all(np.abs(frame.astype(np.int16) - np.array(rgb)) < 40, axis=-1)
-    return float(close.mean())
 
 
 def fetch(env: RecordingEnv, key: str, into: Path) -> Path:
@@ -177,26 +158,8 @@ async def test_a_paused_recording_captures_nothing_and_resumes_into_the_same_fil
     env = recordings
     run = asyncio.to_thread
     async with publish(room, PUBLISHERS, width=160, height=120, fps=15):
-        for number, case in enumerate(CASES):
-            config: dict[str, Any] = {
-                "mode": case.mode,
-                "streamTypes": case.streams,
-                "outputFormats": list(case.formats),
-                "maxIdleTime": 30,
-            }
-            if case.mode == "Mix":
-                config["transcodingConfig"] = {
-                    "width": 320,
-                    "height": 240,
-                    "fps": 15,
-                    "bitrate": 400,
-                    "layout": "BestFit",
-                }
-            await run(env.apply, case.name, room, uid=str(930001 + number), recordingConfig=config)
-        sids = {}
-        for case in CASES:
-            obj = await run(env.wait, case.name, ready, 90.0, "Ready True")
-            sids[case.name] = obj["status"]["recordingId"]
+        started = await start_cases(env, room, CASES, first_uid=930001)
+        sids = {name: obj["status"]["recordingId"] for name, obj in started.items()}
         await asyncio.sleep(RECORD_SECONDS)
 
         for case in CASES:

@@ -45,6 +45,7 @@ from cloudrec_protocol.manifest import ManifestTrust, load_public_key
 from .ports import KubeApi, MissingInputError, missing_input
 from .queues import Queues, backend_key
 from .schedule import PassScheduler
+from .sids import SidBook
 
 Key = tuple[str, str]
 """(namespace, name) of a CloudRecording."""
@@ -101,30 +102,6 @@ class HeldCallback:
     note: Notification
 
 
-def _store_sid(stored: dict[str, Key], key: Key, old: Known | None, sid: str | None) -> None:
-    """``stored`` (sid -> recording) once ``key``'s sid is ``sid`` (None: it has none)."""
-    before = None if old is None else old.tracked.sid
-    if before is not None and before != sid and stored.get(before) == key:
-        del stored[before]
-    if sid is not None:
-        stored[sid] = key
-
-
-def _count_phase(counts: dict[Phase, int], old: Known | None, new: Known | None) -> None:
-    """Keep the per-phase gauge; O(1) per write (a count over every recording at every
-    write was 5 % of the operator's CPU at 200 recordings)."""
-    before = None if old is None else old.tracked.phase
-    after = None if new is None else new.tracked.phase
-    if before is after:
-        return
-    if before is not None:
-        counts[before] -= 1
-        RECORDINGS.labels(phase=str(before)).set(counts[before])
-    if after is not None:
-        counts[after] += 1
-        RECORDINGS.labels(phase=str(after)).set(counts[after])
-
-
 SidIndex = Mapping[str, Iterable[Key]]
 """kopf's ``recording_index`` index, its sid part (``indexes``): sid -> the (namespace, name) of
 its CloudRecording."""
@@ -140,9 +117,8 @@ class Runtime:
     bodies: dict[Key, Mapping[str, Any]] = field(default_factory=dict)
     index: SidIndex | None = None
     """Set at start-up to kopf's live index; kopf updates it from watch events."""
-    stored: dict[str, Key] = field(default_factory=dict)
-    """sid -> recording as this process's passes stored it: the index learns it from the
-    watch a moment after the pass ends, and a callback in between is not "unknown"."""
+    sids: SidBook = field(default_factory=SidBook)
+    """The sids this process stored and the recordings with none yet (``handlers.sids``)."""
     held: HeldEvents[HeldCallback] = field(default_factory=HeldEvents)
     backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
     backend_loads: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
@@ -167,30 +143,26 @@ class Runtime:
     """When each recording's next pass runs (``schedule``); set at start-up."""
     queues: Queues = field(default_factory=Queues)
     """The backends' queues (``handlers.queues``)."""
-    unstarted: dict[tuple[object, str], dict[Key, None]] = field(default_factory=dict)
-    """Known recordings with no sid, by (channelName, uid) of their spec when last
-    remembered, in the order they became so: who a callback for a sid not known yet may be
-    for, without a look at every recording per callback (that scan was 13 % of the
-    operator's CPU in a 1000-recording ramp, ``BENCHMARKS.md``)."""
-    _unstarted_at: dict[Key, tuple[object, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for phase in Phase:
             RECORDINGS.labels(phase=str(phase)).set(0)
 
     def lock(self, key: Key) -> asyncio.Lock:
-        return self.locks.setdefault(key, asyncio.Lock())
+        if key not in self.locks:
+            self.locks[key] = asyncio.Lock()
+        return self.locks[key]
 
     def remember(self, key: Key, known: Known) -> None:
         old = self.known.get(key)
         self.known[key] = known
-        _count_phase(self.phase_counts, old, known)
-        _store_sid(self.stored, key, old, known.tracked.sid)
-        self._note_unstarted(key, known)
+        self._count_phase(old, known)
+        before = None if old is None else old.tracked.sid
+        self.sids.note(key, before, known.tracked.sid, self.bodies.get(key) or {})
 
     def forget(self, key: Key) -> None:
         old = self.known.pop(key, None)
-        _store_sid(self.stored, key, old, None)
+        self.sids.note(key, None if old is None else old.tracked.sid, None, None)
         before = Phase.PENDING if old is None else old.tracked.phase
         self.queues.note(self.backend_key_of(key), Waiter(*key), before, None)
         if self.passes is not None:
@@ -198,35 +170,29 @@ class Runtime:
         self.bodies.pop(key, None)
         self.specs.pop(key, None)
         self.locks.pop(key, None)
-        _count_phase(self.phase_counts, old, None)
-        self._note_unstarted(key, None)
+        self._count_phase(old, None)
 
-    def _note_unstarted(self, key: Key, known: Known | None) -> None:
-        """Keep ``unstarted`` (O(1) per write)."""
-        channel: tuple[object, str] | None = None
-        if known is not None and known.tracked.sid is None:
-            spec = (self.bodies.get(key) or {}).get("spec") or {}
-            channel = (spec.get("channelName"), str(spec.get("uid")))
-        old = self._unstarted_at.get(key)
-        if old == channel:
+    def _count_phase(self, old: Known | None, new: Known | None) -> None:
+        """Keep the per-phase gauge; O(1) per write (a count over every recording at every
+        write was 5 % of the operator's CPU at 200 recordings)."""
+        before = None if old is None else old.tracked.phase
+        after = None if new is None else new.tracked.phase
+        if before is after:
             return
-        if old is not None:
-            del self._unstarted_at[key]
-            bucket = self.unstarted[old]
-            bucket.pop(key, None)
-            if not bucket:
-                del self.unstarted[old]
-        if channel is not None:
-            self._unstarted_at[key] = channel
-            self.unstarted.setdefault(channel, {})[key] = None
+        if before is not None:
+            self.phase_counts[before] -= 1
+            RECORDINGS.labels(phase=str(before)).set(self.phase_counts[before])
+        if after is not None:
+            self.phase_counts[after] += 1
+            RECORDINGS.labels(phase=str(after)).set(self.phase_counts[after])
 
     def owner(self, sid: str) -> Key | None:
         """The CloudRecording whose status names ``sid``: as the index knows it, or as this
-        process stored it (:attr:`stored`: the index has not seen that write yet)."""
+        process stored it (``sids.stored``: the index has not seen that write yet)."""
         if self.index is not None:
             for key in self.index.get(sid, ()):
                 return key
-        return self.stored.get(sid)
+        return self.sids.stored.get(sid)
 
     def backend_key_of(self, key: Key) -> BackendKey | None:
         """The backend cache key of the recording ``key`` (from its last known body)."""
@@ -234,7 +200,7 @@ class Runtime:
 
     def _waiting(self, cname: str, uid: str) -> Iterable[Key]:
         """Recordings of ``cname``/``uid`` with no sid yet (their start may be in flight)."""
-        return list(self.unstarted.get((cname, uid), ()))
+        return list(self.sids.unstarted.get((cname, uid), ()))
 
     def waiting_backends(self, cname: str, uid: str) -> list[tuple[BackendKey, str]]:
         """The distinct loaded backends (key, callback secret) of the recordings waiting

@@ -34,7 +34,7 @@ class Mixer:
 
 
 class Media:
-    """A Mix recording's media parts as the taker releases them (its mixer only)."""
+    """The taker's media parts, as far as a release reads them (a mix)."""
 
     mixer = Mixer()
     tracks = None

@@ -413,12 +413,12 @@ def test_only_recordings_without_a_sid_are_kept_by_channel_and_uid_for_callbacks
     for i, key in enumerate(keys):
         rt.bodies[key] = {"spec": {"channelName": "room", "uid": str(500 + i % 2)}}
         rt.remember(key, Known("u", Tracked(resource_id=f"r{i}"), {}, ""))
-    assert rt.unstarted == {
+    assert rt.sids.unstarted == {
         ("room", "500"): {keys[0]: None, keys[2]: None},
         ("room", "501"): {keys[1]: None},
     }
     rt.remember(keys[0], Known("u", Tracked(resource_id="r0", sid="s0"), {}, ""))
     rt.forget(keys[1])
-    assert rt.unstarted == {("room", "500"): {keys[2]: None}}
+    assert rt.sids.unstarted == {("room", "500"): {keys[2]: None}}
     rt.remember(keys[2], Known("u", Tracked(resource_id="r2", sid="s2"), {}, ""))
-    assert rt.unstarted == {} and rt.waiting_backends("room", "500") == []
+    assert rt.sids.unstarted == {} and rt.waiting_backends("room", "500") == []
