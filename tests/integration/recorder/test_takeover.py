@@ -32,7 +32,7 @@ from tests.integration.recorder.checks import (
 )
 from tests.integration.recorder.handover_checks import shows_colour
 from tests.integration.recorder.takeover_checks import read_taken_over
-from tests.integration.recorder.test_handover import start_replicas, wait_exit
+from tests.integration.recorder.test_handover import FPS, TRANSCODING, start_replicas, wait_exit
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for
@@ -40,8 +40,6 @@ from cloudrec_devenv.s3 import S3Server
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 
-FPS = 15
-TRANSCODING = {"width": 320, "height": 240, "fps": FPS, "bitrate": 400, "mixedVideoLayout": 1}
 TAKEOVER_WITHIN = 10.0
 GAP_TOLERANCE = 0.25
 """Reported vs decoded gap: the taker's first frame is the one due when its first media came
