@@ -8,6 +8,10 @@ and rate; ``decode_audio(path)`` the samples as mono floats with the rate and ch
 An individual recording stores VP8 as it was sent, in WebM slices listed by an HLS playlist
 (protocol.md §8); FFmpeg's HLS demuxer refuses ``.webm`` segments (its list of allowed segment
 extensions), so such a playlist is read slice by slice (``slices``), each a whole WebM file.
+
+A segment is opened as the playlist declares it (``open_media``): a ``.ts`` file as MPEG-TS,
+as a player does. Left to probe, FFmpeg takes a segment of one or two audio frames (the last
+one of a recording stopped just after a boundary) for an MPEG program stream with MP2 audio.
 """
 
 from __future__ import annotations
@@ -21,7 +25,23 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DecodedVideo", "decode_audio", "decode_jpg", "decode_video", "slices", "stream_kinds"]
+__all__ = [
+    "DecodedVideo",
+    "decode_audio",
+    "decode_jpg",
+    "decode_video",
+    "open_media",
+    "slices",
+    "stream_kinds",
+]
+
+_DECLARED = {".ts": "mpegts"}
+"""Formats a segment's name declares (HLS's MPEG-TS segments); others are probed."""
+
+
+def open_media(path: Path) -> av.container.InputContainer:
+    """``path`` opened for reading, in the format its name declares (see the module doc)."""
+    return av.open(str(path), format=_DECLARED.get(path.suffix))
 
 
 @dataclass
@@ -58,7 +78,7 @@ def decode_video(path: Path) -> DecodedVideo:
 
 
 def _decode_one(path: Path) -> DecodedVideo:
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         stream = container.streams.video[0]
         frames = [
             (float(f.time or 0.0), np.asarray(f.to_ndarray(format="rgb24"), np.uint8))
@@ -71,7 +91,7 @@ def _decode_one(path: Path) -> DecodedVideo:
 
 def decode_audio(path: Path) -> tuple[npt.NDArray[np.float32], int, int]:
     """Mono float samples (channels averaged), sample rate, channel count."""
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         stream = container.streams.audio[0]
         chunks = [f.to_ndarray() for f in container.decode(stream)]
         channels = stream.codec_context.channels
@@ -82,7 +102,7 @@ def decode_audio(path: Path) -> tuple[npt.NDArray[np.float32], int, int]:
 
 def stream_kinds(path: Path) -> list[str]:
     parts = _webm_slices(path)
-    with av.open(str(parts[0] if parts else path)) as container:
+    with open_media(parts[0] if parts else path) as container:
         return sorted(stream.type for stream in container.streams)
 
 

@@ -156,7 +156,7 @@ def _playlist_steps(
         elif line and not line.startswith("#"):
             path = work / line
             path.write_bytes(s3.get_object(bucket, f"bench/{line}"))
-            with av.open(str(path)) as container:
+            with av.open(str(path), format="mpegts") as container:  # as the playlist declares
                 parts[-1] += [float(f.time) for f in container.decode(video=0) if f.time]
     times = [t for part in parts for t in part]
     twice = sum(1 for a, b in itertools.pairwise(times) if b <= a)

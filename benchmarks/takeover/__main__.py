@@ -139,7 +139,7 @@ def _parts(s3: S3Server, bucket: str, name: str, count: int, work: Path) -> list
             if line and not line.startswith("#"):
                 path = work / line
                 path.write_bytes(s3.get_object(bucket, f"bench/{line}"))
-                with av.open(str(path)) as container:
+                with av.open(str(path), format="mpegts") as container:  # as the playlist declares
                     times += [float(f.time) for f in container.decode(video=0) if f.time]
         parts.append(times)
     return parts

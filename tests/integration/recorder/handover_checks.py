@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 import numpy.typing as npt
 from tests.integration.recorder.checks import tone_strength
+from tests.media_files import open_media
 
 from cloudrec_devenv.s3 import S3Server
 
@@ -87,7 +87,7 @@ def read_playlist(
         elif line and not line.startswith("#"):
             path = into / line
             path.write_bytes(s3.get_object(bucket, folder + line))
-            with av.open(str(path)) as container:
+            with open_media(path) as container:
                 if kind == "audio":
                     for sound in container.decode(audio=0):
                         assert sound.time is not None

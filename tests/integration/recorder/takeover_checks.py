@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 from tests.integration.recorder.handover_checks import Part
+from tests.media_files import open_media
 
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.media.naming import safe_cname
@@ -38,7 +38,7 @@ def _decode(s3: S3Server, bucket: str, key: str, into: Path) -> tuple[Part, list
     for name in segments:
         path = into / name
         path.write_bytes(s3.get_object(bucket, folder + name))
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             for frame in container.decode(video=0):
                 assert frame.time is not None
                 part.times.append(float(frame.time))

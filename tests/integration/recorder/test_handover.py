@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
@@ -45,6 +44,7 @@ from tests.integration.recorder.handover_checks import (
     read_playlist,
     shows_colour,
 )
+from tests.media_files import open_media
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import free_port
@@ -300,7 +300,7 @@ async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
     for key in parts:
         path = tmp_path / key.rsplit("/", 1)[1]
         path.write_bytes(s3_server.get_object(ra.bucket, key))
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             times = [float(f.time) for f in container.decode(video=0) if f.time is not None]
         spans.append(times[-1] - times[0] + 1 / FPS)
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)

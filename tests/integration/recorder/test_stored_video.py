@@ -19,7 +19,7 @@ from tests.fixtures.media import PublishFactory
 from tests.fixtures.recorder import RecorderProcess
 from tests.integration.recorder.checks import download, stop_recording, wait_status
 from tests.integration.recorder.test_recording import start_recording, uids
-from tests.media_files import decode_video, slices, stream_kinds
+from tests.media_files import decode_video, open_media, slices, stream_kinds
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for, render_frame
@@ -45,7 +45,7 @@ def difference(frame: npt.NDArray[np.uint8], picture: npt.NDArray[np.int16]) -> 
 
 def first_packet(path: Path) -> tuple[str, int, int, bool]:
     """Codec, size and keyframe flag of a slice's first packet."""
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         stream = container.streams.video[0]
         packet = next(p for p in container.demux(stream) if p.size)
         ctx = stream.codec_context
@@ -89,7 +89,7 @@ async def test_individual_mode_stores_each_uids_vp8_as_sent_in_webm_slices_match
             assert difference(frame, pictures[index]) < 6, (uid, time)
             assert difference(frame, pictures[1 - index]) > 30, (uid, time)
         assert stream_kinds(audio) == ["audio"]
-        with av.open(str(audio)) as container:  # streamMode default: the documented AAC
+        with open_media(audio) as container:  # streamMode default: the documented AAC
             assert container.streams.audio[0].codec_context.name == "aac"
 
 

@@ -7,8 +7,8 @@ import itertools
 import time
 from pathlib import Path
 
-import av
 import pytest
+from tests.media_files import open_media
 from tests.unit.cloudrec_recorder.media.synth import solid_frame
 
 from cloudrec_recorder.handover import playlist_entries
@@ -42,7 +42,7 @@ def _output(spool: Path, start: float, origin_ms: int, cut: Cut) -> Output:
 def _frame_times(spool: Path, names: list[str]) -> list[float]:
     times = []
     for name in names:
-        with av.open(str(spool / name)) as container:
+        with open_media(spool / name) as container:
             times += [float(f.time) for f in container.decode(video=0) if f.time is not None]
     return times
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.media_files import decode_audio, decode_video, stream_kinds
+from tests.media_files import decode_audio, decode_video, open_media, stream_kinds
 from tests.unit.cloudrec_recorder.media.synth import (
     COLORS,
     TONES,
@@ -251,11 +251,10 @@ def test_the_playlist_lists_every_segment_and_ends_with_endlist(runs: dict[str, 
 
 
 def test_segments_start_on_keyframes_and_decode_alone(runs: dict[str, Run]) -> None:
-    import av
 
     run = runs["BEST_FIT-4"]
     for segment in sorted(run.spool.glob("*.ts")):
-        with av.open(str(segment)) as container:
+        with open_media(segment) as container:
             first = next(container.decode(video=0))
             assert first.key_frame, segment.name
 

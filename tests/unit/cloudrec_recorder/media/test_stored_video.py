@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import av
-from tests.media_files import decode_video, slices
+from tests.media_files import decode_video, open_media, slices
 from tests.unit.cloudrec_recorder.media.senders import H264Sender, Vp8Sender
 from tests.unit.cloudrec_recorder.media.synth import close_to
 
@@ -65,7 +64,7 @@ def test_stored_vp8_is_cut_into_webm_slices_that_each_open_on_a_keyframe(tmp_pat
     parts = slices(tmp_path / files[0].name)
     assert len(parts) >= 3 and all(p.suffix == ".webm" for p in parts)
     for part in parts:
-        with av.open(str(part)) as container:
+        with open_media(part) as container:
             stream = container.streams.video[0]
             assert stream.codec_context.name == "vp8"
             assert next(container.demux(stream)).is_keyframe, part
@@ -106,7 +105,7 @@ def test_stored_h264_is_cut_into_ts_slices_that_each_open_on_a_keyframe(tmp_path
     parts = slices(tmp_path / files[0].name)
     assert len(parts) >= 2 and all(p.suffix == ".ts" for p in parts)
     for part in parts:
-        with av.open(str(part)) as container:
+        with open_media(part) as container:
             stream = container.streams.video[0]
             assert stream.codec_context.name == "h264"
             assert next(p for p in container.demux(stream) if p.size).is_keyframe, part

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from tests.media_files import decode_audio, decode_video, stream_kinds
+from tests.media_files import decode_audio, decode_video, open_media, stream_kinds
 from tests.unit.cloudrec_recorder.media.synth import (
     COLORS,
     TONES,
@@ -77,7 +77,7 @@ def test_original_mode_keeps_each_uids_opus_packets_untranscoded_in_ts_slices(
         assert (
             len([line for line in playlist.read_text().splitlines() if line.endswith(".ts")]) >= 2
         )
-        with av.open(str(playlist)) as container:
+        with open_media(playlist) as container:
             assert container.streams.audio[0].codec_context.name == "opus"
         kept = b"".join(bytes(p) for segment in _segments(playlist) for p in _packets(segment))
         assert kept == b"".join(sent[uid])  # the very bytes sent, none re-encoded
@@ -137,5 +137,5 @@ def _segments(playlist: Path) -> list[Path]:
 
 
 def _packets(segment: Path) -> list[av.Packet]:
-    with av.open(str(segment)) as container:
+    with open_media(segment) as container:
         return [p for p in container.demux(container.streams.audio[0]) if p.size]
