@@ -27,7 +27,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 from pydantic.alias_generators import to_camel
 
 from cloudrec_protocol.filenames import parse_utc_stamp
@@ -84,6 +90,16 @@ class Standby(_Message):
     """An individual recording's outputs, each on its own clock (as a hand-over's offer)."""
     paused_ms: int | None = Field(default=None, ge=0)
     """When it was paused (Unix ms), if it is paused now: a taker goes on paused."""
+
+    @model_serializer(mode="wrap")
+    def _as_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The three fields above only when they say something: a running mix recording's
+        record is what a replica without them (during a rolling update) accepts."""
+        out: dict[str, Any] = handler(self)
+        for name in ("mode", "tracks", "pausedMs", "paused_ms"):
+            if name in out and out[name] in ("mix", [], None):
+                del out[name]
+        return out
 
 
 class Held(_Message):

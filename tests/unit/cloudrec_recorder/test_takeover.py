@@ -163,6 +163,11 @@ def test_a_mix_beat_from_before_individual_take_over_still_parses() -> None:
         }
     )
     assert (record.mode, record.tracks, record.paused_ms) == ("mix", [], None)
+    # and is sent as before: a replica without these fields (a rolling update) accepts it
+    assert not {"mode", "tracks", "pausedMs"} & set(record.to_wire())
+    paused = record.model_copy(update={"mode": "individual", "paused_ms": 7})
+    assert paused.to_wire()["mode"] == "individual" and paused.to_wire()["pausedMs"] == 7
+    assert Standby.model_validate(paused.to_wire()) == paused
 
 
 def test_a_beat_names_the_field_that_is_wrong() -> None:
