@@ -147,13 +147,24 @@ def _parts(
             if line and not line.startswith("#"):
                 path = work / line
                 path.write_bytes(s3.get_object(bucket, f"bench/{line}"))
-                with av.open(str(path)) as container:
-                    if track == "audio":
-                        times += [float(f.time) for f in container.decode(audio=0) if f.time]
-                    else:
-                        times += [float(f.time) for f in container.decode(video=0) if f.time]
+                try:
+                    times += _times(path, track)
+                except av.error.InvalidDataError as exc:  # counted, kept to look at
+                    kept = Path(tempfile.gettempdir()) / "bench-takeover-undecodable"
+                    kept.mkdir(exist_ok=True)
+                    (kept / line).write_bytes(path.read_bytes())
+                    _note(f"undecodable {prefix or 'first'} part segment {line}: {exc}")
         parts.append(times)
     return parts
+
+
+def _times(path: Path, track: Track) -> list[float]:
+    """Frame times of the segment at ``path`` (up to a frame it cannot decode: raised)."""
+    times: list[float] = []
+    with av.open(str(path)) as container:
+        frames = container.decode(audio=0) if track == "audio" else container.decode(video=0)
+        times += [float(f.time) for f in frames if f.time]
+    return times
 
 
 def _decoded(
@@ -231,9 +242,9 @@ def main(argv: list[str]) -> int:
     load_after = os.getloadavg()
     errors = [abs(r - d) for r, d in zip(reported, decoded, strict=True)]
     print(
-        f"Unplanned take-over (SIGKILL) of a {mode} recording, {takeovers} times ({seconds:.1f} s "
-        f"recorded in {takeovers + 1} parts); load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after\n"
+        f"Unplanned take-over (SIGKILL) of one {mode} recording, {takeovers} times "
+        f"({seconds:.1f} s recorded in {takeovers + 1} parts); load average "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after\n"
     )
     print("| | median | max |\n|---|---|---|")
     for label, values in (
