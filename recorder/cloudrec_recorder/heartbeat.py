@@ -14,8 +14,9 @@ hand-over's peer calls) and reads the peer's own beat from the answer. From what
 * a sid held here that a peer holds after more take-overs is given up at once, silently
   (:func:`~cloudrec_recorder.takeover.fenced`): this replica was thought lost (SIGSTOP, a
   partition) and must not go on writing. A round that comes more than ``deadAfterSeconds``
-  after the one before (this process was stopped) first ends every mix recording's files at
-  the time of that earlier round, and lets them go on only if no peer took them.
+  after the one before (this process was stopped) first ends every recording's files (each
+  output's, in an individual recording) at the time of that earlier round, and lets them go
+  on only if no peer took them.
 
 The records hold start requests (storage keys): they live in this process's memory only.
 """
@@ -232,14 +233,22 @@ class Heartbeat:
 
     def _hold_files(self, wall: float) -> None:
         for _, recording, _ in self._mine():
-            mixer = recording.media.mixer
+            mixer, tracks = recording.media.mixer, recording.media.tracks
             if mixer is not None and mixer.origin_epoch_ms is not None:
                 mixer.cut.end_at = wall - mixer.origin_epoch_ms / 1000
+            elif tracks is not None:  # each output on its own clock
+                clocks = tracks.track_cuts.clocks()
+                tracks.track_cuts.end_at(
+                    {c.playlist: wall - c.origin_epoch_ms / 1000 for c in clocks}
+                )
 
     def _release_files(self) -> None:
         for _, recording, _ in self._mine():  # not fenced: they go on
-            if recording.media.mixer is not None:
-                recording.media.mixer.cut.end_at = math.inf
+            mixer, tracks = recording.media.mixer, recording.media.tracks
+            if mixer is not None:
+                mixer.cut.end_at = math.inf
+            elif tracks is not None:
+                tracks.track_cuts.end_at({c.playlist: math.inf for c in tracks.track_cuts.clocks()})
 
     async def _send_all(self) -> None:
         calls = []

@@ -4,30 +4,40 @@ A replica that dies without draining (a crash, SIGKILL, a lost node) cannot hand
 recordings over (handover.py). Instead every replica tells its peers, every
 ``takeover.heartbeatSeconds`` and whenever a segment completes, what it holds (a
 :class:`Beat`, over the authenticated peer API, :mod:`~cloudrec_recorder.heartbeat`): for
-each running mix recording a :class:`Standby` record with what a peer needs to go on with
-it (the start request, the layout and subscription now in force, the output clock, where
-its complete media ends). Peers keep the records in memory only (they carry the storage
-keys), never on disk, in logs or in answers to anyone else.
+each running recording (mix or individual, paused or not) a :class:`Standby` record with
+what a peer needs to go on with it (the start request, the layout and subscription now in
+force, the output clock or an individual recording's clock per output, where its complete
+media ends, when it was paused). Peers keep the records in memory only (they carry the
+storage keys), never on disk, in logs or in answers to anyone else.
 
 When a replica's beats stop for ``takeover.deadAfterSeconds``, the first live replica in
 its ring order (:func:`successor`, the same order a drain offers recordings in) starts each
 recording the lost one held under the same sid and resource id, with the service's
 ``bak<n>_`` names (:func:`backup_prefix`) and event 12 naming both replicas and the media
-time missing (:func:`gap_ms`). Its beats then name the sids it holds with a higher
-take-over count, which is what fences the lost replica should it come back (SIGSTOP then
-SIGCONT, a partition healed): it stops every recording a peer holds with a higher count
-(:func:`fenced`) and routes requests for it there.
+time missing (:func:`gap_ms`). An individual recording's outputs go on on their own clocks
+under those names (:func:`taken_clocks`); a paused recording goes on paused. Its beats then
+name the sids it holds with a higher take-over count, which is what fences the lost replica
+should it come back (SIGSTOP then SIGCONT, a partition healed): it stops every recording a
+peer holds with a higher count (:func:`fenced`) and routes requests for it there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 from pydantic.alias_generators import to_camel
 
 from cloudrec_protocol.filenames import parse_utc_stamp
+from cloudrec_recorder.handover import TrackClock
 
 __all__ = [
     "Beat",
@@ -39,9 +49,11 @@ __all__ = [
     "gap_ms",
     "media_until_ms",
     "successor",
+    "taken_clocks",
 ]
 
 _REPLICA = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_BACKUP = re.compile(r"^bak[0-9]+_")
 
 
 class _Message(BaseModel):
@@ -52,8 +64,8 @@ class _Message(BaseModel):
 
 
 class Standby(_Message):
-    """One running mix recording, as a peer needs it to go on with it (secrets included:
-    only ever sent over the authenticated peer API and kept in memory)."""
+    """One running recording, as a peer needs it to go on with it (secrets included: only
+    ever sent over the authenticated peer API and kept in memory)."""
 
     sid: str = Field(pattern=r"^[0-9a-f]{32}$")
     resource_id: str = Field(min_length=1, max_length=512)
@@ -69,9 +81,25 @@ class Standby(_Message):
     """Wall-clock time of output time 0: a taker's output runs on it."""
     first_frame_ms: int = Field(ge=0)
     media_until_ms: int | None = Field(default=None, ge=0)
-    """Where the recording's complete media ends (its last complete segment's end)."""
+    """Where the recording's complete media ends (its last complete segment's end; an
+    individual recording's: the earliest such end among its outputs still fed)."""
     takeovers: int = Field(default=0, ge=0, le=1000)
     """How many times it was taken over already (its files are ``bak<takeovers-1>_``)."""
+    mode: str = Field(default="mix", pattern=r"^(mix|individual)$")
+    tracks: list[TrackClock] = Field(default_factory=list, max_length=1_000)
+    """An individual recording's outputs, each on its own clock (as a hand-over's offer)."""
+    paused_ms: int | None = Field(default=None, ge=0)
+    """When it was paused (Unix ms), if it is paused now: a taker goes on paused."""
+
+    @model_serializer(mode="wrap")
+    def _as_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The three fields above only when they say something: a running mix recording's
+        record is what a replica without them (during a rolling update) accepts."""
+        out: dict[str, Any] = handler(self)
+        for name in ("mode", "tracks", "pausedMs", "paused_ms"):
+            if name in out and out[name] in ("mix", [], None):
+                del out[name]
+        return out
 
 
 class Held(_Message):
@@ -162,9 +190,27 @@ def media_until_ms(playlist: str) -> int | None:
     return end
 
 
-def gap_ms(media_until: int | None, resumed_at_ms: int) -> int | None:
+def gap_ms(media_until: int | None, resumed_at_ms: int, paused_ms: int | None = None) -> int | None:
     """Media time missing between the lost replica's last complete segment and the
-    taker's first frame (None when the lost replica had no complete segment)."""
+    taker's first frame (None when the lost replica had no complete segment). A recording
+    paused when its replica was lost misses only what came before the pause: nothing was to
+    be recorded after it."""
     if media_until is None:
         return None
-    return max(0, resumed_at_ms - media_until)
+    end = resumed_at_ms if paused_ms is None else min(paused_ms, resumed_at_ms)
+    return max(0, end - media_until)
+
+
+def taken_clocks(tracks: Sequence[TrackClock], takeovers: int) -> list[TrackClock]:
+    """A lost replica's individual outputs as its taker goes on with them: under the names
+    of the ``takeovers``-th take-over (:func:`backup_prefix` in place of the old one), on
+    the same clocks. A track stored as received has no giver to match packets with: the
+    taker goes on with it as with an idle one, on a shift taken from the wall clock (the
+    media time the lost replica missed shows as a step, as on a re-encoded output)."""
+    prefix = backup_prefix(takeovers)
+    return [
+        clock.model_copy(
+            update={"playlist": prefix + _BACKUP.sub("", clock.playlist), "idle": clock.copied}
+        )
+        for clock in tracks
+    ]

@@ -7,6 +7,14 @@ the service's ``bak<n>_`` names. :class:`TakingOver` rides on the recording the 
 hand-over's :class:`~cloudrec_recorder.taking.Taking` does, without a cut or a giver to wait
 for: at the first media it sends event 12 (session_failover) with both replicas and the gap,
 and the manifest's timeline gets the gap and a HandedOver entry.
+
+An individual recording goes on per output: each of the lost replica's outputs on its own
+clock under the new names (:func:`~cloudrec_recorder.takeover.taken_clocks`), a re-encoded
+one from the frame due at the first media, one stored as received from its first packet
+here (video: its first keyframe) on a shift from the wall clock; a uid the lost replica
+never recorded gets outputs of its own. A recording lost while paused goes on paused: event
+12 is sent at once (nothing was missed after the pause), and nothing is recorded until a
+resume here.
 """
 
 from __future__ import annotations
@@ -20,10 +28,17 @@ from cloudrec_protocol.models import LayoutSettings, StartClientRequest, StreamS
 from cloudrec_recorder.events import RecordingEvents
 from cloudrec_recorder.handover import Offer, taker_uid
 from cloudrec_recorder.media.cut import Cut
-from cloudrec_recorder.ports import MediaParts, Mixer, RecorderState, Recording, RecordMode
+from cloudrec_recorder.ports import (
+    MediaParts,
+    Mixer,
+    RecorderState,
+    Recording,
+    RecordMode,
+    TrackPipeline,
+)
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.sessions import Resource, Session
-from cloudrec_recorder.takeover import Standby, gap_ms
+from cloudrec_recorder.takeover import Standby, gap_ms, taken_clocks
 from cloudrec_recorder.taking import Taking
 
 __all__ = ["TakingOver", "take_over"]
@@ -37,9 +52,12 @@ class TakingOver(Taking):
 
     media_until_ms: int | None = None
     """Where the lost replica's complete media ends (its last beat said so)."""
+    paused_ms: int | None = None
+    """When the recording was paused, if it was paused when its replica was lost."""
     events: RecordingEvents | None = None
     gap: int | None = None
-    """Media time missing (ms), once this replica's first frame came."""
+    """Media time missing (ms), once this replica's first frame came (or at once when
+    taken over paused)."""
 
     def prepare(self, mixer: Mixer) -> None:
         """Before the start: the outputs join the lost replica's clock at the frame due when
@@ -49,23 +67,51 @@ class TakingOver(Taking):
         mixer.cut.release({})
         self.released.set()
 
-    def begin(self, mixer: Mixer) -> int:
-        """The first media: the pipeline runs on the lost replica's clock from the frame due
-        now; event 12 says who took over and how much media is missing."""
-        origin = self.offer.origin_epoch_ms
+    def prepare_tracks(self, tracks: TrackPipeline) -> None:
+        """Before the start (an individual recording): the lost replica's outputs are made
+        here (under the new names, see :func:`take_over`); their playlists are not held."""
+        tracks.track_cuts.offer([clock.media() for clock in self.offer.tracks])
+        tracks.track_cuts.release({})
+        self.released.set()
+
+    def announce(self) -> None:
+        """Event 12, once: who took over and how much media is missing."""
+        if self.switched_ms is not None:
+            return
         self.switched_ms = int(time.time() * 1000)
-        mixer.start(origin)
-        mixer.cut.not_before = (self.switched_ms - origin) / 1000
-        self.gap = gap_ms(self.media_until_ms, self.switched_ms)
+        self.gap = gap_ms(self.media_until_ms, self.switched_ms, self.paused_ms)
         if self.events is not None:
             self.events.session_failover(self.channel_uid, self.offer.giver, self.here, self.gap)
         seconds = "unknown" if self.gap is None else f"{self.gap / 1000:.3f}"
         log.info(
-            "Took over sid=%s from=%s gap=%s prefix=%s",
+            "Took over sid=%s from=%s gap=%s prefix=%s paused=%s",
             self.offer.sid,
             self.offer.giver,
             seconds,
             self.file_prefix,
+            self.paused_ms is not None,
+        )
+
+    def begin(self, mixer: Mixer) -> int:
+        """The first media: the pipeline runs on the lost replica's clock from the frame due
+        now; event 12 (unless sent at a paused take-over)."""
+        self.announce()
+        origin = self.offer.origin_epoch_ms
+        mixer.start(origin)
+        mixer.cut.not_before = (time.time() * 1000 - origin) / 1000
+        return self.offer.first_frame_ms
+
+    def begin_tracks(self, tracks: TrackPipeline) -> int:
+        """The first media (an individual recording): each re-encoded output of the lost
+        replica's begins at the frame due now on its clock; event 12 (as :meth:`begin`)."""
+        self.announce()
+        now_ms = time.time() * 1000
+        tracks.track_cuts.take(
+            {
+                clock.playlist: max(0.0, (now_ms - clock.origin_epoch_ms) / 1000)
+                for clock in self.offer.tracks
+                if not clock.copied
+            }
         )
         return self.offer.first_frame_ms
 
@@ -75,12 +121,12 @@ class TakingOver(Taking):
             return []
         detail = f"taken over from replica {self.offer.giver} (lost)"
         entries = []
-        if self.media_until_ms is not None and self.media_until_ms < self.switched_ms:
+        if self.media_until_ms is not None and self.gap:
             entries.append(
                 TimelineEntry(
                     kind=TimelineKind.GAP,
                     at_ms=self.media_until_ms,
-                    until_ms=self.switched_ms,
+                    until_ms=self.media_until_ms + self.gap,
                     detail=detail,
                 )
             )
@@ -111,18 +157,21 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
         acquired_at=time.monotonic(),
         expired_hour=record.expired_hour,
     )
+    mode = RecordMode(record.mode)
     offer = Offer(
         sid=record.sid,
         resource_id=record.resource_id,
         cname=record.cname,
         uid=record.uid,
-        mode=RecordMode.MIX.value,
+        mode=mode.value,
         client_request=record.client_request,
         expired_hour=record.expired_hour,
         giver=lost,
         taker_uid=taker_uid(),
         origin_epoch_ms=record.origin_epoch_ms,
         first_frame_ms=record.first_frame_ms,
+        tracks=taken_clocks(record.tracks, record.takeovers + 1),
+        takeovers=record.takeovers + 1,
     )
     events = RecordingEvents(
         state.sender, settings.callbacks_for(appid), record.cname, record.uid, record.sid
@@ -133,6 +182,7 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
         margin=0.0,
         takeovers=record.takeovers + 1,
         media_until_ms=record.media_until_ms,
+        paused_ms=record.paused_ms,
         events=events,
     )
     holder: list[Session[Recording]] = []
@@ -147,7 +197,7 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
             appid=appid,
             resource=resource,
             sid=record.sid,
-            mode=RecordMode.MIX,
+            mode=mode,
             request=request,
             events=events,
             on_exit=on_exit,
@@ -158,11 +208,14 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
     except Exception as exc:  # the channel or the store refused: nothing runs here
         log.warning("Not taken over sid=%s from=%s error=%s", record.sid, lost, exc)
         return False
+    if record.paused_ms is not None:  # paused when lost: paused here, nothing missed since
+        await recording.hold(True)
+        taking.announce()
     if record.layout is not None:
         await _quietly(recording, layout=LayoutSettings.model_validate(record.layout))
     if record.subscribe is not None:
         await _quietly(recording, subscribe=StreamSubscribe.model_validate(record.subscribe))
-    holder.append(state.registry.adopt(resource, RecordMode.MIX.value, recording, record.sid))
+    holder.append(state.registry.adopt(resource, mode.value, recording, record.sid))
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s (lost) uid=%s", record.sid, lost, offer.taker_uid)
     return True

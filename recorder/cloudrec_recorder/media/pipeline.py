@@ -105,7 +105,24 @@ class RecordingNames:
     sid: str
     cname: str
     prefix: str = ""
-    """``bak<n>_`` for a recording taken over from a lost replica (mix names only)."""
+    """``bak<n>_`` for a recording taken over from a lost replica (every file's name)."""
+
+    def playlist(self, uid: str, track: Track) -> str:
+        """An individual recording's playlist of ``uid``'s ``track``."""
+        return self.prefix + naming.individual_playlist_name(self.sid, self.cname, uid, track)
+
+    def segment(self, uid: str, track: Track, epoch_ms: int, extension: str = "ts") -> str:
+        """An individual recording's slice of ``uid``'s ``track`` starting at ``epoch_ms``."""
+        return self.prefix + naming.individual_segment_name(
+            self.sid, self.cname, uid, track, epoch_ms, extension
+        )
+
+    def merged(self, uid: str) -> str:
+        """An individual recording's master playlist of ``uid``'s audio and video."""
+        return self.prefix + naming.individual_merged_playlist_name(self.sid, self.cname, uid)
+
+    def snapshot(self, uid: str, epoch_ms: int) -> str:
+        return self.prefix + naming.snapshot_name(self.sid, self.cname, uid, epoch_ms)
 
 
 class RecordingWorker:
@@ -617,7 +634,7 @@ def write_merged(
         return None
     params = video.video_params
     assert params is not None
-    name = naming.individual_merged_playlist_name(names.sid, names.cname, uid)
+    name = names.merged(uid)
     text = merged_playlist(
         audio=audio.hls.playlist_name,
         video=video.hls.playlist_name,
@@ -718,8 +735,8 @@ class IndividualRecording(RecordingWorker):
 
     def _accept_packet(self, uid: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
-        sid, cname = self.names.sid, self.names.cname
-        playlist = naming.individual_playlist_name(sid, cname, uid, "audio")
+        names = self.names
+        playlist = names.playlist(uid, "audio")
         self.track_cuts.note(playlist, data, timestamp)
         if member.copied is None:
             clock = self.track_cuts.open_stored(
@@ -727,12 +744,9 @@ class IndividualRecording(RecordingWorker):
             )
             if clock is None:
                 return  # a hand-over's: the giver makes no more, the taker has no shift yet
-            names = OutputNames(
-                playlist, lambda ms: naming.individual_segment_name(sid, cname, uid, "audio", ms)
-            )
             member.copied = CopiedAudioOutput(
                 self.spool_dir,
-                names,
+                OutputNames(playlist, lambda ms: names.segment(uid, "audio", ms)),
                 self._schedule(),
                 self._on_file_ready,
                 uid=uid,
@@ -744,8 +758,8 @@ class IndividualRecording(RecordingWorker):
 
     def _accept_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
         member = self._members.setdefault(uid, _Member())
-        sid, cname = self.names.sid, self.names.cname
-        playlist = naming.individual_playlist_name(sid, cname, uid, "video")
+        names = self.names
+        playlist = names.playlist(uid, "video")
         if stored_video(codec) is None:
             if uid not in self._unstorable:
                 self._unstorable.add(uid)
@@ -761,7 +775,7 @@ class IndividualRecording(RecordingWorker):
             member.copied_video = CopiedVideoOutput(
                 self.spool_dir,
                 playlist,
-                lambda ms, ext: naming.individual_segment_name(sid, cname, uid, "video", ms, ext),
+                lambda ms, ext: names.segment(uid, "video", ms, ext),
                 self._schedule(),
                 self._on_file_ready,
                 codec=codec,
@@ -812,13 +826,11 @@ class IndividualRecording(RecordingWorker):
     def _new_output(self, uid: str, track: Track, video: VideoParams | None) -> Output | None:
         """``uid``'s ``track`` output, None when a hand-over's giver makes no more."""
         cfg = self.config
-        sid, cname = self.names.sid, self.names.cname
         audio = None
         if video is None:
             audio = AudioParams(audio_channels(cfg.audio_profile), audio_bitrate(cfg.audio_profile))
         names = OutputNames(
-            naming.individual_playlist_name(sid, cname, uid, track),
-            lambda ms: naming.individual_segment_name(sid, cname, uid, track, ms),
+            self.names.playlist(uid, track), lambda ms: self.names.segment(uid, track, ms)
         )
         size = (video.width, video.height) if video is not None else None
         clock = self.track_cuts.open(names.playlist, uid, size)

@@ -146,7 +146,7 @@ class SnapshotRecording(RecordingWorker):
             if arrived is None or tick - arrived > self.config.stale_seconds:
                 continue
             utc_ms = int(time.time() * 1000)
-            name = naming.snapshot_name(self.names.sid, self.names.cname, uid, utc_ms)
+            name = self.names.snapshot(uid, utc_ms)
             data = encode_jpeg(frame)
             (self.spool_dir / naming.temporary_name(name)).write_bytes(data)
             publish(self.spool_dir, name, self._announce)

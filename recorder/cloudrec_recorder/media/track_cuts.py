@@ -196,6 +196,21 @@ class TrackCuts:
             ring = self._marks.get(playlist)
             return list(ring)[-newest:] if ring else []
 
+    def clocks(self) -> list[TrackClock]:
+        """The outputs made so far, with their clocks (a stored track that sent nothing for
+        ``IDLE_SECONDS`` marked idle), and those a taker was offered and has not made yet:
+        what a take-over goes on with (takeover.py)."""
+        now = time.monotonic()
+        with self._lock:
+            clocks = list((self._offered | self._clocks).values())
+            seen = dict(self._seen)
+        return [
+            dataclasses.replace(clock, idle=True)
+            if clock.copied and now - seen.get(clock.playlist, now) > IDLE_SECONDS
+            else clock
+            for clock in clocks
+        ]
+
     def offered(self) -> list[TrackClock]:
         """The giver's outputs a taker makes at its start."""
         with self._lock:

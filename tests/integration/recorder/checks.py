@@ -119,6 +119,17 @@ async def stop_recording(
     return body
 
 
+async def hold_recording(
+    client: httpx.AsyncClient, recorder: RecorderProcess, rec: Started, onhold: bool
+) -> None:
+    """Pause (``onhold`` True) or resume through ``update`` (docs/backends.md)."""
+    response = await client.post(
+        recorder.url(rec.path("update")),
+        json={"cname": rec.cname, "uid": rec.uid, "clientRequest": {"onhold": onhold}},
+    )
+    assert response.status_code == 200, response.text
+
+
 def spool_left(spool_dir: Path) -> list[str] | None:
     """What is still in a recording's spool directory; None once it is gone."""
     return sorted(p.name for p in spool_dir.iterdir()) if spool_dir.is_dir() else None

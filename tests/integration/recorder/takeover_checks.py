@@ -1,9 +1,10 @@
-"""Reading back a taken-over mix recording: the lost replica's playlist and the taker's
-``bak<n>_`` playlist, each decoded (used by the recorder's and the operator's take-over tests).
+"""Reading back a taken-over recording: the lost replica's playlist and the taker's
+``bak<n>_`` playlist, each decoded (used by the recorder's and the operator's take-over tests);
+an individual recording's per uid and track.
 
-Both replicas run on one output clock (the taker continues the lost one's), so the step
-between the last frame time of the first part and the first of the second is the media time
-missing plus one frame interval.
+Both replicas run on one output clock (the taker continues the lost one's; in an individual
+recording each output's), so the step between the last frame time of the first part and the
+first of the second is the media time missing plus one frame's length.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.integration.recorder.handover_checks import Part
+from tests.integration.recorder.handover_checks import HandedOverMedia, Part, read_playlist
 from tests.media_files import open_media
 
 from cloudrec_devenv.s3 import S3Server
+from cloudrec_protocol import filenames
+from cloudrec_protocol.filenames import Track
 from cloudrec_recorder.media.naming import safe_cname
+
+AAC_FRAME_SECONDS = 1024 / 48_000
 
 
 @dataclass
@@ -56,3 +61,31 @@ def read_taken_over(s3: S3Server, bucket: str, sid: str, cname: str, into: Path)
     first, first_segments = _decode(s3, bucket, own, into)
     second, second_segments = _decode(s3, bucket, bak, into)
     return TakenOverMedia(first, second, first_segments, second_segments)
+
+
+@dataclass
+class TakenOverTrack:
+    """One uid's track of an individual recording: the lost replica's playlist and the
+    taker's ``bak0_`` one, decoded."""
+
+    first: HandedOverMedia
+    second: HandedOverMedia
+
+    def missing_seconds(self, frame_seconds: float) -> float:
+        """Media time missing between the parts (the step less one frame's length)."""
+        return self.second.times[0] - self.first.times[-1] - frame_seconds
+
+
+def read_taken_over_track(
+    s3: S3Server, bucket: str, sid: str, cname: str, uid: str, track: Track, into: Path
+) -> TakenOverTrack:
+    """``uid``'s ``track`` playlists (``<name>`` and ``bak0_<name>``) and segments, decoded
+    (video frames, or audio frames for the audio track)."""
+    name = filenames.individual_playlist(sid, cname, uid, track)
+    keys = s3.object_keys(bucket)
+    [own] = [k for k in keys if k.rsplit("/", 1)[-1] == name]
+    [bak] = [k for k in keys if k.rsplit("/", 1)[-1] == "bak0_" + name]
+    kind = "audio" if track == "audio" else "video"
+    return TakenOverTrack(
+        read_playlist(s3, bucket, own, into, kind), read_playlist(s3, bucket, bak, into, kind)
+    )

@@ -193,6 +193,30 @@ def test_an_idle_stored_track_ends_after_its_newest_packet_and_goes_on_if_its_ui
     assert taker.open_stored(V, "1", video=True, timestamp=0, rate=90_000) is None
 
 
+def test_a_beat_tells_each_outputs_clock_without_ending_any_and_marks_silent_stored_ones_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a take-over goes on with (takeover.py): the outputs made, a taker's offered ones
+    not made yet; nothing frozen, nothing cut."""
+    cuts = TrackCuts()
+    video = cuts.open(V, "1", (160, 120))
+    stored = cuts.open_stored(A, "1", video=False, timestamp=0, rate=48_000)
+    assert video is not None and stored is not None
+    cuts.note(A, b"packet", 960)
+    assert {(c.playlist, c.copied, c.idle) for c in cuts.clocks()} == {
+        (V, False, False),
+        (A, True, False),
+    }
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + 5)  # A silent for 5 s
+    assert {(c.playlist, c.idle) for c in cuts.clocks()} == {(V, False), (A, True)}
+    assert cuts.open(V.replace("_1_", "_2_"), "2", None) is not None  # still makes outputs
+    assert stored.cut.admits(100.0) and video.cut.admits(100.0)
+    taker = TrackCuts()
+    taker.offer([_clock("bak0_" + A, 5)])
+    assert [c.playlist for c in taker.clocks()] == ["bak0_" + A]
+
+
 def test_a_giver_sending_too_many_packet_marks_is_refused_naming_the_field() -> None:
     with pytest.raises(ValueError, match="marks"):
         GiverMarks.model_validate({"marks": {A: [["ab", 1]] * 600}})

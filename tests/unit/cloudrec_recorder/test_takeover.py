@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from cloudrec_recorder.handover import TrackClock
 from cloudrec_recorder.settings import TakeoverSettings
 from cloudrec_recorder.takeover import (
     Beat,
+    Standby,
     backup_prefix,
     dead_replicas,
     fenced,
     gap_ms,
     media_until_ms,
     successor,
+    taken_clocks,
 )
 
 SID = "0123456789abcdef0123456789abcdef"
@@ -110,6 +113,61 @@ def test_the_gap_runs_from_the_lost_replicas_last_segment_to_the_takers_first_fr
     until: int | None, resumed: int, gap: int | None
 ) -> None:
     assert gap_ms(until, resumed) == gap
+
+
+@pytest.mark.parametrize(
+    ("until", "paused", "resumed", "gap"),
+    [
+        (1000, 1000, 9000, 0),  # paused after its last segment was written: nothing missed
+        (1000, 2500, 9000, 1500),  # lost between a segment's end and the pause
+        (None, 2500, 9000, None),
+    ],
+)
+def test_a_recording_lost_while_paused_misses_only_what_came_before_the_pause(
+    until: int | None, paused: int, resumed: int, gap: int | None
+) -> None:
+    assert gap_ms(until, resumed, paused) == gap
+
+
+def clock(playlist: str, *, copied: bool = False) -> TrackClock:
+    return TrackClock(playlist=playlist, uid="1001", video=True, origin_epoch_ms=5, copied=copied)
+
+
+def test_a_taker_goes_on_with_each_output_under_the_next_bak_name_on_its_own_clock() -> None:
+    stem = f"{SID}_room__uid_s_1001__uid_e_video.m3u8"
+    lost = [clock(stem), clock("bak0_" + stem.replace("video", "audio"))]
+    taken = taken_clocks(lost, takeovers=2)
+    assert [c.playlist for c in taken] == ["bak1_" + stem, "bak1_" + stem.replace("video", "audio")]
+    assert [c.origin_epoch_ms for c in taken] == [5, 5]
+    assert not any(c.idle for c in taken)
+
+
+def test_a_track_stored_as_received_is_taken_over_on_the_wall_clock_as_an_idle_one() -> None:
+    """No giver sends packet marks: the taker cannot match packets, it goes on as with a uid
+    that came back after a silence (its shift from the wall clock)."""
+    [taken] = taken_clocks([clock(f"{SID}_r__uid_s_1__uid_e_video.m3u8", copied=True)], 1)
+    assert taken.copied and taken.idle
+
+
+def test_a_mix_beat_from_before_individual_take_over_still_parses() -> None:
+    record = Standby.model_validate(
+        {
+            "sid": SID,
+            "resourceId": "r",
+            "cname": "room",
+            "uid": "1",
+            "clientRequest": {},
+            "expiredHour": 24,
+            "originEpochMs": 1,
+            "firstFrameMs": 1,
+        }
+    )
+    assert (record.mode, record.tracks, record.paused_ms) == ("mix", [], None)
+    # and is sent as before: a replica without these fields (a rolling update) accepts it
+    assert not {"mode", "tracks", "pausedMs"} & set(record.to_wire())
+    paused = record.model_copy(update={"mode": "individual", "paused_ms": 7})
+    assert paused.to_wire()["mode"] == "individual" and paused.to_wire()["pausedMs"] == 7
+    assert Standby.model_validate(paused.to_wire()) == paused
 
 
 def test_a_beat_names_the_field_that_is_wrong() -> None:
