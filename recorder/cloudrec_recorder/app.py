@@ -62,7 +62,7 @@ from cloudrec_recorder import errors, handing, heartbeat
 from cloudrec_recorder.edge import Edge
 from cloudrec_recorder.errors import ApiError, GatewayError
 from cloudrec_recorder.events import CallbackSender, RecordingEvents
-from cloudrec_recorder.forwarding import owner_of, sid_of
+from cloudrec_recorder.forwarding import appid_of, owner_of, sid_of
 from cloudrec_recorder.giving import Giver
 from cloudrec_recorder.handing import Takings
 from cloudrec_recorder.handover import route
@@ -445,7 +445,6 @@ def create_app(
         if settings.handover_replicas():
             beats = Heartbeat(state, peers, redirects)
             state.held_elsewhere = beats.holder_of
-    routes = Routes(redirects, beats)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -495,7 +494,7 @@ def create_app(
             owner=owner_of(path),
             sid=sid,
             held=sid is not None and (state.registry.holds(sid) or sid in takings.active),
-            redirects=routes,
+            redirects=Routes(redirects, beats, appid_of(path) or ""),
             forwarded_by=forwarded_by,
         )
         return settings.peer_url(replica) if replica is not None else None

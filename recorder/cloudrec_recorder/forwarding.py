@@ -29,6 +29,7 @@ from cloudrec_recorder.settings import RecorderSettings
 log = logging.getLogger(__name__)
 
 FORWARDED_HEADER = "X-Cloudrec-Forwarded-By"
+_APP_PATH = re.compile(r"^/v1/apps/([^/]+)/")
 _RESOURCE_PATH = re.compile(r"^/v1/apps/[^/]+/cloud_recording/resourceid/([^/]+)/")
 _SID_PATH = re.compile(r"^/v1/apps/[^/]+/cloud_recording/resourceid/[^/]+/sid/([^/]+)/")
 _PASSED_HEADERS = ("authorization", "content-type", "accept")
@@ -38,6 +39,12 @@ def owner_of(path: str) -> str | None:
     """The replica named by the resource id in ``path``, if the path has one of ours."""
     match = _RESOURCE_PATH.match(path)
     return replica_of(match.group(1)) if match else None
+
+
+def appid_of(path: str) -> str | None:
+    """The app id in ``path``, if it is one of the protocol's ``/v1/apps/{appid}/...``."""
+    match = _APP_PATH.match(path)
+    return match.group(1) if match else None
 
 
 def sid_of(path: str) -> str | None:

@@ -18,6 +18,9 @@ hand-over's peer calls) and reads the peer's own beat from the answer. From what
   output's, in an individual recording) at the time of that earlier round, and lets them go
   on only if no peer took them.
 
+What a beat says counts for its app id only (:mod:`~cloudrec_recorder.peerview`): the app's
+tenant holds the same credential and must not move another app's recordings.
+
 The records hold start requests (storage keys): they live in this process's memory only.
 """
 
@@ -30,7 +33,6 @@ import math
 import secrets
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Annotated
 
 import httpx
@@ -38,12 +40,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from cloudrec_recorder import errors
+from cloudrec_recorder.peerview import PeerView
 from cloudrec_recorder.ports import RecorderState, Recording
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Session
 from cloudrec_recorder.standby import Records
-from cloudrec_recorder.takeover import Beat, Held, Standby, dead_replicas, fenced, successor
+from cloudrec_recorder.takeover import Beat, Held, Standby, fenced, successor
 from cloudrec_recorder.takingover import take_over
 
 __all__ = ["BEAT", "Heartbeat", "Routes", "router"]
@@ -51,17 +54,6 @@ __all__ = ["BEAT", "Heartbeat", "Routes", "router"]
 log = logging.getLogger(__name__)
 
 BEAT = "/v1/apps/{appid}/cloud_recording/takeover/beat"
-
-
-@dataclass
-class _Peer:
-    boot: str
-    last_seen: float
-    ready: bool
-    records: dict[str, list[Standby]] = field(default_factory=dict)
-    """By app id."""
-    held: dict[str, int] = field(default_factory=dict)
-    """sid -> take-overs, over every app id."""
 
 
 class Heartbeat:
@@ -78,16 +70,13 @@ class Heartbeat:
         self.client = client
         self.redirects = redirects
         self.boot = secrets.token_hex(8)
-        self.peers: dict[str, _Peer] = {}
+        self.peers = PeerView(self.settings.replica_id)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._taking: set[str] = set()
         self._failed: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._records = Records()
-        self._orphans: dict[str, dict[str, list[Standby]]] = {}
-        """Records of a peer that came back as a new process (restarted before it was
-        found lost): by replica, by app id."""
         self._quiet_until = 0.0
         self._heard = asyncio.Event()
         self.rounds = 0
@@ -123,7 +112,11 @@ class Heartbeat:
             if session.resource.appid == appid
             and (record := self._records.standby(session, recording, takeovers)) is not None
         ]
-        held = [Held(sid=recording.sid, takeovers=count) for _, recording, count in mine]
+        held = [
+            Held(sid=recording.sid, takeovers=count)
+            for session, recording, count in mine
+            if session.resource.appid == appid
+        ]
         return Beat(
             replica=self.settings.replica_id,
             boot=self.boot,
@@ -140,42 +133,26 @@ class Heartbeat:
     # ---------------------------------------------------------------- what peers say
 
     def heard(self, appid: str, beat: Beat) -> None:
-        """A peer's beat (posted to this replica, or its answer to this replica's)."""
-        if beat.replica == self.settings.replica_id:
-            return
-        peer = self.peers.get(beat.replica)
-        now = time.monotonic()
-        if peer is None or peer.boot != beat.boot:
-            if peer is not None and any(peer.records.values()):
-                self._orphans[beat.replica] = peer.records  # it restarted: they are lost
-            peer = _Peer(beat.boot, now, beat.ready)
-            self.peers[beat.replica] = peer
-        peer.last_seen, peer.ready = now, beat.ready
-        peer.records[appid] = list(beat.recordings)
-        peer.held = {h.sid: h.takeovers for h in beat.held}
-        self._fence()
+        """A peer's beat (posted to this replica, or its answer to this replica's): it counts
+        for ``appid``'s recordings only (:mod:`~cloudrec_recorder.peerview`)."""
+        self.peers.heard(appid, beat, time.monotonic())
+        self._fence(appid)
 
-    def holders(self) -> dict[str, str]:
-        """sid -> the live peer that holds it (after the most take-overs; on a tie the
-        name sorting first, as :func:`~cloudrec_recorder.takeover.fenced` decides)."""
+    def holders(self, appid: str) -> dict[str, str]:
+        """sid of ``appid`` -> the live peer that holds it."""
         _, dead_after = self._config
-        now = time.monotonic()
-        best: dict[str, tuple[int, str]] = {}
-        for name in sorted(self.peers, reverse=True):
-            peer = self.peers[name]
-            if now - peer.last_seen < dead_after:
-                for sid, count in peer.held.items():
-                    if sid not in best or count >= best[sid][0]:
-                        best[sid] = (count, name)
-        return {sid: name for sid, (_, name) in best.items()}
+        return self.peers.holders(appid, time.monotonic(), dead_after)
 
-    def _fence(self) -> None:
-        mine = {session.sid: count for session, _, count in self._mine()}
+    def _fence(self, appid: str) -> None:
+        mine = {
+            session.sid: count
+            for session, _, count in self._mine()
+            if session.resource.appid == appid
+        }
         if not mine:
             return
         _, dead_after = self._config
-        now = time.monotonic()
-        theirs = {n: p.held for n, p in self.peers.items() if now - p.last_seen < dead_after}
+        theirs = self.peers.held(appid, time.monotonic(), dead_after)
         for sid, holder in fenced(self.settings.replica_id, mine, theirs).items():
             self._give_up(sid, holder)
 
@@ -283,34 +260,25 @@ class Heartbeat:
         if self.state.registry.draining or now < self._quiet_until:
             return
         _, dead_after = self._config
-        holding = [n for n, p in self.peers.items() if any(p.records.values())]
-        seen = {n: p.last_seen for n, p in self.peers.items()}
-        lost = {n: self.peers[n].records for n in dead_replicas(seen, holding, now, dead_after)}
-        lost |= self._orphans
+        lost = self.peers.lost(now, dead_after)
         if not lost:
             return
         here = self.settings.replica_id
-        alive = [here] + [
-            n for n, p in self.peers.items() if p.ready and now - p.last_seen < dead_after
-        ]
         ring = list(dict.fromkeys([*self.settings.handover.replicas, *self.settings.peers]))
-        held = self.holders()
-        for name, by_app in lost.items():
-            self._orphans.pop(name, None)  # decided once: the successor takes them
-            if name in self.peers and self.peers[name].records is by_app:
-                self.peers[name].records = {}
+        for (appid, name), records in lost.items():
+            alive = [here, *self.peers.ready(appid, now, dead_after)]
             if successor(name, ring, alive, here) != here:
                 continue
-            log.warning("Replica %s lost: taking its recordings over", name)
-            for appid, records in by_app.items():
-                for record in records:
-                    sid = record.sid
-                    if sid in held or sid in self._taking or sid in self._failed:
-                        continue
-                    if self.state.registry.holds(sid):
-                        continue
-                    self._taking.add(sid)
-                    self._spawn(self._take(appid, record, name))
+            log.warning("Replica %s lost: taking its recordings of app %s over", name, appid)
+            held = self.holders(appid)
+            for record in records:
+                sid = record.sid
+                if sid in held or sid in self._taking or sid in self._failed:
+                    continue
+                if self.state.registry.holds(sid):
+                    continue
+                self._taking.add(sid)
+                self._spawn(self._take(appid, record, name))
 
     async def _take(self, appid: str, record: Standby, lost: str) -> None:
         try:
@@ -331,25 +299,26 @@ class Heartbeat:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def holder_of(self, sid: str) -> str | None:
-        """The peer holding ``sid`` once every peer had time to beat (a restarted replica
-        asks before it reports a recovered recording as ended)."""
+    async def holder_of(self, appid: str, sid: str) -> str | None:
+        """The peer holding ``appid``'s ``sid`` once every peer had time to beat (a restarted
+        replica asks before it reports a recovered recording as ended)."""
         interval, dead_after = self._config
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._heard.wait(), dead_after + interval)
-        return self.holders().get(sid)
+        return self.holders(appid).get(sid)
 
 
 class Routes(Mapping[str, str]):
-    """Where requests for a sid go: the live holder a peer's beat names, else the hand-over
-    redirects."""
+    """Where requests of ``appid`` for a sid go: the live holder that app id's beats name,
+    else the hand-over redirects."""
 
-    def __init__(self, redirects: Redirects, heartbeat: Heartbeat | None) -> None:
+    def __init__(self, redirects: Redirects, heartbeat: Heartbeat | None, appid: str) -> None:
         self.redirects = redirects
         self.heartbeat = heartbeat
+        self.appid = appid
 
     def _table(self) -> dict[str, str]:
-        held = self.heartbeat.holders() if self.heartbeat is not None else {}
+        held = self.heartbeat.holders(self.appid) if self.heartbeat is not None else {}
         return {**dict(self.redirects), **held}
 
     def __getitem__(self, sid: str) -> str:
@@ -357,7 +326,7 @@ class Routes(Mapping[str, str]):
 
     def get(self, sid: str, default: str | None = None) -> str | None:  # type: ignore[override]
         if self.heartbeat is not None:
-            found = self.heartbeat.holders().get(sid)
+            found = self.heartbeat.holders(self.appid).get(sid)
             if found is not None:
                 return found
         return self.redirects.get(sid, default)

@@ -142,8 +142,9 @@ class RecorderState:
     hand_over: HandOver | None = None
     """Passes a running recording to another replica (giving.py); None: never."""
 
-    held_elsewhere: Callable[[str], Awaitable[str | None]] | None = None
-    """The peer replica that took ``sid`` over, if any (heartbeat.py); None: never asked."""
+    held_elsewhere: Callable[[str, str], Awaitable[str | None]] | None = None
+    """(app id, sid) -> the peer replica that took it over, if any (heartbeat.py); None:
+    never asked."""
 
     async def drain(self) -> None:
         """Take no new work; hand every running recording to another replica, or stop it

@@ -169,12 +169,13 @@ async def _settle(
     events: RecordingEvents,
     spool_root: Path,
     keep: bool,
-    held_elsewhere: Callable[[str], Awaitable[str | None]] | None,
+    held_elsewhere: Callable[[str, str], Awaitable[str | None]] | None,
 ) -> None:
     try:
         await item.uploader.wait_delivered(24 * 3600.0)
         sid = events.sid
-        holder = await held_elsewhere(sid) if held_elsewhere is not None else None
+        appid = read_metadata(spool_root / item.recording).get("appid", "")
+        holder = await held_elsewhere(appid, sid) if held_elsewhere is not None else None
         if holder is not None:  # taken over: it goes on there, it did not end
             log.info("Recovered recording delivered sid=%s; held by %s", sid, holder)
             return

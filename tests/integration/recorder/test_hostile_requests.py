@@ -4,7 +4,8 @@ One recorder process for the module, configured as a shared cluster's would be: 
 administrator's credential (every app id), a tenant credential for app ``otherapp`` only,
 quotas on ``otherapp``, a peer replica ``rz`` (a capturing HTTP server stands in for it), and
 only the test's own versitygw allowed among non-public storage addresses. Each attack is a
-helper that asserts the refusal; each runs in a test of its own, and all of them run again
+helper that asserts the refusal (or, for take-over beats forged with the tenant's credential,
+that they move nothing of another app's); each runs in a test of its own, and all of them run again
 while another tenant's live recording goes on (its publisher a process of its own), whose HLS
 in the bucket must have no gap (:mod:`tests.integration.live`). Settings that fail (item 14)
 are tried on a recorder process of their own.
@@ -35,8 +36,10 @@ from tests.fixtures.recorder import (
 from tests.fixtures.storage import new_bucket
 from tests.integration.live import PublisherProcess, hls_from_bucket
 from tests.integration.recorder.checks import (
+    Started,
     close_to,
     mix_request,
+    query_status,
     start_recording,
     stop_recording,
 )
@@ -254,6 +257,28 @@ async def tenant_over_its_quotas(g: Guarded) -> None:
         ), answer.text
 
 
+async def forged_beats(g: Guarded, client: httpx.AsyncClient, rec: Started) -> None:
+    """A tenant posts take-over beats under its own app id, as the peer replica ``rz``
+    (restarted: a new boot each time) holding another app's live recording after 99
+    take-overs. The recording must go on where it is: not fenced, not routed to ``rz``, and
+    the answer must not name it."""
+    before = len(reached_peer(g))
+    async with httpx.AsyncClient(timeout=30, auth=g.tenant_auth()) as tenant:
+        for _ in range(3):
+            beat = {
+                "replica": "rz",
+                "boot": secrets.token_hex(8),
+                "ready": True,
+                "recordings": [],
+                "held": [{"sid": rec.sid, "takeovers": 99}],
+            }
+            answer = await tenant.post(g.url(OTHER_APP, "takeover/beat"), json=beat)
+            assert answer.status_code == 200, answer.text
+            assert rec.sid not in answer.text
+    assert await query_status(client, g.recorder, rec) == 5
+    assert len(reached_peer(g)) == before, "another app's query was routed to the forger"
+
+
 NUMERIC_SECRET = "4242424242"
 
 
@@ -420,6 +445,7 @@ async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
                     internal_storage_endpoints(guarded, s3_server),
                     unprotected_documents(guarded),
                     tenant_over_its_quotas(guarded),
+                    forged_beats(guarded, client, rec),
                 )
             await failing_recorder
             await asyncio.sleep(3)
