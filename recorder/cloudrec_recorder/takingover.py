@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass
 
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
-from cloudrec_protocol.models import LayoutSettings, StartClientRequest, StreamSubscribe
+from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder.events import RecordingEvents
-from cloudrec_recorder.handover import Offer, taker_uid
+from cloudrec_recorder.handover import Changes, Offer, taker_uid
+from cloudrec_recorder.later_changes import apply_changes
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.ports import MediaParts, Mixer, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
@@ -158,26 +159,8 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
     except Exception as exc:  # the channel or the store refused: nothing runs here
         log.warning("Not taken over sid=%s from=%s error=%s", record.sid, lost, exc)
         return False
-    if record.layout is not None:
-        await _quietly(recording, layout=LayoutSettings.model_validate(record.layout))
-    if record.subscribe is not None:
-        await _quietly(recording, subscribe=StreamSubscribe.model_validate(record.subscribe))
+    await apply_changes(recording, Changes(layout=record.layout, subscribe=record.subscribe))
     holder.append(state.registry.adopt(resource, RecordMode.MIX.value, recording, record.sid))
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s (lost) uid=%s", record.sid, lost, offer.taker_uid)
     return True
-
-
-async def _quietly(
-    recording: ChannelRecording,
-    *,
-    layout: LayoutSettings | None = None,
-    subscribe: StreamSubscribe | None = None,
-) -> None:
-    try:
-        if layout is not None:
-            await recording.update_layout(layout)
-        if subscribe is not None:
-            await recording.update(subscribe)
-    except Exception as exc:
-        log.warning("Take-over of sid=%s: a later change not applied: %s", recording.sid, exc)
