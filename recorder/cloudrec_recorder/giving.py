@@ -55,7 +55,8 @@ REQUEST_SECONDS = 10.0
 
 
 def _keep_all(media: MediaParts) -> None:
-    """The hand-over is off: this replica's files go on past the cut."""
+    """The hand-over is off: this replica's files go on past the cut (a mix's HLS with what
+    it held back since the cut, media/cut.py)."""
     if media.mixer is not None:
         media.mixer.cut.end_at = math.inf
     if media.tracks is not None:
@@ -132,6 +133,8 @@ class Giver:
         )
         started = time.monotonic()
         recording.on_stop = lambda: _keep_all(media)  # a stop now ends the hand-over first
+        if mixer is not None:
+            mixer.cut.keep_past_end = True  # nothing past the cut is lost if the taker fails
         try:
             await self._until_taken(base, offer, recording, auth, session)
         except (HandoverFailedError, httpx.HTTPError) as exc:

@@ -7,7 +7,8 @@ a taker too slow for its giver; it still records from the cut on, under the give
 ``ra`` is drained (``POST /drain``) and, while it waits for ``rb``, the recording is stopped
 through ``ra``: the giver gives up on the taker and finishes its own files. ``rb`` must then
 throw its files away: the bucket holds one playlist for the sid, the giver's, every segment
-in the bucket is listed in it and decodes, and the manifest is the giver's.
+in the bucket is listed in it and decodes, with no media time missing (the giver held back
+what it recorded past the cut until it gave up), and the manifest is the giver's.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ from tests.integration.recorder.checks import (
     stop_recording,
     wait_status,
 )
-from tests.integration.recorder.handover_checks import read_handed_over, shows_colour
-from tests.integration.recorder.test_handover import TRANSCODING, start_replicas
+from tests.integration.recorder.handover_checks import (
+    check_continuous,
+    read_handed_over,
+    read_playlist,
+)
+from tests.integration.recorder.test_handover import FPS, TRANSCODING, start_replicas
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for
@@ -110,22 +115,63 @@ async def test_a_taker_the_giver_gave_up_on_delivers_nothing_and_the_givers_play
     assert 12 not in callback_sink.event_types(rec.sid)  # it never changed hands
     keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
     media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
-    assert media.segments and media.discontinuities == 0, media.text
     listed = {media.playlist_key.rsplit("/", 1)[0] + "/" + name for name in media.segments}
     segments = {k for k in keys if k.endswith(".ts")}
     assert segments == listed, sorted(segments ^ listed)  # nothing of the taker's up there
-    assert all(part.times for part in media.parts)  # every listed segment decoded
-    for index in range(2):
-        assert shows_colour(media.parts[0].frames, color_for(index))
+    # Every listed segment decodes, and nothing is missing: what the giver recorded past the
+    # cut while the hand-over was undecided was held back, and is its own again.
+    check_continuous(media, FPS, [color_for(0), color_for(1)], switches=0)
     # The manifest is the giver's: its objects, no hand-over in its timeline.
     [manifest] = [k for k in keys if k.endswith(".manifest.json")]
     document = json.loads(s3_server.get_object(ra.bucket, manifest))
     assert {o["key"] for o in document["objects"]} == keys - {manifest}
     kinds = [entry["kind"] for entry in document["timeline"]]
     assert "HandedOver" not in kinds, kinds
-    # Not asserted (docs/operations.md): the giver dropped what came after the cut until it
-    # gave up; that media is missing from its files (a step between frame times).
-    print(
-        f"taker held {len(held)}+ segment(s); giver's playlist {len(media.segments)} segments;"
-        f" largest step between frame times {media.largest_step():.2f}s"
-    )
+    print(f"taker held {len(held)}+ segment(s); giver's playlist {len(media.segments)} segments")
+
+
+async def test_an_individual_recordings_abandoned_taker_delivers_nothing_of_any_uid(
+    stalling_replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """Re-encoded tracks: the taker records each uid's outputs past their cuts, then is given
+    up on; every playlist in the bucket is the giver's, listing every segment there, each
+    decodable. (An Individual giver's outputs end at their cuts while the hand-over is
+    undecided, so the media from the cut to the stop is not asserted: docs/operations.md.)"""
+    ra, rb = stalling_replicas
+    uids = ["1001", "1002"]
+    async with ra.client() as on_a, publish(room, uids, width=160, height=120):
+        config = mix_config(streamMode="standard")
+        rec = await start_recording(on_a, ra, room, "900152", config, mode="individual")
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        drained = await on_a.post("/drain")
+        assert drained.status_code == 202, drained.text
+        await wait_held_segment(rb, rec.sid)
+        await asyncio.sleep(2)
+        stopped = await stop_recording(on_a, ra, rec)
+        await wait_log(rb, f"Discarded sid={rec.sid}")
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    assert not (rb.spool_dir / rec.sid).exists()
+    assert 12 not in callback_sink.event_types(rec.sid)
+    keys = {k for k in s3_server.object_keys(ra.bucket) if rec.sid in k}
+    listed: set[str] = set()
+    for key in sorted(k for k in keys if k.endswith(".m3u8") and "__uid_e_av" not in k):
+        media = read_playlist(s3_server, ra.bucket, key, tmp_path, kind=kind_of(key))
+        assert media.segments and media.discontinuities == 0, media.text
+        assert all(part.times for part in media.parts), key
+        folder = key.rsplit("/", 1)[0] + "/"
+        listed |= {folder + name for name in media.segments}
+    segments = {k for k in keys if k.endswith(".ts")}
+    assert segments == listed, sorted(segments ^ listed)  # nothing of the taker's up there
+    [manifest] = [k for k in keys if k.endswith(".manifest.json")]
+    document = json.loads(s3_server.get_object(ra.bucket, manifest))
+    assert {o["key"] for o in document["objects"]} == keys - {manifest}
+
+
+def kind_of(key: str) -> str:
+    return "audio" if key.endswith("_audio.m3u8") else "video"
