@@ -64,6 +64,7 @@ class RecordingUpload:
         self._held: list[tuple[str, int | None]] | None = None
         """Files finished while held (a taker's before the giver is done), in order."""
         self.abandoned = False
+        self._own_spool = True
         """Set when the held files are never to go up: :meth:`finish` discards them."""
 
     async def start(self) -> bool:
@@ -95,6 +96,7 @@ class RecordingUpload:
     def hold(self) -> None:
         """Keep every file finished from now on in the spool (marked as not this replica's
         to deliver) until :meth:`let_go` or :meth:`discard`."""
+        self._own_spool = not self.spool.exists()  # else an earlier part's (kept) is here
         self.spool.mkdir(parents=True, exist_ok=True)
         (self.spool / TAKING_FILE).write_bytes(b"")
         if self._held is None:
@@ -112,12 +114,15 @@ class RecordingUpload:
     async def discard(self) -> int:
         """Nothing held goes up, ever: the uploader closes (no manifest, no event) and the
         spool is removed. Returns how many files were thrown away."""
-        held = len(self._held or [])
-        self._held = []
+        held, self._held = self._held or [], []
         if self.running:
             await self._close()
-        await asyncio.to_thread(remove_spool, self.spool)
-        return held
+        if self._own_spool:
+            await asyncio.to_thread(remove_spool, self.spool)
+        else:  # only what this replica made goes (an earlier part's kept files stay)
+            for name in [TAKING_FILE, *(name for name, _ in held)]:
+                (self.spool / name).unlink(missing_ok=True)
+        return len(held)
 
     def object_key(self, name: str) -> str:
         return "/".join((*self.prefix, name))

@@ -67,3 +67,24 @@ async def test_an_abandoned_takers_files_never_go_up_and_its_spool_is_removed(
     assert uploader.ready == [] and uploader.finished_within is None  # no finish, no manifest
     assert uploader.closed.is_set()
     assert not spool.exists()
+
+
+async def test_an_abandoned_taker_leaves_an_earlier_parts_kept_spool_but_its_own_files(
+    tmp_path: Path,
+) -> None:
+    """The sid came back to a replica that kept its earlier part's spool
+    (``keepDeliveredSpool``): only the abandoned taker's files go."""
+    spool = tmp_path / SID
+    spool.mkdir()
+    (spool / f"{SID}_room_0.ts").write_bytes(b"\x47" * 188)  # the earlier part's, delivered
+    upload, _ = await started(spool)
+    upload.hold()
+    (spool / f"{SID}_room_9.ts").write_bytes(b"\x47" * 188)
+    upload.hand_over(f"{SID}_room_9.ts", None)
+    await settle()
+    upload.abandoned = True
+    await upload.finish()
+    assert sorted(p.name for p in spool.iterdir() if not p.name.startswith(".")) == [
+        f"{SID}_room_0.ts"
+    ]
+    assert not (spool / TAKING_FILE).exists()
