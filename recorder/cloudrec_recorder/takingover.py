@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from cloudrec_protocol.filenames import mix_playlist
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder.events import RecordingEvents
@@ -24,10 +25,10 @@ from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.ports import MediaParts, Mixer, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.sessions import Resource, Session
-from cloudrec_recorder.takeover import Standby, gap_ms
+from cloudrec_recorder.takeover import Standby, backup_prefix, gap_ms
 from cloudrec_recorder.taking import Taking
 
-__all__ = ["TakingOver", "take_over"]
+__all__ = ["TakingOver", "take_over", "unvouched"]
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,13 @@ class TakingOver(Taking):
         return self.offer.first_frame_ms
 
     def marks(self) -> list[TimelineEntry]:
-        """The gap (from the lost replica's last complete segment) and the take-over."""
+        """The gap (from the lost replica's last complete segment) and the take-over; the
+        take-over's detail names the parts this manifest does not vouch for."""
         if self.switched_ms is None:
             return []
         detail = f"taken over from replica {self.offer.giver} (lost)"
         entries = []
+        handed = f"{detail}; {unvouched(self.offer.sid, self.offer.cname, self.takeovers)}"
         if self.media_until_ms is not None and self.media_until_ms < self.switched_ms:
             entries.append(
                 TimelineEntry(
@@ -86,12 +89,19 @@ class TakingOver(Taking):
                 )
             )
         entries.append(
-            TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)
+            TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=handed)
         )
         return entries
 
     async def settle(self, media: MediaParts, within: float) -> None:
         """Nothing to wait for: no giver."""
+
+
+def unvouched(sid: str, cname: str, takeovers: int) -> str:
+    """What a manifest written after the ``takeovers``-th take-over does not list: the earlier
+    parts' playlists and the objects they list (their replicas delivered them)."""
+    earlier = [backup_prefix(n) + mix_playlist(sid, cname) for n in range(takeovers)]
+    return "not listed here: " + ", ".join(earlier) + " and the objects they list"
 
 
 async def take_over(state: RecorderState, appid: str, record: Standby, lost: str) -> bool:
