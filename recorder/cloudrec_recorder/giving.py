@@ -2,9 +2,15 @@
 
 :class:`Giver` offers the recording to the ready peer with the most room (``capacity``), polls
 the taker until it names the cut and has a complete segment from it, ends its own files at the
-cut, leaves, delivers them, and hands the taker its final playlists. Any failure before the
-giver leaves (no taker, a refused offer, the taker silent past ``handover.timeoutSeconds``)
-tells the taker to give up and leaves the recording here to be stopped as before.
+cut, leaves, delivers them, and hands the taker its final playlists (retried for up to
+``handover.timeoutSeconds``: until the taker has them, its files are not delivered). Any failure
+before the giver leaves (no taker, a refused offer, the taker silent past
+``handover.timeoutSeconds``, a ``stop`` for the recording meanwhile) tells the taker to give up,
+and the recording stays here with all its files (``end_at`` back to infinity first, so a stop
+finishes them whole); the taker delivers nothing.
+
+The layout and subscription in force go along (handover.py's ``Changes``): in the offer, in a
+poll when they changed, in the done.
 
 An individual recording's outputs each have their own clock (media/track_cuts.py): the giver
 makes no new outputs from the offer on (a uid that starts later is the taker's alone), offers
@@ -22,6 +28,7 @@ import time
 import httpx
 
 from cloudrec_recorder.handover import (
+    Changes,
     GiverDone,
     GiverMarks,
     Offer,
@@ -45,6 +52,15 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 REQUEST_SECONDS = 10.0
+
+
+def _keep_all(media: MediaParts) -> None:
+    """The hand-over is off: this replica's files go on past the cut (a mix's HLS with what
+    it held back since the cut, media/cut.py)."""
+    if media.mixer is not None:
+        media.mixer.cut.end_at = math.inf
+    if media.tracks is not None:
+        media.tracks.track_cuts.thaw()
 
 
 class HandoverFailedError(RuntimeError):
@@ -113,18 +129,21 @@ class Giver:
             next_mp4_index=mixer.next_mp4_index() if mixer is not None else 0,
             tracks=clocks,
             takeovers=recording.taking.takeovers if recording.taking is not None else 0,
+            changes=Changes.of(recording.layout, recording.subscribe),
         )
         started = time.monotonic()
+        recording.on_stop = lambda: _keep_all(media)  # a stop now ends the hand-over first
+        if mixer is not None:
+            mixer.cut.keep_past_end = True  # nothing past the cut is lost if the taker fails
         try:
-            await self._until_taken(base, offer, media, auth)
+            await self._until_taken(base, offer, recording, auth, session)
         except (HandoverFailedError, httpx.HTTPError) as exc:
-            if mixer is not None:
-                mixer.cut.end_at = math.inf
-            if tracks is not None:
-                tracks.track_cuts.thaw()
+            _keep_all(media)
             log.warning("Hand-over failed sid=%s to=%s error=%s", session.sid, taker, exc)
             await self._abandon(base, session.sid, auth)
             return False
+        finally:
+            recording.on_stop = lambda: None
         session.stop_requested = True
         playlists = await recording.hand_off()
         uploader = recording.upload.uploader
@@ -133,19 +152,38 @@ class Giver:
             objects=list(uploader.manifest_objects()),
             files=[f.to_payload() for f in uploader.playable_files()],
             timeline=recording.course.passed_on(),
+            changes=Changes.of(recording.layout, recording.subscribe),
         )
-        answer = await self.client.post(
-            f"{base}/{session.sid}/done", json=done.to_wire(), auth=auth, timeout=REQUEST_SECONDS
-        )
+        status = await self._done(f"{base}/{session.sid}/done", done, auth)
         self.redirects.record(session.sid, taker)
         log.info(
             "Handed over sid=%s to=%s status=%s seconds=%.2f",
             session.sid,
             taker,
-            answer.status_code,
+            status,
             time.monotonic() - started,
         )
         return True
+
+    async def _done(self, url: str, done: GiverDone, auth: httpx.BasicAuth) -> int | None:
+        """Give the taker the final playlists, again while it does not answer (its files go
+        up only once it has them); its last answer's status, None if it never answered."""
+        deadline = time.monotonic() + self.settings.handover.timeout_seconds
+        status: int | None = None
+        while True:
+            try:
+                answer = await self.client.post(
+                    url, json=done.to_wire(), auth=auth, timeout=REQUEST_SECONDS
+                )
+                status = answer.status_code
+                if status < 500:
+                    return status
+            except httpx.HTTPError as exc:
+                log.warning("The taker did not take the final playlists (%s); again", exc)
+            if time.monotonic() > deadline:
+                log.error("The taker never took the final playlists: its part is not delivered")
+                return status
+            await asyncio.sleep(POLL_SECONDS)
 
     @staticmethod
     def _refusal(recording: ChannelRecording) -> str | None:
@@ -160,10 +198,18 @@ class Giver:
         return None
 
     async def _until_taken(
-        self, base: str, offer: Offer, media: MediaParts, auth: httpx.BasicAuth
+        self,
+        base: str,
+        offer: Offer,
+        recording: ChannelRecording,
+        auth: httpx.BasicAuth,
+        session: Session[Recording],
     ) -> None:
         """Offer, then poll until the taker has a complete segment from the cut; the cut ends
-        this replica's files as soon as it is known."""
+        this replica's files as soon as it is known. A stop asked for meanwhile ends it. A
+        poll carries the layout and subscription when they changed since the taker had them."""
+        media = recording.media
+        sent = offer.changes
         answer = await self.client.post(
             f"{base}/offer", json=offer.to_wire(), auth=auth, timeout=REQUEST_SECONDS * 3
         )
@@ -171,9 +217,13 @@ class Giver:
             raise HandoverFailedError(f"offer refused with {answer.status_code}")
         deadline = time.monotonic() + self.settings.handover.timeout_seconds
         while True:
-            polled = await self._poll(base, offer, media, auth)
+            if session.stop_requested:
+                raise HandoverFailedError("the recording was stopped during the hand-over")
+            now = Changes.of(recording.layout, recording.subscribe)
+            polled = await self._poll(base, offer, media, auth, now if now != sent else None)
             if polled.status_code != 200:
                 raise HandoverFailedError(f"taker answered {polled.status_code}")
+            sent = now
             report = TakerReport.model_validate(polled.json())
             if report.failed:
                 raise HandoverFailedError("the taker's recording failed")
@@ -184,15 +234,25 @@ class Giver:
             await asyncio.sleep(POLL_SECONDS)
 
     async def _poll(
-        self, base: str, offer: Offer, media: MediaParts, auth: httpx.BasicAuth
+        self,
+        base: str,
+        offer: Offer,
+        media: MediaParts,
+        auth: httpx.BasicAuth,
+        changes: Changes | None,
     ) -> httpx.Response:
         """Ask the taker where it is; with the newest packets of the tracks stored as
-        received while it has no cut for one of them."""
+        received while it has no cut for one of them, and ``changes`` (if any)."""
         stored = [c.playlist for c in offer.tracks if c.copied and not c.idle]
         tracks = media.tracks
-        if tracks is None or not stored:
+        if changes is None and (tracks is None or not stored):
             return await self.client.get(f"{base}/{offer.sid}", auth=auth, timeout=REQUEST_SECONDS)
-        given = GiverMarks(marks={name: tracks.track_cuts.marks(name, MARKS) for name in stored})
+        marks = (
+            {name: tracks.track_cuts.marks(name, MARKS) for name in stored}
+            if tracks is not None
+            else {}
+        )
+        given = GiverMarks(marks=marks, changes=changes)
         return await self.client.post(
             f"{base}/{offer.sid}/marks", json=given.to_wire(), auth=auth, timeout=REQUEST_SECONDS
         )

@@ -7,9 +7,12 @@ admits only credentials valid for the app id (the giver uses its own settings' c
   (join the channel as the offer's new uid, record under the same sid and resource id);
 * ``GET {sid}``: where the taking stands (:class:`~cloudrec_recorder.handover.TakerReport`);
 * ``POST {sid}/marks``: the same, with the giver's newest packets of its tracks stored as
-  received (:class:`~cloudrec_recorder.handover.GiverMarks`);
-* ``POST {sid}/done``: the giver delivered its files; here are its final playlists;
-* ``DELETE {sid}``: the giver gave up; the taken recording stops without a word.
+  received (:class:`~cloudrec_recorder.handover.GiverMarks`) and its layout and subscription
+  when they changed;
+* ``POST {sid}/done``: the giver delivered its files; here are its final playlists (the
+  taker's files, held until now, go up from here on);
+* ``DELETE {sid}``: the giver gave up; the taken recording stops without a word and
+  delivers nothing (its files would overwrite the giver's).
 
 ``POST /drain`` (the credential of every app id) drains this replica as SIGTERM does, without
 ending the process: every running recording is handed over or stopped, ``/readyz`` says 503.
@@ -30,6 +33,7 @@ from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder import errors
 from cloudrec_recorder.events import RecordingEvents
 from cloudrec_recorder.handover import GiverDone, GiverMarks, Offer, listed_segments
+from cloudrec_recorder.later_changes import apply_changes
 from cloudrec_recorder.ports import MediaParts, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.redirects import Redirects
@@ -107,6 +111,7 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         here=settings.replica_id,
         margin=settings.handover.cut_margin_seconds,
         takeovers=body.takeovers,
+        stalls=settings.handover.test_fault_taker_stalls,
     )
     events = RecordingEvents(
         state.sender, settings.callbacks_for(appid), body.cname, body.uid, body.sid
@@ -133,6 +138,7 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
     if recording.taking is None:  # snapshots only
         raise errors.invalid_parameter("clientRequest: a recording without files is not moved")
     await recording.start()
+    await apply_changes(recording, body.changes)  # before any frame: start() only spawned
     takings.redirects.forget(body.sid)  # taken back: held here again
     holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
     takings.active[body.sid] = (taking, recording)
@@ -151,8 +157,10 @@ async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
 @router.post(HANDOVER + "/{sid}/marks")
 async def marks(appid: str, sid: str, body: GiverMarks, takings: TakingsDep) -> JSONResponse:
     """The giver's poll with its newest stored packets (an individual recording's tracks
-    stored as received: the taker finds their shift)."""
-    taking, media, _ = takings.get(sid)
+    stored as received: the taker finds their shift) and its later changes, if any."""
+    taking, media, recording = takings.get(sid)
+    if body.changes is not None:
+        await apply_changes(recording, body.changes)
     if media.tracks is not None:
         taking.match(media.tracks, body)
     return JSONResponse(taking.report(media).to_wire())
@@ -166,7 +174,10 @@ async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JS
         files = [StoredFile.from_payload(item) for item in body.files]
     except (KeyError, TypeError, ValueError):
         raise errors.invalid_parameter("files: not a fileList") from None
+    if body.changes is not None:
+        await apply_changes(recording, body.changes)
     recording.upload.uploader.delivered_elsewhere(given, body.objects, files)
+    recording.upload.let_go()  # the sid's names are this replica's from now on
     taking.release(media, body, recording.events)
     recording.course.keep()  # the hand-overs so far, for a restart's manifest
     return JSONResponse(taking.report(media).to_wire())

@@ -23,6 +23,11 @@ has no output clock: the giver sends its newest packets' digests with each poll
 (:class:`GiverMarks`), the taker finds the shift between its packet times and the giver's
 (media/track_cuts.py) and only then names that track's cut (:func:`stored_cut`).
 
+What was changed after the start goes along (:class:`Changes`: the last ``updateLayout`` and
+the last ``update``'s subscription in force): in the offer, in every poll once it differs
+from what the taker has, and in the giver's done, so the taker's media follows them from
+its first frame to its last.
+
 Requests for the sid then reach the taker: the giver keeps a redirect
 (:mod:`~cloudrec_recorder.redirects`) and :func:`route` says where a request goes.
 """
@@ -38,11 +43,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from cloudrec_protocol.manifest import ManifestObject, TimelineEntry
+from cloudrec_protocol.models import LayoutSettings, StreamSubscribe
 from cloudrec_recorder.media.cut import DISCONTINUITY
 from cloudrec_recorder.media.hls import SegmentSchedule
 from cloudrec_recorder.media.track_cuts import TrackClock as MediaTrackClock
 
 __all__ = [
+    "Changes",
     "GiverDone",
     "GiverMarks",
     "Offer",
@@ -121,6 +128,29 @@ class TrackClock(_Message):
         )
 
 
+class Changes(_Message):
+    """What the recording's owner accepted after its start and is in force now: the last
+    ``updateLayout`` clientRequest and the last ``update`` streamSubscribe (None: never)."""
+
+    layout: dict[str, Any] | None = None
+    subscribe: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, layout: LayoutSettings | None, subscribe: StreamSubscribe | None) -> Changes:
+        return cls(
+            layout=layout.to_wire() if layout is not None else None,
+            subscribe=subscribe.to_wire() if subscribe is not None else None,
+        )
+
+    def parsed(self) -> tuple[LayoutSettings | None, StreamSubscribe | None]:
+        """The layout and the subscription (ValueError: one does not parse)."""
+        layout = LayoutSettings.model_validate(self.layout) if self.layout is not None else None
+        subscribe = (
+            StreamSubscribe.model_validate(self.subscribe) if self.subscribe is not None else None
+        )
+        return layout, subscribe
+
+
 class Offer(_Message):
     """What the taker needs to go on recording ``sid`` (sent over the authenticated peer API:
     it carries the start request, with its storage keys)."""
@@ -143,6 +173,8 @@ class Offer(_Message):
     """An individual recording's outputs, each on its own clock."""
     takeovers: int = Field(default=0, ge=0, le=1000)
     """Take-overs the recording went through (takeover.py): the taker keeps its names."""
+    changes: Changes = Field(default_factory=Changes)
+    """The layout and subscription in force on the giver now."""
 
 
 class TakerReport(_Message):
@@ -163,6 +195,8 @@ class GiverMarks(_Message):
         Annotated[str, Field(max_length=512)],
         Annotated[list[tuple[Annotated[str, Field(max_length=32)], int]], Field(max_length=512)],
     ] = Field(default_factory=dict, max_length=1_000)
+    changes: Changes | None = None
+    """The giver's layout and subscription, when they changed since the taker last had them."""
 
 
 class GiverDone(_Message):
@@ -176,6 +210,8 @@ class GiverDone(_Message):
     timeline: list[TimelineEntry] = Field(default_factory=list, max_length=100_000)
     """The giver's manifest timeline but its start and its stop (its pauses, gaps and the
     hand-overs before this one): the taker's manifest tells the whole course."""
+    changes: Changes | None = None
+    """The giver's layout and subscription at its end (None: an older giver's done)."""
 
 
 def taker_uid(draw: Callable[[int], int] = secrets.randbelow) -> str:

@@ -181,6 +181,12 @@ def _nothing() -> None:
     pass
 
 
+def abandon(recording: ChannelRecording) -> None:
+    """A hand-over to this replica that never completed: silent, and nothing goes up."""
+    recording.events.mute()
+    recording.upload.abandoned = True
+
+
 # ------------------------------------------------------------------ the recording
 
 
@@ -254,6 +260,7 @@ class ChannelRecording:
         self.layout: LayoutSettings | None = None  # the last updateLayout and update in force
         self.subscribe: StreamSubscribe | None = None
         self.on_segment: Callable[[], None] = _nothing  # a file is complete (heartbeat.py)
+        self.on_stop: Callable[[], None] = _nothing  # asked to stop (a giver's hand-over ends)
 
     # -------------------------------------------------------------- API
 
@@ -330,6 +337,7 @@ class ChannelRecording:
         self.layout = layout
 
     async def stop(self, *, wait_upload: bool, wait_seconds: float) -> StopOutcome:
+        self.on_stop()
         if self._leaving is None:
             self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE))
         outcome = await asyncio.shield(self._leaving)
@@ -430,9 +438,9 @@ class ChannelRecording:
             await self.channel.leave()
         if self.media.pictures is not None:
             await self.media.pictures.aclose()
-        self.events.recorder_leave(leave_code)
-        if self.taking is not None:
+        if self.taking is not None:  # first: an abandoned taking says nothing (taking.py)
             await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
+        self.events.recorder_leave(leave_code)
         try:
             await self.pipeline.stop()
         except Exception as exc:
@@ -582,6 +590,9 @@ class RecordingBuilder:
             taking.prepare_tracks(recording.media.tracks)
             recording.taking = taking
             recording.course.marks = taking.marks
+        if recording.taking is not None and not recording.taking.released.is_set():
+            recording.upload.hold()  # the giver's names until it is done (taking.py)
+            recording.taking.on_abandoned = lambda: abandon(recording)
         return recording
 
     def _media(

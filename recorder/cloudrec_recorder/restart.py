@@ -15,6 +15,8 @@ recovered recording's manifest goes up last, as a running one's does, with that 
 ``Restarted`` entry: when this replica restarted and took the recording's delivery up (its
 ``detail`` names the replica). Its media ended when the earlier process did, so there is no
 ``Stopped``. A recording this replica handed over gets none: its taker's manifest is the one.
+A recording this replica was taking over when it died, before its giver was done, is removed
+unsent (``.cloudrec-taking``): its files carry the giver's names.
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.manifest import ManifestSource
 from cloudrec_recorder.storage.recovery import Recovered, recover
-from cloudrec_recorder.storage.spool import remove_all_delivered, remove_delivered
+from cloudrec_recorder.storage.spool import (
+    remove_all_delivered,
+    remove_all_uncommitted,
+    remove_delivered,
+)
 from cloudrec_recorder.storage.target import fernet_for
 from cloudrec_recorder.storage.uploader import EventSink, UploadPolicy
 
@@ -99,6 +105,9 @@ def restarted_timeline(
 async def recover_leftovers(state: RecorderState) -> None:
     """Background job: deliver earlier runs' undelivered recordings (see the module docstring)."""
     settings = state.settings
+    abandoned = await asyncio.to_thread(remove_all_uncommitted, settings.spool_dir)
+    if abandoned:  # a hand-over's taker whose giver was not done: the names are the giver's
+        log.info("Removed %d spool(s) of hand-overs never completed here", len(abandoned))
     if not settings.keep_delivered_spool:
         removed = await asyncio.to_thread(remove_all_delivered, settings.spool_dir)
         if removed:

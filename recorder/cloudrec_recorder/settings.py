@@ -193,6 +193,11 @@ class HandoverSettings(_Model):
     takeover: TakeoverSettings = Field(default_factory=TakeoverSettings)
     """A replica lost without draining: its recordings go on on another (docs/operations.md)."""
 
+    test_fault_taker_stalls: bool = False
+    """Test only (fault injection), never set in production: as a hand-over's taker this
+    replica records but never reports a complete segment, as a taker too slow for its giver
+    would; the giver gives up after ``timeoutSeconds`` (or at a ``stop``)."""
+
 
 class EgressSettings(_Model):
     """Where the recorder may connect on a tenant's behalf (storage endpoints, image URLs).

@@ -5,8 +5,13 @@ Before the recording starts, its mix pipeline is set to keep nothing and hold it
 (:meth:`Taking.prepare`). At the first media the pipeline starts on the giver's output clock and
 the cut is chosen (:meth:`Taking.begin`); from then on the taker's files begin at the cut. When
 the giver is done (:meth:`Taking.release`) the playlists are written with the giver's entries
-in front, and event 12 (session_failover) says where the recording is now. A recording stopped
-before the giver is done waits for it a bounded time (:meth:`Taking.settle`).
+in front, and event 12 (session_failover) says where the recording is now.
+
+Until the giver is done the sid's names are the giver's: the taker's files stay in its spool
+(the recording's upload holds them), and a taking the giver gave up on (``DELETE``), or one
+stopped before the giver was done (waited for a bounded time, :meth:`Taking.settle`), is
+abandoned: nothing of it goes up, its spool is removed (:attr:`Taking.on_abandoned`). The
+giver's playlist, manifest and segments are never overwritten by a taker that did not take.
 
 An individual recording (:class:`~cloudrec_recorder.ports.TrackPipeline`) goes the same way per
 output: :meth:`Taking.prepare_tracks` gives its pipeline the giver's outputs, and
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
@@ -60,7 +66,12 @@ class Taking:
     """When this replica's files took over (the cut, Unix ms): the manifest's HandedOver."""
     given: list[TimelineEntry] = field(default_factory=list)
     """The giver's timeline entries (its own hand-overs among them), once it is done."""
+    stalls: bool = False
+    """``handover.testFaultTakerStalls``: never report a complete segment (tests only)."""
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    on_abandoned: Callable[[], None] = lambda: None
+    """The giver never finished: this replica's files are thrown away, its events muted
+    (set by the recording's builder)."""
 
     def marks(self) -> list[TimelineEntry]:
         """The manifest timeline's entries from the giver, then the HandedOver entry, once
@@ -147,11 +158,13 @@ class Taking:
             offered = [clock.playlist for clock in self.offer.tracks if not clock.idle]
             return TakerReport(
                 cuts=cuts,
-                first_segment=all(name in cuts and name in complete for name in offered),
+                first_segment=not self.stalls
+                and all(name in cuts and name in complete for name in offered),
                 failed=self.failed,
             )
         files = media.mixer.files() if media.mixer is not None else []
-        return TakerReport(cut=self.cut, first_segment=bool(files), failed=self.failed)
+        first = bool(files) and not self.stalls
+        return TakerReport(cut=self.cut, first_segment=first, failed=self.failed)
 
     def release(self, media: MediaParts, done: GiverDone, events: RecordingEventSink) -> None:
         """The giver delivered its files: the playlists go on from its entries; event 12."""
@@ -183,14 +196,20 @@ class Taking:
 
     async def settle(self, media: MediaParts, within: float) -> None:
         """Before this replica's files are finished: wait for the giver's entries (at most
-        ``within`` seconds; then the playlists list this replica's segments only)."""
+        ``within`` seconds, none once the giver gave up); without them the taking is
+        abandoned (nothing of this replica's goes up)."""
         if self.released.is_set():
             return
-        try:
-            await asyncio.wait_for(self.released.wait(), within)
-        except TimeoutError:
-            log.warning("Giver never finished sid=%s from=%s", self.offer.sid, self.offer.giver)
-            if media.mixer is not None:
-                media.mixer.cut.release({})
-            elif media.tracks is not None:
-                media.tracks.track_cuts.release({})
+        if not self.failed:
+            try:
+                await asyncio.wait_for(self.released.wait(), within)
+                return
+            except TimeoutError:
+                log.warning("Giver never finished sid=%s from=%s", self.offer.sid, self.offer.giver)
+        log.warning(
+            "Abandoned sid=%s from=%s: the hand-over did not complete; nothing recorded "
+            "here is delivered",
+            self.offer.sid,
+            self.offer.giver,
+        )
+        self.on_abandoned()

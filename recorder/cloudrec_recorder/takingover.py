@@ -23,10 +23,12 @@ import logging
 import time
 from dataclasses import dataclass
 
+from cloudrec_protocol.filenames import mix_playlist
 from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
-from cloudrec_protocol.models import LayoutSettings, StartClientRequest, StreamSubscribe
+from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder.events import RecordingEvents
-from cloudrec_recorder.handover import Offer, taker_uid
+from cloudrec_recorder.handover import Changes, Offer, taker_uid
+from cloudrec_recorder.later_changes import apply_changes
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.ports import (
     MediaParts,
@@ -38,10 +40,10 @@ from cloudrec_recorder.ports import (
 )
 from cloudrec_recorder.recording import ChannelRecording
 from cloudrec_recorder.sessions import Resource, Session
-from cloudrec_recorder.takeover import Standby, gap_ms, taken_clocks
+from cloudrec_recorder.takeover import Standby, backup_prefix, gap_ms, taken_clocks
 from cloudrec_recorder.taking import Taking
 
-__all__ = ["TakingOver", "take_over"]
+__all__ = ["TakingOver", "take_over", "unvouched"]
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +118,16 @@ class TakingOver(Taking):
         return self.offer.first_frame_ms
 
     def marks(self) -> list[TimelineEntry]:
-        """The gap (from the lost replica's last complete segment) and the take-over."""
+        """The gap (from the lost replica's last complete segment) and the take-over; the
+        take-over's detail names the parts this manifest does not vouch for."""
         if self.switched_ms is None:
             return []
         detail = f"taken over from replica {self.offer.giver} (lost)"
         entries = []
+        earlier = unvouched(
+            self.offer.sid, self.offer.cname, self.takeovers, individual=bool(self.offer.tracks)
+        )
+        handed = f"{detail}; {earlier}"
         if self.media_until_ms is not None and self.gap:
             entries.append(
                 TimelineEntry(
@@ -131,12 +138,23 @@ class TakingOver(Taking):
                 )
             )
         entries.append(
-            TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=detail)
+            TimelineEntry(kind=TimelineKind.HANDED_OVER, at_ms=self.switched_ms, detail=handed)
         )
         return entries
 
     async def settle(self, media: MediaParts, within: float) -> None:
         """Nothing to wait for: no giver."""
+
+
+def unvouched(sid: str, cname: str, takeovers: int, *, individual: bool = False) -> str:
+    """What a manifest written after the ``takeovers``-th take-over does not list: the earlier
+    parts' playlists and the objects they list (their replicas delivered them); an
+    individual recording's by the names' beginning (one playlist per uid and kind)."""
+    if individual:
+        earlier = [f"{backup_prefix(n)}{sid}_*.m3u8" for n in range(takeovers)]
+    else:
+        earlier = [backup_prefix(n) + mix_playlist(sid, cname) for n in range(takeovers)]
+    return "not listed here: " + ", ".join(earlier) + " and the objects they list"
 
 
 async def take_over(state: RecorderState, appid: str, record: Standby, lost: str) -> bool:
@@ -211,26 +229,8 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
     if record.paused_ms is not None:  # paused when lost: paused here, nothing missed since
         await recording.hold(True)
         taking.announce()
-    if record.layout is not None:
-        await _quietly(recording, layout=LayoutSettings.model_validate(record.layout))
-    if record.subscribe is not None:
-        await _quietly(recording, subscribe=StreamSubscribe.model_validate(record.subscribe))
+    await apply_changes(recording, Changes(layout=record.layout, subscribe=record.subscribe))
     holder.append(state.registry.adopt(resource, mode.value, recording, record.sid))
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s (lost) uid=%s", record.sid, lost, offer.taker_uid)
     return True
-
-
-async def _quietly(
-    recording: ChannelRecording,
-    *,
-    layout: LayoutSettings | None = None,
-    subscribe: StreamSubscribe | None = None,
-) -> None:
-    try:
-        if layout is not None:
-            await recording.update_layout(layout)
-        if subscribe is not None:
-            await recording.update(subscribe)
-    except Exception as exc:
-        log.warning("Take-over of sid=%s: a later change not applied: %s", recording.sid, exc)

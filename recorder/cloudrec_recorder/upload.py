@@ -7,6 +7,12 @@ to the uploader on the event loop. The file list is the bucket's playable files 
 uploader runs, else the spool's, named by their object keys. At the end, :meth:`finish` waits
 for the upload (at most ``drain_timeout`` seconds); files that went to the backup go on being
 re-uploaded in the background, and the uploader is closed once they are delivered.
+
+A hand-over's taker (taking.py) records under the giver's names, which stay the giver's until
+the giver is done: :meth:`RecordingUpload.hold` keeps every finished file in the spool (and
+marks the spool, :data:`~cloudrec_recorder.storage.spool.TAKING_FILE`, so a restart does not
+deliver it either) until :meth:`~RecordingUpload.let_go` (the giver is done) or
+:meth:`~RecordingUpload.discard` (the hand-over failed: nothing goes up, the spool is removed).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 from cloudrec_recorder.ports import MediaPipeline, Upload
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
-from cloudrec_recorder.storage.spool import remove_delivered
+from cloudrec_recorder.storage.spool import TAKING_FILE, remove_delivered, remove_spool
 
 __all__ = ["DELIVERED_WAIT_SECONDS", "DELIVERY_WAIT_SECONDS", "RecordingUpload"]
 
@@ -55,6 +61,11 @@ class RecordingUpload:
         """The uploader started: files are handed over and listed from it."""
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._held: list[tuple[str, int | None]] | None = None
+        """Files finished while held (a taker's before the giver is done), in order."""
+        self.abandoned = False
+        self._own_spool = True
+        """Set when the held files are never to go up: :meth:`finish` discards them."""
 
     async def start(self) -> bool:
         """Start the uploader; False (logged) when it could not start."""
@@ -67,9 +78,51 @@ class RecordingUpload:
         return True
 
     def hand_over(self, name: str, start_ms: int | None) -> None:
-        """From any thread: the file ``name`` of the spool is finished (uploaded if running)."""
+        """From any thread: the file ``name`` of the spool is finished (uploaded if running,
+        unless held)."""
         if self.running:
-            self._loop.call_soon_threadsafe(self.uploader.file_ready, name, start_ms)
+            self._loop.call_soon_threadsafe(self._ready, name, start_ms)
+
+    def _ready(self, name: str, start_ms: int | None) -> None:
+        if self._held is not None:
+            self._held.append((name, start_ms))
+        else:
+            self.uploader.file_ready(name, start_ms)
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold(self) -> None:
+        """Keep every file finished from now on in the spool (marked as not this replica's
+        to deliver) until :meth:`let_go` or :meth:`discard`."""
+        self._own_spool = not self.spool.exists()  # else an earlier part's (kept) is here
+        self.spool.mkdir(parents=True, exist_ok=True)
+        (self.spool / TAKING_FILE).write_bytes(b"")
+        if self._held is None:
+            self._held = []
+
+    def let_go(self) -> None:
+        """The names are this replica's now: what was held goes up, in order, and what
+        comes later as it comes. Called on the event loop."""
+        held, self._held = self._held or [], None
+        (self.spool / TAKING_FILE).unlink(missing_ok=True)
+        if self.running:
+            for name, start_ms in held:
+                self.uploader.file_ready(name, start_ms)
+
+    async def discard(self) -> int:
+        """Nothing held goes up, ever: the uploader closes (no manifest, no event) and the
+        spool is removed. Returns how many files were thrown away."""
+        held, self._held = self._held or [], []
+        if self.running:
+            await self._close()
+        if self._own_spool:
+            await asyncio.to_thread(remove_spool, self.spool)
+        else:  # only what this replica made goes (an earlier part's kept files stay)
+            for name in [TAKING_FILE, *(name for name, _ in held)]:
+                (self.spool / name).unlink(missing_ok=True)
+        return len(held)
 
     def object_key(self, name: str) -> str:
         return "/".join((*self.prefix, name))
@@ -91,8 +144,13 @@ class RecordingUpload:
         ]
 
     async def finish(self) -> str:
-        """Finish the upload; its ``uploadingStatus`` (``unknown`` when no uploader ran)."""
+        """Finish the upload; its ``uploadingStatus`` (``unknown`` when no uploader ran or
+        the files were discarded, :attr:`abandoned`)."""
         status = "unknown"
+        if self.abandoned:
+            count = await self.discard()
+            log.info("Discarded sid=%s files=%d (never delivered)", self.sid, count)
+            return status
         if not self.running:
             return status
         try:

@@ -4,9 +4,10 @@ A replica handing a recording over (the giver) and the replica taking it (the ta
 output clock (the giver's time 0) and one segment schedule, so their segment boundaries fall
 at the same instants. They agree on one boundary, the cut: the giver keeps what is before it,
 the taker what is from it on. The giver's writers drop media at or after ``end_at``; the
-taker's drop media before ``not_before``. The taker's playlists are held back until the
-giver's final entries are known (``prefixes``), then written as those entries, an
-``#EXT-X-DISCONTINUITY`` and the taker's own segments.
+taker's drop media before ``not_before`` (while the hand-over is undecided the giver's HLS
+writer holds back what comes after ``end_at`` instead, ``keep_past_end``). The taker's
+playlists are held back until the giver's final entries are known (``prefixes``), then
+written as those entries, an ``#EXT-X-DISCONTINUITY`` and the taker's own segments.
 
 A stored video stream (kept as sent) can begin a segment only on a keyframe: its cut
 (``on_keyframes``) takes effect at the first keyframe at or after ``not_before`` / ``end_at``
@@ -39,6 +40,11 @@ class Cut:
         nothing (``not_before`` infinite) until the cut is agreed."""
         self.not_before = math.inf if taking else 0.0
         self.end_at = math.inf
+        self.keep_past_end = False
+        """A giver's until its hand-over is decided: HLS segments from ``end_at`` on are
+        written but held back (not announced, not listed); they are thrown away when the
+        files end there, and go on as the files' own when ``end_at`` goes back to infinity
+        (the hand-over failed: nothing of the giver's is missing)."""
         self._prefixes: Mapping[str, str] | None = None if taking else {}
 
     def admits(self, t: float) -> bool:

@@ -143,6 +143,8 @@ class HlsWriter:
         self._discontinuity = False
         """The next segment comes after a pause (tagged #EXT-X-DISCONTINUITY)."""
         self._current_discontinuity = False
+        self._held: list[tuple[str, str, float]] = []
+        """Segments complete past a giver's undecided cut: name, entry, duration (cut.py)."""
         self.closed = False
 
     @property
@@ -186,12 +188,31 @@ class HlsWriter:
         self._container = None
         name, start = self._current
         self._current = None
-        publish(self.spool_dir, name, self._on_file_ready)
         duration = max(end - start, 0.001)
-        self._names.append(name)
-        self._entries.append(_entry(name, duration, discontinuity=self._current_discontinuity))
-        self._longest = max(self._longest, math.ceil(duration))
+        entry = _entry(name, duration, discontinuity=self._current_discontinuity)
+        if self._cut.keep_past_end and start >= self._cut.end - EPSILON:
+            self._held.append((name, entry, duration))  # the hand-over is undecided
+            return
+        self._list(name, entry, duration)
         self._write_playlist(ended=False)
+
+    def _list(self, name: str, entry: str, duration: float) -> None:
+        publish(self.spool_dir, name, self._on_file_ready)
+        self._names.append(name)
+        self._entries.append(entry)
+        self._longest = max(self._longest, math.ceil(duration))
+
+    def _settle_held(self) -> None:
+        """The hand-over is decided: the held segments are the files' own (it failed:
+        ``end_at`` is infinite again) or thrown away (the files end at the cut)."""
+        held, self._held = self._held, []
+        for name, entry, duration in held:
+            if self._cut.end == math.inf:
+                self._list(name, entry, duration)
+            else:
+                (self.spool_dir / temporary_name(name)).unlink(missing_ok=True)
+        if held and self._cut.end == math.inf:
+            self._write_playlist(ended=False)
 
     def _abort_segment(self) -> None:
         """Drop the open segment: it begins past the cut (a hand-over's giver)."""
@@ -219,7 +240,10 @@ class HlsWriter:
         if packet.pts is None or packet.time_base is None:
             return
         t = float(packet.pts * packet.time_base)
-        if not self._cut.admits(t):
+        if self._held and self._cut.end == math.inf:
+            self._settle_held()
+        kept = self._cut.keep_past_end and t >= self._cut.start - EPSILON
+        if not kept and not self._cut.admits(t):
             current = self._current
             if current is not None and current[1] >= self._cut.end - EPSILON:
                 self._abort_segment()
@@ -260,6 +284,7 @@ class HlsWriter:
         if self._container is not None and current is not None:
             if current[1] >= self._cut.end - EPSILON:
                 self._abort_segment()
+        self._settle_held()
         if self._container is not None and self._current is not None:
             self._finish_segment(max(self._last_end, self._current[1]))
         if self._names:  # no playlist at all for a recording that never produced a segment

@@ -165,6 +165,47 @@ async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_withou
     assert {o["key"] for o in listed} == keys - {manifest}
 
 
+async def test_a_subscription_changed_before_a_hand_over_stays_in_force_after_it(
+    replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+    tmp_path: Path,
+) -> None:
+    """``update`` on ``ra`` takes uid 1002's video out of the mix; after the hand-over
+    ``rb``'s part of the playlist still has 1001 only: the offer carries the subscription in
+    force, not just the start request."""
+    ra, rb = replicas
+    async with ra.client() as on_a, publish(room, ["1001", "1002"], width=160, height=120):
+        rec = await start_recording(
+            on_a, ra, room, "900151", mix_config(transcodingConfig=TRANSCODING)
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(2)
+        subscribe = {
+            "audioUidList": {"subscribeAudioUids": ["#allstream#"]},
+            "videoUidList": {"unSubscribeVideoUids": ["1002"]},
+        }
+        body = {"cname": rec.cname, "uid": rec.uid, "clientRequest": {"streamSubscribe": subscribe}}
+        updated = await on_a.post(ra.url(rec.path("update")), json=body)
+        assert updated.status_code == 200, updated.text
+        await asyncio.sleep(4)
+        assert ra.process.pid is not None
+        os.kill(ra.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
+        await wait_exit(ra)
+        await asyncio.sleep(5)
+        async with rb.client() as on_b:
+            stopped = await stop_recording(on_b, rb, rec)
+    assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+    media = read_handed_over(s3_server, ra.bucket, rec.sid, tmp_path)
+    check_continuous(media, FPS, [color_for(0)])
+    given, taken = media.parts
+    assert shows_colour(given.frames[: 2 * FPS], color_for(1))  # before the update
+    assert not any(shows_colour([frame], color_for(1)) for frame in taken.frames)
+
+
 async def test_a_recording_survives_five_successive_hand_overs_across_three_replicas(
     tmp_path: Path,
     janus: Janus,

@@ -18,6 +18,7 @@ from cloudrec_recorder.takeover import (
     successor,
     taken_clocks,
 )
+from cloudrec_recorder.takingover import unvouched
 
 SID = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -180,3 +181,13 @@ def test_a_beat_names_the_field_that_is_wrong() -> None:
 def test_lost_replicas_are_found_after_at_least_two_missed_beats() -> None:
     with pytest.raises(ValidationError, match="twice heartbeatSeconds"):
         TakeoverSettings.model_validate({"heartbeatSeconds": 2, "deadAfterSeconds": 3})
+
+
+def test_a_taken_over_parts_manifest_names_the_earlier_parts_it_does_not_list() -> None:
+    sid = "0123456789abcdef0123456789abcdef"
+    assert (
+        unvouched(sid, "room", 1) == f"not listed here: {sid}_room.m3u8 and the objects they list"
+    )
+    assert unvouched(sid, "room", 2) == (
+        f"not listed here: {sid}_room.m3u8, bak0_{sid}_room.m3u8 and the objects they list"
+    )

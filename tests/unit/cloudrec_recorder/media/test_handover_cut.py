@@ -4,9 +4,11 @@ on one clock the two playlists join with no frame missing or twice."""
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from pathlib import Path
 
+import av
 import pytest
 from tests.media_files import open_media
 from tests.unit.cloudrec_recorder.media.synth import solid_frame
@@ -88,6 +90,52 @@ def test_a_giver_that_learns_the_cut_late_drops_the_segment_begun_past_it(tmp_pa
     cut.end_at = 3.0
     giver.advance(start + 4.0, False, lambda: solid_frame((200, 0, 0), 64, 36), None)
     giver.finish()
+    assert giver.hls.segments == ["s_0.ts", "s_1000.ts", "s_2000.ts"]
+    assert sorted(p.name for p in (tmp_path / "giver").iterdir()) == [
+        "p.m3u8",
+        "s_0.ts",
+        "s_1000.ts",
+        "s_2000.ts",
+    ]
+
+
+def _red() -> av.VideoFrame:
+    return solid_frame((200, 0, 0), 64, 36)
+
+
+def test_a_giver_whose_hand_over_fails_keeps_what_it_held_back_past_the_cut(
+    tmp_path: Path,
+) -> None:
+    """While the hand-over is undecided the giver writes on past the cut but lists nothing
+    from it; the taker fails (``end_at`` back to infinity): the held segments are its own, in
+    order, and no frame is missing."""
+    start = time.monotonic() - 6.0
+    cut = Cut()
+    cut.keep_past_end = True
+    giver = _output(tmp_path / "giver", start, 0, cut)
+    giver.advance(start + 2.5, False, _red, None)
+    cut.end_at = 3.0
+    giver.advance(start + 5.5, False, _red, None)
+    assert giver.hls.segments == ["s_0.ts", "s_1000.ts", "s_2000.ts"]  # 3-4, 4-5 held back
+    assert "s_3000.ts" not in (tmp_path / "giver" / "p.m3u8").read_text()
+    cut.end_at = math.inf  # the hand-over failed
+    giver.advance(start + 5.9, False, _red, None)
+    giver.finish()
+    names = giver.hls.segments
+    assert names == [f"s_{1000 * i}.ts" for i in range(6)]
+    times = _frame_times(tmp_path / "giver", names)
+    assert all(b - a == pytest.approx(1 / FPS, abs=1e-3) for a, b in itertools.pairwise(times))
+
+
+def test_a_giver_whose_hand_over_completes_throws_away_what_it_held_back(tmp_path: Path) -> None:
+    start = time.monotonic() - 6.0
+    cut = Cut()
+    cut.keep_past_end = True
+    giver = _output(tmp_path / "giver", start, 0, cut)
+    giver.advance(start + 2.5, False, _red, None)
+    cut.end_at = 3.0
+    giver.advance(start + 5.5, False, _red, None)
+    giver.finish()  # the taker has it from the cut on
     assert giver.hls.segments == ["s_0.ts", "s_1000.ts", "s_2000.ts"]
     assert sorted(p.name for p in (tmp_path / "giver").iterdir()) == [
         "p.m3u8",

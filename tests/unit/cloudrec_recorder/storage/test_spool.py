@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cloudrec_recorder.storage.spool import is_delivered, remove_all_delivered, remove_delivered
+from cloudrec_recorder.storage.spool import (
+    TAKING_FILE,
+    is_delivered,
+    is_uncommitted,
+    remove_all_delivered,
+    remove_all_uncommitted,
+    remove_delivered,
+)
 from cloudrec_recorder.storage.uploader import DELIVERED_FILE
 
 
@@ -40,3 +47,16 @@ def test_start_up_clean_up_removes_only_the_delivered_spools(tmp_path: Path) -> 
 
 def test_clean_up_of_a_spool_root_that_does_not_exist_yet_does_nothing(tmp_path: Path) -> None:
     assert remove_all_delivered(tmp_path / "missing") == []
+
+
+def test_start_up_clean_up_removes_a_takers_spool_whose_giver_never_finished(
+    tmp_path: Path,
+) -> None:
+    """A hand-over's taker that died before the giver was done: its files carry the giver's
+    names, so they are removed unsent; every other spool stays."""
+    taken = spool(tmp_path, "taken", delivered=False)
+    (taken / TAKING_FILE).write_bytes(b"")
+    spool(tmp_path, "pending", delivered=False)
+    assert is_uncommitted(taken)
+    assert remove_all_uncommitted(tmp_path) == ["taken"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pending"]
