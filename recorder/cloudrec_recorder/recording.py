@@ -66,6 +66,7 @@ from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
 from cloudrec_recorder.media.snapshot import SnapshotRecording
 from cloudrec_recorder.media.spool import FileReady
+from cloudrec_recorder.phases import mark
 from cloudrec_recorder.ports import (
     AddressCheck,
     Channel,
@@ -177,6 +178,20 @@ def change_layout(media: MediaParts, layout: LayoutSettings, settings: RecorderS
     )
 
 
+async def join(channel: Channel) -> None:
+    """Join the channel; the API error (room, uid, token, Janus) when that fails."""
+    try:
+        await channel.join()
+    except RoomNotFoundError:
+        raise errors.channel_not_found(channel.room) from None
+    except UidConflictError:
+        raise errors.uid_in_channel(channel.room, channel.uid) from None
+    except TokenRejectedError:
+        raise errors.token_invalid() from None
+    except ChannelError as exc:
+        raise errors.channel_unreachable(type(exc).__name__) from None
+
+
 def _nothing() -> None:
     pass
 
@@ -215,6 +230,7 @@ class ChannelRecording:
         self.spool = spool
         self.channel = channel
         self._first_frame_ms: int | None = None
+        self._segment_seen = False
         self.course = RecordingTimeline(spool, round(settings.hls_segment_seconds * 1000))
         self.upload = RecordingUpload(
             uploader(self.course.entries),
@@ -266,21 +282,14 @@ class ChannelRecording:
 
     async def start(self) -> None:
         self._status = STARTING
+        mark(self.sid, "start")
         try:
             await self.egress.check_url(self.target.endpoint, self.plan.endpoint_field)
         except EgressRefusedError as exc:
             raise errors.invalid_parameter(str(exc)) from None
-        try:
-            await self.channel.join()
-        except RoomNotFoundError:
-            raise errors.channel_not_found(self.channel.room) from None
-        except UidConflictError:
-            raise errors.uid_in_channel(self.channel.room, self.channel.uid) from None
-        except TokenRejectedError:
-            raise errors.token_invalid() from None
-        except ChannelError as exc:
-            raise errors.channel_unreachable(type(exc).__name__) from None
+        await join(self.channel)
         self._status = PARTLY_READY
+        mark(self.sid, "joined")
         write_metadata(
             self.spool,
             appid=self.appid,
@@ -291,6 +300,7 @@ class ChannelRecording:
         if not await self.upload.start():
             self.events.uploader_could_not_start()
         self._status = READY
+        mark(self.sid, "ready")
         if self.taking is None:  # a taken-over recording started long ago
             self.events.recorder_started()
         tc = self.config.transcoding_config
@@ -369,6 +379,8 @@ class ChannelRecording:
         if self.upload.running:
             start = self.pipeline.start_of(name) if name.endswith(".mp4") else None
             self.upload.hand_over(name, start)
+        if not (self._segment_seen or name.endswith(".m3u8")):
+            self._segment_seen = mark(self.sid, "first-segment", f"name={name}")
         self.on_segment()
 
     def _channel_closed(self, reason: str) -> None:
@@ -413,6 +425,7 @@ class ChannelRecording:
             self._first_frame_ms = self.taking.begin_media(self.media)
         else:
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
+            mark(self.sid, "media-start")
             self._first_frame_ms = now_ms
             if not self.snapshots_only:  # snapshots have no slices
                 self.events.slice_start(now_ms)
@@ -422,12 +435,15 @@ class ChannelRecording:
     async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
         self._status = STOP_REQUESTED
         self.course.stop(int(time.time() * 1000))
+        mark(self.sid, "stop")
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()
         await self.following.stop_readers()
+        mark(self.sid, "readers-stopped")
         with contextlib.suppress(Exception):
             await self.channel.leave()
+        mark(self.sid, "channel-left")
         if self.media.pictures is not None:
             await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
@@ -435,6 +451,7 @@ class ChannelRecording:
             await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
         try:
             await self.pipeline.stop()
+            mark(self.sid, "files-finished")
         except Exception as exc:
             log.error("Media pipeline failed sid=%s error=%s", self.sid, exc)
             self.events.recorder_failed("media pipeline failed")
@@ -470,6 +487,7 @@ class ChannelRecording:
         assert self._leaving is not None
         outcome = await self._leaving
         status = await self.upload.finish()
+        mark(self.sid, "uploaded", f"status={status}")
         self._final = StopOutcome(
             server_response=self._stop_response(status),
             had_media=outcome.had_media,
