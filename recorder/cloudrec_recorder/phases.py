@@ -9,7 +9,7 @@ own requests (``benchmarks/recorder`` prints them)::
 Start: ``start`` (the request), ``joined`` (in the room), ``ready`` (uploader started),
 ``subscribed`` and ``first-frame`` per publisher, ``media-start`` (output time 0),
 ``first-segment`` (the first complete segment in the spool). Stop: ``stop`` (the request, and
-the last instant written), ``readers-stopped``, ``channel-left``, ``files-finished`` (every
+the last instant written), ``channel-left``, ``files-finished`` (every
 file complete in the spool), ``uploaded`` (the upload settled).
 """
 

@@ -351,11 +351,9 @@ class ChannelRecording:
         if self.snapshots_only:  # §3.3: "individual with snapshots only"
             return ServerResponse(status=self._status, slice_start_time=self._first_frame_ms or 0)
         mode, files = file_list(self.mode, self.plan.mp4, self.upload.files(self.pipeline))
+        first = self._first_frame_ms or 0
         return ServerResponse(
-            status=self._status,
-            file_list_mode=mode,
-            file_list=files,
-            slice_start_time=self._first_frame_ms or 0,
+            status=self._status, file_list_mode=mode, file_list=files, slice_start_time=first
         )
 
     def _stop_response(self, uploading_status: str) -> ServerResponse:
@@ -434,13 +432,15 @@ class ChannelRecording:
 
     async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
         self._status = STOP_REQUESTED
+        stopped_at = time.monotonic()
         self.course.stop(int(time.time() * 1000))
         mark(self.sid, "stop")
+        if self.taking is None:  # (a taker first waits for its giver's entries: settle)
+            self.pipeline.end(stopped_at)  # the files end at the stop, finished meanwhile
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()
         await self.following.stop_readers()
-        mark(self.sid, "readers-stopped")
         with contextlib.suppress(Exception):
             await self.channel.leave()
         mark(self.sid, "channel-left")
@@ -449,6 +449,7 @@ class ChannelRecording:
         self.events.recorder_leave(leave_code)
         if self.taking is not None:
             await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
+            self.pipeline.end(stopped_at)
         try:
             await self.pipeline.stop()
             mark(self.sid, "files-finished")
