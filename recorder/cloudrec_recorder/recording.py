@@ -192,6 +192,15 @@ async def join(channel: Channel) -> None:
         raise errors.channel_unreachable(type(exc).__name__) from None
 
 
+async def quit_channel(channel: Channel, media: MediaParts, sid: str) -> None:
+    """Leave the channel (whatever fails there) and drop the layout's pictures."""
+    with contextlib.suppress(Exception):
+        await channel.leave()
+    mark(sid, "channel-left")
+    if media.pictures is not None:
+        await media.pictures.aclose()
+
+
 def _nothing() -> None:
     pass
 
@@ -356,14 +365,12 @@ class ChannelRecording:
             status=self._status, file_list_mode=mode, file_list=files, slice_start_time=first
         )
 
-    def _stop_response(self, uploading_status: str) -> ServerResponse:
-        """§3.6: the files and the upload state; only the upload state for snapshots."""
+    def _stop_response(self, status: str) -> ServerResponse:
+        """§3.6: the files and the upload state (``status``); only that for snapshots."""
         if self.snapshots_only:
-            return ServerResponse(uploading_status=uploading_status)
+            return ServerResponse(uploading_status=status)
         mode, files = file_list(self.mode, self.plan.mp4, self.upload.files(self.pipeline))
-        return ServerResponse(
-            file_list_mode=mode, file_list=files, uploading_status=uploading_status
-        )
+        return ServerResponse(file_list_mode=mode, file_list=files, uploading_status=status)
 
     # -------------------------------------------------------------- internals
 
@@ -406,7 +413,7 @@ class ChannelRecording:
         delivered. Returns the final playlists (name -> text) for the taker."""
         self.events.mute()
         if self._leaving is None:
-            self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE))
+            self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE, hand_off=True))
         await asyncio.shield(self._leaving)
         playlists = {p.name: p.read_text(encoding="utf-8") for p in self.spool.glob("*.m3u8")}
         await self._finish_upload(None)
@@ -430,7 +437,9 @@ class ChannelRecording:
         self._status = RECORDING
         self.course.start(self._first_frame_ms, now_ms)
 
-    async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
+    async def _leave(
+        self, leave_code: LeaveCode, *, abnormal: bool = False, hand_off: bool = False
+    ) -> StopOutcome:
         self._status = STOP_REQUESTED
         stopped_at = time.monotonic()
         self.course.stop(int(time.time() * 1000))
@@ -441,12 +450,10 @@ class ChannelRecording:
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()
         await self.following.stop_readers()
-        with contextlib.suppress(Exception):
-            await self.channel.leave()
-        mark(self.sid, "channel-left")
-        if self.media.pictures is not None:
-            await self.media.pictures.aclose()
         self.events.recorder_leave(leave_code)
+        # Leaving Janus (a request per forwarder) goes on while the files are finished and
+        # uploaded: the stop waits for the longer of the two, not for both in turn.
+        quitting = asyncio.ensure_future(quit_channel(self.channel, self.media, self.sid))
         if self.taking is not None:
             await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
             self.pipeline.end(stopped_at)
@@ -458,14 +465,16 @@ class ChannelRecording:
             self.events.recorder_failed("media pipeline failed")
             abnormal = True
         self._abnormal = abnormal
+        # The upload finishes in the background whoever asked to leave (sync stop waits on it);
+        # a hand-off reads the final playlists first (they leave the spool once delivered).
+        if not hand_off:
+            self._spawn(self._finish_upload(None))
+        await quitting
         self._status = STOPPED
-        outcome = StopOutcome(
+        return StopOutcome(
             server_response=self._stop_response("unknown"),
             had_media=self._first_frame_ms is not None,
         )
-        # The upload finishes in the background whoever asked to leave (sync stop waits on it).
-        self._spawn(self._finish_upload(None))
-        return outcome
 
     async def _finish_upload(self, wait_seconds: float | None) -> StopOutcome:
         """Finish the upload (shared by every caller), then status 8 and event 11."""
@@ -486,9 +495,9 @@ class ChannelRecording:
 
     async def _do_finish(self) -> StopOutcome:
         assert self._leaving is not None
-        outcome = await self._leaving
         status = await self.upload.finish()
         mark(self.sid, "uploaded", f"status={status}")
+        outcome = await self._leaving  # the channel is left too
         self._final = StopOutcome(
             server_response=self._stop_response(status),
             had_media=outcome.had_media,
