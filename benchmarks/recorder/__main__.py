@@ -1,12 +1,14 @@
-"""`python -m benchmarks.recorder [--seconds=30] [--warmup=6] [--publishers=1,4,9]`.
+"""`python -m benchmarks.recorder [--seconds=30] [--warmup=6] [--publishers=1,4,9] [--floor=no]`.
 
 The real recorder end to end, inside ``hack/netns-run`` (Janus needs its veth): one Janus, one
 versitygw; per publisher count a fresh ``python -m cloudrec_recorder`` process and N publisher
 processes (the moving test pattern, 640x360 15 fps VP8 + Opus each), one Mix 640x360 15 fps
 500 kbps BestFit HLS recording through the protocol, uploaded to the bucket
 (:mod:`benchmarks.recorder.case`; what was recorded is read back from the bucket), then the
-ffmpeg floor for the same N, decoding the same content (:mod:`benchmarks.recorder.floor`).
-Prints a markdown table; progress and raw numbers go to stderr.
+ffmpeg floor for the same N, decoding the same content (:mod:`benchmarks.recorder.floor`;
+``--floor=no`` leaves it out: for the start and stop times only, its columns then read nan).
+Prints a markdown table; progress, raw numbers and where the start and the stop spent their
+time (the recorder's phases) go to stderr.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cloudrec_devenv.s3 import S3Server
 
 DEFAULT_SECONDS = 30.0
 DEFAULT_WARMUP = 6.0
+NO_FLOOR = {"core_per_second": float("nan"), "peak_rss_mib": float("nan")}
 
 
 def _case(
@@ -87,12 +90,13 @@ def main(argv: list[str]) -> int:
     seconds = float(option(argv, "seconds", str(DEFAULT_SECONDS)))
     warmup = float(option(argv, "warmup", str(DEFAULT_WARMUP)))
     counts = [int(n) for n in option(argv, "publishers", "1,4,9").split(",")]
+    with_floor = option(argv, "floor", "yes") != "no"
     if not 0 < warmup < seconds:
         raise SystemExit("--warmup must be between 0 and --seconds")
     require_netns("recorder")
     rows = []
     with work_directory("bench-recorder-") as work:
-        inputs = encode_inputs(max(counts), seconds, work / "inputs")
+        inputs = encode_inputs(max(counts), seconds, work / "inputs") if with_floor else []
         with media_servers(work) as (janus, s3):
             bucket = "bench-" + secrets.token_hex(4)
             s3.create_bucket(bucket)
@@ -100,6 +104,9 @@ def main(argv: list[str]) -> int:
                 ours = _case(count, seconds, warmup, work, janus, s3, bucket)
                 print(f"  {count} publishers: recorder {ours}", file=sys.stderr, flush=True)
                 out = work / f"ffmpeg-{count}"
+                if not with_floor:
+                    rows.append((count, ours, NO_FLOOR))
+                    continue
                 floor = ffmpeg_floor(inputs[:count], seconds, out)
                 print(f"  {count} publishers: ffmpeg {floor}", file=sys.stderr, flush=True)
                 if count == 4:

@@ -18,13 +18,17 @@ Timeline (all times ``time.monotonic()`` in this harness process):
 6. peak RSS = ``VmHWM`` of the recorder process, read before it is stopped;
 7. what was recorded is read from the bucket (the spool is deleted once delivered): the HLS
    seconds (the playlist's ``#EXTINF`` sum) and the segments it lists that are missing from the
-   bucket (:func:`bucket_hls`).
+   bucket (:func:`bucket_hls`);
+8. where the start and the stop spent their time: the recorder's phase lines
+   (:mod:`cloudrec_recorder.phases`, on the same monotonic clock) from its log, printed to
+   stderr as seconds after the start request and after the stop request (:func:`phases`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 import sys
 import time
@@ -147,6 +151,31 @@ async def _watch_spool(
         if watch.playlist_ended is not None:
             ended.set()
         await asyncio.sleep(POLL_SECONDS)
+
+
+_PHASE = re.compile(r"Phase sid=(\S+) phase=(\S+) at=([0-9.]+)(.*)$")
+
+
+def phases(log: Path, sid: str, origin: float) -> list[tuple[float, str]]:
+    """The recorder's phase lines of ``sid`` in ``log``: (seconds after ``origin``, phase and
+    detail), in order."""
+    found = []
+    with contextlib.suppress(OSError):
+        for line in log.read_text(errors="replace").splitlines():
+            match = _PHASE.search(line)
+            if match and match[1] == sid:
+                found.append((float(match[3]) - origin, (match[2] + match[4]).strip()))
+    return sorted(found)
+
+
+def _print_phases(count: int, what: str, found: list[tuple[float, str]]) -> None:
+    text = ", ".join(f"{phase} {at:.2f}" for at, phase in found)
+    print(f"  {count} publishers: {what}: {text}", file=sys.stderr, flush=True)
+
+
+def _last(found: list[tuple[float, str]], phase: str) -> float:
+    times = [at for at, text in found if text.split()[0] == phase]
+    return max(times) if times else float("nan")
 
 
 @dataclass(frozen=True)
@@ -300,6 +329,12 @@ async def record(
         await asyncio.gather(*tasks)
     files = stopped.server_response.file_list
     hls = await asyncio.to_thread(bucket_hls, s3._client(), bucket, prefix + "/")
+    log = spool_dir.parent / "recorder.log"
+    count = len(publisher_pids)
+    started_phases = [p for p in phases(log, started.sid, t_start) if p[0] < t2 - t_start]
+    stop_phases = [p for p in phases(log, started.sid, t2) if p[0] >= 0]
+    _print_phases(count, "after the start request (s)", started_phases)
+    _print_phases(count, "after the stop request (s)", stop_phases)
 
     def since(t: float | None, origin: float) -> float:
         return float("nan") if t is None else t - origin
@@ -322,4 +357,10 @@ async def record(
         "recorded_s": hls.recorded_seconds,
         "wall_s": t2 - t_started,
         "files_listed": float(len(files) if isinstance(files, list) else bool(files)),
+        "all_subscribed_s": _last(started_phases, "subscribed"),
+        "all_first_frames_s": _last(started_phases, "first-frame"),
+        "media_start_s": _last(started_phases, "media-start"),
+        "stop_channel_left_s": _last(stop_phases, "channel-left"),
+        "stop_files_finished_s": _last(stop_phases, "files-finished"),
+        "stop_uploaded_s": _last(stop_phases, "uploaded"),
     }

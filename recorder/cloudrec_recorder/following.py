@@ -39,6 +39,7 @@ from cloudrec_recorder.channel.tracks import TrackEndedError
 from cloudrec_recorder.idle import IdleClock
 from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.participants import is_recordable, shown
+from cloudrec_recorder.phases import mark
 from cloudrec_recorder.ports import (
     Channel,
     MediaParts,
@@ -180,6 +181,7 @@ class ChannelFollower:
         except ChannelError as exc:
             log.warning("Subscribe failed sid=%s uid=%s error=%s", self.sid, uid, exc)
             return
+        mark(self.sid, "subscribed", f"uid={uid}")
         await self._stop_readers(uid)
         if uid not in self._joined_order:
             self._joined_order.append(uid)
@@ -217,8 +219,9 @@ class ChannelFollower:
     async def _read(self, uid: str, kind: str, track: MediaTrack) -> None:
         pipeline = self.media.pipeline
         try:
+            frame = await track.recv()
+            mark(self.sid, "first-frame", f"uid={uid} kind={kind}")
             while True:
-                frame = await track.recv()
                 if isinstance(frame, av.VideoFrame):
                     if self._admits_video(uid):
                         self._on_frame()
@@ -226,6 +229,7 @@ class ChannelFollower:
                 elif isinstance(frame, av.AudioFrame) and self._admits_audio(uid):
                     self._on_frame()
                     pipeline.push_audio(uid, frame)
+                frame = await track.recv()
         except TrackEndedError:
             self.events.stream_state(kind, uid, receiving=False)
 

@@ -263,6 +263,9 @@ class MediaPipeline(Protocol):
     def resume(self) -> None:
         """Go on into the same outputs: a discontinuity, the next MP4 part."""
 
+    def end(self, at: float | None = None) -> None:
+        """Write nothing after monotonic time ``at`` (now); finish in the background."""
+
     async def stop(self) -> list[OutputFile]: ...
 
     def files(self) -> list[OutputFile]: ...

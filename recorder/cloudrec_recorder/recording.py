@@ -66,6 +66,7 @@ from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
 from cloudrec_recorder.media.snapshot import SnapshotRecording
 from cloudrec_recorder.media.spool import FileReady
+from cloudrec_recorder.phases import mark
 from cloudrec_recorder.ports import (
     AddressCheck,
     Channel,
@@ -177,6 +178,36 @@ def change_layout(media: MediaParts, layout: LayoutSettings, settings: RecorderS
     )
 
 
+async def join(channel: Channel) -> None:
+    """Join the channel; the API error (room, uid, token, Janus) when that fails."""
+    try:
+        await channel.join()
+    except RoomNotFoundError:
+        raise errors.channel_not_found(channel.room) from None
+    except UidConflictError:
+        raise errors.uid_in_channel(channel.room, channel.uid) from None
+    except TokenRejectedError:
+        raise errors.token_invalid() from None
+    except ChannelError as exc:
+        raise errors.channel_unreachable(type(exc).__name__) from None
+
+
+async def quit_channel(channel: Channel, media: MediaParts, sid: str) -> None:
+    """Leave the channel (whatever fails there) and drop the layout's pictures."""
+    with contextlib.suppress(Exception):
+        await channel.leave()
+    mark(sid, "channel-left")
+    if media.pictures is not None:
+        await media.pictures.aclose()
+
+
+def spawn_into(tasks: set[asyncio.Task[object]], coro: Coroutine[object, object, object]) -> None:
+    """Run ``coro`` as a task kept in ``tasks`` until it ends."""
+    task: asyncio.Task[object] = asyncio.ensure_future(coro)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
 def _nothing() -> None:
     pass
 
@@ -221,6 +252,7 @@ class ChannelRecording:
         self.spool = spool
         self.channel = channel
         self._first_frame_ms: int | None = None
+        self._segment_seen = False
         self.course = RecordingTimeline(spool, round(settings.hls_segment_seconds * 1000))
         self.upload = RecordingUpload(
             uploader(self.course.entries),
@@ -273,21 +305,14 @@ class ChannelRecording:
 
     async def start(self) -> None:
         self._status = STARTING
+        mark(self.sid, "start")
         try:
             await self.egress.check_url(self.target.endpoint, self.plan.endpoint_field)
         except EgressRefusedError as exc:
             raise errors.invalid_parameter(str(exc)) from None
-        try:
-            await self.channel.join()
-        except RoomNotFoundError:
-            raise errors.channel_not_found(self.channel.room) from None
-        except UidConflictError:
-            raise errors.uid_in_channel(self.channel.room, self.channel.uid) from None
-        except TokenRejectedError:
-            raise errors.token_invalid() from None
-        except ChannelError as exc:
-            raise errors.channel_unreachable(type(exc).__name__) from None
+        await join(self.channel)
         self._status = PARTLY_READY
+        mark(self.sid, "joined")
         write_metadata(
             self.spool,
             appid=self.appid,
@@ -298,6 +323,7 @@ class ChannelRecording:
         if not await self.upload.start():
             self.events.uploader_could_not_start()
         self._status = READY
+        mark(self.sid, "ready")
         if self.taking is None:  # a taken-over recording started long ago
             self.events.recorder_started()
         tc = self.config.transcoding_config
@@ -306,8 +332,8 @@ class ChannelRecording:
         # The idle clock starts now, from who is in the channel now: a start held up (a slow
         # store, a slow join) does not count as idle time.
         self.following.note_presence(self.channel.participants, frozenset(self.channel.publishers))
-        self._spawn(self.following.follow(self._channel_closed))
-        self._spawn(self._idle_watch())
+        spawn_into(self._tasks, self.following.follow(self._channel_closed))
+        spawn_into(self._tasks, self._idle_watch())
 
     async def update(self, subscribe: StreamSubscribe) -> None:
         self.following.update(from_update(self.config.stream_types, subscribe))
@@ -349,34 +375,27 @@ class ChannelRecording:
         if self.snapshots_only:  # §3.3: "individual with snapshots only"
             return ServerResponse(status=self._status, slice_start_time=self._first_frame_ms or 0)
         mode, files = file_list(self.mode, self.plan.mp4, self.upload.files(self.pipeline))
+        first = self._first_frame_ms or 0
         return ServerResponse(
-            status=self._status,
-            file_list_mode=mode,
-            file_list=files,
-            slice_start_time=self._first_frame_ms or 0,
+            status=self._status, file_list_mode=mode, file_list=files, slice_start_time=first
         )
 
-    def _stop_response(self, uploading_status: str) -> ServerResponse:
-        """§3.6: the files and the upload state; only the upload state for snapshots."""
+    def _stop_response(self, status: str) -> ServerResponse:
+        """§3.6: the files and the upload state (``status``); only that for snapshots."""
         if self.snapshots_only:
-            return ServerResponse(uploading_status=uploading_status)
+            return ServerResponse(uploading_status=status)
         mode, files = file_list(self.mode, self.plan.mp4, self.upload.files(self.pipeline))
-        return ServerResponse(
-            file_list_mode=mode, file_list=files, uploading_status=uploading_status
-        )
+        return ServerResponse(file_list_mode=mode, file_list=files, uploading_status=status)
 
     # -------------------------------------------------------------- internals
-
-    def _spawn(self, coro: Coroutine[object, object, object]) -> None:
-        task: asyncio.Task[object] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _file_ready(self, name: str) -> None:
         """Called by the media worker thread: hand the file to the uploader on the loop."""
         if self.upload.running:
             start = self.pipeline.start_of(name) if name.endswith(".mp4") else None
             self.upload.hand_over(name, start)
+        if not (self._segment_seen or name.endswith(".m3u8")):
+            self._segment_seen = mark(self.sid, "first-segment", f"name={name}")
         self.on_segment()
 
     def _channel_closed(self, reason: str) -> None:
@@ -404,7 +423,7 @@ class ChannelRecording:
         delivered. Returns the final playlists (name -> text) for the taker."""
         self.events.mute()
         if self._leaving is None:
-            self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE))
+            self._leaving = asyncio.create_task(self._leave(LeaveCode.CLIENT_LEAVE, hand_off=True))
         await asyncio.shield(self._leaving)
         playlists = {p.name: p.read_text(encoding="utf-8") for p in self.spool.glob("*.m3u8")}
         await self._finish_upload(None)
@@ -421,41 +440,51 @@ class ChannelRecording:
             self._first_frame_ms = self.taking.begin_media(self.media)
         else:
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
+            mark(self.sid, "media-start")
             self._first_frame_ms = now_ms
             if not self.snapshots_only:  # snapshots have no slices
                 self.events.slice_start(now_ms)
         self._status = RECORDING
         self.course.start(self._first_frame_ms, now_ms)
 
-    async def _leave(self, leave_code: LeaveCode, *, abnormal: bool = False) -> StopOutcome:
+    async def _leave(
+        self, leave_code: LeaveCode, *, abnormal: bool = False, hand_off: bool = False
+    ) -> StopOutcome:
         self._status = STOP_REQUESTED
+        stopped_at = time.monotonic()
         self.course.stop(int(time.time() * 1000))
+        mark(self.sid, "stop")
+        if self.taking is None:  # (a taker first waits for its giver's entries: settle)
+            self.pipeline.end(stopped_at)  # the files end at the stop, finished meanwhile
         for task in list(self._tasks):
             if task is not asyncio.current_task() and not task.get_name().startswith("finish"):
                 task.cancel()
         await self.following.stop_readers()
-        with contextlib.suppress(Exception):
-            await self.channel.leave()
-        if self.media.pictures is not None:
-            await self.media.pictures.aclose()
+        # Leaving Janus (a request per forwarder) goes on while the files are finished and
+        # uploaded: the stop waits for the longer of the two, not for both in turn.
+        quitting = asyncio.ensure_future(quit_channel(self.channel, self.media, self.sid))
         if self.taking is not None:  # first: an abandoned taking says nothing (taking.py)
             await self.taking.settle(self.media, self.settings.handover.timeout_seconds)
+            self.pipeline.end(stopped_at)
         self.events.recorder_leave(leave_code)
         try:
             await self.pipeline.stop()
+            mark(self.sid, "files-finished")
         except Exception as exc:
             log.error("Media pipeline failed sid=%s error=%s", self.sid, exc)
             self.events.recorder_failed("media pipeline failed")
             abnormal = True
         self._abnormal = abnormal
+        # The upload finishes in the background whoever asked to leave (sync stop waits on it);
+        # a hand-off reads the final playlists first (they leave the spool once delivered).
+        if not hand_off:
+            spawn_into(self._tasks, self._finish_upload(None))
+        await quitting
         self._status = STOPPED
-        outcome = StopOutcome(
+        return StopOutcome(
             server_response=self._stop_response("unknown"),
             had_media=self._first_frame_ms is not None,
         )
-        # The upload finishes in the background whoever asked to leave (sync stop waits on it).
-        self._spawn(self._finish_upload(None))
-        return outcome
 
     async def _finish_upload(self, wait_seconds: float | None) -> StopOutcome:
         """Finish the upload (shared by every caller), then status 8 and event 11."""
@@ -476,8 +505,9 @@ class ChannelRecording:
 
     async def _do_finish(self) -> StopOutcome:
         assert self._leaving is not None
-        outcome = await self._leaving
         status = await self.upload.finish()
+        mark(self.sid, "uploaded", f"status={status}")
+        outcome = await self._leaving  # the channel is left too
         self._final = StopOutcome(
             server_response=self._stop_response(status),
             had_media=outcome.had_media,

@@ -232,12 +232,15 @@ class SubscribedFeed:
         target, handle = self._target, self._handle
         if target is None or handle is None or handle.detached or handle.session.closed:
             return  # no session: Janus is gone (or restarted) and its forwarders with it
-        for forwarder in forwarders:
+
+        async def stop(forwarder: Forwarder) -> None:
             body = stop_forward_request(
                 target.room, target.publisher, forwarder.stream_id, admin_key=target.admin_key
             )
             with contextlib.suppress(ChannelError):  # the publisher left: Janus dropped it
                 await handle.message(body)
+
+        await asyncio.gather(*(stop(forwarder) for forwarder in forwarders))
 
     async def _start(self, streams: dict[str, StreamInfo], substream: int | None) -> None:
         """Receivers for ``streams`` (kind -> stream), then their forwarders."""

@@ -343,9 +343,10 @@ class JanusChannel:
             self._resync.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._resync
-        for uid in list(self._feeds):
-            with contextlib.suppress(Exception):
-                await self.unsubscribe(uid)
+        # All at once: each stops its forwarders at Janus and joins its receiver threads.
+        await asyncio.gather(
+            *(self.unsubscribe(uid) for uid in list(self._feeds)), return_exceptions=True
+        )
         await self._session.destroy()
         for task in list(self._tasks):
             task.cancel()

@@ -108,7 +108,8 @@ class MixConfig:
     The canvas must pass :func:`cloudrec_protocol.canvas.canvas_problem` (even sides, at most
     1920 on a side and 1920 x 1080 pixels: what the CRD accepts too). The first HLS segment is
     shorter (`first_segment_seconds`, at most `segment_seconds`) so that something playable
-    reaches the spool quickly.
+    reaches the spool quickly: 1 s, so that the first segment is in the bucket within 2.5 s
+    of the start (issue 13; BENCHMARKS.md "Start and stop at 9 publishers").
     """
 
     width: int = 360
@@ -122,7 +123,7 @@ class MixConfig:
     audio_profile: AudioProfile = AudioProfile.MUSIC_STANDARD
     stream_types: StreamTypes = StreamTypes.AUDIO_AND_VIDEO
     segment_seconds: float = 4.0
-    first_segment_seconds: float | None = 2.0
+    first_segment_seconds: float | None = 1.0
     mp4: bool = False
     mp4_max_seconds: float = 7200.0
     """A new MP4 starts at the next segment boundary once the current one is this long..."""

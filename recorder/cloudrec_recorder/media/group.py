@@ -104,6 +104,10 @@ class RecordingGroup:
     def failed(self) -> BaseException | None:
         return next((m.failed for m in self.members if m.failed is not None), None)
 
+    def end(self, at: float | None = None) -> None:
+        for member in self.members:
+            member.end(at)
+
     async def stop(self) -> list[OutputFile]:
         """Stop every member (even when one fails); the first failure is raised."""
         results = await asyncio.gather(*(m.stop() for m in self.members), return_exceptions=True)

@@ -226,13 +226,23 @@ class RecordingWorker:
         """The worker's error, if it died."""
         return self._error
 
+    def end(self, at: float | None = None) -> None:
+        """Write nothing after monotonic time ``at`` (default and at the latest: now): the
+        worker writes up to it and finishes every file in its thread, without waiting for
+        it (:meth:`stop` does). The first end asked for counts."""
+        if self._thread is None:
+            return
+        if self._stop_at is None:
+            now = time.monotonic()
+            self._stop_at = now if at is None else min(at, now)
+        self._wake.set()
+
     async def stop(self) -> list[OutputFile]:
-        """Finish every file (last segments, final playlists, MP4) and return the file list."""
+        """Finish every file (last segments, final playlists, MP4) and return the file list;
+        nothing after now is written, or after the :meth:`end` asked for before."""
         if self._thread is None:
             return []
-        if self._stop_at is None:
-            self._stop_at = time.monotonic()
-        self._wake.set()
+        self.end()
         await asyncio.to_thread(self._thread.join)
         if self._error is not None:
             raise MediaPipelineError(f"media pipeline failed: {self._error}") from self._error

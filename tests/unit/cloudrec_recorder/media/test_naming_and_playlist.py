@@ -100,6 +100,6 @@ def test_unsupported_frame_rates_fall_back_to_fifteen() -> None:
 
 
 def test_a_first_segment_longer_than_the_segments_is_accepted() -> None:
-    assert MixConfig(segment_seconds=1.0).first_segment_seconds == 2.0
+    assert MixConfig(segment_seconds=0.5).first_segment_seconds == 1.0
     with pytest.raises(ValueError, match="first_segment_seconds"):
         MixConfig(first_segment_seconds=0.1)

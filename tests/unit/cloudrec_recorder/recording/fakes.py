@@ -10,6 +10,7 @@ run the real ones.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,8 @@ class FakeChannel:
         """When set: subscriptions wait for it (Janus and WebRTC take their time)."""
         self.joined = False
         self.left = False
+        self.left_at: float | None = None
+        """When (monotonic) the recording began to leave."""
         self.subscribed: list[Subscribed] = []
         self.unsubscribed: list[str] = []
         self.feeds: dict[str, FakeFeed] = {}
@@ -207,6 +210,7 @@ class FakeChannel:
 
     async def leave(self) -> None:
         self.left = True
+        self.left_at = time.monotonic()
 
 
 def video_frame() -> av.VideoFrame:
@@ -230,6 +234,8 @@ class FakePipeline:
     stop_error: Exception | None = None
     started: int = 0
     stopped: bool = False
+    ended_at: float | None = None
+    """The last instant to write (``end``), once asked."""
     holds: list[str] = field(default_factory=list)
     """"pause" and "resume", in the order asked."""
     origin_epoch_ms: int | None = None
@@ -267,6 +273,9 @@ class FakePipeline:
 
     def resume(self) -> None:
         self.holds.append("resume")
+
+    def end(self, at: float | None = None) -> None:
+        self.ended_at = at
 
     async def stop(self) -> list[OutputFile]:
         self.stopped = True

@@ -9,6 +9,7 @@ finish) gets its feedback at once.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,21 @@ async def test_a_recording_joins_records_its_first_publisher_and_stops_with_the_
     started, stopped = r.uploader.timeline()  # what the manifest says of the course
     assert (started.kind, started.at_ms) == (TimelineKind.STARTED, slice_start)
     assert stopped.kind == TimelineKind.STOPPED and stopped.at_ms >= slice_start
+
+
+async def test_the_files_end_at_the_stop_request_not_once_the_channel_is_left(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    await r.recording.start()
+    await record_publisher(r, "7")
+    asked = time.monotonic()
+    await r.recording.stop(wait_upload=True, wait_seconds=WAIT)
+    # Leaving Janus takes its time (a request per forwarder): media after the stop request
+    # must not reach the files, or they hold more seconds than the manifest's Started..Stopped.
+    assert r.pipeline.ended_at is not None and r.channel.left_at is not None
+    assert asked <= r.pipeline.ended_at <= r.channel.left_at
+    assert r.pipeline.stopped
 
 
 async def test_an_mp4_part_is_handed_to_the_uploader_with_its_first_media_time(
