@@ -32,9 +32,13 @@ from tests.fixtures.recorder import CallbackSink, RecorderProcess
 from tests.fixtures.service import ReadyService
 from tests.integration.operator.test_handover import Watch
 from tests.integration.recorder.handover_checks import shows_colour
-from tests.integration.recorder.takeover_checks import read_taken_over, read_taken_over_track
+from tests.integration.recorder.takeover_checks import (
+    AAC_FRAME_SECONDS,
+    read_taken_over,
+    read_taken_over_track,
+)
 from tests.integration.recorder.test_handover import start_replicas, wait_exit
-from tests.integration.recorder.test_takeover import heard
+from tests.integration.recorder.test_takeover import KEYFRAME_WAIT, heard
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for, tone_for
@@ -228,6 +232,7 @@ async def test_an_individual_recording_taken_over_after_its_replica_is_killed_co
     listed = {f["fileName"].rsplit("/", 1)[-1] for f in done["status"]["files"]}
     in_bucket = {k.rsplit("/", 1)[-1] for k in s3_server.object_keys(ra.bucket)}
     assert listed <= in_bucket, sorted(listed - in_bucket)
+    missing = {}
     for index, uid in enumerate(uids):
         for track in ("video", "audio"):
             name = filenames.individual_playlist(sid, room, uid, track)
@@ -239,6 +244,11 @@ async def test_an_individual_recording_taken_over_after_its_replica_is_killed_co
             assert shows_colour(frames, color_for(index)), f"{uid} missing in {part.playlist_key}"
         for part in (audio.first, audio.second):
             assert heard(part, tone_for(index)), f"{uid}'s tone missing in {part.playlist_key}"
+        missing[f"{uid} video"] = video.missing_seconds(1 / FPS)
+        missing[f"{uid} audio"] = audio.missing_seconds(AAC_FRAME_SECONDS)
+    # the status shows the most any output misses (a stored video also waits for a keyframe)
+    worst = max(missing.values())
+    assert gap - GAP_TOLERANCE <= worst <= gap + GAP_TOLERANCE + KEYFRAME_WAIT, (gap, missing)
 
 
 def paused(obj: dict[str, Any]) -> bool:
