@@ -69,8 +69,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def peak_rss_mb(pid: int) -> float:
-    match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak resident memory (``VmRSS``: now), MB."""
+    match = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(match.group(1)) / 1024 if match else 0.0
 
 
@@ -293,6 +294,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         operator = start_operator(work, control, stack, floor, traced=args.tracemalloc)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
+        rss_idle = peak_rss_mb(operator.pid, "VmRSS")
         pids = {**plane.pids(), **target.pids, "operator": operator.pid}
         ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
         ramp_writes = api_writes(plane)
@@ -375,6 +377,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 ramp_cpu["operator"], ramp_s, latencies, steady_cpu_s / args.steady
             ),
             "operator_peak_rss_mb": round(peak_rss_mb(operator.pid), 1),
+            "operator_rss_mb_before_apply": round(rss_idle, 1),
+            "operator_rss_mb_at_end": round(peak_rss_mb(operator.pid, "VmRSS"), 1),
         }
         return result
 
