@@ -69,8 +69,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def peak_rss_mb(pid: int) -> float:
-    match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak resident memory (``VmRSS``: now), MB."""
+    match = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(match.group(1)) / 1024 if match else 0.0
 
 
@@ -242,14 +243,24 @@ def starting_cpu_ms(
     return round(1000 * max(0.0, ramp_cpu_s - steady_in_ramp) / len(ready_after), 1)
 
 
-def start_profiler(output: str, pid: int, work: Path) -> ManagedProcess:
+def start_profiler(output: str, pid: int, work: Path, rate: int = 20) -> ManagedProcess:
     """py-spy (the dev extra's, beside this interpreter) sampling the operator without pausing
     it, during the ramp: only the thread holding the GIL (``--gil``), i.e. where the Python
     CPU goes; a thread blocked in a TLS read or handshake otherwise shows as busy."""
     py_spy = str(Path(sys.executable).with_name("py-spy"))
-    argv = [py_spy, "record", "--pid", str(pid), "--nonblocking", "--gil", "--rate", "20"]
+    argv = [py_spy, "record", "--pid", str(pid), "--nonblocking", "--gil", "--rate", str(rate)]
     argv += ["--format", "raw", "--output", output]
     return ManagedProcess("py-spy", argv, work / "py-spy.log").start()
+
+
+def traced_memory(pid: int, output: Path, timeout: float = 300.0) -> None:
+    """Ask the operator run under ``tracemalloc`` (``--tracemalloc``) where its memory is now,
+    and wait until it has written that to ``output``."""
+    output.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    while not output.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def start_backend(args: argparse.Namespace, work: Path, stack: Stack, callback_url: str) -> Target:
@@ -280,16 +291,19 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         target = start_backend(args, work, stack, control.callback_url)
         baseline = apply_baseline(plane, args, target)
         floor = args.operator.removeprefix("floor-") if args.operator != "real" else None
-        operator = start_operator(work, control, stack, floor)
+        operator = start_operator(work, control, stack, floor, traced=args.tracemalloc)
         assert operator.pid is not None
         cpu_start = cpu_seconds(operator.pid)
+        rss_idle = peak_rss_mb(operator.pid, "VmRSS")
         pids = {**plane.pids(), **target.pids, "operator": operator.pid}
         ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
         ramp_writes = api_writes(plane)
         docs = manifests(args.count, args.per_room, target)
         watch = ReadyWatch(plane, args.timeout)
         watch.start()
-        profiler = start_profiler(args.profile, operator.pid, work) if args.profile else None
+        profiler = None
+        if args.profile:
+            profiler = start_profiler(args.profile, operator.pid, work, args.profile_rate)
         time.sleep(1.0)  # the watch is open before the first object exists
         applied = time.monotonic()
         plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=args.timeout)
@@ -301,6 +315,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         watch.stop()
         if profiler is not None:
             profiler.stop(signal.SIGINT)
+        if args.tracemalloc:
+            traced_memory(operator.pid, Path(args.tracemalloc))
         ramp_end = time.time()
         ramp_cpu = {
             name: round(cpu_seconds(pids[name]) - before, 2) for name, before in ramp_cpu.items()
@@ -308,8 +324,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ramp_writes = difference(api_writes(plane), ramp_writes)
         time.sleep(args.settle)
         writes_before, cpu_before = api_writes(plane), cpu_seconds(operator.pid)
+        steady_profiler = None
+        if args.profile_steady:
+            steady_profiler = start_profiler(
+                args.profile_steady, operator.pid, work, args.profile_rate
+            )
         time.sleep(args.steady)
         writes_after, cpu_after = api_writes(plane), cpu_seconds(operator.pid)
+        if steady_profiler is not None:
+            steady_profiler.stop(signal.SIGINT)
         latencies = list(first_ready.values())
         ramp_s = all_ready - applied
         steady_cpu_s = cpu_after - cpu_before
@@ -354,6 +377,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 ramp_cpu["operator"], ramp_s, latencies, steady_cpu_s / args.steady
             ),
             "operator_peak_rss_mb": round(peak_rss_mb(operator.pid), 1),
+            "operator_rss_mb_before_apply": round(rss_idle, 1),
+            "operator_rss_mb_at_end": round(peak_rss_mb(operator.pid, "VmRSS"), 1),
         }
         return result
 
@@ -387,6 +412,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steady", type=float, default=180.0)
     parser.add_argument(
         "--profile", default=None, help="py-spy's collapsed stacks of the operator's ramp here"
+    )
+    parser.add_argument(
+        "--profile-steady", default=None, help="py-spy's stacks of the steady window here"
+    )
+    parser.add_argument("--profile-rate", type=int, default=20, help="py-spy samples a second")
+    parser.add_argument(
+        "--tracemalloc",
+        default=None,
+        help="run the operator under tracemalloc; where its memory is at the ramp's end, here",
     )
     args, _ = parser.parse_known_args(argv)
     print_result(args, run, "bench-operator-")

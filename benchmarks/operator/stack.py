@@ -52,11 +52,12 @@ def start_plane(work: Path, stack: Stack, apiserver_args: Sequence[str] = ()) ->
 
 
 def start_operator(
-    work: Path, plane: Plane, stack: Stack, floor: str | None = None
+    work: Path, plane: Plane, stack: Stack, floor: str | None = None, traced: str | None = None
 ) -> ManagedProcess:
     """``python -m cloudrec_operator`` for every namespace, or with ``floor`` the kopf floor
     (:mod:`benchmarks.operator.floor`, ``--writes floor``) in its place; returns once it is
-    live."""
+    live. With ``traced``, under ``tracemalloc`` (:mod:`benchmarks.operator.traced`: where
+    its memory went is written there at each ``SIGUSR2``)."""
     liveness = free_port()
     kubeconfig = ["--kubeconfig", str(plane.plane.kubeconfig)]
     probe = ["--liveness", f"http://127.0.0.1:{liveness}/healthz"]
@@ -65,6 +66,8 @@ def start_operator(
         argv += ["--callback-host", "127.0.0.1", "--callback-port", str(plane.callback_port)]
     else:
         argv = ["-m", "benchmarks.operator.floor", "--writes", floor, *kubeconfig, *probe]
+    if traced is not None:
+        argv = ["-m", "benchmarks.operator.traced", traced, *argv[1:]]
     operator = ManagedProcess("operator", [sys.executable, *argv], work / "operator.log")
     stack.push(operator).start()
     operator.wait_http(f"http://127.0.0.1:{liveness}/healthz", timeout=60)

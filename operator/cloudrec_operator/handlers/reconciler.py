@@ -193,7 +193,8 @@ async def _persist(
     blocked = desired.blocked if tracked.sid is None else None
     position = None if desired.queue is None else desired.queue.position
     built: tuple[object, ...] | None
-    built = (tracked, desired.generation, blocked, desired.blocked_reason, verified, position)
+    inputs = _persisted(tracked)
+    built = (inputs, desired.generation, blocked, desired.blocked_reason, verified, position)
     if known.built == built:
         status, annotation = known.status, known.annotation
     else:
@@ -246,6 +247,13 @@ async def _persist(
     updated = Known(known.uid, tracked, status, annotation, finalizer=finalizer, built=built)
     rt.remember(key, updated)
     return updated
+
+
+def _persisted(tracked: Tracked) -> Tracked:
+    """``tracked`` without what stays in memory only: ``last_query_at``, which every steady
+    query changes and neither the status nor the tracking annotation is built from (so a
+    query that learns nothing new builds neither again)."""
+    return tracked if tracked.last_query_at is None else tracked.replace(last_query_at=None)
 
 
 async def _post(rt: Runtime, body: Mapping[str, Any], events: list[EventRecord]) -> None:
@@ -375,6 +383,10 @@ def _verify(
 ) -> VerificationResult | None:
     """A result known without the bucket, or None (a check may have started in the
     background: its result comes with a later pass)."""
+    if not verification_due(
+        spec.verification, tracked.phase, tracked.upload_status, (), requested=True
+    ):
+        return None  # not a completed, uploaded recording: no need to read the status
     try:
         conditions = CloudRecordingStatus.load(known.status or {}).conditions
     except ValueError:
