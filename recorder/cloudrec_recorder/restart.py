@@ -162,7 +162,8 @@ async def recover_leftovers(state: RecorderState) -> None:
             secret=secret.get_secret_value() if secret else None,
             timeline=lambda: timeline,
             private_key=private_key,
-            recovered=RecoveredPart(part_prefix(recording), held_elsewhere),
+            prefix=part_prefix(recording),
+            recovered=RecoveredPart(held_elsewhere),
         )
 
     recovered = await recover(

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
@@ -32,10 +33,13 @@ from cloudrec_protocol.manifest import (
     sign_manifest,
     sign_manifest_ed25519,
 )
+from cloudrec_recorder.storage.objectstore import md5
 
 __all__ = [
+    "ManifestBucket",
     "ManifestSource",
     "RecoveredPart",
+    "earlier_part_prefix",
     "manifest_document",
     "recovered_manifest_name",
     "upload_name",
@@ -48,8 +52,6 @@ log = logging.getLogger(__name__)
 class RecoveredPart:
     """A recovered recording's part: it may have been taken over while its replica was gone."""
 
-    prefix: str
-    """The part's file prefix: ``""`` for the first part, ``bak<n>_`` for a taker's."""
     held_elsewhere: Callable[[], Awaitable[bool]]
     """True when a peer holds the recording's sid now (it took the recording over)."""
 
@@ -66,6 +68,8 @@ class ManifestSource:
     timeline: Callable[[], Sequence[TimelineEntry]]
     private_key: Ed25519PrivateKey | None = None
     """The recorder's Ed25519 key: when set, it signs (not the secret)."""
+    prefix: str = ""
+    """The part's file prefix: ``""`` for the first part, ``bak<n>_`` for a taker's."""
     recovered: RecoveredPart | None = None
     """Set for a recording a restart delivers: its manifest's name is decided at upload."""
 
@@ -77,8 +81,7 @@ class ManifestSource:
     @property
     def part_name(self) -> str:
         """This part's own manifest name, used when a peer took the recording over."""
-        prefix = self.recovered.prefix if self.recovered is not None else ""
-        return part_manifest_name(self.sid, self.cname, prefix)
+        return part_manifest_name(self.sid, self.cname, self.prefix)
 
 
 def recovered_manifest_name(
@@ -110,24 +113,57 @@ def recovered_manifest_name(
     return source.part_name
 
 
-async def upload_name(
-    source: ManifestSource,
-    objects: Sequence[ManifestObject],
-    read: Callable[[str], Awaitable[bytes | None]],
-) -> str:
-    """The name the manifest goes up under now (:func:`recovered_manifest_name` for a
-    recovered part; the recording's name otherwise). ``read(name)`` reads the bucket; when it
-    fails the part's own name is taken (it replaces nothing)."""
-    part = source.recovered
-    if part is None:
-        return source.name
+class ManifestBucket(Protocol):
+    """What deciding the manifest's name reads and writes in the bucket (the object store)."""
+
+    async def get_bytes(self, name: str) -> bytes | None: ...
+    async def put_bytes(self, name: str, data: bytes, digest: bytes) -> None: ...
+
+
+def earlier_part_prefix(source: ManifestSource, there: bytes) -> str | None:
+    """When ``there`` (the bucket's manifest under the recording's name, as a taker finds it
+    before writing its own) is an earlier part's manifest of this sid, that part's file prefix
+    (from its objects' names): a recovered part that went up first. None otherwise."""
     try:
+        manifest = Manifest.model_validate_json(there)
+    except ValidationError:
+        return None
+    if manifest.sid != source.sid or not manifest.objects:
+        return None
+    name = manifest.objects[0].key.rsplit("/", 1)[-1]
+    prefix = name.split(f"{source.sid}_", 1)[0] if f"{source.sid}_" in name else None
+    return None if prefix is None or prefix == source.prefix else prefix
+
+
+async def upload_name(
+    source: ManifestSource, objects: Sequence[ManifestObject], bucket: ManifestBucket
+) -> str:
+    """The name the manifest goes up under now: :func:`recovered_manifest_name` for a
+    recovered part (when the bucket or the peers cannot be read, the part's own name: it
+    replaces nothing); the recording's name otherwise. A taker (``prefix`` set) first keeps an
+    earlier part's manifest it would replace under that part's name (the order of the two
+    uploads does not matter)."""
+    part = source.recovered
+    try:
+        if part is None:
+            if source.prefix:
+                await _keep_earlier_part(source, bucket)
+            return source.name
         held = await part.held_elsewhere()
-        in_bucket = None if held else await read(source.name)
-    except Exception as exc:  # the bucket or the peers did not answer: replace nothing
-        log.warning("Could not tell whether %s was taken over (%s): part name", source.sid, exc)
-        return source.part_name
+        in_bucket = None if held else await bucket.get_bytes(source.name)
+    except Exception as exc:  # the bucket or the peers did not answer
+        log.warning("Could not check the manifest of %s in the bucket: %s", source.sid, exc)
+        return source.name if part is None else source.part_name
     return recovered_manifest_name(source, objects, held_elsewhere=held, in_bucket=in_bucket)
+
+
+async def _keep_earlier_part(source: ManifestSource, bucket: ManifestBucket) -> None:
+    there = await bucket.get_bytes(source.name)
+    prefix = None if there is None else earlier_part_prefix(source, there)
+    if there is not None and prefix is not None:
+        name = part_manifest_name(source.sid, source.cname, prefix)
+        await bucket.put_bytes(name, there, md5(there))
+        log.info("Recording %s: the earlier part's manifest kept as %s", source.sid, name)
 
 
 def manifest_document(source: ManifestSource, objects: Sequence[ManifestObject]) -> bytes:

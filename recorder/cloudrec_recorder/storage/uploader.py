@@ -375,7 +375,7 @@ class Uploader:
             return
         objects = self.ledger.manifest_objects(lambda name: object_key(self.target.prefix, name))
         data = manifest_document(self.manifest, objects)
-        name = await upload_name(self.manifest, objects, self.store.get_bytes)
+        name = await upload_name(self.manifest, objects, self.store)
         if await self.delivery.put_manifest(name, data):
             log.info("Recording %s: %s (%d objects) uploaded", self.recording, name, len(objects))
         await self.report.flush()

@@ -17,6 +17,7 @@ from cloudrec_recorder.restart import part_prefix
 from cloudrec_recorder.storage.manifest import (
     ManifestSource,
     RecoveredPart,
+    earlier_part_prefix,
     recovered_manifest_name,
     upload_name,
 )
@@ -37,7 +38,8 @@ def source(prefix: str = "") -> ManifestSource:
         uid="900",
         secret=None,
         timeline=list,
-        recovered=RecoveredPart(prefix, _never),
+        prefix=prefix,
+        recovered=RecoveredPart(_never),
     )
 
 
@@ -80,30 +82,66 @@ def test_what_is_not_this_recordings_manifest_is_left_alone(there: bytes) -> Non
     assert name == f"{SID}_room-1.first.manifest.json"
 
 
-async def test_a_running_recording_writes_the_recordings_name_without_reading_the_bucket() -> None:
-    async def read(name: str) -> bytes | None:
-        raise AssertionError("not read")
+class Bucket:
+    """The bucket as the manifest's name needs it: one object under the recording's name."""
 
-    running = ManifestSource(sid=SID, cname="room 1", uid="900", secret=None, timeline=list)
-    assert await upload_name(running, OURS, read) == f"{SID}_room-1.manifest.json"
+    def __init__(self, there: bytes | None = None, *, down: bool = False) -> None:
+        self.there, self.down = there, down
+        self.read: list[str] = []
+        self.put: dict[str, bytes] = {}
+
+    async def get_bytes(self, name: str) -> bytes | None:
+        if self.down:
+            raise OSError("down")
+        self.read.append(name)
+        return self.there
+
+    async def put_bytes(self, name: str, data: bytes, digest: bytes) -> None:
+        self.put[name] = data
+
+
+def running(prefix: str = "") -> ManifestSource:
+    return ManifestSource(
+        sid=SID, cname="room 1", uid="900", secret=None, timeline=list, prefix=prefix
+    )
+
+
+async def test_a_running_recording_writes_the_recordings_name_without_reading_the_bucket() -> None:
+    bucket = Bucket(down=True)
+    assert await upload_name(running(), OURS, bucket) == f"{SID}_room-1.manifest.json"
 
 
 async def test_when_the_bucket_cannot_be_read_the_part_name_replaces_nothing() -> None:
-    async def read(name: str) -> bytes | None:
-        raise OSError("down")
-
-    assert await upload_name(source("bak0_"), OURS, read) == f"{SID}_room-1.bak0.manifest.json"
+    bucket = Bucket(down=True)
+    assert await upload_name(source("bak0_"), OURS, bucket) == f"{SID}_room-1.bak0.manifest.json"
 
 
 async def test_the_bucket_is_read_under_the_recordings_name() -> None:
-    asked: list[str] = []
+    bucket = Bucket(document(TAKERS))
+    assert await upload_name(source(), OURS, bucket) == f"{SID}_room-1.first.manifest.json"
+    assert bucket.read == [f"{SID}_room-1.manifest.json"] and not bucket.put
 
-    async def read(name: str) -> bytes | None:
-        asked.append(name)
-        return document(TAKERS)
 
-    assert await upload_name(source(), OURS, read) == f"{SID}_room-1.first.manifest.json"
-    assert asked == [f"{SID}_room-1.manifest.json"]
+async def test_a_taker_keeps_a_recovered_parts_earlier_manifest_under_its_part_name() -> None:
+    earlier = document(OURS)
+    bucket = Bucket(earlier)
+    assert await upload_name(running("bak0_"), TAKERS, bucket) == f"{SID}_room-1.manifest.json"
+    assert bucket.put == {f"{SID}_room-1.first.manifest.json": earlier}
+
+
+async def test_a_taker_replacing_its_own_or_nothing_copies_nothing() -> None:
+    for there in (None, document(TAKERS), document(OURS, sid="another"), b"junk"):
+        bucket = Bucket(there)
+        assert await upload_name(running("bak0_"), TAKERS, bucket) == (
+            f"{SID}_room-1.manifest.json"
+        )
+        assert not bucket.put
+
+
+def test_an_earlier_parts_prefix_comes_from_its_objects_names() -> None:
+    assert earlier_part_prefix(running("bak1_"), document(TAKERS)) == "bak0_"
+    assert earlier_part_prefix(running("bak1_"), document(OURS)) == ""
+    assert earlier_part_prefix(running("bak0_"), document(TAKERS)) is None
 
 
 def test_a_takers_manifest_says_which_parts_it_does_not_list() -> None:
