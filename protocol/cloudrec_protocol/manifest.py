@@ -43,6 +43,7 @@ __all__ = [
     "ED25519",
     "MANIFEST_SUFFIX",
     "MANIFEST_VERSION",
+    "NOT_LISTED",
     "SIGNATURE_ALGORITHM",
     "Discrepancy",
     "DiscrepancyKind",
@@ -62,10 +63,12 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "manifest_name",
+    "part_manifest_name",
     "sign_manifest",
     "sign_manifest_ed25519",
     "signature_problem",
     "signature_valid",
+    "unlisted_parts",
 ]
 
 MANIFEST_VERSION: Literal[1] = 1
@@ -81,6 +84,35 @@ _HEX_LENGTH = {SIGNATURE_ALGORITHM: 64, ED25519: 128}
 def manifest_name(sid: str, cname: str) -> str:
     """The manifest's file name, ``<sid>_<cname>.manifest.json`` (cname as in file names)."""
     return f"{sid}_{file_cname(cname)}{MANIFEST_SUFFIX}"
+
+
+FIRST_PART = "first"
+"""The part label of a recording's first part (its files have no ``bak<n>_`` prefix)."""
+
+
+def part_manifest_name(sid: str, cname: str, prefix: str) -> str:
+    """The name of one part's own manifest after a take-over,
+    ``<sid>_<cname>.<part>.manifest.json``: ``<part>`` is the part's file prefix without its
+    ``_`` (``bak0`` for the ``bak0_`` part) or ``first`` for the part without a prefix. The
+    recording's own name (:func:`manifest_name`) is the last part's, whose manifest is final.
+    A file cname has no ``.``, so the two never meet."""
+    part = prefix.removesuffix("_") or FIRST_PART
+    return f"{sid}_{file_cname(cname)}.{part}{MANIFEST_SUFFIX}"
+
+
+NOT_LISTED = "not listed here: "
+"""How a take-over's ``HandedOver`` detail begins to name the earlier parts a taker's manifest
+does not list (``not listed here: <playlists> and the objects they list``)."""
+
+
+def unlisted_parts(manifest: Manifest) -> str | None:
+    """What ``manifest`` says it does not list (the last take-over's ``not listed here: ...``),
+    None when it lists the whole recording."""
+    for entry in reversed(manifest.timeline):
+        detail = entry.detail or ""
+        if entry.kind == TimelineKind.HANDED_OVER and NOT_LISTED in detail:
+            return NOT_LISTED + detail.split(NOT_LISTED, 1)[1]
+    return None
 
 
 def is_manifest_name(name: str) -> bool:

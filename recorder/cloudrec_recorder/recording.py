@@ -589,6 +589,7 @@ class RecordingBuilder:
                     secret=secret.get_secret_value() if secret else None,
                     timeline=timeline,
                     private_key=self.manifest_key,
+                    prefix=prefix,
                 ),
             )
 

@@ -15,6 +15,9 @@ recovered recording's manifest goes up last, as a running one's does, with that 
 ``Restarted`` entry: when this replica restarted and took the recording's delivery up (its
 ``detail`` names the replica). Its media ended when the earlier process did, so there is no
 ``Stopped``. A recording this replica handed over gets none: its taker's manifest is the one.
+A recording a peer took over while this replica was gone keeps the recording's manifest name
+for the taker's (final) manifest: the recovered part's goes under its part name
+(:class:`~cloudrec_recorder.storage.manifest.RecoveredPart`, docs/verification.md).
 A recording this replica was taking over when it died, before its giver was done, is removed
 unsent (``.cloudrec-taking``): its files carry the giver's names.
 """
@@ -37,7 +40,7 @@ from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.ports import RecorderState
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.storage.backup import BackupStore
-from cloudrec_recorder.storage.manifest import ManifestSource
+from cloudrec_recorder.storage.manifest import ManifestSource, RecoveredPart
 from cloudrec_recorder.storage.recovery import Recovered, recover
 from cloudrec_recorder.storage.spool import (
     remove_all_delivered,
@@ -62,6 +65,12 @@ def write_metadata(spool_dir: Path, *, appid: str, cname: str, uid: str, mode: s
     if "." in spool_dir.name:
         data["sid"] = spool_dir.name.split(".", 1)[0]
     (spool_dir / METADATA_FILE).write_text(json.dumps(data))
+
+
+def part_prefix(recording: str) -> str:
+    """The file prefix of the part a spool directory holds: ``bak<n>_`` for ``<sid>.bak<n>``,
+    ``""`` for ``<sid>`` (see :func:`write_metadata`)."""
+    return f"{recording.split('.', 1)[1]}_" if "." in recording else ""
 
 
 def read_metadata(spool_dir: Path) -> dict[str, str]:
@@ -140,13 +149,21 @@ async def recover_leftovers(state: RecorderState) -> None:
         meta = read_metadata(spool_dir)
         secret = settings.callbacks_for(meta.get("appid", "")).secret
         timeline = restarted_timeline(spool_dir, settings.replica_id)
+        sid, appid = meta.get("sid", recording), meta.get("appid", "")
+
+        async def held_elsewhere() -> bool:
+            ask = state.held_elsewhere
+            return ask is not None and await ask(appid, sid) is not None
+
         return ManifestSource(
-            sid=recording,
+            sid=sid,
             cname=meta.get("cname") or "unknown",
             uid=meta.get("uid") or "0",
             secret=secret.get_secret_value() if secret else None,
             timeline=lambda: timeline,
             private_key=private_key,
+            prefix=part_prefix(recording),
+            recovered=RecoveredPart(held_elsewhere),
         )
 
     recovered = await recover(

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 from cloudrec_protocol.filenames import mix_playlist
-from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
+from cloudrec_protocol.manifest import NOT_LISTED, TimelineEntry, TimelineKind
 from cloudrec_protocol.models import StartClientRequest
 from cloudrec_recorder.events import RecordingEvents
 from cloudrec_recorder.handover import Changes, Offer, taker_uid
@@ -154,7 +154,7 @@ def unvouched(sid: str, cname: str, takeovers: int, *, individual: bool = False)
         earlier = [f"{backup_prefix(n)}{sid}_*.m3u8" for n in range(takeovers)]
     else:
         earlier = [backup_prefix(n) + mix_playlist(sid, cname) for n in range(takeovers)]
-    return "not listed here: " + ", ".join(earlier) + " and the objects they list"
+    return NOT_LISTED + ", ".join(earlier) + " and the objects they list"
 
 
 async def take_over(state: RecorderState, appid: str, record: Standby, lost: str) -> bool:

@@ -27,6 +27,7 @@ from cloudrec_protocol.manifest import (
     compare,
     describe,
     signature_problem,
+    unlisted_parts,
 )
 
 __all__ = ["Outcome", "Verdict", "verify_manifest"]
@@ -122,10 +123,12 @@ async def verify_manifest(
         return _failed(problems, parsed)
     total = sum(item.size for item in parsed.objects)
     checked = "sizes and SHA-256" if hashes else "sizes"
+    unlisted = unlisted_parts(parsed)
+    covers = "" if unlisted is None else f"; the part after the last take-over only, {unlisted}"
     return Verdict(
         "Verified",
         "Verified",
         f"{len(parsed.objects)} object(s), {total} bytes, as the signed manifest lists them "
-        f"({checked} checked)",
+        f"({checked} checked){covers}",
         manifest=parsed,
     )

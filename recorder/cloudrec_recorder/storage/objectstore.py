@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiobotocore.config import AioConfig
+from botocore.exceptions import ClientError
 
 from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.storage.errors import FailureKind, failure_kind
@@ -171,6 +172,18 @@ class ObjectStore:
             ContentType=content_type(name),
             **self.object_params,  # type: ignore[arg-type]
         )
+
+    async def get_bytes(self, name: str) -> bytes | None:
+        """The object ``name`` whole (None: the bucket holds none); raises on other errors."""
+        try:
+            response = await self.client.get_object(Bucket=self.target.bucket, Key=self.key(name))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        async with response["Body"] as body:
+            data: bytes = await body.read()
+        return data
 
     async def put_multipart(self, name: str, path: Path, size: int) -> None:
         """``path`` (``size`` bytes) as ``name`` in parts; an upload that fails is aborted."""

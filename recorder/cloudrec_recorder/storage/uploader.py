@@ -72,7 +72,7 @@ from cloudrec_recorder.storage.files import (
 )
 from cloudrec_recorder.storage.journal import JOURNAL_FILE, UploadJournal
 from cloudrec_recorder.storage.ledger import Media, Playlist, UploadLedger
-from cloudrec_recorder.storage.manifest import ManifestSource, manifest_document
+from cloudrec_recorder.storage.manifest import ManifestSource, manifest_document, upload_name
 from cloudrec_recorder.storage.objectstore import ObjectStore
 from cloudrec_recorder.storage.policy import UploadPolicy
 from cloudrec_recorder.storage.reporter import EventSink, UploadReporter
@@ -375,8 +375,9 @@ class Uploader:
             return
         objects = self.ledger.manifest_objects(lambda name: object_key(self.target.prefix, name))
         data = manifest_document(self.manifest, objects)
-        if await self.delivery.put_manifest(self.manifest.name, data):
-            log.info("Recording %s: manifest of %d objects uploaded", self.recording, len(objects))
+        name = await upload_name(self.manifest, objects, self.store)
+        if await self.delivery.put_manifest(name, data):
+            log.info("Recording %s: %s (%d objects) uploaded", self.recording, name, len(objects))
         await self.report.flush()
 
     # ------------------------------------------------------------------ background

@@ -133,9 +133,20 @@ async def test_a_recording_taken_over_after_its_replica_is_killed_is_degraded_wi
             seen = watch.stop()
             await run(env.patch_spec, "taken", {"state": "Stopped"})
             done = await run(env.wait_phase, "taken", "Completed", 90.0)
+            checked = await run(
+                env.wait,
+                "taken",
+                lambda o: condition(o, "Verified").get("status") in ("True", "False", "Unknown"),
+                90.0,
+                "a Verified condition",
+            )
     finally:
         service.close()
     assert done["status"]["recordingId"] == sid
+    # the operator checks the taker's manifest (the recording's name), and says what it covers
+    verified = condition(checked, "Verified")
+    assert (verified["status"], verified["reason"]) == ("True", "Verified"), verified
+    assert "the part after the last take-over only, not listed here" in verified["message"]
     assert {phase for phase, _ in seen} == {"Recording"}, sorted(set(seen))
     assert seen[-1] == ("Recording", "True")
     state = condition(degraded, "Degraded")

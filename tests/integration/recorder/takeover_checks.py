@@ -9,6 +9,7 @@ first of the second is the media time missing plus one frame's length.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,34 @@ from tests.media_files import open_media
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_protocol import filenames
 from cloudrec_protocol.filenames import Track
+from cloudrec_protocol.manifest import (
+    FoundObject,
+    Manifest,
+    ManifestTrust,
+    compare,
+    describe,
+    signature_problem,
+)
 from cloudrec_recorder.media.naming import safe_cname
 
 AAC_FRAME_SECONDS = 1024 / 48_000
+
+
+def verified_manifest(s3: S3Server, bucket: str, name: str, secret: str) -> Manifest:
+    """The manifest named ``name`` in ``bucket``, checked as ``cloudrec_operator verify
+    --hash`` checks it: its signature holds and every object it lists is in the bucket with its
+    size and SHA-256."""
+    keys = [k for k in s3.object_keys(bucket) if k.rsplit("/", 1)[-1] == name]
+    assert len(keys) == 1, f"{name}: {keys}"
+    manifest = Manifest.model_validate_json(s3.get_object(bucket, keys[0]))
+    assert signature_problem(manifest, ManifestTrust(secret=secret)) is None, name
+    found: dict[str, FoundObject | None] = {}
+    for item in manifest.objects:
+        data = s3.get_object(bucket, item.key)
+        found[item.key] = FoundObject(len(data), hashlib.sha256(data).hexdigest())
+    problems = compare(manifest, found)
+    assert not problems, f"{name}: {describe(problems)}"
+    return manifest
 
 
 @dataclass

@@ -40,12 +40,20 @@ from tests.integration.recorder.takeover_checks import (
     AAC_FRAME_SECONDS,
     read_taken_over,
     read_taken_over_track,
+    verified_manifest,
 )
 from tests.integration.recorder.test_handover import FPS, TRANSCODING, start_replicas, wait_exit
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for, tone_for
 from cloudrec_devenv.s3 import S3Server
+from cloudrec_protocol.manifest import (
+    TimelineKind,
+    is_manifest_name,
+    manifest_name,
+    part_manifest_name,
+    unlisted_parts,
+)
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 
@@ -138,6 +146,23 @@ async def test_a_killed_replicas_mix_recording_is_taken_over_under_the_same_sid_
         f"{media.first.times[-2:]} {media.second.times[:2]} {media.second.times[-2:]} "
         f"{media.first_segments} {media.second_segments}"
     )
+    # both parts' manifests are in the bucket, each under its own name and verifying its own
+    # part; the recording's name holds the taker's (the operator reads that one)
+    secret = callback_sink.secret
+    taker = verified_manifest(s3_server, ra.bucket, manifest_name(rec.sid, room), secret)
+    lost = verified_manifest(s3_server, ra.bucket, part_manifest_name(rec.sid, room, ""), secret)
+    taker_names = {o.key.rsplit("/", 1)[1] for o in taker.objects}
+    lost_names = {o.key.rsplit("/", 1)[1] for o in lost.objects}
+    assert set(media.second_segments) <= taker_names
+    assert all(n.startswith(f"bak0_{rec.sid}_") for n in taker_names), sorted(taker_names)
+    assert set(media.first_segments) <= lost_names
+    assert not any(n.startswith("bak") for n in lost_names), sorted(lost_names)
+    assert unlisted_parts(taker) is not None
+    assert TimelineKind.RESTARTED in {e.kind for e in lost.timeline}
+    manifests = {k for k in keys if is_manifest_name(k)}
+    assert len(manifests) == 2, sorted(manifests)
+    listed = {o.key for o in (*taker.objects, *lost.objects)}
+    assert listed == keys - manifests, sorted(listed ^ (keys - manifests))
 
 
 async def test_a_stopped_replica_that_comes_back_gives_up_the_recording_its_peer_took_over(
