@@ -118,6 +118,16 @@ async def wait_exit(replica: RecorderProcess, within: float = 60.0) -> None:
     raise AssertionError(f"{replica.base_url} did not exit within {within}s")
 
 
+async def drain_holder(ra: RecorderProcess, sink: CallbackSink, sid: str) -> Any:
+    """SIGTERM ``ra`` (a drain: it hands its recordings over), then wait for the hand-over's
+    event 12 of ``sid`` and for ``ra`` to exit; the event."""
+    assert ra.process.pid is not None
+    os.kill(ra.process.pid, signal.SIGTERM)
+    failover = await asyncio.to_thread(sink.wait_for, sid, 12, 60.0)
+    await wait_exit(ra)
+    return failover
+
+
 async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_without_a_gap(
     replicas: list[RecorderProcess],
     callback_sink: CallbackSink,
@@ -137,10 +147,7 @@ async def test_sigterm_hands_a_running_mix_recording_to_the_other_replica_withou
         )
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(5)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        failover = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        failover = await drain_holder(ra, callback_sink, rec.sid)
         assert ra.process.stop() == 0
         await asyncio.sleep(5)
         assert await query_status(on_b, rb, rec) == 5
@@ -191,10 +198,7 @@ async def test_a_subscription_changed_before_a_hand_over_stays_in_force_after_it
         updated = await on_a.post(ra.url(rec.path("update")), json=body)
         assert updated.status_code == 200, updated.text
         await asyncio.sleep(4)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         await asyncio.sleep(5)
         async with rb.client() as on_b:
             stopped = await stop_recording(on_b, rb, rec)
@@ -290,10 +294,7 @@ async def test_an_audio_only_mix_recording_is_handed_over_with_its_audio_back_to
         rec = await start_recording(on_a, ra, room, "900142", mix_config(streamTypes=0))
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(4)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         await asyncio.sleep(4)
         async with rb.client() as on_b:
             stopped = await stop_recording(on_b, rb, rec)
@@ -322,10 +323,7 @@ async def test_a_handed_over_mp4_recording_continues_as_the_next_numbered_part(
         )
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(4)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         await asyncio.sleep(4)
         async with rb.client() as on_b:
             stopped = await stop_recording(on_b, rb, rec)
@@ -367,10 +365,7 @@ async def test_an_individual_recording_is_handed_over_with_each_uids_playlists_c
         rec = await start_recording(on_a, ra, room, "900144", config, mode="individual")
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(5)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        failover = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        failover = await drain_holder(ra, callback_sink, rec.sid)
         assert ra.process.stop() == 0
         await asyncio.sleep(5)
         async with rb.client() as on_b:
@@ -409,10 +404,7 @@ async def test_an_audio_only_individual_recording_is_handed_over_and_a_later_uid
         )
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(4)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         async with publish(room, "1003", video=False, tone_hz=tone_for(2)):
             await asyncio.sleep(5)
             async with rb.client() as on_b:
@@ -495,10 +487,7 @@ async def test_an_individual_recording_with_video_stored_as_received_is_handed_o
         rec = await start_recording(on_a, ra, room, "900146", mix_config(), mode="individual")
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(5)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         await asyncio.sleep(5)
         async with rb.client() as on_b:
             stopped = await stop_recording(on_b, rb, rec)
@@ -536,10 +525,7 @@ async def test_a_stored_track_whose_uid_left_is_ended_by_the_giver_and_goes_on_w
             await wait_status(on_a, ra, rec, 5)
             await asyncio.sleep(5)
         await asyncio.sleep(3)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         async with publish(room, "1002", color=color_for(1), **picture):
             await asyncio.sleep(6)
             async with rb.client() as on_b:
@@ -577,10 +563,7 @@ async def test_an_individual_recording_with_opus_stored_as_received_is_handed_ov
         rec = await start_recording(on_a, ra, room, "900148", config, mode="individual")
         await wait_status(on_a, ra, rec, 5)
         await asyncio.sleep(4)
-        assert ra.process.pid is not None
-        os.kill(ra.process.pid, signal.SIGTERM)
-        await asyncio.to_thread(callback_sink.wait_for, rec.sid, 12, 60.0)
-        await wait_exit(ra)
+        await drain_holder(ra, callback_sink, rec.sid)
         await asyncio.sleep(4)
         async with rb.client() as on_b:
             stopped = await stop_recording(on_b, rb, rec)
