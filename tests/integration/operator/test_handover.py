@@ -15,59 +15,27 @@ import dataclasses
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv, condition, ready
-from tests.fixtures.recorder import CallbackSink, RecorderProcess
+from tests.fixtures.operator import RecordingEnv, condition, ready
+from tests.fixtures.recorder import RecorderProcess
 from tests.fixtures.service import ReadyService
 from tests.integration.recorder.handover_checks import (
     check_continuous,
     read_handed_over,
     read_playlist,
 )
-from tests.integration.recorder.test_handover import start_replicas, wait_exit
+from tests.integration.recorder.test_handover import wait_exit
 
-from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for
 from cloudrec_devenv.s3 import S3Server
 
 pytestmark = [pytest.mark.cluster, pytest.mark.media, pytest.mark.storage, pytest.mark.timeout(300)]
 
 run = asyncio.to_thread
-
-
-@pytest.fixture
-def replicas(
-    tmp_path: Path,
-    janus: Janus,
-    callback_sink: CallbackSink,
-    s3_server: S3Server,
-    operator_recorder: RecorderProcess,
-    operator_callback_port: int,
-) -> Iterator[list[RecorderProcess]]:
-    callbacks = {
-        "urls": [f"http://127.0.0.1:{operator_callback_port}/callbacks"],
-        "secret": CALLBACK_SECRET,
-        "retries": 3,
-    }
-    running = start_replicas(
-        tmp_path,
-        janus,
-        callback_sink,
-        s3_server,
-        operator_recorder.bucket,
-        callbacks=callbacks,
-        maxConcurrentRecordings=8,
-    )
-    try:
-        yield running
-    finally:
-        for replica in running:
-            replica.process.stop()
 
 
 class Watch:
@@ -93,14 +61,14 @@ class Watch:
 
 async def test_a_recording_handed_between_replicas_stays_recording_and_stops_through_kubectl(
     recordings: RecordingEnv,
-    replicas: list[RecorderProcess],
+    operator_replicas: list[RecorderProcess],
     room: str,
     publish: PublishFactory,
     s3_server: S3Server,
     tmp_path: Path,
 ) -> None:
     env = recordings
-    ra, rb = replicas
+    ra, rb = operator_replicas
     service = ReadyService([ra.base_url, rb.base_url])
     try:
         await run(env.add_backend, "replicas", dataclasses.replace(ra, base_url=service.url))
@@ -145,7 +113,7 @@ async def test_a_recording_handed_between_replicas_stays_recording_and_stops_thr
 
 async def test_an_individual_recording_handed_between_replicas_stays_recording_throughout(
     recordings: RecordingEnv,
-    replicas: list[RecorderProcess],
+    operator_replicas: list[RecorderProcess],
     room: str,
     publish: PublishFactory,
     s3_server: S3Server,
@@ -154,7 +122,7 @@ async def test_an_individual_recording_handed_between_replicas_stays_recording_t
     """Individual mode, tracks re-encoded (streamMode Standard): each uid's playlists go on
     on the other replica; the resource never leaves Recording."""
     env = recordings
-    ra, rb = replicas
+    ra, rb = operator_replicas
     users = ["1001", "1002"]
     service = ReadyService([ra.base_url, rb.base_url])
     try:

@@ -18,17 +18,15 @@ import asyncio
 import dataclasses
 import os
 import re
-import secrets
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.operator import CALLBACK_SECRET, RecordingEnv, condition, ready
-from tests.fixtures.recorder import CallbackSink, RecorderProcess
+from tests.fixtures.operator import RecordingEnv, condition, ready
+from tests.fixtures.recorder import RecorderProcess
 from tests.fixtures.service import ReadyService
 from tests.integration.operator.test_handover import Watch
 from tests.integration.recorder.handover_checks import shows_colour
@@ -37,10 +35,9 @@ from tests.integration.recorder.takeover_checks import (
     read_taken_over,
     read_taken_over_track,
 )
-from tests.integration.recorder.test_handover import start_replicas, wait_exit
+from tests.integration.recorder.test_handover import wait_exit
 from tests.integration.recorder.test_takeover import KEYFRAME_WAIT, heard
 
-from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for, tone_for
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_protocol import filenames
@@ -54,47 +51,16 @@ GAP_TOLERANCE = 0.3
 message (0.1 s)."""
 
 
-@pytest.fixture
-def replicas(
-    tmp_path: Path,
-    janus: Janus,
-    callback_sink: CallbackSink,
-    s3_server: S3Server,
-    operator_recorder: RecorderProcess,
-    operator_callback_port: int,
-) -> Iterator[list[RecorderProcess]]:
-    callbacks = {
-        "urls": [f"http://127.0.0.1:{operator_callback_port}/callbacks"],
-        "secret": CALLBACK_SECRET,
-        "retries": 3,
-    }
-    running = start_replicas(
-        tmp_path,
-        janus,
-        callback_sink,
-        s3_server,
-        operator_recorder.bucket,
-        callbacks=callbacks,
-        maxConcurrentRecordings=8,
-        storageEncryptionKey=secrets.token_urlsafe(24),
-    )
-    try:
-        yield running
-    finally:
-        for replica in running:
-            replica.process.stop()
-
-
 async def test_a_recording_taken_over_after_its_replica_is_killed_is_degraded_with_its_gap(
     recordings: RecordingEnv,
-    replicas: list[RecorderProcess],
+    operator_replicas: list[RecorderProcess],
     room: str,
     publish: PublishFactory,
     s3_server: S3Server,
     tmp_path: Path,
 ) -> None:
     env = recordings
-    ra, rb = replicas
+    ra, rb = operator_replicas
     service = ReadyService([ra.base_url, rb.base_url])
     try:
         await run(env.add_backend, "replicas", dataclasses.replace(ra, base_url=service.url))
@@ -188,7 +154,7 @@ def reported_gap(obj: dict[str, Any]) -> float:
 
 async def test_an_individual_recording_taken_over_after_its_replica_is_killed_completes_per_uid(
     recordings: RecordingEnv,
-    replicas: list[RecorderProcess],
+    operator_replicas: list[RecorderProcess],
     room: str,
     publish: PublishFactory,
     s3_server: S3Server,
@@ -199,7 +165,7 @@ async def test_an_individual_recording_taken_over_after_its_replica_is_killed_co
     is Ready again, never fails, and ``state: Stopped`` completes it with both parts of every
     uid's tracks listed and in the bucket."""
     env = recordings
-    ra, rb = replicas
+    ra, rb = operator_replicas
     uids = ["1001", "1002"]
     service = ReadyService([ra.base_url, rb.base_url])
     try:
@@ -268,7 +234,7 @@ def paused(obj: dict[str, Any]) -> bool:
 
 async def test_a_paused_recording_taken_over_after_its_replica_is_killed_stays_paused_until_resumed(
     recordings: RecordingEnv,
-    replicas: list[RecorderProcess],
+    operator_replicas: list[RecorderProcess],
     room: str,
     publish: PublishFactory,
     s3_server: S3Server,
@@ -279,7 +245,7 @@ async def test_a_paused_recording_taken_over_after_its_replica_is_killed_stays_p
     ``state: Recording`` resumes it on ``rb``, whose ``bak0_`` files then hold both
     publishers."""
     env = recordings
-    ra, rb = replicas
+    ra, rb = operator_replicas
     service = ReadyService([ra.base_url, rb.base_url])
     try:
         await run(env.add_backend, "replicas", dataclasses.replace(ra, base_url=service.url))

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_recorder
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_replicas
 from tests.integration.recorder.checks import (
     Started,
     manifest_timeline,
@@ -47,7 +47,6 @@ from tests.integration.recorder.handover_checks import (
 from tests.media_files import open_media
 
 from cloudrec_devenv.janus import Janus
-from cloudrec_devenv.process import free_port
 from cloudrec_devenv.publisher import color_for, tone_for
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_protocol import filenames
@@ -57,43 +56,6 @@ pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 
 FPS = 15
 TRANSCODING = {"width": 320, "height": 240, "fps": FPS, "bitrate": 400, "mixedVideoLayout": 1}
-
-
-def start_replicas(
-    workdir: Path,
-    janus: Janus,
-    sink: CallbackSink,
-    s3: S3Server,
-    bucket: str,
-    names: tuple[str, ...] = ("ra", "rb"),
-    **overrides: object,
-) -> list[RecorderProcess]:
-    """Recorder replicas that forward to and hand over to each other."""
-    ports = {name: free_port() for name in names}
-    peers = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    secret = secrets.token_urlsafe(18)
-    started: list[RecorderProcess] = []
-    try:
-        for name in names:
-            started.append(
-                start_recorder(
-                    workdir / name,
-                    janus,
-                    sink,
-                    s3,
-                    bucket,
-                    port=ports[name],
-                    customer_secret=secret,
-                    replicaId=name,
-                    peers=peers,
-                    **overrides,
-                )
-            )
-    except BaseException:
-        for process in started:
-            process.process.stop()
-        raise
-    return started
 
 
 @pytest.fixture

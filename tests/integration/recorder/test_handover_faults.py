@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.recorder import CallbackSink, RecorderProcess
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_replicas
 from tests.integration.recorder.checks import (
     mix_config,
     start_recording,
@@ -34,7 +34,7 @@ from tests.integration.recorder.handover_checks import (
     read_handed_over,
     read_playlist,
 )
-from tests.integration.recorder.test_handover import FPS, TRANSCODING, start_replicas
+from tests.integration.recorder.test_handover import FPS, TRANSCODING
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.recorder import CallbackSink, RecorderProcess
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_replicas
 from tests.integration.recorder.checks import (
     hold_recording,
     mix_config,
@@ -42,7 +42,7 @@ from tests.integration.recorder.takeover_checks import (
     read_taken_over_track,
     verified_manifest,
 )
-from tests.integration.recorder.test_handover import FPS, TRANSCODING, start_replicas, wait_exit
+from tests.integration.recorder.test_handover import FPS, TRANSCODING, wait_exit
 
 from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.publisher import color_for, tone_for
