@@ -567,6 +567,7 @@ class RecordingBuilder:
             string_ids=app.janus.string_ids,
             resync_interval=resync_interval(plan.config.max_idle_time),
             forward_host=str(app.janus.forward_host),
+            forward_srtp=app.janus.srtp_forwarding,
             admin_key=app.janus.admin_key.get_secret_value() if app.janus.admin_key else None,
         )
         secret = events.target.secret

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from enum import StrEnum
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,16 @@ class _Model(BaseModel):
     )
 
 
+class ForwardSrtp(StrEnum):
+    """When Janus' RTP forwarders to the recorder send SRTP (``janus.forwardSrtp``)."""
+
+    AUTO = "Auto"
+    """SRTP unless ``forwardHost`` is a loopback address (the media never leaves the host)."""
+    ALWAYS = "Always"
+    NEVER = "Never"
+    """Plain RTP: only where the path between Janus and the recorder is trusted."""
+
+
 class JanusSettings(_Model):
     """How to reach the Janus server that holds an app's channels (VideoRoom rooms)."""
 
@@ -78,14 +89,27 @@ class JanusSettings(_Model):
     another cname or uid is refused at once (400, code 2 naming ``cname`` or ``uid``)."""
 
     forward_host: IPvAnyAddress = IPv4Address("127.0.0.1")
-    """The recorder's media address: Janus RTP-forwards every subscribed stream, as plain RTP,
-    to UDP ports the recorder binds on it. The default suits a Janus on the same host (or
-    pod); for a Janus elsewhere give an address of this recorder that Janus reaches, on a
-    network the media may cross unencrypted (docs/architecture.md: forwarded media)."""
+    """The recorder's media address: Janus RTP-forwards every subscribed stream to UDP ports
+    the recorder binds on it. The default suits a Janus on the same host (or pod); for a
+    Janus elsewhere give an address of this recorder that Janus reaches (the media then
+    crosses that network as SRTP: ``forwardSrtp``; docs/architecture.md: forwarded media)."""
+
+    forward_srtp: ForwardSrtp = ForwardSrtp.AUTO
+    """Whether the forwarders send SRTP, each stream under a fresh random key that only Janus
+    and the recorder's libavformat see: ``Auto`` (SRTP unless ``forwardHost`` is a loopback
+    address), ``Always``, or ``Never`` (plain RTP, which anyone on the path can read and
+    inject into; only for a path both ends trust)."""
 
     admin_key: SecretStr | None = None
     """The VideoRoom plugin's ``admin_key``, needed when the server sets ``lock_rtp_forward``
     (then only holders of the key may create RTP forwarders)."""
+
+    @property
+    def srtp_forwarding(self) -> bool:
+        """Whether the forwarders to ``forwardHost`` send SRTP (``forwardSrtp`` decided)."""
+        if self.forward_srtp is ForwardSrtp.AUTO:
+            return not self.forward_host.is_loopback
+        return self.forward_srtp is ForwardSrtp.ALWAYS
 
     @model_validator(mode="before")
     @classmethod

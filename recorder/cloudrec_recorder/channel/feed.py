@@ -3,7 +3,9 @@
 :func:`open_feed` starts a :class:`~.receiver.StreamReceiver` per wanted stream on a fresh
 port pair of the recorder's media address, waits until each holds its port, then asks Janus
 (on the channel's own VideoRoom handle) to ``rtp_forward`` the publisher's streams there
-(:func:`~.forward.forward_request`). Keyframe requests are the receivers' (their thread, and
+(:func:`~.forward.forward_request`): with SRTP (:attr:`ForwardTarget.srtp`), one request per
+stream, each under a fresh key of its own (:func:`~.srtp.new_key`) that only Janus and that
+stream's SDP see. Keyframe requests are the receivers' (their thread, and
 :class:`~.receiver.ReceiverWatch` before the first frame and when media stalls).
 
 The receiver threads hand over whole frames with ``call_soon_threadsafe``: decoded frames to
@@ -48,6 +50,7 @@ from cloudrec_recorder.channel.forward import (
 from cloudrec_recorder.channel.receiver import KeyframeRequests, StreamReceiver, port_held
 from cloudrec_recorder.channel.room import PublisherInfo, StreamInfo
 from cloudrec_recorder.channel.session import JanusHandle
+from cloudrec_recorder.channel.srtp import new_key
 from cloudrec_recorder.channel.tracks import ReceivedTrack
 
 __all__ = ["ForwardTarget", "SubscribedFeed", "open_feed"]
@@ -63,13 +66,14 @@ _DEFAULT_CODEC = {"audio": "opus", "video": "vp8"}
 class ForwardTarget:
     """Where a channel's subscriptions are forwarded: the recorder's media address, Janus'
     address for keyframe requests, VideoRoom's ``admin_key`` (if ``lock_rtp_forward``), the
-    room and the publisher as requests carry them."""
+    room and the publisher as requests carry them, and whether the forwarders send SRTP."""
 
     host: str
     janus_host: str
     room: str | int
     publisher: str | int
     admin_key: str | None = None
+    srtp: bool = False
 
 
 @dataclass
@@ -253,26 +257,20 @@ class SubscribedFeed:
                 receiver = await self._bound_receiver(kind, info, substream)
                 started[kind] = receiver
                 forwarded.append(receiver.stream)
-            body = forward_request(
-                target.room,
-                target.publisher,
-                target.host,
-                forwarded,
-                discard_port=_discard_port(target.host),
-                admin_key=target.admin_key,
+            # Janus takes one SRTP key per request: with SRTP, a request per stream
+            groups = [[stream] for stream in forwarded] if target.srtp else [forwarded]
+            answers = await asyncio.gather(
+                *(self._forward(group) for group in groups), return_exceptions=True
             )
-            try:
-                data, _ = await handle.message(body)
-            except JanusApiError as exc:
-                refusal = forward_refusal(exc, key_given=target.admin_key is not None)
-                if refusal is None:
-                    raise
-                raise refusal from exc
+            made = [f for answer in answers if isinstance(answer, list) for f in answer]
+            failed = [answer for answer in answers if isinstance(answer, BaseException)]
+            if failed:
+                await self._stop_forwarders(made)  # a request of several failed: none stays
+                raise failed[0]
         except BaseException:
             for receiver in started.values():
                 receiver.stop()
             raise
-        made = forwarders_made(data)
         audio_port = started["audio"].stream.port if "audio" in started else None
         for kind, receiver in started.items():
             port = receiver.stream.port
@@ -286,6 +284,27 @@ class SubscribedFeed:
                 rtcp = [f.rtcp_port for f in made if f.port == port and f.rtcp_port]
                 if self._keyframes is not None and rtcp:
                     self._keyframes.port = rtcp[0]
+
+    async def _forward(self, streams: list[ForwardedStream]) -> list[Forwarder]:
+        """Ask Janus to forward ``streams`` (one ``rtp_forward``); the forwarders it made."""
+        target, handle = self._target, self._handle
+        assert target is not None and handle is not None
+        body = forward_request(
+            target.room,
+            target.publisher,
+            target.host,
+            streams,
+            discard_port=_discard_port(target.host),
+            admin_key=target.admin_key,
+        )
+        try:
+            data, _ = await handle.message(body)
+        except JanusApiError as exc:
+            refusal = forward_refusal(exc, key_given=target.admin_key is not None)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        return forwarders_made(data)
 
     async def _bound_receiver(
         self, kind: str, info: StreamInfo, substream: int | None
@@ -301,6 +320,7 @@ class SubscribedFeed:
                 port=port,
                 simulcast=info.simulcast and kind == "video",
                 substream=substream if kind == "video" else None,
+                srtp=new_key() if target.srtp else None,
             )
             self._next_index += 1
             receiver = StreamReceiver(

@@ -1,20 +1,22 @@
 """Receiving a publisher through Janus VideoRoom RTP forwarders: the decisions (pure: no I/O).
 
-A subscription asks Janus to ``rtp_forward`` each of the publisher's streams, as plain RTP,
-to a UDP port the recorder owns on its media address (``forwardHost``); libavformat reads each
-port through a one-stream SDP (:mod:`~cloudrec_recorder.channel.receiver`). This module holds
-what that needs, without sockets or threads:
+A subscription asks Janus to ``rtp_forward`` each of the publisher's streams to a UDP port the
+recorder owns on its media address (``forwardHost``), as SRTP under a key of the stream's own
+(:mod:`~cloudrec_recorder.channel.srtp`) or as plain RTP; libavformat reads each port through a
+one-stream SDP (:mod:`~cloudrec_recorder.channel.receiver`). This module holds what that needs,
+without sockets or threads:
 
 - :func:`forward_request` / :func:`stop_forward_request`: the VideoRoom request bodies.
   A simulcast video stream is forwarded as the one substream asked for
   (:func:`substream_ports`): High (2) with ``simulcast: true`` (Janus then relays the best
   layer it has, like a subscriber, rewriting sequence numbers at each switch), Low (0) as the
   plain forwarder's own layer, Medium (1) on ``port_2`` with layer 0 sent to a discard port.
-- :func:`stream_sdp`: the SDP libavformat opens for one forwarded stream.
+- :func:`stream_sdp`: the SDP libavformat opens for one forwarded stream (with its SRTP key,
+  if any, in an ``a=crypto`` line: it is never written to disk).
 - :func:`pli_packet`: an RTCP Picture Loss Indication (RFC 4585 §6.3.1) for the forwarder's
   RTCP port; Janus relays it to the publisher as a keyframe request.
 - :func:`wake_packets`: what a receiver sends its own port to end a blocking read (a frame
-  libavformat's depacketiser hands out whatever state it is in).
+  libavformat's depacketiser hands out whatever state it is in; an SRTCP BYE for SRTP).
 - :class:`KeyframePolicy`: when a receiver asks for a keyframe (nothing yet, a damaged
   frame, media stalled).
 - :class:`TimestampStitcher`: one 90 kHz / 48 kHz timeline per track across receivers (a
@@ -24,8 +26,10 @@ what that needs, without sockets or threads:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from cloudrec_recorder.channel.srtp import JANUS_SRTP_SUITE, SDES_SUITE, SrtpKey, protected_bye
 
 __all__ = [
     "AUDIO_PAYLOAD_TYPE",
@@ -76,6 +80,8 @@ class ForwardedStream:
     port: int
     simulcast: bool = False
     substream: int | None = None
+    srtp: SrtpKey | None = field(default=None, repr=False)
+    """The stream's own SRTP key (None: plain RTP)."""
 
 
 def stream_sdp(stream: ForwardedStream, host: str) -> str:
@@ -89,17 +95,20 @@ def stream_sdp(stream: ForwardedStream, host: str) -> str:
         raise UnsupportedCodecError(f"{stream.kind} codec {stream.codec!r} cannot be received")
     pt = VIDEO_PAYLOAD_TYPE if stream.kind == "video" else AUDIO_PAYLOAD_TYPE
     family = "IP6" if ":" in host else "IP4"
+    profile = "RTP/AVP" if stream.srtp is None else "RTP/SAVP"
     lines = [
         "v=0",
         f"o=- 0 0 IN {family} {host}",
         "s=cloudrec",
         f"c=IN {family} {host}",
         "t=0 0",
-        f"m={stream.kind} {stream.port} RTP/AVP {pt}",
+        f"m={stream.kind} {stream.port} {profile} {pt}",
         f"a=rtpmap:{pt} {rtpmap}",
     ]
     if codec in _FMTP:
         lines.append(f"a=fmtp:{pt} {_FMTP[codec]}")
+    if stream.srtp is not None:
+        lines.append(f"a=crypto:1 {SDES_SUITE} inline:{stream.srtp.inline}")
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -133,8 +142,12 @@ def forward_request(
     Each RTP stream gets its payload type rewritten (the SDP's); video gets an RTCP port, so
     that Janus opens one of its own to take keyframe requests (:func:`pli_packet`), and a
     simulcast video the ports of :func:`substream_ports`. ``admin_key`` is VideoRoom's,
-    needed when the server sets ``lock_rtp_forward``.
+    needed when the server sets ``lock_rtp_forward``. Streams with an SRTP key are forwarded
+    as SRTP: Janus takes one key per request, so such a request holds one stream only.
     """
+    keys = {stream.srtp for stream in streams}
+    if len(keys) > 1 or (None not in keys and len(streams) > 1):
+        raise ValueError("an SRTP forward request holds one stream (Janus takes one key)")
     entries: list[dict[str, Any]] = []
     for stream in streams:
         entry: dict[str, Any] = {"mid": stream.mid}
@@ -158,6 +171,10 @@ def forward_request(
         "host": host,
         "streams": entries,
     }
+    key = streams[0].srtp if streams else None
+    if key is not None:
+        body["srtp_suite"] = JANUS_SRTP_SUITE
+        body["srtp_crypto"] = key.inline
     if admin_key is not None:
         body["admin_key"] = admin_key
     return body
@@ -234,6 +251,8 @@ _WAKE_PADDING = 64
 """Bytes after each payload: more than the SDP open's ``probesize``, so an open that is still
 waiting for its first frame returns too."""
 _WAKE_SSRC = 0x57414B45
+_WAKE_BYES = 2
+"""SRTCP BYEs per wake: libavformat ends the stream at its first (a second covers a loss)."""
 
 
 def wake_packets(stream: ForwardedStream) -> list[bytes]:
@@ -243,10 +262,15 @@ def wake_packets(stream: ForwardedStream) -> list[bytes]:
     a newer one back for ``max_delay``; the sequence numbers it saw are not known here, so the
     packets go twice, half the sequence space apart: one run is newer, whatever the last was.
     Each carries the marker bit and a payload its codec's depacketiser ends a frame with.
+    An SRTP stream gets SRTCP BYEs instead (:func:`~.srtp.protected_bye`): its packets must
+    authenticate, and an SRTP packet would have to guess the receiver's rollover counter.
     """
     payloads = _WAKE_PAYLOADS.get(stream.codec.lower())
     if payloads is None:
         raise UnsupportedCodecError(f"{stream.kind} codec {stream.codec!r} cannot be received")
+    if stream.srtp is not None:
+        # libavformat drops unauthenticated packets; an SRTCP BYE ends its read (EOF)
+        return [protected_bye(stream.srtp, _WAKE_SSRC, n) for n in range(_WAKE_BYES)]
     pt = VIDEO_PAYLOAD_TYPE if stream.kind == "video" else AUDIO_PAYLOAD_TYPE
     return [
         struct.pack("!BBHII", 0x80, 0x80 | pt, base + n, n, _WAKE_SSRC)

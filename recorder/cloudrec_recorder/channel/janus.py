@@ -22,8 +22,9 @@ recorder uid does. A subscription is a set of VideoRoom RTP forwarders of the
 publisher's streams to UDP ports of the recorder's media address
 (``forward_host``), read by libavformat in one thread per stream (so
 ``unsubscribe`` drops exactly one publisher's forwarders): see
-:mod:`~cloudrec_recorder.channel.feed`. ``admin_key`` is VideoRoom's, needed
-for ``rtp_forward`` when the server sets ``lock_rtp_forward``. A simulcast
+:mod:`~cloudrec_recorder.channel.feed`; with ``forward_srtp`` they send SRTP.
+``admin_key`` is VideoRoom's, needed for ``rtp_forward`` when the server sets
+``lock_rtp_forward``. A simulcast
 subscription is kept on the substream it asked for by
 :mod:`~cloudrec_recorder.channel.substream`.
 
@@ -100,6 +101,7 @@ class JanusChannel:
         string_ids: bool = True,
         substream_recheck: float = 3.0,
         forward_host: str = "127.0.0.1",
+        forward_srtp: bool = False,
         admin_key: str | None = None,
     ) -> None:
         self.string_ids = string_ids
@@ -114,6 +116,8 @@ class JanusChannel:
         self.connect_timeout = connect_timeout
         self._token = token
         self.forward_host = forward_host
+        self.forward_srtp = forward_srtp
+        """Janus forwards as SRTP, each stream under a key of its own (else plain RTP)."""
         self._admin_key = admin_key
         self._janus_host = urlsplit(url).hostname or "127.0.0.1"
         self._session = JanusSession(
@@ -291,6 +295,7 @@ class JanusChannel:
             room=self._room_id,
             publisher=self._feed_id(publisher.uid),
             admin_key=self._admin_key,
+            srtp=self.forward_srtp,
         )
         if substream is not None and not 0 <= substream <= 2:
             raise ValueError(f"simulcast substream must be 0, 1 or 2, not {substream}")

@@ -9,6 +9,9 @@ PLI it gets makes the next frame a keyframe, as a publisher's encoder does.
 (The kernel here has no ``sch_netem``, so ``tc ... netem`` cannot impair the path between Janus
 and the recorder; ``test_lossy_network.py`` drops packets with iptables on that real path, and
 reordering is made here, where the order is under the test's control.)
+
+With an SRTP key the publisher protects its packets with libsrtp (as Janus does) and the
+receiver's SDP carries the key; a forger without it sends plain RTP or SRTP under another key.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from fractions import Fraction
 
 import av
 import numpy as np
+import pylibsrtp
 import pytest
 
 from cloudrec_recorder.channel.forward import ForwardedStream
 from cloudrec_recorder.channel.receiver import KeyframeRequests, StreamReceiver, port_held
+from cloudrec_recorder.channel.srtp import SrtpKey, new_key
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(60)]
 
@@ -70,8 +75,17 @@ def vp8_packets(data: bytes, picture_id: int) -> list[tuple[bytes, bool]]:
 class Publisher:
     """Encodes a moving picture and sends it as RTP to ``port``, impaired; answers PLIs."""
 
-    def __init__(self, port: int, *, loss: float, reorder: float, seed: int) -> None:
+    def __init__(
+        self, port: int, *, loss: float, reorder: float, seed: int, key: SrtpKey | None = None
+    ) -> None:
         self.port = port
+        self.srtp = (
+            pylibsrtp.Session(
+                pylibsrtp.Policy(key=key.material, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+            )
+            if key is not None
+            else None
+        )
         self.loss = loss
         self.reorder = reorder
         self.random = random.Random(seed)
@@ -122,6 +136,8 @@ class Publisher:
                 header = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | 96, seq, n * 6000, 7)
                 seq = (seq + 1) & 0xFFFF
                 packet = header + payload
+                if self.srtp is not None:
+                    packet = self.srtp.protect(packet)
                 if dark or self.random.random() < self.loss:
                     self.lost_packets += 1
                     continue
@@ -152,18 +168,23 @@ def receive(
     reorder: float,
     blackout: tuple[float, float] | None = None,
     silence: float = 0.5,
+    key: SrtpKey | None = None,
+    forger: str | None = None,
 ) -> tuple[Publisher, Sink, KeyframeRequests, float]:
+    """``key``: the receiver's SRTP key, which the publisher uses too, unless it is a
+    ``forger`` that sends ``plain`` RTP or SRTP under ``another`` key."""
+    sender_key = {None: key, "plain": None, "another": new_key()}[forger]
     port = free_even_port()
     sink = Sink()
     keyframes = KeyframeRequests("127.0.0.1")
     receiver = StreamReceiver(
-        ForwardedStream(mid="0", kind="video", codec="vp8", port=port),
+        ForwardedStream(mid="0", kind="video", codec="vp8", port=port, srtp=key),
         "127.0.0.1",
         sink,
         index=1,
         keyframes=keyframes,
     )
-    publisher = Publisher(port, loss=loss, reorder=reorder, seed=13)
+    publisher = Publisher(port, loss=loss, reorder=reorder, seed=13, key=sender_key)
     publisher.blackout = blackout
     keyframes.port = int(publisher.rtcp.getsockname()[1])
     receiver.start()
@@ -230,23 +251,42 @@ def test_after_a_loss_burst_the_picture_moves_again_within_a_second() -> None:
     assert publisher.plis >= 2  # the first keyframe, and one after the burst
 
 
-def test_a_receiver_whose_stream_went_silent_ends_within_a_fifth_of_a_second_of_stop() -> None:
-    # its read blocks (no timeout: see receiver.py); the stop's wake packets end it
-    _, sink, _, took = receive(2.0, loss=0.0, reorder=0.0, silence=1.5)
+@pytest.mark.parametrize("srtp", [False, True], ids=["rtp", "srtp"])
+def test_a_receiver_whose_stream_went_silent_ends_within_a_fifth_of_a_second_of_stop(
+    srtp: bool,
+) -> None:
+    # its read blocks (no timeout: see receiver.py); the stop's wake packets end it (SRTP: an
+    # SRTCP BYE, whatever rollover counter the stream reached)
+    key = new_key() if srtp else None
+    _, sink, _, took = receive(2.0, loss=0.0, reorder=0.0, silence=1.5, key=key)
     assert sink.frames
     assert took < 0.2
 
 
+def test_an_srtp_receiver_decodes_every_frame_sent_under_its_key() -> None:
+    publisher, sink, _, _ = receive(3.0, loss=0.0, reorder=0.1, key=new_key())
+    assert len(sink.frames) >= publisher.sent_frames - 2
+
+
+@pytest.mark.parametrize("forger", ["plain", "another"], ids=["plain RTP", "another key"])
+def test_an_srtp_receiver_drops_every_packet_not_protected_with_its_key(forger: str) -> None:
+    publisher, sink, _, _ = receive(2.0, loss=0.0, reorder=0.0, key=new_key(), forger=forger)
+    assert publisher.sent_frames > 20
+    assert sink.frames == [] and sink.packets == []
+
+
+@pytest.mark.parametrize("srtp", [False, True], ids=["rtp", "srtp"])
 @pytest.mark.parametrize(
     ("kind", "codec"), [("audio", "opus"), ("video", "vp8"), ("video", "h264"), ("video", "vp9")]
 )
 def test_a_receiver_that_never_got_a_frame_ends_within_a_fifth_of_a_second_of_stop(
-    kind: str, codec: str
+    kind: str, codec: str, srtp: bool
 ) -> None:
     port = free_even_port()
-    receiver = StreamReceiver(
-        ForwardedStream(mid="0", kind=kind, codec=codec, port=port), "127.0.0.1", Sink(), index=1
+    stream = ForwardedStream(
+        mid="0", kind=kind, codec=codec, port=port, srtp=new_key() if srtp else None
     )
+    receiver = StreamReceiver(stream, "127.0.0.1", Sink(), index=1)
     receiver.start()
     deadline = time.monotonic() + 3
     while not port_held("127.0.0.1", port):

@@ -203,3 +203,36 @@ def test_a_janus_url_that_is_not_a_websocket_url_is_refused(tmp_path: Path) -> N
     )
     with pytest.raises(SettingsError, match="wsUrl"):
         load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("forward_host", "forward_srtp", "srtp"),
+    [
+        ("127.0.0.1", None, False),
+        ("::1", None, False),
+        ("10.20.0.7", None, True),
+        ("fd00::7", None, True),
+        ("127.0.0.1", "Always", True),
+        ("10.20.0.7", "Never", False),
+        ("10.20.0.7", "Auto", True),
+    ],
+)
+def test_forwarders_send_srtp_unless_the_media_stays_on_loopback_or_it_is_turned_off(
+    tmp_path: Path, forward_host: str, forward_srtp: str | None, srtp: bool
+) -> None:
+    janus = f"wsUrl: 'ws://127.0.0.1:1/', forwardHost: '{forward_host}'"
+    if forward_srtp is not None:
+        janus += f", forwardSrtp: {forward_srtp}"
+    path = tmp_path / "c.yaml"
+    path.write_text(f"customerId: me\ncustomerSecret: s\napps: {{a: {{janus: {{{janus}}}}}}}\n")
+    assert load_settings(path, environ={}).apps["a"].janus.srtp_forwarding is srtp
+
+
+def test_an_unknown_forward_srtp_value_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "customerId: me\ncustomerSecret: s\n"
+        "apps: {a: {janus: {wsUrl: 'ws://127.0.0.1:1/', forwardSrtp: Sometimes}}}\n"
+    )
+    with pytest.raises(SettingsError, match=r"forward_?[sS]rtp"):
+        load_settings(path, environ={})
