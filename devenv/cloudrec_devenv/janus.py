@@ -504,6 +504,22 @@ class Janus:
             for entry in data.get("participants", [])
         ]
 
+    def rtp_forward(
+        self, room: str, publisher: str, host: str, streams: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Forward ``publisher``'s ``streams`` (``mid``, ``port``...) to ``host`` as plain RTP
+        (what a test compares the recorder's forwarders with); the forwarders made."""
+        body: dict[str, Any] = {
+            "request": "rtp_forward",
+            "room": self._room_id(room),
+            "publisher_id": janus_id(publisher, string_ids=self.string_ids, what="publisher"),
+            "host": host,
+            "streams": streams,
+        }
+        if self.lock_rtp_forward:
+            body["admin_key"] = self.admin_key
+        return list(self._videoroom(body).get("forwarders", []))
+
     def list_forwarders(self, room: str) -> dict[str, list[dict[str, Any]]]:
         """The RTP forwarders in ``room`` (how recorders receive), by publisher id."""
         body: dict[str, Any] = {"request": "listforwarders", "room": self._room_id(room)}

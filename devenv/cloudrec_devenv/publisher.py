@@ -286,6 +286,11 @@ class Publisher:
     def __repr__(self) -> str:
         return f"Publisher(room={self.room!r}, uid={self.uid!r}, color={self.color})"
 
+    def mid(self, kind: str) -> str | None:
+        """The mid of the published ``audio`` or ``video`` (what ``rtp_forward`` names)."""
+        transceivers = self._pc.getTransceivers() if self._pc is not None else []
+        return next((t.mid for t in transceivers if t.kind == kind), None)
+
     def _on_event(self, message: Message) -> None:
         kind = message.get("janus")
         if kind == "webrtcup":
