@@ -1,4 +1,5 @@
-"""`python -m benchmarks.passthrough [--seconds=30] [--warmup=8] [--publishers=1,4]`.
+"""`python -m benchmarks.passthrough [--seconds=30] [--warmup=8] [--publishers=1,4]
+[--modes=as-sent,re-encoded] [--srtp=Never]`.
 
 What storing each uid's video as received costs the recorder, against re-encoding it: inside
 ``hack/netns-run`` (Janus needs its veth), one Janus and one versitygw; per publisher count and
@@ -7,7 +8,9 @@ mode (``as-sent``, ``re-encoded``, :mod:`benchmarks.passthrough.case`) a fresh
 each, as ``benchmarks.recorder``) in individual mode, video only. An idle recorder process
 (started, nothing recorded) is measured the same way as the baseline, and a bare subscriber
 process receiving the same N streams (:mod:`benchmarks.passthrough.receive`) as the floor.
-Prints a markdown table; raw numbers go to stderr.
+``--srtp`` lists the recorder's ``forwardSrtp`` settings to measure (``Never,Always``: each
+case with plain RTP and with SRTP forwarders, back to back). Prints a markdown table; raw
+numbers go to stderr.
 """
 
 from __future__ import annotations
@@ -58,13 +61,20 @@ def _receive_only(count: int, seconds: float, warmup: float, work: Path, janus: 
 
 
 def _case(
-    mode: str, count: int, seconds: float, warmup: float, work: Path, janus: Janus, s3: S3Server
+    mode: str,
+    count: int,
+    srtp: str,
+    seconds: float,
+    warmup: float,
+    work: Path,
+    janus: Janus,
+    s3: S3Server,
 ) -> Measured:
     bucket = "bench-" + secrets.token_hex(4)
     s3.create_bucket(bucket)
     with publishing_room(work, janus, "pass", count) as (room, _):
         recorder, base_url, customer_id, customer_secret = start_recorder(
-            work / f"recorder-{mode}-{count}", janus, s3
+            work / f"recorder-{mode}-{count}-{srtp}", janus, s3, forwardSrtp=srtp
         )
         try:
             assert recorder.pid is not None
@@ -81,6 +91,7 @@ def _case(
                     bucket=bucket,
                     seconds=seconds,
                     warmup=warmup,
+                    janus_pid=janus.process.pid,
                 )
             )
         finally:
@@ -91,6 +102,10 @@ def main(argv: list[str]) -> int:
     seconds = float(option(argv, "seconds", "30"))
     warmup = float(option(argv, "warmup", "8"))
     counts = [int(n) for n in option(argv, "publishers", "1,4").split(",")]
+    modes = option(argv, "modes", ",".join(MODES)).split(",")
+    srtps = option(argv, "srtp", "Never").split(",")
+    if not set(modes) <= set(MODES):
+        raise SystemExit(f"--modes: each of {', '.join(MODES)}")
     if not 0 < warmup < seconds:
         raise SystemExit("--warmup must be between 0 and --seconds")
     require_netns("passthrough")
@@ -104,22 +119,24 @@ def main(argv: list[str]) -> int:
                 floor = _receive_only(count, seconds, warmup, work, janus)
                 print(f"  {count} receive-only: {floor:.4f} core/s", file=sys.stderr, flush=True)
                 floors[count] = floor
-                for mode in MODES:
-                    result = _case(mode, count, seconds, warmup, work, janus, s3)
-                    print(f"  {count} {mode}: {result}", file=sys.stderr, flush=True)
-                    rows.append((count, mode, result))
+                for mode in modes:
+                    for srtp in srtps:
+                        result = _case(mode, count, srtp, seconds, warmup, work, janus, s3)
+                        print(f"  {count} {mode} {srtp}: {result}", file=sys.stderr, flush=True)
+                        rows.append((count, f"{mode}, forwardSrtp {srtp}", result))
     print(f"{seconds:g} s per case; idle recorder {idle:.4f} core/s\n")
     print(
         "| publishers | video | core/s recorder (of it event-loop thread) | "
         "core/s per stream above idle | receive-only floor, core/s per stream | "
-        "slices | HLS s stored (all uids) | peak RSS MiB |"
+        "slices | HLS s stored (all uids) | peak RSS MiB | Janus core/s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for count, mode, r in rows:
         print(
             f"| {count} | {mode} | {r.core_per_second:.3f} ({r.loop_core_per_second:.3f}) | "
             f"{(r.core_per_second - idle) / count:.4f} | {floors[count] / count:.4f} | "
-            f"{', '.join(r.slice_types)} | {r.recorded_s:.1f} | {r.peak_rss_mib:.0f} |"
+            f"{', '.join(r.slice_types)} | {r.recorded_s:.1f} | {r.peak_rss_mib:.0f} | "
+            f"{r.janus_core_per_second or 0.0:.3f} |"
         )
     return 0
 

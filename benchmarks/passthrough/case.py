@@ -39,6 +39,9 @@ class Measured:
     recorded_s: float
     """``#EXTINF`` sum over every stored playlist."""
     slice_types: list[str]
+    janus_core_per_second: float | None = None
+    """Janus' process over the same seconds (it receives the publishers and feeds the
+    forwarders: with SRTP it encrypts them too), when its pid was given."""
 
 
 async def _final_playlists(s3: S3Server, bucket: str, prefix: str, count: int) -> list[str]:
@@ -89,8 +92,10 @@ async def record(
     bucket: str,
     seconds: float,
     warmup: float,
+    janus_pid: int | None = None,
 ) -> Measured:
-    """Acquire, start, record ``seconds``, stop; the recorder process's CPU and what it stored."""
+    """Acquire, start, record ``seconds``, stop; the recorder process's CPU and what it stored
+    (and Janus' CPU over the same seconds, given ``janus_pid``)."""
     async with RecordingClient(base_url, customer_id, customer_secret, timeout=30.0) as client:
         acquired = await client.acquire(APP_ID, room, RECORDER_UID, AcquireClientRequest())
         t_start = time.monotonic()
@@ -99,8 +104,10 @@ async def record(
         started = await client.start(APP_ID, acquired.resource_id, "individual", request)
         await asyncio.sleep(max(0.0, t_start + warmup - time.monotonic()))
         t1, cpu1, loop1 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
+        janus1 = cpu_seconds(janus_pid) if janus_pid is not None else 0.0
         await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
         t2, cpu2, loop2 = time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)
+        janus2 = cpu_seconds(janus_pid) if janus_pid is not None else 0.0
         rss = memory_mib(pid, "VmHWM")
         try:  # under heavy load a synchronous stop can outlast the client's timeout
             await client.stop(
@@ -126,4 +133,5 @@ async def record(
         playlists=len(keys),
         recorded_s=recorded,
         slice_types=sorted(set(slices)),
+        janus_core_per_second=(janus2 - janus1) / wall if janus_pid is not None else None,
     )

@@ -62,9 +62,11 @@ class Watch:
 
 
 def start_recorder(
-    workdir: Path, janus: Janus, s3: S3Server
+    workdir: Path, janus: Janus, s3: S3Server, **janus_settings: object
 ) -> tuple[ManagedProcess, str, str, str]:
-    """A recorder process for the benchmark; returns (process, base URL, customer id, secret)."""
+    """A recorder process for the benchmark; returns (process, base URL, customer id, secret).
+
+    ``janus_settings`` go into the app's ``janus`` settings (``forwardSrtp="Always"``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     customer_id, customer_secret = "bench-customer", secrets.token_urlsafe(18)
@@ -81,6 +83,7 @@ def start_recorder(
         "hlsSegmentSeconds": 4,
         "syncStopTimeoutSeconds": 20,
     }
+    settings["apps"][APP_ID]["janus"].update(janus_settings)
     process = launch_recorder(workdir, settings)
     return process, f"http://127.0.0.1:{port}", customer_id, customer_secret
 

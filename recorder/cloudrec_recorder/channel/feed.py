@@ -301,9 +301,12 @@ class SubscribedFeed:
             data, _ = await handle.message(body)
         except JanusApiError as exc:
             refusal = forward_refusal(exc, key_given=target.admin_key is not None)
-            if refusal is None:
-                raise
-            raise refusal from exc
+            if refusal is not None:
+                raise refusal from exc
+            keys = [stream.srtp.inline for stream in streams if stream.srtp is not None]
+            if any(key in exc.reason for key in keys):  # Janus quotes an SRTP key it refuses
+                raise JanusApiError(exc.code, _without(exc.reason, keys)) from None
+            raise
         return forwarders_made(data)
 
     async def _bound_receiver(
@@ -339,6 +342,12 @@ class SubscribedFeed:
             receiver.stop()
             logger.debug("receiver could not bind port=%s error=%s", port, receiver.failed)
         raise MediaConnectError(f"no free UDP port for {self.uid}'s {kind} on {target.host}")
+
+
+def _without(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<srtp key>")
+    return text
 
 
 def _join_all(receivers: list[StreamReceiver]) -> None:
