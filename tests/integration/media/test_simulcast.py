@@ -102,12 +102,16 @@ async def test_the_browser_publisher_sends_three_simulcast_layers_that_janus_ann
     assert processes_using(str(tmp_path / "chromium-profile")) == []
 
 
+@pytest.mark.parametrize("srtp", [False, True], ids=["rtp", "srtp"])
 async def test_substream_high_receives_the_full_layer_and_low_the_smallest(
-    janus: Janus, room: str, tmp_path: Path
+    janus: Janus, room: str, tmp_path: Path, srtp: bool
 ) -> None:
+    # with SRTP, the switch's new forwarder has a new key of its own
     async with BrowserPublisher(janus.http_url, room, PUBLISHER_UID, workdir=tmp_path) as pub:
         await pub.wait_for_layer("h", min_width=1280, within=30)
-        async with JanusChannel(janus.ws_url, room, RECORDER_UID, token=None) as channel:
+        async with JanusChannel(
+            janus.ws_url, room, RECORDER_UID, token=None, forward_srtp=srtp
+        ) as channel:
             feed = await channel.subscribe(PUBLISHER_UID, audio=False, substream=SUBSTREAM_HIGH)
             assert feed.substream == SUBSTREAM_HIGH
             await settle_on_size(feed, LAYER_SIZES[SUBSTREAM_HIGH], pub)
