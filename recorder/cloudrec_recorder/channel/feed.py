@@ -297,17 +297,21 @@ class SubscribedFeed:
             discard_port=_discard_port(target.host),
             admin_key=target.admin_key,
         )
+        keys = [stream.srtp.inline for stream in streams if stream.srtp is not None]
         try:
             data, _ = await handle.message(body)
         except JanusApiError as exc:
             refusal = forward_refusal(exc, key_given=target.admin_key is not None)
             if refusal is not None:
                 raise refusal from exc
-            keys = [stream.srtp.inline for stream in streams if stream.srtp is not None]
-            if any(key in exc.reason for key in keys):  # Janus quotes an SRTP key it refuses
-                raise JanusApiError(exc.code, _without(exc.reason, keys)) from None
-            raise
-        return forwarders_made(data)
+            if not any(key in exc.reason for key in keys):
+                raise
+            # Janus quotes an SRTP key it refuses: raised without it, and without the
+            # original as its context
+            scrubbed = JanusApiError(exc.code, _without(exc.reason, keys))
+        else:
+            return forwarders_made(data)
+        raise scrubbed
 
     async def _bound_receiver(
         self, kind: str, info: StreamInfo, substream: int | None

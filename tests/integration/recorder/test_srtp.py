@@ -283,3 +283,9 @@ async def test_off_loopback_the_forwarded_media_is_srtp_and_forged_plain_rtp_nev
     assert len(colours) > 30
     assert not any(close_to(c, FORGED) for c in colours), "a forged frame was recorded"
     assert close_to(colours[-1], color_for(0))
+    # the keys went to Janus and libavformat only: no file of the recorder's (its log, config,
+    # spool, metadata) holds an SDP's crypto line or a request's key
+    for path in (tmp_path / "recorder").rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"a=crypto" not in text and b"srtp_crypto" not in text, path

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import struct
+from typing import Any
 
 import pylibsrtp
 import pytest
 
+from cloudrec_recorder.channel.errors import JanusApiError
+from cloudrec_recorder.channel.feed import ForwardTarget, SubscribedFeed
 from cloudrec_recorder.channel.forward import (
     ForwardedStream,
     forward_request,
@@ -79,3 +82,22 @@ def test_an_srtcp_bye_under_another_key_does_not_authenticate() -> None:
     )
     with pytest.raises(pylibsrtp.Error):
         session.unprotect_rtcp(protected_bye(new_key(), 5, 0))
+
+
+class RefusingHandle:
+    """A VideoRoom handle whose ``rtp_forward`` Janus refuses quoting the key, as Janus'
+    ``Invalid SRTP crypto (%s)`` does."""
+
+    async def message(self, body: dict[str, Any]) -> tuple[dict[str, Any], None]:
+        raise JanusApiError(456, f"Invalid SRTP crypto ({body['srtp_crypto']})")
+
+
+async def test_a_janus_error_quoting_the_srtp_key_is_raised_without_it() -> None:
+    feed = SubscribedFeed("1001")
+    feed._target = ForwardTarget("127.0.0.1", "127.0.0.1", "room", "1001", srtp=True)
+    feed._handle = RefusingHandle()  # type: ignore[assignment]
+    with pytest.raises(JanusApiError) as raised:
+        await feed._forward([VIDEO])
+    assert KEY.inline not in str(raised.value) and KEY.inline not in repr(raised.value.args)
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert "<srtp key>" in str(raised.value)
