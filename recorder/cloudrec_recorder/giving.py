@@ -155,7 +155,7 @@ class Giver:
             changes=Changes.of(recording.layout, recording.subscribe),
         )
         status = await self._done(f"{base}/{session.sid}/done", done, auth)
-        self.redirects.record(session.sid, taker)
+        self.redirects.record(session.recording_key, taker)
         log.info(
             "Handed over sid=%s to=%s status=%s seconds=%.2f",
             session.sid,

@@ -39,6 +39,8 @@ from cloudrec_recorder.ports import (
     TrackPipeline,
 )
 from cloudrec_recorder.recording import ChannelRecording
+from cloudrec_recorder.recordingkey import RecordingKey
+from cloudrec_recorder.restart import spool_apps
 from cloudrec_recorder.sessions import Resource, Session
 from cloudrec_recorder.takeover import Standby, backup_prefix, gap_ms, taken_clocks
 from cloudrec_recorder.taking import Taking
@@ -160,7 +162,16 @@ def unvouched(sid: str, cname: str, takeovers: int, *, individual: bool = False)
 async def take_over(state: RecorderState, appid: str, record: Standby, lost: str) -> bool:
     """Start ``record`` here (see the module docstring); False (logged) when it cannot."""
     settings = state.settings
-    if state.registry.holds(record.sid):
+    key = RecordingKey(appid, record.sid)
+    if state.registry.holds(key):
+        return False
+    if state.registry.clashes(key) or spool_apps(settings.spool_dir, record.sid) - {appid}:
+        log.warning(
+            "Not taken over sid=%s app=%s from=%s: the sid is another app's recording here",
+            record.sid,
+            appid,
+            lost,
+        )
         return False
     try:
         request = StartClientRequest.model_validate(record.client_request)
