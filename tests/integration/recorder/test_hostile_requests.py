@@ -8,7 +8,8 @@ helper that asserts the refusal (or, for take-over beats forged with the tenant'
 that they move nothing of another app's); each runs in a test of its own, and all of them run again
 while another tenant's live recording goes on (its publisher a process of its own), whose HLS
 in the bucket must have no gap (:mod:`tests.integration.live`). Settings that fail (item 14)
-are tried on a recorder process of their own.
+are tried on a recorder process of their own. A take-over record offering another app's live
+sid (item 18) needs two real replicas that beat to each other: a test of its own.
 """
 
 from __future__ import annotations
