@@ -174,7 +174,12 @@ async def marks(appid: str, sid: str, body: GiverMarks, takings: TakingsDep) -> 
 
 
 @router.post(HANDOVER + "/{sid}/done")
-async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JSONResponse:
+async def done(
+    appid: str, sid: str, body: GiverDone, state: StateDep, takings: TakingsDep
+) -> JSONResponse:
+    if state.settings.handover.test_fault_taker_forgets:  # test only: gone before the done
+        await _discard(state, takings, appid, sid)
+        raise errors.not_found()
     taking, media, recording = takings.get(appid, sid)
     given = [name for text in body.playlists.values() for name in listed_segments(text)]
     try:
@@ -192,12 +197,17 @@ async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JS
 
 @router.delete(HANDOVER + "/{sid}")
 async def abandon(appid: str, sid: str, state: StateDep, takings: TakingsDep) -> JSONResponse:
+    await _discard(state, takings, appid, sid)
+    return JSONResponse({"status": "abandoned"})
+
+
+async def _discard(state: RecorderState, takings: Takings, appid: str, sid: str) -> None:
+    """The taken recording stops without a word and delivers nothing."""
     taking, _, recording = takings.get(appid, sid)
     taking.failed = True
     recording.events.mute()
     takings.active.pop(RecordingKey(appid, sid), None)
     await recording.stop(wait_upload=False, wait_seconds=state.settings.sync_stop_timeout_seconds)
-    return JSONResponse({"status": "abandoned"})
 
 
 @router.post("/drain", status_code=202)
