@@ -146,8 +146,14 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         raise errors.invalid_parameter("clientRequest: a recording without files is not moved")
     await recording.start()
     await apply_changes(recording, body.changes)  # before any frame: start() only spawned
+    try:  # (another app's recording may have come under the sid while this one started)
+        holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
+    except errors.ApiError:
+        taking.failed = True
+        recording.events.mute()
+        await recording.stop(wait_upload=False, wait_seconds=settings.sync_stop_timeout_seconds)
+        raise
     takings.redirects.forget(key)  # taken back: held here again
-    holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
     takings.active[key] = (taking, recording)
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s uid=%s", body.sid, body.giver, body.taker_uid)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from cloudrec_protocol.filenames import mix_playlist
 from cloudrec_protocol.manifest import NOT_LISTED, TimelineEntry, TimelineKind
 from cloudrec_protocol.models import StartClientRequest
+from cloudrec_recorder import errors
 from cloudrec_recorder.events import RecordingEvents
 from cloudrec_recorder.handover import Changes, Offer, taker_uid
 from cloudrec_recorder.later_changes import apply_changes
@@ -241,7 +242,14 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
         await recording.hold(True)
         taking.announce()
     await apply_changes(recording, Changes(layout=record.layout, subscribe=record.subscribe))
-    holder.append(state.registry.adopt(resource, mode.value, recording, record.sid))
+    try:  # (another app's recording may have come under the sid while this one started)
+        holder.append(state.registry.adopt(resource, mode.value, recording, record.sid))
+    except errors.ApiError:
+        log.warning("Not taken over sid=%s app=%s: another app's sid here", record.sid, appid)
+        taking.failed = True
+        recording.events.mute()
+        await recording.stop(wait_upload=False, wait_seconds=settings.sync_stop_timeout_seconds)
+        return False
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s (lost) uid=%s", record.sid, lost, offer.taker_uid)
     return True
