@@ -77,6 +77,7 @@ from cloudrec_recorder.ports import (
     StopOutcome,
 )
 from cloudrec_recorder.quotas import AcquireRate
+from cloudrec_recorder.recordingkey import RecordingKey
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Session, SessionRegistry, new_sid
 from cloudrec_recorder.settings import RecorderSettings
@@ -487,13 +488,16 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
 
+    def _held(key: RecordingKey) -> bool:
+        return state.registry.holds(key) or key in takings.active
+
     def _forward_target(path: str, forwarded_by: str | None) -> str | None:
         sid = sid_of(path)
         replica = route(
             here=settings.replica_id,
             owner=owner_of(path),
             sid=sid,
-            held=sid is not None and (state.registry.holds(sid) or sid in takings.active),
+            held=sid is not None and _held(RecordingKey(appid_of(path) or "", sid)),
             redirects=Routes(redirects, beats, appid_of(path) or ""),
             forwarded_by=forwarded_by,
         )

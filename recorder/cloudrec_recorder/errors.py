@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cloudrec_protocol.codes import ErrorCode
+from cloudrec_recorder.recordingkey import clash_reason
 
 
 class ApiError(Exception):
@@ -38,6 +39,12 @@ class GatewayError(Exception):
 def invalid_parameter(reason: str) -> ApiError:
     """400 / 2: a bad request body or parameter; ``reason`` names the field."""
     return ApiError(400, ErrorCode.INVALID_PARAMETER, reason)
+
+
+def sid_of_another_app(what: str) -> ApiError:
+    """400 / 2: an offer or a take-over record under one app id names a sid another app's
+    recording has on this replica (recordingkey.py): refused, never merged."""
+    return invalid_parameter(clash_reason(what))
 
 
 def already_started(resource_id: str, sid: str | None) -> ApiError:

@@ -322,6 +322,9 @@ class RecordingEvents:
     def mute(self) -> None:
         self.muted = True
 
+    def unmute(self) -> None:
+        self.muted = False
+
     def session_failover(
         self, new_uid: str, from_replica: str, to_replica: str, gap_ms: int | None = None
     ) -> None:

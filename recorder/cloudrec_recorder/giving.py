@@ -24,6 +24,7 @@ import asyncio
 import logging
 import math
 import time
+from http import HTTPStatus
 
 import httpx
 
@@ -155,7 +156,10 @@ class Giver:
             changes=Changes.of(recording.layout, recording.subscribe),
         )
         status = await self._done(f"{base}/{session.sid}/done", done, auth)
-        self.redirects.record(session.sid, taker)
+        if status == HTTPStatus.NOT_FOUND:
+            self._lost(recording, session, taker)
+            return True
+        self.redirects.record(session.recording_key, taker)
         log.info(
             "Handed over sid=%s to=%s status=%s seconds=%.2f",
             session.sid,
@@ -164,6 +168,20 @@ class Giver:
             time.monotonic() - started,
         )
         return True
+
+    @staticmethod
+    def _lost(recording: ChannelRecording, session: Session[Recording], taker: str) -> None:
+        """The taker answered the done ``404``: it gave the recording up after the cut (it was
+        told to, or its recording ended), and this replica has left: the recording ended. No
+        redirect (nothing holds it there); the protocol's exit event, abnormal, so whoever
+        started it sees it end."""
+        log.error(
+            "Hand-over lost sid=%s to=%s: the taker no longer has it; the recording ended",
+            session.sid,
+            taker,
+        )
+        recording.events.unmute()
+        recording.events.session_exit(abnormal=True)
 
     async def _done(self, url: str, done: GiverDone, auth: httpx.BasicAuth) -> int | None:
         """Give the taker the final playlists, again while it does not answer (its files go

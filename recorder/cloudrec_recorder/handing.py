@@ -36,7 +36,9 @@ from cloudrec_recorder.handover import GiverDone, GiverMarks, Offer, listed_segm
 from cloudrec_recorder.later_changes import apply_changes
 from cloudrec_recorder.ports import MediaParts, RecorderState, Recording, RecordMode
 from cloudrec_recorder.recording import ChannelRecording
+from cloudrec_recorder.recordingkey import RecordingKey
 from cloudrec_recorder.redirects import Redirects
+from cloudrec_recorder.restart import spool_apps
 from cloudrec_recorder.sessions import Resource, Session
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.taking import Taking
@@ -50,14 +52,15 @@ HANDOVER = "/v1/apps/{appid}/cloud_recording/handover"
 
 @dataclass
 class Takings:
-    """The recordings this replica is taking over, by sid, and the redirect table."""
+    """The recordings this replica is taking over, by app id and sid (a giver's calls under
+    one app id never reach another app's), and the redirect table."""
 
     redirects: Redirects
-    active: dict[str, tuple[Taking, ChannelRecording]] = field(default_factory=dict)
+    active: dict[RecordingKey, tuple[Taking, ChannelRecording]] = field(default_factory=dict)
     drains: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def get(self, sid: str) -> tuple[Taking, MediaParts, ChannelRecording]:
-        found = self.active.get(sid)
+    def get(self, appid: str, sid: str) -> tuple[Taking, MediaParts, ChannelRecording]:
+        found = self.active.get(RecordingKey(appid, sid))
         if found is None or found[1].taking is None:
             raise errors.not_found()
         return found[0], found[1].media, found[1]
@@ -90,8 +93,12 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         raise errors.invalid_parameter("tracks: an individual recording's outputs, only")
     if state.registry.draining:
         raise errors.draining()
-    if state.registry.holds(body.sid) or body.sid in takings.active:
+    key = RecordingKey(appid, body.sid)
+    if state.registry.holds(key) or key in takings.active:
         raise errors.already_started(body.resource_id, body.sid)
+    if state.registry.clashes(key) or spool_apps(settings.spool_dir, body.sid) - {appid}:
+        log.warning("Offer refused sid=%s app=%s: the sid is another app's here", body.sid, appid)
+        raise errors.sid_of_another_app("sid")
     if state.registry.capacity(appid)[2] <= 0:
         raise errors.over_load(state.registry.max_active)
     try:
@@ -119,7 +126,7 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
     holder: list[Session[Recording]] = []
 
     def on_exit() -> None:
-        takings.active.pop(body.sid, None)
+        takings.active.pop(key, None)
         if holder:
             state.registry.mark_exited(holder[0])
             state.metrics.recordings_active.set(state.registry.active_count())
@@ -139,18 +146,24 @@ async def offer(appid: str, body: Offer, state: StateDep, takings: TakingsDep) -
         raise errors.invalid_parameter("clientRequest: a recording without files is not moved")
     await recording.start()
     await apply_changes(recording, body.changes)  # before any frame: start() only spawned
-    takings.redirects.forget(body.sid)  # taken back: held here again
-    holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
-    takings.active[body.sid] = (taking, recording)
+    try:  # (another app's recording may have come under the sid while this one started)
+        holder.append(state.registry.adopt(resource, mode.value, recording, body.sid))
+    except errors.ApiError:
+        taking.failed = True
+        recording.events.mute()
+        await recording.stop(wait_upload=False, wait_seconds=settings.sync_stop_timeout_seconds)
+        raise
+    takings.redirects.forget(key)  # taken back: held here again
+    takings.active[key] = (taking, recording)
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s uid=%s", body.sid, body.giver, body.taker_uid)
-    _, media, _ = takings.get(body.sid)
+    _, media, _ = takings.get(appid, body.sid)
     return JSONResponse(taking.report(media).to_wire())
 
 
 @router.get(HANDOVER + "/{sid}")
 async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
-    taking, media, _ = takings.get(sid)
+    taking, media, _ = takings.get(appid, sid)
     return JSONResponse(taking.report(media).to_wire())
 
 
@@ -158,7 +171,7 @@ async def report(appid: str, sid: str, takings: TakingsDep) -> JSONResponse:
 async def marks(appid: str, sid: str, body: GiverMarks, takings: TakingsDep) -> JSONResponse:
     """The giver's poll with its newest stored packets (an individual recording's tracks
     stored as received: the taker finds their shift) and its later changes, if any."""
-    taking, media, recording = takings.get(sid)
+    taking, media, recording = takings.get(appid, sid)
     if body.changes is not None:
         await apply_changes(recording, body.changes)
     if media.tracks is not None:
@@ -167,8 +180,13 @@ async def marks(appid: str, sid: str, body: GiverMarks, takings: TakingsDep) -> 
 
 
 @router.post(HANDOVER + "/{sid}/done")
-async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JSONResponse:
-    taking, media, recording = takings.get(sid)
+async def done(
+    appid: str, sid: str, body: GiverDone, state: StateDep, takings: TakingsDep
+) -> JSONResponse:
+    if state.settings.handover.test_fault_taker_forgets:  # test only: gone before the done
+        await _discard(state, takings, appid, sid)
+        raise errors.not_found()
+    taking, media, recording = takings.get(appid, sid)
     given = [name for text in body.playlists.values() for name in listed_segments(text)]
     try:
         files = [StoredFile.from_payload(item) for item in body.files]
@@ -185,12 +203,17 @@ async def done(appid: str, sid: str, body: GiverDone, takings: TakingsDep) -> JS
 
 @router.delete(HANDOVER + "/{sid}")
 async def abandon(appid: str, sid: str, state: StateDep, takings: TakingsDep) -> JSONResponse:
-    taking, _, recording = takings.get(sid)
+    await _discard(state, takings, appid, sid)
+    return JSONResponse({"status": "abandoned"})
+
+
+async def _discard(state: RecorderState, takings: Takings, appid: str, sid: str) -> None:
+    """The taken recording stops without a word and delivers nothing."""
+    taking, _, recording = takings.get(appid, sid)
     taking.failed = True
     recording.events.mute()
-    takings.active.pop(sid, None)
+    takings.active.pop(RecordingKey(appid, sid), None)
     await recording.stop(wait_upload=False, wait_seconds=state.settings.sync_stop_timeout_seconds)
-    return JSONResponse({"status": "abandoned"})
 
 
 @router.post("/drain", status_code=202)

@@ -19,7 +19,10 @@ hand-over's peer calls) and reads the peer's own beat from the answer. From what
   on only if no peer took them.
 
 What a beat says counts for its app id only (:mod:`~cloudrec_recorder.peerview`): the app's
-tenant holds the same credential and must not move another app's recordings.
+tenant holds the same credential and must not move another app's recordings. Recordings are
+named by app id and sid (:class:`~cloudrec_recorder.recordingkey.RecordingKey`) in every
+table here; a beat whose record offers a sid another app's recording has on this replica is
+refused (``400``/``2``, the reason named, logged without the record).
 
 The records hold start requests (storage keys): they live in this process's memory only.
 """
@@ -43,6 +46,7 @@ from cloudrec_recorder import errors
 from cloudrec_recorder.peerview import PeerView
 from cloudrec_recorder.ports import RecorderState, Recording
 from cloudrec_recorder.recording import ChannelRecording
+from cloudrec_recorder.recordingkey import RecordingKey, clash
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.sessions import Session
 from cloudrec_recorder.standby import Records
@@ -73,8 +77,8 @@ class Heartbeat:
         self.peers = PeerView(self.settings.replica_id)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._taking: set[str] = set()
-        self._failed: set[str] = set()
+        self._taking: set[RecordingKey] = set()
+        self._failed: set[RecordingKey] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._records = Records()
         self._quiet_until = 0.0
@@ -138,6 +142,19 @@ class Heartbeat:
         self.peers.heard(appid, beat, time.monotonic())
         self._fence(appid)
 
+    def refuse_clashes(self, appid: str, beat: Beat) -> None:
+        """``400``/``2`` for a beat of ``appid`` whose record offers a sid another app's
+        recording has here: nothing of it is kept (a tenant's forgery; peers never send it)."""
+        for record in beat.recordings:
+            if self.state.registry.clashes(RecordingKey(appid, record.sid)):
+                log.warning(
+                    "Beat refused app=%s replica=%s: its record offers sid=%s, another app's here",
+                    appid,
+                    beat.replica,
+                    record.sid,
+                )
+                raise errors.sid_of_another_app("recordings")
+
     def holders(self, appid: str) -> dict[str, str]:
         """sid of ``appid`` -> the live peer that holds it."""
         _, dead_after = self._config
@@ -154,16 +171,16 @@ class Heartbeat:
         _, dead_after = self._config
         theirs = self.peers.held(appid, time.monotonic(), dead_after)
         for sid, holder in fenced(self.settings.replica_id, mine, theirs).items():
-            self._give_up(sid, holder)
+            self._give_up(RecordingKey(appid, sid), holder)
 
-    def _give_up(self, sid: str, holder: str) -> None:
-        found = [s for s, _, _ in self._mine() if s.sid == sid]
+    def _give_up(self, key: RecordingKey, holder: str) -> None:
+        found = [s for s, _, _ in self._mine() if s.recording_key == key]
         if not found:
             return
-        session = found[0]
+        session, sid = found[0], key.sid
         log.warning("Fenced sid=%s: replica %s took it over; stopping here", sid, holder)
         session.stop_requested = True
-        self.redirects.record(sid, holder)
+        self.redirects.record(key, holder)
         recording = session.recording
         if isinstance(recording, ChannelRecording):
             recording.events.mute()
@@ -272,20 +289,30 @@ class Heartbeat:
             log.warning("Replica %s lost: taking its recordings of app %s over", name, appid)
             held = self.holders(appid)
             for record in records:
-                sid = record.sid
-                if sid in held or sid in self._taking or sid in self._failed:
+                key = RecordingKey(appid, record.sid)
+                if record.sid in held or key in self._taking or key in self._failed:
                     continue
-                if self.state.registry.holds(sid):
+                if self.state.registry.holds(key):
                     continue
-                self._taking.add(sid)
-                self._spawn(self._take(appid, record, name))
+                if clash(key, self.peers.apps_holding(record.sid, now, dead_after)):
+                    log.warning(
+                        "Not taken over sid=%s app=%s from=%s: another app's recording runs "
+                        "under the sid on a live peer",
+                        record.sid,
+                        appid,
+                        name,
+                    )
+                    self._failed.add(key)
+                    continue
+                self._taking.add(key)
+                self._spawn(self._take(key, record, name))
 
-    async def _take(self, appid: str, record: Standby, lost: str) -> None:
+    async def _take(self, key: RecordingKey, record: Standby, lost: str) -> None:
         try:
-            if not await take_over(self.state, appid, record, lost):
-                self._failed.add(record.sid)
+            if not await take_over(self.state, key.appid, record, lost):
+                self._failed.add(key)
         finally:
-            self._taking.discard(record.sid)
+            self._taking.discard(key)
 
     async def farewell(self) -> None:
         """A last beat (nothing held: this replica is leaving, nothing to take over)."""
@@ -319,7 +346,7 @@ class Routes(Mapping[str, str]):
 
     def _table(self) -> dict[str, str]:
         held = self.heartbeat.holders(self.appid) if self.heartbeat is not None else {}
-        return {**dict(self.redirects), **held}
+        return {**self.redirects.of_app(self.appid), **held}
 
     def __getitem__(self, sid: str) -> str:
         return self._table()[sid]
@@ -329,7 +356,8 @@ class Routes(Mapping[str, str]):
             found = self.heartbeat.holders(self.appid).get(sid)
             if found is not None:
                 return found
-        return self.redirects.get(sid, default)
+        went = self.redirects.where(RecordingKey(self.appid, sid))
+        return default if went is None else went
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._table())
@@ -353,5 +381,6 @@ router = APIRouter(include_in_schema=False)
 async def beat(appid: str, body: Beat, heartbeat: HeartbeatDep) -> JSONResponse:
     if heartbeat.settings.app(appid) is None:
         raise errors.invalid_appid()
+    heartbeat.refuse_clashes(appid, body)
     heartbeat.heard(appid, body)
     return JSONResponse(heartbeat.beat(appid).to_wire())

@@ -88,6 +88,15 @@ class PeerView:
                     best[sid] = (count, name)
         return {sid: name for sid, (_, name) in best.items()}
 
+    def apps_holding(self, sid: str, now: float, dead_after: float) -> set[str]:
+        """The app ids in whose view a live peer holds ``sid``: a record offering ``sid``
+        under any other app id is another app's recording named by a tenant (refused)."""
+        return {
+            appid
+            for (appid, _), peer in self._peers.items()
+            if now - peer.last_seen < dead_after and sid in peer.held
+        }
+
     def lost(self, now: float, dead_after: float) -> dict[tuple[str, str], list[Standby]]:
         """(app id, replica) -> the records of each peer found lost: silent for
         ``dead_after`` with recordings, or back as a new process. Each is told once."""

@@ -414,6 +414,9 @@ class RecordingEventSink(Protocol):
     def mute(self) -> None:
         """Send nothing more (the recording was handed over: the taker speaks)."""
 
+    def unmute(self) -> None:
+        """Events go out again (a hand-over lost after the giver left: its exit is told)."""
+
     def uploader_could_not_start(self) -> None: ...
 
 

@@ -38,6 +38,7 @@ from cloudrec_protocol.manifest import TimelineEntry, TimelineKind
 from cloudrec_recorder.egress import EgressGuard
 from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.ports import RecorderState
+from cloudrec_recorder.recordingkey import RecordingKey
 from cloudrec_recorder.redirects import Redirects
 from cloudrec_recorder.storage.backup import BackupStore
 from cloudrec_recorder.storage.manifest import ManifestSource, RecoveredPart
@@ -79,6 +80,17 @@ def read_metadata(spool_dir: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def spool_apps(spool_root: Path, sid: str) -> set[str]:
+    """The app ids of the spool directories of ``sid`` here (its own and its taken-over
+    parts'), as their metadata says: a recording of another app id must not write there."""
+    apps = set()
+    for spool_dir in (spool_root / sid, *spool_root.glob(f"{sid}.*")):
+        appid = read_metadata(spool_dir).get("appid")
+        if appid is not None:
+            apps.add(appid)
+    return apps
 
 
 def write_timeline(spool_dir: Path, entries: Sequence[TimelineEntry]) -> None:
@@ -143,10 +155,10 @@ async def recover_leftovers(state: RecorderState) -> None:
     handed_over = Redirects(settings.spool_dir)
 
     def manifest_for(recording: str) -> ManifestSource | None:
-        if recording in handed_over:  # its taker's manifest tells the whole recording
-            return None
         spool_dir = settings.spool_dir / recording
         meta = read_metadata(spool_dir)
+        if handed_over.where(RecordingKey(meta.get("appid", ""), recording)) is not None:
+            return None  # its taker's manifest tells the whole recording
         secret = settings.callbacks_for(meta.get("appid", "")).secret
         timeline = restarted_timeline(spool_dir, settings.replica_id)
         sid, appid = meta.get("sid", recording), meta.get("appid", "")

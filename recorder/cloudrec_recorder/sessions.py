@@ -12,7 +12,10 @@ Pure bookkeeping with an injected clock (no I/O), so every rule is unit-tested:
 * a started session answers query/update/stop until ``resourceExpiredHour`` after its
   start, then ``404``; an exited session stays queryable (status 8/20, stop ``49``) for
   ``exited_retention`` seconds, then it is forgotten (``404``);
-* while draining, acquire and start answer ``503``/``501``.
+* while draining, acquire and start answer ``503``/``501``;
+* sessions are keyed by app id and sid (:class:`~cloudrec_recorder.recordingkey.RecordingKey`):
+  a request under one app id never finds another app's session, and a sid another app's
+  session has here (running or still queryable) is not registered again under this one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from cloudrec_recorder import errors
+from cloudrec_recorder.recordingkey import RecordingKey, clash
 
 T = TypeVar("T")
 
@@ -89,6 +93,11 @@ class Session(Generic[T]):
         return (self.resource.appid, self.resource.cname, self.resource.uid)
 
     @property
+    def recording_key(self) -> RecordingKey:
+        """The app id and sid that name this session in requests and peer messages."""
+        return RecordingKey(self.resource.appid, self.sid)
+
+    @property
     def deadline(self) -> float:
         """After this instant query/update/stop answer 404 (resourceExpiredHour)."""
         return self.started_at + self.resource.expired_hour * 3600.0
@@ -105,7 +114,7 @@ class SessionRegistry(Generic[T]):
     clock: Callable[[], float] = time.monotonic
     draining: bool = False
     _resources: dict[str, Resource] = field(default_factory=dict)
-    _sessions: dict[str, Session[T]] = field(default_factory=dict)
+    _sessions: dict[RecordingKey, Session[T]] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- acquire / start
 
@@ -179,6 +188,8 @@ class SessionRegistry(Generic[T]):
     def register(
         self, resource: Resource, mode: str, recording: T, sid: str | None = None
     ) -> Session[T]:
+        """A started session; ``400``/``2`` if ``sid`` is another app's session here (the
+        callers check :meth:`clashes` before they start anything)."""
         session = Session(
             resource=resource,
             sid=sid or new_sid(),
@@ -186,7 +197,9 @@ class SessionRegistry(Generic[T]):
             started_at=self.clock(),
             recording=recording,
         )
-        self._sessions[session.sid] = session
+        if self.clashes(session.recording_key):
+            raise errors.sid_of_another_app("sid")
+        self._sessions[session.recording_key] = session
         return session
 
     def adopt(self, resource: Resource, mode: str, recording: T, sid: str) -> Session[T]:
@@ -195,21 +208,25 @@ class SessionRegistry(Generic[T]):
         self._resources[resource.resource_id] = resource
         return self.register(resource, mode, recording, sid=sid)
 
-    def holds(self, sid: str) -> bool:
-        """``sid`` runs here (not exited, not handed over)."""
-        session = self._sessions.get(sid)
+    def holds(self, key: RecordingKey) -> bool:
+        """``key`` runs here (not exited, not handed over)."""
+        session = self._sessions.get(key)
         return session is not None and session.exited_at is None and not session.stop_requested
+
+    def clashes(self, key: RecordingKey) -> list[str]:
+        """The other app ids whose sessions here (any, until forgotten) have ``key.sid``."""
+        self._collect()
+        return clash(key, (k.appid for k in self._sessions if k.sid == key.sid))
 
     # ---------------------------------------------------------------- lookups
 
     def lookup(self, appid: str, resource_id: str, sid: str, mode: str) -> Session[T]:
         """The session query/update/updateLayout/stop address, or 404."""
         self._collect()
-        session = self._sessions.get(sid)
+        session = self._sessions.get(RecordingKey(appid, sid))
         if (
             session is None
             or session.resource.resource_id != resource_id
-            or session.resource.appid != appid
             or session.mode != mode
             or self.clock() > session.deadline
         ):
@@ -285,10 +302,10 @@ class SessionRegistry(Generic[T]):
         for rid, resource in list(self._resources.items()):
             if not resource.started and now - resource.acquired_at > keep_resource:
                 del self._resources[rid]
-        for sid, session in list(self._sessions.items()):
+        for key, session in list(self._sessions.items()):
             gone = now > session.deadline or (
                 session.exited_at is not None and now - session.exited_at > self.exited_retention
             )
             if gone:
-                del self._sessions[sid]
+                del self._sessions[key]
                 self._resources.pop(session.resource.resource_id, None)

@@ -222,6 +222,11 @@ class HandoverSettings(_Model):
     replica records but never reports a complete segment, as a taker too slow for its giver
     would; the giver gives up after ``timeoutSeconds`` (or at a ``stop``)."""
 
+    test_fault_taker_forgets: bool = False
+    """Test only (fault injection), never set in production: as a hand-over's taker this
+    replica gives the recording up when the giver's done comes (as if its taking had been
+    abandoned meanwhile) and answers it ``404``."""
+
 
 class EgressSettings(_Model):
     """Where the recorder may connect on a tenant's behalf (storage endpoints, image URLs).

@@ -18,6 +18,7 @@ from cloudrec_protocol.manifest import TimelineKind
 from cloudrec_recorder.handover import TrackClock
 from cloudrec_recorder.ports import Recording
 from cloudrec_recorder.recording import ChannelRecording
+from cloudrec_recorder.recordingkey import RecordingKey
 from cloudrec_recorder.sessions import Session
 from cloudrec_recorder.takeover import Standby, media_until_ms
 from cloudrec_recorder.takingover import TakingOver
@@ -29,8 +30,8 @@ class Records:
     """See the module docstring."""
 
     def __init__(self) -> None:
-        self._playlists: dict[str, dict[Path, tuple[float, int | None]]] = {}
-        """By sid: each playlist's modification time and media end."""
+        self._playlists: dict[RecordingKey, dict[Path, tuple[float, int | None]]] = {}
+        """By recording: each playlist's modification time and media end."""
 
     def standby(
         self, session: Session[Recording], recording: ChannelRecording, takeovers: int
@@ -58,7 +59,7 @@ class Records:
             playlists = [recording.spool / c.playlist for c in tracks if not c.idle]
         else:
             return None
-        until = self.media_until(recording.sid, playlists)
+        until = self.media_until(session.recording_key, playlists)
         if until is None and earlier is not None:
             until = earlier.media_until_ms
         return Standby(
@@ -92,9 +93,9 @@ class Records:
             return holds[-1].at_ms
         return None
 
-    def media_until(self, sid: str, playlists: list[Path]) -> int | None:
+    def media_until(self, key: RecordingKey, playlists: list[Path]) -> int | None:
         """The earliest end of the last complete segment of ``playlists`` (those written)."""
-        known = self._playlists.get(sid, {})
+        known = self._playlists.get(key, {})
         fresh: dict[Path, tuple[float, int | None]] = {}
         for path in playlists:
             try:
@@ -105,6 +106,6 @@ class Records:
             except OSError:
                 continue
             fresh[path] = cached
-        self._playlists[sid] = fresh
+        self._playlists[key] = fresh
         ends = [end for _, end in fresh.values() if end is not None]
         return min(ends) if ends else None

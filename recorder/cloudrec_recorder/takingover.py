@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from cloudrec_protocol.filenames import mix_playlist
 from cloudrec_protocol.manifest import NOT_LISTED, TimelineEntry, TimelineKind
 from cloudrec_protocol.models import StartClientRequest
+from cloudrec_recorder import errors
 from cloudrec_recorder.events import RecordingEvents
 from cloudrec_recorder.handover import Changes, Offer, taker_uid
 from cloudrec_recorder.later_changes import apply_changes
@@ -39,6 +40,8 @@ from cloudrec_recorder.ports import (
     TrackPipeline,
 )
 from cloudrec_recorder.recording import ChannelRecording
+from cloudrec_recorder.recordingkey import RecordingKey
+from cloudrec_recorder.restart import spool_apps
 from cloudrec_recorder.sessions import Resource, Session
 from cloudrec_recorder.takeover import Standby, backup_prefix, gap_ms, taken_clocks
 from cloudrec_recorder.taking import Taking
@@ -160,7 +163,16 @@ def unvouched(sid: str, cname: str, takeovers: int, *, individual: bool = False)
 async def take_over(state: RecorderState, appid: str, record: Standby, lost: str) -> bool:
     """Start ``record`` here (see the module docstring); False (logged) when it cannot."""
     settings = state.settings
-    if state.registry.holds(record.sid):
+    key = RecordingKey(appid, record.sid)
+    if state.registry.holds(key):
+        return False
+    if state.registry.clashes(key) or spool_apps(settings.spool_dir, record.sid) - {appid}:
+        log.warning(
+            "Not taken over sid=%s app=%s from=%s: the sid is another app's recording here",
+            record.sid,
+            appid,
+            lost,
+        )
         return False
     try:
         request = StartClientRequest.model_validate(record.client_request)
@@ -230,7 +242,14 @@ async def take_over(state: RecorderState, appid: str, record: Standby, lost: str
         await recording.hold(True)
         taking.announce()
     await apply_changes(recording, Changes(layout=record.layout, subscribe=record.subscribe))
-    holder.append(state.registry.adopt(resource, mode.value, recording, record.sid))
+    try:  # (another app's recording may have come under the sid while this one started)
+        holder.append(state.registry.adopt(resource, mode.value, recording, record.sid))
+    except errors.ApiError:
+        log.warning("Not taken over sid=%s app=%s: another app's sid here", record.sid, appid)
+        taking.failed = True
+        recording.events.mute()
+        await recording.stop(wait_upload=False, wait_seconds=settings.sync_stop_timeout_seconds)
+        return False
     state.metrics.recordings_active.set(state.registry.active_count())
     log.info("Taking over sid=%s from=%s (lost) uid=%s", record.sid, lost, offer.taker_uid)
     return True

@@ -9,6 +9,11 @@ through ``ra``: the giver gives up on the taker and finishes its own files. ``rb
 throw its files away: the bucket holds one playlist for the sid, the giver's, every segment
 in the bucket is listed in it and decodes, with no media time missing (the giver held back
 what it recorded past the cut until it gave up), and the manifest is the giver's.
+
+A taker that gives the recording up after the cut (``handover.testFaultTakerForgets``: it
+answers the giver's done ``404``) leaves a recording that exists nowhere: the giver, which
+has left, must not keep a redirect to it, and the protocol's exit event (11, abnormal) must
+go out, so whoever started the recording sees it end.
 """
 
 from __future__ import annotations
@@ -56,6 +61,27 @@ def stalling_replicas(
         s3_server,
         bucket,
         handover={"timeoutSeconds": 60, "testFaultTakerStalls": True},
+    )
+    try:
+        yield running
+    finally:
+        for replica in running:
+            replica.process.stop()
+
+
+@pytest.fixture
+def forgetting_replicas(
+    tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
+) -> Iterator[list[RecorderProcess]]:
+    bucket = "fault-" + secrets.token_hex(4)
+    s3_server.create_bucket(bucket)
+    running = start_replicas(
+        tmp_path,
+        janus,
+        callback_sink,
+        s3_server,
+        bucket,
+        handover={"testFaultTakerForgets": True},
     )
     try:
         yield running
@@ -175,3 +201,32 @@ async def test_an_individual_recordings_abandoned_taker_delivers_nothing_of_any_
 
 def kind_of(key: str) -> str:
     return "audio" if key.endswith("_audio.m3u8") else "video"
+
+
+async def test_a_hand_over_whose_taker_forgot_it_after_the_cut_ends_the_recording_with_event_11(
+    forgetting_replicas: list[RecorderProcess],
+    callback_sink: CallbackSink,
+    s3_server: S3Server,
+    room: str,
+    publish: PublishFactory,
+) -> None:
+    ra, rb = forgetting_replicas
+    async with ra.client() as on_a, publish(room, ["1001"], width=160, height=120):
+        rec = await start_recording(
+            on_a, ra, room, "900153", mix_config(transcodingConfig=TRANSCODING)
+        )
+        await wait_status(on_a, ra, rec, 5)
+        await asyncio.sleep(4)
+        drained = await on_a.post("/drain")
+        assert drained.status_code == 202, drained.text
+        await wait_log(rb, f"Discarded sid={rec.sid}", within=60)
+        exit_event = await asyncio.to_thread(callback_sink.wait_for, rec.sid, 11, 30.0)
+        queried = await on_a.get(ra.url(rec.path("query")))  # answered where it ended
+    assert exit_event.payload["details"]["exitStatus"] == 1
+    assert 12 not in callback_sink.event_types(rec.sid)  # it never changed hands
+    assert callback_sink.event_types(rec.sid).count(11) == 1
+    assert queried.status_code == 200, queried.text
+    assert not any((ra.spool_dir / ".handovers").glob(f"{rec.sid}*"))  # no redirect to rb
+    assert "Hand-over lost sid=" + rec.sid in ra.log_path.read_text()
+    keys = [k for k in s3_server.object_keys(ra.bucket) if rec.sid in k]
+    assert any(k.endswith(".m3u8") for k in keys), keys  # the giver's part was delivered

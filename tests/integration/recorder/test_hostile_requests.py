@@ -8,7 +8,8 @@ helper that asserts the refusal (or, for take-over beats forged with the tenant'
 that they move nothing of another app's); each runs in a test of its own, and all of them run again
 while another tenant's live recording goes on (its publisher a process of its own), whose HLS
 in the bucket must have no gap (:mod:`tests.integration.live`). Settings that fail (item 14)
-are tried on a recorder process of their own.
+are tried on a recorder process of their own. A take-over record offering another app's live
+sid (item 18) needs two real replicas that beat to each other: a test of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from tests.fixtures.recorder import (
     RecorderProcess,
     _serve_sink,
     start_recorder,
+    start_replicas,
 )
 from tests.fixtures.storage import new_bucket
 from tests.integration.live import PublisherProcess, hls_from_bucket
@@ -48,6 +51,7 @@ from cloudrec_devenv.janus import Janus
 from cloudrec_devenv.process import free_port
 from cloudrec_devenv.s3 import S3Server
 from cloudrec_recorder.sessions import new_resource_id
+from cloudrec_recorder.takeover import Standby
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(240)]
 
@@ -279,6 +283,68 @@ async def forged_beats(g: Guarded, client: httpx.AsyncClient, rec: Started) -> N
     assert len(reached_peer(g)) == before, "another app's query was routed to the forger"
 
 
+def forged_record(rec: Started, tenant_storage: dict[str, Any]) -> dict[str, Any]:
+    """A take-over record a tenant makes up: another app's live sid (and resource id and
+    room), the tenant's own uid and storage."""
+    now_ms = int(time.time() * 1000)
+    request = {
+        "recordingConfig": {"channelType": 0, "streamTypes": 2, "maxIdleTime": 30},
+        "recordingFileConfig": {"avFileType": ["hls"]},
+        "storageConfig": tenant_storage,
+    }
+    return Standby(
+        sid=rec.sid,
+        resource_id=rec.rid,
+        cname=rec.cname,
+        uid="900777",
+        client_request=request,
+        expired_hour=24,
+        origin_epoch_ms=now_ms,
+        first_frame_ms=now_ms,
+    ).to_wire()
+
+
+async def forged_record_of_another_apps_sid(
+    pair: list[RecorderProcess], tenant_auth: httpx.BasicAuth, rec: Started, bucket: str
+) -> None:
+    """A tenant posts, under its own app id, take-over beats whose record offers another
+    app's live recording (on ``ra``). ``ra`` holds that sid for the other app: the beat is
+    refused with the reason, and its log names no secret. ``rb`` is told ``ra`` came back as
+    a new process with that record: ``rb`` hears from ``ra`` itself that the sid is the other
+    app's and does not take it over, and the other app's requests for the sid through ``rb``
+    still reach ``ra``, which answers them."""
+    ra, rb = pair
+    storage = ra.storage_config() | {"bucket": bucket}
+    record = forged_record(rec, storage)
+    async with httpx.AsyncClient(timeout=30, auth=tenant_auth) as tenant:
+        as_ra = {"replica": "ra", "boot": secrets.token_hex(8), "recordings": [record]}
+        forged = await tenant.post(
+            f"{rb.base_url}/v1/apps/{OTHER_APP}/cloud_recording/takeover/beat", json=as_ra
+        )
+        assert forged.status_code == 200, forged.text
+        # ra's own next beat (its real boot) makes the forged "ra" look restarted: lost
+        await asyncio.sleep(6)
+        async with rb.client() as via_rb:
+            for _ in range(3):
+                answer = await via_rb.get(
+                    f"{rb.base_url}/v1/apps/{APP_ID}/cloud_recording/{rec.path('query')}"
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["serverResponse"]["status"] == 5, answer.text
+                await asyncio.sleep(1)
+        beat = {"replica": "rb", "boot": secrets.token_hex(8), "recordings": [record]}
+        on_holder = await tenant.post(
+            f"{ra.base_url}/v1/apps/{OTHER_APP}/cloud_recording/takeover/beat", json=beat
+        )
+        assert on_holder.status_code == 400, on_holder.text
+        assert on_holder.json()["code"] == 2
+        assert "another app" in on_holder.json()["reason"], on_holder.text
+    log = ra.log_path.read_text()
+    assert "Beat refused" in log
+    assert f"Not taken over sid={rec.sid} app={OTHER_APP}" in rb.log_path.read_text()
+    assert storage["secretKey"] not in log and storage["secretKey"] not in on_holder.text
+
+
 NUMERIC_SECRET = "4242424242"
 
 
@@ -455,5 +521,61 @@ async def test_a_live_recording_has_no_gap_in_its_hls_while_every_attack_runs(
     hls = await asyncio.to_thread(
         hls_from_bucket, recorder.s3, recorder.bucket, key, tmp_path / "hls"
     )
+    hls.assert_continuous(FPS, at_least=5.0)
+    assert close_to(hls.last_colour, publisher.color)
+
+
+@pytest.fixture
+def guarded_pair(
+    tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
+) -> Iterator[tuple[list[RecorderProcess], httpx.BasicAuth]]:
+    """Two real replicas that beat to each other, serving ``otherapp`` too, with the tenant's
+    credential for ``otherapp`` only."""
+    tenant_secret = secrets.token_urlsafe(18)
+    janus_app = {"janus": {"wsUrl": janus.ws_url}}
+    running = start_replicas(
+        tmp_path,
+        janus,
+        callback_sink,
+        s3_server,
+        new_bucket(s3_server),
+        apps={APP_ID: janus_app, OTHER_APP: janus_app},
+        credentials=[
+            {"customerId": TENANT, "customerSecret": tenant_secret, "appIds": [OTHER_APP]}
+        ],
+    )
+    try:
+        yield running, httpx.BasicAuth(TENANT, tenant_secret)
+    finally:
+        for replica in running:
+            replica.process.stop()
+
+
+async def test_a_forged_take_over_record_naming_another_apps_live_sid_never_reaches_that_recording(
+    guarded_pair: tuple[list[RecorderProcess], httpx.BasicAuth],
+    s3_server: S3Server,
+    janus: Janus,
+    room: str,
+    tmp_path: Path,
+) -> None:
+    pair, tenant_auth = guarded_pair
+    ra = pair[0]
+    config = {
+        "channelType": 0,
+        "streamTypes": 2,
+        "maxIdleTime": 120,
+        "transcodingConfig": {"width": 320, "height": 240, "fps": FPS, "bitrate": 300},
+    }
+    with PublisherProcess(janus, room, "1001", tmp_path, size=(160, 120)) as publisher:
+        async with ra.client() as client:
+            rec = await start_recording(client, ra, room, RECORDER_UID, config)
+            await asyncio.sleep(4)  # the replicas beat: rb knows ra holds the sid
+            await forged_record_of_another_apps_sid(pair, tenant_auth, rec, new_bucket(s3_server))
+            assert await query_status(client, ra, rec) == 5
+            await asyncio.sleep(2)
+            await asyncio.to_thread(publisher.assert_publishing)
+            stopped = await stop_recording(client, ra, rec)
+    key = stopped["serverResponse"]["fileList"]
+    hls = await asyncio.to_thread(hls_from_bucket, ra.s3, ra.bucket, key, tmp_path / "hls")
     hls.assert_continuous(FPS, at_least=5.0)
     assert close_to(hls.last_colour, publisher.color)

@@ -18,7 +18,8 @@ from cloudrec_recorder.handover import (
     taker_uid,
 )
 from cloudrec_recorder.media.hls import SegmentSchedule
-from cloudrec_recorder.redirects import Redirects
+from cloudrec_recorder.recordingkey import RecordingKey
+from cloudrec_recorder.redirects import REDIRECTS_DIR, Redirects
 from cloudrec_recorder.settings import RecorderSettings
 from cloudrec_recorder.storage.files import FileInfo as StoredFile
 from cloudrec_recorder.storage.files import merged_file_list
@@ -130,15 +131,45 @@ def test_the_redirect_table_survives_a_restart_and_forgets_a_recording_taken_bac
     tmp_path: Path,
 ) -> None:
     table = Redirects(tmp_path)
-    table.record(SID, "rb")
-    assert dict(Redirects(tmp_path)) == {SID: "rb"}
-    table.forget(SID)
+    table.record(RecordingKey("app", SID), "rb")
+    assert dict(Redirects(tmp_path)) == {RecordingKey("app", SID): "rb"}
+    table.forget(RecordingKey("app", SID))
     assert dict(Redirects(tmp_path)) == {}
 
 
-def test_the_redirect_table_refuses_a_malformed_sid() -> None:
+def test_a_redirect_counts_for_its_own_app_id_only_and_another_apps_offer_keeps_it(
+    tmp_path: Path,
+) -> None:
+    table = Redirects(tmp_path)
+    table.record(RecordingKey("victim", SID), "rb")
+    table.forget(RecordingKey("tenant", SID))  # a tenant's offer of the victim's sid
+    again = Redirects(tmp_path)
+    assert again.where(RecordingKey("victim", SID)) == "rb"
+    assert again.where(RecordingKey("tenant", SID)) is None
+    assert again.of_app("victim") == {SID: "rb"}
+    assert again.of_app("tenant") == {}
+
+
+def test_a_redirect_written_before_entries_had_an_app_id_counts_for_every_app_id(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / REDIRECTS_DIR).mkdir()
+    (tmp_path / REDIRECTS_DIR / SID).write_text("rb\n")
+    table = Redirects(tmp_path)
+    assert table.where(RecordingKey("any", SID)) == "rb"
+    assert table.of_app("any") == {SID: "rb"}
+    table.record(RecordingKey("app", SID), "rc")  # a later hand-over of this replica's
+    assert dict(Redirects(tmp_path)) == {RecordingKey("app", SID): "rc"}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [RecordingKey("app", "../etc"), RecordingKey("", SID)],
+    ids=["malformed sid", "no app id"],
+)
+def test_the_redirect_table_refuses_a_malformed_sid(key: RecordingKey) -> None:
     with pytest.raises(ValueError, match="malformed"):
-        Redirects(Path("/nonexistent")).record("../etc", "rb")
+        Redirects(Path("/nonexistent")).record(key, "rb")
 
 
 @pytest.mark.parametrize(

@@ -71,3 +71,12 @@ def test_a_replica_ignores_a_beat_that_names_itself() -> None:
     view = PeerView("ra")
     view.heard("a1", beat("ra", held=[Held(sid=SID)]), now=0.0)
     assert view.apps() == [] and view.holders("a1", 0.0, DEAD_AFTER) == {}
+
+
+def test_the_app_ids_a_sid_is_held_under_are_those_of_live_peers_only() -> None:
+    view = PeerView("ra")
+    view.heard("victimapp", beat("rb", held=[Held(sid=VICTIM)]), now=0.0)
+    view.heard("tenantapp", beat("rb", recordings=[standby(VICTIM)]), now=0.0)
+    view.heard("otherapp", beat("rc", held=[Held(sid=VICTIM)]), now=-5.0)  # silent since
+    assert view.apps_holding(VICTIM, 1.0, DEAD_AFTER) == {"victimapp"}
+    assert view.apps_holding(SID, 1.0, DEAD_AFTER) == set()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cloudrec_recorder import errors
-from cloudrec_recorder.sessions import SessionRegistry, new_resource_id, replica_of
+from cloudrec_recorder.recordingkey import RecordingKey, clash
+from cloudrec_recorder.sessions import Resource, SessionRegistry, new_resource_id, replica_of
 
 
 class Clock:
@@ -258,3 +259,61 @@ def test_an_app_at_its_quota_gets_406_naming_it_while_other_apps_still_acquire(
     registry.acquire("b", "room", "1", app_limit=2)
     clock.now += 301.0  # the pending id expired: its slot is free again
     registry.acquire("a", "room", "3", app_limit=2)
+
+
+def offered(appid: str, resource_id: str) -> Resource:
+    """A resource as a hand-over's offer or a take-over's record brings it."""
+    return Resource(resource_id, appid, "room", "7", acquired_at=1000.0, expired_hour=24)
+
+
+def test_a_session_is_held_found_and_reported_under_its_own_app_id_only(
+    registry: SessionRegistry[str],
+) -> None:
+    resource = registry.acquire("victim", "room", "42")
+    session = registry.register(
+        registry.claim(resource.resource_id, "victim", "room", "42"), "mix", "rec"
+    )
+    assert registry.holds(RecordingKey("victim", session.sid))
+    assert not registry.holds(RecordingKey("tenant", session.sid))
+    with pytest.raises(errors.ApiError) as exc:
+        registry.lookup("tenant", resource.resource_id, session.sid, "mix")
+    assert code_of(exc) == (404, 404)
+    assert registry.clashes(RecordingKey("tenant", session.sid)) == ["victim"]
+    assert registry.clashes(RecordingKey("victim", session.sid)) == []
+
+
+def test_another_apps_sid_is_refused_not_merged_even_after_that_recording_exited(
+    registry: SessionRegistry[str], clock: Clock
+) -> None:
+    resource = registry.acquire("victim", "room", "42")
+    session = registry.register(
+        registry.claim(resource.resource_id, "victim", "room", "42"), "mix", "rec"
+    )
+    registry.mark_exited(session)  # still queryable: its spool may still be delivered
+    with pytest.raises(errors.ApiError) as exc:
+        registry.adopt(offered("tenant", resource.resource_id), "mix", "forged", session.sid)
+    assert code_of(exc) == (400, 2)
+    assert "another app" in exc.value.reason
+    assert registry.lookup("victim", resource.resource_id, session.sid, "mix") is session
+    clock.now += registry.exited_retention + 1  # forgotten: nothing here has the sid
+    assert registry.clashes(RecordingKey("tenant", session.sid)) == []
+
+
+def test_a_recording_taken_back_under_its_own_app_id_replaces_its_earlier_session(
+    registry: SessionRegistry[str],
+) -> None:
+    rid = new_resource_id("r7")
+    first = registry.adopt(offered("app", rid), "mix", "first", "a" * 32)
+    first.stop_requested = True  # handed over
+    again = registry.adopt(offered("app", rid), "mix", "again", "a" * 32)
+    assert registry.lookup("app", rid, "a" * 32, "mix") is again
+
+
+@pytest.mark.parametrize(
+    ("here", "clashing"),
+    [([], []), (["app"], []), (["app", "other", "third", "other"], ["other", "third"])],
+)
+def test_a_clash_names_the_other_app_ids_a_sid_is_known_under(
+    here: list[str], clashing: list[str]
+) -> None:
+    assert clash(RecordingKey("app", "a" * 32), here) == clashing
