@@ -10,6 +10,11 @@ recording owns the lifecycle: it starts :meth:`ChannelFollower.follow` once star
 every admitted frame (``on_frame``) and of the channel closing (``on_closed``), and stops the
 readers when it leaves. While paused (:meth:`ChannelFollower.pause`) the subscriptions stay but
 every frame read is dropped, and the idle clock stops.
+
+A track's first frame comes through the event loop (it may start the recording); later ones
+go from the receiver's thread straight to the pipeline (the track's ``direct``, in
+:mod:`~cloudrec_recorder.channel.tracks`; the pipelines' inputs are thread-safe), with the same
+admission, so the loop does no work per decoded frame.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from cloudrec_recorder.channel.room import (
     PublisherLeft,
     PublisherUpdated,
 )
-from cloudrec_recorder.channel.tracks import TrackEndedError
+from cloudrec_recorder.channel.tracks import ReceivedTrack, TrackEndedError
 from cloudrec_recorder.idle import IdleClock
 from cloudrec_recorder.media.group import RecordingGroup
 from cloudrec_recorder.participants import is_recordable, shown
@@ -55,6 +60,9 @@ log = logging.getLogger(__name__)
 
 MAX_REFUSED_REPORTED = 64
 """Refused participant ids reported per recording (later ones are ignored silently)."""
+MEDIA_NOTE_SECONDS = 0.1
+"""How often frames taken in receiver threads tell the recording that media comes (its gaps
+are spans of a segment or more without media)."""
 
 
 class ChannelFollower:
@@ -90,6 +98,8 @@ class ChannelFollower:
         self.paused = False
         """Frames read are dropped (the recording is paused)."""
         self._readers: dict[str, list[asyncio.Task[None]]] = {}
+        self._media_noted = 0.0
+        """When frames taken in receiver threads last told the recording (monotonic)."""
         self._joined_order: list[str] = []
         self._refused: set[str] = set()
 
@@ -221,6 +231,8 @@ class ChannelFollower:
         try:
             frame = await track.recv()
             mark(self.sid, "first-frame", f"uid={uid} kind={kind}")
+            if isinstance(track, ReceivedTrack):  # later frames: in the receiver's thread
+                track.direct = self._direct(uid, kind, asyncio.get_running_loop())
             while True:
                 if isinstance(frame, av.VideoFrame):
                     if self._admits_video(uid):
@@ -232,6 +244,34 @@ class ChannelFollower:
                 frame = await track.recv()
         except TrackEndedError:
             self.events.stream_state(kind, uid, receiving=False)
+        finally:
+            if isinstance(track, ReceivedTrack):
+                track.direct = None
+
+    def _direct(
+        self, uid: str, kind: str, loop: asyncio.AbstractEventLoop
+    ) -> Callable[[av.VideoFrame | av.AudioFrame], None]:
+        """What takes ``uid``'s ``kind`` frames in the receiver's thread once the track goes
+        direct (the pipeline's inputs are thread-safe): the same admission as :meth:`_read`;
+        the recording hears of media (its gaps) at most every :data:`MEDIA_NOTE_SECONDS`."""
+        pipeline = self.media.pipeline
+        admits = self._admits_video if kind == "video" else self._admits_audio
+        on_frame = self._on_frame
+
+        def take(frame: av.VideoFrame | av.AudioFrame) -> None:
+            if not admits(uid):
+                return
+            now = time.monotonic()
+            if now - self._media_noted >= MEDIA_NOTE_SECONDS:
+                self._media_noted = now
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(on_frame)
+            if isinstance(frame, av.VideoFrame):
+                pipeline.push_video(uid, frame)
+            else:
+                pipeline.push_audio(uid, frame)
+
+        return take
 
     async def _read_encoded(self, uid: str, packets: asyncio.Queue[EncodedAudio]) -> None:
         """streamMode original: the audio's packets as sent go to the pipeline untouched."""

@@ -9,7 +9,8 @@ stream's SDP see. Keyframe requests are the receivers' (their thread, and
 :class:`~.receiver.ReceiverWatch` before the first frame and when media stalls).
 
 The receiver threads hand over whole frames with ``call_soon_threadsafe``: decoded frames to
-the :class:`~.tracks.ReceivedTrack` s, encoded ones to :attr:`SubscribedFeed.encoded_video` /
+the :class:`~.tracks.ReceivedTrack` s (or, once its reader asked, straight to the track's
+``direct`` in the receiver's thread), encoded ones to :attr:`SubscribedFeed.encoded_video` /
 :attr:`SubscribedFeed.encoded_audio`, with one timeline per track across receivers
 (:class:`~.forward.TimestampStitcher`, kept in the receiver's thread); encoded video goes
 straight to the tap's :attr:`~.encoded_video.EncodedVideoTap.direct` when its reader set one
@@ -149,6 +150,23 @@ class SubscribedFeed:
         self._call(self._take_packet, receiver, kind, codec, data, timestamp)
 
     def on_frame(self, receiver: int, frame: av.VideoFrame | av.AudioFrame) -> None:
+        kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
+        track = self.video if kind == "video" else self.audio
+        # straight to the reader's consumer once it asked (tracks.py), unless this frame has
+        # loop-side work: it is a replaced receiver's, or the first of a new substream's
+        if (
+            track is not None
+            and track.direct is not None
+            and self._current(kind, receiver)
+            and (kind == "audio" or self._pending_substream is None)
+        ):
+            taken = track.offer(frame)
+            if taken:
+                return
+            if taken is None:  # the last one through the loop, the marker behind it
+                self._call(self._take_frame, receiver, frame)
+                self._call(track.hand_over)
+                return
         self._call(self._take_frame, receiver, frame)
 
     def _call(self, callback: object, *args: object) -> None:

@@ -1,8 +1,14 @@
 """The video compositor: the latest frame of each uid scaled into its region of a YUV 4:2:0 canvas.
 
-Works directly on yuv420p planes (no RGB round trip): swscale (`VideoFrame.reformat`) scales each
-input once per new input frame, numpy copies it into one reused canvas buffer. Region edges are
-snapped to even pixels so the chroma planes line up.
+Works directly on yuv420p planes (no RGB round trip): swscale scales each input once per new
+input frame, numpy copies it into one reused canvas buffer. Region edges are snapped to even
+pixels so the chroma planes line up.
+
+Each uid keeps its own `VideoReformatter` (one swscale context, set up once and reused while the
+sizes stay the same) and scales in this thread (``threads=1``). `VideoFrame.reformat` would make
+a new context for every new input frame (the reformatter belongs to the frame) and, by default,
+start a pool of slice threads for it: per frame that set-up cost three times the scaling itself
+(issue 13).
 
 Background pictures (`background.Backgrounds`) are scaled when the layout is set, never per
 frame: the canvas picture into a prepared canvas that each frame starts from (one copy instead
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from cloudrec_recorder.media.background import NO_BACKGROUNDS, Backgrounds
 from cloudrec_recorder.media.config import RenderMode, parse_color
@@ -115,6 +122,8 @@ class Compositor:
         self._background = rgb_to_yuv(*parse_color(background_color))
         # uid -> (input frame, placement, scaled frame): rescale only on a new frame or region
         self._scaled: dict[str, tuple[av.VideoFrame, _Placement, av.VideoFrame]] = {}
+        self._scalers: dict[str, VideoReformatter] = {}
+        """uid -> its swscale context (kept across frames: set up once per size)."""
         # background pictures, scaled when the layout is set
         self._base: Plane | None = None
         """The canvas with its picture (None: fill with the colour)."""
@@ -151,6 +160,7 @@ class Compositor:
 
     def forget(self, uid: str) -> None:
         self._scaled.pop(uid, None)
+        self._scalers.pop(uid, None)
 
     def _still(self, picture: av.VideoFrame, place: _Placement) -> tuple[Plane, Plane, Plane]:
         key = (picture, place.scaled_w, place.scaled_h)
@@ -177,7 +187,12 @@ class Compositor:
         if cached is not None and cached[0] is frame and cached[1] == place:
             scaled = cached[2]
         else:
-            scaled = frame.reformat(width=place.scaled_w, height=place.scaled_h, format="yuv420p")
+            scaler = self._scalers.get(uid)
+            if scaler is None:
+                scaler = self._scalers[uid] = VideoReformatter()
+            scaled = scaler.reformat(
+                frame, width=place.scaled_w, height=place.scaled_h, format="yuv420p", threads=1
+            )
             self._scaled[uid] = (frame, place, scaled)
         return _crop(_planes(scaled), place)
 

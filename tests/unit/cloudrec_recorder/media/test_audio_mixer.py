@@ -73,3 +73,29 @@ def test_a_removed_sender_is_no_longer_mixed() -> None:
     mixer.remove("a")
     assert not mixer.pull(960).any()
     assert mixer.uids() == []
+
+
+def _noise(layout: str, seed: int) -> av.AudioFrame:
+    channels = 1 if layout == "mono" else 2
+    samples = np.random.default_rng(seed).uniform(-0.6, 0.6, (channels, 960)).astype(np.float32)
+    frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
+    frame.sample_rate = 48_000
+    return frame
+
+
+def _resampled(frame: av.AudioFrame, layout: str) -> np.ndarray:
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=48_000)
+    return np.concatenate([piece.to_ndarray() for piece in resampler.resample(frame)], axis=1)
+
+
+def test_what_webrtc_senders_give_is_mixed_as_swresample_would_convert_it() -> None:
+    for sent in ("mono", "stereo"):
+        for channels, layout in ((1, "mono"), (2, "stereo")):
+            mixer = AudioMixer(channels, prime_samples=0)
+            frame = _noise(sent, seed=channels)
+            mixer.push("a", frame)
+            expected = _resampled(_noise(sent, seed=channels), layout)
+            assert np.allclose(mixer.pull(960), np.clip(expected, -1, 1), atol=1e-6), (
+                sent,
+                layout,
+            )
