@@ -54,6 +54,13 @@ class Metrics:
             "Upload progress notifications replaced in the queue by a newer one of the recording",
             registry=self.registry,
         )
+        self.media_lag = Gauge(
+            "cloudrec_media_lag_seconds",
+            "How far the most lagging recording's media worker is behind the wall clock now "
+            "(s; 0: every worker on time): how long the oldest frame it has not written yet "
+            "has been due",
+            registry=self.registry,
+        )
         self.callbacks_queued = Gauge(
             "cloudrec_callbacks_queued",
             "Event notifications waiting in the delivery queue",

@@ -380,6 +380,9 @@ class ChannelRecording:
             status=self._status, file_list_mode=mode, file_list=files, slice_start_time=first
         )
 
+    def media_lag(self) -> float:
+        return self.pipeline.lag()
+
     def _stop_response(self, status: str) -> ServerResponse:
         """§3.6: the files and the upload state (``status``); only that for snapshots."""
         if self.snapshots_only:
@@ -469,7 +472,7 @@ class ChannelRecording:
         self.events.recorder_leave(leave_code)
         try:
             await self.pipeline.stop()
-            mark(self.sid, "files-finished")
+            mark(self.sid, "files-finished", f"worst-lag={self.pipeline.worst_lag:.3f}")
         except Exception as exc:
             log.error("Media pipeline failed sid=%s error=%s", self.sid, exc)
             self.events.recorder_failed("media pipeline failed")

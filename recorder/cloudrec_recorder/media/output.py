@@ -124,6 +124,8 @@ class Output:
         self.frames = math.ceil(resume * self.fps)
         self.samples = math.ceil(resume * SAMPLE_RATE / AAC_FRAME) * AAC_FRAME
         self._first_frame = self.frames
+        self.encoded = 0
+        """Frames (video and audio) given to the encoders so far."""
         self.last_video: av.VideoFrame | None = None
         self._keyframe_next = False
         """The next video frame starts a segment after a pause: a keyframe."""
@@ -165,6 +167,7 @@ class Output:
         frame.time_base = Fraction(1, self.fps)
         self._mux(self._video_index, self._encoders.encode_video(frame, keyframe=keyframe))
         self.frames += 1
+        self.encoded += 1
         self.last_video = frame
 
     def write_audio(self, frame: av.AudioFrame) -> None:
@@ -173,6 +176,7 @@ class Output:
         frame.pts = self.samples + AAC_FRAME
         self._mux(self._audio_index, self._encoders.encode_audio(frame))
         self.samples += AAC_FRAME
+        self.encoded += 1
 
     def advance(
         self,

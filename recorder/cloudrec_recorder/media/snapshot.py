@@ -125,6 +125,9 @@ class SnapshotRecording(RecordingWorker):
         self._arrived.clear()
 
     # ------------------------------------------------------------------ worker side
+    def _behind_after(self) -> float:
+        return self.config.interval_seconds
+
     def _setup(self) -> None:
         self._next_tick = self._start_monotonic + FIRST_TICK_SECONDS
 

@@ -249,6 +249,8 @@ class FakePipeline:
     backgrounds: list[Backgrounds] = field(default_factory=list)
     written: list[OutputFile] = field(default_factory=list)
     fed: asyncio.Event = field(default_factory=asyncio.Event)
+    lagging: float = 0.0
+    """What ``lag()`` and ``worst_lag`` say (seconds)."""
 
     def start(self) -> None:
         self.started += 1
@@ -288,6 +290,13 @@ class FakePipeline:
 
     def start_of(self, name: str) -> int | None:
         return 1_700_000_000_000 if name.endswith(".mp4") else None
+
+    def lag(self, now: float | None = None) -> float:
+        return self.lagging
+
+    @property
+    def worst_lag(self) -> float:
+        return self.lagging
 
     def write(self, name: str) -> None:
         """The encoder finished ``name`` in the spool (and says so, as its thread does)."""
