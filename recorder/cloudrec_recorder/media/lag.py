@@ -4,6 +4,8 @@ The worker writes each output item (a video frame, 1024 audio samples, a snapsho
 due: output time ``t`` is due at monotonic ``start + t`` (audio a fixed cushion later, see
 :data:`~cloudrec_recorder.media.output.AUDIO_DELAY`). Its **lag** at an instant is how long the
 oldest item not yet written has been due (:func:`lag_at`); 0 while it waits for the next one.
+The worker observes it as it begins each item (the item's due time against the clock) and at
+the start of each round (the oldest item waiting), and others read it live at any instant.
 A worker starved of CPU falls behind: it still writes every item (the files stay whole and end
 at the stop, repeating pictures past :data:`~cloudrec_recorder.media.output.MAX_LAG`), only
 later, so the lag is what shows it.
@@ -11,7 +13,7 @@ later, so the lag is what shows it.
 :class:`LagWatch` keeps one worker's worst lag and its **episodes**: an episode begins when the
 lag passes ``behind_after`` (a segment: a whole segment is late) and ends once the worker has
 caught up to under a quarter of that (the hysteresis keeps a lag hovering at the bound from
-giving a warning per round). The worker logs a warning when one begins and a line when it ends.
+giving a warning per item). The worker logs a warning when one begins and a line when it ends.
 Pure: the caller gives the times.
 """
 

@@ -184,8 +184,12 @@ class Output:
         final: bool,
         video_frame: Callable[[], av.VideoFrame] | None,
         audio_frame: Callable[[int], av.AudioFrame] | None,
+        on_item: Callable[[float], None] | None = None,
     ) -> float:
         """Write the frames due by monotonic time `horizon` in time order; return the next due.
+
+        `on_item(due)` hears of each frame before it is written, with the monotonic time it
+        was due (the worker's lag, media/lag.py).
 
         `video_frame()` composes a picture, `audio_frame(pts)` mixes 1024 samples. Audio runs
         `AUDIO_DELAY` behind the wall clock (`final`: catch up to the end). A worker more than
@@ -204,10 +208,14 @@ class Output:
                 and start + audio_t + frame_seconds + AUDIO_DELAY <= audio_horizon
             )
             if video_frame is not None and video_due and (not audio_due or video_t <= audio_t):
+                if on_item is not None:
+                    on_item(start + video_t)
                 behind = horizon - (start + video_t) > MAX_LAG
                 repeat = self.last_video if behind else None
                 self.write_video(repeat if repeat is not None else video_frame())
             elif audio_frame is not None and audio_due:
+                if on_item is not None:
+                    on_item(start + audio_t + frame_seconds + AUDIO_DELAY)
                 self.write_audio(audio_frame(self.samples))
             else:
                 break

@@ -259,7 +259,7 @@ class RecordingWorker:
 
     @property
     def worst_lag(self) -> float:
-        """The largest lag the worker had (seconds, at the start of its rounds)."""
+        """The largest lag the worker had (seconds, as it began an item or a round)."""
         return self.lag_watch.worst
 
     def end(self, at: float | None = None) -> None:
@@ -346,6 +346,11 @@ class RecordingWorker:
         finally:
             self._due = None
             self._publish_files()
+
+    def _note_due(self, due: float) -> None:
+        """Worker side: the item due at monotonic ``due`` is written now (its lag)."""
+        self._due = due
+        note_lag(self.names.sid, self.lag_watch, lag_at(time.monotonic(), due))
 
     def _note_first_encoded(self) -> None:
         """Phase ``first-encoded`` once an output has encoded its first frame."""
@@ -649,6 +654,7 @@ class MixRecording(RecordingWorker):
             (lambda pts: self._mixer.pull_frame(AAC_FRAME, pts))
             if self._output.has_audio
             else None,
+            self._note_due,
         )
 
     def _outputs(self) -> list[Output]:
@@ -973,10 +979,12 @@ class IndividualRecording(RecordingWorker):
                 latest = self._latest.get(uid)
                 one = {uid: latest} if latest is not None else {}
                 compose = functools.partial(member.compositor.compose, one)
-                next_due = min(next_due, member.video.advance(horizon, final, compose, None))
+                advanced = member.video.advance(horizon, final, compose, None, self._note_due)
+                next_due = min(next_due, advanced)
             if member.audio is not None and member.mixer is not None:
                 pull = functools.partial(member.mixer.pull_frame, AAC_FRAME)
-                next_due = min(next_due, member.audio.advance(horizon, final, None, pull))
+                advanced = member.audio.advance(horizon, final, None, pull, self._note_due)
+                next_due = min(next_due, advanced)
         return next_due
 
     def _outputs(self) -> list[MediaOutput]:

@@ -139,6 +139,7 @@ class SnapshotRecording(RecordingWorker):
         if horizon - self._next_tick > interval:
             self._next_tick += (horizon - self._next_tick) // interval * interval
         while self._next_tick <= horizon:
+            self._note_due(self._next_tick)
             self._capture(self._next_tick)
             self._next_tick += interval
         return self._next_tick
