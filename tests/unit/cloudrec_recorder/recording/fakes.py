@@ -101,6 +101,10 @@ class FakeChannel:
         self.subscribe_error: Exception | None = None
         self.subscribe_gate: asyncio.Event | None = None
         """When set: subscriptions wait for it (Janus and WebRTC take their time)."""
+        self.gates: dict[str, asyncio.Event] = {}
+        """uid -> what its subscription waits for (instead of ``subscribe_gate``)."""
+        self.failing: dict[str, Exception] = {}
+        """uid -> what its subscription raises (instead of ``subscribe_error``)."""
         self.joined = False
         self.left = False
         self.left_at: float | None = None
@@ -187,11 +191,13 @@ class FakeChannel:
     ) -> FakeFeed:
         self.subscribed.append(Subscribed(uid, audio, video, substream, encoded_audio))
         self.subscribed_signal.set()
-        if self.subscribe_gate is not None:
-            await self.subscribe_gate.wait()
-        if self.subscribe_error is not None:
-            raise self.subscribe_error
-        publisher = self._publishers[uid]
+        publisher = self._publishers[uid]  # as Janus listed it when asked
+        gate = self.gates.get(uid, self.subscribe_gate)
+        if gate is not None:
+            await gate.wait()
+        error = self.failing.get(uid, self.subscribe_error)
+        if error is not None:
+            raise error
         feed = FakeFeed(
             uid,
             audio=FakeTrack() if audio and publisher.has_audio else None,
