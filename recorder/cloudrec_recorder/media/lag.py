@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
-__all__ = ["CAUGHT_UP_SHARE", "LagChange", "LagWatch", "lag_at"]
+__all__ = ["CAUGHT_UP_SHARE", "LagChange", "LagReport", "LagWatch", "lag_at"]
 
 CAUGHT_UP_SHARE = 0.25
 """An episode ends once the lag is under this share of ``behind_after``."""
@@ -34,6 +35,16 @@ def lag_at(now: float, due: float | None) -> float:
     if due is None:
         return 0.0
     return max(0.0, now - due)
+
+
+class LagReport(Protocol):
+    """Where a recording's worker reports its lag (the recorder's metrics), from its thread."""
+
+    def fell_behind(self) -> None:
+        """An episode began (more than a segment behind)."""
+
+    def worker_done(self, worst_lag: float) -> None:
+        """The worker wrote its last item; ``worst_lag``: the most it was behind (s)."""
 
 
 class LagChange(Enum):

@@ -56,7 +56,7 @@ from cloudrec_recorder.media.copied_video import VIDEO_RATE, CopiedVideoOutput
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
-from cloudrec_recorder.media.lag import LagChange, LagWatch, lag_at
+from cloudrec_recorder.media.lag import LagChange, LagReport, LagWatch, lag_at
 from cloudrec_recorder.media.layout import Region, compute_layout
 from cloudrec_recorder.media.merged import merged_playlist
 from cloudrec_recorder.media.mp4 import Mp4Limits
@@ -127,10 +127,12 @@ class RecordingNames:
         return self.prefix + naming.snapshot_name(self.sid, self.cname, uid, epoch_ms)
 
 
-def note_lag(sid: str, watch: LagWatch, lag: float) -> None:
-    """Worker side, at the start of a round: keep ``lag``, warn once per episode."""
+def note_lag(sid: str, watch: LagWatch, lag: float, report: LagReport | None) -> None:
+    """Worker side: keep ``lag``, warn (and report) once per episode."""
     change = watch.observe(lag)
     if change is LagChange.FELL_BEHIND:
+        if report is not None:
+            report.fell_behind()
         log.warning(
             "Media worker behind sid=%s lag=%.1fs: more than a segment (%gs) late, its files "
             "are written late and its pictures repeat until it catches up",
@@ -182,6 +184,8 @@ class RecordingWorker:
         or finished): the worker's lag is how long ago that was (media/lag.py)."""
         self.lag_watch = LagWatch(behind_after=float("inf"))
         """The worker's worst lag and its episodes (set at the start, worker side)."""
+        self.lag_report: LagReport | None = None
+        """Where its episodes and its worst lag are reported (the recorder's metrics)."""
         self._encoded = False
 
     # ------------------------------------------------------------------ caller side
@@ -313,7 +317,7 @@ class RecordingWorker:
                     self._wake.wait(PAUSE_POLL)
                     continue
                 now = time.monotonic()
-                note_lag(self.names.sid, self.lag_watch, lag_at(now, self._due))
+                note_lag(self.names.sid, self.lag_watch, lag_at(now, self._due), self.lag_report)
                 horizon = now if stop_at is None else stop_at
                 paused_at = self._paused_at  # asked since _held() looked: write up to it only
                 if paused_at is not None:
@@ -334,6 +338,8 @@ class RecordingWorker:
                 if delay > 0:
                     self._wake.wait(delay)
             self._due = None
+            if self.lag_report is not None:
+                self.lag_report.worker_done(self.lag_watch.worst)
             self._finish()
         except BaseException as exc:  # reported through stop() and `failed`
             log.exception("media pipeline of %s failed", self.names.sid)
@@ -350,7 +356,7 @@ class RecordingWorker:
     def _note_due(self, due: float) -> None:
         """Worker side: the item due at monotonic ``due`` is written now (its lag)."""
         self._due = due
-        note_lag(self.names.sid, self.lag_watch, lag_at(time.monotonic(), due))
+        note_lag(self.names.sid, self.lag_watch, lag_at(time.monotonic(), due), self.lag_report)
 
     def _note_first_encoded(self) -> None:
         """Phase ``first-encoded`` once an output has encoded its first frame."""

@@ -215,6 +215,8 @@ async def test_metrics_count_requests_and_callbacks_and_show_the_media_workers_l
     assert "cloudrec_callbacks_sent_total" in text
     lag = [line for line in text.splitlines() if line.startswith("cloudrec_media_lag_seconds ")]
     assert len(lag) == 1 and float(lag[0].split()[1]) >= 0.0
+    assert "cloudrec_media_lag_episodes_total" in text
+    assert "cloudrec_media_lag_worst_seconds_bucket" in text
 
 
 async def test_a_missing_or_refused_token_is_refused_and_a_valid_one_records(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from cloudrec_recorder.app import basic_auth_header, create_app, worst_media_lag
+from cloudrec_recorder.metrics import MediaLagReport, Metrics
 from cloudrec_recorder.ports import Recording
 from cloudrec_recorder.sessions import SessionRegistry
 from cloudrec_recorder.settings import RecorderSettings
@@ -216,3 +217,17 @@ async def test_metrics_lists_the_media_lag(client: httpx.AsyncClient) -> None:
     response = await client.get("/metrics", headers=AUTH)
     assert response.status_code == 200
     assert "cloudrec_media_lag_seconds 0.0" in response.text
+    assert "cloudrec_media_lag_episodes_total 0.0" in response.text
+    assert 'cloudrec_media_lag_worst_seconds_bucket{le="1.0"} 0.0' in response.text
+
+
+def test_the_workers_reports_count_episodes_and_keep_each_recordings_worst_lag() -> None:
+    metrics = Metrics()
+    report = MediaLagReport(metrics)
+    report.fell_behind()
+    report.worker_done(0.2)
+    report.worker_done(2.5)
+    text = metrics.render().decode()
+    assert "cloudrec_media_lag_episodes_total 1.0" in text
+    assert 'cloudrec_media_lag_worst_seconds_bucket{le="1.0"} 1.0' in text
+    assert 'cloudrec_media_lag_worst_seconds_bucket{le="4.0"} 2.0' in text

@@ -22,6 +22,20 @@ STALL = 1.5
 """Seconds one picture takes to compose in the stalled worker (a CPU-starved machine)."""
 
 
+class Report:
+    """Keeps what the worker reports (the recorder's metrics in the process)."""
+
+    def __init__(self) -> None:
+        self.episodes = 0
+        self.done: list[float] = []
+
+    def fell_behind(self) -> None:
+        self.episodes += 1
+
+    def worker_done(self, worst_lag: float) -> None:
+        self.done.append(worst_lag)
+
+
 def _mix(spool: Path) -> MixRecording:
     config = MixConfig(width=160, height=90, fps=15, bitrate_kbps=200, segment_seconds=1.0)
     return MixRecording(spool, RecordingNames("sid", "room"), config, lambda name: None)
@@ -62,6 +76,7 @@ def test_a_stalled_worker_reports_its_lag_while_stalled_and_warns_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     recording = _mix(tmp_path)
+    recording.lag_report = report = Report()
     assert recording.lag() == 0.0  # not started
     with caplog.at_level(logging.INFO, logger="cloudrec_recorder.media.pipeline"):
         during = asyncio.run(_record_with_a_stall(recording))
@@ -73,6 +88,8 @@ def test_a_stalled_worker_reports_its_lag_while_stalled_and_warns_once(
     assert len(behind) == 1 and behind[0].levelno == logging.WARNING
     assert "sid=sid" in behind[0].getMessage()
     assert len(caught_up) == 1  # it caught up (repeating the last picture)
+    assert report.episodes == 1
+    assert report.done == [recording.worst_lag]
 
 
 async def _record(recording: MixRecording, seconds: float) -> None:
