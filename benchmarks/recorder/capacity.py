@@ -1,7 +1,7 @@
 """How many concurrent 4-publisher 640x360 composites one recorder process holds in real time.
 
 ``hack/netns-run .venv/bin/python -m benchmarks.recorder.capacity [--levels 1,2,3,4]
-[--seconds 40] [--publishers 4]``
+[--seconds 40] [--publishers 4] [--lag-bound 1.0]``
 
 One Janus, one versitygw, one recorder process (:func:`benchmarks.recorder.case.start_recorder`)
 and one room with ``--publishers`` publisher processes sending the moving test pattern
@@ -14,11 +14,26 @@ of it, read back from the bucket (:func:`benchmarks.recorder.case.bucket_hls`),
 
 * has HLS seconds equal to its wall seconds within 1 %: from its first media to its stop as
   the recorder's manifest in the bucket says (timeline ``Started`` and ``Stopped``), and
-* lists no segment that is missing from the bucket.
+* lists no segment that is missing from the bucket, and
+* its media worker was never more than ``--lag-bound`` seconds (default
+  :data:`~cloudrec_recorder.media.output.MAX_LAG`, 1 s) behind the wall clock: its worst lag,
+  which the recorder writes in the ``files-finished`` phase line of its log
+  (``worst-lag=``; :mod:`cloudrec_recorder.media.lag`), from its start to its stop.
+
+The first two hold by construction even for a worker behind real time (output time runs on a
+fixed clock and the files end at the stop instant: a lagging worker writes the same seconds,
+only later); the third is what sees it. The bound is the recorder's own: a worker more than
+``MAX_LAG`` behind repeats its last picture instead of composing a new one, so beyond it the
+pictures visibly freeze; under it, the files are the same, at most that much later. The
+recorder's ``cloudrec_media_lag_seconds`` gauge (the most lagging worker now) is also sampled
+from ``/metrics`` every :data:`SAMPLE_SECONDS` while the level runs and stops, as a check
+on the log (its maximum is at most the worst lag, give or take a sampling interval).
 
 Also per level: the recorder's CPU (cores) while it ran, its RSS at the end of the level minus
 its RSS before the first level (memory per additional composite), the start to first segment
-in the bucket and the stop to the delivered playlist (worst recording). The levels run in
+in the bucket, the stop to the delivered playlist and the worker's start (phases
+``media-start`` to ``first-encoded``: the thread's start, the encoders' set-up and the first
+picture) (worst recording). The levels run in
 order until one is not held (``--all`` runs them all). The 1-minute load average is printed
 with each level: on a shared machine other work takes cores from the recorder.
 """
@@ -38,9 +53,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from benchmarks.recorder.case import (
     APP_ID,
     bucket_hls,
+    phases,
     start_publishers,
     start_recorder,
     start_request,
@@ -52,9 +70,14 @@ from cloudrec_devenv.s3 import S3Server
 from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_protocol.manifest import Manifest, TimelineKind, is_manifest_name
 from cloudrec_protocol.models import AcquireClientRequest
+from cloudrec_recorder.app import basic_auth_header
+from cloudrec_recorder.media.output import MAX_LAG
 
 REAL_TIME_TOLERANCE = 0.01
 """Recorded HLS seconds may differ from wall seconds by this share."""
+SAMPLE_SECONDS = 0.25
+"""How often the lag gauge is read while a level runs."""
+CUSTOMER_ID = "bench-customer"
 
 
 @dataclass
@@ -81,6 +104,12 @@ class Level:
     first_in_bucket_s: float
     stop_to_delivered_s: float
     load_average: float
+    worst_lag_s: float
+    """The worst recording's worst worker lag (its ``files-finished`` phase)."""
+    sampled_lag_s: float
+    """The largest value of the lag gauge read during the level."""
+    worker_start_s: float
+    """The worst recording's ``media-start`` to ``first-encoded``."""
 
 
 async def _start_one(
@@ -112,6 +141,53 @@ async def _follow(client: RecordingClient, s3: S3Server, bucket: str, rec: Runni
         await asyncio.sleep(0.2)
 
 
+def gauge_value(text: str, name: str) -> float | None:
+    """The value of the unlabelled metric ``name`` in a Prometheus text exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+async def sample_lag(base_url: str, secret: str, done: asyncio.Event) -> float:
+    """The largest ``cloudrec_media_lag_seconds`` read until ``done`` (0 when never read)."""
+    worst = 0.0
+    headers = {"Authorization": basic_auth_header(CUSTOMER_ID, secret)}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=5.0) as http:
+        while not done.is_set():
+            with contextlib.suppress(httpx.HTTPError):
+                response = await http.get("/metrics")
+                value = gauge_value(response.text, "cloudrec_media_lag_seconds")
+                worst = max(worst, value or 0.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), SAMPLE_SECONDS)
+    return worst
+
+
+@dataclass(frozen=True)
+class WorkerPhases:
+    """What one recording's phase lines say of its media worker."""
+
+    worst_lag_s: float | None
+    """``worst-lag`` of ``files-finished`` (None: not logged)."""
+    start_s: float | None
+    """``media-start`` to ``first-encoded`` (None: not logged)."""
+
+
+def worker_phases(log: Path, sid: str) -> WorkerPhases:
+    found = phases(log, sid, 0.0)
+    at = {text.split()[0]: t for t, text in found}
+    lag = None
+    for _, text in found:
+        words = text.split()
+        if words[0] == "files-finished":
+            lag = next((float(w[10:]) for w in words if w.startswith("worst-lag=")), None)
+    start = None
+    if "media-start" in at and "first-encoded" in at:
+        start = at["first-encoded"] - at["media-start"]
+    return WorkerPhases(lag, start)
+
+
 async def run_level(
     count: int,
     *,
@@ -123,9 +199,13 @@ async def run_level(
     bucket: str,
     seconds: float,
     rss_before: float,
+    log: Path,
+    lag_bound: float,
 ) -> Level:
     uids = [str(910000 + count * 100 + i) for i in range(count)]
-    async with RecordingClient(base_url, "bench-customer", secret, timeout=60.0) as client:
+    sampled = asyncio.Event()
+    sampler = asyncio.create_task(sample_lag(base_url, secret, sampled))
+    async with RecordingClient(base_url, CUSTOMER_ID, secret, timeout=60.0) as client:
         recs = await asyncio.gather(*(_start_one(client, room, u, s3, bucket) for u in uids))
         followers = [asyncio.create_task(_follow(client, s3, bucket, r)) for r in recs]
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
@@ -154,10 +234,17 @@ async def run_level(
         wall = wall or stop_at - (rec.slice_start_s or rec.started_at)
         ratios.append(hls.recorded_seconds / wall if hls.ended else 0.0)
         missing += len(hls.missing(rec.prefix + "/"))
+    sampled.set()
+    sampled_lag = await sampler
+    workers = [worker_phases(log, rec.sid) for rec in recs]
+    lags = [w.worst_lag_s for w in workers]
+    worst_lag = max((lag if lag is not None else float("inf")) for lag in lags)
     worst = max(ratios, key=lambda r: abs(r - 1.0))
     return Level(
         recordings=count,
-        held=all(abs(r - 1.0) <= REAL_TIME_TOLERANCE for r in ratios) and missing == 0,
+        held=all(abs(r - 1.0) <= REAL_TIME_TOLERANCE for r in ratios)
+        and missing == 0
+        and worst_lag <= lag_bound,
         worst_ratio=worst,
         missing_segments=missing,
         core_per_second=(cpu1 - cpu0) / (t1 - t0),
@@ -165,6 +252,9 @@ async def run_level(
         first_in_bucket_s=max((r.first_in_bucket_s or float("nan")) for r in recs),
         stop_to_delivered_s=delivered,
         load_average=os.getloadavg()[0],
+        worst_lag_s=worst_lag,
+        sampled_lag_s=sampled_lag,
+        worker_start_s=max((w.start_s if w.start_s is not None else float("nan")) for w in workers),
     )
 
 
@@ -182,21 +272,24 @@ def manifest_wall(client: Any, bucket: str, prefix: str) -> float | None:
     return (at[TimelineKind.STOPPED] - at[TimelineKind.STARTED]) / 1000
 
 
-def _table(levels: list[Level], publishers: int, seconds: float) -> str:
+def _table(levels: list[Level], publishers: int, seconds: float, lag_bound: float) -> str:
     lines = [
-        f"{publishers} publishers per composite, {seconds:g} s per level\n",
-        "| composites | held | worst HLS s / wall s | segments missing | recorder cores | "
+        f"{publishers} publishers per composite, {seconds:g} s per level, "
+        f"worker lag bound {lag_bound:g} s\n",
+        "| composites | held | worst HLS s / wall s | segments missing | "
+        "worker lag s (worst; gauge sampled) | recorder cores | "
         "RSS over idle MiB (per composite) | first segment in bucket s (worst) | "
-        "stop -> delivered s (worst) | load average |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "media-start -> first-encoded s (worst) | stop -> delivered s (worst) | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in levels:
         lines.append(
             f"| {lv.recordings} | {'yes' if lv.held else 'no'} | {lv.worst_ratio:.3f} | "
-            f"{lv.missing_segments} | {lv.core_per_second:.2f} | "
+            f"{lv.missing_segments} | {lv.worst_lag_s:.2f}; {lv.sampled_lag_s:.2f} | "
+            f"{lv.core_per_second:.2f} | "
             f"{lv.rss_mib:.0f} ({lv.rss_mib / lv.recordings:.0f}) | "
-            f"{lv.first_in_bucket_s:.2f} | {lv.stop_to_delivered_s:.2f} | "
-            f"{lv.load_average:.1f} |"
+            f"{lv.first_in_bucket_s:.2f} | {lv.worker_start_s:.2f} | "
+            f"{lv.stop_to_delivered_s:.2f} | {lv.load_average:.1f} |"
         )
     return "\n".join(lines)
 
@@ -207,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=40.0, help="recorded per level")
     parser.add_argument("--publishers", type=int, default=4, help="publishers per composite")
     parser.add_argument("--all", action="store_true", help="go on past a level not held")
+    parser.add_argument(
+        "--lag-bound",
+        type=float,
+        default=MAX_LAG,
+        help="seconds a media worker may be behind the wall clock in a held level",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("CLOUDREC_NETNS"):
         raise SystemExit("run this inside hack/netns-run (Janus needs its veth)")
@@ -236,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                                 bucket=bucket,
                                 seconds=args.seconds,
                                 rss_before=rss_before,
+                                log=work / "recorder" / "recorder.log",
+                                lag_bound=args.lag_bound,
                             )
                         )
                         levels.append(level)
@@ -247,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                         recorder.stop()
             finally:
                 stop_all(publishers)
-    print(_table(levels, args.publishers, args.seconds))
+    print(_table(levels, args.publishers, args.seconds, args.lag_bound))
     held = [lv.recordings for lv in levels if lv.held]
     print(f"\nheld in real time: {max(held) if held else 0} composites")
     return 0

@@ -28,6 +28,7 @@ from prometheus_client import start_http_server
 from pydantic import ValidationError
 
 from cloudrec_recorder.app import create_app
+from cloudrec_recorder.metrics import MediaLagReport
 from cloudrec_recorder.ports import RecorderState
 from cloudrec_recorder.recording import RecordingBuilder
 from cloudrec_recorder.restart import recover_leftovers
@@ -85,12 +86,14 @@ class Tls:
 
 def build_server(settings: RecorderSettings, tls: Tls | None = None) -> DrainingServer:
     tls = tls or Tls()
+    builder = RecordingBuilder(settings)
     app = create_app(
         settings,
-        RecordingBuilder(settings),
+        builder,
         background=[recover_leftovers],
         peer_verify=tls.peer_verify(),
     )
+    builder.lag_report = MediaLagReport(app.state.recorder.metrics)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -411,6 +411,12 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return _error_response(errors.internal(type(exc).__name__))
 
 
+def worst_media_lag(registry: SessionRegistry[Recording]) -> float:
+    """The most lagging running recording's media lag (seconds; 0 with none running)."""
+    running = [s.recording for s in registry.sessions() if s.exited_at is None]
+    return max((recording.media_lag() for recording in running), default=0.0)
+
+
 BackgroundJob = Callable[["RecorderState"], Coroutine[Any, Any, None]]
 """Work started with the app and cancelled at shutdown (e.g. delivering a crashed run's files)."""
 
@@ -437,6 +443,7 @@ def create_app(
         acquire_rate=AcquireRate(),
     )
 
+    metrics.media_lag.set_function(lambda: worst_media_lag(state.registry))
     peers = httpx.AsyncClient(verify=peer_verify)
     redirects = Redirects(settings.spool_dir)
     takings = Takings(redirects)

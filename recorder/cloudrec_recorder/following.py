@@ -6,6 +6,11 @@ recordable publisher (:mod:`~cloudrec_recorder.participants`) is subscribed per
 allow/block lists admit (:mod:`~cloudrec_recorder.subscription`) to the pipeline, so an
 ``update`` takes effect at once; a publisher that leaves is unsubscribed and removed from the
 mix. Who is in the channel feeds the idle clock (:mod:`~cloudrec_recorder.idle`). The
+publishers' subscriptions are made side by side (each its own task: a channel joined with
+several publishers asks Janus for every forwarder at once, so no picture waits for the others'
+set-up, and a subscription that fails or hangs holds up nobody else), while the changes of one
+publisher (joined, updated, left) are made in the order they came; the mix shows them in the
+order they were announced, not in the order their subscriptions completed. The
 recording owns the lifecycle: it starts :meth:`ChannelFollower.follow` once started, hears of
 every admitted frame (``on_frame``) and of the channel closing (``on_closed``), and stops the
 readers when it leaves. While paused (:meth:`ChannelFollower.pause`) the subscriptions stay but
@@ -21,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import av
 
@@ -101,6 +108,11 @@ class ChannelFollower:
         self._media_noted = 0.0
         """When frames taken in receiver threads last told the recording (monotonic)."""
         self._joined_order: list[str] = []
+        self._changes: dict[str, asyncio.Task[None]] = {}
+        """uid -> its newest subscription change (the others' wait for theirs only)."""
+        self._announced: dict[str, int] = {}
+        """uid -> when it was announced (the mix's order)."""
+        self._announcements = itertools.count()
         self._refused: set[str] = set()
 
     def note_presence(self, participants: frozenset[str], publishers: frozenset[str]) -> None:
@@ -138,9 +150,11 @@ class ChannelFollower:
                 if not self._recordable(event.uid):
                     continue
             if isinstance(event, PublisherJoined | PublisherUpdated):
-                await self._subscribe(event.uid)
+                self._announced.setdefault(event.uid, next(self._announcements))
+                self._in_turn(event.uid, self._subscribe)
             elif isinstance(event, PublisherLeft):
-                await self._unsubscribe(event.uid)
+                self._announced.pop(event.uid, None)  # back later: shown last
+                self._in_turn(event.uid, self._unsubscribe)
             elif isinstance(event, ParticipantsChanged):
                 self.note_presence(event.participants, event.publishers)
             elif isinstance(event, ChannelClosed):
@@ -148,11 +162,39 @@ class ChannelFollower:
                 return
 
     async def stop_readers(self) -> None:
-        """Stop reading every subscription (the recording leaves)."""
+        """Stop reading every subscription (the recording leaves); a subscription still
+        being made is given up (leaving the channel closes what it opened)."""
+        changes = list(self._changes.values())
+        for task in changes:
+            task.cancel()
+        await asyncio.gather(*changes, return_exceptions=True)
         for uid in list(self._readers):
             await self._stop_readers(uid)
 
     # -------------------------------------------------------------- internals
+
+    def _in_turn(self, uid: str, change: Callable[[str], Awaitable[None]]) -> None:
+        """Make ``change(uid)`` in a task of its own, after ``uid``'s changes asked before."""
+        task = asyncio.create_task(self._after(self._changes.get(uid), change, uid))
+        self._changes[uid] = task
+        task.add_done_callback(functools.partial(self._change_made, uid))
+
+    def _change_made(self, uid: str, task: asyncio.Task[None]) -> None:
+        if self._changes.get(uid) is task:
+            del self._changes[uid]
+
+    async def _after(
+        self,
+        previous: asyncio.Task[None] | None,
+        change: Callable[[str], Awaitable[None]],
+        uid: str,
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await change(uid)
+        except Exception:  # one publisher's failure is not the others'
+            log.exception("Subscription change failed sid=%s uid=%s", self.sid, uid)
 
     def _apply_participants(self) -> None:
         mixer = self.media.mixer
@@ -195,6 +237,7 @@ class ChannelFollower:
         await self._stop_readers(uid)
         if uid not in self._joined_order:
             self._joined_order.append(uid)
+            self._joined_order.sort(key=lambda u: self._announced.get(u, -1))
         self._apply_participants()
         readers = []
         for kind, track in (("audio", feed.audio), ("video", feed.video)):

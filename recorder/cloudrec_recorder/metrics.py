@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 @dataclass
@@ -54,6 +54,24 @@ class Metrics:
             "Upload progress notifications replaced in the queue by a newer one of the recording",
             registry=self.registry,
         )
+        self.media_lag = Gauge(
+            "cloudrec_media_lag_seconds",
+            "How far the most lagging recording's media worker is behind the wall clock now "
+            "(s; 0: every worker on time): how long the oldest frame it has not written yet "
+            "has been due",
+            registry=self.registry,
+        )
+        self.media_lag_episodes = Counter(
+            "cloudrec_media_lag_episodes",
+            "Times a recording's media worker fell more than a segment behind the wall clock",
+            registry=self.registry,
+        )
+        self.media_lag_worst = Histogram(
+            "cloudrec_media_lag_worst_seconds",
+            "Each recording's worst media worker lag (s), once its files are written",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+            registry=self.registry,
+        )
         self.callbacks_queued = Gauge(
             "cloudrec_callbacks_queued",
             "Event notifications waiting in the delivery queue",
@@ -62,3 +80,16 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+@dataclass(frozen=True)
+class MediaLagReport:
+    """The media workers' lag reports (media/lag.py ``LagReport``) into the metrics."""
+
+    metrics: Metrics
+
+    def fell_behind(self) -> None:
+        self.metrics.media_lag_episodes.inc()
+
+    def worker_done(self, worst_lag: float) -> None:
+        self.metrics.media_lag_worst.observe(worst_lag)

@@ -7,10 +7,13 @@ own requests (``benchmarks/recorder`` prints them)::
     Phase sid=... phase=subscribed at=1234.567 uid=101
 
 Start: ``start`` (the request), ``joined`` (in the room), ``ready`` (uploader started),
-``subscribed`` and ``first-frame`` per publisher, ``media-start`` (output time 0),
-``first-segment`` (the first complete segment in the spool). Stop: ``stop`` (the request, and
-the last instant written), ``channel-left``, ``files-finished`` (every
-file complete in the spool), ``uploaded`` (the upload settled).
+``subscribed`` and ``first-frame`` per publisher, ``media-start`` (output time 0; the media
+worker is started), ``worker-ready`` (its thread runs, its encoders are open),
+``first-encoded`` (its first frame is composed and encoded), ``first-segment`` (the first
+complete segment in the spool). Stop: ``stop`` (the request, and the last instant written),
+``channel-left``, ``files-finished`` (every file complete in the spool; ``worst-lag=``: the
+most the media worker was behind the wall clock, in seconds, media/lag.py), ``uploaded`` (the
+upload settled).
 """
 
 from __future__ import annotations

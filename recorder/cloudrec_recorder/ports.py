@@ -105,6 +105,9 @@ class Recording(Protocol):
     def server_response(self) -> ServerResponse:
         """The query answer: status, fileListMode, fileList, sliceStartTime."""
 
+    def media_lag(self) -> float:
+        """Seconds its media worker is behind the wall clock now (0 without media)."""
+
 
 class RecordingFactory(Protocol):
     """Builds (and validates) a recording; raises :class:`ApiError` for a bad request."""
@@ -272,6 +275,13 @@ class MediaPipeline(Protocol):
 
     def start_of(self, name: str) -> int | None:
         """An MP4 part's first media time (ms since the epoch), None when unknown."""
+
+    def lag(self, now: float | None = None) -> float:
+        """Seconds its media worker is behind the wall clock (0: on time or not running)."""
+
+    @property
+    def worst_lag(self) -> float:
+        """The largest lag its media worker had so far (seconds)."""
 
 
 class Mixer(MediaPipeline, Protocol):

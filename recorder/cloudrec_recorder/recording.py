@@ -63,6 +63,7 @@ from cloudrec_recorder.events import RecordingEvents, UploaderEvents
 from cloudrec_recorder.following import ChannelFollower
 from cloudrec_recorder.media import config as media
 from cloudrec_recorder.media.group import RecordingGroup
+from cloudrec_recorder.media.lag import LagReport
 from cloudrec_recorder.media.pipeline import IndividualRecording, MixRecording, RecordingNames
 from cloudrec_recorder.media.snapshot import SnapshotRecording
 from cloudrec_recorder.media.spool import FileReady
@@ -380,6 +381,9 @@ class ChannelRecording:
             status=self._status, file_list_mode=mode, file_list=files, slice_start_time=first
         )
 
+    def media_lag(self) -> float:
+        return self.pipeline.lag()
+
     def _stop_response(self, status: str) -> ServerResponse:
         """§3.6: the files and the upload state (``status``); only that for snapshots."""
         if self.snapshots_only:
@@ -439,8 +443,8 @@ class ChannelRecording:
         if self.taking is not None:  # on the giver's clock (taking.py)
             self._first_frame_ms = self.taking.begin_media(self.media)
         else:
+            mark(self.sid, "media-start")  # first: the worker's own phases come after it
             self.pipeline.start()  # output time 0 is the first media, as the service's slices
-            mark(self.sid, "media-start")
             self._first_frame_ms = now_ms
             if not self.snapshots_only:  # snapshots have no slices
                 self.events.slice_start(now_ms)
@@ -469,7 +473,7 @@ class ChannelRecording:
         self.events.recorder_leave(leave_code)
         try:
             await self.pipeline.stop()
-            mark(self.sid, "files-finished")
+            mark(self.sid, "files-finished", f"worst-lag={self.pipeline.worst_lag:.3f}")
         except Exception as exc:
             log.error("Media pipeline failed sid=%s error=%s", self.sid, exc)
             self.events.recorder_failed("media pipeline failed")
@@ -532,6 +536,8 @@ class RecordingBuilder:
         self.settings = settings
         self.egress = EgressGuard.from_settings(settings.egress)
         self.manifest_key = settings.manifest_private_key()
+        self.lag_report: LagReport | None = None
+        """Where the recordings' media workers report their lag (the app's metrics)."""
 
     def __call__(
         self,
@@ -638,6 +644,7 @@ class RecordingBuilder:
         """The mix (with its background pictures) or the individual pipeline of ``plan``."""
         if isinstance(plan.media, media.MixConfig):
             mix = MixRecording(spool, names, plan.media, on_file_ready)
+            mix.lag_report = self.lag_report
 
             def unavailable(field: str, reason: str) -> None:
                 events.background_image_unavailable(f"{field}: {reason}")
@@ -650,6 +657,8 @@ class RecordingBuilder:
             )
             return MediaParts(mix, mixer=mix, pictures=pictures)
         group = individual_pipeline(spool, names, plan, on_file_ready)
+        if group.recording is not None:  # (snapshots are not a recording's real time)
+            group.recording.lag_report = self.lag_report
         return MediaParts(
             group, packets=group if group.copies_audio else None, tracks=group.recording
         )

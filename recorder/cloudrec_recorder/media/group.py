@@ -104,6 +104,14 @@ class RecordingGroup:
     def failed(self) -> BaseException | None:
         return next((m.failed for m in self.members if m.failed is not None), None)
 
+    def lag(self, now: float | None = None) -> float:
+        """The most lagging member's lag (seconds)."""
+        return max(m.lag(now) for m in self.members)
+
+    @property
+    def worst_lag(self) -> float:
+        return max(m.worst_lag for m in self.members)
+
     def end(self, at: float | None = None) -> None:
         for member in self.members:
             member.end(at)

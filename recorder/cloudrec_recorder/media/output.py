@@ -124,6 +124,8 @@ class Output:
         self.frames = math.ceil(resume * self.fps)
         self.samples = math.ceil(resume * SAMPLE_RATE / AAC_FRAME) * AAC_FRAME
         self._first_frame = self.frames
+        self.encoded = 0
+        """Frames (video and audio) given to the encoders so far."""
         self.last_video: av.VideoFrame | None = None
         self._keyframe_next = False
         """The next video frame starts a segment after a pause: a keyframe."""
@@ -165,6 +167,7 @@ class Output:
         frame.time_base = Fraction(1, self.fps)
         self._mux(self._video_index, self._encoders.encode_video(frame, keyframe=keyframe))
         self.frames += 1
+        self.encoded += 1
         self.last_video = frame
 
     def write_audio(self, frame: av.AudioFrame) -> None:
@@ -173,6 +176,7 @@ class Output:
         frame.pts = self.samples + AAC_FRAME
         self._mux(self._audio_index, self._encoders.encode_audio(frame))
         self.samples += AAC_FRAME
+        self.encoded += 1
 
     def advance(
         self,
@@ -180,8 +184,12 @@ class Output:
         final: bool,
         video_frame: Callable[[], av.VideoFrame] | None,
         audio_frame: Callable[[int], av.AudioFrame] | None,
+        on_item: Callable[[float], None] | None = None,
     ) -> float:
         """Write the frames due by monotonic time `horizon` in time order; return the next due.
+
+        `on_item(due)` hears of each frame before it is written, with the monotonic time it
+        was due (the worker's lag, media/lag.py).
 
         `video_frame()` composes a picture, `audio_frame(pts)` mixes 1024 samples. Audio runs
         `AUDIO_DELAY` behind the wall clock (`final`: catch up to the end). A worker more than
@@ -200,10 +208,14 @@ class Output:
                 and start + audio_t + frame_seconds + AUDIO_DELAY <= audio_horizon
             )
             if video_frame is not None and video_due and (not audio_due or video_t <= audio_t):
+                if on_item is not None:
+                    on_item(start + video_t)
                 behind = horizon - (start + video_t) > MAX_LAG
                 repeat = self.last_video if behind else None
                 self.write_video(repeat if repeat is not None else video_frame())
             elif audio_frame is not None and audio_due:
+                if on_item is not None:
+                    on_item(start + audio_t + frame_seconds + AUDIO_DELAY)
                 self.write_audio(audio_frame(self.samples))
             else:
                 break

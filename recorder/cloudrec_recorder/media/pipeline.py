@@ -56,12 +56,14 @@ from cloudrec_recorder.media.copied_video import VIDEO_RATE, CopiedVideoOutput
 from cloudrec_recorder.media.cut import Cut
 from cloudrec_recorder.media.encode import AAC_FRAME, AudioParams, VideoParams
 from cloudrec_recorder.media.hls import SegmentSchedule
+from cloudrec_recorder.media.lag import LagChange, LagReport, LagWatch, lag_at
 from cloudrec_recorder.media.layout import Region, compute_layout
 from cloudrec_recorder.media.merged import merged_playlist
 from cloudrec_recorder.media.mp4 import Mp4Limits
 from cloudrec_recorder.media.output import Output, OutputNames
 from cloudrec_recorder.media.spool import FileReady, write_text_atomically
 from cloudrec_recorder.media.track_cuts import TrackCuts
+from cloudrec_recorder.phases import mark
 
 __all__ = [
     "ErrorCallback",
@@ -125,6 +127,23 @@ class RecordingNames:
         return self.prefix + naming.snapshot_name(self.sid, self.cname, uid, epoch_ms)
 
 
+def note_lag(sid: str, watch: LagWatch, lag: float, report: LagReport | None) -> None:
+    """Worker side: keep ``lag``, warn (and report) once per episode."""
+    change = watch.observe(lag)
+    if change is LagChange.FELL_BEHIND:
+        if report is not None:
+            report.fell_behind()
+        log.warning(
+            "Media worker behind sid=%s lag=%.1fs: more than a segment (%gs) late, its files "
+            "are written late and its pictures repeat until it catches up",
+            sid,
+            lag,
+            watch.behind_after,
+        )
+    elif change is LagChange.CAUGHT_UP:
+        log.info("Media worker caught up sid=%s worst-lag=%.1fs", sid, watch.episode_worst)
+
+
 class RecordingWorker:
     """The worker thread, the inputs and the stop protocol shared by both modes."""
 
@@ -160,6 +179,14 @@ class RecordingWorker:
         self.origin_epoch_ms: int | None = None
         """Wall-clock time (epoch ms) of output time 0, once started."""
         self._rewrite = False
+        self._due: float | None = None
+        """Monotonic time the oldest item not yet written is due (None: not running, paused
+        or finished): the worker's lag is how long ago that was (media/lag.py)."""
+        self.lag_watch = LagWatch(behind_after=float("inf"))
+        """The worker's worst lag and its episodes (set at the start, worker side)."""
+        self.lag_report: LagReport | None = None
+        """Where its episodes and its worst lag are reported (the recorder's metrics)."""
+        self._encoded = False
 
     # ------------------------------------------------------------------ caller side
     def start(self, origin_epoch_ms: int | None = None) -> None:
@@ -171,6 +198,8 @@ class RecordingWorker:
         now_ms = time.time() * 1000
         self.origin_epoch_ms = round(now_ms) if origin_epoch_ms is None else origin_epoch_ms
         self._start_monotonic = time.monotonic() - (now_ms - self.origin_epoch_ms) / 1000
+        self.lag_watch = LagWatch(behind_after=self._behind_after())
+        self._due = time.monotonic()  # the first round's lag is the thread's start and set-up
         self._thread = threading.Thread(
             target=self._run, name=f"media-{self.names.sid}", daemon=True
         )
@@ -226,6 +255,17 @@ class RecordingWorker:
         """The worker's error, if it died."""
         return self._error
 
+    def lag(self, now: float | None = None) -> float:
+        """Seconds the worker is behind the wall clock at monotonic ``now`` (default: now):
+        how long the oldest item it has not written yet has been due; 0 while on time,
+        paused, before the start and once finished. From any thread."""
+        return lag_at(time.monotonic() if now is None else now, self._due)
+
+    @property
+    def worst_lag(self) -> float:
+        """The largest lag the worker had (seconds, as it began an item or a round)."""
+        return self.lag_watch.worst
+
     def end(self, at: float | None = None) -> None:
         """Write nothing after monotonic time ``at`` (default and at the latest: now): the
         worker writes up to it and finishes every file in its thread, without waiting for
@@ -266,20 +306,27 @@ class RecordingWorker:
     def _run(self) -> None:
         try:
             self._setup()
+            mark(self.names.sid, "worker-ready")
             while True:
                 self._wake.clear()  # flags are read after it: a later set wakes the next wait
                 stop_at = self._stop_at
                 if self._held():
+                    self._due = None  # nothing is due while paused
                     if stop_at is not None:
                         break
                     self._wake.wait(PAUSE_POLL)
                     continue
-                horizon = time.monotonic() if stop_at is None else stop_at
+                now = time.monotonic()
+                note_lag(self.names.sid, self.lag_watch, lag_at(now, self._due), self.lag_report)
+                horizon = now if stop_at is None else stop_at
                 paused_at = self._paused_at  # asked since _held() looked: write up to it only
                 if paused_at is not None:
                     horizon = min(horizon, paused_at)
                 self._drain_audio()
                 next_due = self._produce(horizon, final=stop_at is not None)
+                self._due = next_due
+                if not self._encoded:
+                    self._note_first_encoded()
                 self._publish_files()
                 if stop_at is not None:
                     break
@@ -290,6 +337,9 @@ class RecordingWorker:
                 delay = next_due - time.monotonic()
                 if delay > 0:
                     self._wake.wait(delay)
+            self._due = None
+            if self.lag_report is not None:
+                self.lag_report.worker_done(self.lag_watch.worst)
             self._finish()
         except BaseException as exc:  # reported through stop() and `failed`
             log.exception("media pipeline of %s failed", self.names.sid)
@@ -300,7 +350,18 @@ class RecordingWorker:
                 except Exception:
                     log.exception("on_error failed")
         finally:
+            self._due = None
             self._publish_files()
+
+    def _note_due(self, due: float) -> None:
+        """Worker side: the item due at monotonic ``due`` is written now (its lag)."""
+        self._due = due
+        note_lag(self.names.sid, self.lag_watch, lag_at(time.monotonic(), due), self.lag_report)
+
+    def _note_first_encoded(self) -> None:
+        """Phase ``first-encoded`` once an output has encoded its first frame."""
+        if any(isinstance(o, Output) and o.encoded for o in self._outputs()):
+            self._encoded = mark(self.names.sid, "first-encoded")
 
     def _held(self) -> bool:
         """Make a pause or a resume asked for (worker side); True while paused."""
@@ -348,6 +409,10 @@ class RecordingWorker:
 
     # Implemented by the modes.
     def _setup(self) -> None:
+        raise NotImplementedError
+
+    def _behind_after(self) -> float:
+        """Seconds of lag worth a warning (a segment)."""
         raise NotImplementedError
 
     def _accept_audio(self, uid: str, frame: av.AudioFrame) -> None:
@@ -487,6 +552,9 @@ class MixRecording(RecordingWorker):
             self._arrived = dict.fromkeys(self._latest, time.monotonic())
 
     # ------------------------------------------------------------------ worker side
+    def _behind_after(self) -> float:
+        return self.config.segment_seconds
+
     def _setup(self) -> None:
         cfg = self.config
         video = None
@@ -592,6 +660,7 @@ class MixRecording(RecordingWorker):
             (lambda pts: self._mixer.pull_frame(AAC_FRAME, pts))
             if self._output.has_audio
             else None,
+            self._note_due,
         )
 
     def _outputs(self) -> list[Output]:
@@ -798,6 +867,9 @@ class IndividualRecording(RecordingWorker):
         if member.copied_video.wants_keyframe:
             self._keyframe_wanted.add(uid)
 
+    def _behind_after(self) -> float:
+        return self.config.segment_seconds
+
     def _setup(self) -> None:
         for clock in self.track_cuts.offered():  # a taker: the giver's outputs go on here
             if clock.copied:
@@ -913,10 +985,12 @@ class IndividualRecording(RecordingWorker):
                 latest = self._latest.get(uid)
                 one = {uid: latest} if latest is not None else {}
                 compose = functools.partial(member.compositor.compose, one)
-                next_due = min(next_due, member.video.advance(horizon, final, compose, None))
+                advanced = member.video.advance(horizon, final, compose, None, self._note_due)
+                next_due = min(next_due, advanced)
             if member.audio is not None and member.mixer is not None:
                 pull = functools.partial(member.mixer.pull_frame, AAC_FRAME)
-                next_due = min(next_due, member.audio.advance(horizon, final, None, pull))
+                advanced = member.audio.advance(horizon, final, None, pull, self._note_due)
+                next_due = min(next_due, advanced)
         return next_due
 
     def _outputs(self) -> list[MediaOutput]:

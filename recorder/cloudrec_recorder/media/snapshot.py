@@ -125,6 +125,9 @@ class SnapshotRecording(RecordingWorker):
         self._arrived.clear()
 
     # ------------------------------------------------------------------ worker side
+    def _behind_after(self) -> float:
+        return self.config.interval_seconds
+
     def _setup(self) -> None:
         self._next_tick = self._start_monotonic + FIRST_TICK_SECONDS
 
@@ -136,6 +139,7 @@ class SnapshotRecording(RecordingWorker):
         if horizon - self._next_tick > interval:
             self._next_tick += (horizon - self._next_tick) // interval * interval
         while self._next_tick <= horizon:
+            self._note_due(self._next_tick)
             self._capture(self._next_tick)
             self._next_tick += interval
         return self._next_tick

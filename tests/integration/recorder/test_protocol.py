@@ -205,12 +205,18 @@ async def test_a_uid_already_in_the_channel_is_a_conflict(
     assert "already in channel" in response.json()["reason"]
 
 
-async def test_metrics_count_requests_and_delivered_callbacks(recorder: RecorderProcess) -> None:
+async def test_metrics_count_requests_and_callbacks_and_show_the_media_workers_lag(
+    recorder: RecorderProcess,
+) -> None:
     async with recorder.client() as client:
         text = (await client.get("/metrics")).text
     assert "cloudrec_recordings_active" in text
     assert 'cloudrec_requests_total{route="/v1/apps/{appid}/cloud_recording/acquire"' in text
     assert "cloudrec_callbacks_sent_total" in text
+    lag = [line for line in text.splitlines() if line.startswith("cloudrec_media_lag_seconds ")]
+    assert len(lag) == 1 and float(lag[0].split()[1]) >= 0.0
+    assert "cloudrec_media_lag_episodes_total" in text
+    assert "cloudrec_media_lag_worst_seconds_bucket" in text
 
 
 async def test_a_missing_or_refused_token_is_refused_and_a_valid_one_records(

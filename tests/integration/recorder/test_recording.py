@@ -187,6 +187,39 @@ async def test_a_publisher_joining_and_leaving_appears_and_disappears(
     assert close_to(colour_at(video.frames[-1][1], *probe_point(alone[0], alone)), color_for(0))
 
 
+def _worst_lags_counted(text: str) -> float:
+    """How many recordings' worst worker lags the recorder's metrics hold."""
+    for line in text.splitlines():
+        if line.startswith("cloudrec_media_lag_worst_seconds_count "):
+            return float(line.split()[1])
+    raise AssertionError("no cloudrec_media_lag_worst_seconds_count in /metrics")
+
+
+async def test_a_recordings_worker_start_and_worst_lag_are_in_its_phase_log_and_the_metrics(
+    recorder: RecorderProcess, room: str, publish: PublishFactory
+) -> None:
+    transcoding = {"width": 320, "height": 240, "fps": 15, "bitrate": 500}
+    config = mix_config(streamTypes=1, transcodingConfig=transcoding)
+    async with recorder.client() as client:
+        before = _worst_lags_counted((await client.get("/metrics")).text)
+        rec = await start_recording(client, recorder, room, RECORDER_UID, config)
+        async with publish(room, uids(1), width=160, height=120):
+            await wait_status(client, recorder, rec, 5)
+            await asyncio.sleep(2)
+            await stop_recording(client, recorder, rec)
+        after = _worst_lags_counted((await client.get("/metrics")).text)
+    assert after >= before + 1
+    phases = [
+        line.split(" phase=", 1)[1].split()
+        for line in recorder.log_path.read_text().splitlines()
+        if f"Phase sid={rec.sid} " in line
+    ]
+    names = [words[0] for words in phases]
+    assert names.index("media-start") < names.index("worker-ready") < names.index("first-encoded")
+    [finished] = [words for words in phases if words[0] == "files-finished"]
+    assert [w for w in finished if w.startswith("worst-lag=")]
+
+
 async def test_update_layout_switches_the_layout_mid_recording(
     recorder: RecorderProcess, room: str, publish: PublishFactory, tmp_path: Path
 ) -> None:

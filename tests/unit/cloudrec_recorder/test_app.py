@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from cloudrec_recorder.app import basic_auth_header, create_app
+from cloudrec_recorder.app import basic_auth_header, create_app, worst_media_lag
+from cloudrec_recorder.metrics import MediaLagReport, Metrics
 from cloudrec_recorder.ports import Recording
+from cloudrec_recorder.sessions import SessionRegistry
 from cloudrec_recorder.settings import RecorderSettings
 
 APP = "app1"
@@ -186,3 +188,46 @@ async def test_the_served_openapi_lists_every_protocol_route_and_no_422(
     assert "422" not in str(
         [op.get("responses", {}).keys() for item in paths.values() for op in item.values()]
     )
+
+
+class Lagging:
+    """Stands for a recording whose media worker is ``seconds`` behind."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def media_lag(self) -> float:
+        return self.seconds
+
+
+def test_the_media_lag_metric_is_the_most_lagging_running_recordings() -> None:
+    registry: SessionRegistry[Any] = SessionRegistry(max_active=5)
+    assert worst_media_lag(registry) == 0.0  # nothing running
+    sessions = []
+    for uid, seconds in (("1", 0.2), ("2", 3.5), ("3", 0.0)):
+        resource = registry.acquire(APP, "room", uid)
+        registry.claim(resource.resource_id, APP, "room", uid)
+        sessions.append(registry.register(resource, "mix", Lagging(seconds)))
+    assert worst_media_lag(registry) == 3.5
+    registry.mark_exited(sessions[1])  # an exited recording lags no more
+    assert worst_media_lag(registry) == 0.2
+
+
+async def test_metrics_lists_the_media_lag(client: httpx.AsyncClient) -> None:
+    response = await client.get("/metrics", headers=AUTH)
+    assert response.status_code == 200
+    assert "cloudrec_media_lag_seconds 0.0" in response.text
+    assert "cloudrec_media_lag_episodes_total 0.0" in response.text
+    assert 'cloudrec_media_lag_worst_seconds_bucket{le="1.0"} 0.0' in response.text
+
+
+def test_the_workers_reports_count_episodes_and_keep_each_recordings_worst_lag() -> None:
+    metrics = Metrics()
+    report = MediaLagReport(metrics)
+    report.fell_behind()
+    report.worker_done(0.2)
+    report.worker_done(2.5)
+    text = metrics.render().decode()
+    assert "cloudrec_media_lag_episodes_total 1.0" in text
+    assert 'cloudrec_media_lag_worst_seconds_bucket{le="1.0"} 1.0' in text
+    assert 'cloudrec_media_lag_worst_seconds_bucket{le="4.0"} 2.0' in text

@@ -527,6 +527,9 @@ class StandIn:
     def server_response(self) -> ServerResponse:
         return ServerResponse(status=RecordingStatus.READY)
 
+    def media_lag(self) -> float:
+        return 0.0
+
 
 SETTINGS = RecorderSettings.model_validate(
     {

@@ -101,6 +101,10 @@ class FakeChannel:
         self.subscribe_error: Exception | None = None
         self.subscribe_gate: asyncio.Event | None = None
         """When set: subscriptions wait for it (Janus and WebRTC take their time)."""
+        self.gates: dict[str, asyncio.Event] = {}
+        """uid -> what its subscription waits for (instead of ``subscribe_gate``)."""
+        self.failing: dict[str, Exception] = {}
+        """uid -> what its subscription raises (instead of ``subscribe_error``)."""
         self.joined = False
         self.left = False
         self.left_at: float | None = None
@@ -187,11 +191,13 @@ class FakeChannel:
     ) -> FakeFeed:
         self.subscribed.append(Subscribed(uid, audio, video, substream, encoded_audio))
         self.subscribed_signal.set()
-        if self.subscribe_gate is not None:
-            await self.subscribe_gate.wait()
-        if self.subscribe_error is not None:
-            raise self.subscribe_error
-        publisher = self._publishers[uid]
+        publisher = self._publishers[uid]  # as Janus listed it when asked
+        gate = self.gates.get(uid, self.subscribe_gate)
+        if gate is not None:
+            await gate.wait()
+        error = self.failing.get(uid, self.subscribe_error)
+        if error is not None:
+            raise error
         feed = FakeFeed(
             uid,
             audio=FakeTrack() if audio and publisher.has_audio else None,
@@ -249,6 +255,8 @@ class FakePipeline:
     backgrounds: list[Backgrounds] = field(default_factory=list)
     written: list[OutputFile] = field(default_factory=list)
     fed: asyncio.Event = field(default_factory=asyncio.Event)
+    lagging: float = 0.0
+    """What ``lag()`` and ``worst_lag`` say (seconds)."""
 
     def start(self) -> None:
         self.started += 1
@@ -288,6 +296,13 @@ class FakePipeline:
 
     def start_of(self, name: str) -> int | None:
         return 1_700_000_000_000 if name.endswith(".mp4") else None
+
+    def lag(self, now: float | None = None) -> float:
+        return self.lagging
+
+    @property
+    def worst_lag(self) -> float:
+        return self.lagging
 
     def write(self, name: str) -> None:
         """The encoder finished ``name`` in the spool (and says so, as its thread does)."""

@@ -17,6 +17,7 @@ from tests.unit.cloudrec_recorder.recording.fakes import (
 
 from cloudrec_protocol.models import LayoutSettings, StreamSubscribe
 from cloudrec_recorder.channel.encoded import EncodedAudio
+from cloudrec_recorder.channel.errors import ChannelError
 from cloudrec_recorder.channel.room import SUBSTREAM_HIGH, SUBSTREAM_LOW
 from cloudrec_recorder.errors import ApiError
 from cloudrec_recorder.media.config import VideoLayout
@@ -104,6 +105,74 @@ async def test_a_publisher_who_leaves_is_unsubscribed_and_taken_out_of_the_mix(
     assert r.channel.unsubscribed == ["7"]
     assert r.pipeline.removed == ["7"]
     assert r.pipeline.participants[-1] == ["8"]
+
+
+async def test_a_slow_subscription_holds_up_no_other_publisher_and_the_mix_keeps_join_order(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    r.channel.gates["7"] = asyncio.Event()
+    await r.recording.start()
+    r.channel.publish("7")
+    await subscribed(r, "8")  # while 7's subscription is still being made
+    assert "7" not in r.channel.feeds
+    await feed_both(r, "8")
+    assert r.pipeline.video == ["8"]
+
+    r.channel.gates["7"].set()
+    await r.events.wait_until(lambda: ("video", "7", True) in r.events.of("stream_state"), WAIT)
+    assert r.pipeline.participants[-1] == ["7", "8"]  # announced first, shown first
+
+
+async def test_a_failing_subscription_leaves_the_other_publishers_recorded(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    r.channel.failing["7"] = ChannelError("Janus refused the forwarder")
+    await r.recording.start()
+    r.channel.publish("7")
+    await subscribed(r, "8")
+    await feed_both(r, "8")
+    assert "7" not in r.channel.feeds
+    assert r.pipeline.video == ["8"] and r.pipeline.participants[-1] == ["8"]
+
+    del r.channel.failing["7"]  # it publishes again (an update): subscribed this time
+    r.channel.publish("7")
+    await r.events.wait_until(lambda: ("video", "7", True) in r.events.of("stream_state"), WAIT)
+
+
+async def test_a_publisher_who_leaves_while_being_subscribed_is_unsubscribed_after_it(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    r.channel.gates["7"] = asyncio.Event()
+    await r.recording.start()
+    r.channel.publish("7")
+    async with asyncio.timeout(WAIT):
+        await r.channel.subscribed_signal.wait()
+    r.channel.depart("7")
+    await asyncio.sleep(IDLE_CHECK)
+    assert r.channel.unsubscribed == []  # its subscription comes first
+
+    r.channel.gates["7"].set()
+    await r.events.wait_until(lambda: ("video", "7", True) in r.events.of("stream_state"), WAIT)
+    await asyncio.sleep(IDLE_CHECK)
+    assert r.channel.unsubscribed == ["7"]
+    assert r.pipeline.removed == ["7"]
+
+
+async def test_a_recording_stops_without_waiting_for_a_subscription_still_being_made(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    r.channel.gates["7"] = asyncio.Event()  # never set: Janus does not answer
+    await r.recording.start()
+    r.channel.publish("7")
+    await subscribed(r, "8")
+    async with asyncio.timeout(WAIT):
+        await r.recording.stop(wait_upload=False, wait_seconds=WAIT)
+    assert r.channel.left
+    assert "7" not in r.channel.feeds
 
 
 async def test_a_participant_id_outside_the_uid_grammar_is_reported_once_and_never_recorded(
