@@ -396,7 +396,7 @@ class Runtime:
         for backend in self.backends.values():
             await backend.client.aclose()
         self.backends.clear()
-        self.kube.close()
+        await self.kube.aclose()
 
 
 def _observe_request(operation: str, seconds: float, outcome: str) -> None:

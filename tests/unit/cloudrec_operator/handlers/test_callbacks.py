@@ -37,7 +37,7 @@ class NoKube:
 
     writes = 0
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         pass
 
 
