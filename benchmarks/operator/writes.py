@@ -82,6 +82,50 @@ def api_writes(plane: ControlPlane) -> dict[str, float]:
     return writes
 
 
+def api_queueing(plane: ControlPlane) -> dict[str, float]:
+    """Where the API server's time on requests went so far: the request duration's sum and
+    count per verb on cloudrecordings and events, and API Priority and Fairness' queue wait
+    and dispatched requests per priority level (the benchmark's clients are system:masters,
+    whose level ``exempt`` is never queued)."""
+    with plane.http_client() as client:
+        text = client.get("/metrics").text
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name not in (
+            "apiserver_request_duration_seconds_sum",
+            "apiserver_request_duration_seconds_count",
+            "apiserver_flowcontrol_request_wait_duration_seconds_sum",
+            "apiserver_flowcontrol_dispatched_requests_total",
+        ):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+        if name.startswith("apiserver_request_duration"):
+            if labels.get("resource") not in (CLOUDRECORDINGS, "events"):
+                continue
+            key = f"{name.rsplit('_', 1)[1]} {labels.get('verb')} {labels.get('resource')}"
+        else:
+            key = f"{name.split('_')[2]} {labels.get('priority_level', '')}"
+        sums[key] = sums.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    return sums
+
+
+def queueing_summary(ramp: Mapping[str, float]) -> dict[str, object]:
+    """The ramp's :func:`api_queueing` difference as mean server-side latency per verb (ms),
+    APF queue wait (s, per priority level) and requests dispatched per priority level."""
+    latency = {}
+    for key, total in ramp.items():
+        if key.startswith("sum "):
+            count = ramp.get(f"count {key[4:]}", 0.0)
+            if count:
+                latency[key[4:]] = round(1000 * total / count, 1)
+    return {
+        "server_latency_ms_mean": latency,
+        "apf_wait_s": {k[8:]: round(v, 2) for k, v in ramp.items() if k.startswith("request ")},
+        "apf_dispatched": {k[11:]: v for k, v in ramp.items() if k.startswith("dispatched ")},
+    }
+
+
 def difference(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
     return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
 

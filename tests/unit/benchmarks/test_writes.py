@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
+from benchmarks.operator.writes import Changes, Write, kind_of, per_recording, queueing_summary
 
 from cloudrec_operator.api.names import CLOUDRECORDINGS, TRACKING_ANNOTATION
 
@@ -115,3 +115,19 @@ def test_a_write_is_named_by_the_status_fields_and_tracking_keys_it_changed() ->
         )
         == "patch metadata [tracking: ready]"
     )
+
+
+def test_the_ramps_api_server_time_reads_as_mean_latency_per_verb_and_apf_wait_per_level() -> None:
+    ramp = {
+        "sum PATCH cloudrecordings": 2.0,
+        "count PATCH cloudrecordings": 40.0,
+        "sum POST events": 0.5,
+        "count POST events": 0.0,
+        "request workload-low": 1.5,
+        "dispatched exempt": 1619.0,
+    }
+    assert queueing_summary(ramp) == {
+        "server_latency_ms_mean": {"PATCH cloudrecordings": 50.0},
+        "apf_wait_s": {"workload-low": 1.5},
+        "apf_dispatched": {"exempt": 1619.0},
+    }
