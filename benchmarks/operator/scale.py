@@ -59,6 +59,7 @@ from benchmarks.operator.writes import (
     per_recording,
     queueing_summary,
     read_audit,
+    steps_to_ready,
 )
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import ManagedProcess
@@ -349,7 +350,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ramp_s = all_ready - applied
         steady_cpu_s = cpu_after - cpu_before
         steady_writes = difference(writes_after, writes_before)
-        written = per_recording(list(read_audit(audit / "audit.log")), NAMESPACE, ramp_end)
+        audited = list(read_audit(audit / "audit.log"))
+        written = per_recording(audited, NAMESPACE, ramp_end)
         p99 = round(percentile(latencies, 0.99), 2) if latencies else None
         result = {
             "backend": args.backend,
@@ -373,6 +375,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             if p99 is None
             else round(p99 - baseline["apply_s"], 2),
             "writes_per_recording_creation_to_ready": written.writes,
+            "steps_to_ready_s": steps_to_ready(audited, NAMESPACE),
             "writes_per_recording_starting": written.starting,
             "writes_creation_to_ready_by_kind": written.by_kind,
             "writes_refused_per_recording": written.failed,
