@@ -100,10 +100,10 @@ async def await_first_callback(
         return
     if sid in rt.held:
         return
-    arrived = rt.arrivals.setdefault(sid, asyncio.Event())
+    held = rt.arrivals.setdefault(sid, asyncio.Event())
     try:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrived.wait(), FIRST_CALLBACK_WAIT)
+            await asyncio.wait_for(held.wait(), FIRST_CALLBACK_WAIT)
     finally:
         rt.arrivals.pop(sid, None)
 
