@@ -52,11 +52,14 @@ from benchmarks.operator.stack import (
     parser as stack_parser,
 )
 from benchmarks.operator.writes import (
+    api_queueing,
     api_writes,
     audit_args,
     difference,
     per_recording,
+    queueing_summary,
     read_audit,
+    steps_to_ready,
 )
 from cloudrec_devenv.controlplane import ControlPlane
 from cloudrec_devenv.process import ManagedProcess
@@ -147,6 +150,8 @@ class ReadyWatch(threading.Thread):
         super().__init__(name="ready-watch", daemon=True)
         self.plane, self.timeout = plane, timeout
         self.first_ready: dict[str, float] = {}
+        self.first_seen: dict[str, float] = {}
+        """When the watch first delivered each object (its creation, as the watch saw it)."""
         self.reconnects = 0
         self._version = ""
         self._stopped = threading.Event()
@@ -168,6 +173,7 @@ class ReadyWatch(threading.Thread):
             time.sleep(0.2)
 
     def _note(self, item: dict[str, Any]) -> None:
+        self.first_seen.setdefault(item["metadata"]["name"], time.monotonic())
         conditions = (item.get("status") or {}).get("conditions", [])
         if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
             self.first_ready.setdefault(item["metadata"]["name"], time.monotonic())
@@ -298,6 +304,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         pids = {**plane.pids(), **target.pids, "operator": operator.pid}
         ramp_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
         ramp_writes = api_writes(plane)
+        ramp_queueing = api_queueing(plane)
         docs = manifests(args.count, args.per_room, target)
         watch = ReadyWatch(plane, args.timeout)
         watch.start()
@@ -307,10 +314,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         time.sleep(1.0)  # the watch is open before the first object exists
         applied = time.monotonic()
         plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs), timeout=args.timeout)
+        applied_all = time.monotonic()
         deadline = applied + args.timeout
         while len(watch.first_ready) < args.count and time.monotonic() < deadline:
             time.sleep(0.1)
         first_ready = {name: at - applied for name, at in dict(watch.first_ready).items()}
+        seen = dict(watch.first_seen)
+        after_seen = [
+            at - seen[name] for name, at in dict(watch.first_ready).items() if name in seen
+        ]
         all_ready = time.monotonic()
         watch.stop()
         if profiler is not None:
@@ -322,6 +334,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             name: round(cpu_seconds(pids[name]) - before, 2) for name, before in ramp_cpu.items()
         }
         ramp_writes = difference(api_writes(plane), ramp_writes)
+        ramp_queueing = difference(api_queueing(plane), ramp_queueing)
         time.sleep(args.settle)
         writes_before, cpu_before = api_writes(plane), cpu_seconds(operator.pid)
         steady_profiler = None
@@ -337,7 +350,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ramp_s = all_ready - applied
         steady_cpu_s = cpu_after - cpu_before
         steady_writes = difference(writes_after, writes_before)
-        written = per_recording(list(read_audit(audit / "audit.log")), NAMESPACE, ramp_end)
+        audited = list(read_audit(audit / "audit.log"))
+        written = per_recording(audited, NAMESPACE, ramp_end)
         p99 = round(percentile(latencies, 0.99), 2) if latencies else None
         result = {
             "backend": args.backend,
@@ -347,6 +361,13 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "ready_p50_s": round(statistics.median(latencies), 2) if latencies else None,
             "ready_p99_s": p99,
             "ready_max_s": round(max(latencies), 2) if latencies else None,
+            "apply_with_operator_s": round(applied_all - applied, 1),
+            "ready_after_creation_p50_s": round(statistics.median(after_seen), 2)
+            if after_seen
+            else None,
+            "ready_after_creation_p99_s": round(percentile(after_seen, 0.99), 2)
+            if after_seen
+            else None,
             "all_ready_after_s": round(all_ready - applied, 1),
             "watch_reconnects": watch.reconnects,
             "baseline_apply_without_operator": baseline,
@@ -354,6 +375,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             if p99 is None
             else round(p99 - baseline["apply_s"], 2),
             "writes_per_recording_creation_to_ready": written.writes,
+            "steps_to_ready_s": steps_to_ready(audited, NAMESPACE),
             "writes_per_recording_starting": written.starting,
             "writes_creation_to_ready_by_kind": written.by_kind,
             "writes_refused_per_recording": written.failed,
@@ -363,6 +385,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 kind: round(count / args.count, 2) for kind, count in ramp_writes.items()
             },
             "ramp_cpu_s_by_process": ramp_cpu,
+            "ramp_api_server": queueing_summary(ramp_queueing),
             "operator_cpu_ms_per_recording_ramp": round(
                 1000 * ramp_cpu["operator"] / max(1, args.count), 1
             ),

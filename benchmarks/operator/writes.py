@@ -82,6 +82,50 @@ def api_writes(plane: ControlPlane) -> dict[str, float]:
     return writes
 
 
+def api_queueing(plane: ControlPlane) -> dict[str, float]:
+    """Where the API server's time on requests went so far: the request duration's sum and
+    count per verb on cloudrecordings and events, and API Priority and Fairness' queue wait
+    and dispatched requests per priority level (the benchmark's clients are system:masters,
+    whose level ``exempt`` is never queued)."""
+    with plane.http_client() as client:
+        text = client.get("/metrics").text
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name not in (
+            "apiserver_request_duration_seconds_sum",
+            "apiserver_request_duration_seconds_count",
+            "apiserver_flowcontrol_request_wait_duration_seconds_sum",
+            "apiserver_flowcontrol_dispatched_requests_total",
+        ):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+        if name.startswith("apiserver_request_duration"):
+            if labels.get("resource") not in (CLOUDRECORDINGS, "events"):
+                continue
+            key = f"{name.rsplit('_', 1)[1]} {labels.get('verb')} {labels.get('resource')}"
+        else:
+            key = f"{name.split('_')[2]} {labels.get('priority_level', '')}"
+        sums[key] = sums.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    return sums
+
+
+def queueing_summary(ramp: Mapping[str, float]) -> dict[str, object]:
+    """The ramp's :func:`api_queueing` difference as mean server-side latency per verb (ms),
+    APF queue wait (s, per priority level) and requests dispatched per priority level."""
+    latency = {}
+    for key, total in ramp.items():
+        if key.startswith("sum "):
+            count = ramp.get(f"count {key[4:]}", 0.0)
+            if count:
+                latency[key[4:]] = round(1000 * total / count, 1)
+    return {
+        "server_latency_ms_mean": latency,
+        "apf_wait_s": {k[8:]: round(v, 2) for k, v in ramp.items() if k.startswith("request ")},
+        "apf_dispatched": {k[11:]: v for k, v in ramp.items() if k.startswith("dispatched ")},
+    }
+
+
 def difference(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
     return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
 
@@ -238,6 +282,44 @@ class PerRecording:
     """Writes per recording from creation to the end of the ramp, the create and the
     writes that report upload progress left out: everything starting it cost, the
     Connecting and Started Events included even when posted just after the Ready write."""
+
+
+def steps_to_ready(writes: list[Write], namespace: str) -> dict[str, dict[str, float]]:
+    """Where each recording's time from creation to Ready went, from the audit log: the
+    seconds from its creation to its first write on the CloudRecording, from each such
+    write to the next, up to the write that made it Ready (Events left out), as p50 and p99
+    over the recordings. A long step is time spent in the operator (its protocol calls,
+    queues, CPU) plus the API server's answer to the write that ends it."""
+    steps: dict[str, list[float]] = {}
+    made: dict[str, float] = {}
+    done: set[str] = set()
+    for write in sorted(writes, key=lambda w: w.at):
+        if write.namespace != namespace or write.kind.startswith("create Event"):
+            continue
+        if write.kind == "create cloudrecording":
+            made.setdefault(write.name, write.at)
+            steps.setdefault(write.name, [])
+            continue
+        if write.name not in made or write.name in done or write.code >= 400:
+            continue
+        taken = steps[write.name]
+        taken.append(write.at - made[write.name] - sum(taken))
+        if write.ready:
+            done.add(write.name)
+    by_step: dict[int, list[float]] = {}
+    for name in done:
+        for index, seconds in enumerate(steps[name]):
+            by_step.setdefault(index, []).append(seconds)
+    result = {}
+    for index, values in sorted(by_step.items()):
+        values.sort()
+        label = "creation -> write 1" if index == 0 else f"write {index} -> write {index + 1}"
+        result[label] = {
+            "p50": round(values[len(values) // 2], 2),
+            "p99": round(values[min(len(values) - 1, int(0.99 * len(values)))], 2),
+            "recordings": float(len(values)),
+        }
+    return result
 
 
 def per_recording(writes: list[Write], namespace: str, until: float) -> PerRecording:

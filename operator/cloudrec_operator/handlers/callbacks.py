@@ -57,7 +57,7 @@ from cloudrec_protocol.events import (
 )
 
 from .notices import accepted as _accepted
-from .notices import event_label
+from .notices import arrived, event_label
 from .notices import notified as _notified
 from .notices import short as _short
 from .reconciler import parsed_spec, reconcile
@@ -269,6 +269,7 @@ def _hold(rt: Runtime, held: HeldCallback, group: str) -> web.Response:
             f"too many callbacks of {group} wait for their recording (sid {_short(sid)})",
         )
     rt.seen_notice(notice)
+    arrived(rt, sid)
     CALLBACKS_HELD.inc()
     log.info(
         "Holding callback eventType %s for sid %s until its CloudRecording is known",

@@ -3,6 +3,8 @@ the callbacks held for a sid that a start has just returned."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -78,6 +80,41 @@ def _claim_held(rt: Runtime, key: Key, sid: str, backend: Backend) -> list[Notif
     return taken
 
 
+FIRST_CALLBACK_WAIT = 0.5
+"""Seconds a pass waits, after a start's answer, for the recorder's first callback before it
+writes the sid (``await_first_callback``)."""
+
+
+async def await_first_callback(
+    rt: Runtime, step: object, backend: Backend, desired: Desired, tracked: Tracked
+) -> None:
+    """After a start that returned a sid, wait (at most :data:`FIRST_CALLBACK_WAIT` s) until
+    a callback for that sid is held, so :func:`take_held` applies it and the sid and Ready
+    reach the status in one write, not two (and one watch event and one pass less per
+    recording). The recorder sends ``recorder_started`` (40) while it answers the start, so
+    it is usually on its way; no wait when callbacks are not expected from the backend or
+    one is held already. The resource id is on the resource before the start, so a crash
+    during the wait loses nothing: the next pass adopts the start (``decide``)."""
+    sid = tracked.sid
+    if not isinstance(step, Start) or sid is None or not desired.callbacks_expected:
+        return
+    if sid in rt.held:
+        return
+    held = rt.arrivals.setdefault(sid, asyncio.Event())
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(held.wait(), FIRST_CALLBACK_WAIT)
+    finally:
+        rt.arrivals.pop(sid, None)
+
+
+def arrived(rt: Runtime, sid: str) -> None:
+    """A callback for ``sid`` is held: wake the pass waiting for it, if one is."""
+    waiting = rt.arrivals.get(sid)
+    if waiting is not None:
+        waiting.set()
+
+
 def take_held(
     rt: Runtime,
     key: Key,
@@ -106,4 +143,14 @@ def noted(tracked: Tracked, notification: Notified) -> Tracked:
     return tracked.replace(notices=(*tracked.notices, notice)[-MAX_NOTICES:])
 
 
-__all__ = ["accepted", "event_label", "noted", "notified", "short", "take_held"]
+__all__ = [
+    "FIRST_CALLBACK_WAIT",
+    "accepted",
+    "arrived",
+    "await_first_callback",
+    "event_label",
+    "noted",
+    "notified",
+    "short",
+    "take_held",
+]

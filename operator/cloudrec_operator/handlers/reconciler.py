@@ -63,7 +63,7 @@ from cloudrec_operator.reconcile.verification import (
 )
 
 from .finalizer import FINALIZER, finalizer_change, has_external_recording, timer_needed
-from .notices import noted, take_held
+from .notices import await_first_callback, noted, take_held
 from .ports import MissingInputError, missing_input
 from .queues import waiter_of
 from .runtime import Backend, BackendKey, Key, Known, Runtime
@@ -528,6 +528,7 @@ async def _reconcile_locked(
         rt.queues.moved(tracked.phase, transition.tracked.phase)
         tracked = transition.tracked
         events.extend(transition.events)
+        await await_first_callback(rt, step, backend, desired, tracked)
         tracked = take_held(rt, key, step, backend, desired, tracked, events)
         if isinstance(step, CRASH_SAFE_STEPS):
             known = await _persist(rt, key, body, spec, desired, tracked, known)

@@ -120,6 +120,8 @@ class Runtime:
     sids: SidBook = field(default_factory=SidBook)
     """The sids this process stored and the recordings with none yet (``handlers.sids``)."""
     held: HeldEvents[HeldCallback] = field(default_factory=HeldEvents)
+    arrivals: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Per sid a start just returned: set when a callback for it is held (``notices``)."""
     backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
     backend_loads: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
     """One load of a backend at a time: many recordings created at once read its Secrets and
@@ -396,7 +398,7 @@ class Runtime:
         for backend in self.backends.values():
             await backend.client.aclose()
         self.backends.clear()
-        self.kube.close()
+        await self.kube.aclose()
 
 
 def _observe_request(operation: str, seconds: float, outcome: str) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
@@ -25,6 +25,7 @@ from cloudrec_operator.api.names import (
 from .errors import MissingInputError
 from .lanes import URGENT_WORKERS, is_urgent, urgent
 from .secrets import COMPONENT, SECRET_CACHE_SECONDS, STATE_KEY, Secrets
+from .writer import CREATE, JSON_PATCH, MERGE_PATCH, Writer
 
 __all__ = [
     "COMPONENT",
@@ -38,18 +39,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def unvalidated(method: Any) -> Any:
-    """The kubernetes client's generated API method without pydantic's argument validation
-    (``validate_call``), which was half the client's Python time per write (13 % of the
-    operator's CPU in the GIL profile, ``BENCHMARKS.md``); this module passes it plain
-    strings and the dicts it builds. Any other callable is returned as it is."""
-    raw = getattr(method, "__wrapped__", None)
-    owner = getattr(method, "__self__", None)
-    if raw is None or owner is None:
-        return method
-    return functools.partial(raw, owner)
 
 
 def load_kube(kubeconfig: str | None = None, workers: int = 16) -> Kube:
@@ -84,6 +73,7 @@ class Kube:
             max_workers=URGENT_WORKERS, thread_name_prefix="kube-urgent"
         )
         self._secret_store = Secrets(self._run, self._core)
+        self._writer = Writer(api.configuration, workers)
         self.writes = 0
         """Write requests sent (status/metadata patches and Events), for metrics."""
 
@@ -94,20 +84,17 @@ class Kube:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor(), lambda: func(*args, **kwargs))
 
-    async def _write(self, func: Any, *args: Any, **kwargs: Any) -> None:
-        """A write whose answer is not needed: the response body (the whole object, or an
-        Event model) is neither decoded nor deserialized, only drained. An error answer
-        still raises ``ApiException``."""
+    def _recording_path(self, namespace: str, name: str, subresource: str = "") -> str:
+        path = (
+            f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/"
+            f"{CLOUDRECORDINGS}/{quote(name, safe='')}"
+        )
+        return f"{path}/{subresource}" if subresource else path
 
-        send = unvalidated(func)
-
-        def call() -> None:
-            response = send(*args, _preload_content=False, **kwargs)
-            response.read()
-            response.release_conn()
-
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor(), call)
+    async def aclose(self) -> None:
+        """Close the writes' connections, then :meth:`close`."""
+        await self._writer.aclose()
+        self.close()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -206,14 +193,11 @@ class Kube:
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Replace the status fields given (merge patch on the status subresource)."""
         self.writes += 1
-        await self._write(
-            self._custom.patch_namespaced_custom_object_status,
-            GROUP,
-            VERSION,
-            namespace,
-            CLOUDRECORDINGS,
-            name,
+        await self._writer.send(
+            "PATCH",
+            self._recording_path(namespace, name, "status"),
             {"status": dict(status)},
+            MERGE_PATCH,
         )
 
     async def _patch(
@@ -221,16 +205,8 @@ class Kube:
     ) -> None:
         """One write to a CloudRecording (merge patch, or JSON patch for a list body)."""
         self.writes += 1
-        extra = {"_content_type": content_type} if content_type else {}
-        await self._write(
-            self._custom.patch_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            namespace,
-            CLOUDRECORDINGS,
-            name,
-            body,
-            **extra,
+        await self._writer.send(
+            "PATCH", self._recording_path(namespace, name), body, content_type or MERGE_PATCH
         )
 
     async def patch_metadata(
@@ -309,7 +285,7 @@ class Kube:
                     {"op": "test", "path": path, "value": finalizer},
                     {"op": "remove", "path": path},
                 ],
-                content_type="application/json-patch+json",
+                content_type=JSON_PATCH,
             )
         except ApiException as error:
             if error.status in (404, 409, 422):
@@ -361,6 +337,8 @@ class Kube:
         }
         self.writes += 1
         try:
-            await self._write(self._core.create_namespaced_event, namespace, body)
+            await self._writer.send(
+                "POST", f"/api/v1/namespaces/{quote(namespace, safe='')}/events", body, CREATE
+            )
         except ApiException as error:
             log.warning("Posting Event %s failed: HTTP %s", reason, error.status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,10 +21,10 @@ THEIRS = "example.com/keep-me"
 
 
 @pytest.fixture
-def kube(control_plane: ControlPlane) -> Iterator[Kube]:
+async def kube(control_plane: ControlPlane) -> AsyncIterator[Kube]:
     client = load_kube(str(control_plane.kubeconfig))
     yield client
-    client.close()
+    await client.aclose()
 
 
 def stored(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:

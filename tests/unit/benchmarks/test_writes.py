@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from benchmarks.operator.writes import Changes, Write, kind_of, per_recording
+from benchmarks.operator.writes import (
+    Changes,
+    Write,
+    kind_of,
+    per_recording,
+    queueing_summary,
+    steps_to_ready,
+)
 
 from cloudrec_operator.api.names import CLOUDRECORDINGS, TRACKING_ANNOTATION
 
@@ -115,3 +122,38 @@ def test_a_write_is_named_by_the_status_fields_and_tracking_keys_it_changed() ->
         )
         == "patch metadata [tracking: ready]"
     )
+
+
+def test_the_ramps_api_server_time_reads_as_mean_latency_per_verb_and_apf_wait_per_level() -> None:
+    ramp = {
+        "sum PATCH cloudrecordings": 2.0,
+        "count PATCH cloudrecordings": 40.0,
+        "sum POST events": 0.5,
+        "count POST events": 0.0,
+        "request workload-low": 1.5,
+        "dispatched exempt": 1619.0,
+    }
+    assert queueing_summary(ramp) == {
+        "server_latency_ms_mean": {"PATCH cloudrecordings": 50.0},
+        "apf_wait_s": {"workload-low": 1.5},
+        "apf_dispatched": {"exempt": 1619.0},
+    }
+
+
+def test_the_steps_to_ready_are_the_seconds_between_a_recordings_writes_up_to_ready() -> None:
+    audited = [
+        _write("a", "create cloudrecording", 1.0),
+        _write("a", "patch metadata [finalizers]", 2.0),
+        _write("a", "create Event Connecting", 2.5),
+        _write("a", "patch status", 4.0, code=409),
+        _write("a", "patch status", 5.0),
+        _write("a", "patch status", 5.5, ready=True),
+        _write("a", "patch status", 9.0),
+        _write("b", "patch status", 3.0, ready=True),
+    ]
+    steps = steps_to_ready(audited, "bench")
+    assert {label: step["p50"] for label, step in steps.items()} == {
+        "creation -> write 1": 1.0,
+        "write 1 -> write 2": 3.0,
+        "write 2 -> write 3": 0.5,
+    }

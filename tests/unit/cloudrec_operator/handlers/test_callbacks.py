@@ -7,6 +7,7 @@ not stored yet. Nothing here reaches the Kubernetes API.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -18,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cloudrec_operator.api.v1alpha1.recordingbackend import RecordingBackendSpec
 from cloudrec_operator.client.recording import RecordingClient
 from cloudrec_operator.handlers.callbacks import _notified, build_app, expire_held
-from cloudrec_operator.handlers.notices import take_held
+from cloudrec_operator.handlers.notices import FIRST_CALLBACK_WAIT, await_first_callback, take_held
 from cloudrec_operator.handlers.runtime import Backend, HeldCallback, Known, Runtime
 from cloudrec_operator.metrics import REGISTRY
 from cloudrec_operator.reconcile.held import HeldEvents, HoldLimits
@@ -37,7 +38,7 @@ class NoKube:
 
     writes = 0
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         pass
 
 
@@ -325,3 +326,36 @@ async def test_a_held_event_signed_by_another_backend_is_not_applied_by_the_star
         take_held(rt, ("ns", "rec"), Start("r1"), backend, Desired(generation=1), started, [])
         == started
     )
+
+
+async def test_a_start_waits_for_the_recorders_first_callback_so_sid_and_ready_go_in_one_write(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, http = receiver
+    backend = rt.backends[("RecordingBackend", "ns", "local")]
+    started = Tracked(phase=Phase.CONNECTING, resource_id="r1", sid="sid-soon")
+    expecting = Desired(generation=1, callbacks_expected=True)
+    raw = notice("sid-soon")
+    waiting = asyncio.ensure_future(
+        await_first_callback(rt, Start("r1"), backend, expecting, started)
+    )
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await http.post(PATH, data=raw, headers=sign(raw, SECRET))
+    await asyncio.wait_for(waiting, FIRST_CALLBACK_WAIT / 2)
+    ready = take_held(rt, ("ns", "rec"), Start("r1"), backend, expecting, started, [])
+    assert (ready.phase, ready.ready, ready.sid) == (Phase.RECORDING, True, "sid-soon")
+    assert not rt.arrivals
+
+
+async def test_a_start_does_not_wait_when_its_backend_sends_no_callbacks(
+    receiver: tuple[Runtime, TestClient[object, object]],
+) -> None:
+    rt, _ = receiver
+    backend = rt.backends[("RecordingBackend", "ns", "local")]
+    started = Tracked(phase=Phase.CONNECTING, resource_id="r1", sid="sid-none")
+    silent = Desired(generation=1, callbacks_expected=False)
+    await asyncio.wait_for(
+        await_first_callback(rt, Start("r1"), backend, silent, started), FIRST_CALLBACK_WAIT / 10
+    )
+    assert not rt.arrivals

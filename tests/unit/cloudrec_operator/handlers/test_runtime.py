@@ -33,7 +33,7 @@ class NoKube:
 
     writes = 0
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         pass
 
 

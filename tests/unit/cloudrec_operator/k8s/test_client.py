@@ -1,5 +1,5 @@
 """The Kubernetes facade's calls: the urgent lane (calls made inside ``urgent()`` do not queue
-behind the shared pool's) and writes sent without pydantic's argument validation."""
+behind the shared pool's), and writes sent with aiohttp as the client would send them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import asyncio
 import threading
 
 import kubernetes
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from kubernetes.client.exceptions import ApiException
 
-from cloudrec_operator.k8s.client import Kube, unvalidated, urgent
+from cloudrec_operator.k8s.client import Kube, urgent
 
 
 async def test_an_urgent_call_runs_while_every_shared_thread_is_busy() -> None:
@@ -30,14 +34,62 @@ async def test_an_urgent_call_runs_while_every_shared_thread_is_busy() -> None:
         kube.close()
 
 
-def test_a_write_without_pydantics_validation_sends_the_same_request() -> None:
-    sent: list[object] = []
-    api = kubernetes.client.ApiClient(kubernetes.client.Configuration())
-    api._call_with_legacy_options = lambda param, *_: sent.append(param)  # type: ignore[method-assign]
-    custom = kubernetes.client.CustomObjectsApi(api)
-    body = {"status": {"phase": "Recording"}}
-    args = ("cloudrecording.io", "v1alpha1", "ns", "cloudrecordings", "rec", body)
-    custom.patch_namespaced_custom_object_status(*args, _preload_content=False)
-    unvalidated(custom.patch_namespaced_custom_object_status)(*args, _preload_content=False)
-    assert sent[0] == sent[1]
-    assert unvalidated(len) is len
+async def _server(answer: int) -> tuple[TestServer, list[tuple[str, str, str, str, object]]]:
+    seen: list[tuple[str, str, str, str, object]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        body = await request.json()
+        auth = request.headers.get("Authorization", "")
+        seen.append((request.method, request.path, request.content_type, auth, body))
+        return web.json_response({"kind": "Status"}, status=answer)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server, seen
+
+
+def _kube(server: TestServer) -> Kube:
+    config = kubernetes.client.Configuration(host=str(server.make_url("")).rstrip("/"))
+    config.api_key = {"authorization": "token-1"}
+    config.api_key_prefix = {"authorization": "Bearer"}
+    return Kube(kubernetes.client.ApiClient(config), workers=2)
+
+
+async def test_writes_go_out_as_the_clients_merge_patches_json_patches_and_event_posts() -> None:
+    server, seen = await _server(200)
+    kube = _kube(server)
+    try:
+        await kube.patch_status("ns", "rec", {"phase": "Recording"})
+        await kube.patch_metadata("ns", "rec", annotations={"a": None})
+        assert await kube.remove_finalizer("ns", "rec", "f", 0)
+        await kube.post_event({"metadata": {"namespace": "ns", "name": "rec"}}, "Started", "m")
+    finally:
+        await kube.aclose()
+        await server.close()
+    base = "/apis/cloudrecording.io/v1alpha1/namespaces/ns/cloudrecordings/rec"
+    assert [(m, p, c, a) for m, p, c, a, _ in seen] == [
+        ("PATCH", f"{base}/status", "application/merge-patch+json", "Bearer token-1"),
+        ("PATCH", base, "application/merge-patch+json", "Bearer token-1"),
+        ("PATCH", base, "application/json-patch+json", "Bearer token-1"),
+        ("POST", "/api/v1/namespaces/ns/events", "application/json", "Bearer token-1"),
+    ]
+    assert seen[0][4] == {"status": {"phase": "Recording"}}
+    assert seen[1][4] == {"metadata": {"annotations": {"a": None}}}
+    assert seen[2][4][0] == {"op": "test", "path": "/metadata/finalizers/0", "value": "f"}
+    assert seen[3][4]["reason"] == "Started"
+    assert kube.writes == 4
+
+
+async def test_a_refused_write_raises_the_clients_api_exception_with_its_status() -> None:
+    server, _ = await _server(409)
+    kube = _kube(server)
+    try:
+        with pytest.raises(ApiException) as refused:
+            await kube.patch_status("ns", "rec", {"phase": "Recording"})
+        assert refused.value.status == 409
+        assert not await kube.remove_finalizer("ns", "rec", "f", 0)
+    finally:
+        await kube.aclose()
+        await server.close()
