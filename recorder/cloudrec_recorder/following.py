@@ -249,7 +249,12 @@ class ChannelFollower:
         pipeline = self.media.pipeline
         if feed.encoded_video is not None and isinstance(pipeline, RecordingGroup):
             coro = read_encoded_video(
-                uid, feed.encoded_video, pipeline, self._admits_video, self._on_frame
+                uid,
+                feed.encoded_video,
+                pipeline,
+                self._admits_video,
+                self._on_frame,
+                MEDIA_NOTE_SECONDS,
             )
             readers.append(asyncio.create_task(coro))
         self._readers[uid] = readers

@@ -8,11 +8,16 @@ decodes only when a member of the recording needs pictures (snapshots, re-encode
 A uid's first frame comes through the event loop (it may start the recording: ``on_media``);
 from then on the reader takes the frames in the receiver's thread
 (:attr:`~cloudrec_recorder.channel.encoded_video.EncodedVideoTap.direct`: the recording's
-inputs are thread-safe queues), so the event loop does no work per stored frame.
+inputs are thread-safe queues), so the event loop does no work per stored frame. The
+recording still hears of the media for its timeline's gaps: at most every ``note_every``
+seconds the receiver's thread schedules ``on_media`` on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import Callable
 
 from cloudrec_recorder.channel.encoded_video import EncodedVideoTap
@@ -34,13 +39,18 @@ async def read_encoded_video(
     pipeline: RecordingGroup,
     admits: Callable[[str], bool],
     on_media: Callable[[], None],
+    note_every: float,
 ) -> None:
     """Hand ``uid``'s frames to ``pipeline`` while ``admits(uid)``; runs until cancelled.
 
     Frames only go forward in time: one that was still on its way through the event loop
-    when the receiver's thread took over is dropped if a later one went first."""
+    when the receiver's thread took over is dropped if a later one went first. ``on_media``
+    runs on the event loop for each frame it sees, and at most every ``note_every`` seconds
+    for the frames taken in the receiver's thread."""
+    loop = asyncio.get_running_loop()
     live = False
     last = -1
+    noted = time.monotonic()
 
     def store(codec: str, data: bytes, timestamp: int) -> None:
         nonlocal last
@@ -52,9 +62,15 @@ async def read_encoded_video(
             tap.request_keyframe()
 
     def direct(codec: str, data: bytes, timestamp: int) -> bool:  # a receiver's thread
+        nonlocal noted
         if not live:
             return False
         if admits(uid):
+            now = time.monotonic()
+            if now - noted >= note_every:
+                noted = now
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(on_media)
             store(codec, data, timestamp)
         return True
 
@@ -65,6 +81,7 @@ async def read_encoded_video(
             if not admits(uid):
                 continue
             on_media()
+            noted = time.monotonic()
             store(frame.codec, frame.data, frame.timestamp)
             live = True
     finally:
