@@ -17,9 +17,11 @@ class StoringPipeline:
 
     def __init__(self) -> None:
         self.frames: list[int] = []
+        self.first = asyncio.Event()
 
     def push_video_packet(self, uid: str, codec: str, data: bytes, timestamp: int) -> None:
         self.frames.append(timestamp)
+        self.first.set()
 
     def wants_keyframe(self, uid: str) -> bool:
         return False
@@ -45,8 +47,7 @@ async def _read(note_every: float, direct_frames: int) -> tuple[list[int], int]:
         )
     )
     tap.offer("VP8", b"first", 0)  # the first frame comes through the event loop
-    while not pipeline.frames:
-        await asyncio.sleep(0)
+    await pipeline.first.wait()
 
     def receiver_thread() -> None:
         direct = tap.direct
@@ -64,7 +65,7 @@ async def _read(note_every: float, direct_frames: int) -> tuple[list[int], int]:
     return pipeline.frames, heard
 
 
-async def test_frames_taken_in_the_receivers_thread_still_tell_the_recording_media_arrives() -> None:
+async def test_frames_taken_in_the_receivers_thread_still_tell_the_recording_of_media() -> None:
     frames, heard = await _read(note_every=0.0, direct_frames=3)
     assert frames == [0, 6000, 12000, 18000]
     assert heard == 4
