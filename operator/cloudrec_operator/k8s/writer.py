@@ -76,9 +76,11 @@ class Writer:
             "Accept": "application/json",
             "User-Agent": self._agent,
         }
-        token = self._config.get_api_key_with_prefix("authorization")
-        if token:
-            headers["Authorization"] = str(token)
+        # The client's own auth settings: a kubeconfig or in-cluster token is kept under
+        # "BearerToken" (older clients: "authorization"), refreshed by its hook when rotated.
+        for setting in self._config.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"]).title()] = str(setting["value"])
         return headers
 
     async def send(self, method: str, path: str, body: object, content_type: str) -> None:

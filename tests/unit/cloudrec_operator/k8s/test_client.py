@@ -4,7 +4,9 @@ behind the shared pool's), and writes sent with aiohttp as the client would send
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from pathlib import Path
 
 import kubernetes
 import pytest
@@ -93,3 +95,29 @@ async def test_a_refused_write_raises_the_clients_api_exception_with_its_status(
     finally:
         await kube.aclose()
         await server.close()
+
+
+async def test_writes_carry_the_token_of_a_service_account_kubeconfig(tmp_path: Path) -> None:
+    server, seen = await _server(200)
+    kubeconfig = tmp_path / "sa.kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": str(server.make_url(""))}}],
+                "users": [{"name": "sa", "user": {"token": "sa-token"}}],
+                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}],
+                "current-context": "sa",
+            }
+        )
+    )
+    config = kubernetes.client.Configuration()
+    kubernetes.config.load_kube_config(str(kubeconfig), client_configuration=config)
+    kube = Kube(kubernetes.client.ApiClient(config), workers=2)
+    try:
+        await kube.patch_status("ns", "rec", {"phase": "Recording"})
+    finally:
+        await kube.aclose()
+        await server.close()
+    assert [auth for _, _, _, auth, _ in seen] == ["Bearer sa-token"]
