@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_replicas
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, running_replicas
 from tests.integration.recorder.checks import (
     mix_config,
     start_recording,
@@ -52,42 +51,25 @@ pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 def stalling_replicas(
     tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
 ) -> Iterator[list[RecorderProcess]]:
-    bucket = "fault-" + secrets.token_hex(4)
-    s3_server.create_bucket(bucket)
-    running = start_replicas(
+    with running_replicas(
         tmp_path,
         janus,
         callback_sink,
         s3_server,
-        bucket,
+        "fault",
         handover={"timeoutSeconds": 60, "testFaultTakerStalls": True},
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        for replica in running:
-            replica.process.stop()
 
 
 @pytest.fixture
 def forgetting_replicas(
     tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
 ) -> Iterator[list[RecorderProcess]]:
-    bucket = "fault-" + secrets.token_hex(4)
-    s3_server.create_bucket(bucket)
-    running = start_replicas(
-        tmp_path,
-        janus,
-        callback_sink,
-        s3_server,
-        bucket,
-        handover={"testFaultTakerForgets": True},
-    )
-    try:
+    with running_replicas(
+        tmp_path, janus, callback_sink, s3_server, "fault", handover={"testFaultTakerForgets": True}
+    ) as running:
         yield running
-    finally:
-        for replica in running:
-            replica.process.stop()
 
 
 async def wait_held_segment(taker: RecorderProcess, sid: str, within: float = 40.0) -> list[str]:

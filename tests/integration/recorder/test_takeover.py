@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.fixtures.media import PublishFactory
-from tests.fixtures.recorder import CallbackSink, RecorderProcess, start_replicas
+from tests.fixtures.recorder import CallbackSink, RecorderProcess, running_replicas
 from tests.integration.recorder.checks import (
     hold_recording,
     mix_config,
@@ -70,21 +70,15 @@ names: 2-3 frame intervals at 15 fps."""
 def replicas(
     tmp_path: Path, janus: Janus, callback_sink: CallbackSink, s3_server: S3Server
 ) -> Iterator[list[RecorderProcess]]:
-    bucket = "take-" + secrets.token_hex(4)
-    s3_server.create_bucket(bucket)
-    running = start_replicas(
+    with running_replicas(
         tmp_path,
         janus,
         callback_sink,
         s3_server,
-        bucket,
+        "take",
         storageEncryptionKey=secrets.token_urlsafe(24),
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        for replica in running:
-            replica.process.stop()
 
 
 async def test_a_killed_replicas_mix_recording_is_taken_over_under_the_same_sid_within_ten_seconds(
